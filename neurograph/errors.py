@@ -1,0 +1,28 @@
+"""Exceptions raised by neurograph.
+
+Every error that neurograph raises on purpose derives from :class:`NeurographError`,
+so callers (and the batch runner) can catch library errors separately from bugs.
+Messages say what is wrong and what to do about it.
+"""
+
+from __future__ import annotations
+
+
+class NeurographError(Exception):
+    """Base class of all neurograph errors."""
+
+
+class InputError(NeurographError, ValueError):
+    """The input (file, array, table) is malformed, empty or in the wrong units."""
+
+
+class MeshError(InputError):
+    """A mesh is empty, has NaN/inf coordinates, bad face indices or no area."""
+
+
+class SkeletonError(NeurographError):
+    """A skeleton could not be built or is malformed."""
+
+
+class FormatError(InputError):
+    """A saved file is not in the format neurograph expects."""

@@ -1,0 +1,81 @@
+"""Decompose a skeleton into soma, limbs and branches: the branch graph."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import networkx as nx
+import numpy as np
+
+from ..skeleton import Skeleton
+from .kernels import assign_branches, path_lengths
+
+
+def contributing_lengths(skeleton: Skeleton, soma_radius: np.ndarray) -> np.ndarray:
+    """Edge length (nm) each node adds to its branch: edges leaving a soma start at its surface."""
+    length = skeleton.edge_lengths
+    parent = skeleton.parent
+    for node, radius in zip(skeleton.soma_nodes, soma_radius):
+        kids = np.flatnonzero(parent == node)
+        length[kids] = np.maximum(length[kids] - radius, 0.0)
+    return length
+
+
+def branch_nodes(skeleton: Skeleton) -> tuple[np.ndarray, np.ndarray]:
+    """Branch id of every skeleton node (soma nodes get ids ``0..k-1``) and the topological order."""
+    order = skeleton.topological_order()
+    parent = skeleton.parent
+    n_children = skeleton.children_count()
+    is_soma = np.zeros(skeleton.n_nodes, bool)
+    is_soma[skeleton.soma_nodes] = True
+    has_parent = parent >= 0
+    is_start = np.zeros(skeleton.n_nodes, bool)
+    is_start[has_parent] = is_soma[parent[has_parent]] | (n_children[parent[has_parent]] >= 2)
+    is_start |= is_soma | ~has_parent
+    # Soma nodes first so they receive ids 0..k-1.
+    order = np.concatenate([skeleton.soma_nodes, order[~is_soma[order]]])
+    labels = assign_branches(order, parent, is_start, 0)
+    return labels, order
+
+
+def build_graph(skeleton: Skeleton, node_branch: np.ndarray, n_somas: int) -> nx.DiGraph:
+    """The branch graph: soma nodes ``0..n_somas-1`` then branches, edges parent -> child."""
+    graph = nx.DiGraph()
+    n_ids = int(node_branch.max()) + 1
+    starts = np.full(n_ids, -1, np.int64)
+    # The start of a branch is its node whose parent lies in another branch (or none).
+    parent = skeleton.parent
+    par_branch = np.where(parent >= 0, node_branch[np.maximum(parent, 0)], -1)
+    is_start = (par_branch != node_branch) | (parent < 0)
+    starts[node_branch[is_start]] = np.flatnonzero(is_start)
+    for b in range(n_ids):
+        graph.add_node(b, kind="soma" if b < n_somas else "branch")
+    for b in range(n_somas, n_ids):
+        p = par_branch[starts[b]]
+        if p >= 0:
+            graph.add_edge(int(p), b)
+    return graph
+
+
+def limbs_of(graph: nx.DiGraph, n_somas: int) -> dict[int, int]:
+    """Limb index of every branch: limbs are the subtrees leaving a soma (or, without a
+    soma, each root branch's subtree)."""
+    limb_roots = [c for s in range(n_somas) for c in sorted(graph.successors(s))]
+    limb_roots += [b for b in sorted(graph.nodes) if b >= n_somas and graph.in_degree(b) == 0]
+    limb = {}
+    for i, root in enumerate(limb_roots):
+        limb[root] = i
+        for d in nx.descendants(graph, root):
+            limb[d] = i
+    return limb
+
+
+def decompose_skeleton(skeleton: Skeleton, soma_radius: Sequence[float]) -> dict:
+    """Branch ids per node, the branch graph, limbs and node path distances (nm)."""
+    soma_radius = np.asarray(soma_radius, dtype=float)
+    node_branch, order = branch_nodes(skeleton)
+    graph = build_graph(skeleton, node_branch, len(skeleton.soma_nodes))
+    contrib = contributing_lengths(skeleton, soma_radius)
+    node_path = path_lengths(order, skeleton.parent, contrib)
+    return {"node_branch": node_branch, "graph": graph, "limb": limbs_of(graph, len(skeleton.soma_nodes)),
+            "edge_length": contrib, "node_path": node_path}

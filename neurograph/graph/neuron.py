@@ -1,0 +1,151 @@
+"""The :class:`Neuron`: mesh, skeleton, somata and branch graph with features."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import trimesh
+
+from ..features import branch_features, neuron_summary
+from ..io.saved import read_archive, write_archive
+from ..mesh.soma import Soma
+from ..skeleton import Skeleton
+from ..skeleton.kernels import face_owner
+from .decompose import decompose_skeleton
+
+
+@dataclass
+class Neuron:
+    """A neuron decomposed into soma(s), limbs and branches.
+
+    Attributes
+    ----------
+    name : str
+    skeleton : Skeleton
+        In nm.
+    somas : list of Soma
+    graph : networkx.DiGraph
+        Nodes ``0..n_somas-1`` are somata (``kind='soma'``), the rest branches
+        (``kind='branch'``) carrying the features of :data:`neurograph.features.BRANCH_COLUMNS`;
+        edges run parent -> child.
+    node_branch : (n_skeleton_nodes,) int ndarray
+        Graph node (soma or branch) of every skeleton node.
+    mesh : trimesh.Trimesh or None
+        The repaired mesh in nm (None for skeleton input).
+    face_branch : (n_faces,) int ndarray or None
+        Graph node of every mesh face: each face belongs to exactly one branch or soma.
+    repair_report : dict
+    """
+
+    name: str
+    skeleton: Skeleton
+    somas: list
+    graph: nx.DiGraph
+    node_branch: np.ndarray
+    mesh: trimesh.Trimesh | None = None
+    face_branch: np.ndarray | None = None
+    repair_report: dict = field(default_factory=dict)
+
+    @property
+    def n_somas(self) -> int:
+        return len(self.somas)
+
+    @property
+    def branches(self) -> pd.DataFrame:
+        """One row per branch (index: branch id); lengths µm, widths nm, areas µm², volumes µm³."""
+        from ..features.branch import BRANCH_COLUMNS
+
+        rows = {b: d for b, d in self.graph.nodes(data=True) if d.get("kind") == "branch"}
+        table = pd.DataFrame.from_dict(rows, orient="index").drop(columns="kind", errors="ignore")
+        table.index.name = "branch"
+        cols = [c for c in BRANCH_COLUMNS if c in table.columns]
+        return table[cols + [c for c in table.columns if c not in cols]].sort_index()
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """One row of neuron-level features (see ``neurograph.features.neuron.SUMMARY_COLUMNS``)."""
+        area = float(self.mesh.area) / 1e6 if self.mesh is not None else float("nan")
+        row = neuron_summary(self.branches, self.skeleton.vertices, self.somas, area)
+        return pd.DataFrame([row], index=pd.Index([self.name], name="neuron"))
+
+    def __repr__(self) -> str:
+        n_branches = sum(1 for _, d in self.graph.nodes(data=True) if d.get("kind") == "branch")
+        return f"Neuron({self.name!r}: {self.n_somas} soma(s), {n_branches} branches, {self.skeleton.n_nodes} skeleton nodes)"
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Save to a zip archive of JSON, NPZ and CSV (format in :mod:`neurograph.io.saved`)."""
+        arrays = {"skeleton_vertices": self.skeleton.vertices, "skeleton_parent": self.skeleton.parent,
+                  "skeleton_radius": self.skeleton.radius, "skeleton_node_type": self.skeleton.node_type,
+                  "soma_nodes": self.skeleton.soma_nodes, "node_branch": self.node_branch}
+        if self.skeleton.vertex_map is not None:
+            arrays["vertex_map"] = self.skeleton.vertex_map
+        if self.mesh is not None:
+            arrays.update(mesh_vertices=np.asarray(self.mesh.vertices), mesh_faces=np.asarray(self.mesh.faces),
+                          face_branch=self.face_branch)
+        for i, s in enumerate(self.somas):
+            arrays[f"soma_faces_{i}"] = s.faces
+        meta = {"name": self.name, "units": "nm", "repair_report": self.repair_report,
+                "somas": [{"center": s.center, "radius": s.radius, "area_density": s.area_density}
+                          for s in self.somas]}
+        write_archive(path, meta, arrays, self.graph, self.branches)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Neuron":
+        """Load a neuron saved with :meth:`save`."""
+        meta, a, graph, _ = read_archive(path)
+        somas = [Soma(np.asarray(s["center"]), float(s["radius"]), a.get(f"soma_faces_{i}", np.empty(0, np.int64)),
+                      float(s.get("area_density", 0.0))) for i, s in enumerate(meta["somas"])]
+        skeleton = Skeleton(a["skeleton_vertices"], a["skeleton_parent"], a["skeleton_radius"],
+                            a.get("vertex_map"), a["soma_nodes"], a["skeleton_node_type"])
+        mesh = None
+        if "mesh_vertices" in a:
+            mesh = trimesh.Trimesh(a["mesh_vertices"], a["mesh_faces"], process=False)
+        return cls(meta["name"], skeleton, somas, graph, a["node_branch"], mesh, a.get("face_branch"),
+                   meta.get("repair_report", {}))
+
+
+def decompose(skeleton: Skeleton, somas: list | None = None, mesh: trimesh.Trimesh | None = None,
+              name: str = "neuron", repair_report: dict | None = None) -> Neuron:
+    """Decompose a skeleton (and its mesh) into a :class:`Neuron` with per-branch features.
+
+    Parameters
+    ----------
+    skeleton : Skeleton
+        From :func:`neurograph.skeletonize` (or an SWC), nm.
+    somas : list of Soma, optional
+        The somata the skeleton was rooted at (one per ``skeleton.soma_nodes``).
+    mesh : trimesh.Trimesh, optional
+        The mesh the skeleton came from; gives every face a branch, widths and areas.
+    name : str
+    repair_report : dict, optional
+
+    Returns
+    -------
+    Neuron
+    """
+    somas = list(somas or [])
+    if len(somas) != len(skeleton.soma_nodes):
+        raise ValueError(f"{len(somas)} somata given for a skeleton with {len(skeleton.soma_nodes)} soma nodes")
+    parts = decompose_skeleton(skeleton, [s.radius for s in somas])
+    node_branch = parts["node_branch"]
+    face_branch = None
+    if mesh is not None and skeleton.vertex_map is not None:
+        face_branch = face_owner(np.asarray(mesh.faces, dtype=np.int64), node_branch[skeleton.vertex_map])
+    table = branch_features(skeleton, parts, somas, mesh, face_branch)
+    graph = parts["graph"]
+    for b, row in zip(table.index, table.to_dict("records")):
+        graph.nodes[b].update({k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()})
+    for i, s in enumerate(somas):
+        faces_here = int((face_branch == i).sum()) if face_branch is not None else 0
+        graph.nodes[i].update(radius=s.radius / 1e3, x=float(s.center[0]), y=float(s.center[1]),
+                              z=float(s.center[2]), n_faces=faces_here)
+    return Neuron(name, skeleton, somas, graph, node_branch, mesh, face_branch, dict(repair_report or {}))
+
+
+def load(path: str | os.PathLike) -> Neuron:
+    """Load a :class:`Neuron` saved with :meth:`Neuron.save`."""
+    return Neuron.load(path)

@@ -1,0 +1,6 @@
+"""Readers and writers: meshes, SWC skeletons and the saved-neuron format."""
+
+from .meshes import load_mesh
+from .swc import write_swc
+
+__all__ = ["load_mesh", "write_swc"]

@@ -1,0 +1,117 @@
+"""Load neuron meshes into nanometres, with clear errors for broken input."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Sequence
+
+import numpy as np
+import trimesh
+
+from ..errors import MeshError
+
+MESH_SUFFIXES = (".ply", ".obj", ".off", ".stl")
+
+
+def _scale_vector(voxel_size: float | Sequence[float]) -> np.ndarray:
+    scale = np.broadcast_to(np.asarray(voxel_size, dtype=float), (3,)).copy()
+    if not np.all(np.isfinite(scale)) or np.any(scale <= 0):
+        raise MeshError(f"voxel_size must be positive and finite, got {voxel_size!r}")
+    return scale
+
+
+def _read_file(path: str) -> tuple[np.ndarray, np.ndarray]:
+    if not os.path.exists(path):
+        raise MeshError(f"mesh file not found: {path}")
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix not in MESH_SUFFIXES:
+        raise MeshError(f"{path}: unsupported mesh format {suffix!r}; use one of {MESH_SUFFIXES}")
+    if os.path.getsize(path) == 0:
+        raise MeshError(f"{path}: the file is empty")
+    try:
+        loaded = trimesh.load(path, process=False, force="mesh")
+    except Exception as exc:  # trimesh raises many types for corrupt files
+        raise MeshError(f"{path}: could not be read as a {suffix} mesh ({type(exc).__name__}: {exc}). "
+                        "Check that the file is complete and not truncated.") from exc
+    if not hasattr(loaded, "faces") or len(getattr(loaded, "faces", [])) == 0:
+        raise MeshError(f"{path}: the file holds no triangles (point cloud, empty or truncated file)")
+    return np.asarray(loaded.vertices), np.asarray(loaded.faces)
+
+
+def _as_arrays(source: Any) -> tuple[np.ndarray, np.ndarray, str]:
+    if isinstance(source, (str, os.PathLike)):
+        path = os.fspath(source)
+        vertices, faces = _read_file(path)
+        return vertices, faces, os.path.splitext(os.path.basename(path))[0]
+    if hasattr(source, "vertices") and hasattr(source, "faces"):
+        return np.asarray(source.vertices), np.asarray(source.faces), "mesh"
+    if isinstance(source, (tuple, list)) and len(source) == 2:
+        return np.asarray(source[0]), np.asarray(source[1]), "mesh"
+    raise MeshError(f"cannot read a mesh from {type(source).__name__}: pass a file path "
+                    f"({', '.join(MESH_SUFFIXES)}), a trimesh.Trimesh or a (vertices, faces) pair")
+
+
+def validate_arrays(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Check vertex and face arrays and return them as float64 / int64.
+
+    Raises
+    ------
+    MeshError
+        Empty arrays, wrong shapes, NaN/inf coordinates, face indices out of range or a
+        mesh whose faces all have zero area.
+    """
+    try:
+        vertices = np.asarray(vertices, dtype=np.float64)
+        faces = np.asarray(faces)
+    except (TypeError, ValueError) as exc:
+        raise MeshError(f"mesh arrays are not numeric: {exc}") from exc
+    if vertices.ndim != 2 or vertices.shape[1] != 3 or len(vertices) == 0:
+        raise MeshError(f"vertices must be a non-empty (n, 3) array, got shape {vertices.shape}")
+    if faces.ndim != 2 or faces.shape[1] != 3 or len(faces) == 0:
+        raise MeshError(f"faces must be a non-empty (m, 3) array of triangles, got shape {faces.shape}")
+    if not np.issubdtype(faces.dtype, np.integer):
+        if not np.all(np.isfinite(faces)) or np.any(faces != np.round(faces)):
+            raise MeshError("face indices must be integers")
+    faces = faces.astype(np.int64)
+    bad = ~np.isfinite(vertices).all(axis=1)
+    if bad.any():
+        raise MeshError(f"{bad.sum()} of {len(vertices)} vertices have NaN or infinite coordinates; "
+                        "fix or drop them before loading")
+    if faces.min() < 0 or faces.max() >= len(vertices):
+        raise MeshError(f"face indices must lie in [0, {len(vertices) - 1}], found "
+                        f"[{faces.min()}, {faces.max()}]: the face list does not match the vertices")
+    areas = trimesh.triangles.area(vertices[faces])
+    if not np.any(areas > 0):
+        raise MeshError("every face of the mesh has zero area: nothing to analyse")
+    return vertices, faces
+
+
+def load_mesh(source: Any, voxel_size: float | Sequence[float] = 1.0) -> trimesh.Trimesh:
+    """Load a neuron mesh and return it in nanometres.
+
+    Parameters
+    ----------
+    source : str, os.PathLike, trimesh.Trimesh or (vertices, faces)
+        A ``.ply``, ``.obj``, ``.off`` or ``.stl`` file, a mesh object, or a pair of arrays.
+    voxel_size : float or (3,) floats, default 1.0
+        Size of one coordinate unit in nanometres: ``1`` for meshes already in nm
+        (MICrONS, H01, FlyWire), ``8`` for hemibrain meshes in 8 nm voxels, ``1000`` for
+        meshes in micrometres, or an anisotropic ``(x, y, z)`` voxel size.
+
+    Returns
+    -------
+    trimesh.Trimesh
+        The mesh in nm, not yet repaired (``process=False``: vertices and faces keep
+        their order). ``mesh.metadata['name']`` holds the file stem.
+
+    Raises
+    ------
+    MeshError
+        Missing, empty, unreadable or truncated files; NaN/inf coordinates; face indices
+        out of range; meshes whose faces all have zero area.
+    """
+    vertices, faces, name = _as_arrays(source)
+    vertices, faces = validate_arrays(vertices, faces)
+    mesh = trimesh.Trimesh(vertices * _scale_vector(voxel_size), faces, process=False)
+    mesh.metadata["name"] = name
+    return mesh

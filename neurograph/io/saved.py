@@ -1,0 +1,77 @@
+"""The saved-neuron format: one zip archive of open formats, no pickles.
+
+Members
+-------
+``meta.json``
+    Format version, name, units (always nm), somata (centre, radius), repair report,
+    and any scalar metadata.
+``arrays.npz``
+    Plain numeric arrays (``np.savez``, loaded with ``allow_pickle=False``): mesh
+    vertices/faces, skeleton vertices/parent/radius/node_type/vertex_map, soma face
+    lists (``soma_faces_<i>``), ``face_branch``, ``node_branch``.
+``graph.json``
+    The branch graph as networkx node-link JSON (node attributes are scalars).
+``branches.csv``
+    The per-branch feature table, for reading without neurograph.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from ..errors import FormatError
+
+FORMAT = "neurograph-neuron"
+VERSION = 1
+
+
+def _json_default(obj):
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"cannot store {type(obj).__name__} in JSON")
+
+
+def write_archive(path: str | os.PathLike, meta: dict, arrays: dict[str, np.ndarray],
+                  graph: nx.DiGraph, branches: pd.DataFrame) -> None:
+    """Write a neuron archive atomically (temporary file, then rename)."""
+    path = os.fspath(path)
+    tmp = f"{path}.tmp-{os.getpid()}"
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **{k: np.asarray(v) for k, v in arrays.items() if v is not None})
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("meta.json", json.dumps({"format": FORMAT, "version": VERSION, **meta},
+                                            default=_json_default, indent=1))
+        zf.writestr("arrays.npz", buf.getvalue())
+        zf.writestr("graph.json", json.dumps(nx.node_link_data(graph, edges="edges"), default=_json_default))
+        zf.writestr("branches.csv", branches.to_csv())
+    os.replace(tmp, path)
+
+
+def read_archive(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray], nx.DiGraph, pd.DataFrame]:
+    """Read an archive written by :func:`write_archive`."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FormatError(f"no saved neuron at {path}")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            meta = json.loads(zf.read("meta.json"))
+            with np.load(io.BytesIO(zf.read("arrays.npz")), allow_pickle=False) as npz:
+                arrays = {k: npz[k] for k in npz.files}
+            graph = nx.node_link_graph(json.loads(zf.read("graph.json")), directed=True, edges="edges")
+            branches = pd.read_csv(io.BytesIO(zf.read("branches.csv")), index_col=0)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise FormatError(f"{path} is not a readable neurograph archive ({type(exc).__name__}: {exc})") from exc
+    if meta.get("format") != FORMAT:
+        raise FormatError(f"{path} is not a neurograph neuron archive (format={meta.get('format')!r})")
+    if meta.get("version", 0) > VERSION:
+        raise FormatError(f"{path} was written by a newer neurograph (format version {meta['version']}); upgrade")
+    return meta, arrays, graph, branches

@@ -1,0 +1,59 @@
+"""One call from a mesh to a :class:`Neuron`: load, repair, somata, skeleton, branches."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Sequence
+
+import trimesh
+
+from .graph import Neuron, decompose
+from .io.meshes import load_mesh
+from .mesh import find_somas, repair
+from .skeleton import skeletonize
+
+
+def extract(source: Any, voxel_size: float | Sequence[float] = 1.0, name: str | None = None,
+            gap: float = 2000.0, min_soma_radius: float = 2500.0, step: float | str = 400.0,
+            progress: Callable[[str, float], None] | None = None) -> Neuron:
+    """Run the whole pipeline on one mesh.
+
+    Parameters
+    ----------
+    source : path, trimesh.Trimesh or (vertices, faces)
+        The neuron mesh (``.ply .obj .off .stl``).
+    voxel_size : float or (3,) floats, default 1.0
+        nm per mesh unit (8 for hemibrain meshes in voxels, 1 for MICrONS meshes in nm).
+    name : str, optional
+        Defaults to the file stem.
+    gap : float, default 2000
+        Largest gap (nm) across which mesh pieces are joined (:func:`neurograph.repair`).
+    min_soma_radius : float, default 2500
+        Smallest soma radius in nm (:func:`neurograph.find_somas`).
+    step : float or "auto", default 400
+        Wavefront step in nm (:func:`neurograph.skeletonize`).
+    progress : callable(stage, seconds), optional
+        Called after each stage with its name and wall time.
+
+    Returns
+    -------
+    Neuron
+    """
+    def done(stage: str, t0: float) -> float:
+        if progress is not None:
+            progress(stage, time.perf_counter() - t0)
+        return time.perf_counter()
+
+    t = time.perf_counter()
+    mesh = source if isinstance(source, trimesh.Trimesh) and voxel_size == 1.0 else load_mesh(source, voxel_size)
+    name = name or mesh.metadata.get("name", "neuron")
+    t = done("load", t)
+    repaired = repair(mesh, gap=gap)
+    t = done("repair", t)
+    somas = find_somas(repaired.mesh, min_radius=min_soma_radius)
+    t = done("soma", t)
+    skeleton = skeletonize(repaired.mesh, somas, repaired.bridges, step=step)
+    t = done("skeletonize", t)
+    neuron = decompose(skeleton, somas, repaired.mesh, name=name, repair_report=repaired.report)
+    done("decompose", t)
+    return neuron

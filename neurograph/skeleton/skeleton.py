@@ -1,0 +1,122 @@
+"""The :class:`Skeleton` container and its conversions (SWC table, navis)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass
+class Skeleton:
+    """A rooted skeleton tree in nanometres.
+
+    Attributes
+    ----------
+    vertices : (n, 3) float ndarray
+        Node positions in nm.
+    parent : (n,) int64 ndarray
+        Parent node of each node, ``-1`` for roots. Parents precede children is *not*
+        guaranteed; use :meth:`topological_order`.
+    radius : (n,) float ndarray
+        Node radius in nm (NaN where unknown).
+    vertex_map : (n_mesh_vertices,) int64 ndarray, optional
+        For a skeleton made from a mesh: the node each mesh vertex collapsed into.
+    soma_nodes : (k,) int64 ndarray
+        Nodes that stand for somata (each a root); empty for soma-less neurons.
+    node_type : (n,) int8 ndarray
+        SWC structure type per node (1 soma, 2 axon, 3 basal dendrite, 4 apical, 0 undefined).
+    """
+
+    vertices: np.ndarray
+    parent: np.ndarray
+    radius: np.ndarray
+    vertex_map: np.ndarray | None = None
+    soma_nodes: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    node_type: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        self.vertices = np.asarray(self.vertices, dtype=float).reshape(-1, 3)
+        self.parent = np.asarray(self.parent, dtype=np.int64)
+        self.radius = np.asarray(self.radius, dtype=float)
+        self.soma_nodes = np.asarray(self.soma_nodes, dtype=np.int64)
+        if self.node_type is None:
+            self.node_type = np.zeros(len(self.parent), np.int8)
+            self.node_type[self.soma_nodes] = 1
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.parent)
+
+    @property
+    def roots(self) -> np.ndarray:
+        return np.flatnonzero(self.parent < 0)
+
+    @property
+    def edge_lengths(self) -> np.ndarray:
+        """Length in nm of the edge from each node to its parent (0 for roots)."""
+        has = self.parent >= 0
+        out = np.zeros(self.n_nodes)
+        out[has] = np.linalg.norm(self.vertices[has] - self.vertices[self.parent[has]], axis=1)
+        return out
+
+    @property
+    def cable_length(self) -> float:
+        """Total length of all edges in nm."""
+        return float(self.edge_lengths.sum())
+
+    def children_count(self) -> np.ndarray:
+        return np.bincount(self.parent[self.parent >= 0], minlength=self.n_nodes)
+
+    def topological_order(self) -> np.ndarray:
+        """Node ids ordered so that every parent precedes its children."""
+        from scipy import sparse
+        from scipy.sparse.csgraph import breadth_first_order
+
+        has = np.flatnonzero(self.parent >= 0)
+        n = self.n_nodes
+        super_root = n  # join all roots under one virtual node
+        rows = np.concatenate([self.parent[has], np.full(len(self.roots), super_root)])
+        cols = np.concatenate([has, self.roots])
+        graph = sparse.coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n + 1, n + 1)).tocsr()
+        order = breadth_first_order(graph, super_root, directed=True, return_predecessors=False)
+        return order[1:]
+
+    def to_swc(self, units: str = "um") -> pd.DataFrame:
+        """SWC table (``node_id, type, x, y, z, radius, parent_id``), 1-based ids.
+
+        Parameters
+        ----------
+        units : {"um", "nm"}
+            Units of coordinates and radii in the table.
+        """
+        scale = {"um": 1e-3, "nm": 1.0}[units]
+        order = self.topological_order()
+        new_id = np.empty(self.n_nodes, np.int64)
+        new_id[order] = np.arange(1, self.n_nodes + 1)
+        par = self.parent[order]
+        return pd.DataFrame({
+            "node_id": new_id[order],
+            "type": self.node_type[order].astype(int),
+            "x": self.vertices[order, 0] * scale, "y": self.vertices[order, 1] * scale,
+            "z": self.vertices[order, 2] * scale,
+            "radius": np.nan_to_num(self.radius[order], nan=0.0) * scale,
+            "parent_id": np.where(par >= 0, new_id[np.maximum(par, 0)], -1),
+        })
+
+    def to_navis(self, name: str | None = None):
+        """Convert to a ``navis.TreeNeuron`` in nm (needs navis installed)."""
+        try:
+            import navis
+        except ImportError as exc:  # pragma: no cover - optional dependency
+            from ..errors import NeurographError
+            raise NeurographError("to_navis needs navis: pip install navis") from exc
+        swc = self.to_swc(units="nm").rename(columns={"type": "label"})
+        neuron = navis.TreeNeuron(swc, units="nm", name=name)
+        if len(self.soma_nodes):
+            order = self.topological_order()
+            new_id = np.empty(self.n_nodes, np.int64)
+            new_id[order] = np.arange(1, self.n_nodes + 1)
+            neuron.soma = int(new_id[self.soma_nodes[0]])
+        return neuron
