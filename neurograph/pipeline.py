@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Sequence
 
-import trimesh
 
 from .graph import Neuron, decompose
 from .io.meshes import load_mesh
@@ -45,7 +44,7 @@ def extract(source: Any, voxel_size: float | Sequence[float] = 1.0, name: str | 
         return time.perf_counter()
 
     t = time.perf_counter()
-    mesh = source if isinstance(source, trimesh.Trimesh) and voxel_size == 1.0 else load_mesh(source, voxel_size)
+    mesh = load_mesh(source, voxel_size)
     name = name or mesh.metadata.get("name", "neuron")
     t = done("load", t)
     repaired = repair(mesh, gap=gap)

@@ -136,6 +136,11 @@ def branch_features(skeleton: Skeleton, decomposition: dict, somas: list, mesh=N
         pts = skeleton.vertices[nodes]
         if start_parent >= 0:
             pts = np.vstack([skeleton.vertices[start_parent], pts])
+            soma_id = node_branch[start_parent]
+            if soma_id < n_somas:  # start on the soma surface, where the branch length starts
+                out = pts[1] - pts[0]
+                dist = np.linalg.norm(out)
+                pts[0] = pts[0] + out * min(1.0, somas[soma_id].radius / dist if dist > 0 else 0.0)
         polylines[b] = pts
         preds = list(graph.predecessors(b))
         par = preds[0] if preds else -1
@@ -161,10 +166,7 @@ def _angle(b: int, par: int, polylines: dict, soma_center: dict) -> float:
     pts = polylines[b]
     if len(pts) < 2:
         return np.nan
-    if par in soma_center:  # pts[0] is the soma centre: measure from the first real node
-        if len(pts) < 3:
-            return np.nan
-        pts = pts[1:]
+    if par in soma_center:  # radial direction from the soma centre to the branch start
         ref = pts[0] - soma_center[par]
         n = np.linalg.norm(ref)
         ref = ref / n if n > 0 else ref
