@@ -1,13 +1,12 @@
 """Find somata on a neuron mesh.
 
-A soma is a compact blob with much more membrane than any neurite near it. The
-detector measures surface area density: face areas are binned on a grid, summed over a
-ball a little larger than the smallest soma expected, and peaks above the area of a
-half-covered sphere of that radius become candidates. Each candidate is refined by
-mean shift on nearby surface, rejected if the surface around it is elongated like a
-thick dendrite, and measured by the largest sphere about its centre that the surface
-still covers. The measure survives what makes ray-based thickness (SDF) fail on EM
-meshes: internal nucleus surfaces, holes and inconsistent normals.
+Membrane area density (face areas binned on a grid and summed over a ball) marks the
+places with enough surface for a soma. Probe points there are kept where rays in many
+directions leave through the inner side of the membrane and reach it at a median
+distance of at least the smallest soma radius: the point is enclosed, and far from the
+membrane in most directions. Enclosed probes group into somata. Unlike ray-based
+thickness from the surface (SDF), this survives internal nucleus surfaces, holes and
+inconsistent normals, all common in EM meshes.
 """
 
 from __future__ import annotations
@@ -19,6 +18,8 @@ import trimesh
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
+
+from .components import _cell_keys
 
 
 @dataclass
@@ -49,14 +50,9 @@ class Soma:
         return f"Soma(center=({c}) nm, radius={self.radius / 1000:.2f} µm, {len(self.faces)} faces)"
 
 
-def _cell_key(cells: np.ndarray) -> np.ndarray:
-    c = cells + (1 << 20)
-    return (c[:, 0] << 42) | (c[:, 1] << 21) | c[:, 2]
-
-
 def _ball_sums(cells: np.ndarray, weights: np.ndarray, radius_cells: float) -> np.ndarray:
     """Sum ``weights`` of occupied cells within ``radius_cells`` of each occupied cell."""
-    keys = _cell_key(cells)
+    keys = _cell_keys(cells)
     order = np.argsort(keys)
     keys_sorted, w_sorted = keys[order], weights[order]
     r = int(np.ceil(radius_cells))
@@ -64,35 +60,11 @@ def _ball_sums(cells: np.ndarray, weights: np.ndarray, radius_cells: float) -> n
     offsets = grid[np.linalg.norm(grid, axis=1) <= radius_cells]
     total = np.zeros(len(cells))
     for off in offsets:
-        k = _cell_key(cells + off)
+        k = _cell_keys(cells + off)
         pos = np.clip(np.searchsorted(keys_sorted, k), 0, len(keys_sorted) - 1)
         hit = keys_sorted[pos] == k
         total[hit] += w_sorted[pos[hit]]
     return total
-
-
-def _unused_mean_shift(points: np.ndarray, areas: np.ndarray, tree: cKDTree, start: np.ndarray,
-                radius: float, n_iter: int = 15) -> np.ndarray:
-    center = start
-    for _ in range(n_iter):
-        idx = tree.query_ball_point(center, radius)
-        if not idx:
-            break
-        new = np.average(points[idx], axis=0, weights=areas[idx])
-        if np.linalg.norm(new - center) < 1.0:
-            center = new
-            break
-        center = new
-    return center
-
-
-def _covered_radius(dist: np.ndarray, areas: np.ndarray, step: float, coverage: float,
-                    max_radius: float) -> float:
-    """Largest d with surface area within d >= coverage * 4 pi d^2."""
-    shells = np.arange(step, max_radius + step, step)
-    cumulative = np.array([areas[dist <= d].sum() for d in shells])
-    ok = cumulative >= coverage * 4 * np.pi * shells ** 2
-    return float(shells[ok].max()) if ok.any() else 0.0
 
 
 def _sphere_directions(n: int = 26) -> np.ndarray:
@@ -199,15 +171,6 @@ def find_somas(mesh: trimesh.Trimesh, min_radius: float = 2500.0, max_radius: fl
                           area_density=float(areas[faces].sum() / 1e6)))
     somas.sort(key=lambda s: -s.radius)
     return somas
-
-
-def _elongation(points: np.ndarray, weights: np.ndarray) -> float:
-    if len(points) < 4:
-        return np.inf
-    centered = points - np.average(points, axis=0, weights=weights)
-    cov = (centered * weights[:, None]).T @ centered / weights.sum()
-    ev = np.sort(np.linalg.eigvalsh(cov))
-    return float(np.sqrt(ev[-1] / max(ev[0], 1e-12)))
 
 
 def _connected_part(mesh: trimesh.Trimesh, faces: np.ndarray) -> np.ndarray:
