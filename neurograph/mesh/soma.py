@@ -76,9 +76,17 @@ def _sphere_directions(n: int = 26) -> np.ndarray:
 
 
 def _ray_profile(mesh: trimesh.Trimesh, points: np.ndarray, max_dist: float,
-                 directions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                 directions: np.ndarray, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
     """For each point: fraction of rays whose first hit is a back face (inside), and the
-    median distance to the last hit within ``max_dist`` (nm)."""
+    median distance to the last hit within ``max_dist`` (nm).
+
+    Rays are cast ``chunk`` points at a time so that memory stays bounded whatever ray
+    engine trimesh has (embree, or its much hungrier pure-Python fallback).
+    """
+    if len(points) > chunk:
+        parts = [_ray_profile(mesh, points[i:i + chunk], max_dist, directions, chunk)
+                 for i in range(0, len(points), chunk)]
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
     n_p, n_d = len(points), len(directions)
     origins = np.repeat(points, n_d, axis=0)
     dirs = np.tile(directions, (n_p, 1))
