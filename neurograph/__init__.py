@@ -18,6 +18,7 @@ from .io import load_mesh, write_swc
 from .mesh import RepairResult, Soma, find_somas, repair
 from .pipeline import extract
 from .skeleton import Skeleton, skeletonize
+from . import synthetic
 
 __version__ = "0.1.0"
 

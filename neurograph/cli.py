@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="nm per mesh unit: one value or X Y Z (default 1 = mesh in nm)")
     ex.add_argument("--example", action="store_true", help="use skeletor's example hemibrain mesh")
     ex.add_argument("--gap", type=float, default=2000.0, help="largest gap in nm joined by repair")
-    ex.add_argument("--step", type=float, default=400.0, help="skeleton wavefront step in nm")
+    ex.add_argument("--step", type=float, default=300.0, help="skeleton wavefront step in nm")
     ex.set_defaults(func=_extract)
     return parser
 

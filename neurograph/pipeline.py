@@ -13,7 +13,7 @@ from .skeleton import skeletonize
 
 
 def extract(source: Any, voxel_size: float | Sequence[float] = 1.0, name: str | None = None,
-            gap: float = 2000.0, min_soma_radius: float = 2500.0, step: float | str = 400.0,
+            gap: float = 2000.0, min_soma_radius: float = 2500.0, step: float | str = 300.0,
             progress: Callable[[str, float], None] | None = None) -> Neuron:
     """Run the whole pipeline on one mesh.
 
@@ -29,7 +29,7 @@ def extract(source: Any, voxel_size: float | Sequence[float] = 1.0, name: str | 
         Largest gap (nm) across which mesh pieces are joined (:func:`neurograph.repair`).
     min_soma_radius : float, default 2500
         Smallest soma radius in nm (:func:`neurograph.find_somas`).
-    step : float or "auto", default 400
+    step : float or "auto", default 300
         Wavefront step in nm (:func:`neurograph.skeletonize`).
     progress : callable(stage, seconds), optional
         Called after each stage with its name and wall time.

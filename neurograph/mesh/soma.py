@@ -175,10 +175,32 @@ def find_somas(mesh: trimesh.Trimesh, min_radius: float = 2500.0, max_radius: fl
         if len(near) == 0:
             continue
         faces = _connected_part(mesh, near)
+        fitted = _fit_center(mesh, faces, center)
+        inside_f, radius_f = _ray_profile(mesh, fitted[None], max_radius, _sphere_directions(64))
+        if inside_f[0] >= min_inside and radius_f[0] >= min_radius:
+            center, radius = fitted, float(radius_f[0])
+            near = np.flatnonzero(np.linalg.norm(points - center, axis=1) <= 1.15 * radius)
+            faces = _connected_part(mesh, near)
         somas.append(Soma(center=center, radius=radius, faces=faces,
                           area_density=float(areas[faces].sum() / 1e6)))
     somas.sort(key=lambda s: -s.radius)
     return somas
+
+
+def _fit_center(mesh: trimesh.Trimesh, faces: np.ndarray, guess: np.ndarray) -> np.ndarray:
+    """Least-squares sphere centre of the soma's outer membrane (area-weighted face
+    centroids whose normals point away from ``guess``; inner surfaces such as a nucleus
+    are left out). The probe grid alone places the centre only to about its spacing."""
+    pts = np.asarray(mesh.triangles_center)[faces]
+    outward = (np.asarray(mesh.face_normals)[faces] * (pts - guess)).sum(axis=1) > 0
+    pts, w = pts[outward], np.sqrt(np.asarray(mesh.area_faces)[faces][outward])
+    if len(pts) < 10:
+        return guess
+    # |p|^2 = 2 p.c + (r^2 - |c|^2): linear in (c, k)
+    a = np.column_stack([2 * (pts - guess), np.ones(len(pts))]) * w[:, None]
+    b = ((pts - guess) ** 2).sum(axis=1) * w
+    sol = np.linalg.lstsq(a, b, rcond=None)[0]
+    return guess + sol[:3]
 
 
 def _connected_part(mesh: trimesh.Trimesh, faces: np.ndarray) -> np.ndarray:

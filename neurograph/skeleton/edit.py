@@ -42,7 +42,11 @@ def collapse_twigs(skeleton: Skeleton, factor: float) -> Skeleton:
             if protected[path[:-1]].any():
                 continue
             seg = np.linalg.norm(np.diff(vertices[path], axis=0), axis=1).sum()
-            if seg < factor * np.nan_to_num(radius[base], nan=0.0):
+            limit = factor * np.nan_to_num(radius[base], nan=0.0)
+            if protected[base]:  # a stub on a soma: measure from its surface, against its own radius
+                seg -= radius[base]
+                limit = factor * np.nan_to_num(radius[path[-2]], nan=0.0)
+            if seg < limit:
                 alive[path[:-1]] = False
                 merged_into[path[:-1]] = base
                 n_children[base] -= 1

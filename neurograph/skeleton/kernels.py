@@ -97,3 +97,93 @@ def group_median(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.nd
         out[g] = vals[m // 2] if m % 2 == 1 else 0.5 * (vals[m // 2 - 1] + vals[m // 2])
         start = stop
     return out
+
+
+@njit(cache=True)
+def _edge_point(edges: np.ndarray, start: np.ndarray, k: np.ndarray, n_v: int, o: int, q: int) -> int:
+    """Point ``q`` (0 .. k[o] + 1) along edge ``o``, from its first end to its second."""
+    if q == 0:
+        return edges[o, 0]
+    if q == k[o] + 1:
+        return edges[o, 1]
+    return n_v + start[o] + q - 1
+
+
+@njit(cache=True)
+def steiner_graph(vertices: np.ndarray, edges: np.ndarray, face_edges: np.ndarray,
+                  max_edge: float, fan: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """A surface graph fine enough for wavefronts, without remeshing.
+
+    Every mesh edge longer than ``max_edge`` gets evenly spaced Steiner points (shared by
+    the faces on both sides), chained along the edge. Inside each face every point is
+    joined by straight chords to the nearest point of each other edge of the face and to
+    ``fan`` points on either side of it, so geodesic paths and wavefront rings can cross
+    long thin triangles.
+
+    Parameters
+    ----------
+    vertices : (n, 3) float
+    edges : (e, 2) int64, unique mesh edges
+    face_edges : (f, 3) int64, index into ``edges`` of each face's three edges
+    max_edge : float
+    fan : int
+
+    Returns
+    -------
+    points : (n + p, 3) float
+        The mesh vertices followed by the Steiner points.
+    graph_edges : (m, 2) int64
+        Pairs of point indices.
+    """
+    n_e = edges.shape[0]
+    n_v = vertices.shape[0]
+    k = np.zeros(n_e, np.int64)
+    for e in range(n_e):
+        a, b = edges[e, 0], edges[e, 1]
+        d = np.sqrt(((vertices[a] - vertices[b]) ** 2).sum())
+        k[e] = max(0, int(np.ceil(d / max_edge)) - 1)
+    start = np.zeros(n_e + 1, np.int64)
+    for e in range(n_e):
+        start[e + 1] = start[e] + k[e]
+    n_p = start[n_e]
+    points = np.empty((n_v + n_p, 3))
+    points[:n_v] = vertices
+    for e in range(n_e):
+        a, b = edges[e, 0], edges[e, 1]
+        for i in range(k[e]):
+            t = (i + 1.0) / (k[e] + 1.0)
+            points[n_v + start[e] + i] = (1 - t) * vertices[a] + t * vertices[b]
+    n_chord = 0
+    for f in range(face_edges.shape[0]):
+        for j in range(3):
+            n_chord += 2 * (2 * fan + 1) * (k[face_edges[f, j]] + 2)
+    out = np.empty((n_e + n_p + n_chord, 2), np.int64)
+    m = 0
+    for e in range(n_e):  # chains along the edges
+        for q in range(k[e] + 1):
+            out[m, 0] = _edge_point(edges, start, k, n_v, e, q)
+            out[m, 1] = _edge_point(edges, start, k, n_v, e, q + 1)
+            m += 1
+    for f in range(face_edges.shape[0]):  # chords across the faces
+        for j in range(3):
+            e = face_edges[f, j]
+            for i in range(k[e] + 2):
+                p = _edge_point(edges, start, k, n_v, e, i)
+                for jj in range(3):
+                    o = face_edges[f, jj]
+                    if jj == j or (k[o] == 0 and k[e] == 0):
+                        continue
+                    best, best_d = 0, np.inf
+                    for q in range(k[o] + 2):
+                        c = _edge_point(edges, start, k, n_v, o, q)
+                        d = ((points[p] - points[c]) ** 2).sum()
+                        if d < best_d:
+                            best, best_d = q, d
+                    p_on_o = p == edges[o, 0] or p == edges[o, 1]
+                    for q in range(max(0, best - fan), min(k[o] + 1, best + fan) + 1):
+                        c = _edge_point(edges, start, k, n_v, o, q)
+                        # points on one mesh edge are already chained along it
+                        if not (p_on_o or c == edges[e, 0] or c == edges[e, 1]):
+                            out[m, 0], out[m, 1] = p, c
+                            m += 1
+    return points, out[:m]

@@ -23,16 +23,21 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components, dijkstra
 
 from ..errors import SkeletonError
-from .kernels import cluster_level_sets, distance_to_segments, group_median
+from .kernels import cluster_level_sets, distance_to_segments, group_median, steiner_graph
 from .skeleton import Skeleton
 
+TIP_INSET = 0.0
 
-def _surface_graph(mesh: trimesh.Trimesh, bridges: np.ndarray | None) -> tuple[sparse.csr_matrix, np.ndarray]:
-    edges = np.asarray(mesh.edges_unique, dtype=np.int64)
+
+def _surface_graph(points: np.ndarray, edges: np.ndarray, bridges: np.ndarray | None) -> tuple[sparse.csr_matrix, np.ndarray]:
     if bridges is not None and len(bridges):
         edges = np.vstack([edges, np.asarray(bridges, dtype=np.int64)])
-    lengths = np.linalg.norm(mesh.vertices[edges[:, 0]] - mesh.vertices[edges[:, 1]], axis=1)
-    n = len(mesh.vertices)
+    # sparse matrices sum duplicate entries: keep each pair once
+    n = len(points)
+    lo, hi = edges.min(axis=1), edges.max(axis=1)
+    key = np.unique(lo[lo != hi] * n + hi[lo != hi])
+    edges = np.column_stack([key // n, key % n])
+    lengths = np.linalg.norm(points[edges[:, 0]] - points[edges[:, 1]], axis=1)
     graph = sparse.coo_matrix((lengths + 1e-6, (edges[:, 0], edges[:, 1])), shape=(n, n)).tocsr()
     return graph, edges
 
@@ -53,7 +58,7 @@ def _extra_roots(graph: sparse.csr_matrix, covered: np.ndarray) -> np.ndarray:
 
 
 def skeletonize(mesh: trimesh.Trimesh, somas: Sequence | None = None, bridges: np.ndarray | None = None,
-                step: float | str = 400.0, prune_factor: float = 1.0) -> Skeleton:
+                step: float | str = 300.0, prune_factor: float = 0.5) -> Skeleton:
     """Skeletonize a neuron mesh into a tree rooted at its soma(s).
 
     Parameters
@@ -66,11 +71,11 @@ def skeletonize(mesh: trimesh.Trimesh, somas: Sequence | None = None, bridges: n
         one end of its longest geodesic path.
     bridges : (k, 2) int array, optional
         Extra vertex pairs to treat as edges (``RepairResult.bridges``).
-    step : float or "auto", default 400
+    step : float or "auto", default 300
         Width in nm of each geodesic level set collapsed into one node. ``"auto"`` uses
         twice the median mesh edge length (clipped to 200-1000 nm). Smaller steps resolve
-        shorter twigs; edges longer than ``step / 2`` are subdivided first.
-    prune_factor : float, default 1.0
+        shorter twigs; edges longer than ``step / 2`` get Steiner points first.
+    prune_factor : float, default 0.5
         Terminal twigs shorter than ``prune_factor`` times the radius of the node they
         hang from are bumps, not branches: they are merged into that node.
 
@@ -89,21 +94,20 @@ def skeletonize(mesh: trimesh.Trimesh, somas: Sequence | None = None, bridges: n
     step = float(step)
     if not step > 0:
         raise SkeletonError(f"step must be a positive length in nm, got {step!r}")
-    # Level sets need several vertices around each ring: subdivide long edges first.
-    original_mesh = mesh
-    mesh, face_origin = _refine(mesh, step / 2.0)
-    n_vertices = len(mesh.vertices)
-    graph, edges = _surface_graph(mesh, bridges)
+    # Level sets need several points around each ring: add Steiner points on long edges.
+    points, edges = steiner_graph(np.asarray(mesh.vertices, dtype=float), np.asarray(mesh.edges_unique, np.int64),
+                                  np.asarray(mesh.faces_unique_edges, np.int64), step / 2.0)
+    graph, edges = _surface_graph(points, edges, bridges)
+    n_points = len(points)
 
-    # Sources: soma vertices (label = soma index) and one root per soma-less piece.
-    soma_of_vertex = np.full(n_vertices, -1, np.int64)
+    # Sources: soma points (label = soma index) and one root per soma-less piece.
+    soma_of_vertex = np.full(n_points, -1, np.int64)
     for i, soma in enumerate(somas):
-        soma_faces = np.flatnonzero(np.isin(face_origin, soma.faces))
-        soma_of_vertex[np.unique(mesh.faces[soma_faces])] = i
+        soma_of_vertex[_soma_points(points, edges, np.unique(mesh.faces[soma.faces]), soma)] = i
     soma_vertices = np.flatnonzero(soma_of_vertex >= 0)
     roots = _extra_roots(graph, soma_vertices)
     sources = np.concatenate([soma_vertices, roots])
-    dist, pred, _ = dijkstra(graph, directed=False, indices=sources, min_only=True, return_predecessors=True)
+    dist = dijkstra(graph, directed=False, indices=sources, min_only=True)
 
     # Level sets: soma vertices are fixed into one cluster per soma.
     bins = np.floor(dist / step).astype(np.int64)
@@ -119,68 +123,83 @@ def skeletonize(mesh: trimesh.Trimesh, somas: Sequence | None = None, bridges: n
     n_nodes = len(uniq)
 
     counts = np.bincount(node_of_vertex, minlength=n_nodes)
-    nodes = np.column_stack([np.bincount(node_of_vertex, weights=mesh.vertices[:, k], minlength=n_nodes)
+    nodes = np.column_stack([np.bincount(node_of_vertex, weights=points[:, k], minlength=n_nodes)
                              for k in range(3)]) / counts[:, None]
     soma_nodes = np.array([node_of_vertex[np.flatnonzero(soma_of_vertex == i)[0]] for i in range(len(somas))],
                           dtype=np.int64)
     for i, soma in enumerate(somas):
         nodes[soma_nodes[i]] = soma.center
 
-    # Parent of a node: the node of the Dijkstra predecessor of its closest vertex.
-    order = np.lexsort((dist, node_of_vertex))
-    first = order[np.searchsorted(node_of_vertex[order], np.arange(n_nodes))]
-    pre = pred[first]
-    parent = np.where(pre >= 0, node_of_vertex[np.maximum(pre, 0)], -1)
+    node_bin = np.full(n_nodes, np.iinfo(np.int64).max)
+    np.minimum.at(node_bin, node_of_vertex, bins)
+    parent = _reeb_parents(edges, node_of_vertex, node_bin)
     parent[soma_nodes] = -1
 
     skeleton = Skeleton(nodes, parent, np.zeros(n_nodes), node_of_vertex, soma_nodes)
-    _measure_radii(skeleton, mesh, somas)
-    skeleton = _prune_twigs(skeleton, prune_factor, mesh, somas)
-    skeleton = _extend_tips(skeleton, mesh, dist)
-    skeleton.vertex_map = skeleton.vertex_map[:len(original_mesh.vertices)]
+    _measure_radii(skeleton, points, somas)
+    skeleton = _prune_twigs(skeleton, prune_factor, points, somas)
+    skeleton = _extend_tips(skeleton, points, dist)
+    skeleton.vertex_map = skeleton.vertex_map[:n_vertices]
     return skeleton
 
 
-def _refine(mesh: trimesh.Trimesh, max_edge: float) -> tuple[trimesh.Trimesh, np.ndarray]:
-    """Subdivide faces until no edge is longer than ``max_edge`` nm.
+def _reeb_parents(edges: np.ndarray, node_of: np.ndarray, node_bin: np.ndarray) -> np.ndarray:
+    """Parent of each level-set node: of the nodes touching it (through a surface edge)
+    in earlier level sets, the latest one, and of those the one sharing most edges."""
+    a, b = node_of[edges[:, 0]], node_of[edges[:, 1]]
+    a, b = np.concatenate([a, b]), np.concatenate([b, a])
+    keep = node_bin[b] < node_bin[a]
+    n = len(node_bin)
+    key, count = np.unique(a[keep] * n + b[keep], return_counts=True)
+    pairs = np.column_stack([key // n, key % n])
+    parent = np.full(len(node_bin), -1, np.int64)
+    if len(pairs):
+        # ascending by child, then bin of the candidate, then count: the last row per child wins
+        order = np.lexsort((count, node_bin[pairs[:, 1]], pairs[:, 0]))
+        parent[pairs[order, 0]] = pairs[order, 1]
+    return parent
 
-    Original vertices keep their indices (new ones are appended); returns the new mesh
-    and, for each new face, the index of the original face it came from.
-    """
-    if np.asarray(mesh.edges_unique_length).max() <= max_edge:
-        return mesh, np.arange(len(mesh.faces))
-    vertices, faces, index = trimesh.remesh.subdivide_to_size(mesh.vertices, mesh.faces, max_edge=max_edge,
-                                                               max_iter=12, return_index=True)
-    return trimesh.Trimesh(vertices, faces, process=False), np.asarray(index)
+
+def _soma_points(points: np.ndarray, edges: np.ndarray, seeds: np.ndarray, soma) -> np.ndarray:
+    """Points within ``1.15 * radius`` of the soma centre and connected there to the
+    soma's own vertices ``seeds``: a border smooth at the Steiner-point resolution (the
+    faces' border is jagged, and each tooth would start a stub limb)."""
+    near = np.linalg.norm(points - soma.center, axis=1) <= 1.15 * soma.radius
+    inner = edges[near[edges[:, 0]] & near[edges[:, 1]]]
+    n = len(near)
+    graph = sparse.coo_matrix((np.ones(len(inner)), (inner[:, 0], inner[:, 1])), shape=(n, n))
+    _, label = connected_components(graph, directed=False)
+    good = np.unique(label[seeds[near[seeds]]])
+    return np.flatnonzero(near & np.isin(label, good))
 
 
-def _measure_radii(skeleton: Skeleton, mesh: trimesh.Trimesh, somas: Sequence) -> None:
-    d = distance_to_segments(np.asarray(mesh.vertices), skeleton.vertex_map, skeleton.vertices, skeleton.parent)
+def _measure_radii(skeleton: Skeleton, points: np.ndarray, somas: Sequence) -> None:
+    d = distance_to_segments(points, skeleton.vertex_map, skeleton.vertices, skeleton.parent)
     skeleton.radius = group_median(d, skeleton.vertex_map, skeleton.n_nodes)
     for node, soma in zip(skeleton.soma_nodes, somas):
         skeleton.radius[node] = soma.radius
 
 
-def _prune_twigs(skeleton: Skeleton, factor: float, mesh: trimesh.Trimesh, somas: Sequence) -> Skeleton:
+def _prune_twigs(skeleton: Skeleton, factor: float, points: np.ndarray, somas: Sequence) -> Skeleton:
     """Merge terminal twigs shorter than ``factor`` x the radius where they attach."""
     from .edit import collapse_twigs
 
     pruned = collapse_twigs(skeleton, factor)
     if pruned.n_nodes != skeleton.n_nodes:
-        _measure_radii(pruned, mesh, somas)
+        _measure_radii(pruned, points, somas)
     return pruned
 
 
-def _extend_tips(skeleton: Skeleton, mesh: trimesh.Trimesh, dist: np.ndarray) -> Skeleton:
+def _extend_tips(skeleton: Skeleton, points: np.ndarray, dist: np.ndarray) -> Skeleton:
     """Move each leaf node out to the end of its neurite (farthest vertex, less one radius)."""
     leaves = np.flatnonzero((skeleton.children_count() == 0) & (skeleton.parent >= 0))
     vm = skeleton.vertex_map
     order = np.lexsort((-dist, vm))
     far = order[np.searchsorted(vm[order], leaves)]
-    tip = np.asarray(mesh.vertices)[far]
+    tip = points[far]
     vec = tip - skeleton.vertices[leaves]
     length = np.linalg.norm(vec, axis=1)
-    reach = np.maximum(length - np.nan_to_num(skeleton.radius[leaves]), 0.0)
+    reach = np.maximum(length - TIP_INSET * np.nan_to_num(skeleton.radius[leaves]), 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         unit = np.where(length[:, None] > 0, vec / length[:, None], 0.0)
     skeleton.vertices[leaves] = skeleton.vertices[leaves] + unit * reach[:, None]
