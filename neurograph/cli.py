@@ -42,8 +42,8 @@ def _extract(args: argparse.Namespace) -> int:
     fig = plot_neuron(neuron)
     fig.savefig(f"{stem}.png", dpi=120, bbox_inches="tight")
     summary = neuron.summary.iloc[0]
-    print(f"{neuron!r}\n  total length {summary.total_length:.1f} µm, {summary.n_limbs} limbs, "
-          f"{summary.n_branches} branches, soma radius {summary.soma_radius:.2f} µm")
+    print(f"{neuron!r}\n  total length {summary.total_length:.1f} µm, {summary.n_limbs:.0f} limbs, "
+          f"{summary.n_branches:.0f} branches, soma radius {summary.soma_radius:.2f} µm")
     print(f"wrote {stem}_branches.csv, _summary.csv, .swc, .neuron.zip, .png in {time.perf_counter() - t0:.1f} s")
     return 0
 
@@ -60,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--gap", type=float, default=2000.0, help="largest gap in nm joined by repair")
     ex.add_argument("--step", type=float, default=300.0, help="skeleton wavefront step in nm")
     ex.set_defaults(func=_extract)
+    from .batch.cli import add_batch_parser
+
+    add_batch_parser(sub)
     return parser
 
 
