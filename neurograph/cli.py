@@ -37,14 +37,15 @@ def _extract(args: argparse.Namespace) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    from .plot import plot_neuron
+    from .plot import plot_neuron, qc_figure
 
     fig = plot_neuron(neuron)
     fig.savefig(f"{stem}.png", dpi=120, bbox_inches="tight")
+    qc_figure(neuron, f"{stem}_qc.png")
     summary = neuron.summary.iloc[0]
     print(f"{neuron!r}\n  total length {summary.total_length:.1f} µm, {summary.n_limbs:.0f} limbs, "
           f"{summary.n_branches:.0f} branches, soma radius {summary.soma_radius:.2f} µm")
-    print(f"wrote {stem}_branches.csv, _summary.csv, .swc, .neuron.zip, .png in {time.perf_counter() - t0:.1f} s")
+    print(f"wrote {stem}_branches.csv, _summary.csv, .swc, .neuron.zip, .png, _qc.png in {time.perf_counter() - t0:.1f} s")
     return 0
 
 

@@ -100,5 +100,5 @@ def test_cli_extract_example(tmp_path):
 
     assert main(["extract", "--example", "-o", str(tmp_path)]) == 0
     stem = tmp_path / "skeletor_example_722817260"
-    for suffix in ("_branches.csv", "_summary.csv", ".swc", ".neuron.zip", ".png"):
+    for suffix in ("_branches.csv", "_summary.csv", ".swc", ".neuron.zip", ".png", "_qc.png"):
         assert (tmp_path / f"{stem.name}{suffix}").stat().st_size > 0

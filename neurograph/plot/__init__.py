@@ -1,5 +1,10 @@
-"""Pictures of neurons (matplotlib)."""
+"""Pictures of neurons: 2D projections, dendrograms (matplotlib), 3D HTML (plotly), QC."""
 
-from .projection import plot_neuron
+from .colors import COMPARTMENT_COLORS, node_colors
+from .dendrogram import dendrogram_layout, plot_dendrogram
+from .interactive import plot_3d
+from .projection import plot_neuron, view_basis
+from .qc import qc_figure
 
-__all__ = ["plot_neuron"]
+__all__ = ["COMPARTMENT_COLORS", "dendrogram_layout", "node_colors", "plot_3d", "plot_dendrogram", "plot_neuron",
+           "qc_figure", "view_basis"]

@@ -1,83 +1,140 @@
-"""2D projections of a neuron's mesh (or skeleton) coloured by branch or any branch column."""
+"""2D projections of a neuron's mesh and skeleton (matplotlib)."""
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
+
+from ..errors import InputError
+from .colors import node_colors
 
 _AXES = {"xy": (0, 1), "xz": (0, 2), "yz": (1, 2)}
 
 
-def _branch_colors(values: np.ndarray, categorical: bool):
-    import matplotlib.pyplot as plt
+def view_basis(neuron, view: str | Sequence[float]) -> tuple[np.ndarray, tuple[str, str]]:
+    """(3, 2) projection matrix and axis labels for a view.
 
-    if categorical:
-        cmap = plt.get_cmap("tab20")
-        return cmap((values % 20) / 19.0)
-    finite = np.isfinite(values)
-    lo, hi = (np.nanpercentile(values, [2, 98]) if finite.any() else (0.0, 1.0))
-    norm = np.clip((values - lo) / max(hi - lo, 1e-12), 0, 1)
-    return plt.get_cmap("viridis")(np.where(finite, norm, 0.0))
+    ``view`` is ``"xy"``, ``"xz"``, ``"yz"``, ``"pca"`` (the skeleton's two main axes: the
+    same picture whatever the neuron's orientation in its volume) or a viewing direction
+    ``(dx, dy, dz)``.
+    """
+    if isinstance(view, str) and view in _AXES:
+        i, j = _AXES[view]
+        basis = np.zeros((3, 2))
+        basis[i, 0] = basis[j, 1] = 1.0
+        return basis, (view[0], view[1])
+    if isinstance(view, str) and view == "pca":
+        pts = neuron.skeleton.vertices - neuron.skeleton.vertices.mean(axis=0)
+        _, _, vt = np.linalg.svd(pts, full_matrices=False)
+        return vt[:2].T, ("PC1", "PC2")
+    if isinstance(view, str):
+        raise InputError(f"unknown view {view!r}: use 'xy', 'xz', 'yz', 'pca' or a direction (dx, dy, dz)")
+    d = np.asarray(view, float)
+    d = d / np.linalg.norm(d)
+    u = np.cross(d, [0.0, 0.0, 1.0] if abs(d[2]) < 0.9 else [0.0, 1.0, 0.0])
+    u /= np.linalg.norm(u)
+    return np.column_stack([u, np.cross(d, u)]), ("u", "v")
 
 
-def plot_neuron(neuron, view: str = "xy", color_by: str = "branch", ax=None, max_faces: int = 300_000):
-    """Project a neuron onto a plane, coloured by branch (or a column of ``neuron.branches``).
+def _scale_bar(ax, pts: np.ndarray) -> None:
+    span = max(np.ptp(pts[:, 0]), 1e-3)
+    bar = 10 ** np.floor(np.log10(max(span / 5, 1e-3)))
+    x0, y0 = ax.get_xlim()[0] + 0.05 * span, ax.get_ylim()[0] + 0.05 * max(np.ptp(pts[:, 1]), 1e-3)
+    ax.plot([x0, x0 + bar], [y0, y0], color="black", lw=3)
+    ax.text(x0 + bar / 2, y0, f"{bar:g} µm", ha="center", va="bottom")
+
+
+def _table_points(table, prefix: str = "") -> np.ndarray | None:
+    cols = [f"{prefix}{c}" for c in "xyz"]
+    if table is None or len(table) == 0 or not set(cols) <= set(table.columns):
+        return None
+    return table[cols].to_numpy(float)
+
+
+def plot_neuron(neuron, view: str | Sequence[float] = "xy", color_by: str = "branch", ax=None,
+                mesh: bool = True, spines: bool = True, synapses: bool = True, max_faces: int = 300_000,
+                title: str | None = None):
+    """Project a neuron onto a plane, coloured by branch, limb, compartment or any branch column.
 
     Parameters
     ----------
     neuron : Neuron
-    view : {"xy", "xz", "yz"}
-        Plane to project on.
+    view : {"xy", "xz", "yz", "pca"} or (3,) float, default "xy"
+        Plane to project on, or a viewing direction (see :func:`view_basis`).
     color_by : str, default "branch"
-        ``"branch"`` or ``"limb"`` (categorical), or any numeric column of ``neuron.branches``.
+        ``"branch"``, ``"limb"``, ``"compartment"`` or any numeric column of
+        ``neuron.branches`` (e.g. ``"width_median"``, ``"spine_density"``).
     ax : matplotlib Axes, optional
+    mesh : bool, default True
+        Draw the mesh (when there is one); else the skeleton.
+    spines, synapses : bool, default True
+        Mark spines (``neuron.spines``) and synapses (``neuron.synapses``, pre ▲ / post ●)
+        when the neuron has them.
     max_faces : int
         Larger meshes are drawn from a random subset of faces.
+    title : str, optional
 
     Returns
     -------
     matplotlib.figure.Figure
-        Axes in µm, somata drawn as circles, with a scale bar.
+        Axes in µm, somata circled, a legend or colour bar, and a scale bar.
     """
     import matplotlib.pyplot as plt
-    from matplotlib.collections import PolyCollection
+    from matplotlib.collections import LineCollection, PolyCollection
+    from matplotlib.lines import Line2D
 
-    i, j = _AXES[view]
+    basis, labels = view_basis(neuron, view)
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 8))
-    branches = neuron.branches
-    n_ids = int(neuron.node_branch.max()) + 1
-    values = np.full(n_ids, np.nan)
-    if color_by == "branch":
-        values[branches.index] = branches.index
-    else:
-        values[branches.index] = branches[color_by].to_numpy(float)
-    colors = _branch_colors(values, categorical=color_by in ("branch", "limb"))
-    colors[: neuron.n_somas] = (0.15, 0.15, 0.15, 1.0)
-    if neuron.mesh is not None and neuron.face_branch is not None:
+    colors, legend = node_colors(neuron, color_by)
+    sk = neuron.skeleton
+    if mesh and neuron.mesh is not None and neuron.face_branch is not None:
         faces = np.arange(len(neuron.mesh.faces))
         if len(faces) > max_faces:
             faces = np.random.default_rng(0).choice(faces, max_faces, replace=False)
-        tris = np.asarray(neuron.mesh.vertices)[np.asarray(neuron.mesh.faces)[faces]][:, :, [i, j]] / 1e3
+        tris = (np.asarray(neuron.mesh.vertices) @ basis / 1e3)[np.asarray(neuron.mesh.faces)[faces]]
         ax.add_collection(PolyCollection(tris, facecolors=colors[neuron.face_branch[faces]], edgecolors="none"))
     else:
-        sk = neuron.skeleton
         has = np.flatnonzero(sk.parent >= 0)
-        for n in has:
-            a, b = sk.vertices[n] / 1e3, sk.vertices[sk.parent[n]] / 1e3
-            ax.plot([a[i], b[i]], [a[j], b[j]], color=colors[neuron.node_branch[n]], lw=1)
+        xy = sk.vertices @ basis / 1e3
+        segs = np.stack([xy[has], xy[sk.parent[has]]], axis=1)
+        ax.add_collection(LineCollection(segs, colors=colors[neuron.node_branch[has]], linewidths=1.2))
+    pts = sk.vertices @ basis / 1e3
     for s in neuron.somas:
-        ax.add_patch(plt.Circle((s.center[i] / 1e3, s.center[j] / 1e3), s.radius / 1e3, fill=False,
-                                color="red", lw=1.5))
-    pts = neuron.skeleton.vertices / 1e3
-    ax.set_xlim(pts[:, i].min() - 5, pts[:, i].max() + 5)
-    ax.set_ylim(pts[:, j].min() - 5, pts[:, j].max() + 5)
+        c = s.center @ basis / 1e3
+        ax.add_patch(plt.Circle(tuple(c), s.radius / 1e3, fill=False, color="black", lw=1.5))
+    handles = []
+    spine_table = getattr(neuron, "spines", None)
+    sp = _table_points(spine_table) if spines else None
+    if sp is None and spines:
+        sp = _table_points(spine_table, "base_")
+    if sp is not None:
+        q = sp @ basis / 1e3
+        ax.scatter(q[:, 0], q[:, 1], s=4, c="gold", edgecolors="none", zorder=3)
+        handles.append(Line2D([], [], marker="o", ls="", color="gold", label=f"spines ({len(sp)})"))
+    syn = getattr(neuron, "synapses", None) if synapses else None
+    syn_pts = _table_points(syn)
+    if syn_pts is not None and "direction" in syn.columns:
+        q = syn_pts @ basis / 1e3
+        for direction, marker, color in (("pre", "^", "tab:blue"), ("post", "o", "tab:orange")):
+            m = (syn["direction"] == direction).to_numpy()
+            if m.any():
+                ax.scatter(q[m, 0], q[m, 1], s=10, marker=marker, c=color, edgecolors="none", zorder=4)
+                handles.append(Line2D([], [], marker=marker, ls="", color=color, label=f"{direction} ({m.sum()})"))
+    if legend and "cmap" in legend:
+        sm = plt.cm.ScalarMappable(cmap=legend["cmap"], norm=plt.Normalize(legend["vmin"], legend["vmax"]))
+        ax.figure.colorbar(sm, ax=ax, shrink=0.6, label=color_by)
+    elif legend:
+        handles += [Line2D([], [], marker="s", ls="", color=c, label=k) for k, c in legend.items()]
+    if handles:
+        ax.legend(handles=handles, loc="upper right", fontsize=8, framealpha=0.8)
+    pad = 5.0
+    ax.set_xlim(pts[:, 0].min() - pad, pts[:, 0].max() + pad)
+    ax.set_ylim(pts[:, 1].min() - pad, pts[:, 1].max() + pad)
     ax.set_aspect("equal")
-    ax.set_xlabel(f"{view[0]} (µm)")
-    ax.set_ylabel(f"{view[1]} (µm)")
-    span = np.ptp(pts[:, i])
-    bar = 10 ** np.floor(np.log10(max(span / 5, 1e-3)))
-    x0, y0 = ax.get_xlim()[0] + 0.05 * span, ax.get_ylim()[0] + 0.05 * np.ptp(pts[:, j])
-    ax.plot([x0, x0 + bar], [y0, y0], color="black", lw=3)
-    ax.text(x0 + bar / 2, y0, f"{bar:g} µm", ha="center", va="bottom")
-    ax.set_title(f"{neuron.name}: coloured by {color_by}")
+    ax.set_xlabel(f"{labels[0]} (µm)")
+    ax.set_ylabel(f"{labels[1]} (µm)")
+    _scale_bar(ax, pts)
+    ax.set_title(title or f"{neuron.name}: coloured by {color_by}")
     return ax.figure
