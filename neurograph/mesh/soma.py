@@ -11,6 +11,7 @@ inconsistent normals, all common in EM meshes.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,6 +84,11 @@ def _ray_profile(mesh: trimesh.Trimesh, points: np.ndarray, max_dist: float,
     Rays are cast ``chunk`` points at a time so that memory stays bounded whatever ray
     engine trimesh has (embree, or its much hungrier pure-Python fallback).
     """
+    if "embree" not in type(mesh.ray).__module__:
+        # trimesh's fallback engine holds every candidate hit in memory, and is ~100x slower
+        warnings.warn("trimesh has no embree ray engine (pip install embreex): soma detection will be slow",
+                      RuntimeWarning, stacklevel=3)
+        chunk = min(chunk, 128)
     if len(points) > chunk:
         parts = [_ray_profile(mesh, points[i:i + chunk], max_dist, directions, chunk)
                  for i in range(0, len(points), chunk)]
