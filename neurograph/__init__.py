@@ -13,15 +13,33 @@ or all at once: ``neurograph.extract("cell.off")``.
 """
 
 from .errors import InputError, MeshError, NeurographError, SkeletonError
+from .errors import FormatError
+from .graph.swc import load_swc
+from .features.vector import neuron_features
+from .features.registry import feature_table
 from .graph import Neuron, decompose, load
 from .io import load_mesh, write_swc
 from .mesh import RepairResult, Soma, find_somas, repair
 from .pipeline import extract
+from .features.spines import detect_spines
+from .io.synapses import load_synapses
+from .compartments import label_compartments
+from .features.perisomatic import soma_features
 from .skeleton import Skeleton, skeletonize
 from . import synthetic
+from . import batch  # noqa: E402  (batch runs over datasets: neurograph.batch.extract_all)
 
 __version__ = "0.1.0"
 
-__all__ = ["InputError", "MeshError", "NeurographError", "SkeletonError", "Neuron", "RepairResult", "Skeleton",
+__all__ = ["FormatError", "load_swc", "neuron_features", "feature_table", "classify", "detect_spines", "load_synapses", "label_compartments", "soma_features", "InputError", "MeshError", "NeurographError", "SkeletonError", "Neuron", "RepairResult", "Skeleton",
            "Soma", "decompose", "extract", "find_somas", "load", "load_mesh", "repair", "skeletonize",
            "synthetic", "write_swc"]
+
+
+def __getattr__(name: str):
+    """Import ``neurograph.classify`` (scikit-learn) on first use."""
+    if name == "classify":
+        import importlib
+
+        return importlib.import_module(".classify", __name__)
+    raise AttributeError(f"module 'neurograph' has no attribute {name!r}")

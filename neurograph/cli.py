@@ -27,11 +27,22 @@ def _extract(args: argparse.Namespace) -> int:
     voxel = voxel[0] if isinstance(voxel, list) and len(voxel) == 1 else voxel
     os.makedirs(args.output, exist_ok=True)
     t0 = time.perf_counter()
+    syn_voxel = args.synapse_voxel_size
+    syn_voxel = syn_voxel[0] if isinstance(syn_voxel, list) and len(syn_voxel) == 1 else syn_voxel
     neuron = extract(source, voxel_size=voxel, name=name, gap=args.gap, step=args.step,
-                     progress=lambda stage, s: print(f"[{stage:>11}] {s:6.2f} s", flush=True))
+                     progress=lambda stage, s: print(f"[{stage:>11}] {s:6.2f} s", flush=True),
+                     synapses=args.synapses, synapse_voxel_size=syn_voxel,
+                     compartments=True if args.compartments else None)
     stem = os.path.join(args.output, neuron.name)
     neuron.branches.to_csv(f"{stem}_branches.csv")
     neuron.summary.to_csv(f"{stem}_summary.csv")
+    if neuron.somas:
+        neuron.soma_features().to_csv(f"{stem}_somata.csv")
+    if neuron.synapses is not None:
+        neuron.synapses.to_csv(f"{stem}_synapses.csv")
+        rep = neuron.synapse_report
+        print(f"  synapses: {rep['n_mapped']} of {rep['n_synapses']} mapped, {rep['n_unmapped']} farther than "
+              f"{rep['tolerance_nm']:g} nm from the mesh (kept, mapped=False)")
     write_swc(neuron.skeleton.to_swc("um"), f"{stem}.swc", header=f"{neuron.name} by neurograph, units: µm")
     neuron.save(f"{stem}.neuron.zip")
     import matplotlib
@@ -60,10 +71,19 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--example", action="store_true", help="use skeletor's example hemibrain mesh")
     ex.add_argument("--gap", type=float, default=2000.0, help="largest gap in nm joined by repair")
     ex.add_argument("--step", type=float, default=300.0, help="skeleton wavefront step in nm")
+    ex.add_argument("--synapses", help="synapse table (CSV/Parquet; pre/post and x/y/z columns): mapped onto "
+                    "the neuron and used for axon/dendrite labels; writes <name>_synapses.csv")
+    ex.add_argument("--synapse-voxel-size", nargs="+", type=float, default=[1.0],
+                    help="nm per synapse coordinate unit: 1 (nm), 4 4 40 (MICrONS voxels), 8 (hemibrain)")
+    ex.add_argument("--compartments", action="store_true",
+                    help="label axon/dendrite/soma without synapses too (always done with --synapses)")
     ex.set_defaults(func=_extract)
     from .batch.cli import add_batch_parser
 
     add_batch_parser(sub)
+    from .classify.cli import add_classify_parsers  # features / train / predict
+
+    add_classify_parsers(sub)
     return parser
 
 

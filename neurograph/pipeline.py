@@ -14,7 +14,10 @@ from .skeleton import skeletonize
 
 def extract(source: Any, voxel_size: float | Sequence[float] = 1.0, name: str | None = None,
             gap: float = 2000.0, min_soma_radius: float = 2500.0, step: float | str = 300.0,
-            progress: Callable[[str, float], None] | None = None) -> Neuron:
+            progress: Callable[[str, float], None] | None = None, synapses: Any = None,
+            synapse_voxel_size: float | Sequence[float] = 1.0, synapse_columns: dict | None = None,
+            synapse_tolerance: float = 1000.0, compartments: bool | None = None,
+            spines: bool | dict = True) -> Neuron:
     """Run the whole pipeline on one mesh.
 
     Parameters
@@ -33,6 +36,21 @@ def extract(source: Any, voxel_size: float | Sequence[float] = 1.0, name: str | 
         Wavefront step in nm (:func:`neurograph.skeletonize`).
     progress : callable(stage, seconds), optional
         Called after each stage with its name and wall time.
+    synapses : path or pandas.DataFrame, optional
+        Synapse table (:func:`neurograph.load_synapses`): mapped onto the neuron
+        (:meth:`Neuron.map_synapses`) and used for the compartment labels.
+    synapse_voxel_size : float or (3,) floats, default 1.0
+        nm per unit of the synapse coordinates ((4, 4, 40) for MICrONS tables, 8 for hemibrain).
+    synapse_columns : dict, optional
+        Explicit synapse column names (``direction, x, y, z, id``).
+    synapse_tolerance : float, default 1000
+        Synapses farther than this (nm) from the mesh are reported, not assigned.
+    compartments : bool, optional
+        Label axon/dendrite/soma (:func:`neurograph.label_compartments`); default: only when
+        synapses are given.
+    spines : bool or dict, default True
+        Detect dendritic spines (:func:`neurograph.detect_spines`; a dict passes its
+        parameters). Spine twigs of the skeleton are folded into their shaft branch.
 
     Returns
     -------
@@ -54,5 +72,19 @@ def extract(source: Any, voxel_size: float | Sequence[float] = 1.0, name: str | 
     skeleton = skeletonize(repaired.mesh, somas, repaired.bridges, step=step)
     t = done("skeletonize", t)
     neuron = decompose(skeleton, somas, repaired.mesh, name=name, repair_report=repaired.report)
-    done("decompose", t)
+    t = done("decompose", t)
+    if spines:
+        from .features.spines import detect_spines
+
+        detect_spines(neuron, **(spines if isinstance(spines, dict) else {}))
+        t = done("spines", t)
+    if synapses is not None:
+        neuron.map_synapses(synapses, voxel_size=synapse_voxel_size, columns=synapse_columns,
+                            tolerance=synapse_tolerance)
+        t = done("synapses", t)
+    if compartments or (compartments is None and synapses is not None):
+        from .compartments import label_compartments
+
+        label_compartments(neuron)
+        done("compartments", t)
     return neuron

@@ -394,3 +394,71 @@ def make_neuron(seed: int = 0, shape: str = "pyramidal", spine_density: float = 
     spine_table.index.name = "spine"
     center = move(np.zeros(3)) if radius > 0 else None
     return SyntheticNeuron(mesh, center, radius, branches, paths, spine_table, seed, shape, transform)
+
+
+def sample_synapses(cell: SyntheticNeuron, seed: int = 0, pre_per_um: float = 0.2, post_per_um: float = 0.3,
+                    spine_fraction: float = 0.8, n_soma: int = 10) -> pd.DataFrame:
+    """Synapses with known placement on a synthetic neuron (additive helper; nm).
+
+    Presynaptic sites sit on the axon surface, postsynaptic sites on the dendrite surface, on
+    spine tips (a ``spine_fraction`` of the spines) and on the soma surface.
+
+    Parameters
+    ----------
+    cell : SyntheticNeuron
+    seed : int
+    pre_per_um, post_per_um : float
+        Mean sites per µm of axon and of dendrite shaft.
+    spine_fraction : float
+        Fraction of spines carrying one postsynaptic site on the head.
+    n_soma : int
+        Postsynaptic sites on the soma (none for fragments).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``x, y, z`` (nm), ``direction`` (pre/post), truth ``branch`` (-1 soma), ``compartment``
+        (``axon``/``dendrite``/``apical``/``soma``), ``on_spine``.
+    """
+    rng = np.random.default_rng(seed)
+    rows = []
+    for b, path in enumerate(cell.paths):
+        comp = cell.branches["compartment"].iat[b]
+        seg = np.linalg.norm(np.diff(path, axis=0), axis=1)
+        s = np.concatenate([[0], np.cumsum(seg)])
+        rate = pre_per_um if comp == "axon" else post_per_um
+        r0, r1 = cell.branches["radius_start"].iat[b], cell.branches["radius_end"].iat[b]
+        for t in rng.uniform(0, s[-1], rng.poisson(rate * s[-1] / 1000)):
+            k = min(max(int(np.searchsorted(s, t)), 1), len(s) - 1)
+            axis_pt = np.array([np.interp(t, s, path[:, c]) for c in range(3)])
+            u = _perpendicular(_unit(path[k] - path[k - 1]), rng)
+            r = float(np.interp(t, [0, s[-1]], [r0, r1]))
+            if cell.soma_center is not None and np.linalg.norm(axis_pt + r * u - cell.soma_center) < cell.soma_radius:
+                continue  # buried in the soma
+            rows.append((*(axis_pt + r * u), "pre" if comp == "axon" else "post", b, comp, False))
+    for i, sp in cell.spines.iterrows():
+        if rng.random() < spine_fraction:
+            tip = sp[["tip_x", "tip_y", "tip_z"]].to_numpy(float)
+            rows.append((*tip, "post", int(sp["branch"]), cell.branches["compartment"].iat[int(sp["branch"])], True))
+    if cell.soma_center is not None:
+        for _ in range(n_soma):
+            d = _unit(rng.normal(size=3))
+            rows.append((*(cell.soma_center + cell.soma_radius * d), "post", -1, "soma", False))
+    return pd.DataFrame(rows, columns=["x", "y", "z", "direction", "branch", "compartment", "on_spine"])
+
+
+def truth_compartments(cell: SyntheticNeuron, points: np.ndarray) -> np.ndarray:
+    """Truth compartment (``axon``/``dendrite``/``apical``, ``soma`` inside the soma) of the
+    branch axis nearest to each point (nm)."""
+    pts, lab = [], []
+    for b, path in enumerate(cell.paths):
+        seg = np.linalg.norm(np.diff(path, axis=0), axis=1)
+        s = np.concatenate([[0], np.cumsum(seg)])
+        t = np.arange(0, s[-1] + 1e-9, 100.0)
+        pts.append(np.column_stack([np.interp(t, s, path[:, k]) for k in range(3)]))
+        lab.append(np.full(len(t), b))
+    _, idx = cKDTree(np.vstack(pts)).query(np.asarray(points, float))
+    out = cell.branches["compartment"].to_numpy()[np.concatenate(lab)[idx]].astype(object)
+    if cell.soma_center is not None:
+        out[np.linalg.norm(np.asarray(points, float) - cell.soma_center, axis=1) < cell.soma_radius] = "soma"
+    return out

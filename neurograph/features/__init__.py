@@ -1,6 +1,14 @@
-"""Features of branches and neurons."""
+"""Features of branches and neurons.
+
+Branch features: :func:`branch_features` (columns :data:`BRANCH_COLUMNS`). Neuron-level
+feature vectors: :func:`neuron_features`, every column registered with its unit in
+:mod:`neurograph.features.registry` (:func:`feature_table`).
+"""
 
 from .branch import BRANCH_COLUMNS, branch_features
 from .neuron import neuron_summary
+from .registry import FEATURES, feature_table, register
+from .vector import neuron_features
 
-__all__ = ["BRANCH_COLUMNS", "branch_features", "neuron_summary"]
+__all__ = ["BRANCH_COLUMNS", "FEATURES", "branch_features", "feature_table", "neuron_features", "neuron_summary",
+           "register"]

@@ -8,7 +8,7 @@ import pandas as pd
 #: name -> (unit, description)
 SUMMARY_COLUMNS: dict[str, tuple[str, str]] = {
     "n_somas": ("", "number of somata found"),
-    "soma_radius": ("µm", "radius of the largest soma (NaN without a soma)"),
+    "soma_radius": ("µm", "radius of the largest soma (NaN without a soma or when unknown)"),
     "n_limbs": ("", "number of primary neurites (subtrees leaving a soma)"),
     "n_branches": ("", "number of branches"),
     "n_branch_points": ("", "number of branches with children"),
@@ -56,7 +56,7 @@ def neuron_summary(branches: pd.DataFrame, skeleton_vertices: np.ndarray, somas:
     ends = branches["path_to_soma"] + branches["length"] if has_rows else pd.Series(dtype=float)
     return {
         "n_somas": len(somas),
-        "soma_radius": max((s.radius for s in somas), default=np.nan) / 1e3,
+        "soma_radius": max((s.radius for s in somas if s.radius > 0), default=np.nan) / 1e3,  # 0: unknown (SWC)
         "n_limbs": int(branches["limb"].nunique()) if has_rows else 0,
         "n_branches": int(len(branches)),
         "n_branch_points": int((branches["n_children"] > 0).sum()) if has_rows else 0,

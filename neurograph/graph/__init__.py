@@ -1,5 +1,6 @@
 """The branch graph and the :class:`Neuron` object."""
 
 from .neuron import Neuron, decompose, load
+from .swc import load_swc
 
-__all__ = ["Neuron", "decompose", "load"]
+__all__ = ["Neuron", "decompose", "load", "load_swc"]

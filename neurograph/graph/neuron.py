@@ -39,6 +39,13 @@ class Neuron:
     face_branch : (n_faces,) int ndarray or None
         Graph node of every mesh face: each face belongs to exactly one branch or soma.
     repair_report : dict
+    spines : pandas.DataFrame or None
+        One row per dendritic spine after :func:`neurograph.detect_spines` (columns
+        :data:`neurograph.features.spines.SPINE_COLUMNS`); None when not detected.
+    face_spine : (n_faces,) int ndarray or None
+        Spine id of every mesh face, -1 on the shaft.
+    shaft_radius : (n_skeleton_nodes,) float ndarray or None
+        Local shaft radius in nm with spines excluded (NaN at somata).
     """
 
     name: str
@@ -49,6 +56,70 @@ class Neuron:
     mesh: trimesh.Trimesh | None = None
     face_branch: np.ndarray | None = None
     repair_report: dict = field(default_factory=dict)
+    synapses: pd.DataFrame | None = None
+    synapse_report: dict = field(default_factory=dict)
+    face_compartment: np.ndarray | None = None
+    spines: pd.DataFrame | None = None
+    face_spine: np.ndarray | None = None
+    shaft_radius: np.ndarray | None = None
+
+    def detect_spines(self, **kwargs) -> pd.DataFrame:
+        """Find dendritic spines; see :func:`neurograph.detect_spines` (sets :attr:`spines`)."""
+        from ..features.spines import detect_spines
+
+        return detect_spines(self, **kwargs)
+
+    def map_synapses(self, table, voxel_size: float | tuple = 1.0, columns: dict | None = None,
+                     tolerance: float = 1000.0) -> pd.DataFrame:
+        """Assign synapses to the nearest mesh surface -> branch, spine (head/neck) or soma.
+
+        Parameters
+        ----------
+        table : path, pandas.DataFrame or dict
+            Synapse table (see :func:`neurograph.load_synapses`); an already loaded table
+            (``x, y, z`` nm and ``direction``) is used as is.
+        voxel_size : float or (3,) floats, default 1.0
+            nm per coordinate unit of ``table`` ((4, 4, 40) for MICrONS, 8 for hemibrain).
+        columns : dict, optional
+            Explicit column names (``direction, x, y, z, id``).
+        tolerance : float, default 1000
+            Synapses farther than this (nm) from the mesh are kept with ``mapped=False``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``Neuron.synapses``: one row per synapse. Per-branch ``n_pre, n_post, n_post_spine,
+            pre_per_um, post_per_um`` are added to :attr:`branches`.
+        """
+        from ..features.synapses import branch_synapse_counts, map_synapses
+        from ..io.synapses import load_synapses
+
+        loaded = isinstance(table, pd.DataFrame) and {"x", "y", "z", "direction"} <= set(table.columns) \
+            and np.all(np.asarray(voxel_size) == 1.0) and columns is None
+        syn = table if loaded else load_synapses(table, voxel_size=voxel_size, columns=columns)
+        self.synapses, self.synapse_report = map_synapses(self, syn, tolerance=tolerance)
+        n_ids = int(self.node_branch.max()) + 1
+        counts = branch_synapse_counts(self.synapses, self.branches, n_ids)
+        for b, row in zip(counts.index, counts.to_dict("records")):
+            if b in self.graph:
+                self.graph.nodes[b].update({k: float(v) if k.endswith("_um") else int(v) for k, v in row.items()})
+        labels = {b: d.get("compartment") for b, d in self.graph.nodes(data=True) if d.get("compartment")}
+        if labels:
+            b = self.synapses["branch"].to_numpy()
+            self.synapses["compartment"] = [labels.get(int(x), "unmapped") if x >= 0 else "unmapped" for x in b]
+        return self.synapses
+
+    def label_compartments(self, **kwargs) -> pd.DataFrame:
+        """Axon/dendrite/apical/basal/soma labels; see :func:`neurograph.label_compartments`."""
+        from ..compartments import label_compartments
+
+        return label_compartments(self, **kwargs)
+
+    def soma_features(self, depth_axis=(0.0, 1.0, 0.0), depth_origin: float = 0.0) -> pd.DataFrame:
+        """Perisomatic features, one row per soma; see :func:`neurograph.features.perisomatic.soma_features`."""
+        from ..features.perisomatic import soma_features
+
+        return soma_features(self, depth_axis=depth_axis, depth_origin=depth_origin)
 
     @property
     def n_somas(self) -> int:
@@ -70,6 +141,17 @@ class Neuron:
         """One row of neuron-level features (see ``neurograph.features.neuron.SUMMARY_COLUMNS``)."""
         area = float(self.mesh.area) / 1e6 if self.mesh is not None else float("nan")
         row = neuron_summary(self.branches, self.skeleton.vertices, self.somas, area)
+        from ..compartments import compartment_lengths
+        from ..features.perisomatic import soma_summary
+        from ..features.synapses import synapse_summary
+
+        row.update(synapse_summary(self.synapses, row["total_length"]))
+        row.update(compartment_lengths(self))
+        from ..features.spines import spine_summary
+
+        row.update(spine_summary(self))
+        if self.somas:
+            row.update(soma_summary(self.soma_features()))
         return pd.DataFrame([row], index=pd.Index([self.name], name="neuron"))
 
     def __repr__(self) -> str:
@@ -91,7 +173,22 @@ class Neuron:
         meta = {"name": self.name, "units": "nm", "repair_report": self.repair_report,
                 "somas": [{"center": s.center, "radius": s.radius, "area_density": s.area_density}
                           for s in self.somas]}
+        if self.face_compartment is not None:
+            arrays["face_compartment"] = self.face_compartment
+        meta["synapse_report"] = self.synapse_report
+        if self.face_spine is not None:
+            arrays["face_spine"] = self.face_spine
+        if self.shaft_radius is not None:
+            arrays["shaft_radius"] = self.shaft_radius
         write_archive(path, meta, arrays, self.graph, self.branches)
+        if self.synapses is not None:
+            from ..io.saved import append_table
+
+            append_table(path, "synapses", self.synapses)
+        if self.spines is not None:
+            from ..io.saved import append_table
+
+            append_table(path, "spines", self.spines)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Neuron":
@@ -104,8 +201,17 @@ class Neuron:
         mesh = None
         if "mesh_vertices" in a:
             mesh = trimesh.Trimesh(a["mesh_vertices"], a["mesh_faces"], process=False)
+        from ..io.saved import read_table
+
+        synapses = read_table(path, "synapses")
+        if synapses is not None:
+            for col in ("compartment", "spine_part"):
+                if col in synapses.columns:
+                    synapses[col] = synapses[col].astype(object).where(synapses[col].notna(), "").astype(str)
         return cls(meta["name"], skeleton, somas, graph, a["node_branch"], mesh, a.get("face_branch"),
-                   meta.get("repair_report", {}))
+                   meta.get("repair_report", {}), synapses, meta.get("synapse_report", {}),
+                   a.get("face_compartment"), read_table(path, "spines"), a.get("face_spine"),
+                   a.get("shaft_radius"))
 
 
 def decompose(skeleton: Skeleton, somas: list | None = None, mesh: trimesh.Trimesh | None = None,

@@ -75,3 +75,17 @@ def read_archive(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray], 
     if meta.get("version", 0) > VERSION:
         raise FormatError(f"{path} was written by a newer neurograph (format version {meta['version']}); upgrade")
     return meta, arrays, graph, branches
+
+
+def append_table(path: str | os.PathLike, name: str, table: pd.DataFrame) -> None:
+    """Add a table as ``<name>.csv`` to an archive written by :func:`write_archive`."""
+    with zipfile.ZipFile(os.fspath(path), "a", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(f"{name}.csv", table.to_csv())
+
+
+def read_table(path: str | os.PathLike, name: str) -> pd.DataFrame | None:
+    """The table ``<name>.csv`` of an archive, or None when it has none."""
+    with zipfile.ZipFile(os.fspath(path)) as zf:
+        if f"{name}.csv" not in zf.namelist():
+            return None
+        return pd.read_csv(io.BytesIO(zf.read(f"{name}.csv")), index_col=0)

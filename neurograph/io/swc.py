@@ -1,10 +1,192 @@
-"""Write SWC files."""
+"""Read and write SWC files.
+
+:func:`read_swc` parses the SWC files met in practice (comment lines anywhere, an
+uncommented header line such as ``n type x y z radius parent``, blank lines, trailing
+comments, extra columns, comma separators, ``0`` as the parent of a root, several roots,
+radius ``-1`` or ``0`` for "unknown") into a table in **nanometres**. Building a tree out of
+the table (somata, rerooting) is one layer up, in :func:`neurograph.load_swc`.
+"""
 
 from __future__ import annotations
 
+import io
 import os
+import re
+from typing import Sequence
 
+import numpy as np
 import pandas as pd
+
+from ..errors import FormatError, InputError
+
+SWC_COLUMNS = ["node_id", "type", "x", "y", "z", "radius", "parent_id"]
+
+#: accepted spellings of ``units`` -> nm per unit (``"voxel"`` takes ``voxel_size``)
+UNIT_SCALE: dict[str, float] = {"nm": 1.0, "um": 1e3, "µm": 1e3, "μm": 1e3, "micron": 1e3, "microns": 1e3}
+
+_SPLIT = re.compile(r"[\s,]+")
+
+
+def swc_scale(units: str, voxel_size: float | Sequence[float] | None = None) -> np.ndarray:
+    """nm per SWC coordinate unit along x, y, z.
+
+    Parameters
+    ----------
+    units : {"nm", "um", "µm", "voxel"}
+        Units of the file's coordinates and radii.
+    voxel_size : float or (3,) floats, optional
+        nm per voxel; required with ``units="voxel"`` and only allowed with it.
+
+    Returns
+    -------
+    (3,) float ndarray
+    """
+    if not isinstance(units, str):
+        raise InputError(f"units must be a string ('nm', 'um' or 'voxel'), got {units!r}")
+    key = units.strip().lower().replace("µ", "u").replace("μ", "u")
+    if key in ("voxel", "voxels", "vx"):
+        if voxel_size is None:
+            raise InputError("units='voxel' needs voxel_size (nm per voxel, e.g. 8 for hemibrain, "
+                             "or (4, 4, 40) for MICrONS)")
+        scale = np.broadcast_to(np.asarray(voxel_size, dtype=float), (3,)).copy()
+        if not np.all(np.isfinite(scale)) or np.any(scale <= 0):
+            raise InputError(f"voxel_size must be positive and finite, got {voxel_size!r}")
+        return scale
+    if voxel_size is not None:
+        raise InputError(f"voxel_size is only used with units='voxel' (got units={units!r}); "
+                         "drop voxel_size or pass units='voxel'")
+    if key not in ("nm", "um", "micron", "microns"):
+        raise InputError(f"unknown SWC units {units!r}: use 'nm' (EM skeletons: FAFB, MICrONS, FlyWire), "
+                         "'um' (most light-microscopy files, NeuroMorpho.Org) or 'voxel' with voxel_size")
+    return np.full(3, 1.0 if key == "nm" else 1e3)
+
+
+def _data_lines(text: str, path: str) -> tuple[list[str], list[int]]:
+    """Non-comment lines (inline comments cut) and their 1-based line numbers; drops one
+    leading header line that is not numeric."""
+    lines, numbers = [], []
+    for k, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if line:
+            lines.append(line)
+            numbers.append(k)
+    if lines:
+        first = _SPLIT.split(lines[0])[0]
+        try:
+            float(first)
+        except ValueError:  # e.g. "n type x y z radius parent" without '#'
+            lines, numbers = lines[1:], numbers[1:]
+    return lines, numbers
+
+
+def _parse(lines: list[str], numbers: list[int], path: str) -> np.ndarray:
+    """The first 7 fields of every line as floats, with line-numbered errors."""
+    if not any("," in ln for ln in lines):  # fast path: pandas' C parser
+        try:
+            rows = pd.read_csv(io.StringIO("\n".join(lines)), sep=r"\s+", header=None, dtype=float,
+                               engine="c").to_numpy()
+            if rows.shape[1] >= 7 and np.isfinite(np.delete(rows[:, :7], 5, axis=1)).all():
+                return rows[:, :7]
+        except (ValueError, pd.errors.ParserError):
+            pass  # the slow path below finds and names the bad line
+    parts = [_SPLIT.split(ln) for ln in lines]
+    for k, p in enumerate(parts):
+        if len(p) < 7:
+            raise FormatError(f"{path}, line {numbers[k]}: {len(p)} fields where SWC needs 7 "
+                              f"(id type x y z radius parent): {lines[k][:80]!r}")
+    try:
+        rows = np.array([p[:7] for p in parts], dtype=float)
+    except ValueError:
+        rows = np.full((len(parts), 7), np.nan)
+        for k, p in enumerate(parts):
+            try:
+                rows[k] = [float(v) for v in p[:7]]
+            except ValueError:
+                raise FormatError(f"{path}, line {numbers[k]}: non-numeric value in {lines[k][:80]!r}; "
+                                  "SWC lines are 'id type x y z radius parent'") from None
+    bad = ~np.isfinite(rows)
+    bad[:, 5] = False  # radius NaN is "unknown"; other fields must be numbers
+    if bad.any():
+        k = int(np.flatnonzero(bad.any(axis=1))[0])
+        raise FormatError(f"{path}, line {numbers[k]}: NaN or infinite value in {lines[k][:80]!r}")
+    return rows
+
+
+def read_swc(path: str | os.PathLike, units: str, voxel_size: float | Sequence[float] | None = None) -> pd.DataFrame:
+    """Read an SWC file into a table in nanometres.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The ``.swc`` file.
+    units : {"nm", "um", "µm", "voxel"}
+        Units of the file's coordinates and radii. There is no default on purpose: the
+        SWC format does not say. EM skeletons from CATMAID/FAFB, FlyWire and MICrONS are
+        usually in nm, NeuroMorpho.Org and most light-microscopy files in µm, hemibrain
+        (neuPrint, navis example data) in 8 nm voxels (``units="voxel", voxel_size=8``).
+    voxel_size : float or (3,) floats, optional
+        nm per voxel along x, y, z, with ``units="voxel"``. Radii are scaled by the
+        geometric mean of the three.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``node_id`` (int), ``type`` (int, SWC structure type), ``x, y, z`` (nm),
+        ``radius`` (nm, NaN where the file gives ``<= 0``: unknown) and ``parent_id``
+        (int, ``-1`` for roots; a parent of ``0`` when there is no node 0 also marks a
+        root). Rows keep the file order. ``table.attrs`` holds ``path``, ``units`` and the
+        header comment lines.
+
+    Raises
+    ------
+    FormatError
+        Missing or empty file, lines with fewer than 7 fields or non-numeric values,
+        duplicate node ids, parents that are not in the file, a node that is its own parent.
+    InputError
+        Unknown ``units`` or a bad ``voxel_size``.
+    """
+    scale = swc_scale(units, voxel_size)
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FormatError(f"SWC file not found: {path}")
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        text = fh.read()
+    lines, numbers = _data_lines(text, path)
+    if not lines:
+        raise FormatError(f"{path}: no SWC node lines (empty file, or only comments)")
+    rows = _parse(lines, numbers, path)
+    ids, parents = rows[:, 0], rows[:, 6]
+    if np.any(ids != np.round(ids)) or np.any(parents != np.round(parents)):
+        raise FormatError(f"{path}: node and parent ids must be integers")
+    ids, parents = ids.astype(np.int64), parents.astype(np.int64)
+    uniq, counts = np.unique(ids, return_counts=True)
+    if np.any(counts > 1):
+        dup = uniq[counts > 1]
+        raise FormatError(f"{path}: {len(dup)} node id(s) appear more than once (first: {dup[0]}); "
+                          "every SWC node needs its own id")
+    has_zero = bool(np.any(ids == 0))
+    is_root = (parents < 0) | ((parents == 0) & (not has_zero))
+    parents = np.where(is_root, -1, parents)
+    missing = ~is_root & ~np.isin(parents, ids)
+    if missing.any():
+        k = int(np.flatnonzero(missing)[0])
+        raise FormatError(f"{path}: {int(missing.sum())} node(s) name a parent that is not in the file "
+                          f"(line {numbers[k]}: node {ids[k]} -> parent {parents[k]}); the file is "
+                          "truncated or not a single SWC")
+    selfloop = parents == ids
+    if selfloop.any():
+        k = int(np.flatnonzero(selfloop)[0])
+        raise FormatError(f"{path}, line {numbers[k]}: node {ids[k]} is its own parent")
+    radius = rows[:, 5].copy()
+    radius[~(radius > 0)] = np.nan  # -1, 0 (and NaN) mean "unknown"
+    table = pd.DataFrame({
+        "node_id": ids, "type": rows[:, 1].astype(np.int64),
+        "x": rows[:, 2] * scale[0], "y": rows[:, 3] * scale[1], "z": rows[:, 4] * scale[2],
+        "radius": radius * float(np.prod(scale) ** (1 / 3)), "parent_id": parents,
+    })
+    table.attrs.update(path=path, units=units,
+                       header=[ln.lstrip("# ").rstrip() for ln in text.splitlines() if ln.lstrip().startswith("#")][:50])
+    return table
 
 
 def write_swc(table: pd.DataFrame, path: str | os.PathLike, header: str = "") -> None:

@@ -1,0 +1,112 @@
+"""Spine detection against synthetic ground truth: precision, recall, shaft width, time.
+
+Run: ``python benchmarks/spines.py [n_neurons]`` (default 20 spiny neurons, sparse to dense,
+plus smooth controls). A detection matches a true spine when its base lies within 0.5 µm of
+the true base (one-to-one, closest pairs first). Shaft width: per skeleton node of the
+final skeleton, 2 x the detected shaft radius against 2 x the true radius at the nearest
+point of the true branch axis; reported as the median over nodes and per branch (branches
+> 5 µm: median width vs median true width).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+import neurograph as ng
+from neurograph import synthetic
+from neurograph.features.spine_geometry import match_points
+
+SHAPES = ["fragment", "fragment", "fragment", "bipolar"]
+
+
+def true_axis(cell, spacing: float = 50.0) -> tuple[np.ndarray, np.ndarray]:
+    """Points along every true branch axis and the true radius there (nm)."""
+    pts, rad = [], []
+    for b, p in enumerate(cell.paths):
+        s = np.concatenate([[0], np.cumsum(np.linalg.norm(np.diff(p, axis=0), axis=1))])
+        t = np.arange(0, s[-1], spacing)
+        pts.append(np.column_stack([np.interp(t, s, p[:, k]) for k in range(3)]))
+        rad.append(np.interp(t, [0, s[-1]], [cell.branches.radius_start[b], cell.branches.radius_end[b]]))
+    return np.vstack(pts), np.concatenate(rad)
+
+
+def evaluate(cell, neuron) -> dict:
+    """Precision, recall, false spines per µm, shaft width errors and branch counts."""
+    sp = neuron.spines
+    found = sp[["base_x", "base_y", "base_z"]].to_numpy()
+    truth = cell.spines[["base_x", "base_y", "base_z"]].to_numpy()
+    pairs = match_points(found, truth, 500.0)
+    tp = len(pairs)
+    pts, rad = true_axis(cell)
+    sk = neuron.skeleton
+    ok = np.isfinite(neuron.shaft_radius)
+    _, j = cKDTree(pts).query(sk.vertices[ok])
+    node_err = np.abs(neuron.shaft_radius[ok] / rad[j] - 1)
+    br = neuron.branches
+    branch_err = []
+    nb = neuron.node_branch[ok]
+    for b in br.index[br.length > 5]:
+        m = nb == b
+        if m.sum() >= 3:
+            branch_err.append(abs(br.at[b, "shaft_width_median"] / (2 * np.median(rad[j[m]])) - 1))
+    return {"n_true": len(truth), "n_found": len(found), "tp": tp,
+            "precision": tp / len(found) if len(found) else float("nan"),
+            "recall": tp / len(truth) if len(truth) else float("nan"),
+            "false_per_um": (len(found) - tp) / cell.total_length,
+            "width_err_node_median": float(np.median(node_err)),
+            "width_err_branch_median": float(np.median(branch_err)) if branch_err else float("nan"),
+            "branches_within_10pct": float(np.mean(np.array(branch_err) < 0.10)) if branch_err else float("nan"),
+            "n_branches": len(br), "n_branches_true": len(cell.branches)}
+
+
+def run(shape: str, seed: int, density: float) -> dict:
+    cell = synthetic.make_neuron(seed, shape, spine_density=density)
+    t0 = time.perf_counter()
+    neuron = ng.extract(cell.mesh, name=f"{shape}_{seed}", spines=False)
+    t1 = time.perf_counter()
+    ng.detect_spines(neuron)
+    t2 = time.perf_counter()
+    out = evaluate(cell, neuron)
+    out.update(shape=shape, seed=seed, density=density, faces=len(cell.mesh.faces), t_extract=t1 - t0,
+               t_spines=t2 - t1)
+    return out
+
+
+def main(n: int = 20) -> None:
+    import platform
+    import os
+
+    print(f"neurograph {ng.__version__}; python {platform.python_version()}; {os.cpu_count()} cores")
+    print("shape      seed dens  faces  | true found  prec  recall false/µm | width err node/branch, "
+          "branches <10% | branches (truth) | extract s spines s")
+    rows = []
+    densities = np.linspace(0.3, 3.0, n)
+    cases = [(SHAPES[i % len(SHAPES)], i, float(d)) for i, d in enumerate(densities)]
+    cases += [("fragment", 100, 0.0), ("bipolar", 101, 0.0), ("multipolar", 102, 0.0)]
+    for shape, seed, density in cases:
+        r = run(shape, seed, density)
+        rows.append(r)
+        print(f"{shape:10s} {seed:4d} {density:4.2f} {r['faces']:7d} | {r['n_true']:4d} {r['n_found']:5d} "
+              f"{r['precision']:5.3f} {r['recall']:6.3f} {r['false_per_um']:7.3f} | "
+              f"{r['width_err_node_median']:6.3f} {r['width_err_branch_median']:6.3f} {r['branches_within_10pct']:5.2f} | "
+              f"{r['n_branches']:4d} ({r['n_branches_true']:3d}) | {r['t_extract']:6.2f} {r['t_spines']:6.2f}", flush=True)
+    spiny = [r for r in rows if r["density"] > 0]
+    tp = sum(r["tp"] for r in spiny)
+    print(f"pooled over {len(spiny)} spiny neurons: precision {tp / sum(r['n_found'] for r in spiny):.3f}, "
+          f"recall {tp / sum(r['n_true'] for r in spiny):.3f}; "
+          f"per-neuron min precision {min(r['precision'] for r in spiny):.3f}, "
+          f"min recall {min(r['recall'] for r in spiny):.3f}")
+    print(f"median shaft width error: nodes {np.median([r['width_err_node_median'] for r in spiny]):.3f}, "
+          f"branches {np.nanmedian([r['width_err_branch_median'] for r in rows]):.3f}; "
+          f"branches within 10%: {np.nanmean([r['branches_within_10pct'] for r in rows]):.2f}")
+    smooth = [r for r in rows if r["density"] == 0]
+    print("smooth controls, false spines per µm: " + ", ".join(f"{r['shape']} {r['false_per_um']:.4f}" for r in smooth))
+    print(f"spine detection time: mean {np.mean([r['t_spines'] for r in rows]):.2f} s per neuron")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 20)

@@ -1,0 +1,219 @@
+"""Batch inputs: folders, globs, single files and manifest CSVs -> a list of :class:`Task`.
+
+A manifest is a CSV with one row per neuron and the columns
+
+``path`` (required)
+    Mesh (``.ply .obj .off .stl``) or ``.swc`` file; relative paths are relative to the
+    manifest's folder.
+``id`` (optional)
+    Neuron id, defaults to the file stem. Must be a safe file name (letters, digits,
+    ``. _ -``, at most 200 characters, not starting with ``.``).
+``synapses`` (optional)
+    Synapse table of the neuron (path, relative like ``path``), mapped onto the mesh with
+    ``Neuron.map_synapses``.
+``synapse_voxel_size`` (optional)
+    nm per coordinate unit of the synapse table (``4 4 40`` for MICrONS); default 1 (nm).
+``voxel_size`` (optional)
+    nm per file unit: one number or three separated by spaces, ``x`` or ``;`` (``4 4 40``).
+``units`` (optional)
+    Units of an SWC file (``nm``, ``um`` or ``voxel``, see :func:`neurograph.load_swc`).
+``label`` (optional)
+    Any label (e.g. a cell type), copied to the ``neurons`` table.
+
+Other columns are ignored.
+"""
+
+from __future__ import annotations
+
+import glob
+import math
+import os
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+import pandas as pd
+
+from ..errors import InputError
+from ..io.meshes import MESH_SUFFIXES
+
+SWC_SUFFIXES = (".swc",)
+INPUT_SUFFIXES = MESH_SUFFIXES + SWC_SUFFIXES
+_SAFE_ID = re.compile(r"^[A-Za-z0-9_\-][A-Za-z0-9._\-]{0,199}$")
+_UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._\-]")
+
+
+@dataclass(frozen=True)
+class Task:
+    """One neuron to extract.
+
+    Attributes
+    ----------
+    id : str
+        Safe file name; the key of every output row and file.
+    path : str
+        Absolute path of the mesh or SWC file.
+    kind : {"mesh", "swc"}
+    voxel_size : float or tuple of 3 floats or None
+        nm per file unit; None: the run's default.
+    units : str or None
+        SWC units (``nm``, ``um``, ``voxel``); None: the run's default.
+    synapses : str or None
+        Absolute path of a synapse table.
+    label : str or None
+    synapse_voxel_size : float or tuple of 3 floats or None
+        nm per synapse-table unit; None: 1 (nm).
+    """
+
+    id: str
+    path: str
+    kind: str
+    voxel_size: float | tuple[float, float, float] | None = None
+    units: str | None = None
+    synapses: str | None = None
+    label: str | None = None
+    synapse_voxel_size: float | tuple[float, float, float] | None = None
+
+
+def is_safe_id(neuron_id: str) -> bool:
+    """True when ``neuron_id`` can be used as a file name on every platform."""
+    return bool(_SAFE_ID.match(neuron_id)) and neuron_id not in (".", "..")
+
+
+def safe_id(stem: str) -> str:
+    """A safe id from a file stem: unsafe characters become ``_``, at most 200 characters."""
+    out = _UNSAFE_CHARS.sub("_", stem).lstrip(".")[:200]
+    return out or "neuron"
+
+
+def _kind(path: str) -> str:
+    return "swc" if path.lower().endswith(SWC_SUFFIXES) else "mesh"
+
+
+def _parse_voxel(value: Any, where: str) -> float | tuple[float, float, float] | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    parts = [p for p in re.split(r"[\s;xX,]+", str(value).strip()) if p]
+    try:
+        nums = [float(p) for p in parts]
+    except ValueError:
+        nums = []
+    if len(nums) == 1:
+        return nums[0]
+    if len(nums) == 3:
+        return (nums[0], nums[1], nums[2])
+    raise InputError(f"{where}: voxel_size {value!r} is not one number or three (e.g. '4 4 40')")
+
+
+def _text(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def read_manifest(path: str | os.PathLike) -> list[Task]:
+    """Read a manifest CSV (columns described in :mod:`neurograph.batch.inputs`).
+
+    Raises
+    ------
+    InputError
+        Missing file or ``path`` column, empty paths, unsafe or duplicate ids, bad voxel sizes.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise InputError(f"manifest not found: {path}")
+    try:
+        table = pd.read_csv(path, dtype={"id": str, "label": str, "units": str, "voxel_size": str,
+                                         "path": str, "synapses": str, "synapse_voxel_size": str})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not a readable CSV manifest ({type(exc).__name__}: {exc})") from exc
+    table.columns = [str(c).strip().lower() for c in table.columns]
+    if "path" not in table.columns:
+        raise InputError(f"{path}: a manifest needs a 'path' column (found {list(table.columns)}); "
+                         "optional columns: id, synapses, synapse_voxel_size, voxel_size, units, label")
+    base = os.path.dirname(os.path.abspath(path))
+    tasks = []
+    for row_no, row in enumerate(table.to_dict("records"), start=2):
+        where = f"{path}, line {row_no}"
+        file = _text(row.get("path"))
+        if file is None:
+            raise InputError(f"{where}: empty path")
+        file = os.path.normpath(os.path.join(base, os.path.expanduser(file)))
+        neuron_id = _text(row.get("id")) or safe_id(os.path.splitext(os.path.basename(file))[0])
+        if not is_safe_id(neuron_id):
+            raise InputError(f"{where}: id {neuron_id!r} is not a safe file name; use letters, digits, "
+                             "'.', '_' and '-' only (at most 200 characters, not starting with '.')")
+        synapses = _text(row.get("synapses"))
+        if synapses is not None:
+            synapses = os.path.normpath(os.path.join(base, os.path.expanduser(synapses)))
+        tasks.append(Task(neuron_id, file, _kind(file), _parse_voxel(row.get("voxel_size"), where),
+                          _text(row.get("units")), synapses, _text(row.get("label")),
+                          _parse_voxel(row.get("synapse_voxel_size"), where)))
+    return tasks
+
+
+def _files_of(item: str) -> list[str]:
+    if os.path.isdir(item):
+        names = sorted(n for n in os.listdir(item)
+                       if not n.startswith(".") and n.lower().endswith(INPUT_SUFFIXES))
+        return [os.path.join(item, n) for n in names]
+    if glob.has_magic(item):
+        return sorted(p for p in glob.glob(item) if os.path.isfile(p))
+    return [item]
+
+
+def resolve_inputs(inputs: str | os.PathLike | Task | Iterable[str | os.PathLike | Task]) -> list[Task]:
+    """Turn folders, globs, files and manifests into tasks, in a stable order.
+
+    Parameters
+    ----------
+    inputs : path, glob, manifest ``.csv``, :class:`Task`, or a list of them
+        A folder contributes its mesh and SWC files (not recursive, hidden files skipped); a
+        glob every file it matches; a ``.csv`` file is read as a manifest; any other file is
+        one neuron (an unsupported format is reported per neuron, in ``errors``).
+
+    Returns
+    -------
+    list of Task
+
+    Raises
+    ------
+    InputError
+        Nothing found, a path that does not exist, or two neurons with the same id.
+    """
+    items: Sequence[Any] = [inputs] if isinstance(inputs, (str, os.PathLike, Task)) else list(inputs)
+    tasks: list[Task] = []
+    for item in items:
+        if isinstance(item, Task):
+            tasks.append(item)
+            continue
+        item = os.path.expanduser(os.fspath(item))
+        if not glob.has_magic(item) and not os.path.exists(item):
+            raise InputError(f"input not found: {item}")
+        files = _files_of(item)
+        if not files:
+            raise InputError(f"no mesh or SWC files ({', '.join(INPUT_SUFFIXES)}) in {item}")
+        for file in files:
+            if file.lower().endswith(".csv"):
+                tasks.extend(read_manifest(file))
+            else:
+                file = os.path.abspath(file)
+                tasks.append(Task(safe_id(os.path.splitext(os.path.basename(file))[0]), file, _kind(file)))
+    if not tasks:
+        raise InputError("no inputs given")
+    seen: dict[str, str] = {}
+    clashes = []
+    for t in tasks:
+        if t.id in seen and seen[t.id] != t.path:
+            clashes.append(f"{t.id!r} ({seen[t.id]} and {t.path})")
+        seen.setdefault(t.id, t.path)
+    if clashes:
+        raise InputError(f"{len(clashes)} neuron id(s) used twice: {'; '.join(clashes[:5])}. Give each "
+                         "neuron a unique id (a manifest CSV with an 'id' column)")
+    unique: dict[str, Task] = {}
+    for t in tasks:
+        unique.setdefault(t.id, t)
+    return list(unique.values())

@@ -1,0 +1,229 @@
+""":func:`extract_all`: plan (skip what is done), pick a backend, show progress, summarise."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Sequence
+
+from ..errors import InputError
+from . import store
+from .inputs import Task, resolve_inputs
+
+
+@dataclass
+class BatchSummary:
+    """What one :func:`extract_all` call did.
+
+    Attributes
+    ----------
+    out_dir : str
+    total : int
+        Neurons in the inputs.
+    skipped_done : int
+        Already extracted by an earlier run.
+    skipped_failed : int
+        Failed in an earlier run and not retried (``retry_failed=False``).
+    succeeded, failed : int
+        Outcomes of the neurons run this time.
+    seconds : float
+        Wall time of the call.
+    """
+
+    out_dir: str
+    total: int
+    skipped_done: int
+    skipped_failed: int
+    succeeded: int
+    failed: int
+    seconds: float
+
+    @property
+    def ran(self) -> int:
+        return self.succeeded + self.failed
+
+    def __str__(self) -> str:
+        rate = 60 * self.ran / self.seconds if self.seconds > 0 else float("nan")
+        return (f"{self.total} neurons: {self.succeeded} extracted, {self.failed} failed this run "
+                f"({rate:.1f} neurons/min); {self.skipped_done} done earlier, {self.skipped_failed} failed "
+                f"earlier (not retried); outputs in {self.out_dir}")
+
+
+def parse_memory(value: int | float | str | None) -> int | None:
+    """Bytes from ``8G``, ``512M``, ``2.5GB``, ``1GiB`` or a number of bytes; None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float)):
+        if value <= 0:
+            raise InputError(f"memory limit must be positive, got {value!r}")
+        return int(value)
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([kKmMgGtT]?)(i?[bB])?\s*", str(value))
+    if not m:
+        raise InputError(f"memory limit {value!r} not understood; use e.g. 8G, 512M or a number of bytes")
+    scale = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}[m.group(2).lower()]
+    return parse_memory(float(m.group(1)) * scale)
+
+
+class _Progress:
+    """Counts outcomes and drives a tqdm bar: done / failed / remaining and the rate."""
+
+    def __init__(self, total: int, show: bool) -> None:
+        self.ok = self.failed = 0
+        self.total = total
+        self.bar = None
+        if show:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, unit="neuron", dynamic_ncols=True, smoothing=0.05, file=sys.stderr)
+            self._postfix()
+
+    def _postfix(self) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"ok={self.ok} failed={self.failed} left={self.total - self.ok - self.failed}",
+                                     refresh=False)
+
+    def __call__(self, status: dict) -> None:
+        if status.get("ok"):
+            self.ok += 1
+        else:
+            self.failed += 1
+        if self.bar is not None:
+            self._postfix()
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _voxel(value: Any) -> float | list[float] | None:
+    if value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    values = [float(v) for v in value]
+    return values[0] if len(values) == 1 else values
+
+
+def extract_all(inputs: str | os.PathLike | Task | Iterable[str | os.PathLike | Task], out_dir: str | os.PathLike,
+                *, workers: int | None = None, scheduler: Any = None,
+                voxel_size: float | Sequence[float] | None = None, swc_units: str | None = None,
+                extract_kwargs: Mapping[str, Any] | None = None, retry_failed: bool = False,
+                time_limit: float | None = None, memory_limit: int | str | None = None,
+                save_neurons: bool = True, progress: bool = True, isolate: bool | None = None) -> BatchSummary:
+    """Extract every neuron of a dataset into a Parquet dataset, in parallel and resumably.
+
+    Each neuron is processed by its own worker process (local backend) or Dask task
+    (``scheduler``); its tables, saved Neuron and ``done`` marker are written atomically, so a
+    run can be killed at any moment and the same call resumes it, skipping finished neurons.
+    A neuron that raises, runs out of memory or time, or kills its worker is recorded in
+    ``errors`` and the run goes on. Nothing is accumulated in this process: read the results
+    with :func:`neurograph.batch.read_results`.
+
+    Parameters
+    ----------
+    inputs : path, glob, manifest CSV, Task, or a list of them
+        Folders of meshes (``.ply .obj .off .stl``, in units of ``voxel_size``) and SWC files,
+        globs, single files, or manifest CSVs (see :mod:`neurograph.batch.inputs`).
+    out_dir : str or PathLike
+        Output folder (layout in :mod:`neurograph.batch.store`); created if needed.
+    workers : int, optional
+        Local worker processes at once; default: the number of CPU cores available.
+    scheduler : str or dask.distributed.Client, optional
+        Run on Dask instead (``"tcp://host:8786"`` or a client). ``out_dir`` must then be on a
+        file system shared by the client and all workers.
+    voxel_size : float or (3,) floats, optional
+        nm per mesh unit (default 1: meshes in nm; 8 for hemibrain). Manifest rows override it.
+        For SWC files it is used only with ``units="voxel"``.
+    swc_units : {"nm", "um", "voxel"}, optional
+        Units of SWC inputs (required when there are any, unless the manifest has ``units``).
+    extract_kwargs : mapping, optional
+        More arguments of :func:`neurograph.extract` (``gap``, ``step``, ``min_soma_radius``, ...)
+        in nm.
+    retry_failed : bool, default False
+        Also re-run neurons that failed in an earlier run (by default they are skipped,
+        like finished ones).
+    time_limit : float, optional
+        Seconds per neuron; a neuron past it is killed and recorded as ``TimeLimitExceeded``.
+    memory_limit : int or str, optional
+        Address space per worker process, in bytes or as ``"8G"``; allocations past it fail
+        (``MemoryError`` or a crash of the worker, both recorded). Address space is larger than
+        resident memory (about 2.5 GB for a hemibrain neuron using 0.65 GB): be generous.
+    save_neurons : bool, default True
+        Also write each neuron's saved :class:`neurograph.Neuron` (``neuron_files/<id>.neuron.zip``).
+    progress : bool, default True
+        Show a progress bar on stderr.
+    isolate : bool, optional
+        Dask only: run each neuron in its own ``python`` subprocess, which enforces the limits
+        and contains crashes but costs an interpreter start and import per neuron (~2 s).
+        Default: only when ``time_limit`` or ``memory_limit`` is set. Without it a neuron runs
+        in the Dask worker; one that kills its worker is retried by Dask and then recorded as
+        ``KilledWorker``.
+
+    Returns
+    -------
+    BatchSummary
+
+    Raises
+    ------
+    InputError
+        No inputs, duplicate ids, SWC inputs without units, another run writing to
+        ``out_dir``, or a resume with different extraction options.
+    """
+    t0 = time.perf_counter()
+    out_dir = os.path.abspath(os.fspath(out_dir))
+    tasks = resolve_inputs(inputs)
+    if swc_units is None:
+        missing = [t.path for t in tasks if t.kind == "swc" and t.units is None]
+        if missing:
+            raise InputError(f"{len(missing)} SWC input(s) (e.g. {missing[0]}) but no SWC units: pass "
+                             "swc_units='nm' (EM skeletons), 'um' or 'voxel' (with voxel_size), "
+                             "or a 'units' column in a manifest")
+    if workers is None:
+        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if workers < 1:
+        raise InputError(f"workers must be at least 1, got {workers}")
+    if time_limit is not None and not time_limit > 0:
+        raise InputError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
+    memory = parse_memory(memory_limit)
+    options = {"voxel_size": _voxel(voxel_size), "swc_units": swc_units,
+               "extract_kwargs": dict(extract_kwargs or {}), "save_neurons": bool(save_neurons)}
+
+    os.makedirs(out_dir, exist_ok=True)
+    with store.RunLock(out_dir):
+        store.make_layout(out_dir)
+        store.check_run_options(out_dir, options)
+        store.clean_temporaries(out_dir)
+        done, failed = store.done_ids(out_dir), store.failed_ids(out_dir)
+        todo = [t for t in tasks if t.id not in done and (retry_failed or t.id not in failed)]
+        skipped_done = sum(t.id in done for t in tasks)
+        skipped_failed = 0 if retry_failed else sum(t.id in failed for t in tasks)
+        if progress:
+            print(f"neurograph batch: {len(tasks)} neurons, {skipped_done} done earlier, {skipped_failed} failed "
+                  f"earlier{' (use retry_failed / --retry-failed to re-run them)' if skipped_failed else ''}, "
+                  f"{len(todo)} to run on "
+                  f"{'Dask' if scheduler is not None else f'{workers} local worker(s)'}", file=sys.stderr)
+        counter = _Progress(len(todo), progress)
+        try:
+            if not todo:
+                pass
+            elif scheduler is not None:
+                from .dask_backend import run_dask
+
+                if isolate is None:
+                    isolate = time_limit is not None or memory is not None
+                run_dask(todo, out_dir, options, counter, scheduler, time_limit, memory, isolate)
+            else:
+                from .local import run_local
+
+                run_local(todo, out_dir, options, counter, min(workers, len(todo)), time_limit, memory)
+        finally:
+            counter.close()
+    summary = BatchSummary(out_dir, len(tasks), skipped_done, skipped_failed, counter.ok, counter.failed,
+                           time.perf_counter() - t0)
+    if progress:
+        print(summary, file=sys.stderr)
+    return summary

@@ -1,0 +1,303 @@
+"""The batch output folder: one file per neuron per table, written atomically.
+
+Layout of ``OUTDIR``::
+
+    run.json                         extraction options of the run (checked on resume)
+    neurons/part-<id>.parquet        one row per neuron (summary features, label, path)
+    branches/part-<id>.parquet       one row per branch
+    spines/part-<id>.parquet         when the Neuron has a ``spines`` table
+    synapses/part-<id>.parquet       when the Neuron has a ``synapses`` table
+    errors/part-<id>.parquet         one row per failed neuron: id, stage, exception type, message
+    neuron_files/<id>.neuron.zip     the saved Neuron (:func:`neurograph.load`)
+    done/<id>.json                   written last: the neuron is finished (timings, row counts)
+
+Every file is written to a hidden temporary name in the same folder, flushed to disk and
+renamed (``os.replace``), so a reader or a crash never sees half a file. A neuron counts as
+extracted only once its ``done`` marker exists; table parts of a neuron without one (a run
+killed mid-neuron) are ignored by :func:`read_results` and rewritten on resume. Each table
+folder is a Parquet dataset that pyarrow, pandas, polars, DuckDB or Spark read as one table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..errors import FormatError, InputError
+
+TABLES = ("neurons", "branches", "spines", "synapses")
+ERRORS = "errors"
+NEURON_FILES = "neuron_files"
+DONE = "done"
+RUN_FILE = "run.json"
+ERROR_COLUMNS = ["neuron", "path", "stage", "exception", "message"]
+
+
+def table_path(out_dir: str, table: str, neuron_id: str) -> str:
+    return os.path.join(out_dir, table, f"part-{neuron_id}.parquet")
+
+
+def neuron_file(out_dir: str, neuron_id: str) -> str:
+    """Path of the saved :class:`neurograph.Neuron` of ``neuron_id`` in a batch output folder."""
+    return os.path.join(out_dir, NEURON_FILES, f"{neuron_id}.neuron.zip")
+
+
+def done_path(out_dir: str, neuron_id: str) -> str:
+    return os.path.join(out_dir, DONE, f"{neuron_id}.json")
+
+
+def make_layout(out_dir: str) -> None:
+    for sub in TABLES + (ERRORS, NEURON_FILES, DONE):
+        os.makedirs(os.path.join(out_dir, sub), exist_ok=True)
+
+
+def _tmp_name(path: str) -> str:
+    folder, name = os.path.split(path)
+    return os.path.join(folder, f".{name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
+
+
+def atomic_write_bytes(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file, fsync and ``os.replace``."""
+    tmp = _tmp_name(path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def _arrow_table(table: pd.DataFrame) -> pa.Table:
+    """Plain columns with stable types: int64, float64, bool, string."""
+    out = {}
+    for col in table.columns:
+        s = table[col]
+        if pd.api.types.is_bool_dtype(s):
+            out[str(col)] = s.astype(bool)
+        elif pd.api.types.is_integer_dtype(s):
+            out[str(col)] = s.astype("float64" if s.isna().any() else "int64")
+        elif pd.api.types.is_float_dtype(s):
+            out[str(col)] = s.astype("float64")
+        else:
+            out[str(col)] = s.map(lambda v: None if v is None or (isinstance(v, float) and v != v) else str(v))
+    frame = pd.DataFrame(out, index=range(len(table)))
+    # A column with no values (an empty table, a label nobody set) is typed null, which
+    # read_results merges with whatever type the other neurons' parts have.
+    schema = pa.schema([pa.field(str(c), pa.null()) if frame[c].dtype == object and frame[c].isna().all()
+                        else pa.Schema.from_pandas(frame[[c]], preserve_index=False).field(0) for c in frame.columns])
+    # no pandas metadata: types come from Arrow alone, the same for every part
+    return pa.Table.from_pandas(frame, schema=schema, preserve_index=False).replace_schema_metadata(None)
+
+
+def write_table(out_dir: str, table_name: str, neuron_id: str, table: pd.DataFrame) -> None:
+    """Write one neuron's part of ``table_name`` atomically (Parquet, zstd)."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(_arrow_table(table), sink, compression="zstd")
+    atomic_write_bytes(table_path(out_dir, table_name, neuron_id), sink.getvalue().to_pybytes())
+
+
+def remove(path: str) -> None:
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+
+
+def write_error(out_dir: str, neuron_id: str, path: str, stage: str, exception: str, message: str) -> None:
+    """Record that ``neuron_id`` failed (one row in ``errors``); overwrites an older record."""
+    row = pd.DataFrame([[neuron_id, path, stage, exception, message]], columns=ERROR_COLUMNS)
+    write_table(out_dir, ERRORS, neuron_id, row)
+
+
+def write_done(out_dir: str, neuron_id: str, info: dict) -> None:
+    """Mark ``neuron_id`` finished; then drop an error record left by an earlier attempt."""
+    info = {"neuron": neuron_id, "host": socket.gethostname(), "pid": os.getpid(), **info}
+    atomic_write_bytes(done_path(out_dir, neuron_id), json.dumps(info, indent=1, default=str).encode())
+    remove(table_path(out_dir, ERRORS, neuron_id))
+
+
+def _ids(folder: str, prefix: str, suffix: str) -> set[str]:
+    if not os.path.isdir(folder):
+        return set()
+    return {n[len(prefix):-len(suffix)] for n in os.listdir(folder) if n.startswith(prefix) and n.endswith(suffix)}
+
+
+def done_ids(out_dir: str) -> set[str]:
+    """Ids of the neurons whose outputs are complete."""
+    return _ids(os.path.join(out_dir, DONE), "", ".json")
+
+
+def failed_ids(out_dir: str) -> set[str]:
+    """Ids with an error record and no ``done`` marker."""
+    return _ids(os.path.join(out_dir, ERRORS), "part-", ".parquet") - done_ids(out_dir)
+
+
+def clean_temporaries(out_dir: str) -> int:
+    """Remove temporary files left by processes that died mid-write; returns how many.
+
+    Only call while holding the run lock (no other process writes to ``out_dir``).
+    """
+    n = 0
+    for sub in TABLES + (ERRORS, NEURON_FILES, DONE):
+        folder = os.path.join(out_dir, sub)
+        if not os.path.isdir(folder):
+            continue
+        for name in os.listdir(folder):
+            if (name.startswith(".") and name.endswith(".tmp")) or ".tmp-" in name:
+                remove(os.path.join(folder, name))
+                n += 1
+    return n
+
+
+class RunLock:
+    """An exclusive ``flock`` on ``OUTDIR/.lock`` held for the whole run.
+
+    The kernel drops it when the process dies (even by SIGKILL), so a killed run never
+    leaves a stale lock, while two runs writing the same folder at once are refused.
+    """
+
+    def __init__(self, out_dir: str) -> None:
+        self.path = os.path.join(out_dir, ".lock")
+        self.fd: int | None = None
+
+    def __enter__(self) -> "RunLock":
+        import fcntl
+
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self.fd)
+            self.fd = None
+            raise InputError(f"another neurograph batch run is writing to {os.path.dirname(self.path)}; "
+                             "wait for it to finish or use another output folder") from None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def check_run_options(out_dir: str, options: dict) -> None:
+    """Store the extraction options on the first run; refuse to resume with different ones."""
+    path = os.path.join(out_dir, RUN_FILE)
+    options = json.loads(json.dumps(options, default=str))
+    if os.path.exists(path):
+        with open(path) as fh:
+            old = json.load(fh).get("options", {})
+        if old != options:
+            diff = {k: (old.get(k), options.get(k)) for k in set(old) | set(options) if old.get(k) != options.get(k)}
+            raise InputError(f"{out_dir} holds results made with other extraction options "
+                             f"(option: (stored, now) = {diff}); resume with the same options or use a new folder")
+        return
+    from .. import __version__
+
+    atomic_write_bytes(path, json.dumps({"neurograph": __version__, "options": options}, indent=1).encode())
+
+
+@dataclass
+class BatchResults:
+    """All tables of a batch output folder (each a pandas DataFrame with a ``neuron`` column).
+
+    Attributes
+    ----------
+    neurons : DataFrame
+        One row per extracted neuron: ``neuron, label, path, kind`` and the summary features
+        (lengths µm, areas µm², volumes µm³, widths nm).
+    branches : DataFrame
+        One row per branch: ``neuron, branch`` and the branch features.
+    spines, synapses : DataFrame
+        Rows of the neurons' ``spines`` / ``synapses`` tables (empty when none had them).
+    errors : DataFrame
+        One row per failed neuron: ``neuron, path, stage, exception, message``.
+    """
+
+    neurons: pd.DataFrame
+    branches: pd.DataFrame
+    spines: pd.DataFrame
+    synapses: pd.DataFrame
+    errors: pd.DataFrame
+    out_dir: str = field(default="", repr=False)
+
+    def __getitem__(self, table: str) -> pd.DataFrame:
+        if table not in TABLES + (ERRORS,):
+            raise KeyError(f"no table {table!r}; tables: {TABLES + (ERRORS,)}")
+        return getattr(self, table)
+
+    def neuron(self, neuron_id: str):
+        """Load the saved :class:`neurograph.Neuron` of one extracted neuron."""
+        from ..graph import load
+
+        if neuron_id not in set(self.neurons["neuron"]):
+            raise InputError(f"{neuron_id!r} was not extracted in {self.out_dir}")
+        return load(neuron_file(self.out_dir, neuron_id))
+
+
+def _read_parts(out_dir: str, table: str, ids: list[str], threads: int = 8) -> pd.DataFrame:
+    files = [table_path(out_dir, table, i) for i in ids]
+    files = [f for f in files if os.path.exists(f)]
+    if not files:
+        return pd.DataFrame(columns=ERROR_COLUMNS if table == ERRORS else ["neuron"])
+
+    def read(f: str) -> pa.Table:
+        try:
+            return pq.read_table(f)
+        except (OSError, pa.ArrowInvalid) as exc:
+            raise FormatError(f"{f} is not a readable Parquet file ({exc})") from exc
+
+    with ThreadPoolExecutor(threads) as pool:
+        parts = list(pool.map(read, files))
+    return pa.concat_tables(parts, promote_options="permissive").to_pandas().reset_index(drop=True)
+
+
+def read_results(out_dir: str | os.PathLike, tables: tuple[str, ...] | None = None) -> BatchResults:
+    """Read a batch output folder back: every table as one DataFrame.
+
+    Only neurons with a ``done`` marker are read (parts of a neuron whose run was killed
+    are ignored), sorted by neuron id, so the result does not depend on the order in which
+    workers finished. Errors are those of neurons that are not done.
+
+    Parameters
+    ----------
+    out_dir : str or PathLike
+        The ``out_dir`` of :func:`neurograph.batch.extract_all`.
+    tables : tuple of str, optional
+        Read only these (``neurons, branches, spines, synapses, errors``); the others are empty.
+
+    Returns
+    -------
+    BatchResults
+
+    Raises
+    ------
+    InputError
+        ``out_dir`` is not a batch output folder.
+    """
+    out_dir = os.fspath(out_dir)
+    if not os.path.isdir(os.path.join(out_dir, DONE)):
+        raise InputError(f"{out_dir} is not a neurograph batch output folder (no '{DONE}' subfolder)")
+    wanted = TABLES + (ERRORS,) if tables is None else tuple(tables)
+    unknown = set(wanted) - set(TABLES + (ERRORS,))
+    if unknown:
+        raise InputError(f"unknown tables {sorted(unknown)}; choose from {TABLES + (ERRORS,)}")
+    done = sorted(done_ids(out_dir))
+    failed = sorted(failed_ids(out_dir))
+    out = {}
+    for name in TABLES + (ERRORS,):
+        if name not in wanted:
+            out[name] = pd.DataFrame()
+            continue
+        out[name] = _read_parts(out_dir, name, failed if name == ERRORS else done)
+    return BatchResults(**out, out_dir=out_dir)

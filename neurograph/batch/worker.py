@@ -1,0 +1,313 @@
+"""One neuron, start to finish, inside a worker process; and the limits put on that process.
+
+:func:`process_one` loads (mesh -> :func:`neurograph.extract`, SWC -> :func:`neurograph.load_swc`),
+attaches synapses, builds the tables and writes them with :mod:`neurograph.batch.store`;
+exceptions become an ``errors`` record. :func:`run_subprocess` runs it in a fresh
+``python -m neurograph.batch.worker`` process under a time and memory limit (the Dask
+backend's isolation; the local backend forks its workers from a forkserver instead), and
+turns a crash or a timeout into an ``errors`` record as well.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from dataclasses import asdict
+from typing import Any, Callable
+
+import pandas as pd
+
+from ..errors import InputError, NeurographError
+from . import store
+from .inputs import Task
+
+#: stage that starts when ``neurograph.extract`` reports the end of a stage
+_NEXT_STAGE = {"load": "repair", "repair": "soma", "soma": "skeletonize", "skeletonize": "decompose",
+               "decompose": "features"}
+_MARK = "@@neurograph-batch "
+
+
+def _status(task: Task, ok: bool, stage: str, t0: float, exception: str = "", message: str = "") -> dict:
+    return {"id": task.id, "ok": ok, "stage": stage, "exception": exception, "message": message,
+            "seconds": round(time.perf_counter() - t0, 3)}
+
+
+def _peak_rss_mb() -> float | None:
+    """Peak resident memory of this process in MiB (Linux/macOS), None where unknown."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (2**20 if sys.platform == "darwin" else 2**10), 1)
+
+
+def _load(task: Task, options: dict, progress: Callable[[str, float], None]) -> Any:
+    import neurograph
+
+    if task.kind == "swc":
+        load_swc = getattr(neurograph, "load_swc", None)
+        if load_swc is None:
+            raise InputError(f"{task.path}: SWC input needs neurograph.load_swc, which this neurograph "
+                             "version does not have; pass meshes, or upgrade neurograph")
+        units = task.units or options.get("swc_units")
+        if units is None:
+            raise InputError(f"{task.path}: SWC units unknown; pass swc_units ('nm', 'um' or 'voxel') or a "
+                             "'units' column in the manifest")
+        kwargs: dict[str, Any] = {"units": units, "name": task.id}
+        voxel = task.voxel_size if task.voxel_size is not None else options.get("voxel_size")
+        if str(units).strip().lower() in ("voxel", "voxels", "vx"):
+            kwargs["voxel_size"] = voxel
+        return load_swc(task.path, **kwargs)
+    voxel = task.voxel_size if task.voxel_size is not None else options.get("voxel_size")
+    return neurograph.extract(task.path, voxel_size=1.0 if voxel is None else voxel, name=task.id,
+                              progress=progress, **(options.get("extract_kwargs") or {}))
+
+
+def _attach_synapses(neuron: Any, task: Task) -> None:
+    mapper = getattr(neuron, "map_synapses", None)
+    if mapper is None:
+        raise InputError(f"a synapse table ({task.synapses}) was given for {task.id}, but this neurograph "
+                         "version cannot map synapses (no Neuron.map_synapses)")
+    voxel = 1.0 if task.synapse_voxel_size is None else task.synapse_voxel_size
+    mapper(task.synapses, voxel_size=voxel)
+
+
+def _with_neuron(table: pd.DataFrame, neuron_id: str) -> pd.DataFrame:
+    table = table.copy()
+    if table.index.name is not None or not isinstance(table.index, pd.RangeIndex):
+        named = table.index.name is not None
+        table = table.reset_index(drop=not named)
+    table = table.drop(columns=["neuron"], errors="ignore")
+    table.insert(0, "neuron", neuron_id)
+    return table.reset_index(drop=True)
+
+
+def neuron_tables(neuron: Any, task: Task) -> dict[str, pd.DataFrame]:
+    """The batch tables of one neuron: ``neurons`` (one row), ``branches`` and, when the
+    Neuron has them, ``spines`` and ``synapses``; every table starts with a ``neuron`` column."""
+    summary = neuron.summary.reset_index(drop=True)
+    meta = pd.DataFrame({"neuron": [task.id], "label": [task.label], "path": [task.path], "kind": [task.kind]})
+    tables = {"neurons": pd.concat([meta, summary.drop(columns=["neuron"], errors="ignore")], axis=1),
+              "branches": _with_neuron(neuron.branches, task.id)}
+    for name in ("spines", "synapses"):
+        table = getattr(neuron, name, None)
+        if isinstance(table, pd.DataFrame):
+            tables[name] = _with_neuron(table, task.id)
+    return tables
+
+
+def _describe(exc: BaseException, stage: str, memory_limit: int | None) -> tuple[str, str]:
+    name = type(exc).__name__
+    if isinstance(exc, MemoryError):
+        limit = f" (memory limit {memory_limit / 2**30:.3g} GiB)" if memory_limit else ""
+        return name, f"ran out of memory during stage '{stage}'{limit}"
+    message = str(exc) or repr(exc)
+    if not isinstance(exc, NeurographError):  # a bug or a library error: say where it happened
+        frames = traceback.extract_tb(exc.__traceback__)
+        if frames:
+            f = frames[-1]
+            message += f" (at {os.path.basename(f.filename)}:{f.lineno} in {f.name})"
+    return name, message
+
+
+def process_one(task: Task, out_dir: str, options: dict, report: Callable[[str], None] | None = None) -> dict:
+    """Extract one neuron and write its outputs, or record why it failed.
+
+    Parameters
+    ----------
+    task : Task
+    out_dir : str
+        Batch output folder (layout in :mod:`neurograph.batch.store`).
+    options : dict
+        ``voxel_size`` (nm per mesh unit, default 1), ``swc_units``, ``extract_kwargs`` (passed
+        to :func:`neurograph.extract`), ``save_neurons`` (write the saved Neuron, default True),
+        ``memory_limit`` (bytes, only used in messages).
+    report : callable(stage), optional
+        Called when a stage starts.
+
+    Returns
+    -------
+    dict
+        ``id, ok, stage, exception, message, seconds``.
+    """
+    t0 = time.perf_counter()
+    stage = "load"
+    timings: dict[str, float] = {}
+
+    def enter(name: str) -> None:
+        nonlocal stage
+        stage = name
+        if report is not None:
+            report(name)
+
+    def progress(done: str, seconds: float) -> None:
+        timings[done] = round(seconds, 3)
+        enter(_NEXT_STAGE.get(done, f"after {done}"))
+
+    enter("load")
+    try:
+        neuron = _load(task, options, progress)
+        if task.synapses:
+            enter("synapses")
+            _attach_synapses(neuron, task)
+        enter("features")
+        tables = neuron_tables(neuron, task)
+        enter("write")
+        for name in ("branches", "spines", "synapses"):
+            if name in tables:
+                store.write_table(out_dir, name, task.id, tables[name])
+            else:  # a table of an earlier, interrupted attempt must not survive
+                store.remove(store.table_path(out_dir, name, task.id))
+        if options.get("save_neurons", True):
+            neuron.save(store.neuron_file(out_dir, task.id))
+        store.write_table(out_dir, "neurons", task.id, tables["neurons"])
+        store.write_done(out_dir, task.id, {"seconds": round(time.perf_counter() - t0, 3), "stages": timings,
+                                            "rows": {k: len(v) for k, v in tables.items()},
+                                            "peak_rss_mb": _peak_rss_mb()})
+        return _status(task, True, "done", t0)
+    except Exception as exc:
+        exc_type, message = _describe(exc, stage, options.get("memory_limit"))
+        store.write_error(out_dir, task.id, task.path, stage, exc_type, message)
+        return _status(task, False, stage, t0, exc_type, message)
+
+
+# --- limits and crash records ------------------------------------------------------------
+
+def apply_limits(memory_limit: int | None) -> None:
+    """In a worker process: cap its address space, run BLAS single-threaded, and die with
+    the process that started it (Linux ``PR_SET_PDEATHSIG``)."""
+    if memory_limit:
+        import resource
+
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        soft = int(memory_limit) if hard == resource.RLIM_INFINITY else min(int(memory_limit), hard)
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except Exception:  # pragma: no cover - threadpoolctl missing or a BLAS it cannot see
+        pass
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except Exception:  # pragma: no cover
+            pass
+
+
+def crash_status(task: Task, out_dir: str, stage: str, t0: float, returncode: int | None,
+                 timed_out: bool, time_limit: float | None, memory_limit: int | None, last_words: str = "") -> dict:
+    """Record a worker that was killed on timeout or died on its own; returns its status."""
+    if timed_out:
+        exc_type = "TimeLimitExceeded"
+        message = f"took longer than the time limit of {time_limit:g} s; killed during stage '{stage}'"
+    else:
+        exc_type = "WorkerDied"
+        if returncode is not None and returncode < 0:
+            try:
+                sig = signal.Signals(-returncode).name
+            except ValueError:
+                sig = f"signal {-returncode}"
+            message = f"the worker process died with {sig} during stage '{stage}'"
+            if -returncode == signal.SIGKILL:
+                message += (" (killed from outside: usually the out-of-memory killer)" if not memory_limit else
+                            f" (killed from outside, e.g. out of memory; memory limit {memory_limit / 2**30:.3g} GiB)")
+            elif memory_limit and -returncode in (signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS):
+                message += f" (possibly out of memory: memory limit {memory_limit / 2**30:.3g} GiB)"
+        else:
+            message = f"the worker process exited with code {returncode} during stage '{stage}' without a result"
+            if memory_limit:
+                message += f" (possibly out of memory: memory limit {memory_limit / 2**30:.3g} GiB)"
+        if last_words:
+            message += f"; its last output: {last_words}"
+    store.write_error(out_dir, task.id, task.path, stage, exc_type, message)
+    return _status(task, False, stage, t0, exc_type, message)
+
+
+def run_subprocess(task: Task, out_dir: str, options: dict, time_limit: float | None = None,
+                   memory_limit: int | None = None) -> dict:
+    """Run :func:`process_one` in a fresh ``python -m neurograph.batch.worker`` process.
+
+    A crash, a kill or a timeout of that process only fails this neuron (recorded in
+    ``errors``). Used by the Dask backend, whose worker processes may not fork children
+    with :mod:`multiprocessing`.
+    """
+    t0 = time.perf_counter()
+    spec = json.dumps({"task": asdict(task), "out_dir": out_dir, "options": options, "memory_limit": memory_limit})
+    proc = subprocess.Popen([sys.executable, "-m", "neurograph.batch.worker"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")
+    state: dict[str, Any] = {"stage": "start", "result": None, "stderr": ""}
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith(_MARK):
+                kind, value = json.loads(line[len(_MARK):])
+                state["stage" if kind == "stage" else "result"] = value
+
+    def read_err() -> None:  # keep the tail of stderr for the crash message
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if line.strip():
+                state["stderr"] = line.strip()[-300:]
+
+    readers = [threading.Thread(target=read, daemon=True), threading.Thread(target=read_err, daemon=True)]
+    for reader in readers:
+        reader.start()
+    try:
+        assert proc.stdin is not None
+        proc.stdin.write(spec)
+        proc.stdin.close()
+    except BrokenPipeError:
+        pass
+    timed_out = False
+    try:
+        proc.wait(timeout=time_limit)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        proc.kill()
+        proc.wait()
+    finally:
+        if proc.poll() is None:  # interrupted (e.g. the task was cancelled): take the child down too
+            proc.kill()
+            proc.wait()
+    for reader in readers:
+        reader.join(timeout=5)
+    if state["result"] is not None:
+        return state["result"]
+    return crash_status(task, out_dir, state["stage"], t0, proc.returncode, timed_out, time_limit, memory_limit,
+                        "" if timed_out else state["stderr"])
+
+
+def _main() -> int:
+    """``python -m neurograph.batch.worker``: one task as JSON on stdin, status lines on stdout."""
+    spec = json.loads(sys.stdin.read())
+    apply_limits(spec.get("memory_limit"))
+    task = Task(**{k: tuple(v) if isinstance(v, list) else v for k, v in spec["task"].items()})
+    out = sys.stdout
+
+    def emit(kind: str, value: Any) -> None:
+        try:
+            out.write(_MARK + json.dumps([kind, value]) + "\n")
+            out.flush()
+        except OSError:  # the supervising process is gone: stop at once, record nothing
+            os._exit(1)
+
+    sys.stdout = sys.stderr  # library prints must not mix with the status lines
+    status = process_one(task, spec["out_dir"], {**spec["options"], "memory_limit": spec.get("memory_limit")},
+                         report=lambda s: emit("stage", s))
+    emit("result", status)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main())

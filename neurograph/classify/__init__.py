@@ -1,0 +1,24 @@
+"""Cell-type classification from neuron feature tables.
+
+::
+
+    from neurograph import classify
+
+    features = neurograph.neuron_features(neurons)            # one row per neuron
+    result = classify.cross_validate(features, labels)         # balanced accuracy, macro F1, confusion
+    model = classify.train(features, labels)                   # fitted sklearn Pipeline
+    classify.predict(model, new_features)                      # class + probabilities
+    classify.save_model(model, "model/"); classify.load_model("model/")
+    classify.plot_confusion(result).savefig("confusion.png")
+
+Pipelines are ``inf -> NaN``, median imputation, standard scaling and a classifier
+(default: extra trees, 500 trees, balanced class weights).
+"""
+
+from .evaluate import CVResult, cross_validate, describe, feature_importance
+from .persist import load_model, save_model
+from .pipeline import DEFAULT_MODEL, MODELS, build_pipeline, feature_matrix, predict, train
+from .plot import plot_confusion
+
+__all__ = ["CVResult", "DEFAULT_MODEL", "MODELS", "build_pipeline", "cross_validate", "describe",
+           "feature_importance", "feature_matrix", "load_model", "plot_confusion", "predict", "save_model", "train"]

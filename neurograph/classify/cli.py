@@ -1,0 +1,155 @@
+"""Command line: ``neurograph features``, ``neurograph train`` and ``neurograph predict``.
+
+::
+
+    neurograph features cells/*.swc --units nm -o features.parquet
+    neurograph train features.parquet --label cell_type -o model/
+    neurograph predict model/ new_features.parquet -o predictions.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import time
+
+from ..errors import InputError
+
+
+def read_table(path: str):
+    """A feature table from ``.parquet`` or ``.csv`` (first column = index)."""
+    import pandas as pd
+
+    if not os.path.isfile(path):
+        raise InputError(f"feature table not found: {path}")
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix in (".parquet", ".pq"):
+        return pd.read_parquet(path)
+    if suffix in (".csv", ".tsv", ".txt"):
+        return pd.read_csv(path, index_col=0, sep="\t" if suffix == ".tsv" else ",")
+    raise InputError(f"{path}: use a .parquet or .csv feature table")
+
+
+def write_table(table, path: str) -> None:
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    if path.lower().endswith((".parquet", ".pq")):
+        table.to_parquet(path)
+    else:
+        table.to_csv(path)
+
+
+def _inputs(paths: list[str]) -> list[str]:
+    out: list[str] = []
+    for p in paths:
+        if os.path.isdir(p):
+            out += sorted(glob.glob(os.path.join(p, "*.swc")) + glob.glob(os.path.join(p, "*.neuron.zip")))
+        else:
+            out.append(p)
+    if not out:
+        raise InputError("no input neurons: give .swc or .neuron.zip files, or folders holding them")
+    return out
+
+
+def _features(args: argparse.Namespace) -> int:
+    from ..features.registry import ALL_GROUPS, DEFAULT_GROUPS
+    from ..features.vector import neuron_features
+    from ..graph import load, load_swc
+
+    voxel = args.voxel_size
+    voxel = None if voxel is None else (voxel[0] if len(voxel) == 1 else voxel)
+    rows, times = [], []
+    for path in _inputs(args.inputs):
+        t0 = time.perf_counter()
+        if path.endswith(".neuron.zip"):
+            neuron = load(path)
+        else:
+            if args.units is None:
+                raise InputError("SWC input needs --units (nm, um or voxel with --voxel-size): SWC files do not "
+                                 "record their units")
+            neuron = load_swc(path, units=args.units, voxel_size=voxel)
+        rows.append(neuron_features(neuron, groups=ALL_GROUPS if args.position else DEFAULT_GROUPS))
+        times.append(time.perf_counter() - t0)
+        if not args.quiet:
+            print(f"{neuron.name}: {times[-1]:.2f} s", flush=True)
+    import pandas as pd
+
+    table = pd.concat(rows)
+    write_table(table, args.output)
+    print(f"wrote {args.output}: {len(table)} neurons x {table.shape[1]} features "
+          f"({sum(times):.1f} s, {sum(times) / len(times):.2f} s per neuron)")
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from . import DEFAULT_MODEL, cross_validate, save_model, train
+
+    args.model = args.model or DEFAULT_MODEL
+    table = read_table(args.features)
+    if args.label not in table.columns:
+        raise InputError(f"label column {args.label!r} is not in {args.features} "
+                         f"(columns: {', '.join(map(str, table.columns[:10]))}, ...)")
+    drop = [c for c in (args.drop or []) if c in table.columns]
+    table = table.drop(columns=drop)
+    labelled = table[table[args.label].notna()]
+    if len(labelled) < len(table):
+        print(f"{len(table) - len(labelled)} rows without a label left out")
+    extra = {}
+    if args.cv:
+        res = cross_validate(labelled, args.label, model=args.model, n_splits=args.cv,
+                             min_class_size=args.min_class_size)
+        print(f"{args.cv}-fold cross-validation: balanced accuracy {res.balanced_accuracy:.3f} ± "
+              f"{res.balanced_accuracy_sd:.3f}, macro F1 {res.macro_f1:.3f}")
+        print(res.confusion.to_string())
+        extra = {"cv_balanced_accuracy": res.balanced_accuracy, "cv_macro_f1": res.macro_f1,
+                 "cv_folds": args.cv, "dropped_classes": res.dropped_classes}
+        if res.dropped_classes:
+            keep = ~labelled[args.label].astype(str).isin(res.dropped_classes)
+            labelled = labelled[keep]
+    model = train(labelled, args.label, model=args.model)
+    save_model(model, args.output, label=args.label, extra=extra)
+    print(f"trained {args.model} on {len(labelled)} neurons, {len(model.feature_names_in_)} features, "
+          f"classes {list(model.classes_)}; saved to {args.output}")
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from . import load_model, predict
+
+    model = load_model(args.model)
+    table = read_table(args.features)
+    out = predict(model, table)
+    write_table(out, args.output)
+    counts = out["predicted"].value_counts()
+    print(f"wrote {args.output}: {len(out)} neurons; " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return 0
+
+
+def add_classify_parsers(sub) -> None:
+    """Add ``features``, ``train`` and ``predict`` to the ``neurograph`` subcommands."""
+    fe = sub.add_parser("features", help="SWC / saved neurons -> one feature row per neuron (parquet or csv)")
+    fe.add_argument("inputs", nargs="+", help=".swc or .neuron.zip files, or folders of them")
+    fe.add_argument("-o", "--output", required=True, help="output table (.parquet or .csv)")
+    fe.add_argument("--units", choices=["nm", "um", "µm", "voxel"], help="units of the SWC files (required for SWC)")
+    fe.add_argument("--voxel-size", nargs="+", type=float, help="nm per voxel with --units voxel")
+    fe.add_argument("--position", action="store_true", help="add brain-space position features (off by default)")
+    fe.add_argument("-q", "--quiet", action="store_true")
+    fe.set_defaults(func=_features)
+
+    tr = sub.add_parser("train", help="train a cell-type classifier on a feature table")
+    tr.add_argument("features", help="feature table (.parquet or .csv) holding the label column")
+    tr.add_argument("--label", required=True, help="column with the class of each neuron")
+    tr.add_argument("-o", "--output", required=True, help="output folder for the model")
+    tr.add_argument("--model", default=None, help="extra_trees (default), random_forest, "
+                    "hist_gradient_boosting or logistic")
+    tr.add_argument("--drop", nargs="*", help="columns not to use as features (other labels, ids)")
+    tr.add_argument("--cv", type=int, default=5, help="cross-validation folds to report first (0: none)")
+    tr.add_argument("--min-class-size", type=int, default=None,
+                    help="leave out classes with fewer neurons (default: keep all; CV needs >= --cv each)")
+    tr.set_defaults(func=_train)
+
+    pr = sub.add_parser("predict", help="predict classes and probabilities with a trained model")
+    pr.add_argument("model", help="model folder from `neurograph train`")
+    pr.add_argument("features", help="feature table (.parquet or .csv)")
+    pr.add_argument("-o", "--output", required=True, help="predictions table (.csv or .parquet)")
+    pr.set_defaults(func=_predict)

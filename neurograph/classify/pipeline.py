@@ -1,0 +1,167 @@
+"""scikit-learn pipelines for cell-type classification: build, train, predict."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import ExtraTreesClassifier, HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+from ..errors import InputError
+
+#: default model (measured on FAFB lineages, M1 Patch-seq and NeuroMorpho: see benchmarks/classify.py)
+DEFAULT_MODEL = "extra_trees"
+
+
+def _model(name: str, random_state: int, **params: Any):
+    if name == "random_forest":
+        kw = dict(n_estimators=500, class_weight="balanced_subsample", max_features="sqrt", n_jobs=-1)
+        return RandomForestClassifier(random_state=random_state, **{**kw, **params})
+    if name == "extra_trees":
+        kw = dict(n_estimators=500, class_weight="balanced", max_features="sqrt", n_jobs=-1)
+        return ExtraTreesClassifier(random_state=random_state, **{**kw, **params})
+    if name == "hist_gradient_boosting":
+        kw = dict(max_iter=300, learning_rate=0.05, class_weight="balanced", early_stopping=False)
+        return HistGradientBoostingClassifier(random_state=random_state, **{**kw, **params})
+    if name == "logistic":
+        kw = dict(C=0.5, max_iter=5000, class_weight="balanced")
+        return LogisticRegression(random_state=random_state, **{**kw, **params})
+    raise InputError(f"unknown model {name!r}; use one of {MODELS}")
+
+
+MODELS = ("random_forest", "extra_trees", "hist_gradient_boosting", "logistic")
+
+
+def _finite(x):
+    """Infinite values -> NaN (then imputed)."""
+    x = np.asarray(x, dtype=float).copy()
+    x[~np.isfinite(x)] = np.nan
+    return x
+
+
+def build_pipeline(model: str = DEFAULT_MODEL, random_state: int = 0, **params: Any) -> Pipeline:
+    """An unfitted pipeline: inf -> NaN, median imputation, standard scaling, classifier.
+
+    Parameters
+    ----------
+    model : {"random_forest", "extra_trees", "hist_gradient_boosting", "logistic"}
+        The classifier (:data:`MODELS`); default :data:`DEFAULT_MODEL`.
+    random_state : int
+    **params
+        Passed to the classifier (e.g. ``n_estimators=1000``).
+
+    Returns
+    -------
+    sklearn.pipeline.Pipeline
+        Steps ``finite``, ``impute``, ``scale``, ``model``.
+    """
+    return Pipeline([
+        ("finite", FunctionTransformer(_finite, feature_names_out="one-to-one")),
+        ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+        ("scale", StandardScaler()),
+        ("model", _model(model, random_state, **params)),
+    ])
+
+
+def feature_matrix(features: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """The numeric feature columns of a table, as float (``columns`` fixes their order).
+
+    Raises
+    ------
+    InputError
+        Not a DataFrame, no numeric columns, or (with ``columns``) columns missing.
+    """
+    if not isinstance(features, pd.DataFrame):
+        raise InputError(f"features must be a pandas DataFrame (one row per neuron), got {type(features).__name__}")
+    if columns is not None:
+        missing = [c for c in columns if c not in features.columns]
+        if missing:
+            raise InputError(f"the feature table lacks {len(missing)} column(s) the model was trained on "
+                             f"(first: {missing[:5]}); compute features with the same neurograph version and groups")
+        return features[list(columns)].apply(pd.to_numeric, errors="coerce").astype(float)
+    numeric = features.select_dtypes(include=[np.number, "bool"])
+    if numeric.shape[1] == 0:
+        raise InputError("the feature table has no numeric columns")
+    return numeric.astype(float)
+
+
+def _labels(labels: Any, features: pd.DataFrame) -> pd.Series:
+    if isinstance(labels, str):
+        if labels not in features.columns:
+            raise InputError(f"label column {labels!r} is not in the feature table")
+        y = features[labels]
+    elif isinstance(labels, pd.Series) and features.index.isin(labels.index).all() and labels.index.is_unique:
+        y = labels.reindex(features.index)  # aligned by neuron name
+    else:
+        values = np.asarray(labels, dtype=object)
+        if values.ndim != 1 or len(values) != len(features):
+            raise InputError(f"{len(values)} labels for {len(features)} feature rows; give one label per row "
+                             "(or a Series indexed like the feature table)")
+        y = pd.Series(values, index=features.index)
+    if y.isna().any():
+        raise InputError(f"{int(y.isna().sum())} label(s) are missing (NaN); drop those neurons first")
+    return y.astype(str)
+
+
+def train(features: pd.DataFrame, labels: Any, model: str = DEFAULT_MODEL, random_state: int = 0,
+          **params: Any) -> Pipeline:
+    """Fit a classification pipeline.
+
+    Parameters
+    ----------
+    features : pandas.DataFrame
+        One row per neuron (e.g. from :func:`neurograph.neuron_features`); numeric columns
+        are used, NaN allowed (imputed).
+    labels : array-like, pandas.Series or str
+        Class of each row, or the name of a label column of ``features`` (then excluded
+        from the inputs).
+    model : str
+        See :func:`build_pipeline`.
+    random_state : int
+    **params
+        Classifier parameters.
+
+    Returns
+    -------
+    sklearn.pipeline.Pipeline
+        Fitted; ``predict`` / ``predict_proba`` take a DataFrame with the training columns
+        (``pipeline.feature_names_in_``), ``pipeline.classes_`` lists the classes.
+    """
+    y = _labels(labels, features)
+    X = feature_matrix(features.drop(columns=[labels]) if isinstance(labels, str) else features)
+    if y.nunique() < 2:
+        raise InputError(f"need at least two classes to train, got {sorted(y.unique())}")
+    pipe = build_pipeline(model, random_state, **params)
+    pipe.fit(X, y.to_numpy())
+    return pipe
+
+
+def predict(model: Pipeline, features: pd.DataFrame) -> pd.DataFrame:
+    """Class probabilities and the predicted class of every row.
+
+    Parameters
+    ----------
+    model : sklearn.pipeline.Pipeline
+        From :func:`train` or :func:`neurograph.classify.load_model`.
+    features : pandas.DataFrame
+        Must hold the training columns (others are ignored).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index as ``features``; ``predicted`` (class), ``probability`` (of that class) and
+        one ``p_<class>`` column per class.
+    """
+    X = feature_matrix(features, list(model.feature_names_in_))
+    proba = model.predict_proba(X)
+    classes = [str(c) for c in model.classes_]
+    out = pd.DataFrame(proba, index=features.index, columns=[f"p_{c}" for c in classes])
+    best = proba.argmax(axis=1)
+    out.insert(0, "probability", proba[np.arange(len(best)), best])
+    out.insert(0, "predicted", np.asarray(classes, dtype=object)[best])
+    return out

@@ -1,0 +1,199 @@
+"""Arrays shared by the neuron-level features, computed once per neuron.
+
+Everything here is in nm (feature functions convert to the unit they register). Cable is
+measured on skeleton *segments* (node -> parent edges) weighted by length, never by node
+counts, so that features do not change when a skeleton is resampled more or less densely.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from .kernels import accumulate_path, direction_nodes, root_labels
+
+#: SWC structure types used as compartment labels
+COMPARTMENT_TYPES = {"axon": 2, "dendrite": 3, "apical": 4}
+
+DIRECTION_SPAN = 5000.0  # nm of a branch used for its direction (bifurcation angles)
+
+
+class NeuronContext:
+    """Derived arrays of one :class:`~neurograph.Neuron` for the feature functions.
+
+    Attributes
+    ----------
+    neuron : Neuron
+    vertices : (n, 3) float ndarray
+        Skeleton nodes, nm.
+    parent : (n,) int ndarray
+    seg : (m,) int ndarray
+        Child node of every segment (node with a parent).
+    seg_start, seg_end : (m, 3) float ndarrays
+        Segment end points in nm; segments leaving a soma start on its surface.
+    seg_length : (m,) float ndarray
+        Segment lengths in nm (soma-interior part removed).
+    node_path : (n,) float ndarray
+        Path length from the soma surface (or the tree root) to each node, nm.
+    reference : (3,) float ndarray
+        Soma centre (largest soma) or, without a soma, the root of the largest tree, nm.
+    available : set of str
+        Inputs present (see :data:`neurograph.features.registry.INPUTS`).
+    """
+
+    def __init__(self, neuron) -> None:
+        sk = neuron.skeleton
+        self.neuron = neuron
+        self.name = neuron.name
+        self.vertices = np.asarray(sk.vertices, float)
+        self.parent = np.asarray(sk.parent, np.int64)
+        self.radius = np.asarray(sk.radius, float)
+        self.n = len(self.parent)
+        self.somas = list(neuron.somas)
+        self.soma_nodes = np.asarray(sk.soma_nodes, np.int64)
+        self.is_soma = np.zeros(self.n, bool)
+        self.is_soma[self.soma_nodes] = True
+        self.order = sk.topological_order()
+        self.seg = np.flatnonzero(self.parent >= 0)
+        p = self.parent[self.seg]
+        start = self.vertices[p].copy()
+        end = self.vertices[self.seg]
+        soma_radius = {int(node): s.radius for node, s in zip(self.soma_nodes, self.somas)}
+        for node, r in soma_radius.items():
+            kids = np.flatnonzero(p == node)
+            if r > 0 and len(kids):
+                vec = end[kids] - start[kids]
+                dist = np.linalg.norm(vec, axis=1)
+                frac = np.minimum(1.0, np.divide(r, dist, out=np.zeros_like(dist), where=dist > 0))
+                start[kids] += vec * frac[:, None]
+        self.seg_start, self.seg_end = start, end
+        self.seg_length = np.linalg.norm(end - start, axis=1)
+        edge = np.zeros(self.n)
+        edge[self.seg] = self.seg_length
+        self.node_path = accumulate_path(self.order, self.parent, edge)
+        self.seg_path0 = self.node_path[p]
+        self.seg_path1 = self.node_path[self.seg]
+        if len(self.somas):
+            self.reference = np.asarray(self.somas[0].center, float)
+        else:
+            self.reference = self.vertices[self._largest_root()]
+        self.node_radial = np.linalg.norm(self.vertices - self.reference, axis=1)
+        self.seg_radial0 = np.linalg.norm(start - self.reference, axis=1)
+        self.seg_radial1 = self.node_radial[self.seg]
+        n_children = np.bincount(p, minlength=self.n)
+        self.n_children = n_children
+        self.tips = np.flatnonzero((n_children == 0) & ~self.is_soma)
+        self.branch_points = np.flatnonzero((n_children >= 2) & ~self.is_soma)
+        self.available = self._inputs()
+
+    def _largest_root(self) -> int:
+        roots = np.flatnonzero(self.parent < 0)
+        if len(roots) == 1:
+            return int(roots[0])
+        edge = np.zeros(self.n)
+        has = self.parent >= 0
+        edge[has] = np.linalg.norm(self.vertices[has] - self.vertices[self.parent[has]], axis=1)
+        root_of = root_labels(self.order, self.parent)
+        cable = np.bincount(root_of, weights=edge, minlength=self.n)
+        return int(roots[np.argmax(cable[roots])])
+
+    def _inputs(self) -> set[str]:
+        have = {"skeleton"}
+        if len(self.somas):
+            have.add("soma")
+        non_soma = ~self.is_soma
+        if non_soma.any() and np.mean(np.isfinite(self.radius[non_soma]) & (self.radius[non_soma] > 0)) >= 0.5:
+            have.add("radii")
+        if getattr(self.neuron, "mesh", None) is not None:
+            have.add("mesh")
+        syn = getattr(self.neuron, "synapses", None)
+        if syn is not None and len(syn):
+            have.add("synapses")
+        if getattr(self.neuron, "spines", None) is not None or "n_spines" in self.branches.columns:
+            have.add("spines")
+        if np.any(self.compartment[non_soma] > 0):
+            have.add("compartments")
+        return have
+
+    @cached_property
+    def branches(self) -> pd.DataFrame:
+        """``Neuron.branches`` (lengths µm, widths nm)."""
+        return self.neuron.branches
+
+    @cached_property
+    def compartment(self) -> np.ndarray:
+        """Compartment code per node: 2 axon, 3 dendrite, 4 apical, 0 unknown.
+
+        From the skeleton's SWC types (read from the file or set by
+        :func:`neurograph.label_compartments`).
+        """
+        labels = self.neuron.skeleton.node_type
+        labels = np.asarray(labels, np.int64) if labels is not None else np.zeros(self.n, np.int64)
+        return np.where(np.isin(labels, list(COMPARTMENT_TYPES.values())), labels, 0)
+
+    @cached_property
+    def total_length(self) -> float:
+        """Cable length in nm."""
+        return float(self.seg_length.sum())
+
+    @cached_property
+    def seg_mid(self) -> np.ndarray:
+        return 0.5 * (self.seg_start + self.seg_end)
+
+    @cached_property
+    def centroid(self) -> np.ndarray:
+        """Cable-weighted centre, nm."""
+        w = self.seg_length
+        return (self.seg_mid * w[:, None]).sum(0) / w.sum() if w.sum() > 0 else self.reference.copy()
+
+    @cached_property
+    def pca(self) -> tuple[np.ndarray, np.ndarray]:
+        """Cable-weighted principal axes (rows) and standard deviations (nm).
+
+        Axis signs are fixed so that the cable's third moment along each axis is >= 0,
+        which makes projections independent of the neuron's orientation.
+        """
+        w = self.seg_length
+        if w.sum() <= 0 or len(w) < 3:
+            return np.eye(3), np.full(3, np.nan)
+        x = self.seg_mid - self.centroid
+        d = self.seg_end - self.seg_start
+        # exact second moment of uniformly dense segments: midpoint term + d d^T / 12
+        cov = ((x * w[:, None]).T @ x + (d * w[:, None]).T @ d / 12.0) / w.sum()
+        vals, vecs = np.linalg.eigh(cov)
+        idx = np.argsort(vals)[::-1]
+        axes = vecs[:, idx].T
+        proj = x @ axes.T
+        third = (proj ** 3 * w[:, None]).sum(0)
+        axes = axes * np.where(third < 0, -1.0, 1.0)[:, None]
+        return axes, np.sqrt(np.maximum(vals[idx], 0.0))
+
+    @cached_property
+    def direction_vectors(self) -> np.ndarray:
+        """Unit direction of each branch over its first :data:`DIRECTION_SPAN` nm (rows by
+        graph node id; zero rows for somata and degenerate branches)."""
+        node_branch = np.asarray(self.neuron.node_branch, np.int64)
+        n_ids = int(node_branch.max()) + 1
+        start_node = np.full(n_ids, -1, np.int64)
+        par_branch = np.where(self.parent >= 0, node_branch[np.maximum(self.parent, 0)], -1)
+        is_start = (par_branch != node_branch) | (self.parent < 0)
+        start_node[node_branch[is_start]] = np.flatnonzero(is_start)
+        start_pos = np.zeros((n_ids, 3))
+        start_path = np.zeros(n_ids)
+        ok = start_node >= 0
+        sp = self.parent[start_node[ok]]
+        has_par = sp >= 0
+        pos = self.vertices[start_node[ok]].copy()
+        path = self.node_path[start_node[ok]].copy()
+        pos[has_par] = self.vertices[sp[has_par]]
+        path[has_par] = self.node_path[sp[has_par]]
+        start_pos[ok], start_path[ok] = pos, path
+        far = direction_nodes(self.order, self.parent, node_branch, start_path, self.node_path,
+                              DIRECTION_SPAN, n_ids)
+        vec = self.vertices[np.maximum(far, 0)] - start_pos
+        vec[far < 0] = 0.0
+        vec[: len(self.soma_nodes)] = 0.0
+        norm = np.linalg.norm(vec, axis=1)
+        return np.divide(vec, norm[:, None], out=np.zeros_like(vec), where=norm[:, None] > 0)

@@ -1,0 +1,135 @@
+"""The registry of neuron-level features: one entry per feature function.
+
+A feature is a function of a :class:`~neurograph.features.context.NeuronContext` that
+returns one number, or an array for a feature with several columns (a profile). It is
+registered with its column name(s), unit, description and the inputs it needs::
+
+    @register("tips_per_mm", unit="1/mm", requires={"skeleton"}, group="morphology",
+              description="terminal tips per mm of cable")
+    def tips_per_mm(ctx):
+        return len(ctx.tips) / (ctx.total_length / 1e6)   # total_length is in nm
+
+Adding a feature is that function plus its decorator (the registry entry) in one of the
+feature modules (:mod:`.morphology`, :mod:`.sholl`, :mod:`.arbors`, :mod:`.compartments`,
+:mod:`.position`).
+When an input is missing (a mesh for an SWC neuron, radii, synapses, compartment labels)
+the feature is NaN: never invented. :func:`feature_table` lists every column with its unit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import pandas as pd
+
+#: inputs a feature can need (``skeleton`` is always there)
+INPUTS = frozenset({"skeleton", "soma", "radii", "mesh", "synapses", "spines", "compartments"})
+
+#: feature groups computed by default; ``position`` (brain-space coordinates) is opt-in
+DEFAULT_GROUPS = ("morphology", "branches", "sholl", "arbors", "radii", "perisomatic", "compartments", "mesh",
+                  "synapses", "spines")
+ALL_GROUPS = DEFAULT_GROUPS + ("position",)
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One registered neuron-level feature.
+
+    Attributes
+    ----------
+    name : str
+        Registry key (and the column name for a single-column feature).
+    columns : tuple of str
+        Output column names (one for a scalar feature, several for a profile).
+    unit : str
+        Unit of every column (``""`` for counts and scale-free ratios).
+    description : str
+    requires : frozenset of str
+        Inputs from :data:`INPUTS`; the feature is NaN when one is missing.
+    group : str
+        One of :data:`ALL_GROUPS`.
+    scale_free : bool
+        True when the value does not change if the neuron is uniformly scaled.
+    func : callable(NeuronContext) -> float or array
+    """
+
+    name: str
+    columns: tuple[str, ...]
+    unit: str
+    description: str
+    requires: frozenset
+    group: str
+    scale_free: bool
+    func: Callable = field(repr=False, compare=False)
+
+
+#: name -> Feature, in registration order
+FEATURES: dict[str, Feature] = {}
+
+
+def register(name: str, unit: str, description: str, requires: Sequence[str] = ("skeleton",),
+             group: str = "morphology", columns: Sequence[str] | None = None,
+             scale_free: bool | None = None) -> Callable[[Callable], Callable]:
+    """Decorator that adds a feature function to :data:`FEATURES`.
+
+    Parameters
+    ----------
+    name : str
+        Unique feature name.
+    unit : str
+        Unit of the value(s): ``"µm"``, ``"nm"``, ``"µm²"``, ``"1/mm"``, ``"deg"``, ``""``.
+    description : str
+        What is measured, in one sentence.
+    requires : sequence of str
+        Inputs from :data:`INPUTS`.
+    group : str
+        Feature group (:data:`ALL_GROUPS`).
+    columns : sequence of str, optional
+        Column names for a multi-column feature; the function then returns an array of
+        that length.
+    scale_free : bool, optional
+        Defaults to True for an empty unit or ``"deg"``.
+    """
+    req = frozenset(requires) | {"skeleton"}
+    unknown = req - INPUTS
+    if unknown:
+        raise ValueError(f"feature {name!r}: unknown inputs {sorted(unknown)}; use {sorted(INPUTS)}")
+    if group not in ALL_GROUPS:
+        raise ValueError(f"feature {name!r}: unknown group {group!r}; use one of {ALL_GROUPS}")
+
+    def wrap(func: Callable) -> Callable:
+        if name in FEATURES:
+            raise ValueError(f"feature {name!r} is registered twice")
+        cols = tuple(columns) if columns is not None else (name,)
+        free = scale_free if scale_free is not None else unit in ("", "deg")
+        FEATURES[name] = Feature(name, cols, unit, description, req, group, free, func)
+        return func
+
+    return wrap
+
+
+def feature_table(groups: Sequence[str] | None = None) -> pd.DataFrame:
+    """Every feature column with its unit, description, inputs and group.
+
+    Parameters
+    ----------
+    groups : sequence of str, optional
+        Restrict to these groups (default: all, including ``position``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``column``; columns ``feature, unit, description, requires, group, scale_free``.
+    """
+    from . import vector  # noqa: F401  (imports the feature modules, filling the registry)
+
+    rows = []
+    for f in FEATURES.values():
+        if groups is not None and f.group not in groups:
+            continue
+        for col in f.columns:
+            rows.append({"column": col, "feature": f.name, "unit": f.unit, "description": f.description,
+                         "requires": ",".join(sorted(f.requires)), "group": f.group,
+                         "scale_free": f.scale_free})
+    return pd.DataFrame(rows).set_index("column")

@@ -1,0 +1,256 @@
+"""Geometry helpers for spine detection: skeleton trees, nearest skeleton edges, spine shapes.
+
+All coordinates and lengths in nm.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from ..skeleton import Skeleton
+from ..skeleton.kernels import distance_to_segments
+from .spine_kernels import segment_points, subtree_heights
+
+SAMPLE_SPACING = 100.0  # nm between sample points along skeleton edges for nearest-edge queries
+
+
+def children_lists(parent: np.ndarray) -> list[np.ndarray]:
+    """Children of every node (a list of int arrays)."""
+    has = np.flatnonzero(parent >= 0)
+    order = has[np.argsort(parent[has], kind="stable")]
+    bounds = np.searchsorted(parent[order], np.arange(len(parent) + 1))
+    return [order[bounds[i]:bounds[i + 1]] for i in range(len(parent))]
+
+
+def topological_order(parent: np.ndarray) -> np.ndarray:
+    """Nodes ordered parents first."""
+    return Skeleton(np.zeros((len(parent), 3)), parent, np.zeros(len(parent))).topological_order()
+
+
+def edge_lengths(vertices: np.ndarray, parent: np.ndarray) -> np.ndarray:
+    """Length (nm) of the edge from every node to its parent (0 for roots)."""
+    out = np.zeros(len(parent))
+    has = parent >= 0
+    out[has] = np.linalg.norm(vertices[has] - vertices[parent[has]], axis=1)
+    return out
+
+
+def subtree_volumes(vertices: np.ndarray, parent: np.ndarray, radius: np.ndarray) -> np.ndarray:
+    """Cylinder volume (nm³) of every node's subtree, its own edge to the parent included."""
+    el = edge_lengths(vertices, parent)
+    vol = np.pi * np.nan_to_num(radius, nan=0.0) ** 2 * el
+    for c in topological_order(parent)[::-1]:
+        if parent[c] >= 0:
+            vol[parent[c]] += vol[c]
+    return vol
+
+
+def reroot_short_root_twigs(vertices: np.ndarray, parent: np.ndarray, is_soma: np.ndarray,
+                            limit: np.ndarray, radius: np.ndarray) -> np.ndarray:
+    """Re-root soma-less trees whose root hangs at the end of a short twig (a spine tip).
+
+    A soma-less piece is rooted at one end of its longest geodesic path, which on a spiny
+    dendrite is often the tip of a spine. When the path from such a root to its first
+    branch node ``B`` is shorter than ``limit[B]`` nm, the tree is re-rooted at the deepest
+    leaf of ``B``'s child with the second-largest subtree volume, so the old root path becomes an ordinary twig.
+
+    Returns
+    -------
+    (n,) int64 ndarray
+        The new parent array (unchanged when no root qualifies).
+    """
+    parent = parent.copy()
+    kids = children_lists(parent)
+    el = edge_lengths(vertices, parent)
+    height = subtree_heights(topological_order(parent), parent, el)
+    vol = subtree_volumes(vertices, parent, radius)
+    for root in np.flatnonzero((parent < 0) & ~is_soma):
+        node, run = root, 0.0
+        while len(kids[node]) == 1:
+            node = kids[node][0]
+            run += el[node]
+        if len(kids[node]) < 2 or run >= limit[node]:
+            continue
+        second = kids[node][np.argsort(vol[kids[node]])[-2]]
+        leaf = second
+        while len(kids[leaf]):
+            leaf = kids[leaf][np.argmax(height[kids[leaf]] + el[kids[leaf]])]
+        path = [leaf]
+        while parent[path[-1]] >= 0:
+            path.append(parent[path[-1]])
+        for child, par in zip(path[:-1], path[1:]):
+            parent[par] = child
+        parent[leaf] = -1
+    return parent
+
+
+def twig_roots(vertices: np.ndarray, parent: np.ndarray, is_soma: np.ndarray, limit: np.ndarray,
+               radius: np.ndarray) -> np.ndarray:
+    """Label every node with the root of the short side twig it lies on (-1 on the core).
+
+    At every branch node that is not a soma the child with the largest subtree volume
+    (node radii) continues the shaft; any other child whose subtree (with its edge) is shorter than ``limit`` nm
+    at that node starts a twig, and its whole subtree belongs to the twig.
+    """
+    el = edge_lengths(vertices, parent)
+    order = topological_order(parent)
+    height = subtree_heights(order, parent, el)
+    vol = subtree_volumes(vertices, parent, radius)
+    label = np.full(len(parent), -1, np.int64)
+    kids_of = children_lists(parent)
+    for node in order:
+        kids = kids_of[node]
+        if not len(kids):
+            continue
+        if label[node] >= 0:  # inside a twig: the whole subtree is that twig
+            label[kids] = label[node]
+            continue
+        if len(kids) < 2 or is_soma[node]:
+            continue
+        reach = height[kids] + el[kids]
+        main = np.argmax(vol[kids])
+        for i, c in enumerate(kids):
+            if i != main and reach[i] < limit[node]:
+                label[c] = c
+    return label
+
+
+class EdgeIndex:
+    """Nearest skeleton edge for points in space, over a chosen set of edges.
+
+    Parameters
+    ----------
+    vertices : (n, 3) float
+        Skeleton nodes, nm.
+    parent : (n,) int
+    nodes : (k,) int
+        Edges ``node -> parent[node]`` to search (a node without parent counts as a point).
+    """
+
+    def __init__(self, vertices: np.ndarray, parent: np.ndarray, nodes: np.ndarray) -> None:
+        self.vertices = np.asarray(vertices, float)
+        self.parent = np.asarray(parent, np.int64)
+        nodes = np.asarray(nodes, np.int64)
+        a = self.vertices[nodes]
+        b = np.where((self.parent[nodes] >= 0)[:, None], self.vertices[np.maximum(self.parent[nodes], 0)], a)
+        n = np.maximum(1, np.ceil(np.linalg.norm(b - a, axis=1) / SAMPLE_SPACING).astype(np.int64)) + 1
+        owner = np.repeat(np.arange(len(nodes)), n)
+        start = np.concatenate([[0], np.cumsum(n)[:-1]])
+        t = (np.arange(n.sum()) - np.repeat(start, n)) / np.repeat(n - 1, n)
+        samples = a[owner] + t[:, None] * (b - a)[owner]
+        self.sample_node = nodes[owner]
+        self.tree = cKDTree(samples)
+
+    def query(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest edge (its child node) and exact distance (nm) for each point."""
+        points = np.asarray(points, float).reshape(-1, 3)
+        _, idx = self.tree.query(points)
+        node = self.sample_node[idx]
+        return node, distance_to_segments(points, node, self.vertices, self.parent)
+
+    def closest_points(self, points: np.ndarray, node: np.ndarray) -> np.ndarray:
+        """Closest point on each given edge (nm)."""
+        return segment_points(np.asarray(points, float).reshape(-1, 3), np.asarray(node, np.int64),
+                              self.vertices, self.parent)
+
+
+def tree_adjacency(vertices: np.ndarray, parent: np.ndarray, nodes: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Undirected CSR adjacency (ptr, neighbour, edge length nm) of the edges among ``nodes``."""
+    n = len(parent)
+    keep = np.zeros(n, bool)
+    keep[nodes] = True
+    c = np.flatnonzero(keep & (parent >= 0))
+    c = c[keep[parent[c]]]
+    p = parent[c]
+    length = np.linalg.norm(vertices[c] - vertices[p], axis=1)
+    src, dst, ln = np.concatenate([c, p]), np.concatenate([p, c]), np.concatenate([length, length])
+    order = np.argsort(src, kind="stable")
+    ptr = np.searchsorted(src[order], np.arange(n + 1))
+    return ptr.astype(np.int64), dst[order].astype(np.int64), ln[order]
+
+
+def group_csr(groups: np.ndarray, n_groups: int, *values: np.ndarray) -> tuple[np.ndarray, ...]:
+    """CSR pointer of ``groups`` and the ``values`` sorted by group."""
+    order = np.argsort(groups, kind="stable")
+    ptr = np.searchsorted(groups[order], np.arange(n_groups + 1)).astype(np.int64)
+    return (ptr, *[np.ascontiguousarray(v[order]) for v in values])
+
+
+def vertex_neighbours(n_vertices: int, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """CSR (ptr, neighbour) of mesh vertices from unique edges."""
+    src = np.concatenate([edges[:, 0], edges[:, 1]])
+    dst = np.concatenate([edges[:, 1], edges[:, 0]])
+    order = np.argsort(src, kind="stable")
+    return np.searchsorted(src[order], np.arange(n_vertices + 1)).astype(np.int64), dst[order].astype(np.int64)
+
+
+def sample_surface(tri: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` points spread over triangles ``tri`` (k, 3, 3) in proportion to their area."""
+    area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+    if area.sum() <= 0:
+        return tri.reshape(-1, 3)
+    pick = rng.choice(len(tri), size=n, p=area / area.sum())
+    u, v = rng.random(n), rng.random(n)
+    flip = u + v > 1
+    u[flip], v[flip] = 1 - u[flip], 1 - v[flip]
+    t = tri[pick]
+    return t[:, 0] + u[:, None] * (t[:, 1] - t[:, 0]) + v[:, None] * (t[:, 2] - t[:, 0])
+
+
+def head_and_neck_width(tri: np.ndarray, base: np.ndarray, tip: np.ndarray, seed: int,
+                        n_points: int = 600, n_slices: int = 12) -> tuple[float, float]:
+    """Head and neck width (nm) of a spine from its surface triangles (k, 3, 3).
+
+    Points sampled on the surface are cut into ``n_slices`` slices across the base -> tip
+    axis; a slice's width is twice the median distance of its points from the slice's
+    centroid, within the slice plane. Head width: the widest slice of the outer 70 %;
+    neck width: the narrowest slice between the base and the head.
+    """
+    axis = tip - base
+    length = np.linalg.norm(axis)
+    if length <= 0 or len(tri) == 0:
+        return float("nan"), float("nan")
+    axis = axis / length
+    pts = sample_surface(tri, n_points, np.random.default_rng(seed))
+    t = (pts - base) @ axis
+    edges = np.linspace(t.min(), t.max(), n_slices + 1)
+    which = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, n_slices - 1)
+    widths = np.full(n_slices, np.nan)
+    for s in range(n_slices):
+        p = pts[which == s]
+        if len(p) < 8:
+            continue
+        rel = p - p.mean(axis=0)
+        rel -= np.outer(rel @ axis, axis)
+        widths[s] = 2 * np.median(np.linalg.norm(rel, axis=1))
+    mid = 0.5 * (edges[:-1] + edges[1:])
+    outer = np.flatnonzero(np.isfinite(widths) & (mid >= t.min() + 0.3 * (t.max() - t.min())))
+    if not len(outer):
+        return float("nan"), float("nan")
+    head = outer[np.argmax(widths[outer])]
+    below = widths[: head + 1]
+    below = below[np.isfinite(below)]
+    return float(widths[head]), float(below.min())
+
+
+def match_points(found: np.ndarray, truth: np.ndarray, radius: float) -> np.ndarray:
+    """One-to-one matching of points, closest pairs first, within ``radius`` (nm).
+
+    Returns
+    -------
+    (k, 2) int ndarray
+        Index pairs (found, truth).
+    """
+    found, truth = np.asarray(found, float).reshape(-1, 3), np.asarray(truth, float).reshape(-1, 3)
+    if not len(found) or not len(truth):
+        return np.empty((0, 2), np.int64)
+    pairs = cKDTree(found).sparse_distance_matrix(cKDTree(truth), radius, output_type="ndarray")
+    used_f, used_t, out = set(), set(), []
+    for i in np.argsort(pairs["v"], kind="stable"):
+        f, t = int(pairs["i"][i]), int(pairs["j"][i])
+        if f not in used_f and t not in used_t:
+            used_f.add(f)
+            used_t.add(t)
+            out.append((f, t))
+    return np.array(out, np.int64).reshape(-1, 2)

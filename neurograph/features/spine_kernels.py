@@ -1,0 +1,317 @@
+"""Numba kernels for spine detection: subtree heights, windowed shaft radius, region growing."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def subtree_heights(order: np.ndarray, parent: np.ndarray, edge_length: np.ndarray) -> np.ndarray:
+    """Longest path (nm) from every node down to a leaf of its subtree.
+
+    ``order`` lists nodes parents-first; ``edge_length[c]`` is the length of edge c -> parent.
+    """
+    height = np.zeros(parent.shape[0])
+    for k in range(order.shape[0] - 1, -1, -1):
+        c = order[k]
+        p = parent[c]
+        if p >= 0:
+            h = height[c] + edge_length[c]
+            if h > height[p]:
+                height[p] = h
+    return height
+
+
+@njit(cache=True)
+def _shorth_center(vals: np.ndarray, w: np.ndarray, frac: float) -> float:
+    """Weighted median inside the shortest interval holding ``frac`` of the total weight."""
+    order = np.argsort(vals)
+    v = vals[order]
+    cw = np.cumsum(w[order])
+    total = cw[-1]
+    if total <= 0:
+        return np.nan
+    need = frac * total
+    best_lo, best_hi, best_len = 0, v.shape[0] - 1, np.inf
+    hi = 0
+    for lo in range(v.shape[0]):
+        base = cw[lo - 1] if lo > 0 else 0.0
+        if hi < lo:
+            hi = lo
+        while hi < v.shape[0] - 1 and cw[hi] - base < need:
+            hi += 1
+        if cw[hi] - base < need:
+            break
+        if v[hi] - v[lo] < best_len:
+            best_len = v[hi] - v[lo]
+            best_lo, best_hi = lo, hi
+    base = cw[best_lo - 1] if best_lo > 0 else 0.0
+    half = base + 0.5 * (cw[best_hi] - base)
+    for k in range(best_lo, best_hi + 1):
+        if cw[k] >= half:
+            return v[k]
+    return v[best_hi]
+
+
+@njit(cache=True)
+def window_shaft_radius(adj_ptr: np.ndarray, adj: np.ndarray, adj_len: np.ndarray, node_ptr: np.ndarray,
+                        vals: np.ndarray, weights: np.ndarray, window: float, frac: float,
+                        min_count: int) -> np.ndarray:
+    """Robust local shaft radius at every skeleton node.
+
+    For each node, the distances ``vals`` (grouped per node by the CSR ``node_ptr``) of all
+    nodes within ``window`` nm of skeleton arc length (tree adjacency CSR ``adj_ptr, adj,
+    adj_len``) are pooled and the centre of their densest ``frac`` (the shorth, weighted by
+    ``weights``) is returned. Protrusions lie outside the shaft, spread over many distances,
+    so they do not move the densest cluster, which is the shaft wall. The window doubles (up
+    to 8 times) until it holds ``min_count`` values; nodes without any stay NaN.
+    """
+    n = adj_ptr.shape[0] - 1
+    out = np.full(n, np.nan)
+    dist = np.full(n, np.inf)
+    stack = np.empty(n, np.int64)
+    seen = np.empty(n, np.int64)
+    for s in range(n):
+        w_now = window
+        for _attempt in range(4):
+            n_seen = 0
+            top = 0
+            stack[top] = s
+            top += 1
+            dist[s] = 0.0
+            count = 0
+            while top > 0:
+                top -= 1
+                u = stack[top]
+                seen[n_seen] = u
+                n_seen += 1
+                count += node_ptr[u + 1] - node_ptr[u]
+                for k in range(adj_ptr[u], adj_ptr[u + 1]):
+                    v = adj[k]
+                    d = dist[u] + adj_len[k]
+                    if d <= w_now and d < dist[v]:
+                        if dist[v] == np.inf:
+                            stack[top] = v
+                            top += 1
+                        dist[v] = d
+            if count >= min_count or _attempt == 3:
+                if count > 0:
+                    buf_v = np.empty(count)
+                    buf_w = np.empty(count)
+                    m = 0
+                    for i in range(n_seen):
+                        u = seen[i]
+                        for j in range(node_ptr[u], node_ptr[u + 1]):
+                            buf_v[m] = vals[j]
+                            buf_w[m] = weights[j]
+                            m += 1
+                    out[s] = _shorth_center(buf_v, buf_w, frac)
+                for i in range(n_seen):
+                    dist[seen[i]] = np.inf
+                break
+            for i in range(n_seen):
+                dist[seen[i]] = np.inf
+            w_now *= 2.0
+    return out
+
+
+@njit(cache=True)
+def grow_labels(labels: np.ndarray, allowed: np.ndarray, nbr_ptr: np.ndarray, nbr: np.ndarray) -> np.ndarray:
+    """Grow labelled vertex regions (``labels >= 0``) breadth-first into ``allowed`` vertices.
+
+    Every reached vertex takes the label of the region that reaches it first, so touching
+    regions are split where their fronts meet instead of being merged.
+    """
+    out = labels.copy()
+    queue = np.empty(labels.shape[0], np.int64)
+    head, tail = 0, 0
+    for i in range(labels.shape[0]):
+        if labels[i] >= 0:
+            queue[tail] = i
+            tail += 1
+    while head < tail:
+        u = queue[head]
+        head += 1
+        for k in range(nbr_ptr[u], nbr_ptr[u + 1]):
+            v = nbr[k]
+            if out[v] < 0 and allowed[v]:
+                out[v] = out[u]
+                queue[tail] = v
+                tail += 1
+    return out
+
+
+@njit(cache=True)
+def segment_points(points: np.ndarray, seg_node: np.ndarray, nodes: np.ndarray, parent: np.ndarray) -> np.ndarray:
+    """Closest point on the skeleton edge ``seg_node[i] -> parent`` to each point (nm)."""
+    out = np.empty_like(points)
+    for i in range(points.shape[0]):
+        a = seg_node[i]
+        pa = parent[a]
+        if pa < 0:
+            out[i] = nodes[a]
+            continue
+        d = nodes[pa] - nodes[a]
+        l2 = (d * d).sum()
+        t = 0.0
+        if l2 > 0:
+            t = min(1.0, max(0.0, ((points[i] - nodes[a]) * d).sum() / l2))
+        out[i] = nodes[a] + t * d
+    return out
+
+
+@njit(cache=True)
+def _support(x: np.ndarray, y: np.ndarray, w: np.ndarray, cx: float, cy: float, r: float, scale: float) -> float:
+    """Tukey-weighted point weight within ``scale`` of the circle (cx, cy, r)."""
+    tot = 0.0
+    for k in range(x.shape[0]):
+        e = abs(np.sqrt((x[k] - cx) ** 2 + (y[k] - cy) ** 2) - r) / scale
+        if e < 1.0:
+            tot += w[k] * (1.0 - e * e) ** 2
+    return tot
+
+
+WIDE = 0.3  # first Tukey scale of the circle fit, x the radius
+OUTSIDE = 1.0  # Tukey scale outside the circle relative to inside
+
+
+@njit(cache=True)
+def _gather_window(s: int, adj_ptr: np.ndarray, adj: np.ndarray, adj_len: np.ndarray, node_ptr: np.ndarray,
+                   window: float, min_count: int, dist: np.ndarray, stack: np.ndarray, seen: np.ndarray) -> int:
+    """Nodes within ``window`` nm of node ``s`` (doubling up to 8x until they hold
+    ``min_count`` points) into ``seen``; returns how many. ``dist`` is left all inf."""
+    w_now = window
+    n_seen = 0
+    for attempt in range(4):
+        n_seen = 0
+        top = 1
+        stack[0] = s
+        dist[s] = 0.0
+        count = 0
+        while top > 0:
+            top -= 1
+            u = stack[top]
+            seen[n_seen] = u
+            n_seen += 1
+            count += node_ptr[u + 1] - node_ptr[u]
+            for k in range(adj_ptr[u], adj_ptr[u + 1]):
+                v = adj[k]
+                d = dist[u] + adj_len[k]
+                if d <= w_now and d < dist[v]:
+                    if dist[v] == np.inf:
+                        stack[top] = v
+                        top += 1
+                    dist[v] = d
+        for i in range(n_seen):
+            dist[seen[i]] = np.inf
+        if count >= min_count:
+            break
+        w_now *= 2.0
+    return n_seen
+
+
+@njit(cache=True)
+def window_circle_fit(adj_ptr: np.ndarray, adj: np.ndarray, adj_len: np.ndarray, node_ptr: np.ndarray,
+                      pts: np.ndarray, w: np.ndarray, centre: np.ndarray, tangent: np.ndarray,
+                      radius0: np.ndarray, window: float, scale_abs: float, scale_rel: float,
+                      min_count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Robust circle fit of the shaft cross-section at every skeleton node.
+
+    The points (mesh vertices, grouped per node by ``node_ptr``) of all nodes within
+    ``window`` nm of arc length are projected onto the plane across the node's ``tangent``
+    and a circle is fitted (algebraic fit, Tukey-biweighted by the distance to the current
+    circle, the scale shrinking from WIDE x r to ``max(scale_abs, scale_rel x r)``, starting
+    from ``centre`` and ``radius0``); the new circle is kept only if it is supported by at
+    least as much point weight as the starting one. Points of protrusions lie outside the
+    circle and get no weight; an arc of the wall is enough to place the centre, so the fit
+    also corrects a skeleton pulled off the axis.
+
+    Returns the circle centres (n, 3), in the coordinates of ``pts``, and radii (n,)
+    (``centre`` and ``radius0`` where a fit is impossible).
+    """
+    n = adj_ptr.shape[0] - 1
+    out_c = centre.copy()
+    out_r = radius0.copy()
+    dist = np.full(n, np.inf)
+    stack = np.empty(n, np.int64)
+    seen = np.empty(n, np.int64)
+    for s in range(n):
+        if node_ptr[s + 1] - node_ptr[s] == 0 and adj_ptr[s + 1] - adj_ptr[s] == 0:
+            continue
+        t = tangent[s]
+        if (t * t).sum() == 0 or not np.isfinite(radius0[s]):
+            continue
+        # orthonormal frame (u, v) across the tangent
+        a = np.array([1.0, 0.0, 0.0]) if abs(t[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
+        u = a - (a * t).sum() * t
+        u /= np.sqrt((u * u).sum())
+        v = np.array([t[1] * u[2] - t[2] * u[1], t[2] * u[0] - t[0] * u[2], t[0] * u[1] - t[1] * u[0]])
+        n_seen = _gather_window(s, adj_ptr, adj, adj_len, node_ptr, window, min_count, dist, stack, seen)
+        m = 0
+        for i in range(n_seen):
+            m += node_ptr[seen[i] + 1] - node_ptr[seen[i]]
+        if m < 5:
+            continue
+        x = np.empty(m)
+        y = np.empty(m)
+        ww = np.empty(m)
+        k = 0
+        for i in range(n_seen):
+            q = seen[i]
+            for j in range(node_ptr[q], node_ptr[q + 1]):
+                d = pts[j] - centre[s]
+                x[k] = (d * u).sum()
+                y[k] = (d * v).sum()
+                ww[k] = w[j]
+                k += 1
+        cx, cy, r = 0.0, 0.0, radius0[s]
+        ok = False
+        start = _support(x, y, ww, 0.0, 0.0, r, 3.0 * max(scale_abs, scale_rel * r))
+        wide = WIDE * r
+        for _it in range(10):
+            # graduated: start wide (whole wall and spine feet), shrink to the target scale
+            scale = 3.0 * max(scale_abs, scale_rel * r, wide)
+            wide *= 0.5
+            A = np.zeros((3, 3))
+            b = np.zeros(3)
+            tot = 0.0
+            for k in range(m):
+                e = np.sqrt((x[k] - cx) ** 2 + (y[k] - cy) ** 2) - r
+                # protrusions lie outside the wall: points outside count less than inside
+                e = e / (OUTSIDE * scale) if e > 0 else -e / scale
+                if e >= 1.0:
+                    continue
+                wk = ww[k] * (1.0 - e * e) ** 2
+                row0, row1 = x[k], y[k]
+                rhs = -(x[k] * x[k] + y[k] * y[k])
+                A[0, 0] += wk * row0 * row0
+                A[0, 1] += wk * row0 * row1
+                A[0, 2] += wk * row0
+                A[1, 1] += wk * row1 * row1
+                A[1, 2] += wk * row1
+                A[2, 2] += wk
+                b[0] += wk * row0 * rhs
+                b[1] += wk * row1 * rhs
+                b[2] += wk * rhs
+                tot += wk
+            if tot <= 0:
+                break
+            A[1, 0], A[2, 0], A[2, 1] = A[0, 1], A[0, 2], A[1, 2]
+            if abs(np.linalg.det(A)) < 1e-12 * (A[0, 0] * A[1, 1] * A[2, 2] + 1e-300):
+                break
+            sol = np.linalg.solve(A, b)
+            ncx, ncy = -sol[0] / 2, -sol[1] / 2
+            r2 = ncx * ncx + ncy * ncy - sol[2]
+            if r2 <= 0:
+                break
+            nr = np.sqrt(r2)
+            if nr > 3.0 * radius0[s] or np.sqrt(ncx * ncx + ncy * ncy) > max(radius0[s], nr):
+                break
+            cx, cy, r = ncx, ncy, nr
+            ok = True
+        # keep the new circle only if the wall supports it at least as well as the old one
+        if ok and _support(x, y, ww, cx, cy, r, 3.0 * max(scale_abs, scale_rel * r)) >= start:
+            out_c[s] = centre[s] + cx * u + cy * v
+            out_r[s] = r
+    return out_c, out_r

@@ -1,0 +1,432 @@
+"""Dendritic spines: protrusions from the dendritic shaft, found on the mesh.
+
+Method (pure numpy + Numba, no mesh segmentation library):
+
+1. **Shaft skeleton.** Short side twigs of the skeleton (a subtree hanging off a branch
+   node, shorter than ``max_length`` + the local radius, not the child with the largest
+   subtree volume) are what the wavefront skeletonizer makes of spines; they are set
+   aside, and the rest is the shaft skeleton. A soma-less piece rooted at a spine tip is
+   re-rooted first.
+2. **Shaft axis and radius.** Every mesh vertex (soma vertices excepted) is measured to its
+   nearest shaft skeleton edge. The first radius estimate per node is the centre of the
+   densest half (the *shorth*, area-weighted) of those distances within ``window`` nm of
+   arc length: the shaft wall is a tight cluster of distances, spines spread out above it.
+   Robust circle fits across the skeleton (Tukey-weighted, scale shrinking to the shaft
+   tolerance) then refine the radius and move the nodes onto the shaft axis (wavefront
+   nodes are pulled towards spines); the moved nodes are smoothed along the skeleton.
+3. **Protrusions.** Vertices more than ``max(shaft_tolerance, relative_tolerance x r)``
+   beyond the shaft surface seed candidates (connected pieces on the mesh surface); each
+   grows down to ``grow_tolerance`` above the surface (neighbouring candidates split where
+   their fronts meet). Candidates with a length and volume within the limits are spines.
+4. **Features.** Base: the centroid of the spine's foot (the vertices just outside it, on
+   the shaft surface), and the closest shaft skeleton point to it. Length: base to the
+   farthest vertex. Volume: the spine surface closed at its foot. Head / neck width:
+   widest / narrowest cross-section.
+5. **Folding.** Skeleton twigs that end in a spine (or a smaller bump) are removed and
+   their mesh vertices handed to the shaft node they hang from, so that a spiny dendrite
+   is one branch per true branch; the branch graph is rebuilt. Shaft width is then
+   re-measured without the spine vertices.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+
+from ..errors import InputError
+from ..skeleton import Skeleton
+from ..skeleton.kernels import face_owner, group_median
+from .spine_geometry import (EdgeIndex, edge_lengths, group_csr, head_and_neck_width, reroot_short_root_twigs,
+                             tree_adjacency,
+                             twig_roots, vertex_neighbours)
+from .spine_kernels import grow_labels, window_circle_fit, window_shaft_radius
+
+#: spine table column -> (unit, description)
+SPINE_COLUMNS: dict[str, tuple[str, str]] = {
+    "branch": ("", "branch the spine sits on"),
+    "node": ("", "skeleton node at the spine's base"),
+    "n_faces": ("", "mesh faces of the spine (``Neuron.face_spine``)"),
+    "base_x": ("nm", "base point: where the spine leaves the shaft surface"),
+    "base_y": ("nm", ""), "base_z": ("nm", ""),
+    "skeleton_x": ("nm", "base point on the skeleton (closest skeleton point to the base)"),
+    "skeleton_y": ("nm", ""), "skeleton_z": ("nm", ""),
+    "tip_x": ("nm", "vertex of the spine farthest from the base"),
+    "tip_y": ("nm", ""), "tip_z": ("nm", ""),
+    "length": ("µm", "base to tip"),
+    "volume": ("µm³", "volume outside the shaft (spine surface closed at its rim)"),
+    "area": ("µm²", "surface area of the spine's faces"),
+    "head_width": ("nm", "widest cross-section of the outer 70 % of the spine"),
+    "neck_width": ("nm", "narrowest cross-section between base and head"),
+    "shaft_radius": ("nm", "local shaft radius at the base"),
+}
+
+#: per-branch columns added to ``Neuron.branches`` by :func:`detect_spines`
+SPINE_BRANCH_COLUMNS: dict[str, tuple[str, str]] = {
+    "n_spines": ("", "spines on the branch"),
+    "spine_density": ("1/µm", "spines per µm of branch length"),
+    "spine_volume_density": ("µm³/µm", "spine volume per µm of branch length"),
+    "shaft_width_median": ("nm", "median of 2 x the local shaft radius (spines excluded) over the branch's nodes"),
+}
+
+RECENTRE_ITERATIONS = 2  # passes moving shaft skeleton nodes onto the shaft axis
+RADIUS_CAP = 1500.0  # nm: largest node radius added to max_length when deciding what is a twig
+SMOOTH_ROUNDS = 3  # Laplacian smoothing passes over the re-centred shaft skeleton
+GROW_REACH = 250.0  # nm: a spine grows down to its rim only this far from its seed part
+
+
+def _vertex_area(mesh) -> np.ndarray:
+    faces = np.asarray(mesh.faces)
+    return np.bincount(faces.ravel(), weights=np.repeat(np.asarray(mesh.area_faces) / 3.0, 3),
+                       minlength=len(mesh.vertices))
+
+
+def _shaft_radius(index: EdgeIndex, nodes: np.ndarray, n_nodes: int, points: np.ndarray, weight: np.ndarray,
+                  window: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest edge, distance and the per-node local shaft radius (nm) from ``points``."""
+    seg, dist = index.query(points)
+    ptr, adj, adj_len = tree_adjacency(index.vertices, index.parent, nodes)
+    node_ptr, vals, w = group_csr(seg, n_nodes, dist, weight)
+    radius = window_shaft_radius(ptr, adj, adj_len, node_ptr, vals, w, window, 0.5, 12)
+    known = np.isfinite(radius[nodes])
+    fill = float(np.median(radius[nodes][known])) if known.any() else float(np.median(dist)) if len(dist) else 0.0
+    radius[nodes[~known]] = fill
+    return seg, dist, radius
+
+
+def _tangents(pos: np.ndarray, parent: np.ndarray, nodes: np.ndarray) -> np.ndarray:
+    """Unit direction of the skeleton at ``nodes`` (from a child, or the node, to the parent)."""
+    n = len(pos)
+    kids = nodes[parent[nodes] >= 0]
+    child = np.arange(n)
+    child[parent[kids]] = kids
+    par = np.where(parent >= 0, parent, np.arange(n))
+    t = np.zeros((n, 3))
+    t[nodes] = pos[par[nodes]] - pos[child[nodes]]
+    norm = np.linalg.norm(t, axis=1, keepdims=True)
+    return np.divide(t, norm, out=np.zeros_like(t), where=norm > 0)
+
+
+def _fit_shaft(pos: np.ndarray, parent: np.ndarray, nodes: np.ndarray, points: np.ndarray, weight: np.ndarray,
+               window: float, tolerance: float, relative: float) -> tuple[np.ndarray, np.ndarray, EdgeIndex]:
+    """Shaft axis and radius at ``nodes``: start from the shorth of the distances to the
+    skeleton, then robust circle fits across the skeleton (which also move the nodes onto
+    the shaft axis). Returns node positions, radii (nm) and the edge index over them."""
+    n = len(pos)
+    pos = pos.copy()
+    index = EdgeIndex(pos, parent, nodes)
+    seg, _, radius = _shaft_radius(index, nodes, n, points, weight, window)
+    ptr, adj, adj_len = tree_adjacency(pos, parent, nodes)
+    for _ in range(RECENTRE_ITERATIONS):
+        node_ptr, p_sorted, w_sorted = group_csr(seg, n, points, weight)
+        centre, r = window_circle_fit(ptr, adj, adj_len, node_ptr, p_sorted, w_sorted, pos,
+                                      _tangents(pos, parent, nodes), radius, window, tolerance / 2, relative / 2, 12)
+        pos[nodes], radius[nodes] = centre[nodes], r[nodes]
+        index = EdgeIndex(pos, parent, nodes)
+        seg, _ = index.query(points)
+    return pos, radius, index
+
+
+def _smooth_chains(pos: np.ndarray, parent: np.ndarray, nodes: np.ndarray, rounds: int = SMOOTH_ROUNDS) -> np.ndarray:
+    """Laplacian smoothing (1/4, 1/2, 1/4) of ``nodes`` with one parent and one child among
+    ``nodes``: the fitted axis points scatter by tens of nm, which would add length."""
+    n = len(pos)
+    inside = np.zeros(n, bool)
+    inside[nodes] = True
+    kids = nodes[(parent[nodes] >= 0)]
+    kids = kids[inside[parent[kids]]]
+    n_kids = np.bincount(parent[kids], minlength=n)
+    child = np.full(n, -1)
+    child[parent[kids]] = kids
+    move = nodes[(n_kids[nodes] == 1) & (parent[nodes] >= 0)]
+    move = move[inside[parent[move]]]
+    out = pos.copy()
+    for _ in range(rounds):
+        out[move] = 0.25 * out[parent[move]] + 0.5 * out[move] + 0.25 * out[child[move]]
+    return out
+
+
+def _check(neuron, **limits: float) -> None:
+    if getattr(neuron, "mesh", None) is None or neuron.skeleton.vertex_map is None:
+        raise InputError("spine detection needs a neuron made from a mesh (neuron.mesh and skeleton.vertex_map)")
+    for name, value in limits.items():
+        if not np.isfinite(value) or value < 0:
+            raise InputError(f"{name} must be a non-negative number, got {value!r}")
+    if limits["max_length"] <= limits["min_length"] or limits["max_volume"] <= limits["min_volume"]:
+        raise InputError("spine limits must satisfy min_length < max_length and min_volume < max_volume")
+
+
+def detect_spines(neuron, min_length: float = 300.0, max_length: float = 3000.0, min_volume: float = 0.005,
+                  max_volume: float = 2.0, shaft_tolerance: float = 100.0, relative_tolerance: float = 0.15,
+                  grow_tolerance: float = 30.0, window: float = 1500.0, fold: bool = True) -> pd.DataFrame:
+    """Find dendritic spines on a neuron's mesh and add spine features to it.
+
+    Parameters
+    ----------
+    neuron : Neuron
+        From :func:`neurograph.extract` or :func:`neurograph.decompose` with a mesh (nm).
+    min_length, max_length : float, default 300, 3000
+        Spine length limits in nm (base on the shaft surface to tip).
+    min_volume, max_volume : float, default 0.005, 2.0
+        Spine volume limits in µm³.
+    shaft_tolerance : float, default 100
+        nm beyond the local shaft surface a vertex must reach to seed a spine ...
+    relative_tolerance : float, default 0.15
+        ... or this fraction of the local shaft radius, whichever is larger.
+    grow_tolerance : float, default 30
+        nm above the shaft surface down to which a seeded spine grows (its rim).
+    window : float, default 1500
+        nm of skeleton arc length (each side) pooled for the local shaft radius.
+    fold : bool, default True
+        Fold skeleton twigs that are spines back into their shaft branch and rebuild the
+        branch graph (branch ids change).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per spine (index ``spine``), columns :data:`SPINE_COLUMNS`. The neuron is
+        updated in place: ``neuron.spines`` (this table), ``neuron.face_spine`` (spine id of
+        every mesh face, -1 for none), ``neuron.shaft_radius`` (nm per skeleton node, NaN at
+        somata) and the branch columns :data:`SPINE_BRANCH_COLUMNS`. ``table.attrs
+        ["folded_cable_um"]``: skeleton cable removed with the folded twigs.
+
+    Raises
+    ------
+    InputError
+        Without a mesh, or for negative or inconsistent limits.
+    """
+    _check(neuron, min_length=min_length, max_length=max_length, min_volume=min_volume, max_volume=max_volume,
+           shaft_tolerance=shaft_tolerance, relative_tolerance=relative_tolerance, grow_tolerance=grow_tolerance,
+           window=window)
+    skel, mesh = neuron.skeleton, neuron.mesh
+    verts, faces = np.asarray(mesh.vertices, float), np.asarray(mesh.faces, np.int64)
+    n_nodes = skel.n_nodes
+    is_soma = np.zeros(n_nodes, bool)
+    is_soma[skel.soma_nodes] = True
+    limit = max_length + np.minimum(np.nan_to_num(skel.radius, nan=0.0), RADIUS_CAP)
+
+    # 1. shaft skeleton
+    parent = reroot_short_root_twigs(skel.vertices, skel.parent, is_soma, limit, skel.radius)
+    twig = twig_roots(skel.vertices, parent, is_soma, limit, skel.radius)
+    core = np.flatnonzero((twig < 0) & ~is_soma)
+    # 2. shaft radius along it, from every non-soma vertex
+    valid = ~is_soma[skel.vertex_map]
+    vid = np.flatnonzero(valid)
+    area_v = _vertex_area(mesh)
+    seg_n = np.full(len(verts), -1, np.int64)
+    dist = np.zeros(len(verts))
+    radius = np.zeros(n_nodes)
+    pos = skel.vertices.copy()
+    if len(core) and len(vid):
+        pos, radius, index = _fit_shaft(pos, parent, core, verts[vid], area_v[vid], window, shaft_tolerance,
+                                        relative_tolerance)
+        seg_n[vid], dist[vid] = index.query(verts[vid])
+        pos = _smooth_chains(pos, parent, core)
+    r_v = radius[np.maximum(seg_n, 0)]
+    height = dist - r_v
+    # 3. protrusions
+    edges = np.asarray(mesh.edges_unique, np.int64)
+    seed = valid & (height > np.maximum(shaft_tolerance, relative_tolerance * r_v))
+    grow = valid & (height > grow_tolerance)
+    seed_label = _components(seed, edges, len(verts))
+    if seed.any():
+        near_seed, _ = cKDTree(verts[seed]).query(verts, distance_upper_bound=GROW_REACH)
+        grow &= np.isfinite(near_seed)
+    nbr_ptr, nbr = vertex_neighbours(len(verts), edges)
+    label = grow_labels(seed_label, grow, nbr_ptr, nbr)
+    rows, label, bumps = _measure(label, seed_label, verts, faces, edges, np.asarray(mesh.area_faces),
+                                  index if len(core) else None,
+                           radius, dict(min_length=min_length, max_length=max_length, min_volume=min_volume,
+                                        max_volume=max_volume))
+    # 5. fold spine twigs, rebuild the graph; the shaft skeleton is re-centred near spines only
+    # (elsewhere the wavefront's ring centroids are already on the axis)
+    near = np.zeros(n_nodes, bool)
+    if rows:
+        d_sp, _ = cKDTree(np.array([r[5:8] for r in rows])).query(pos, distance_upper_bound=window)
+        near = np.isfinite(d_sp)
+    pos = np.where(near[:, None], pos, skel.vertices)
+    new_id = np.arange(n_nodes)
+    changed = not (np.array_equal(parent, skel.parent) and np.array_equal(pos, skel.vertices))
+    if fold:
+        new_skel, new_id, folded = _fold_twigs(skel, pos, parent, twig, verts[(label >= 0) | bumps])
+        changed |= folded
+    else:
+        new_skel = Skeleton(pos, parent, skel.radius, skel.vertex_map, skel.soma_nodes, skel.node_type)
+    if changed:
+        from ..graph.neuron import decompose  # graph builds on features; import late
+
+        rebuilt = decompose(new_skel, neuron.somas, mesh, name=neuron.name, repair_report=neuron.repair_report)
+        neuron.skeleton, neuron.graph = rebuilt.skeleton, rebuilt.graph
+        neuron.node_branch, neuron.face_branch = rebuilt.node_branch, rebuilt.face_branch
+    table = pd.DataFrame(rows, columns=["node", *[c for c in SPINE_COLUMNS if c not in ("branch", "node")]])
+    table["node"] = new_id[table["node"].to_numpy(np.int64)] if len(table) else table["node"]
+    table.insert(0, "branch", neuron.node_branch[table["node"].to_numpy(np.int64)] if len(table) else [])
+    table = table.astype({"branch": np.int64, "node": np.int64, "n_faces": np.int64})
+    table.index.name = "spine"
+    # skeleton cable of the twigs folded away (spines and bumps are not cable)
+    table.attrs["folded_cable_um"] = float(edge_lengths(pos, parent).sum() - new_skel.cable_length) / 1e3
+    face_spine = face_owner(faces, label)
+    on = face_spine >= 0
+    table["n_faces"] = np.bincount(face_spine[on], minlength=len(table))
+    table["area"] = np.bincount(face_spine[on], weights=np.asarray(mesh.area_faces)[on], minlength=len(table)) / 1e6
+    neuron.spines = table
+    neuron.face_spine = face_spine
+    neuron.shaft_radius = _final_shaft_radius(neuron, label < 0, area_v, window, shaft_tolerance,
+                                              relative_tolerance)
+    _branch_columns(neuron)
+    return table
+
+
+def _components(seed: np.ndarray, edges: np.ndarray, n: int) -> np.ndarray:
+    """Connected pieces of the seed vertices along mesh edges: labels 0.. (-1 off the seeds)."""
+    e = edges[seed[edges[:, 0]] & seed[edges[:, 1]]]
+    graph = sparse.coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(n, n))
+    _, comp = connected_components(graph, directed=False)
+    label = np.full(n, -1, np.int64)
+    _, label[seed] = np.unique(comp[seed], return_inverse=True)
+    return label
+
+
+def _measure(label: np.ndarray, seed_label: np.ndarray, verts: np.ndarray, faces: np.ndarray, edges: np.ndarray,
+             area_f: np.ndarray,
+             index: EdgeIndex | None, radius: np.ndarray, lim: dict) -> tuple[list, np.ndarray]:
+    """Features of every candidate: the rows of kept spines, vertices relabelled by spine, and
+    the vertices of candidates too small to be spines (bumps)."""
+    n_lab = int(label.max()) + 1
+    out = np.full(len(label), -1, np.int64)
+    small = np.zeros(len(label), bool)
+    if n_lab <= 0 or index is None:
+        return [], out, small
+    face_lab = face_owner(faces, label)
+    # the foot: vertices just outside each spine, next to one of its vertices
+    a, b = label[edges[:, 0]], label[edges[:, 1]]
+    foot_v = np.concatenate([edges[(a >= 0) & (b < 0), 1], edges[(b >= 0) & (a < 0), 0]])
+    foot_l = np.concatenate([a[(a >= 0) & (b < 0)], b[(b >= 0) & (a < 0)]])
+    foot_ptr, foot_ids = group_csr(foot_l, n_lab, foot_v)
+    v_ptr, v_ids = group_csr(label[label >= 0], n_lab, np.flatnonzero(label >= 0))
+    fl = face_lab >= 0
+    f_ptr, f_ids = group_csr(face_lab[fl], n_lab, np.flatnonzero(fl))
+    rows = []
+    for k in range(n_lab):
+        vk, fk = v_ids[v_ptr[k]:v_ptr[k + 1]], f_ids[f_ptr[k]:f_ptr[k + 1]]
+        if len(fk) < 2:
+            continue
+        rk = np.unique(foot_ids[foot_ptr[k]:foot_ptr[k + 1]])
+        centre = verts[rk].mean(axis=0) if len(rk) else verts[vk].mean(axis=0)
+        node, _ = index.query(centre)
+        on_skel = index.closest_points(centre, node)[0]
+        r = float(radius[node[0]])
+        base = centre
+        far = np.linalg.norm(verts[vk] - base, axis=1)
+        tip = verts[vk[np.argmax(far)]]
+        length = float(far.max())
+        tri = verts[faces[fk]]
+        volume = abs(float(np.einsum("ij,ij->i", tri[:, 0] - centre,
+                                     np.cross(tri[:, 1] - centre, tri[:, 2] - centre)).sum())) / 6e9
+        if not (lim["min_length"] <= length <= lim["max_length"] and lim["min_volume"] <= volume <= lim["max_volume"]):
+            small[vk] = length <= lim["max_length"] and volume <= lim["max_volume"]  # a bump, not a branch
+            continue
+        head, neck = head_and_neck_width(tri, base, tip, seed=k)
+        out[vk] = len(rows)
+        rows.append([int(node[0]), len(fk), *base, *on_skel, *tip, length / 1e3, volume,
+                     float(area_f[fk].sum()) / 1e6, head, neck, r])
+    return rows, out, small
+
+
+def _fold_twigs(skel: Skeleton, pos: np.ndarray, parent: np.ndarray, twig: np.ndarray, spine_points: np.ndarray,
+                reach: float = 300.0) -> tuple[Skeleton, np.ndarray, bool]:
+    """Remove twigs that end in a spine or bump (a leaf within ``reach`` nm of one of
+    ``spine_points``) or hold no mesh vertex; their vertices go to the node they hang from."""
+    vm = skel.vertex_map
+    n = len(parent)
+    total = np.bincount(twig[vm][twig[vm] >= 0], minlength=n)
+    leaves = np.flatnonzero((twig >= 0) & (np.bincount(parent[parent >= 0], minlength=n) == 0))
+    fold = np.zeros(n, bool)
+    if len(spine_points) and len(leaves):
+        d, _ = cKDTree(spine_points).query(pos[leaves], distance_upper_bound=reach)
+        fold[twig[leaves[np.isfinite(d)]]] = True
+    roots = np.flatnonzero(fold | ((total == 0) & np.isin(np.arange(n), twig)))
+    if not len(roots):
+        return Skeleton(pos, parent, skel.radius, vm, skel.soma_nodes, skel.node_type), np.arange(n), False
+    gone = np.isin(twig, roots)
+    target = np.arange(n)
+    target[gone] = parent[twig[gone]]  # the branch node each folded twig hangs from
+    keep = ~gone
+    new_id = np.cumsum(keep) - 1
+    new_id[gone] = new_id[target[gone]]
+    kept = np.flatnonzero(keep)
+    new_parent = np.where(parent[kept] >= 0, new_id[np.maximum(parent[kept], 0)], -1)
+    out = Skeleton(pos[kept], new_parent, skel.radius[kept], new_id[vm], new_id[skel.soma_nodes],
+                   skel.node_type[kept])
+    return out, new_id, True
+
+
+def _final_shaft_radius(neuron, off_spine: np.ndarray, area_v: np.ndarray, window: float, tolerance: float,
+                        relative: float) -> np.ndarray:
+    """Shaft radius (nm) per node of the final skeleton, from non-spine, non-soma vertices."""
+    skel = neuron.skeleton
+    is_soma = np.zeros(skel.n_nodes, bool)
+    is_soma[skel.soma_nodes] = True
+    nodes = np.flatnonzero(~is_soma)
+    use = np.flatnonzero(off_spine & ~is_soma[skel.vertex_map])
+    radius = np.full(skel.n_nodes, np.nan)
+    if len(nodes) and len(use):
+        _, r, _ = _fit_shaft(skel.vertices, skel.parent, nodes, np.asarray(neuron.mesh.vertices)[use], area_v[use],
+                             window, tolerance, relative)
+        radius[nodes] = r[nodes]
+    return radius
+
+
+def _branch_columns(neuron) -> None:
+    """Write :data:`SPINE_BRANCH_COLUMNS` into the branch graph's node attributes."""
+    n_ids = int(neuron.node_branch.max()) + 1
+    sp = neuron.spines
+    count = np.bincount(sp["branch"].to_numpy(np.int64), minlength=n_ids)
+    vol = np.bincount(sp["branch"].to_numpy(np.int64), weights=sp["volume"].to_numpy(float), minlength=n_ids)
+    r = neuron.shaft_radius
+    ok = np.isfinite(r)
+    width = 2 * group_median(r[ok], neuron.node_branch[ok], n_ids)
+    for b, data in neuron.graph.nodes(data=True):
+        if data.get("kind") != "branch":
+            continue
+        length = float(data.get("length", 0.0))
+        data.update(n_spines=int(count[b]), spine_density=count[b] / length if length > 0 else 0.0,
+                    spine_volume_density=float(vol[b]) / length if length > 0 else 0.0,
+                    shaft_width_median=float(width[b]))
+
+
+COMPARTMENTS = {2: "axon", 3: "dendrite", 4: "apical"}
+
+
+def spine_summary(neuron) -> dict:
+    """Neuron-level spine numbers: counts and densities (per µm), overall and per compartment.
+
+    Per-compartment columns ``n_spines_<name>`` and ``spine_density_<name>`` (spines per µm
+    of that compartment's cable) appear once branches carry a ``compartment`` label
+    (:func:`neurograph.label_compartments`) or skeleton nodes SWC types 2-4
+    (axon/dendrite/apical). Empty when spines were not detected.
+    """
+    sp = getattr(neuron, "spines", None)
+    if sp is None:
+        return {}
+    b = neuron.branches
+    total = float(b["length"].sum())
+    out = {"n_spines": int(len(sp)), "spine_density": len(sp) / total if total > 0 else float("nan"),
+           "spine_volume_density": float(sp["volume"].sum()) / total if total > 0 else float("nan")}
+    if "compartment" in b.columns:
+        label = b["compartment"].astype(str)
+    else:
+        types = np.asarray(neuron.skeleton.node_type)
+        if not np.isin(types, list(COMPARTMENTS)).any():
+            return out
+        mode = pd.Series(types).groupby(neuron.node_branch).agg(lambda s: s.mode().iloc[0])
+        label = mode.reindex(b.index).map(COMPARTMENTS).fillna("undefined").astype(str)
+    sp_label = label.reindex(sp["branch"].to_numpy()).to_numpy()
+    for name in sorted(set(label)):
+        length = float(b["length"][label == name].sum())
+        n = int((sp_label == name).sum())
+        out[f"n_spines_{name}"] = n
+        out[f"spine_density_{name}"] = n / length if length > 0 else float("nan")
+    return out

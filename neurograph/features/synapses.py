@@ -1,0 +1,230 @@
+"""Synapses on a neuron: nearest mesh surface -> branch, spine (head/neck) or soma.
+
+:func:`map_synapses` takes a normalised synapse table (:func:`neurograph.load_synapses`, nm)
+and a neuron (duck-typed: ``mesh``, ``face_branch``, ``skeleton``, ``node_branch``, ``graph``,
+``somas``, optionally ``spines``) and returns one row per synapse with its branch, soma,
+skeleton node, spine and distance to the mesh. Synapses farther than ``tolerance`` from the
+mesh stay in the table with ``mapped = False`` and ``branch = -1`` and are counted in the report.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from ..errors import InputError
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..graph import Neuron
+
+#: per-branch synapse columns added to ``Neuron.branches``: name -> (unit, description)
+SYNAPSE_BRANCH_COLUMNS: dict[str, tuple[str, str]] = {
+    "n_pre": ("", "presynaptic sites (outputs) mapped to the branch"),
+    "n_post": ("", "postsynaptic sites (inputs) mapped to the branch, incl. its spines"),
+    "n_post_spine": ("", "postsynaptic sites on the branch's spines"),
+    "pre_per_um": ("1/µm", "n_pre / length"),
+    "post_per_um": ("1/µm", "n_post / length"),
+}
+
+SYNAPSE_COLUMNS = ["synapse_id", "direction", "prepost", "x", "y", "z", "branch", "soma", "node", "face",
+                   "compartment", "on_spine", "spine", "spine_part", "distance_to_mesh_nm", "path_to_soma",
+                   "mapped"]
+
+
+def _face_spines(neuron, n_faces: int) -> tuple[np.ndarray, np.ndarray]:
+    """Spine id (-1 none) and part (0 none, 1 head, 2 neck, 3 unknown part) of every face."""
+    spine = np.full(n_faces, -1, np.int64)
+    part = np.zeros(n_faces, np.int8)
+    fs = getattr(neuron, "face_spine", None)
+    if fs is not None and len(fs) == n_faces:
+        spine[:] = np.asarray(fs, np.int64)
+        part[spine >= 0] = 3
+        fp = getattr(neuron, "face_spine_part", None)
+        if fp is not None and len(fp) == n_faces:
+            fp = np.asarray(fp)
+            if fp.dtype.kind in "OUS":
+                fp = np.select([fp == "head", fp == "neck"], [1, 2], 3)
+            part[spine >= 0] = np.asarray(fp, np.int8)[spine >= 0]
+        return spine, part
+    table = getattr(neuron, "spines", None)
+    if table is None or not len(table):
+        return spine, part
+    for col, code in (("faces", 3), ("neck_faces", 2), ("head_faces", 1)):
+        if col not in table.columns:
+            continue
+        for sid, faces in zip(table.index, table[col]):
+            if faces is None or (np.ndim(faces) == 0 and pd.isna(faces)):
+                continue
+            f = np.asarray(faces, np.int64).ravel()
+            f = f[(f >= 0) & (f < n_faces)]
+            spine[f] = int(sid)
+            part[f] = code
+    return spine, part
+
+
+def _head_or_neck(neuron, pts: np.ndarray, spine: np.ndarray, part: np.ndarray) -> np.ndarray:
+    """Split synapses on spines of unknown part into head (1) and neck (2) from the spine's
+    base -> tip axis: head when within max(head_width, 40 % of the length) of the tip."""
+    table = getattr(neuron, "spines", None)
+    need = (spine >= 0) & (part == 3)
+    cols = ["base_x", "base_y", "base_z", "tip_x", "tip_y", "tip_z"]
+    if table is None or not need.any() or not set(cols) <= set(table.columns):
+        return part
+    part = part.copy()
+    rows = table.reindex(spine[need])
+    base, tip = rows[cols[:3]].to_numpy(float), rows[cols[3:]].to_numpy(float)
+    length = np.linalg.norm(tip - base, axis=1)
+    head = rows["head_width"].to_numpy(float) if "head_width" in rows.columns else np.zeros(len(rows))
+    reach = np.maximum(np.nan_to_num(head), 0.4 * length)
+    near_tip = np.linalg.norm(pts[need] - tip, axis=1) <= reach
+    known = np.isfinite(length)
+    part[np.flatnonzero(need)[known]] = np.where(near_tip[known], 1, 2)
+    return part
+
+
+def map_synapses(neuron: Neuron, synapses: pd.DataFrame, tolerance: float = 1000.0,
+                 strict_units: bool = True) -> tuple[pd.DataFrame, dict]:
+    """Assign every synapse to the nearest mesh surface and from there to a branch, spine or soma.
+
+    Parameters
+    ----------
+    neuron : Neuron
+        With a mesh and ``face_branch`` (else synapses go to the nearest skeleton node and the
+        distance is measured to the node's radius).
+    synapses : pandas.DataFrame
+        From :func:`neurograph.load_synapses` (``x, y, z`` in nm, ``direction`` pre/post).
+    tolerance : float, default 1000
+        Synapses farther than this (nm) from the mesh are kept but not assigned
+        (``mapped = False``, ``branch = -1``) and counted in the report.
+    strict_units : bool, default True
+        Raise when most synapses are beyond ``tolerance``: the table is almost certainly in
+        other units (voxels vs nm) or belongs to another neuron.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        One row per input synapse, columns :data:`SYNAPSE_COLUMNS` then the other input columns.
+        ``branch`` is the graph node (soma ids ``0..k-1`` for somatic synapses), ``soma`` the soma
+        id for somatic synapses (else -1), ``node`` the skeleton node, ``spine``/``spine_part``
+        (``head``, ``neck``, ``spine`` or ``""``), ``distance_to_mesh_nm``, ``path_to_soma`` (µm).
+    report : dict
+        ``n_synapses, n_mapped, n_unmapped, tolerance_nm, max_distance_nm, median_distance_nm``.
+    """
+    if not isinstance(synapses, pd.DataFrame) or not {"x", "y", "z", "direction"} <= set(synapses.columns):
+        raise InputError("map_synapses needs a table with x, y, z (nm) and direction columns; "
+                         "read it with neurograph.load_synapses(table, voxel_size=..., columns=...)")
+    if not np.isfinite(tolerance) or tolerance < 0:
+        raise InputError(f"tolerance must be a non-negative distance in nm, not {tolerance!r}")
+    pts = synapses[["x", "y", "z"]].to_numpy(float)
+    if not np.isfinite(pts).all():
+        raise InputError("synapse coordinates contain NaN/inf; load the table with neurograph.load_synapses")
+    sk = neuron.skeleton
+    n_somas = len(neuron.somas)
+    mesh, face_branch = neuron.mesh, neuron.face_branch
+    n = len(pts)
+    face = np.full(n, -1, np.int64)
+    if mesh is not None and face_branch is not None and sk.vertex_map is not None and n:
+        import trimesh
+
+        closest, dist, face = trimesh.proximity.closest_point(mesh, pts)
+        face = np.asarray(face, np.int64)
+        dist = np.asarray(dist, float)
+        branch = np.asarray(face_branch, np.int64)[face]
+        tri = np.asarray(mesh.faces)[face]
+        corner = np.argmin(np.linalg.norm(np.asarray(mesh.vertices)[tri] - closest[:, None, :], axis=2), axis=1)
+        node = np.asarray(sk.vertex_map, np.int64)[tri[np.arange(n), corner]]
+        spine_of_face, part_of_face = _face_spines(neuron, len(mesh.faces))
+        spine, part = spine_of_face[face], part_of_face[face]
+        part = _head_or_neck(neuron, pts, spine, part)
+    else:
+        d, node = cKDTree(sk.vertices).query(pts)
+        node = np.asarray(node, np.int64)
+        r = np.nan_to_num(sk.radius[node]) if sk.radius is not None else np.zeros(n)
+        dist = np.maximum(d - r, 0.0)
+        branch = np.asarray(neuron.node_branch, np.int64)[node]
+        spine, part = np.full(n, -1, np.int64), np.zeros(n, np.int8)
+    mapped = dist <= tolerance
+    if strict_units and n >= 10 and mapped.mean() < 0.5:
+        raise InputError(f"{int((~mapped).sum())} of {n} synapses lie more than {tolerance:g} nm from the neuron "
+                         f"(median {np.median(dist):.0f} nm): the table is probably in other units (check "
+                         f"voxel_size, e.g. (4, 4, 40) for MICrONS, 8 for hemibrain) or of another neuron")
+    node_path = _node_path_to_soma(neuron)
+    soma = np.where(mapped & (branch < n_somas), branch, -1)
+    labels = {b: d.get("compartment", "") for b, d in neuron.graph.nodes(data=True)}
+    comp = np.array([labels.get(int(b), "") or ("soma" if 0 <= b < n_somas else "") for b in branch], dtype=object)
+    branch = np.where(mapped, branch, -1)
+    comp[~mapped] = "unmapped"
+    part_names = np.array(["", "head", "neck", "spine"], dtype=object)
+    on_spine = mapped & (spine >= 0)
+    table = pd.DataFrame({
+        "synapse_id": synapses["synapse_id"].to_numpy() if "synapse_id" in synapses.columns else np.arange(n),
+        "direction": synapses["direction"].to_numpy(), "prepost": synapses["direction"].to_numpy(),
+        "x": pts[:, 0], "y": pts[:, 1], "z": pts[:, 2], "branch": branch, "soma": soma,
+        "node": np.where(mapped, node, -1), "face": np.where(mapped, face, -1), "compartment": comp,
+        "on_spine": on_spine, "spine": np.where(on_spine, spine, -1), "spine_part": part_names[np.where(on_spine, part, 0)],
+        "distance_to_mesh_nm": dist, "path_to_soma": np.where(mapped, node_path[node] / 1e3, np.nan),
+        "mapped": mapped})
+    extra = synapses.drop(columns=[c for c in SYNAPSE_COLUMNS if c in synapses.columns]).reset_index(drop=True)
+    table = pd.concat([table, extra], axis=1)
+    table.index.name = "synapse"
+    report = {"n_synapses": int(n), "n_mapped": int(mapped.sum()), "n_unmapped": int((~mapped).sum()),
+              "tolerance_nm": float(tolerance), "max_distance_nm": float(dist.max()) if n else 0.0,
+              "median_distance_nm": float(np.median(dist)) if n else 0.0}
+    if report["n_unmapped"]:
+        warnings.warn(f"{report['n_unmapped']} of {n} synapses are farther than {tolerance:g} nm from the mesh of "
+                      f"{getattr(neuron, 'name', 'the neuron')}; they are kept with mapped=False, branch=-1",
+                      stacklevel=2)
+    return table, report
+
+
+def _node_path_to_soma(neuron) -> np.ndarray:
+    """Path length (nm) of every skeleton node from its soma surface (or root)."""
+    from .kernels import accumulate_path
+
+    sk = neuron.skeleton
+    edge = sk.edge_lengths
+    radius = {int(node): s.radius for node, s in zip(sk.soma_nodes, neuron.somas)}
+    for node, r in radius.items():
+        kids = np.flatnonzero(sk.parent == node)
+        edge[kids] = np.maximum(edge[kids] - r, 0.0)
+    return accumulate_path(sk.topological_order().astype(np.int64), sk.parent, edge)
+
+
+def branch_synapse_counts(table: pd.DataFrame, branches: pd.DataFrame, n_ids: int) -> pd.DataFrame:
+    """Per-graph-node counts and densities (:data:`SYNAPSE_BRANCH_COLUMNS`) from a mapped table.
+
+    Rows are graph nodes ``0..n_ids-1`` (somata included: densities NaN there).
+    """
+    ok = table["mapped"].to_numpy(bool) & (table["branch"].to_numpy() >= 0)
+    b = table["branch"].to_numpy()[ok].astype(np.int64)
+    pre = (table["direction"].to_numpy()[ok] == "pre")
+    spine = table["on_spine"].to_numpy(bool)[ok]
+    out = pd.DataFrame({"n_pre": np.bincount(b[pre], minlength=n_ids),
+                        "n_post": np.bincount(b[~pre], minlength=n_ids),
+                        "n_post_spine": np.bincount(b[~pre & spine], minlength=n_ids)})
+    length = np.full(n_ids, np.nan)
+    length[branches.index.to_numpy()] = branches["length"].to_numpy(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["pre_per_um"] = np.where(length > 0, out["n_pre"] / length, np.nan)
+        out["post_per_um"] = np.where(length > 0, out["n_post"] / length, np.nan)
+    return out
+
+
+def synapse_summary(table: pd.DataFrame | None, total_length_um: float) -> dict:
+    """Neuron totals: ``n_synapses, n_pre, n_post, n_unmapped, n_post_spine, n_post_soma,
+    pre_per_um, post_per_um`` (per µm of cable)."""
+    if table is None:
+        return {}
+    ok = table["mapped"].to_numpy(bool)
+    pre = table["direction"].to_numpy() == "pre"
+    n_pre, n_post = int((ok & pre).sum()), int((ok & ~pre).sum())
+    L = total_length_um if total_length_um and total_length_um > 0 else np.nan
+    return {"n_synapses": int(len(table)), "n_pre": n_pre, "n_post": n_post, "n_unmapped": int((~ok).sum()),
+            "n_post_spine": int((ok & ~pre & table["on_spine"].to_numpy(bool)).sum()),
+            "n_post_soma": int((ok & ~pre & (table["soma"].to_numpy() >= 0)).sum()),
+            "pre_per_um": n_pre / L, "post_per_um": n_post / L}

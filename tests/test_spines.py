@@ -1,0 +1,152 @@
+"""Spine detection: synthetic ground truth, a smooth control, folding, save/load, real meshes."""
+
+import numpy as np
+import pytest
+
+import neurograph as ng
+from neurograph import synthetic
+from neurograph.features.spine_geometry import match_points
+from neurograph.features.spines import SPINE_BRANCH_COLUMNS, SPINE_COLUMNS
+
+from .conftest import SHARED
+
+
+def _axis(cell):
+    pts, rad = [], []
+    for b, p in enumerate(cell.paths):
+        s = np.concatenate([[0], np.cumsum(np.linalg.norm(np.diff(p, axis=0), axis=1))])
+        t = np.arange(0, s[-1], 50.0)
+        pts.append(np.column_stack([np.interp(t, s, p[:, k]) for k in range(3)]))
+        rad.append(np.interp(t, [0, s[-1]], [cell.branches.radius_start[b], cell.branches.radius_end[b]]))
+    return np.vstack(pts), np.concatenate(rad)
+
+
+@pytest.fixture(scope="module")
+def spiny():
+    """Two spiny fragments (sparse and dense), extracted with spine detection."""
+    out = {}
+    for seed, density in ((1, 0.5), (5, 1.5)):
+        cell = synthetic.make_neuron(seed, "fragment", spine_density=density)
+        out[seed] = (cell, ng.extract(cell.mesh, name=f"spiny_{seed}"))
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 5])
+def test_spines_match_ground_truth(spiny, seed):
+    cell, neuron = spiny[seed]
+    sp = neuron.spines
+    assert list(sp.columns) == list(SPINE_COLUMNS)
+    pairs = match_points(sp[["base_x", "base_y", "base_z"]].to_numpy(), cell.spines[["base_x", "base_y", "base_z"]].to_numpy(),
+                         500.0)
+    precision, recall = len(pairs) / len(sp), len(pairs) / len(cell.spines)
+    assert precision >= 0.88 and recall >= 0.88, (precision, recall)
+    # matched spines: lengths and head widths close to the truth
+    true = cell.spines.iloc[pairs[:, 1]]
+    found = sp.iloc[pairs[:, 0]]
+    assert np.median(np.abs(found.length.to_numpy() / true.length.to_numpy() - 1)) < 0.15
+    assert np.median(np.abs(found.head_width.to_numpy() / (2 * true.head_radius.to_numpy()) - 1)) < 0.25
+    assert (found.neck_width <= found.head_width + 1e-9).all()
+    # every spine sits on a branch, its faces are its own
+    assert set(sp.branch) <= set(neuron.branches.index)
+    assert np.array_equal(np.bincount(neuron.face_spine[neuron.face_spine >= 0], minlength=len(sp)), sp.n_faces)
+    assert (sp.volume > 0).all() and (sp.area > 0).all()
+
+
+def test_shaft_width_excludes_spines(spiny):
+    cell, neuron = spiny[5]
+    pts, rad = _axis(cell)
+    from scipy.spatial import cKDTree
+
+    ok = np.isfinite(neuron.shaft_radius)
+    _, j = cKDTree(pts).query(neuron.skeleton.vertices[ok])
+    err = np.abs(neuron.shaft_radius[ok] / rad[j] - 1)
+    assert np.median(err) < 0.05, np.median(err)
+    b = neuron.branches
+    long = b[b.length > 5]
+    # the mesh-wide width counts spines, the shaft width does not
+    assert (long.shaft_width_median < long.width_median).all()
+    true_width = 2 * (cell.branches.radius_start + cell.branches.radius_end) / 2
+    assert long.shaft_width_median.between(0.8 * true_width.min(), 1.2 * true_width.max()).all()
+
+
+def test_branch_columns_and_summary(spiny):
+    cell, neuron = spiny[5]
+    b = neuron.branches
+    for col in SPINE_BRANCH_COLUMNS:
+        assert col in b.columns
+    assert b.n_spines.sum() == len(neuron.spines)
+    assert np.allclose(b.spine_density, b.n_spines / b.length)
+    s = neuron.summary.iloc[0]
+    assert s.n_spines == len(neuron.spines)
+    assert s.spine_density == pytest.approx(len(neuron.spines) / b.length.sum())
+    assert 0.5 * 1.5 < s.spine_density < 1.5 * 1.5  # generated at 1.5 per µm of dendrite
+    # per compartment once skeleton nodes are typed: all of it dendrite here
+    saved = neuron.skeleton.node_type.copy()
+    try:
+        neuron.skeleton.node_type[:] = 3
+        s = neuron.summary.iloc[0]
+        assert s.n_spines_dendrite == len(neuron.spines)
+        assert s.spine_density_dendrite == pytest.approx(s.spine_density)
+    finally:
+        neuron.skeleton.node_type = saved
+
+
+def test_spine_twigs_are_folded(spiny):
+    cell, neuron = spiny[1]
+    assert len(neuron.branches) == len(cell.branches)
+    raw = ng.extract(cell.mesh, spines=False)
+    assert len(raw.branches) > 3 * len(cell.branches)  # without folding every spine is a branch
+    total = neuron.branches.length.sum()
+    assert abs(total / cell.total_length - 1) < 0.05
+
+
+def test_smooth_control_has_almost_no_spines():
+    cell = synthetic.make_neuron(2, "bipolar", spine_density=0.0)
+    neuron = ng.extract(cell.mesh)
+    assert len(neuron.spines) / cell.total_length < 0.1
+    assert len(neuron.branches) == len(cell.branches)
+    assert (neuron.face_spine >= 0).sum() <= 0.01 * len(neuron.mesh.faces)
+
+
+def test_save_load_keeps_spines(spiny, tmp_path):
+    _, neuron = spiny[1]
+    path = tmp_path / "s.neuron.zip"
+    neuron.save(path)
+    back = ng.load(path)
+    assert back.spines is not None and len(back.spines) == len(neuron.spines)
+    np.testing.assert_allclose(back.spines.to_numpy(float), neuron.spines.to_numpy(float))
+    assert np.array_equal(back.face_spine, neuron.face_spine)
+    np.testing.assert_allclose(back.shaft_radius, neuron.shaft_radius, equal_nan=True)
+    np.testing.assert_allclose(back.branches.to_numpy(float), neuron.branches.to_numpy(float), equal_nan=True)
+
+
+def test_bad_parameters_and_input_raise():
+    cell = synthetic.make_neuron(0, "fragment")
+    neuron = ng.extract(cell.mesh, spines=False)
+    with pytest.raises(ng.InputError, match="min_length < max_length"):
+        ng.detect_spines(neuron, min_length=5000.0, max_length=1000.0)
+    with pytest.raises(ng.InputError, match="non-negative"):
+        ng.detect_spines(neuron, shaft_tolerance=-1.0)
+    neuron.mesh = None
+    with pytest.raises(ng.InputError, match="needs a neuron made from a mesh"):
+        ng.detect_spines(neuron)
+
+
+def test_hemibrain_runs(navis_data):
+    neuron = ng.extract(navis_data / "obj" / "754534424.obj", voxel_size=8)
+    sp = neuron.spines
+    assert sp is not None and set(SPINE_COLUMNS) <= set(sp.columns)
+    assert np.isfinite(neuron.shaft_radius[np.isin(neuron.node_branch, neuron.branches.index)]).mean() > 0.9
+    assert (sp.length.between(0.3, 3.0)).all()
+
+
+def test_harris_spiny_dendrite():
+    v = SHARED / "microns_neurd" / "harris_spiny_dendrite_vertices_um.txt"
+    f = SHARED / "microns_neurd" / "harris_spiny_dendrite_faces.txt"
+    if not v.exists() or not f.exists():
+        pytest.skip("Harris spiny dendrite not present (../shared/data)")
+    mesh = (np.loadtxt(v) * 1000.0, np.loadtxt(f, dtype=np.int64))
+    neuron = ng.extract(mesh, name="harris")
+    density = len(neuron.spines) / neuron.branches.length.sum()
+    assert 0.5 < density < 6.0, density  # a spiny dendrite: ~1-3 spines per µm
+    assert neuron.spines.length.median() < 2.0
