@@ -28,6 +28,7 @@ import pandas as pd
 from numba import njit
 
 from .errors import InputError
+from .graph.kernels import subtree_sum
 
 from typing import TYPE_CHECKING
 
@@ -36,17 +37,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 SWC_TYPE = {"soma": 1, "axon": 2, "dendrite": 3, "basal": 3, "apical": 4}
 MIN_SYNAPSES = 10  # per tree and direction, for the synapse method
-
-
-@njit(cache=True)
-def subtree_sum(order: np.ndarray, parent: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Sum of ``values`` over every node's subtree (``order``: parents before children)."""
-    out = values.copy()
-    for k in range(order.shape[0] - 1, -1, -1):
-        node = order[k]
-        if parent[node] >= 0:
-            out[parent[node]] += out[node]
-    return out
 
 
 @njit(cache=True)

@@ -12,7 +12,8 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from .kernels import accumulate_path, direction_nodes, root_labels
+from ..graph.kernels import path_lengths
+from .kernels import direction_nodes, root_labels
 
 #: SWC structure types used as compartment labels
 COMPARTMENT_TYPES = {"axon": 2, "dendrite": 3, "apical": 4}
@@ -72,7 +73,7 @@ class NeuronContext:
         self.seg_length = np.linalg.norm(end - start, axis=1)
         edge = np.zeros(self.n)
         edge[self.seg] = self.seg_length
-        self.node_path = accumulate_path(self.order, self.parent, edge)
+        self.node_path = path_lengths(self.order, self.parent, edge)
         self.seg_path0 = self.node_path[p]
         self.seg_path1 = self.node_path[self.seg]
         if len(self.somas):

@@ -7,17 +7,6 @@ from numba import njit
 
 
 @njit(cache=True)
-def accumulate_path(order: np.ndarray, parent: np.ndarray, edge_length: np.ndarray) -> np.ndarray:
-    """Path length from each node's root, walking ``order`` (parents before children)."""
-    out = np.zeros(parent.shape[0])
-    for k in range(order.shape[0]):
-        node = order[k]
-        if parent[node] >= 0:
-            out[node] = out[parent[node]] + edge_length[node]
-    return out
-
-
-@njit(cache=True)
 def binned_cable(d0: np.ndarray, d1: np.ndarray, length: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Cable length per distance bin, each segment's distance running linearly from ``d0`` to ``d1``.
 
@@ -82,25 +71,6 @@ def direction_nodes(order: np.ndarray, parent: np.ndarray, node_branch: np.ndarr
         if best[b] < 0:
             best[b] = last[b]
     return best
-
-
-@njit(cache=True)
-def subtree_tips(order: np.ndarray, parent: np.ndarray) -> np.ndarray:
-    """Number of leaves below (and including) each node of a forest; ``order`` parents first."""
-    n = parent.shape[0]
-    has_child = np.zeros(n, np.bool_)
-    for i in range(n):
-        if parent[i] >= 0:
-            has_child[parent[i]] = True
-    tips = np.zeros(n, np.int64)
-    for i in range(n):
-        if not has_child[i]:
-            tips[i] = 1
-    for k in range(order.shape[0] - 1, -1, -1):
-        node = order[k]
-        if parent[node] >= 0:
-            tips[parent[node]] += tips[node]
-    return tips
 
 
 @njit(cache=True)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from .context import NeuronContext
-from .kernels import subtree_tips, weighted_quantiles
+from ..graph.kernels import subtree_sum
+from .kernels import weighted_quantiles
 from .registry import register
 
 NAN = float("nan")
@@ -301,7 +302,8 @@ def bifurcation_angle(ctx: NeuronContext) -> np.ndarray:
 @register("partition_asymmetry", "", "mean topological asymmetry |n1 - n2| / (n1 + n2 - 2) over binary "
           "branch points (n = tips in each subtree)", group="branches")
 def partition_asymmetry(ctx: NeuronContext) -> float:
-    tips = subtree_tips(ctx.order, ctx.parent)
+    leaf = ctx.n_children == 0
+    tips = subtree_sum(ctx.order, ctx.parent, leaf.astype(np.float64))
     bp = ctx.branch_points[ctx.n_children[ctx.branch_points] == 2]
     if not len(bp):
         return NAN

@@ -90,10 +90,7 @@ def cable_radial_abs(ctx: NeuronContext) -> np.ndarray:
 @register("cable_radial_norm", "", "fraction of cable in 10 equal shells of distance from the soma, "
           "scaled to the largest distance", group="sholl", columns=[f"cable_radial_norm_{k}" for k in range(10)])
 def cable_radial_norm(ctx: NeuronContext) -> np.ndarray:
-    rmax = ctx.node_radial.max() if ctx.n else 0.0
-    if rmax <= 0 or ctx.total_length <= 0:
-        return np.full(10, NAN)
-    return binned_cable(*_seg_radial(ctx), ctx.seg_length, np.linspace(0, rmax, 11)) / ctx.total_length
+    return _normalised_profile(ctx, *_seg_radial(ctx), ctx.node_radial)
 
 
 @register("cable_path_abs", "µm", "cable length in 50 µm bins of path distance from the soma surface "
@@ -106,10 +103,16 @@ def cable_path_abs(ctx: NeuronContext) -> np.ndarray:
 @register("cable_path_norm", "", "fraction of cable in 10 equal bins of path distance, scaled to the "
           "longest path", group="sholl", columns=[f"cable_path_norm_{k}" for k in range(10)])
 def cable_path_norm(ctx: NeuronContext) -> np.ndarray:
-    pmax = ctx.node_path.max() if ctx.n else 0.0
-    if pmax <= 0 or ctx.total_length <= 0:
+    return _normalised_profile(ctx, ctx.seg_path0, ctx.seg_path1, ctx.node_path)
+
+
+def _normalised_profile(ctx: NeuronContext, d0: np.ndarray, d1: np.ndarray, node_d: np.ndarray) -> np.ndarray:
+    """Fraction of cable in 10 equal bins of a distance (segment ends ``d0``, ``d1``),
+    scaled to its largest value over the nodes ``node_d``."""
+    dmax = node_d.max() if ctx.n else 0.0
+    if dmax <= 0 or ctx.total_length <= 0:
         return np.full(10, NAN)
-    return binned_cable(ctx.seg_path0, ctx.seg_path1, ctx.seg_length, np.linspace(0, pmax, 11)) / ctx.total_length
+    return binned_cable(d0, d1, ctx.seg_length, np.linspace(0, dmax, 11)) / ctx.total_length
 
 
 def _cable_quantiles(d0: np.ndarray, d1: np.ndarray, w: np.ndarray) -> np.ndarray:

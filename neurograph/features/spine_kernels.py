@@ -73,46 +73,21 @@ def window_shaft_radius(adj_ptr: np.ndarray, adj: np.ndarray, adj_len: np.ndarra
     stack = np.empty(n, np.int64)
     seen = np.empty(n, np.int64)
     for s in range(n):
-        w_now = window
-        for _attempt in range(4):
-            n_seen = 0
-            top = 0
-            stack[top] = s
-            top += 1
-            dist[s] = 0.0
-            count = 0
-            while top > 0:
-                top -= 1
-                u = stack[top]
-                seen[n_seen] = u
-                n_seen += 1
-                count += node_ptr[u + 1] - node_ptr[u]
-                for k in range(adj_ptr[u], adj_ptr[u + 1]):
-                    v = adj[k]
-                    d = dist[u] + adj_len[k]
-                    if d <= w_now and d < dist[v]:
-                        if dist[v] == np.inf:
-                            stack[top] = v
-                            top += 1
-                        dist[v] = d
-            if count >= min_count or _attempt == 3:
-                if count > 0:
-                    buf_v = np.empty(count)
-                    buf_w = np.empty(count)
-                    m = 0
-                    for i in range(n_seen):
-                        u = seen[i]
-                        for j in range(node_ptr[u], node_ptr[u + 1]):
-                            buf_v[m] = vals[j]
-                            buf_w[m] = weights[j]
-                            m += 1
-                    out[s] = _shorth_center(buf_v, buf_w, frac)
-                for i in range(n_seen):
-                    dist[seen[i]] = np.inf
-                break
-            for i in range(n_seen):
-                dist[seen[i]] = np.inf
-            w_now *= 2.0
+        n_seen = _gather_window(s, adj_ptr, adj, adj_len, node_ptr, window, min_count, dist, stack, seen)
+        count = 0
+        for i in range(n_seen):
+            count += node_ptr[seen[i] + 1] - node_ptr[seen[i]]
+        if count == 0:
+            continue
+        buf_v = np.empty(count)
+        buf_w = np.empty(count)
+        m = 0
+        for i in range(n_seen):
+            for j in range(node_ptr[seen[i]], node_ptr[seen[i] + 1]):
+                buf_v[m] = vals[j]
+                buf_w[m] = weights[j]
+                m += 1
+        out[s] = _shorth_center(buf_v, buf_w, frac)
     return out
 
 

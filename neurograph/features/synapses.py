@@ -184,15 +184,12 @@ def map_synapses(neuron: Neuron, synapses: pd.DataFrame, tolerance: float = 1000
 
 def _node_path_to_soma(neuron) -> np.ndarray:
     """Path length (nm) of every skeleton node from its soma surface (or root)."""
-    from .kernels import accumulate_path
+    from ..graph.decompose import contributing_lengths
+    from ..graph.kernels import path_lengths
 
     sk = neuron.skeleton
-    edge = sk.edge_lengths
-    radius = {int(node): s.radius for node, s in zip(sk.soma_nodes, neuron.somas)}
-    for node, r in radius.items():
-        kids = np.flatnonzero(sk.parent == node)
-        edge[kids] = np.maximum(edge[kids] - r, 0.0)
-    return accumulate_path(sk.topological_order().astype(np.int64), sk.parent, edge)
+    edge = contributing_lengths(sk, np.array([s.radius for s in neuron.somas], float))
+    return path_lengths(sk.topological_order().astype(np.int64), sk.parent, edge)
 
 
 def branch_synapse_counts(table: pd.DataFrame, branches: pd.DataFrame, n_ids: int) -> pd.DataFrame:

@@ -30,3 +30,14 @@ def path_lengths(order: np.ndarray, parent: np.ndarray, edge_length: np.ndarray)
         if parent[node] >= 0:
             out[node] = out[parent[node]] + edge_length[node]
     return out
+
+
+@njit(cache=True)
+def subtree_sum(order: np.ndarray, parent: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Sum of ``values`` over every node's subtree (``order``: parents before children)."""
+    out = values.copy()
+    for k in range(order.shape[0] - 1, -1, -1):
+        node = order[k]
+        if parent[node] >= 0:
+            out[parent[node]] += out[node]
+    return out

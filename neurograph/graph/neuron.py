@@ -180,20 +180,13 @@ class Neuron:
             arrays["face_spine"] = self.face_spine
         if self.shaft_radius is not None:
             arrays["shaft_radius"] = self.shaft_radius
-        write_archive(path, meta, arrays, self.graph, self.branches)
-        if self.synapses is not None:
-            from ..io.saved import append_table
-
-            append_table(path, "synapses", self.synapses)
-        if self.spines is not None:
-            from ..io.saved import append_table
-
-            append_table(path, "spines", self.spines)
+        write_archive(path, meta, arrays, self.graph,
+                      {"branches": self.branches, "synapses": self.synapses, "spines": self.spines})
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Neuron":
         """Load a neuron saved with :meth:`save`."""
-        meta, a, graph, _ = read_archive(path)
+        meta, a, graph, tables = read_archive(path)
         somas = [Soma(np.asarray(s["center"]), float(s["radius"]), a.get(f"soma_faces_{i}", np.empty(0, np.int64)),
                       float(s.get("area_density", 0.0))) for i, s in enumerate(meta["somas"])]
         skeleton = Skeleton(a["skeleton_vertices"], a["skeleton_parent"], a["skeleton_radius"],
@@ -201,16 +194,14 @@ class Neuron:
         mesh = None
         if "mesh_vertices" in a:
             mesh = trimesh.Trimesh(a["mesh_vertices"], a["mesh_faces"], process=False)
-        from ..io.saved import read_table
-
-        synapses = read_table(path, "synapses")
+        synapses = tables.get("synapses")
         if synapses is not None:
             for col in ("compartment", "spine_part"):
                 if col in synapses.columns:
                     synapses[col] = synapses[col].astype(object).where(synapses[col].notna(), "").astype(str)
         return cls(meta["name"], skeleton, somas, graph, a["node_branch"], mesh, a.get("face_branch"),
                    meta.get("repair_report", {}), synapses, meta.get("synapse_report", {}),
-                   a.get("face_compartment"), read_table(path, "spines"), a.get("face_spine"),
+                   a.get("face_compartment"), tables.get("spines"), a.get("face_spine"),
                    a.get("shaft_radius"))
 
 

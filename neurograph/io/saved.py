@@ -11,8 +11,9 @@ Members
     lists (``soma_faces_<i>``), ``face_branch``, ``node_branch``.
 ``graph.json``
     The branch graph as networkx node-link JSON (node attributes are scalars).
-``branches.csv``
-    The per-branch feature table, for reading without neurograph.
+``branches.csv``, ``synapses.csv``, ``spines.csv``
+    The per-branch feature table and, when present, the synapse and spine tables, for
+    reading without neurograph.
 """
 
 from __future__ import annotations
@@ -41,8 +42,9 @@ def _json_default(obj):
 
 
 def write_archive(path: str | os.PathLike, meta: dict, arrays: dict[str, np.ndarray],
-                  graph: nx.DiGraph, branches: pd.DataFrame) -> None:
-    """Write a neuron archive atomically (temporary file, then rename)."""
+                  graph: nx.DiGraph, tables: dict[str, pd.DataFrame | None]) -> None:
+    """Write a neuron archive atomically (temporary file, then rename); each table of
+    ``tables`` (None skipped) becomes ``<name>.csv``."""
     path = os.fspath(path)
     tmp = f"{path}.tmp-{os.getpid()}"
     buf = io.BytesIO()
@@ -52,12 +54,14 @@ def write_archive(path: str | os.PathLike, meta: dict, arrays: dict[str, np.ndar
                                             default=_json_default, indent=1))
         zf.writestr("arrays.npz", buf.getvalue())
         zf.writestr("graph.json", json.dumps(nx.node_link_data(graph, edges="edges"), default=_json_default))
-        zf.writestr("branches.csv", branches.to_csv())
+        for name, table in tables.items():
+            if table is not None:
+                zf.writestr(f"{name}.csv", table.to_csv())
     os.replace(tmp, path)
 
 
-def read_archive(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray], nx.DiGraph, pd.DataFrame]:
-    """Read an archive written by :func:`write_archive`."""
+def read_archive(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray], nx.DiGraph, dict[str, pd.DataFrame]]:
+    """Read an archive written by :func:`write_archive`: meta, arrays, graph and tables."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FormatError(f"no saved neuron at {path}")
@@ -67,25 +71,12 @@ def read_archive(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray], 
             with np.load(io.BytesIO(zf.read("arrays.npz")), allow_pickle=False) as npz:
                 arrays = {k: npz[k] for k in npz.files}
             graph = nx.node_link_graph(json.loads(zf.read("graph.json")), directed=True, edges="edges")
-            branches = pd.read_csv(io.BytesIO(zf.read("branches.csv")), index_col=0)
+            tables = {name[:-4]: pd.read_csv(io.BytesIO(zf.read(name)), index_col=0)
+                      for name in zf.namelist() if name.endswith(".csv")}
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise FormatError(f"{path} is not a readable neurograph archive ({type(exc).__name__}: {exc})") from exc
     if meta.get("format") != FORMAT:
         raise FormatError(f"{path} is not a neurograph neuron archive (format={meta.get('format')!r})")
     if meta.get("version", 0) > VERSION:
         raise FormatError(f"{path} was written by a newer neurograph (format version {meta['version']}); upgrade")
-    return meta, arrays, graph, branches
-
-
-def append_table(path: str | os.PathLike, name: str, table: pd.DataFrame) -> None:
-    """Add a table as ``<name>.csv`` to an archive written by :func:`write_archive`."""
-    with zipfile.ZipFile(os.fspath(path), "a", compression=zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr(f"{name}.csv", table.to_csv())
-
-
-def read_table(path: str | os.PathLike, name: str) -> pd.DataFrame | None:
-    """The table ``<name>.csv`` of an archive, or None when it has none."""
-    with zipfile.ZipFile(os.fspath(path)) as zf:
-        if f"{name}.csv" not in zf.namelist():
-            return None
-        return pd.read_csv(io.BytesIO(zf.read(f"{name}.csv")), index_col=0)
+    return meta, arrays, graph, tables
