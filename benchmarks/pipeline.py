@@ -72,12 +72,12 @@ def baseline(mesh) -> tuple[float, float, int]:
     return seconds, length, len(skel.roots)
 
 
-def run(path: Path, voxel: float, ref_cable_nm: float | None, ref_somas: np.ndarray | None) -> None:
+def run(path: Path, voxel: float, ref_cable_nm: float | None, ref_somas: np.ndarray | None, spines: bool) -> None:
     sampler = RssSampler()
     sampler.start()
     stages: dict[str, tuple[float, float]] = {}
     t0 = time.perf_counter()
-    neuron = ng.extract(path, voxel_size=voxel,
+    neuron = ng.extract(path, voxel_size=voxel, spines=spines,
                         progress=lambda s, sec: stages.__setitem__(s, (sec, sampler.take())))
     total = time.perf_counter() - t0
     mesh = ng.load_mesh(path, voxel_size=voxel)
@@ -88,7 +88,8 @@ def run(path: Path, voxel: float, ref_cable_nm: float | None, ref_somas: np.ndar
     print(f"{path.stem[:22]:22s} faces {len(mesh.faces):6d} | " + " ".join(f"{k} {v[0]:5.2f}s/{v[1]:4.0f}MB"
                                                                            for k, v in stages.items()))
     line = (f"    total {total:5.2f} s, peak RSS {peak_mb():5.0f} MB | somas {neuron.n_somas} "
-            f"branches {len(neuron.branches):5d} cable {cable / 1e3:7.1f} µm")
+            f"branches {len(neuron.branches):5d} spines {len(neuron.spines) if spines else 'off'} "
+            f"cable {cable / 1e3:7.1f} µm")
     if ref_cable_nm:
         line += f" ({cable / ref_cable_nm:.2f} of ref SWC)"
     line += f" | skeletor fix_mesh+wavefront {b_sec:5.2f} s/{b_mb:4.0f}MB, {b_len / 1e3:7.1f} µm"
@@ -125,7 +126,7 @@ def child(args: list[str]) -> int:
         run_synthetic(args[1], int(args[2]))
         return 0
     path, voxel, ref_cable, somas = Path(args[0]), float(args[1]), json.loads(args[2]), json.loads(args[3])
-    run(path, voxel, ref_cable, None if somas is None else np.asarray(somas, float))
+    run(path, voxel, ref_cable, None if somas is None else np.asarray(somas, float), args[4] == "spines")
     return 0
 
 
@@ -150,10 +151,12 @@ def main() -> int:
         if ref.soma is not None:
             soma = ref.nodes.set_index("node_id").loc[[ref.soma] if np.isscalar(ref.soma) else ref.soma,
                                                       ["x", "y", "z"]].to_numpy(float) * 8
-        spawn(obj, 8.0, json.dumps(float(ref.cable_length) * 8), json.dumps(None if soma is None else soma.tolist()))
+        # fly neurons have no dendritic spines: extract(spines=False), as the README says
+        spawn(obj, 8.0, json.dumps(float(ref.cable_length) * 8), json.dumps(None if soma is None else soma.tolist()),
+              "no-spines")
     microns = SHARED / "microns_neurd" / "864691135510518224_decimated_mesh.off"
     if microns.exists():
-        spawn(microns, 1.0, json.dumps(None), json.dumps(NEURD_SOMAS.tolist()))
+        spawn(microns, 1.0, json.dumps(None), json.dumps(NEURD_SOMAS.tolist()), "spines")
     else:
         print("MICrONS mesh not found (../shared/data): skipped")
     return 0

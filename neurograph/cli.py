@@ -19,6 +19,7 @@ def _extract(args: argparse.Namespace) -> int:
 
         source, voxel = skeletor.example_mesh(), 8.0  # hemibrain neuron in 8 nm voxels
         name = "skeletor_example_722817260"
+        args.no_spines = True  # a fly neuron: no dendritic spines
     elif args.mesh:
         source, voxel, name = args.mesh, args.voxel_size, None
     else:
@@ -32,7 +33,7 @@ def _extract(args: argparse.Namespace) -> int:
     neuron = extract(source, voxel_size=voxel, name=name, gap=args.gap, step=args.step,
                      progress=lambda stage, s: print(f"[{stage:>11}] {s:6.2f} s", flush=True),
                      synapses=args.synapses, synapse_voxel_size=syn_voxel,
-                     compartments=True if args.compartments else None)
+                     compartments=True if args.compartments else None, spines=not args.no_spines)
     stem = os.path.join(args.output, neuron.name)
     neuron.branches.to_csv(f"{stem}_branches.csv")
     neuron.summary.to_csv(f"{stem}_summary.csv")
@@ -68,7 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("-o", "--output", required=True, help="output folder")
     ex.add_argument("--voxel-size", nargs="+", type=float, default=[1.0],
                     help="nm per mesh unit: one value or X Y Z (default 1 = mesh in nm)")
-    ex.add_argument("--example", action="store_true", help="use skeletor's example hemibrain mesh")
+    ex.add_argument("--example", action="store_true",
+                    help="use skeletor's example hemibrain mesh (a fly neuron: implies --no-spines)")
+    ex.add_argument("--no-spines", action="store_true",
+                    help="skip spine detection: for neurons without dendritic spines (insects), whose short "
+                    "twigs would otherwise be taken for spines and folded out of the skeleton")
     ex.add_argument("--gap", type=float, default=2000.0, help="largest gap in nm joined by repair")
     ex.add_argument("--step", type=float, default=300.0, help="skeleton wavefront step in nm")
     ex.add_argument("--synapses", help="synapse table (CSV/Parquet; pre/post and x/y/z columns): mapped onto "

@@ -32,4 +32,4 @@ def hemibrain_neurons(navis_data):
     """The 5 hemibrain DA1 meshes through the whole pipeline, once per session."""
     import neurograph as ng
 
-    return {sid: ng.extract(navis_data / "obj" / f"{sid}.obj", voxel_size=8) for sid in HEMIBRAIN_IDS}
+    return {sid: ng.extract(navis_data / "obj" / f"{sid}.obj", voxel_size=8, spines=False) for sid in HEMIBRAIN_IDS}

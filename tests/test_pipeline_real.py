@@ -51,13 +51,11 @@ def test_hemibrain_invariants(hemibrain_neurons, sid):
 
 
 def test_hemibrain_length_against_reference(hemibrain_neurons, navis_data):
-    # twigs folded into spines by spine detection are part of the reference's cable
-    folded = {sid: n.spines.attrs.get("folded_cable_um", 0.0) * 1e3 if n.spines is not None else 0.0
-              for sid, n in hemibrain_neurons.items()}
-    ratios = {sid: (n.skeleton.cable_length + folded[sid]) / _cable_nm(navis_data / "swc" / f"{sid}.swc")
+    # fly neurons, extracted without spine detection (no spines to fold): issue #2 asks 15%
+    ratios = {sid: n.skeleton.cable_length / _cable_nm(navis_data / "swc" / f"{sid}.swc")
               for sid, n in hemibrain_neurons.items()}
     print(ratios)
-    assert all(0.75 < r < 1.25 for r in ratios.values()), ratios
+    assert all(0.85 < r < 1.15 for r in ratios.values()), ratios
 
 
 def test_save_load_round_trip(hemibrain_neurons, tmp_path):
