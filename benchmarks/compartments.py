@@ -81,7 +81,7 @@ def hemibrain() -> None:
     skeletons = {str(n.id): n for n in navis.example_neurons(5, kind="skeleton")}
     for nid, x in skeletons.items():
         t0 = time.perf_counter()
-        neuron = ng.extract(os.path.join(data, "obj", f"{nid}.obj"), voxel_size=8,
+        neuron = ng.extract(os.path.join(data, "obj", f"{nid}.obj"), voxel_size=8, spines=False,  # fly
                             synapses=os.path.join(data, "synapses", f"{nid}.csv"), synapse_voxel_size=8)
         secs = time.perf_counter() - t0
         if x.n_trees > 1:

@@ -123,7 +123,7 @@ def test_hemibrain_split_agrees_with_navis(navis_data):
     from scipy.spatial import cKDTree
 
     sid = "754538881"
-    neuron = ng.extract(navis_data / "obj" / f"{sid}.obj", voxel_size=8,
+    neuron = ng.extract(navis_data / "obj" / f"{sid}.obj", voxel_size=8, spines=False,
                         synapses=navis_data / "synapses" / f"{sid}.csv", synapse_voxel_size=8)
     assert neuron.synapse_report["n_unmapped"] == 0
     x = [n for n in navis.example_neurons(5, kind="skeleton") if str(n.id) == sid][0]
