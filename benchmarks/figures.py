@@ -109,6 +109,7 @@ def microns_figure(out: Path) -> None:
         return
     t0 = time.perf_counter()
     neuron = ng.extract(off, voxel_size=1, synapses=table, synapse_voxel_size=(4, 4, 40),
+                        compartments={"pia": (0, -1, 0)},  # minnie65: y is cortical depth
                         name="MICrONS 864691135510518224")
     print(f"MICrONS: extract + synapses + compartments {time.perf_counter() - t0:.1f} s; {neuron}")
     lengths = neuron.branches.groupby("compartment")["length"].sum()

@@ -33,7 +33,8 @@ def _extract(args: argparse.Namespace) -> int:
     neuron = extract(source, voxel_size=voxel, name=name, gap=args.gap, step=args.step,
                      progress=lambda stage, s: print(f"[{stage:>11}] {s:6.2f} s", flush=True),
                      synapses=args.synapses, synapse_voxel_size=syn_voxel,
-                     compartments=True if args.compartments else None, spines=not args.no_spines)
+                     compartments=({"pia": args.pia} if args.pia else True) if args.compartments or args.pia
+                     else None, spines=not args.no_spines)
     stem = os.path.join(args.output, neuron.name)
     neuron.branches.to_csv(f"{stem}_branches.csv")
     neuron.summary.to_csv(f"{stem}_summary.csv")
@@ -82,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="nm per synapse coordinate unit: 1 (nm), 4 4 40 (MICrONS voxels), 8 (hemibrain)")
     ex.add_argument("--compartments", action="store_true",
                     help="label axon/dendrite/soma without synapses too (always done with --synapses)")
+    ex.add_argument("--pia", nargs=3, type=float, metavar=("X", "Y", "Z"),
+                    help="direction towards the pia in mesh coordinates (0 -1 0 for MICrONS): the apical "
+                    "dendrite must reach towards it")
     ex.set_defaults(func=_extract)
     from .batch.cli import add_batch_parser
 

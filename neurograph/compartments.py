@@ -30,7 +30,7 @@ from numba import njit
 from .errors import InputError
 from .graph.kernels import subtree_sum
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 if TYPE_CHECKING:  # pragma: no cover
     from .graph import Neuron
@@ -273,7 +273,18 @@ def _geometry_axon(neuron, arbor: _Arbor, tree: int, branches: pd.DataFrame, spi
 
 # --- apical / basal ------------------------------------------------------------------------
 
-def _apical_limb(neuron, arbor: _Arbor, branches: pd.DataFrame, axon_branch: set) -> dict[int, int]:
+def _reach(arbor: _Arbor, nodes: np.ndarray, center: np.ndarray, pia: np.ndarray | None) -> float:
+    """How far (nm) a subtree's nodes reach from the soma centre: radially, or towards the pia."""
+    if not len(nodes):
+        return 0.0
+    offset = arbor.sk.vertices[nodes] - center
+    if pia is None:
+        return float(np.linalg.norm(offset, axis=1).max())
+    return float(max((offset @ pia).max(), 0.0))
+
+
+def _apical_limb(neuron, arbor: _Arbor, branches: pd.DataFrame, axon_branch: set,
+                 pia: np.ndarray | None = None) -> dict[int, int]:
     """Soma id -> the primary branch that is the apical dendrite (pyramidal-like cells only)."""
     import networkx as nx
 
@@ -287,7 +298,7 @@ def _apical_limb(neuron, arbor: _Arbor, branches: pd.DataFrame, axon_branch: set
         for b in prim:
             sub = [b, *nx.descendants(neuron.graph, b)]
             nodes = np.flatnonzero(np.isin(arbor.node_branch, sub))
-            reach = float(np.linalg.norm(arbor.sk.vertices[nodes] - center, axis=1).max()) if len(nodes) else 0.0
+            reach = _reach(arbor, nodes, center, pia)
             w = _base_width(arbor, np.flatnonzero(arbor.node_branch == b), float(branches.at[b, "path_to_soma"]) * 1e3)
             stats.append((b, w, reach))
         w = np.array([t[1] for t in stats])
@@ -296,10 +307,15 @@ def _apical_limb(neuron, arbor: _Arbor, branches: pd.DataFrame, axon_branch: set
                                         if d in branches.index], "length"].sum() for t in stats])
         k = int(np.nanargmax(w * reach))
         others = np.delete(np.arange(len(stats)), k)
-        z = (w[k] / np.nanmedian(w[others])) * (reach[k] / np.nanmedian(reach[others]))
+        z = (w[k] / np.nanmedian(w[others])) * (reach[k] / max(np.nanmedian(reach[others]), 1e-9))
         big_others = np.sum(cable[others] >= max(20.0, 0.1 * cable[k]))
         wide = w[k] / np.nanmedian(w[others]) >= 1.2
-        if np.isfinite(z) and z >= 1.8 and wide and big_others >= 2 and cable[others].sum() >= 0.15 * cable[k]:
+        upward = True
+        if pia is not None:  # an apical dendrite lies mostly above its soma
+            nodes = np.flatnonzero(np.isin(arbor.node_branch, [stats[k][0], *nx.descendants(neuron.graph, stats[k][0])]))
+            upward = float(((arbor.sk.vertices[nodes] - center) @ pia).mean()) > 0
+        if np.isfinite(z) and z >= 1.8 and wide and upward and big_others >= 2 \
+                and cable[others].sum() >= 0.15 * cable[k]:
             out[s] = stats[k][0]
     return out
 
@@ -307,7 +323,7 @@ def _apical_limb(neuron, arbor: _Arbor, branches: pd.DataFrame, axon_branch: set
 # --- entry point ---------------------------------------------------------------------------
 
 def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical: bool | str = "auto",
-                       proximal: float = 30.0) -> pd.DataFrame:
+                       proximal: float = 30.0, pia: Sequence[float] | None = None) -> pd.DataFrame:
     """Label every branch ``soma``, ``axon``, ``dendrite`` (or ``apical``/``basal``) with a confidence.
 
     Parameters
@@ -323,6 +339,12 @@ def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical
         dominates, ``True`` always (thickest x farthest primary), ``False`` never.
     proximal : float, default 30
         µm of path from the soma surface within which an axon may leave a dendrite.
+    pia : (3,) floats, optional
+        Direction towards the pia in the mesh's coordinates (e.g. ``(0, -1, 0)`` for MICrONS
+        minnie65, where y is cortical depth). Given, the apical dendrite is the thick primary
+        dendrite that reaches farthest towards the pia, and with ``apical="auto"`` only when
+        most of its subtree lies above the soma; without it, the one that reaches farthest in
+        any direction.
 
     Returns
     -------
@@ -335,6 +357,11 @@ def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical
     """
     if use_synapses not in (True, False, "auto") or apical not in (True, False, "auto"):
         raise InputError("use_synapses and apical must be True, False or 'auto'")
+    if pia is not None:
+        pia = np.asarray(pia, float).reshape(-1)
+        if pia.shape != (3,) or not np.isfinite(pia).all() or not np.linalg.norm(pia) > 0:
+            raise InputError(f"pia must be a non-zero direction (x, y, z), got {pia!r}")
+        pia = pia / np.linalg.norm(pia)
     arbor = _Arbor(neuron)
     branches = neuron.branches
     n_somas = len(neuron.somas)
@@ -387,8 +414,8 @@ def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical
     if apical is not False and n_somas:
         import networkx as nx
 
-        tops = _apical_limb(neuron, arbor, branches, axon_branches) if apical == "auto" else \
-            _apical_limb_forced(neuron, arbor, branches, axon_branches)
+        tops = _apical_limb(neuron, arbor, branches, axon_branches, pia) if apical == "auto" else \
+            _apical_limb_forced(neuron, arbor, branches, axon_branches, pia)
         for s, top in tops.items():
             ap = {top, *nx.descendants(neuron.graph, top)}
             for b in neuron.graph.successors(s):
@@ -412,13 +439,21 @@ def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical
     return table
 
 
-def _apical_limb_forced(neuron, arbor, branches, axon_branches) -> dict[int, int]:
+def _apical_limb_forced(neuron, arbor, branches, axon_branches, pia=None) -> dict[int, int]:
+    """Soma id -> its thickest primary dendrite (towards the pia: thickest x reach towards it)."""
+    import networkx as nx
+
     out = {}
     for s in range(len(neuron.somas)):
         prim = [b for b in neuron.graph.successors(s) if b not in axon_branches]
         if prim:
-            w = [_base_width(arbor, np.flatnonzero(arbor.node_branch == b), branches.at[b, "path_to_soma"] * 1e3)
-                 for b in prim]
+            w = np.array([_base_width(arbor, np.flatnonzero(arbor.node_branch == b),
+                                      branches.at[b, "path_to_soma"] * 1e3) for b in prim])
+            if pia is not None:
+                center = np.asarray(neuron.somas[s].center, float)
+                w = w * np.array([_reach(arbor, np.flatnonzero(np.isin(arbor.node_branch,
+                                                                       [b, *nx.descendants(neuron.graph, b)])),
+                                         center, pia) for b in prim])
             out[s] = prim[int(np.nanargmax(w))]
     return out
 

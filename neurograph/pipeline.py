@@ -16,7 +16,7 @@ def extract(source: Any, voxel_size: float | Sequence[float] = 1.0, name: str | 
             gap: float = 2000.0, min_soma_radius: float = 2500.0, step: float | str = 300.0,
             progress: Callable[[str, float], None] | None = None, synapses: Any = None,
             synapse_voxel_size: float | Sequence[float] = 1.0, synapse_columns: dict | None = None,
-            synapse_tolerance: float = 1000.0, compartments: bool | None = None,
+            synapse_tolerance: float = 1000.0, compartments: bool | dict | None = None,
             spines: bool | dict = True) -> Neuron:
     """Run the whole pipeline on one mesh.
 
@@ -45,9 +45,9 @@ def extract(source: Any, voxel_size: float | Sequence[float] = 1.0, name: str | 
         Explicit synapse column names (``direction, x, y, z, id``).
     synapse_tolerance : float, default 1000
         Synapses farther than this (nm) from the mesh are reported, not assigned.
-    compartments : bool, optional
-        Label axon/dendrite/soma (:func:`neurograph.label_compartments`); default: only when
-        synapses are given.
+    compartments : bool or dict, optional
+        Label axon/dendrite/soma (:func:`neurograph.label_compartments`; a dict passes its
+        parameters, e.g. ``{"pia": (0, -1, 0)}``); default: only when synapses are given.
     spines : bool or dict, default True
         Detect dendritic spines (:func:`neurograph.detect_spines`; a dict passes its
         parameters). Spine twigs of the skeleton are folded into their shaft branch, so
@@ -89,6 +89,6 @@ def extract(source: Any, voxel_size: float | Sequence[float] = 1.0, name: str | 
     if compartments or (compartments is None and synapses is not None):
         from .compartments import label_compartments
 
-        label_compartments(neuron)
+        label_compartments(neuron, **(compartments if isinstance(compartments, dict) else {}))
         done("compartments", t)
     return neuron

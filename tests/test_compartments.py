@@ -60,6 +60,21 @@ def test_apical_only_for_pyramidal(cells):
     assert "apical" not in set(multi.branches["compartment"])
 
 
+def test_pia_direction_picks_or_vetoes_the_apical(cells):
+    cell, neuron = cells["pyramidal"]
+    paths = cell.paths
+    apical = np.vstack([paths[b] for b in np.flatnonzero(cell.branches["compartment"].to_numpy() == "apical")])
+    up = apical.mean(axis=0) - cell.soma_center  # the true apical tuft lies towards the pia
+    ng.label_compartments(neuron, use_synapses=False, pia=up)
+    assert accuracy(neuron, cell, level="fine") >= 0.95
+    # the same cell with the pia on the other side has no apical dendrite
+    ng.label_compartments(neuron, use_synapses=False, pia=-up)
+    assert "apical" not in set(neuron.branches["compartment"])
+    assert accuracy(neuron, cell) >= 0.95  # axon / dendrite unchanged
+    with pytest.raises(InputError, match="pia"):
+        ng.label_compartments(neuron, pia=(0, 0, 0))
+
+
 def test_labels_propagate_to_nodes_faces_and_summary(cells):
     cell, neuron = cells["bipolar"]
     table = ng.label_compartments(neuron, use_synapses=False)
