@@ -77,7 +77,7 @@ def plot_3d(neuron, color_by: str = "branch", max_faces: int = 200_000, path: st
                                        marker=dict(size=2, color="gold")))
     syn = getattr(neuron, "synapses", None)
     if syn is not None and len(syn) and {"x", "y", "z", "direction"} <= set(syn.columns):
-        for direction, color in (("pre", "royalblue"), ("post", "darkorange")):
+        for direction, color in (("pre", "black"), ("post", "darkorange")):
             m = syn[syn["direction"] == direction]
             if len(m):
                 p = m[["x", "y", "z"]].to_numpy(float) / 1e3

@@ -42,7 +42,8 @@ def _scale_bar(ax, pts: np.ndarray) -> None:
     bar = 10 ** np.floor(np.log10(max(span / 5, 1e-3)))
     x0, y0 = ax.get_xlim()[0] + 0.05 * span, ax.get_ylim()[0] + 0.05 * max(np.ptp(pts[:, 1]), 1e-3)
     ax.plot([x0, x0 + bar], [y0, y0], color="black", lw=3)
-    ax.text(x0 + bar / 2, y0, f"{bar:g} µm", ha="center", va="bottom")
+    ax.annotate(f"{bar:g} µm", (x0 + bar / 2, y0), xytext=(0, 4), textcoords="offset points", ha="center",
+                va="bottom")
 
 
 def _table_points(table, prefix: str = "") -> np.ndarray | None:
@@ -117,7 +118,7 @@ def plot_neuron(neuron, view: str | Sequence[float] = "xy", color_by: str = "bra
     syn_pts = _table_points(syn)
     if syn_pts is not None and "direction" in syn.columns:
         q = syn_pts @ basis / 1e3
-        for direction, marker, color in (("pre", "^", "tab:blue"), ("post", "o", "tab:orange")):
+        for direction, marker, color in (("pre", "^", "black"), ("post", "o", "tab:orange")):  # axon is blue
             m = (syn["direction"] == direction).to_numpy()
             if m.any():
                 ax.scatter(q[m, 0], q[m, 1], s=10, marker=marker, c=color, edgecolors="none", zorder=4)
