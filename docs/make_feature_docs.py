@@ -1,0 +1,46 @@
+"""Write docs/features.md: every neuron-level feature of the registry, with units.
+
+Run ``python docs/make_feature_docs.py``; ``tests/test_docs.py`` fails when the file is out of
+date with :func:`neurograph.feature_table`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent / "features.md"
+
+
+def _columns(cols: list[str]) -> str:
+    if len(cols) <= 4:
+        return ", ".join(f"`{c}`" for c in cols)
+    return f"`{cols[0]}`, `{cols[1]}` … `{cols[-1]}` ({len(cols)} columns)"
+
+
+def render() -> str:
+    """The markdown text of docs/features.md, from the feature registry."""
+    import neurograph as ng
+
+    table = ng.feature_table().reset_index()
+    lines = ["# Neuron-level features (`neurograph.neuron_features`)", "",
+             "Generated from the registry by `python docs/make_feature_docs.py`; "
+             "`ng.feature_table()` gives the same as a DataFrame (one row per column).",
+             "Lengths in µm, widths in nm, areas µm², volumes µm³, angles degrees; empty unit = a count "
+             "or a ratio. *needs*: the inputs without which the feature is NaN. *scale-free*: does not "
+             "change when the neuron is scaled. The `position` group is opt-in (it depends on the "
+             "brain space); every other feature is independent of orientation and node density.", ""]
+    for group, rows in table.groupby("group", sort=False):
+        lines += [f"## {group} ({len(rows)} columns)", "", "| feature | columns | unit | needs | scale-free | description |",
+                  "| --- | --- | --- | --- | --- | --- |"]
+        for feature, part in rows.groupby("feature", sort=False):
+            first = part.iloc[0]
+            desc = str(first["description"]).replace("|", "\\|")
+            lines.append(f"| {feature} | {_columns(part['column'].tolist())} | {first['unit']} | "
+                         f"{first['requires']} | {'yes' if first['scale_free'] else ''} | {desc} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    OUT.write_text(render(), encoding="utf-8")
+    print(f"wrote {OUT}")
