@@ -46,53 +46,110 @@ def subtree_volumes(vertices: np.ndarray, parent: np.ndarray, radius: np.ndarray
     return vol
 
 
-def reroot_short_root_twigs(vertices: np.ndarray, parent: np.ndarray, is_soma: np.ndarray,
-                            limit: np.ndarray, radius: np.ndarray) -> np.ndarray:
-    """Re-root soma-less trees whose root hangs at the end of a short twig (a spine tip).
+def reroot_at_thick_end(vertices: np.ndarray, parent: np.ndarray, is_soma: np.ndarray,
+                        radius: np.ndarray) -> np.ndarray:
+    """Re-root every soma-less tree at one end of its thickest path.
 
-    A soma-less piece is rooted at one end of its longest geodesic path, which on a spiny
-    dendrite is often the tip of a spine. When the path from such a root to its first
-    branch node ``B`` is shorter than ``limit[B]`` nm, the tree is re-rooted at the deepest
-    leaf of ``B``'s child with the second-largest subtree volume, so the old root path becomes an ordinary twig.
+    A soma-less piece comes rooted at one end of its longest geodesic path, which on a
+    spiny dendrite is usually the tip of a spine near a dendrite end; from there the shaft
+    skeleton would run up the spine. The new root is the leaf farthest from the old root
+    by *volume* (edge length x pi r^2 of the skeleton radii): spine necks are thin, so the
+    farthest leaf is a dendrite end (the end of the tree's volume-weighted diameter).
 
     Returns
     -------
     (n,) int64 ndarray
-        The new parent array (unchanged when no root qualifies).
+        The new parent array.
     """
-    parent = parent.copy()
-    kids = children_lists(parent)
+    from scipy import sparse
+    from scipy.sparse.csgraph import dijkstra
+
+    parent = np.asarray(parent, np.int64).copy()
+    roots = np.flatnonzero((parent < 0) & ~is_soma)
+    if not len(roots):
+        return parent
+    n = len(parent)
     el = edge_lengths(vertices, parent)
-    height = subtree_heights(topological_order(parent), parent, el)
-    vol = subtree_volumes(vertices, parent, radius)
-    for root in np.flatnonzero((parent < 0) & ~is_soma):
-        node, run = root, 0.0
-        while len(kids[node]) == 1:
-            node = kids[node][0]
-            run += el[node]
-        if len(kids[node]) < 2 or run >= limit[node]:
-            continue
-        second = kids[node][np.argsort(vol[kids[node]])[-2]]
-        leaf = second
-        while len(kids[leaf]):
-            leaf = kids[leaf][np.argmax(height[kids[leaf]] + el[kids[leaf]])]
-        path = [leaf]
-        while parent[path[-1]] >= 0:
-            path.append(parent[path[-1]])
-        for child, par in zip(path[:-1], path[1:]):
-            parent[par] = child
-        parent[leaf] = -1
+    r = np.nan_to_num(np.asarray(radius, float), nan=0.0)
+    c = np.flatnonzero(parent >= 0)
+    w = np.pi * (0.5 * (r[c] + r[parent[c]])) ** 2 * el[c] + 1e-3 * el[c] + 1e-9
+    graph = sparse.coo_matrix((w, (c, parent[c])), shape=(n, n)).tocsr()
+    dist, _, source = dijkstra(graph, directed=False, indices=roots, min_only=True, return_predecessors=True)
+    ok = np.isfinite(dist) & (source >= 0)
+    for root in roots:
+        members = np.flatnonzero(ok & (source == root))
+        if len(members):
+            parent = reroot(parent, int(members[np.argmax(dist[members])]))
     return parent
 
 
+def reroot(parent: np.ndarray, node: int) -> np.ndarray:
+    """The parent array of the same tree re-rooted at ``node``."""
+    parent = parent.copy()
+    path = [int(node)]
+    while parent[path[-1]] >= 0:
+        path.append(int(parent[path[-1]]))
+    for child, par in zip(path[:-1], path[1:]):
+        parent[par] = child
+    parent[node] = -1
+    return parent
+
+
+def cut_ends(mesh, min_radius: float) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Open boundary loops of a mesh wide enough to be the cut end of a dendrite.
+
+    A dendrite segment cut out of a volume is an open tube: each cut leaves a boundary loop
+    around the shaft's cross-section, whose centroid lies on the shaft axis. Loops with a
+    perimeter of at least ``2 pi min_radius`` nm count (holes left by cut spine necks and
+    small mesh defects are smaller).
+
+    Returns
+    -------
+    centroids : (k, 3) float
+        nm, widest loop first.
+    radii : (k,) float
+        median distance of the loop's vertices from its centroid (nm).
+    vertices : list of int arrays
+        The vertices of each loop.
+    """
+    import trimesh
+    from scipy import sparse
+    from scipy.sparse.csgraph import connected_components
+
+    empty = (np.empty((0, 3)), np.empty(0), [])
+    if len(mesh.faces) == 0:
+        return empty
+    edges = np.asarray(mesh.edges_sorted)[trimesh.grouping.group_rows(mesh.edges_sorted, require_count=1)]
+    if not len(edges):
+        return empty
+    verts = np.asarray(mesh.vertices, float)
+    n = len(verts)
+    graph = sparse.coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
+    _, comp = connected_components(graph, directed=False)
+    loop = comp[edges[:, 0]]
+    perimeter = np.bincount(loop, weights=np.linalg.norm(verts[edges[:, 0]] - verts[edges[:, 1]], axis=1),
+                            minlength=comp.max() + 1)
+    wide = np.flatnonzero(perimeter >= 2 * np.pi * min_radius)
+    wide = wide[np.argsort(-perimeter[wide], kind="stable")]
+    members = [np.unique(edges[loop == k]) for k in wide]
+    if not len(wide):
+        return empty
+    centroids = np.array([verts[m].mean(axis=0) for m in members])
+    radii = np.array([np.median(np.linalg.norm(verts[m] - c, axis=1)) for m, c in zip(members, centroids)])
+    return centroids, radii, members
+
+
 def twig_roots(vertices: np.ndarray, parent: np.ndarray, is_soma: np.ndarray, limit: np.ndarray,
-               radius: np.ndarray) -> np.ndarray:
+               radius: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
     """Label every node with the root of the short side twig it lies on (-1 on the core).
 
     At every branch node that is not a soma the child with the largest subtree volume
     (node radii) continues the shaft; any other child whose subtree (with its edge) is shorter than ``limit`` nm
-    at that node starts a twig, and its whole subtree belongs to the twig.
+    at that node starts a twig, and its whole subtree belongs to the twig. Nodes marked in
+    ``keep`` (paths to the cut ends of a dendrite segment) are never twigs, and where a
+    child is kept it, not the largest one, continues the shaft.
     """
+    keep = np.zeros(len(parent), bool) if keep is None else keep
     el = edge_lengths(vertices, parent)
     order = topological_order(parent)
     height = subtree_heights(order, parent, el)
@@ -109,11 +166,28 @@ def twig_roots(vertices: np.ndarray, parent: np.ndarray, is_soma: np.ndarray, li
         if len(kids) < 2 or is_soma[node]:
             continue
         reach = height[kids] + el[kids]
-        main = np.argmax(vol[kids])
+        main = np.argmax(vol[kids]) if not keep[kids].any() else -1
         for i, c in enumerate(kids):
-            if i != main and reach[i] < limit[node]:
+            if i != main and reach[i] < limit[node] and not keep[c]:
                 label[c] = c
     return label
+
+
+def terminal_segments(parent: np.ndarray, twig: np.ndarray) -> np.ndarray:
+    """Label every twig node on a terminal run (the unbranched path from a leaf up to the
+    twig's root or the nearest branch node, which is excluded) with the run's top node;
+    -1 elsewhere. A twig that forks holds one terminal run per tip."""
+    n = len(parent)
+    kids = np.bincount(parent[parent >= 0], minlength=n)
+    top = np.full(n, -1, np.int64)
+    for v in topological_order(parent):
+        if twig[v] < 0:
+            continue
+        p = parent[v]
+        top[v] = top[p] if p >= 0 and twig[p] == twig[v] and kids[p] == 1 and v != twig[v] else v
+    leaf_runs = np.zeros(n, bool)
+    leaf_runs[top[(twig >= 0) & (kids == 0)]] = True
+    return np.where((top >= 0) & leaf_runs[np.maximum(top, 0)], top, -1)
 
 
 class EdgeIndex:

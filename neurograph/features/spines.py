@@ -5,27 +5,36 @@ Method (pure numpy + Numba, no mesh segmentation library):
 1. **Shaft skeleton.** Short side twigs of the skeleton (a subtree hanging off a branch
    node, shorter than ``max_length`` + the local radius, not the child with the largest
    subtree volume) are what the wavefront skeletonizer makes of spines; they are set
-   aside, and the rest is the shaft skeleton. A soma-less piece rooted at a spine tip is
-   re-rooted first.
-2. **Shaft axis and radius.** Every mesh vertex (soma vertices excepted) is measured to its
-   nearest shaft skeleton edge. The first radius estimate per node is the centre of the
-   densest half (the *shorth*, area-weighted) of those distances within ``window`` nm of
-   arc length: the shaft wall is a tight cluster of distances, spines spread out above it.
-   Robust circle fits across the skeleton (Tukey-weighted, scale shrinking to the shaft
-   tolerance) then refine the radius and move the nodes onto the shaft axis (wavefront
-   nodes are pulled towards spines); the moved nodes are smoothed along the skeleton.
+   aside, and the rest is the shaft skeleton. A soma-less piece is first re-rooted at a
+   dendrite end: the end of its volume-weighted diameter (spine necks are thin), not the
+   end of its longest path (often a spine tip). A soma-less segment cut out of a volume
+   (open boundary loops at least ``2 pi x 150`` nm round, :func:`spine_geometry.cut_ends`)
+   gets one node at the centre of each cut end; it is rooted at the widest, and the paths
+   between the cut ends are shaft.
+2. **Shaft axis and radius.** Mesh vertices of shaft nodes (soma and twig vertices
+   excepted) are measured to their nearest shaft skeleton edge. The first radius estimate
+   per node is the centre of the densest half (the *shorth*, area-weighted) of those
+   distances within ``window`` nm of arc length: the shaft wall is a tight cluster of
+   distances, spines spread out above it. Robust circle fits across the skeleton
+   direction (taken as the chord over ``window`` nm each side: single wavefront edges can
+   be tens of degrees off near spines), Tukey-weighted, scale shrinking to the shaft
+   tolerance, then refine the radius and move the nodes onto the shaft axis (cut-end
+   nodes stay at the centre of their cut); the moved nodes are smoothed along the skeleton.
 3. **Protrusions.** Vertices more than ``max(shaft_tolerance, relative_tolerance x r)``
-   beyond the shaft surface seed candidates (connected pieces on the mesh surface); each
-   grows down to ``grow_tolerance`` above the surface (neighbouring candidates split where
-   their fronts meet). Candidates with a length and volume within the limits are spines.
+   beyond the shaft surface seed candidates (connected pieces on the mesh surface; not on
+   a cut end's rim); each grows down to ``grow_tolerance`` above the surface (neighbouring
+   candidates split where their fronts meet). A candidate holding the tips of several
+   skeleton twigs (touching spines) is split, one part per tip. Candidates with a length
+   and volume within the limits are spines.
 4. **Features.** Base: the centroid of the spine's foot (the vertices just outside it, on
    the shaft surface), and the closest shaft skeleton point to it. Length: base to the
    farthest vertex. Volume: the spine surface closed at its foot. Head / neck width:
    widest / narrowest cross-section.
-5. **Folding.** Skeleton twigs that end in a spine (or a smaller bump) are removed and
-   their mesh vertices handed to the shaft node they hang from, so that a spiny dendrite
-   is one branch per true branch; the branch graph is rebuilt. Shaft width is then
-   re-measured without the spine vertices.
+5. **Folding.** Skeleton twigs that end in a spine (or a smaller bump), or whose mesh
+   vertices never rise ``min_length`` above the shaft surface, are removed and their mesh
+   vertices handed to the shaft node they hang from, so that a spiny dendrite is one
+   branch per true branch; the branch graph is rebuilt. Shaft width is then re-measured
+   without the spine vertices.
 """
 
 from __future__ import annotations
@@ -39,9 +48,8 @@ from scipy.spatial import cKDTree
 from ..errors import InputError
 from ..skeleton import Skeleton
 from ..skeleton.kernels import face_owner, group_median
-from .spine_geometry import (EdgeIndex, edge_lengths, group_csr, head_and_neck_width, reroot_short_root_twigs,
-                             tree_adjacency,
-                             twig_roots, vertex_neighbours)
+from .spine_geometry import (EdgeIndex, cut_ends, edge_lengths, group_csr, head_and_neck_width, reroot,
+                             reroot_at_thick_end, terminal_segments, tree_adjacency, twig_roots, vertex_neighbours)
 from .spine_kernels import grow_labels, window_circle_fit, window_shaft_radius
 
 #: spine table column -> (unit, description)
@@ -74,6 +82,8 @@ SPINE_BRANCH_COLUMNS: dict[str, tuple[str, str]] = {
 RECENTRE_ITERATIONS = 2  # passes moving shaft skeleton nodes onto the shaft axis
 RADIUS_CAP = 1500.0  # nm: largest node radius added to max_length when deciding what is a twig
 SMOOTH_ROUNDS = 3  # Laplacian smoothing passes over the re-centred shaft skeleton
+TANGENT_SPAN = 1.0  # x window: arc length each side over which the shaft direction is taken
+CUT_MIN_RADIUS = 150.0  # nm: open boundary loops at least this wide (perimeter / 2 pi) are cut ends
 GROW_REACH = 250.0  # nm: a spine grows down to its rim only this far from its seed part
 
 
@@ -96,34 +106,63 @@ def _shaft_radius(index: EdgeIndex, nodes: np.ndarray, n_nodes: int, points: np.
     return seg, dist, radius
 
 
-def _tangents(pos: np.ndarray, parent: np.ndarray, nodes: np.ndarray) -> np.ndarray:
-    """Unit direction of the skeleton at ``nodes`` (from a child, or the node, to the parent)."""
+def _tangents(pos: np.ndarray, parent: np.ndarray, nodes: np.ndarray, span: float = 0.0) -> np.ndarray:
+    """Unit direction of the skeleton at ``nodes``: the chord between the nodes about
+    ``span`` nm of arc length up and down the skeleton among ``nodes`` (one edge each way
+    when ``span`` is 0). Wavefront nodes scatter off the axis by up to a few hundred nm
+    near spines, so the direction of a single edge can be tens of degrees off the shaft."""
     n = len(pos)
+    inside = np.zeros(n, bool)
+    inside[nodes] = True
     kids = nodes[parent[nodes] >= 0]
+    kids = kids[inside[parent[kids]]]
+    n_kids = np.bincount(parent[kids], minlength=n)
     child = np.arange(n)
     child[parent[kids]] = kids
-    par = np.where(parent >= 0, parent, np.arange(n))
+    par = np.arange(n)
+    par[kids] = parent[kids]
     t = np.zeros((n, 3))
     t[nodes] = pos[par[nodes]] - pos[child[nodes]]
+    el = edge_lengths(pos, parent)
+    step = float(np.median(el[kids])) if len(kids) else 0.0
+    hops = int(round(span / step)) if span > 0 and step > 0 else 0
+    if hops > 1:
+        # the chord stays within the branch: walks stop at branch nodes
+        child[n_kids != 1] = np.flatnonzero(n_kids != 1)
+        up, down = nodes.copy(), nodes.copy()
+        for _ in range(hops):
+            up = np.where(n_kids[up] > 1, up, par[up])
+            down = child[down]
+        chord = pos[up] - pos[down]
+        long = np.linalg.norm(chord, axis=1) > 0
+        t[nodes[long]] = chord[long]
     norm = np.linalg.norm(t, axis=1, keepdims=True)
     return np.divide(t, norm, out=np.zeros_like(t), where=norm > 0)
 
 
 def _fit_shaft(pos: np.ndarray, parent: np.ndarray, nodes: np.ndarray, points: np.ndarray, weight: np.ndarray,
-               window: float, tolerance: float, relative: float) -> tuple[np.ndarray, np.ndarray, EdgeIndex]:
+               window: float, tolerance: float, relative: float, fixed: np.ndarray | None = None,
+               fixed_radius: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, EdgeIndex]:
     """Shaft axis and radius at ``nodes``: start from the shorth of the distances to the
     skeleton, then robust circle fits across the skeleton (which also move the nodes onto
-    the shaft axis). Returns node positions, radii (nm) and the edge index over them."""
+    the shaft axis). Nodes in ``fixed`` (cut ends: centres of cut cross-sections) keep their
+    position and take ``fixed_radius``. Returns node positions, radii (nm) and the edge
+    index over them."""
     n = len(pos)
     pos = pos.copy()
+    fixed = np.empty(0, np.int64) if fixed is None else np.asarray(fixed, np.int64)
     index = EdgeIndex(pos, parent, nodes)
     seg, _, radius = _shaft_radius(index, nodes, n, points, weight, window)
+    radius[fixed] = fixed_radius
+    start = pos[fixed]
     ptr, adj, adj_len = tree_adjacency(pos, parent, nodes)
     for _ in range(RECENTRE_ITERATIONS):
         node_ptr, p_sorted, w_sorted = group_csr(seg, n, points, weight)
         centre, r = window_circle_fit(ptr, adj, adj_len, node_ptr, p_sorted, w_sorted, pos,
-                                      _tangents(pos, parent, nodes), radius, window, tolerance / 2, relative / 2, 12)
+                                      _tangents(pos, parent, nodes, TANGENT_SPAN * window), radius, window,
+                                      tolerance / 2, relative / 2, 12)
         pos[nodes], radius[nodes] = centre[nodes], r[nodes]
+        pos[fixed], radius[fixed] = start, fixed_radius
         index = EdgeIndex(pos, parent, nodes)
         seg, _ = index.query(points)
     return pos, radius, index
@@ -202,14 +241,17 @@ def detect_spines(neuron, min_length: float = 300.0, max_length: float = 3000.0,
            window=window)
     skel, mesh = neuron.skeleton, neuron.mesh
     verts, faces = np.asarray(mesh.vertices, float), np.asarray(mesh.faces, np.int64)
+    # 0. a soma-less dendrite segment cut out of a volume: its shaft runs between the cut ends
+    skel, ends, rim = _add_cut_ends(skel, mesh)
     n_nodes = skel.n_nodes
     is_soma = np.zeros(n_nodes, bool)
     is_soma[skel.soma_nodes] = True
     limit = max_length + np.minimum(np.nan_to_num(skel.radius, nan=0.0), RADIUS_CAP)
 
     # 1. shaft skeleton
-    parent = reroot_short_root_twigs(skel.vertices, skel.parent, is_soma, limit, skel.radius)
-    twig = twig_roots(skel.vertices, parent, is_soma, limit, skel.radius)
+    parent = reroot_at_thick_end(skel.vertices, skel.parent, is_soma, skel.radius)
+    parent, keep = _root_at_cut_ends(parent, ends)
+    twig = twig_roots(skel.vertices, parent, is_soma, limit, skel.radius, keep)
     core = np.flatnonzero((twig < 0) & ~is_soma)
     # 2. shaft radius along it, from every non-soma vertex
     valid = ~is_soma[skel.vertex_map]
@@ -219,9 +261,14 @@ def detect_spines(neuron, min_length: float = 300.0, max_length: float = 3000.0,
     dist = np.zeros(len(verts))
     radius = np.zeros(n_nodes)
     pos = skel.vertices.copy()
+    # the fit uses the vertices of shaft nodes: twig (spine) vertices would outweigh the
+    # wall where spines cluster
+    fit_v = vid[twig[skel.vertex_map[vid]] < 0]
+    if not len(fit_v):
+        fit_v = vid
     if len(core) and len(vid):
-        pos, radius, index = _fit_shaft(pos, parent, core, verts[vid], area_v[vid], window, shaft_tolerance,
-                                        relative_tolerance)
+        pos, radius, index = _fit_shaft(pos, parent, core, verts[fit_v], area_v[fit_v], window, shaft_tolerance,
+                                        relative_tolerance, ends, skel.radius[ends])
         seg_n[vid], dist[vid] = index.query(verts[vid])
         pos = _smooth_chains(pos, parent, core)
     r_v = radius[np.maximum(seg_n, 0)]
@@ -231,11 +278,15 @@ def detect_spines(neuron, min_length: float = 300.0, max_length: float = 3000.0,
     seed = valid & (height > np.maximum(shaft_tolerance, relative_tolerance * r_v))
     grow = valid & (height > grow_tolerance)
     seed_label = _components(seed, edges, len(verts))
+    if len(rim):  # a seed on a cut end is the cut shaft's rim, not a spine
+        seed_label[np.isin(seed_label, seed_label[rim][seed_label[rim] >= 0])] = -1
     if seed.any():
         near_seed, _ = cKDTree(verts[seed]).query(verts, distance_upper_bound=GROW_REACH)
         grow &= np.isfinite(near_seed)
     nbr_ptr, nbr = vertex_neighbours(len(verts), edges)
     label = grow_labels(seed_label, grow, nbr_ptr, nbr)
+    label = _split_by_twigs(label, height, terminal_segments(parent, twig)[skel.vertex_map], edges,
+                            max(min_length, shaft_tolerance))
     rows, label, bumps = _measure(label, seed_label, verts, faces, edges, np.asarray(mesh.area_faces),
                                   index if len(core) else None,
                            radius, dict(min_length=min_length, max_length=max_length, min_volume=min_volume,
@@ -248,9 +299,10 @@ def detect_spines(neuron, min_length: float = 300.0, max_length: float = 3000.0,
         near = np.isfinite(d_sp)
     pos = np.where(near[:, None], pos, skel.vertices)
     new_id = np.arange(n_nodes)
-    changed = not (np.array_equal(parent, skel.parent) and np.array_equal(pos, skel.vertices))
+    changed = len(ends) > 0 or not (np.array_equal(parent, skel.parent) and np.array_equal(pos, skel.vertices))
     if fold:
-        new_skel, new_id, folded = _fold_twigs(skel, pos, parent, twig, verts[(label >= 0) | bumps])
+        new_skel, new_id, folded = _fold_twigs(skel, pos, parent, twig, verts[(label >= 0) | bumps], height,
+                                               max(min_length, shaft_tolerance))
         changed |= folded
     else:
         new_skel = Skeleton(pos, parent, skel.radius, skel.vertex_map, skel.soma_nodes, skel.node_type)
@@ -277,6 +329,84 @@ def detect_spines(neuron, min_length: float = 300.0, max_length: float = 3000.0,
                                               relative_tolerance)
     _branch_columns(neuron)
     return table
+
+
+def _add_cut_ends(skel: Skeleton, mesh) -> tuple[Skeleton, np.ndarray, np.ndarray]:
+    """For a neuron without soma, one new skeleton node at the centre of every cut end
+    (:func:`cut_ends`), hanging from the node holding most of the loop's vertices.
+
+    The wavefront skeleton of a short cut segment is rooted at a spine tip and enters the
+    open tube from the side, so the shaft can collapse into a node or two with the spines
+    hanging off; the cut ends pin the shaft axis. Returns the skeleton (unchanged without
+    cut ends), the new nodes (widest end first) and the vertices of the cut loops."""
+    none = np.empty(0, np.int64)
+    if len(skel.soma_nodes) or skel.vertex_map is None:
+        return skel, none, none
+    centres, radii, loops = cut_ends(mesh, CUT_MIN_RADIUS)
+    if not len(centres):
+        return skel, none, none
+    attach = np.array([np.bincount(skel.vertex_map[m]).argmax() for m in loops], np.int64)
+    n = skel.n_nodes
+    out = Skeleton(np.vstack([skel.vertices, centres]), np.concatenate([skel.parent, attach]),
+                   np.concatenate([skel.radius, radii]), skel.vertex_map, skel.soma_nodes,
+                   np.concatenate([skel.node_type, np.asarray(skel.node_type)[attach]]))
+    return out, n + np.arange(len(centres)), np.concatenate(loops)
+
+
+def _root_at_cut_ends(parent: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Re-root every tree holding a cut end at its widest one; mark the paths from the
+    other cut ends of the tree to it as shaft (never twigs)."""
+    keep = np.zeros(len(parent), bool)
+    rooted: set[int] = set()
+    for e in ends:  # widest first: each tree is rooted at its widest cut end
+        v = int(e)
+        while parent[v] >= 0:
+            v = int(parent[v])
+        if v not in rooted:
+            parent = reroot(parent, int(e))
+            rooted.add(int(e))
+    for e in ends:
+        v = int(e)
+        while v >= 0 and not keep[v]:
+            keep[v] = True
+            v = int(parent[v])
+    return parent, keep
+
+
+def _split_by_twigs(label: np.ndarray, height: np.ndarray, vertex_twig: np.ndarray, edges: np.ndarray,
+                    min_height: float) -> np.ndarray:
+    """Split candidates that hold several spines, one per skeleton twig tip.
+
+    Spines whose bases touch (closer than about a head width) form one protrusion on the
+    surface, but the wavefront skeleton gives each its own tip. A candidate whose vertices
+    belong to two or more terminal twig runs (``vertex_twig``, :func:`terminal_segments`)
+    that each reach ``min_height`` nm above the shaft is cut: each such run's vertices seed
+    a part, and the rest of the candidate goes to the part that reaches it first along the
+    mesh. Returns new consecutive labels."""
+    n_lab = int(label.max()) + 1
+    on = np.flatnonzero((label >= 0) & (vertex_twig >= 0))
+    if n_lab <= 0 or not len(on):
+        return label
+    key = label[on] * (int(vertex_twig.max()) + 1) + vertex_twig[on]
+    pairs, inv = np.unique(key, return_inverse=True)
+    top = np.full(len(pairs), -np.inf)
+    np.maximum.at(top, inv, height[on])
+    good = top >= min_height
+    pair_label = pairs // (int(vertex_twig.max()) + 1)
+    split = np.bincount(pair_label[good], minlength=n_lab) >= 2
+    if not split.any():
+        return label
+    in_split = (label >= 0) & split[np.maximum(label, 0)]
+    out = label.copy()
+    out[in_split] = -1
+    seed = good[inv] & split[label[on]]
+    out[on[seed]] = n_lab + inv[seed]
+    e = edges[(label[edges[:, 0]] == label[edges[:, 1]]) & in_split[edges[:, 0]]]
+    ptr, nbr = vertex_neighbours(len(label), e)
+    out = grow_labels(out, in_split, ptr, nbr)
+    new = np.full(len(label), -1, np.int64)
+    _, new[out >= 0] = np.unique(out[out >= 0], return_inverse=True)
+    return new
 
 
 def _components(seed: np.ndarray, edges: np.ndarray, n: int) -> np.ndarray:
@@ -336,18 +466,23 @@ def _measure(label: np.ndarray, seed_label: np.ndarray, verts: np.ndarray, faces
 
 
 def _fold_twigs(skel: Skeleton, pos: np.ndarray, parent: np.ndarray, twig: np.ndarray, spine_points: np.ndarray,
-                reach: float = 300.0) -> tuple[Skeleton, np.ndarray, bool]:
+                height: np.ndarray, min_height: float, reach: float = 300.0) -> tuple[Skeleton, np.ndarray, bool]:
     """Remove twigs that end in a spine or bump (a leaf within ``reach`` nm of one of
-    ``spine_points``) or hold no mesh vertex; their vertices go to the node they hang from."""
+    ``spine_points``) or whose mesh vertices all stay below ``min_height`` nm above the
+    shaft surface (``height`` per mesh vertex; a twig without vertices too): such a twig
+    is a wavefront artefact or a bump, not a branch. Their vertices go to the node they
+    hang from."""
     vm = skel.vertex_map
     n = len(parent)
-    total = np.bincount(twig[vm][twig[vm] >= 0], minlength=n)
+    on = twig[vm] >= 0
+    top = np.full(n, -np.inf)
+    np.maximum.at(top, twig[vm][on], height[on])
     leaves = np.flatnonzero((twig >= 0) & (np.bincount(parent[parent >= 0], minlength=n) == 0))
     fold = np.zeros(n, bool)
     if len(spine_points) and len(leaves):
         d, _ = cKDTree(spine_points).query(pos[leaves], distance_upper_bound=reach)
         fold[twig[leaves[np.isfinite(d)]]] = True
-    roots = np.flatnonzero(fold | ((total == 0) & np.isin(np.arange(n), twig)))
+    roots = np.flatnonzero(fold | ((top < min_height) & np.isin(np.arange(n), twig)))
     if not len(roots):
         return Skeleton(pos, parent, skel.radius, vm, skel.soma_nodes, skel.node_type), np.arange(n), False
     gone = np.isin(twig, roots)
