@@ -1,6 +1,9 @@
 """Cell-type classification benchmark (issue #5).
 
-``python benchmarks/classify.py`` (from the project root; data in ../shared/data):
+``python benchmarks/classify.py [--recompute]`` (from the project root; data in ../shared/data; output also
+written to ``benchmarks/results/classify.txt``; the FAFB feature table is cached in
+``benchmarks/results/fafb_features.parquet`` and re-extracted when the registered columns change or with
+``--recompute``):
 
 1. FAFB olfactory projection neurons (346 EM skeletons, nm; labels of Bates et al. 2020):
    feature extraction with wall time per neuron, then 5-fold stratified cross-validated
@@ -9,6 +12,8 @@
    - the trivial baseline: a random forest on 11 plain skeleton statistics,
    - neurograph's default pipeline on the default (orientation-free) features,
    - the same plus the opt-in brain-space ``position`` features,
+   - the default features without the ``backbone_*`` columns (ablation of the features added for #5),
+   - extra trees with ``max_features`` chosen by an inner CV (nested: the outer folds never see the choice),
    - the other models on the default features.
 2. M1 Patch-seq (Scala et al. 2021, 646 neurons x 62 precomputed morphometrics): RNA families.
 3. NeuroMorpho.Org families (127 light-microscopy SWCs, µm): smoke test.
@@ -33,6 +38,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from sklearn.ensemble import RandomForestClassifier  # noqa: E402
 from sklearn.impute import SimpleImputer  # noqa: E402
+from sklearn.model_selection import GridSearchCV, StratifiedKFold  # noqa: E402
 from sklearn.pipeline import Pipeline  # noqa: E402
 
 import neurograph as ng  # noqa: E402
@@ -73,6 +79,15 @@ def baseline_pipeline() -> Pipeline:
                      ("model", RandomForestClassifier(n_estimators=500, random_state=0, n_jobs=-1))])
 
 
+def nested_pipeline() -> Pipeline:
+    """Extra trees whose ``max_features`` ("sqrt" = the default, or 20 % of the columns) is picked by an
+    inner 3-fold CV on the training folds only: the outer folds stay unseen by the choice."""
+    inner = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
+    search = GridSearchCV(classify.build_pipeline("extra_trees"), {"model__max_features": ["sqrt", 0.2]},
+                          cv=inner, scoring="balanced_accuracy", n_jobs=1)
+    return Pipeline([("tuned", search)])
+
+
 def cv(features, labels, model, seeds=SEEDS, **kw) -> tuple[classify.CVResult, list[float]]:
     runs = [classify.cross_validate(features, labels, model=model, random_state=s, **kw) for s in seeds]
     return runs[0], [r.balanced_accuracy for r in runs]
@@ -104,22 +119,29 @@ def fafb() -> None:
     labels = pd.read_csv(os.path.join(root, "bates2020_mmc4_labels.csv"))
     labels.index = labels["skeleton_id"].astype(str)
     print(f"== FAFB olfactory projection neurons: {len(files)} SWC skeletons (nm)")
-    ng.neuron_features(ng.load_swc(files[0], units="nm"))  # numba compile / cache load, not timed
-    rows, times, nodes = [], [], []
-    t_all = time.perf_counter()
-    for f in files:
-        t0 = time.perf_counter()
-        neuron = ng.load_swc(f, units="nm")
-        rows.append(ng.neuron_features(neuron, groups=ALL_GROUPS))
-        times.append(time.perf_counter() - t0)
-        nodes.append(neuron.skeleton.n_nodes)
-    wall = time.perf_counter() - t_all
-    X_all = pd.concat(rows)
-    X_all.to_parquet(os.path.join(OUT, "fafb_features.parquet"))
-    times, nodes = np.array(times), np.array(nodes)
-    print(f"extraction (load_swc + neuron_features, 1 process): {wall:.1f} s for {len(files)} neurons; per neuron "
-          f"mean {times.mean():.3f} s, median {np.median(times):.3f} s, max {times.max():.3f} s "
-          f"({nodes[times.argmax()]} nodes); {nodes.sum() / wall:,.0f} nodes/s")
+    cache = os.path.join(OUT, "fafb_features.parquet")
+    registered = list(ng.feature_table(ALL_GROUPS).index)
+    X_all = pd.read_parquet(cache) if os.path.exists(cache) and "--recompute" not in sys.argv else None
+    if X_all is not None and sorted(X_all.columns) == sorted(registered) and len(X_all) == len(files):
+        print(f"features read from {os.path.relpath(cache, ROOT)} (same registered columns; --recompute to "
+              "re-extract and time)")
+    else:
+        ng.neuron_features(ng.load_swc(files[0], units="nm"))  # numba compile / cache load, not timed
+        rows, times, nodes = [], [], []
+        t_all = time.perf_counter()
+        for f in files:
+            t0 = time.perf_counter()
+            neuron = ng.load_swc(f, units="nm")
+            rows.append(ng.neuron_features(neuron, groups=ALL_GROUPS))
+            times.append(time.perf_counter() - t0)
+            nodes.append(neuron.skeleton.n_nodes)
+        wall = time.perf_counter() - t_all
+        X_all = pd.concat(rows)
+        X_all.to_parquet(cache)
+        times, nodes = np.array(times), np.array(nodes)
+        print(f"extraction (load_swc + neuron_features, 1 process): {wall:.1f} s for {len(files)} neurons; per "
+              f"neuron mean {times.mean():.3f} s, median {np.median(times):.3f} s, max {times.max():.3f} s "
+              f"({nodes[times.argmax()]} nodes); {nodes.sum() / wall:,.0f} nodes/s")
     pos_cols = ng.feature_table(["position"]).index
     X = X_all.drop(columns=pos_cols)
     X = X.loc[:, X.notna().any()]            # drop inputs FAFB SWCs do not have (mesh, synapses, ...)
@@ -127,6 +149,7 @@ def fafb() -> None:
     print(f"features: {X.shape[1]} default columns with data (+{len(pos_cols)} position), "
           f"{X_all.shape[1]} registered in all")
     base = pd.DataFrame([trivial_stats(f) for f in files], index=X_all.index)
+    backbone = [c for c in X.columns if c.startswith("backbone_")]   # added for issue #5: ablation
 
     lab = labels.reindex(X.index)
     tn = lab["trivial_name"]
@@ -146,6 +169,10 @@ def fafb() -> None:
         print(f"  neurograph default ({classify.DEFAULT_MODEL}, no position) {fmt(r_def, s_def)}")
         r_pos, s_pos = cv(X_pos.loc[y.index], y, classify.DEFAULT_MODEL)
         print(f"  neurograph + position features           {fmt(r_pos, s_pos)}")
+        r_nb, s_nb = cv(X.loc[y.index].drop(columns=backbone), y, classify.DEFAULT_MODEL)
+        print(f"  default without the backbone features    {fmt(r_nb, s_nb)}")
+        r_nest, s_nest = cv(X.loc[y.index], y, nested_pipeline(), seeds=(0,))
+        print(f"  nested CV: extra trees max_features chosen in inner 3-fold CV {fmt(r_nest, s_nest)}")
         for m in ("random_forest", "logistic"):
             r_m, s_m = cv(X.loc[y.index], y, m, seeds=(0,))
             print(f"  {m:<20s} (no position)           {fmt(r_m, s_m)}")
@@ -158,12 +185,12 @@ def fafb() -> None:
         print("  top features (held-out permutation importance): " +
               ", ".join(f"{i} ({r.importance:.3f})" for i, r in imp.head(8).iterrows()))
         print(f"  [{time.perf_counter() - t0:.0f} s]")
-        summary.append((task, r_base.balanced_accuracy, r_def.balanced_accuracy, np.mean(s_def),
-                        r_pos.balanced_accuracy, targets[task]))
+        summary.append((task, r_base.balanced_accuracy, r_nb.balanced_accuracy, np.mean(s_nb), r_def.balanced_accuracy,
+                        np.mean(s_def), r_pos.balanced_accuracy, targets[task]))
     print("\nFAFB summary (5-fold balanced accuracy, seed 0; mean over 3 shuffles in brackets):")
-    print(f"  {'task':<12s} {'baseline':>9s} {'default':>16s} {'+position':>10s} {'target':>7s}")
-    for task, b, d, dm, p, t in summary:
-        print(f"  {task:<12s} {b:9.3f} {d:9.3f} [{dm:.3f}] {p:10.3f} {t:7.2f}")
+    print(f"  {'task':<12s} {'baseline':>9s} {'no backbone':>17s} {'default':>17s} {'+position':>10s} {'target':>7s}")
+    for task, b, nb, nbm, d, dm, p, t in summary:
+        print(f"  {task:<12s} {b:9.3f} {nb:9.3f} [{nbm:.3f}] {d:9.3f} [{dm:.3f}] {p:10.3f} {t:7.2f}")
 
 
 def m1() -> None:
@@ -211,11 +238,28 @@ def nmo() -> None:
     print("  confusion:\n    " + r.confusion.to_string().replace("\n", "\n    "))
 
 
+class _Tee:
+    """Print to the terminal and to ``benchmarks/results/classify.txt``."""
+
+    def __init__(self, *streams):
+        self.streams = streams
+
+    def write(self, text):
+        for s in self.streams:
+            s.write(text)
+
+    def flush(self):
+        for s in self.streams:
+            s.flush()
+
+
 def main() -> int:
     if not os.path.isdir(DATA):
         print(f"no data at {DATA}", file=sys.stderr)
         return 1
     os.makedirs(OUT, exist_ok=True)
+    log = open(os.path.join(OUT, "classify.txt"), "w", encoding="utf-8")
+    sys.stdout = _Tee(sys.__stdout__, log)
     t0 = time.perf_counter()
     fafb()
     m1()

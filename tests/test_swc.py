@@ -208,7 +208,7 @@ def test_cable_features_do_not_depend_on_sampling_density(navis_swc_dir, tmp_pat
                                            units="voxel", voxel_size=8)).iloc[0]
     exact = ["total_length", "n_tips", "n_branch_points", "tips_per_mm", "max_path_length", "radius_of_gyration",
              "sd_pc1", "sd_pc2", "sd_pc3", "max_strahler", "partition_asymmetry", "n_arbors", "arbor1_spread",
-             "tortuosity_q50", *[c for c in base.index if c.startswith(("sholl_", "cable_path_norm_"))
+             "tortuosity_q50", *[c for c in base.index if c.startswith(("sholl_", "cable_path_norm_", "backbone_"))
                                  or (c.startswith("cable_path_") and c.endswith("0um"))]]
     np.testing.assert_allclose(dense[exact].to_numpy(float), base[exact].to_numpy(float), rtol=1e-6, atol=1e-6)
     # distributions over Euclidean distance and cable quantiles use segment midpoints: close, not exact
@@ -250,6 +250,22 @@ def test_swc_types_give_compartment_features(tmp_path):
     assert feats["dendrite_tips"] == 2 and feats["dendrite_branch_points"] == 1
     assert feats["axon_dendrite_ratio"] == pytest.approx(25.0 / (15 + 2 * np.hypot(10, 5)))
     assert feats["apical_length"] == 0                     # labels present, no apical: 0, not NaN
+
+
+def test_backbone_follows_the_longest_path(tmp_path):
+    # soma (r 5 µm) at the origin; the longest path runs 80 µm along +x then 40 µm along +y; a 20 µm side
+    # branch goes along -x. Backbone = soma surface -> (85, 40, 0), path length 120 µm.
+    text = ("1 1 0 0 0 5 -1\n2 3 45 0 0 1 1\n3 3 85 0 0 1 2\n4 3 85 40 0 1 3\n"
+            "5 3 -25 0 0 1 1\n")
+    feats = ng.neuron_features(ng.load_swc(_write(tmp_path, text), units="um")).iloc[0]
+    assert feats["backbone_r_10um"] == pytest.approx(15.0)
+    assert feats["backbone_r_100um"] == pytest.approx(np.hypot(85, 20))
+    assert feats["backbone_d0_8"] == pytest.approx(np.hypot(85, 40) / 120)
+    assert feats["backbone_d4_8"] == pytest.approx(np.hypot(85 - 65, 40) / 120)   # point 4 at 60 µm of path
+    straight = feats[[f"backbone_straightness_{k}" for k in range(10)]].to_numpy(float)
+    np.testing.assert_allclose(np.delete(straight, 6), 1.0)          # 12 µm pieces; the corner is in piece 6
+    assert straight[6] == pytest.approx(np.hypot(8, 4) / 12)
+    assert np.isnan(feats["backbone_arbor1_10um"])                  # 2 tips: no arbor of >= 2 tips
 
 
 @pytest.mark.realdata

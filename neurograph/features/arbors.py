@@ -177,6 +177,17 @@ def arbor_angles(ctx: NeuronContext) -> np.ndarray:
     return np.array([angle(a1, s, a2), angle(s, a1, a2)])
 
 
+@register("backbone_to_arbor1", "µm", "distance from the centre of arbor 1 to the backbone (path from the soma to "
+          "the farthest tip) at 10, 20, ..., 100 µm of path: how the primary neurite approaches the first arbor",
+          group="arbors", columns=[f"backbone_arbor1_{int(u)}um" for u in range(10, 110, 10)])
+def backbone_to_arbor1(ctx: NeuronContext) -> np.ndarray:
+    arbors = _arbors(ctx)
+    if not arbors or not len(ctx.main_path[0]):
+        return np.full(10, NAN)
+    at = 1e4 * np.arange(1, 11)
+    return np.linalg.norm(ctx.main_path_points(at) - arbors[0]["centre"], axis=1) / 1e3
+
+
 def _arbor_frame(ctx: NeuronContext) -> np.ndarray | None:
     """Right-handed frame of the neuron's own layout (rows x, y, z): x from arbor 1 (nearest the soma
     along the path) to the last arbor, y towards the cable centroid; None with < 2 arbors."""

@@ -172,6 +172,37 @@ class NeuronContext:
         return axes, np.sqrt(np.maximum(vals[idx], 0.0))
 
     @cached_property
+    def main_path(self) -> tuple[np.ndarray, np.ndarray]:
+        """The neuron's backbone: the path from the soma surface (or root) to the tip with the
+        longest path length, as path lengths (nm, increasing from 0) and points (nm).
+
+        Starts on the soma surface (the first segment's start), so that points interpolated at
+        a given path length do not depend on how densely the skeleton is sampled.
+        Empty arrays without tips.
+        """
+        if not len(self.tips):
+            return np.zeros(0), np.zeros((0, 3))
+        v = int(self.tips[np.argmax(self.node_path[self.tips])])
+        nodes = []
+        while v >= 0 and not self.is_soma[v]:
+            nodes.append(v)
+            v = int(self.parent[v])
+        nodes = np.asarray(nodes[::-1], np.int64)
+        path, pts = self.node_path[nodes], self.vertices[nodes]
+        if self.parent[nodes[0]] >= 0:  # first segment leaves a soma: start on its surface
+            k = int(np.searchsorted(self.seg, nodes[0]))
+            path = np.r_[self.seg_path0[k], path]
+            pts = np.vstack([self.seg_start[k], pts])
+        return path, pts
+
+    def main_path_points(self, at: np.ndarray) -> np.ndarray:
+        """Points (nm) of :attr:`main_path` at path lengths ``at`` (nm; clamped to its ends)."""
+        path, pts = self.main_path
+        if not len(path):
+            return np.full((len(at), 3), np.nan)
+        return np.column_stack([np.interp(at, path, pts[:, k]) for k in range(3)])
+
+    @cached_property
     def direction_vectors(self) -> np.ndarray:
         """Unit direction of each branch over its first :data:`DIRECTION_SPAN` nm (rows by
         graph node id; zero rows for somata and degenerate branches)."""

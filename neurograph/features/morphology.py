@@ -191,6 +191,45 @@ def pc3_profile(ctx: NeuronContext) -> np.ndarray:
     return _axis_profile(ctx, 2, 5)
 
 
+# --- backbone: the path from the soma to the farthest tip (orientation-free trajectory) -------
+
+N_BACKBONE = 8                                           # points along the backbone (+ the soma)
+BACKBONE_PAIRS = [(i, j) for i in range(N_BACKBONE + 1) for j in range(i + 1, N_BACKBONE + 1)]
+BACKBONE_NEAR_UM = 10.0 * np.arange(1, 11)               # 10, 20, ..., 100 µm of path
+
+
+@register("backbone_shape", "", f"distances between the soma centre (0) and {N_BACKBONE} points at 1/{N_BACKBONE}, "
+          f"2/{N_BACKBONE}, ..., 1 of the backbone (the path from the soma to the tip with the longest path), "
+          "divided by the backbone's path length: the trajectory's shape up to rotation and reflection",
+          columns=[f"backbone_d{i}_{j}" for i, j in BACKBONE_PAIRS])
+def backbone_shape(ctx: NeuronContext) -> np.ndarray:
+    path, _ = ctx.main_path
+    if not len(path) or path[-1] <= 0:
+        return np.full(len(BACKBONE_PAIRS), NAN)
+    pts = np.vstack([ctx.reference, ctx.main_path_points(path[-1] * np.arange(1, N_BACKBONE + 1) / N_BACKBONE)])
+    i, j = np.array(BACKBONE_PAIRS).T
+    return np.linalg.norm(pts[i] - pts[j], axis=1) / path[-1]
+
+
+@register("backbone_straightness", "", "chord / path length of the backbone in 10 equal pieces, soma end first",
+          columns=[f"backbone_straightness_{k}" for k in range(10)])
+def backbone_straightness(ctx: NeuronContext) -> np.ndarray:
+    path, _ = ctx.main_path
+    if not len(path) or path[-1] <= 0:
+        return np.full(10, NAN)
+    pts = ctx.main_path_points(path[-1] * np.linspace(0.0, 1.0, 11))
+    return np.linalg.norm(np.diff(pts, axis=0), axis=1) / (path[-1] / 10)
+
+
+@register("backbone_near_soma", "µm", "distance from the soma centre (or root) of the backbone at 10, 20, ..., "
+          "100 µm of path (the primary neurite's course)",
+          columns=[f"backbone_r_{int(u)}um" for u in BACKBONE_NEAR_UM])
+def backbone_near_soma(ctx: NeuronContext) -> np.ndarray:
+    if not len(ctx.main_path[0]):
+        return np.full(len(BACKBONE_NEAR_UM), NAN)
+    return np.linalg.norm(ctx.main_path_points(BACKBONE_NEAR_UM * 1e3) - ctx.reference, axis=1) / 1e3
+
+
 # --- branches ------------------------------------------------------------------------------
 
 @register("branch_length", "µm", "10th, 50th, 90th percentile and mean of branch length", group="branches",
