@@ -89,6 +89,9 @@ def main() -> None:
         spec = json.loads(args.child)
         print(json.dumps(_one(**spec)))
         return
+    uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    print(f"$ python benchmarks/{Path(__file__).name} {' '.join(sys.argv[1:])}".rstrip())
+    print(f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}; uptime before: {uptime}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         sets = []
         if args.fafb and FAFB.is_dir():
@@ -113,6 +116,8 @@ def main() -> None:
                       f"{rate:>11.1f} {r['neuron_s']:>8.2f} {r['parent_mb']:>9.0f} "
                       f"{r['worker_max_mb']:>10.0f} / {r['worker_median_mb']:<8.0f} "
                       f"{load0:>4.1f}-{os.getloadavg()[0]:<4.1f}", flush=True)
+    uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    print(f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}; uptime after: {uptime}")
 
 
 if __name__ == "__main__":

@@ -63,6 +63,17 @@ def _extract(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``neurograph`` command line parser.
+
+    Subcommands: ``extract`` (mesh -> branch tables, SWC, saved neuron, PNGs), the ``batch``
+    commands and ``features``, ``train``, ``predict``. Lengths given on the command line
+    (``--gap``, ``--step``) are in nm; ``--voxel-size`` is nm per mesh unit.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        Parser whose parsed arguments carry the subcommand handler as ``func``.
+    """
     parser = argparse.ArgumentParser(prog="neurograph", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     ex = sub.add_parser("extract", help="mesh -> branch tables, SWC, saved neuron and a PNG")
@@ -97,6 +108,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``neurograph`` command line.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments without the program name; default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        Exit status: the subcommand's (0 on success, 2 for a missing mesh in ``extract``),
+        or 1 when it raised a :class:`~neurograph.errors.NeurographError` (printed to stderr).
+    """
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -512,8 +512,21 @@ def _apply(neuron, table: pd.DataFrame, arbor: _Arbor, use_synapses: bool = True
 
 
 def compartment_lengths(neuron: Neuron) -> dict:
-    """Cable (µm) per compartment: ``axon_length``, ``dendrite_length`` (incl. apical/basal),
-    ``apical_length``, ``basal_length``; empty when the neuron is not labelled."""
+    """Cable length per compartment, in µm, from the branch table.
+
+    Parameters
+    ----------
+    neuron : Neuron
+        Neuron whose ``branches`` table may have a ``compartment`` column (see
+        :func:`label_compartments`).
+
+    Returns
+    -------
+    dict of str to float
+        ``axon_length``, ``dendrite_length`` (dendrite + apical + basal), ``apical_length``,
+        ``basal_length``, in µm (0 for an absent compartment); empty when the neuron is not
+        labelled.
+    """
     branches = neuron.branches
     if "compartment" not in branches.columns:
         return {}

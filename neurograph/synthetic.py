@@ -448,8 +448,21 @@ def sample_synapses(cell: SyntheticNeuron, seed: int = 0, pre_per_um: float = 0.
 
 
 def truth_compartments(cell: SyntheticNeuron, points: np.ndarray) -> np.ndarray:
-    """Truth compartment (``axon``/``dendrite``/``apical``, ``soma`` inside the soma) of the
-    branch axis nearest to each point (nm)."""
+    """Truth compartment of the branch axis nearest to each point.
+
+    Parameters
+    ----------
+    cell : SyntheticNeuron
+        Synthetic neuron with its branch axes (``paths``, nm) and their ``compartment`` labels.
+    points : (k, 3) float ndarray
+        Query points, nm (matched to axis samples every 100 nm).
+
+    Returns
+    -------
+    (k,) object ndarray
+        ``"axon"``, ``"dendrite"`` or ``"apical"`` (the nearest branch's label), or ``"soma"``
+        for points within the soma radius of its centre.
+    """
     pts, lab = [], []
     for b, path in enumerate(cell.paths):
         seg = np.linalg.norm(np.diff(path, axis=0), axis=1)

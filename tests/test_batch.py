@@ -124,8 +124,34 @@ def test_good_extracted_broken_recorded(reference, manifest):
                                    res.branches.loc[res.branches.neuron == nid, "length"].to_numpy())
     assert neurons.loc[HEMI_MESH, "label"] == "DA1_lPN" and neurons.loc["syn_1", "label"] == "synthetic"
     assert neurons.loc[HEMI_MESH, "total_length"] > 1000  # µm: a whole hemibrain PN in 8 nm voxels
+    # the neurons table is the documented feature vector (plus ids and the other summary columns)
+    features = ng.neuron_features(res.neuron("syn_1"))
+    assert list(res.neurons.columns[:4]) == ["neuron", "label", "path", "kind"]
+    assert list(res.neurons.columns[4:4 + features.shape[1]]) == list(features.columns)
+    assert {"n_somas", "n_branches", "mesh_area", "bbox_x"} <= set(res.neurons.columns)
+    assert res.neurons.columns.is_unique
+    pd.testing.assert_series_equal(neurons.loc["syn_1", features.columns].astype(float), features.iloc[0],
+                                   check_names=False, rtol=1e-9)
     # each table is also one Parquet dataset for other readers
     assert pq.read_table(reference / "branches").num_rows == len(res.branches)
+
+
+def test_neurons_table_feeds_classify(reference):
+    from neurograph import classify
+
+    res = read_results(reference)
+    table = res.features()
+    assert list(table.index) == sorted(_good()) and "label" in table.columns
+    # a model trained on neurograph.neuron_features finds its columns in the batch table
+    saved = ng.neuron_features([res.neuron(n) for n in table.index])
+    model = classify.train(saved, table["label"].to_numpy(), model="logistic")
+    got, want = classify.predict(model, table), classify.predict(model, saved)
+    assert list(got.index) == list(table.index)
+    pd.testing.assert_frame_equal(got, want, check_names=False, rtol=1e-6)
+    # and the batch table trains directly (label column by name, text columns left out)
+    direct = classify.train(table, "label")
+    assert set(saved.columns) <= set(direct.feature_names_in_)
+    assert not {"neuron", "path", "kind", "label"} & set(direct.feature_names_in_)
 
 
 def test_rerun_skips_and_retry_failed(reference, manifest):
@@ -223,22 +249,45 @@ def test_time_limit_memory_limit_and_killed_worker(manifest, tmp_path):
     assert row["exception"] == "WorkerDied" and "SIGKILL" in row["message"]
 
 
-def test_dask_local_cluster_same_tables(reference, manifest, tmp_path):
+@pytest.fixture
+def dask_client():
+    """A 2-worker LocalCluster that starts and stays up on a small, busy machine.
+
+    Its worker processes are spawned (each a fresh interpreter importing numpy, pandas, dask
+    and then neurograph; ~2 s idle, much longer on 2 cores shared with other jobs): generous
+    comm timeouts (default 30 s to connect), both workers waited for before anything runs, random
+    local ports only (no dashboard, no fixed scheduler port another run could hold), and no
+    nanny memory manager (it pauses or restarts workers at a fraction of the machine's
+    memory, which other jobs on a shared machine use too).
+    """
     distributed = pytest.importorskip("dask.distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
-        # all neurons in the Dask workers themselves; two in one subprocess each (what a
-        # time limit needs: ~2 s of interpreter start-up per neuron, so only two)
-        inside = extract_all(manifest, tmp_path / "inside", scheduler=client, progress=False)
-        tasks = {t.id: t for t in read_manifest(manifest)}
-        isolated = extract_all([tasks["syn_1"], tasks["empty"]], tmp_path / "isolated", scheduler=client,
-                               progress=False, time_limit=300)
+    import dask
+
+    timeouts = {"distributed.comm.timeouts.connect": "120s", "distributed.comm.timeouts.tcp": "300s",
+                "distributed.deploy.lost-worker-timeout": "120s"}
+    with dask.config.set(timeouts), \
+            distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                     scheduler_port=0, dashboard_address=None, memory_limit=0) as cluster, \
+            distributed.Client(cluster, timeout="120s") as client:
+        client.wait_for_workers(2, timeout=300)
+        yield client
+
+
+def test_dask_local_cluster_same_tables(reference, manifest, tmp_path, dask_client):
+    # all neurons in the Dask workers themselves; two in one subprocess each (what a
+    # time limit needs: ~2 s of interpreter start-up per neuron, so only two; the limit is
+    # generous, it only selects the subprocess path)
+    inside = extract_all(manifest, tmp_path / "inside", scheduler=dask_client, progress=False)
+    tasks = {t.id: t for t in read_manifest(manifest)}
+    isolated = extract_all([tasks["syn_1"], tasks["empty"]], tmp_path / "isolated", scheduler=dask_client,
+                           progress=False, time_limit=900)
     ref = read_results(reference)
-    assert inside.succeeded == len(_good()) and inside.failed == 8 - len(_good())
-    _assert_same(read_results(tmp_path / "inside"), ref)
+    got = read_results(tmp_path / "inside")
+    assert (inside.succeeded, inside.failed) == (len(_good()), 8 - len(_good())), got.errors.to_dict("records")
+    _assert_same(got, ref)
     assert sorted(os.listdir(tmp_path / "inside" / "neuron_files")) == sorted(f"{n}.neuron.zip" for n in _good())
-    assert isolated.succeeded == 1 and isolated.failed == 1
     got = read_results(tmp_path / "isolated")
+    assert (isolated.succeeded, isolated.failed) == (1, 1), got.errors.to_dict("records")
     for name in ("neurons", "branches", "spines", "errors"):  # columns only other neurons have are dropped
         want = ref[name][ref[name]["neuron"].isin(["syn_1", "empty"])].dropna(axis=1, how="all")
         pd.testing.assert_frame_equal(got[name].dropna(axis=1, how="all"), want.reset_index(drop=True),

@@ -3,7 +3,8 @@
 Layout of ``OUTDIR``::
 
     run.json                         extraction options of the run (checked on resume)
-    neurons/part-<id>.parquet        one row per neuron (summary features, label, path)
+    neurons/part-<id>.parquet        one row per neuron: id, label, path, neurograph.neuron_features,
+                                     the Neuron.summary columns not among those features
     branches/part-<id>.parquet       one row per branch
     spines/part-<id>.parquet         when the Neuron has a ``spines`` table
     synapses/part-<id>.parquet       when the Neuron has a ``synapses`` table
@@ -214,8 +215,11 @@ class BatchResults:
     Attributes
     ----------
     neurons : DataFrame
-        One row per extracted neuron: ``neuron, label, path, kind`` and the summary features
-        (lengths µm, areas µm², volumes µm³, widths nm).
+        One row per extracted neuron: ``neuron, label, path, kind``, the feature vector of
+        :func:`neurograph.neuron_features` (its columns and units:
+        :func:`neurograph.feature_table`), then the ``Neuron.summary`` columns it lacks
+        (``n_somas, n_branches, mesh_area, bbox_x``, ...; lengths µm, areas µm², volumes µm³,
+        widths nm). :meth:`features` gives it ready for :mod:`neurograph.classify`.
     branches : DataFrame
         One row per branch: ``neuron, branch`` and the branch features.
     spines, synapses : DataFrame
@@ -235,6 +239,13 @@ class BatchResults:
         if table not in TABLES + (ERRORS,):
             raise KeyError(f"no table {table!r}; tables: {TABLES + (ERRORS,)}")
         return getattr(self, table)
+
+    def features(self) -> pd.DataFrame:
+        """The ``neurons`` table indexed by neuron id, for :mod:`neurograph.classify`:
+        ``classify.cross_validate(res.features(), "label")`` or ``classify.predict(model,
+        res.features())`` (a model trained on :func:`neurograph.neuron_features` finds its
+        columns here; text columns such as ``path`` are not used as features)."""
+        return self.neurons.set_index("neuron")
 
     def neuron(self, neuron_id: str):
         """Load the saved :class:`neurograph.Neuron` of one extracted neuron."""

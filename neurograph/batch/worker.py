@@ -89,13 +89,27 @@ def _with_neuron(table: pd.DataFrame, neuron_id: str) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
-def neuron_tables(neuron: Any, task: Task) -> dict[str, pd.DataFrame]:
-    """The batch tables of one neuron: ``neurons`` (one row), ``branches`` and, when the
-    Neuron has them, ``spines`` and ``synapses``; every table starts with a ``neuron`` column."""
+def neurons_row(neuron: Any, task: Task) -> pd.DataFrame:
+    """The ``neurons`` row of one neuron: ``neuron, label, path, kind``, the feature vector of
+    :func:`neurograph.neuron_features` (default groups; the columns a classifier trained on
+    ``neuron_features`` expects, units in :func:`neurograph.feature_table`), then the
+    ``Neuron.summary`` columns that the feature vector does not have (``n_somas, n_branches,
+    mesh_area, bbox_x, ...``; a name in both holds the feature's value)."""
+    from ..features.vector import neuron_features
+
+    features = neuron_features(neuron).reset_index(drop=True)
     summary = neuron.summary.reset_index(drop=True)
+    extra = summary.drop(columns=[c for c in summary.columns if c in features.columns or c == "neuron"])
     meta = pd.DataFrame({"neuron": [task.id], "label": [task.label], "path": [task.path], "kind": [task.kind]})
-    tables = {"neurons": pd.concat([meta, summary.drop(columns=["neuron"], errors="ignore")], axis=1),
-              "branches": _with_neuron(neuron.branches, task.id)}
+    features = features.drop(columns=[c for c in meta.columns if c in features.columns])
+    return pd.concat([meta, features, extra], axis=1)
+
+
+def neuron_tables(neuron: Any, task: Task) -> dict[str, pd.DataFrame]:
+    """The batch tables of one neuron: ``neurons`` (one row, :func:`neurons_row`), ``branches``
+    and, when the Neuron has them, ``spines`` and ``synapses``; every table starts with a
+    ``neuron`` column."""
+    tables = {"neurons": neurons_row(neuron, task), "branches": _with_neuron(neuron.branches, task.id)}
     for name in ("spines", "synapses"):
         table = getattr(neuron, name, None)
         if isinstance(table, pd.DataFrame):

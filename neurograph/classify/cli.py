@@ -18,7 +18,23 @@ from ..errors import InputError
 
 
 def read_table(path: str):
-    """A feature table from ``.parquet`` or ``.csv`` (first column = index)."""
+    """A feature table from ``.parquet`` or ``.csv`` (first column = index).
+
+    Parameters
+    ----------
+    path : str
+        ``.parquet``/``.pq``, or ``.csv``/``.txt`` (comma) or ``.tsv`` (tab) file.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table, indexed by its first column for text files.
+
+    Raises
+    ------
+    InputError
+        When the file does not exist or has another suffix.
+    """
     import pandas as pd
 
     if not os.path.isfile(path):
@@ -32,6 +48,19 @@ def read_table(path: str):
 
 
 def write_table(table, path: str) -> None:
+    """Write a table as Parquet (``.parquet``/``.pq``) or, for any other suffix, CSV.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Table to write (the index is written too).
+    path : str
+        Output file; missing parent folders are created.
+
+    Returns
+    -------
+    None
+    """
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     if path.lower().endswith((".parquet", ".pq")):
         table.to_parquet(path)
@@ -126,7 +155,17 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def add_classify_parsers(sub) -> None:
-    """Add ``features``, ``train`` and ``predict`` to the ``neurograph`` subcommands."""
+    """Add ``features``, ``train`` and ``predict`` to the ``neurograph`` subcommands.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subparsers of the ``neurograph`` parser (from ``add_subparsers``).
+
+    Returns
+    -------
+    None
+    """
     fe = sub.add_parser("features", help="SWC / saved neurons -> one feature row per neuron (parquet or csv)")
     fe.add_argument("inputs", nargs="+", help=".swc or .neuron.zip files, or folders of them")
     fe.add_argument("-o", "--output", required=True, help="output table (.parquet or .csv)")

@@ -187,7 +187,20 @@ def feature_importance(model: Pipeline, features: pd.DataFrame, labels: Any, n_r
 
 
 def describe(importance: pd.DataFrame) -> pd.DataFrame:
-    """Add the ``unit``, ``group`` and ``description`` of registered neurograph features."""
+    """Add the ``unit``, ``group`` and ``description`` of registered neurograph features.
+
+    Parameters
+    ----------
+    importance : pandas.DataFrame
+        Table indexed by feature column name (e.g. from :func:`feature_importance`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``importance`` with three more columns, joined on the index from
+        :func:`neurograph.features.feature_table`; NaN for columns that are not registered
+        features.
+    """
     from ..features import feature_table
 
     reg = feature_table()[["unit", "group", "description"]]

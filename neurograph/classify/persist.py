@@ -63,6 +63,16 @@ def save_model(model: Pipeline, path: str | os.PathLike, label: str | None = Non
 def load_model(path: str | os.PathLike) -> Pipeline:
     """Load a pipeline saved with :func:`save_model`; ``model.neurograph_meta`` holds the metadata.
 
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Model folder holding ``model.json`` and ``model.joblib``.
+
+    Returns
+    -------
+    sklearn.pipeline.Pipeline
+        The fitted pipeline, with the metadata of ``model.json`` as ``neurograph_meta``.
+
     Raises
     ------
     FormatError

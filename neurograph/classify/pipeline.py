@@ -71,6 +71,19 @@ def build_pipeline(model: str = DEFAULT_MODEL, random_state: int = 0, **params: 
 def feature_matrix(features: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.DataFrame:
     """The numeric feature columns of a table, as float (``columns`` fixes their order).
 
+    Parameters
+    ----------
+    features : pandas.DataFrame
+        Feature table, one row per neuron.
+    columns : sequence of str, optional
+        Columns to take, in this order (values that are not numbers become NaN). Default:
+        every numeric or boolean column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Float copy of the selected columns, same index.
+
     Raises
     ------
     InputError

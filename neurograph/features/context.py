@@ -196,7 +196,18 @@ class NeuronContext:
         return path, pts
 
     def main_path_points(self, at: np.ndarray) -> np.ndarray:
-        """Points (nm) of :attr:`main_path` at path lengths ``at`` (nm; clamped to its ends)."""
+        """Points (nm) of :attr:`main_path` at path lengths ``at`` (nm; clamped to its ends).
+
+        Parameters
+        ----------
+        at : (k,) float ndarray
+            Path lengths from the start of the main path, nm.
+
+        Returns
+        -------
+        (k, 3) float ndarray
+            Interpolated points, nm; NaN when the neuron has no tips.
+        """
         path, pts = self.main_path
         if not len(path):
             return np.full((len(at), 3), np.nan)

@@ -41,7 +41,27 @@ def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
 
 def neuron_summary(branches: pd.DataFrame, skeleton_vertices: np.ndarray, somas: list,
                    mesh_area_um2: float = float("nan")) -> dict:
-    """Summary features of one neuron (see :data:`SUMMARY_COLUMNS` for units)."""
+    """Summary features of one neuron (see :data:`SUMMARY_COLUMNS` for units).
+
+    Parameters
+    ----------
+    branches : pandas.DataFrame
+        Branch table (lengths µm, volumes µm³, widths nm) with ``limb``, ``n_children``,
+        ``length``, ``path_to_soma``, ``branch_order``, ``strahler``, ``volume`` and
+        ``width_median`` columns.
+    skeleton_vertices : (n, 3) float ndarray
+        Skeleton node coordinates in nm (for the bounding box and principal extents).
+    somas : list of Soma
+        Detected somata; their radius is in nm (0 = unknown).
+    mesh_area_um2 : float, optional
+        Mesh surface area in µm² (NaN without a mesh).
+
+    Returns
+    -------
+    dict of str to float or int
+        The :data:`SUMMARY_COLUMNS`: lengths and extents in µm, ``mesh_area`` µm²,
+        ``total_volume`` µm³, ``width_median`` nm (length-weighted), counts.
+    """
     pts = np.asarray(skeleton_vertices, dtype=float) / 1e3
     extent = np.ptp(pts, axis=0) if len(pts) else np.full(3, np.nan)
     if len(pts) >= 3:

@@ -157,7 +157,20 @@ def _root_soma(neuron) -> np.ndarray:
 
 
 def soma_summary(table: pd.DataFrame) -> dict:
-    """Summary columns (``soma_<feature>``) of the largest soma (by volume, else radius)."""
+    """Summary columns (``soma_<feature>``) of the largest soma (by volume, else radius).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame or None
+        One row per soma, from :func:`soma_features` (units in :data:`SOMA_COLUMNS`).
+
+    Returns
+    -------
+    dict
+        ``soma_<column>`` for every column of the largest soma's row except ``x, y, z``,
+        ``radius`` and ``primary_widths``, in the units of :data:`SOMA_COLUMNS`; empty when
+        ``table`` is None or empty.
+    """
     if table is None or not len(table):
         return {}
     key = table["volume"].fillna(-1) if table["volume"].notna().any() else table["radius"]

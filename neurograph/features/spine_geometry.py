@@ -16,7 +16,18 @@ SAMPLE_SPACING = 100.0  # nm between sample points along skeleton edges for near
 
 
 def children_lists(parent: np.ndarray) -> list[np.ndarray]:
-    """Children of every node (a list of int arrays)."""
+    """Children of every node (a list of int arrays).
+
+    Parameters
+    ----------
+    parent : (n,) int ndarray
+        Parent of every node, -1 for roots.
+
+    Returns
+    -------
+    list of (k,) int ndarray
+        ``n`` arrays: the children of node ``i``, in increasing order.
+    """
     has = np.flatnonzero(parent >= 0)
     order = has[np.argsort(parent[has], kind="stable")]
     bounds = np.searchsorted(parent[order], np.arange(len(parent) + 1))
@@ -24,12 +35,36 @@ def children_lists(parent: np.ndarray) -> list[np.ndarray]:
 
 
 def topological_order(parent: np.ndarray) -> np.ndarray:
-    """Nodes ordered parents first."""
+    """Nodes ordered parents first.
+
+    Parameters
+    ----------
+    parent : (n,) int ndarray
+        Parent of every node, -1 for roots.
+
+    Returns
+    -------
+    (n,) int ndarray
+        Node indices, every parent before its children.
+    """
     return Skeleton(np.zeros((len(parent), 3)), parent, np.zeros(len(parent))).topological_order()
 
 
 def edge_lengths(vertices: np.ndarray, parent: np.ndarray) -> np.ndarray:
-    """Length (nm) of the edge from every node to its parent (0 for roots)."""
+    """Length (nm) of the edge from every node to its parent (0 for roots).
+
+    Parameters
+    ----------
+    vertices : (n, 3) float ndarray
+        Node coordinates, nm.
+    parent : (n,) int ndarray
+        Parent of every node, -1 for roots.
+
+    Returns
+    -------
+    (n,) float ndarray
+        Edge lengths, nm.
+    """
     out = np.zeros(len(parent))
     has = parent >= 0
     out[has] = np.linalg.norm(vertices[has] - vertices[parent[has]], axis=1)
@@ -37,7 +72,22 @@ def edge_lengths(vertices: np.ndarray, parent: np.ndarray) -> np.ndarray:
 
 
 def subtree_volumes(vertices: np.ndarray, parent: np.ndarray, radius: np.ndarray) -> np.ndarray:
-    """Cylinder volume (nm³) of every node's subtree, its own edge to the parent included."""
+    """Cylinder volume (nm³) of every node's subtree, its own edge to the parent included.
+
+    Parameters
+    ----------
+    vertices : (n, 3) float ndarray
+        Node coordinates, nm.
+    parent : (n,) int ndarray
+        Parent of every node, -1 for roots.
+    radius : (n,) float ndarray
+        Node radii, nm (NaN counts as 0); an edge's cylinder uses its child's radius.
+
+    Returns
+    -------
+    (n,) float ndarray
+        Subtree volumes, nm³.
+    """
     el = edge_lengths(vertices, parent)
     vol = np.pi * np.nan_to_num(radius, nan=0.0) ** 2 * el
     for c in topological_order(parent)[::-1]:
@@ -55,6 +105,17 @@ def reroot_at_thick_end(vertices: np.ndarray, parent: np.ndarray, is_soma: np.nd
     skeleton would run up the spine. The new root is the leaf farthest from the old root
     by *volume* (edge length x pi r^2 of the skeleton radii): spine necks are thin, so the
     farthest leaf is a dendrite end (the end of the tree's volume-weighted diameter).
+
+    Parameters
+    ----------
+    vertices : (n, 3) float ndarray
+        Skeleton nodes, nm.
+    parent : (n,) int ndarray
+        Parent of every node, -1 for roots.
+    is_soma : (n,) bool ndarray
+        Soma nodes; trees rooted at a soma are left as they are.
+    radius : (n,) float ndarray
+        Node radii, nm (NaN counts as 0).
 
     Returns
     -------
@@ -84,7 +145,20 @@ def reroot_at_thick_end(vertices: np.ndarray, parent: np.ndarray, is_soma: np.nd
 
 
 def reroot(parent: np.ndarray, node: int) -> np.ndarray:
-    """The parent array of the same tree re-rooted at ``node``."""
+    """The parent array of the same tree re-rooted at ``node``.
+
+    Parameters
+    ----------
+    parent : (n,) int ndarray
+        Parent of every node, -1 for roots (not modified).
+    node : int
+        The new root; the edges on its path to the old root are reversed.
+
+    Returns
+    -------
+    (n,) int ndarray
+        The new parent array.
+    """
     parent = parent.copy()
     path = [int(node)]
     while parent[path[-1]] >= 0:
@@ -102,6 +176,13 @@ def cut_ends(mesh, min_radius: float) -> tuple[np.ndarray, np.ndarray, list[np.n
     around the shaft's cross-section, whose centroid lies on the shaft axis. Loops with a
     perimeter of at least ``2 pi min_radius`` nm count (holes left by cut spine necks and
     small mesh defects are smaller).
+
+    Parameters
+    ----------
+    mesh : trimesh.Trimesh
+        Mesh in nm.
+    min_radius : float
+        Smallest shaft radius of a cut end, nm.
 
     Returns
     -------
@@ -148,6 +229,26 @@ def twig_roots(vertices: np.ndarray, parent: np.ndarray, is_soma: np.ndarray, li
     at that node starts a twig, and its whole subtree belongs to the twig. Nodes marked in
     ``keep`` (paths to the cut ends of a dendrite segment) are never twigs, and where a
     child is kept it, not the largest one, continues the shaft.
+
+    Parameters
+    ----------
+    vertices : (n, 3) float ndarray
+        Skeleton nodes, nm.
+    parent : (n,) int ndarray
+        Parent of every node, -1 for roots.
+    is_soma : (n,) bool ndarray
+        Soma nodes (no twig starts at a soma).
+    limit : (n,) float ndarray
+        Longest twig at each branch node, nm (reach from the node to the twig's farthest tip).
+    radius : (n,) float ndarray
+        Node radii, nm.
+    keep : (n,) bool ndarray, optional
+        Nodes that are never twigs.
+
+    Returns
+    -------
+    (n,) int64 ndarray
+        The twig's root node for twig nodes, -1 elsewhere.
     """
     keep = np.zeros(len(parent), bool) if keep is None else keep
     el = edge_lengths(vertices, parent)
@@ -174,9 +275,23 @@ def twig_roots(vertices: np.ndarray, parent: np.ndarray, is_soma: np.ndarray, li
 
 
 def terminal_segments(parent: np.ndarray, twig: np.ndarray) -> np.ndarray:
-    """Label every twig node on a terminal run (the unbranched path from a leaf up to the
-    twig's root or the nearest branch node, which is excluded) with the run's top node;
-    -1 elsewhere. A twig that forks holds one terminal run per tip."""
+    """Label every twig node on a terminal run with the run's top node; -1 elsewhere.
+
+    A terminal run is the unbranched path from a leaf up to the twig's root or the nearest
+    branch node, which is excluded. A twig that forks holds one terminal run per tip.
+
+    Parameters
+    ----------
+    parent : (n,) int ndarray
+        Parent of every node, -1 for roots.
+    twig : (n,) int ndarray
+        Twig root of every node, -1 off twigs (from :func:`twig_roots`).
+
+    Returns
+    -------
+    (n,) int64 ndarray
+        Top node of the terminal run holding each node, -1 elsewhere.
+    """
     n = len(parent)
     kids = np.bincount(parent[parent >= 0], minlength=n)
     top = np.full(n, -1, np.int64)
@@ -217,20 +332,65 @@ class EdgeIndex:
         self.tree = cKDTree(samples)
 
     def query(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Nearest edge (its child node) and exact distance (nm) for each point."""
+        """Nearest edge (its child node) and exact distance (nm) for each point.
+
+        Parameters
+        ----------
+        points : (k, 3) float array-like
+            Query points, nm.
+
+        Returns
+        -------
+        node : (k,) int ndarray
+            Child node of the nearest edge (found through samples every :data:`SAMPLE_SPACING` nm).
+        distance : (k,) float ndarray
+            Distance from each point to that edge, nm.
+        """
         points = np.asarray(points, float).reshape(-1, 3)
         _, idx = self.tree.query(points)
         node = self.sample_node[idx]
         return node, distance_to_segments(points, node, self.vertices, self.parent)
 
     def closest_points(self, points: np.ndarray, node: np.ndarray) -> np.ndarray:
-        """Closest point on each given edge (nm)."""
+        """Closest point on each given edge (nm).
+
+        Parameters
+        ----------
+        points : (k, 3) float array-like
+            Points, nm.
+        node : (k,) int array-like
+            Child node of the edge for each point (e.g. from :meth:`query`).
+
+        Returns
+        -------
+        (k, 3) float ndarray
+            Closest points on the edges, nm.
+        """
         return segment_points(np.asarray(points, float).reshape(-1, 3), np.asarray(node, np.int64),
                               self.vertices, self.parent)
 
 
 def tree_adjacency(vertices: np.ndarray, parent: np.ndarray, nodes: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Undirected CSR adjacency (ptr, neighbour, edge length nm) of the edges among ``nodes``."""
+    """Undirected CSR adjacency (ptr, neighbour, edge length nm) of the edges among ``nodes``.
+
+    Parameters
+    ----------
+    vertices : (n, 3) float ndarray
+        Skeleton nodes, nm.
+    parent : (n,) int ndarray
+        Parent of every node, -1 for roots.
+    nodes : (k,) int ndarray
+        Nodes to keep; an edge counts when both its ends are kept.
+
+    Returns
+    -------
+    ptr : (n + 1,) int64 ndarray
+        Neighbours of node ``i`` are ``neighbour[ptr[i]:ptr[i + 1]]``.
+    neighbour : int64 ndarray
+        Neighbour nodes.
+    length : float ndarray
+        Length of each listed edge, nm.
+    """
     n = len(parent)
     keep = np.zeros(n, bool)
     keep[nodes] = True
@@ -245,14 +405,44 @@ def tree_adjacency(vertices: np.ndarray, parent: np.ndarray, nodes: np.ndarray) 
 
 
 def group_csr(groups: np.ndarray, n_groups: int, *values: np.ndarray) -> tuple[np.ndarray, ...]:
-    """CSR pointer of ``groups`` and the ``values`` sorted by group."""
+    """CSR pointer of ``groups`` and the ``values`` sorted by group.
+
+    Parameters
+    ----------
+    groups : (k,) int ndarray
+        Group of every item, in ``0 .. n_groups - 1``.
+    n_groups : int
+        Number of groups.
+    *values : (k, ...) ndarray
+        Arrays to reorder with the items (stable sort by group).
+
+    Returns
+    -------
+    tuple of ndarray
+        ``(ptr, *sorted_values)``: items of group ``g`` are ``ptr[g]:ptr[g + 1]``.
+    """
     order = np.argsort(groups, kind="stable")
     ptr = np.searchsorted(groups[order], np.arange(n_groups + 1)).astype(np.int64)
     return (ptr, *[np.ascontiguousarray(v[order]) for v in values])
 
 
 def vertex_neighbours(n_vertices: int, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """CSR (ptr, neighbour) of mesh vertices from unique edges."""
+    """CSR (ptr, neighbour) of mesh vertices from unique edges.
+
+    Parameters
+    ----------
+    n_vertices : int
+        Number of mesh vertices.
+    edges : (e, 2) int ndarray
+        Unique undirected edges (each listed once).
+
+    Returns
+    -------
+    ptr : (n_vertices + 1,) int64 ndarray
+        Neighbours of vertex ``i`` are ``neighbour[ptr[i]:ptr[i + 1]]``.
+    neighbour : (2 e,) int64 ndarray
+        Neighbour vertices.
+    """
     src = np.concatenate([edges[:, 0], edges[:, 1]])
     dst = np.concatenate([edges[:, 1], edges[:, 0]])
     order = np.argsort(src, kind="stable")
@@ -260,7 +450,22 @@ def vertex_neighbours(n_vertices: int, edges: np.ndarray) -> tuple[np.ndarray, n
 
 
 def sample_surface(tri: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` points spread over triangles ``tri`` (k, 3, 3) in proportion to their area."""
+    """``n`` points spread over triangles ``tri`` (k, 3, 3) in proportion to their area.
+
+    Parameters
+    ----------
+    tri : (k, 3, 3) float ndarray
+        Triangle corners, nm.
+    n : int
+        Number of points.
+    rng : numpy.random.Generator
+        Random source.
+
+    Returns
+    -------
+    (n, 3) float ndarray
+        Points, nm; the triangle corners themselves, (3 k, 3), when the total area is 0.
+    """
     area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
     if area.sum() <= 0:
         return tri.reshape(-1, 3)
@@ -280,6 +485,24 @@ def head_and_neck_width(tri: np.ndarray, base: np.ndarray, tip: np.ndarray, seed
     axis; a slice's width is twice the median distance of its points from the slice's
     centroid, within the slice plane. Head width: the widest slice of the outer 70 %;
     neck width: the narrowest slice between the base and the head.
+
+    Parameters
+    ----------
+    tri : (k, 3, 3) float ndarray
+        Spine surface triangles, nm.
+    base, tip : (3,) float ndarray
+        Spine base (on the shaft) and tip, nm.
+    seed : int
+        Seed of the surface sampling.
+    n_points : int, default 600
+        Points sampled on the surface.
+    n_slices : int, default 12
+        Slices along the base -> tip axis (slices with fewer than 8 points are skipped).
+
+    Returns
+    -------
+    head_width, neck_width : float
+        nm; NaN when the spine has no length, no triangles or no usable slice.
     """
     axis = tip - base
     length = np.linalg.norm(axis)
@@ -310,6 +533,13 @@ def head_and_neck_width(tri: np.ndarray, base: np.ndarray, tip: np.ndarray, seed
 
 def match_points(found: np.ndarray, truth: np.ndarray, radius: float) -> np.ndarray:
     """One-to-one matching of points, closest pairs first, within ``radius`` (nm).
+
+    Parameters
+    ----------
+    found, truth : (k, 3) float ndarray
+        Points to match, nm.
+    radius : float
+        Largest distance of a matched pair, nm.
 
     Returns
     -------

@@ -542,6 +542,19 @@ def spine_summary(neuron) -> dict:
     of that compartment's cable) appear once branches carry a ``compartment`` label
     (:func:`neurograph.label_compartments`) or skeleton nodes SWC types 2-4
     (axon/dendrite/apical). Empty when spines were not detected.
+
+    Parameters
+    ----------
+    neuron : Neuron
+        Neuron with ``spines`` (from :func:`neurograph.detect_spines`, or None) and ``branches``
+        (lengths µm).
+
+    Returns
+    -------
+    dict
+        ``n_spines``, ``spine_density`` (1/µm), ``spine_volume_density`` (spine volume per
+        cable length, µm³/µm) and the per-compartment columns; NaN densities where there is no
+        cable.
     """
     sp = getattr(neuron, "spines", None)
     if sp is None:

@@ -196,6 +196,22 @@ def branch_synapse_counts(table: pd.DataFrame, branches: pd.DataFrame, n_ids: in
     """Per-graph-node counts and densities (:data:`SYNAPSE_BRANCH_COLUMNS`) from a mapped table.
 
     Rows are graph nodes ``0..n_ids-1`` (somata included: densities NaN there).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Mapped synapse table (:func:`map_synapses`) with ``mapped``, ``branch``, ``direction``
+        and ``on_spine`` columns; unmapped synapses are not counted.
+    branches : pandas.DataFrame
+        Branch table indexed by graph node, ``length`` in µm.
+    n_ids : int
+        Number of graph nodes (branches and somata).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``n_pre``, ``n_post``, ``n_post_spine`` and ``pre_per_um``, ``post_per_um``
+        (synapses per µm of branch length; NaN for nodes without length).
     """
     ok = table["mapped"].to_numpy(bool) & (table["branch"].to_numpy() >= 0)
     b = table["branch"].to_numpy()[ok].astype(np.int64)
@@ -213,8 +229,22 @@ def branch_synapse_counts(table: pd.DataFrame, branches: pd.DataFrame, n_ids: in
 
 
 def synapse_summary(table: pd.DataFrame | None, total_length_um: float) -> dict:
-    """Neuron totals: ``n_synapses, n_pre, n_post, n_unmapped, n_post_spine, n_post_soma,
-    pre_per_um, post_per_um`` (per µm of cable)."""
+    """Neuron totals of a mapped synapse table, with densities per µm of cable.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame or None
+        Mapped synapse table (:func:`map_synapses`).
+    total_length_um : float
+        Total cable length of the neuron, µm.
+
+    Returns
+    -------
+    dict
+        ``n_synapses, n_pre, n_post, n_unmapped, n_post_spine, n_post_soma`` (counts; all but
+        ``n_synapses`` and ``n_unmapped`` count mapped synapses only) and ``pre_per_um``,
+        ``post_per_um`` (1/µm, NaN without cable); empty when ``table`` is None.
+    """
     if table is None:
         return {}
     ok = table["mapped"].to_numpy(bool)

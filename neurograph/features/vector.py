@@ -26,7 +26,27 @@ def _selected(groups: Sequence[str] | None) -> list[Feature]:
 
 
 def feature_row(neuron: "Neuron", groups: Sequence[str] | None = None) -> dict[str, float]:
-    """The registered features of one neuron as ``{column: value}`` (units: :func:`feature_table`)."""
+    """The registered features of one neuron as ``{column: value}`` (units: :func:`feature_table`).
+
+    Parameters
+    ----------
+    neuron : Neuron
+        From :func:`neurograph.extract`, :func:`neurograph.load_swc` or :func:`neurograph.decompose`.
+    groups : sequence of str, optional
+        Feature groups (:data:`~neurograph.features.registry.ALL_GROUPS`); default every
+        group except ``"position"``.
+
+    Returns
+    -------
+    dict of str to float
+        One value per feature column, in the column's registered unit (lengths µm, widths
+        nm, angles degrees); NaN for features whose inputs are missing.
+
+    Raises
+    ------
+    InputError
+        ``neuron`` is not a neurograph Neuron, or a group is unknown.
+    """
     if not hasattr(neuron, "skeleton") or not hasattr(neuron, "node_branch"):
         raise InputError(f"neuron_features needs neurograph Neuron objects (from neurograph.extract, "
                          f"neurograph.load_swc or neurograph.decompose), got {type(neuron).__name__}")

@@ -12,7 +12,21 @@ from .kernels import assign_branches, path_lengths
 
 
 def contributing_lengths(skeleton: Skeleton, soma_radius: np.ndarray) -> np.ndarray:
-    """Edge length (nm) each node adds to its branch: edges leaving a soma start at its surface."""
+    """Edge length (nm) each node adds to its branch: edges leaving a soma start at its surface.
+
+    Parameters
+    ----------
+    skeleton : Skeleton
+        Skeleton in nm, with its soma nodes.
+    soma_radius : (k,) float ndarray
+        Radius of each soma node's soma, nm, in the order of ``skeleton.soma_nodes``.
+
+    Returns
+    -------
+    (n,) float ndarray
+        Length of every node's edge to its parent, nm; for children of a soma node reduced
+        by the soma radius (at least 0).
+    """
     length = skeleton.edge_lengths
     parent = skeleton.parent
     for node, radius in zip(skeleton.soma_nodes, soma_radius):
@@ -22,7 +36,23 @@ def contributing_lengths(skeleton: Skeleton, soma_radius: np.ndarray) -> np.ndar
 
 
 def branch_nodes(skeleton: Skeleton) -> tuple[np.ndarray, np.ndarray]:
-    """Branch id of every skeleton node (soma nodes get ids ``0..k-1``) and the topological order."""
+    """Branch id of every skeleton node (soma nodes get ids ``0..k-1``) and the topological order.
+
+    A branch starts at a root, at a child of a soma node or at a child of a node with two or
+    more children.
+
+    Parameters
+    ----------
+    skeleton : Skeleton
+        The skeleton to split into branches.
+
+    Returns
+    -------
+    node_branch : (n,) int ndarray
+        Branch id of every node.
+    order : (n,) int ndarray
+        Nodes in the order used for labelling: soma nodes first, then parents before children.
+    """
     order = skeleton.topological_order()
     parent = skeleton.parent
     n_children = skeleton.children_count()
@@ -39,7 +69,23 @@ def branch_nodes(skeleton: Skeleton) -> tuple[np.ndarray, np.ndarray]:
 
 
 def build_graph(skeleton: Skeleton, node_branch: np.ndarray, n_somas: int) -> nx.DiGraph:
-    """The branch graph: soma nodes ``0..n_somas-1`` then branches, edges parent -> child."""
+    """The branch graph: soma nodes ``0..n_somas-1`` then branches, edges parent -> child.
+
+    Parameters
+    ----------
+    skeleton : Skeleton
+        The skeleton.
+    node_branch : (n,) int ndarray
+        Branch id of every node (from :func:`branch_nodes`).
+    n_somas : int
+        Number of somata (ids ``0..n_somas-1``).
+
+    Returns
+    -------
+    networkx.DiGraph
+        One node per id with attribute ``kind`` (``"soma"`` or ``"branch"``); an edge from
+        each branch's parent branch or soma to the branch.
+    """
     graph = nx.DiGraph()
     n_ids = int(node_branch.max()) + 1
     starts = np.full(n_ids, -1, np.int64)
@@ -58,8 +104,21 @@ def build_graph(skeleton: Skeleton, node_branch: np.ndarray, n_somas: int) -> nx
 
 
 def limbs_of(graph: nx.DiGraph, n_somas: int) -> dict[int, int]:
-    """Limb index of every branch: limbs are the subtrees leaving a soma (or, without a
-    soma, each root branch's subtree)."""
+    """Limb index of every branch: the subtrees leaving a soma (or, without a soma, each root
+    branch's subtree).
+
+    Parameters
+    ----------
+    graph : networkx.DiGraph
+        Branch graph from :func:`build_graph`.
+    n_somas : int
+        Number of somata (graph nodes ``0..n_somas-1``).
+
+    Returns
+    -------
+    dict of int to int
+        Branch id -> limb index (limbs of soma 0 first, in order of their root branch).
+    """
     limb_roots = [c for s in range(n_somas) for c in sorted(graph.successors(s))]
     limb_roots += [b for b in sorted(graph.nodes) if b >= n_somas and graph.in_degree(b) == 0]
     limb = {}
@@ -71,7 +130,22 @@ def limbs_of(graph: nx.DiGraph, n_somas: int) -> dict[int, int]:
 
 
 def decompose_skeleton(skeleton: Skeleton, soma_radius: Sequence[float]) -> dict:
-    """Branch ids per node, the branch graph, limbs and node path distances (nm)."""
+    """Branch ids per node, the branch graph, limbs and node path distances (nm).
+
+    Parameters
+    ----------
+    skeleton : Skeleton
+        Skeleton in nm.
+    soma_radius : sequence of float
+        Radius of each soma, nm, in the order of ``skeleton.soma_nodes``.
+
+    Returns
+    -------
+    dict
+        ``node_branch`` ((n,) int), ``graph`` (:func:`build_graph`), ``limb`` (branch ->
+        limb), ``edge_length`` ((n,) float, nm, from :func:`contributing_lengths`) and
+        ``node_path`` ((n,) float, path length from the soma surface or root, nm).
+    """
     soma_radius = np.asarray(soma_radius, dtype=float)
     node_branch, order = branch_nodes(skeleton)
     graph = build_graph(skeleton, node_branch, len(skeleton.soma_nodes))

@@ -64,7 +64,23 @@ class Neuron:
     shaft_radius: np.ndarray | None = None
 
     def detect_spines(self, **kwargs) -> pd.DataFrame:
-        """Find dendritic spines; see :func:`neurograph.detect_spines` (sets :attr:`spines`)."""
+        """Find dendritic spines; see :func:`neurograph.detect_spines` (sets :attr:`spines`).
+
+        Parameters
+        ----------
+        **kwargs
+            Options of :func:`neurograph.detect_spines` (lengths in nm, volumes in µm³).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per spine (positions and widths nm, length µm, area µm², volume µm³).
+
+        Raises
+        ------
+        InputError
+            Without a mesh, or for negative or inconsistent limits.
+        """
         from ..features.spines import detect_spines
 
         return detect_spines(self, **kwargs)
@@ -110,13 +126,39 @@ class Neuron:
         return self.synapses
 
     def label_compartments(self, **kwargs) -> pd.DataFrame:
-        """Axon/dendrite/apical/basal/soma labels; see :func:`neurograph.label_compartments`."""
+        """Axon/dendrite/apical/basal/soma labels; see :func:`neurograph.label_compartments`.
+
+        Parameters
+        ----------
+        **kwargs
+            Options of :func:`neurograph.label_compartments`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index: graph node; ``compartment``, ``compartment_confidence`` (0-1),
+            ``compartment_method``. The labels are also written to the neuron.
+        """
         from ..compartments import label_compartments
 
         return label_compartments(self, **kwargs)
 
     def soma_features(self, depth_axis=(0.0, 1.0, 0.0), depth_origin: float = 0.0) -> pd.DataFrame:
-        """Perisomatic features, one row per soma; see :func:`neurograph.features.perisomatic.soma_features`."""
+        """Perisomatic features, one row per soma; see :func:`neurograph.features.perisomatic.soma_features`.
+
+        Parameters
+        ----------
+        depth_axis : (3,) floats, default (0, 1, 0)
+            Direction along which soma depth is measured (normalised).
+        depth_origin : float, default 0
+            Depth (µm along the axis) subtracted, e.g. the pia surface position.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per soma (index ``soma``); lengths µm, areas µm², volumes µm³, widths nm
+            (:data:`~neurograph.features.perisomatic.SOMA_COLUMNS`).
+        """
         from ..features.perisomatic import soma_features
 
         return soma_features(self, depth_axis=depth_axis, depth_origin=depth_origin)
@@ -159,7 +201,18 @@ class Neuron:
         return f"Neuron({self.name!r}: {self.n_somas} soma(s), {n_branches} branches, {self.skeleton.n_nodes} skeleton nodes)"
 
     def save(self, path: str | os.PathLike) -> None:
-        """Save to a zip archive of JSON, NPZ and CSV (format in :mod:`neurograph.io.saved`)."""
+        """Save to a zip archive of JSON, NPZ and CSV (format in :mod:`neurograph.io.saved`).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Output file, conventionally ``<name>.neuron.zip`` (replaced if it exists). Coordinates
+            are stored in nm.
+
+        Returns
+        -------
+        None
+        """
         arrays = {"skeleton_vertices": self.skeleton.vertices, "skeleton_parent": self.skeleton.parent,
                   "skeleton_radius": self.skeleton.radius, "skeleton_node_type": self.skeleton.node_type,
                   "soma_nodes": self.skeleton.soma_nodes, "node_branch": self.node_branch}
@@ -185,7 +238,23 @@ class Neuron:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Neuron":
-        """Load a neuron saved with :meth:`save`."""
+        """Load a neuron saved with :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            A ``.neuron.zip`` archive.
+
+        Returns
+        -------
+        Neuron
+            The saved neuron, coordinates in nm.
+
+        Raises
+        ------
+        FormatError
+            No file at ``path``, or not a readable neurograph neuron archive.
+        """
         meta, a, graph, tables = read_archive(path)
         somas = [Soma(np.asarray(s["center"]), float(s["radius"]), a.get(f"soma_faces_{i}", np.empty(0, np.int64)),
                       float(s.get("area_density", 0.0))) for i, s in enumerate(meta["somas"])]
@@ -244,5 +313,21 @@ def decompose(skeleton: Skeleton, somas: list | None = None, mesh: trimesh.Trime
 
 
 def load(path: str | os.PathLike) -> Neuron:
-    """Load a :class:`Neuron` saved with :meth:`Neuron.save`."""
+    """Load a :class:`Neuron` saved with :meth:`Neuron.save`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``.neuron.zip`` archive.
+
+    Returns
+    -------
+    Neuron
+        The saved neuron, coordinates in nm.
+
+    Raises
+    ------
+    FormatError
+        No file at ``path``, or not a readable neurograph neuron archive.
+    """
     return Neuron.load(path)

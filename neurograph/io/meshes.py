@@ -54,6 +54,18 @@ def _as_arrays(source: Any) -> tuple[np.ndarray, np.ndarray, str]:
 def validate_arrays(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Check vertex and face arrays and return them as float64 / int64.
 
+    Parameters
+    ----------
+    vertices : (n, 3) array-like
+        Vertex coordinates (any unit; not scaled here).
+    faces : (m, 3) array-like
+        Triangle vertex indices (integers, or floats with integer values).
+
+    Returns
+    -------
+    vertices : (n, 3) float64 ndarray
+    faces : (m, 3) int64 ndarray
+
     Raises
     ------
     MeshError

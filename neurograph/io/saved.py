@@ -43,8 +43,26 @@ def _json_default(obj):
 
 def write_archive(path: str | os.PathLike, meta: dict, arrays: dict[str, np.ndarray],
                   graph: nx.DiGraph, tables: dict[str, pd.DataFrame | None]) -> None:
-    """Write a neuron archive atomically (temporary file, then rename); each table of
-    ``tables`` (None skipped) becomes ``<name>.csv``."""
+    """Write a neuron archive atomically (temporary file, then rename).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Output ``.zip`` file (replaced if it exists).
+    meta : dict
+        JSON-able metadata for ``meta.json`` (numpy scalars and arrays are converted); the
+        format name and version are added.
+    arrays : dict of str to ndarray
+        Numeric arrays for ``arrays.npz`` (coordinates in nm); None values are skipped.
+    graph : networkx.DiGraph
+        Branch graph, stored as node-link JSON in ``graph.json``.
+    tables : dict of str to pandas.DataFrame or None
+        Each table (None skipped) becomes ``<name>.csv``.
+
+    Returns
+    -------
+    None
+    """
     path = os.fspath(path)
     tmp = f"{path}.tmp-{os.getpid()}"
     buf = io.BytesIO()
@@ -61,7 +79,29 @@ def write_archive(path: str | os.PathLike, meta: dict, arrays: dict[str, np.ndar
 
 
 def read_archive(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray], nx.DiGraph, dict[str, pd.DataFrame]]:
-    """Read an archive written by :func:`write_archive`: meta, arrays, graph and tables."""
+    """Read an archive written by :func:`write_archive`: meta, arrays, graph and tables.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``.neuron.zip`` archive.
+
+    Returns
+    -------
+    meta : dict
+        Contents of ``meta.json``.
+    arrays : dict of str to ndarray
+        Contents of ``arrays.npz`` (nm).
+    graph : networkx.DiGraph
+        The branch graph.
+    tables : dict of str to pandas.DataFrame
+        Every ``<name>.csv`` member, by name.
+
+    Raises
+    ------
+    FormatError
+        No file at ``path``, not a readable archive, another format, or a newer format version.
+    """
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FormatError(f"no saved neuron at {path}")

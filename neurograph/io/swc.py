@@ -198,8 +198,13 @@ def write_swc(table: pd.DataFrame, path: str | os.PathLike, header: str = "") ->
         E.g. from :meth:`neurograph.Skeleton.to_swc`; units are whatever the table holds
         (neurograph writes µm by default and says so in the header).
     path : str or PathLike
+        Output file (overwritten).
     header : str
         Comment lines to put first (``#`` is added).
+
+    Returns
+    -------
+    None
     """
     cols = ["node_id", "type", "x", "y", "z", "radius", "parent_id"]
     with open(path, "w") as fh:

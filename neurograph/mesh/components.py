@@ -11,9 +11,17 @@ from scipy.spatial import cKDTree
 def vertex_components(n_vertices: int, faces: np.ndarray) -> np.ndarray:
     """Label every vertex with the id of its connected piece (vertices joined by face edges).
 
+    Parameters
+    ----------
+    n_vertices : int
+        Number of mesh vertices (vertices in no face get a piece of their own).
+    faces : (m, 3) int ndarray
+        Triangle vertex indices.
+
     Returns
     -------
-    (n_vertices,) int64 array of component ids, ``0`` being an arbitrary piece.
+    (n_vertices,) int64 ndarray
+        Component ids ``0..k-1``, ``0`` being an arbitrary piece.
     """
     edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
     graph = sparse.coo_matrix((np.ones(len(edges), dtype=np.int8), (edges[:, 0], edges[:, 1])),
@@ -34,7 +42,21 @@ def candidate_pairs(vertices: np.ndarray, labels: np.ndarray, gap: float) -> np.
     """Pairs of components that come within about ``gap`` of each other.
 
     Vertices are hashed into cubes of side ``gap``; two components are candidates when
-    they occupy the same or neighbouring cubes. Returns unique ``(a, b)`` rows, a < b.
+    they occupy the same or neighbouring cubes.
+
+    Parameters
+    ----------
+    vertices : (n, 3) float ndarray
+        Mesh vertices, nm.
+    labels : (n,) int ndarray
+        Component id of every vertex (:func:`vertex_components`).
+    gap : float
+        Largest gap to bridge, in the unit of ``vertices`` (nm).
+
+    Returns
+    -------
+    (k, 2) int64 ndarray
+        Unique component pairs ``(a, b)``, a < b.
     """
     extent = float(np.ptp(vertices, axis=0).max()) if len(vertices) else 0.0
     cell = max(gap, extent / 1e6, 1e-9)  # keeps cell indices inside the 21-bit key
@@ -67,10 +89,24 @@ def closest_links(vertices: np.ndarray, labels: np.ndarray, pairs: np.ndarray,
                   gap: float) -> tuple[np.ndarray, np.ndarray]:
     """Closest vertex pair and distance for each candidate component pair.
 
+    Parameters
+    ----------
+    vertices : (n, 3) float ndarray
+        Mesh vertices, nm.
+    labels : (n,) int ndarray
+        Component id of every vertex (:func:`vertex_components`).
+    pairs : (p, 2) int ndarray
+        Candidate component pairs (:func:`candidate_pairs`).
+    gap : float
+        Largest link length, in the unit of ``vertices`` (nm); farther pairs are dropped.
+
     Returns
     -------
-    links : (k, 2) int64 vertex indices, one per pair within ``gap`` (first in ``a``)
-    dist : (k,) float64 distances in the units of ``vertices``
+    links : (k, 2) int64 ndarray
+        Vertex indices, one row per pair within ``gap``; the first vertex lies in the pair's
+        component with fewer vertices.
+    dist : (k,) float64 ndarray
+        Link lengths, in the unit of ``vertices`` (nm).
     """
     order = np.argsort(labels, kind="stable")
     bounds = np.searchsorted(labels[order], np.arange(labels.max() + 2))

@@ -135,7 +135,8 @@ def find_somas(mesh: trimesh.Trimesh, min_radius: float = 2500.0, max_radius: fl
     Returns
     -------
     list of Soma
-        Largest first; an empty list for a soma-less fragment.
+        Largest first; an empty list for a soma-less fragment. No two share a mesh vertex,
+        and none has its centre inside another (one body found twice is kept once).
     """
     points, areas = np.asarray(mesh.triangles_center), np.asarray(mesh.area_faces)
     pitch = min_radius / 2.0
@@ -184,13 +185,33 @@ def find_somas(mesh: trimesh.Trimesh, min_radius: float = 2500.0, max_radius: fl
         fitted = _fit_center(mesh, faces, center)
         inside_f, radius_f = _ray_profile(mesh, fitted[None], max_radius, _sphere_directions(64))
         if inside_f[0] >= min_inside and radius_f[0] >= min_radius:
-            center, radius = fitted, float(radius_f[0])
-            near = np.flatnonzero(np.linalg.norm(points - center, axis=1) <= 1.15 * radius)
-            faces = _connected_part(mesh, near)
+            near_f = np.flatnonzero(np.linalg.norm(points - fitted, axis=1) <= 1.15 * radius_f[0])
+            if len(near_f):  # (on a coarse mesh the fitted sphere can hold no face centroid)
+                center, radius, faces = fitted, float(radius_f[0]), _connected_part(mesh, near_f)
         somas.append(Soma(center=center, radius=radius, faces=faces,
                           area_density=float(areas[faces].sum() / 1e6)))
-    somas.sort(key=lambda s: -s.radius)
-    return somas
+    return _separate(mesh, somas)
+
+
+def _separate(mesh: trimesh.Trimesh, somas: list[Soma]) -> list[Soma]:
+    """Largest first, with surfaces that share no vertex. A soma whose centre lies inside a
+    larger one is that soma found again (probe blobs of one thick body can fit to nearly the
+    same sphere) and is dropped; faces touching a larger soma's faces stay with the larger
+    one (touching somata of a merge), and a soma left without faces is dropped."""
+    kept: list[Soma] = []
+    used = np.zeros(len(mesh.vertices), bool)
+    for soma in sorted(somas, key=lambda s: -s.radius):
+        if any(np.linalg.norm(soma.center - k.center) <= k.radius for k in kept):
+            continue
+        faces = soma.faces[~used[mesh.faces[soma.faces]].any(axis=1)]
+        if len(faces) == 0:
+            continue
+        if len(faces) < len(soma.faces):
+            soma = Soma(center=soma.center, radius=soma.radius, faces=faces,
+                        area_density=float(np.asarray(mesh.area_faces)[faces].sum() / 1e6))
+        used[mesh.faces[faces]] = True
+        kept.append(soma)
+    return kept
 
 
 def _fit_center(mesh: trimesh.Trimesh, faces: np.ndarray, guess: np.ndarray) -> np.ndarray:

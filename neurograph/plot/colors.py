@@ -24,6 +24,25 @@ def node_values(neuron, color_by: str) -> tuple[np.ndarray, bool]:
 
     ``color_by`` is ``"branch"``, ``"limb"``, ``"compartment"`` or any column of
     ``neuron.branches``; somata get NaN (or "soma").
+
+    Parameters
+    ----------
+    neuron : Neuron
+        Neuron with its ``branches`` table (lengths µm, widths nm).
+    color_by : str
+        ``"branch"`` (the branch id) or a column of ``neuron.branches``.
+
+    Returns
+    -------
+    values : (n_ids,) ndarray
+        Float values in the column's unit, or strings (object) for a text column.
+    categorical : bool
+        True for branch ids, text columns and the categorical numeric columns.
+
+    Raises
+    ------
+    InputError
+        ``color_by`` is neither ``"branch"`` nor a column of ``neuron.branches``.
     """
     branches = neuron.branches
     n_ids = int(neuron.node_branch.max()) + 1
@@ -45,8 +64,30 @@ def node_values(neuron, color_by: str) -> tuple[np.ndarray, bool]:
 
 
 def node_colors(neuron, color_by: str = "branch", cmap: str = "viridis") -> tuple[np.ndarray, dict]:
-    """RGBA per graph node and a legend: ``{label: rgba}`` for categories, or
-    ``{"vmin": lo, "vmax": hi, "cmap": cmap}`` for a numeric column."""
+    """RGBA per graph node and a legend for ``color_by``.
+
+    Parameters
+    ----------
+    neuron : Neuron
+        Neuron to colour.
+    color_by : str, default "branch"
+        ``"branch"`` or a column of ``neuron.branches`` (see :func:`node_values`).
+    cmap : str, default "viridis"
+        Matplotlib colormap for a numeric column (scaled to its 2nd-98th percentile).
+
+    Returns
+    -------
+    colors : (n_ids, 4) float ndarray
+        RGBA per graph node; somata in the soma colour.
+    legend : dict
+        ``{label: rgba}`` for a text column, ``{"vmin": lo, "vmax": hi, "cmap": cmap}`` (in the
+        column's unit) for a numeric column, ``{}`` for branch ids and other categorical numbers.
+
+    Raises
+    ------
+    InputError
+        ``color_by`` is neither ``"branch"`` nor a column of ``neuron.branches``.
+    """
     import matplotlib.pyplot as plt
 
     values, categorical = node_values(neuron, color_by)

@@ -8,8 +8,22 @@ from .colors import node_colors
 
 
 def dendrogram_layout(neuron) -> dict[int, tuple[float, float, float]]:
-    """``{branch: (x_start, x_end, y)}``: x in µm of path from the soma surface, y the
-    branch's place in a depth-first leaf order (parents centred over their children)."""
+    """Dendrogram coordinates of every branch.
+
+    x is the path length from the soma surface in µm; y is the branch's place in a
+    depth-first leaf order (parents centred over their children, a gap between limbs).
+
+    Parameters
+    ----------
+    neuron : Neuron
+        Neuron with ``branches`` (``path_to_soma``, ``length`` in µm, ``parent``, ``limb``)
+        and its branch ``graph``.
+
+    Returns
+    -------
+    dict of int to (float, float, float)
+        ``{branch: (x_start, x_end, y)}``, x in µm.
+    """
     branches = neuron.branches
     graph = neuron.graph
     start = branches["path_to_soma"].to_dict()

@@ -18,6 +18,25 @@ def view_basis(neuron, view: str | Sequence[float]) -> tuple[np.ndarray, tuple[s
     ``view`` is ``"xy"``, ``"xz"``, ``"yz"``, ``"pca"`` (the skeleton's two main axes: the
     same picture whatever the neuron's orientation in its volume) or a viewing direction
     ``(dx, dy, dz)``.
+
+    Parameters
+    ----------
+    neuron : Neuron
+        Neuron whose skeleton gives the ``"pca"`` axes.
+    view : str or sequence of 3 float
+        Named view or viewing direction (any length; normalised).
+
+    Returns
+    -------
+    basis : (3, 2) float ndarray
+        Unit vectors of the two screen axes (points @ basis projects them, keeping their unit).
+    labels : (str, str)
+        Axis names: ``("x", "y")`` etc., ``("PC1", "PC2")`` or ``("u", "v")``.
+
+    Raises
+    ------
+    InputError
+        An unknown view name.
     """
     if isinstance(view, str) and view in _AXES:
         i, j = _AXES[view]

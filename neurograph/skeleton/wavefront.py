@@ -67,8 +67,10 @@ def skeletonize(mesh: trimesh.Trimesh, somas: Sequence | None = None, bridges: n
         Neuron mesh in nm, ideally from :func:`neurograph.repair`.
     somas : list of Soma, optional
         From :func:`neurograph.find_somas`. Each soma becomes one root node at its centre,
-        holding all its faces' vertices. Without somas each connected piece is rooted at
-        one end of its longest geodesic path.
+        holding the surface within 1.15 radii connected to its faces' vertices (or those
+        vertices, when the mesh's triangles are larger than the soma). Somata must not share
+        their surface (``find_somas`` gives them disjoint). Without somas each connected
+        piece is rooted at one end of its longest geodesic path.
     bridges : (k, 2) int array, optional
         Extra vertex pairs to treat as edges (``RepairResult.bridges``).
     step : float or "auto", default 300
@@ -84,6 +86,12 @@ def skeletonize(mesh: trimesh.Trimesh, somas: Sequence | None = None, bridges: n
     Skeleton
         Nodes in nm with radii (median distance of their mesh vertices to the skeleton)
         and ``vertex_map`` giving the node of every mesh vertex.
+
+    Raises
+    ------
+    SkeletonError
+        An empty mesh, a bad step, a soma without faces, or a soma whose every point
+        belongs to another soma (the same soma given twice).
     """
     somas = list(somas or [])
     n_vertices = len(mesh.vertices)
@@ -98,12 +106,9 @@ def skeletonize(mesh: trimesh.Trimesh, somas: Sequence | None = None, bridges: n
     points, edges = steiner_graph(np.asarray(mesh.vertices, dtype=float), np.asarray(mesh.edges_unique, np.int64),
                                   np.asarray(mesh.faces_unique_edges, np.int64), step / 2.0)
     graph, edges = _surface_graph(points, edges, bridges)
-    n_points = len(points)
 
     # Sources: soma points (label = soma index) and one root per soma-less piece.
-    soma_of_vertex = np.full(n_points, -1, np.int64)
-    for i, soma in enumerate(somas):
-        soma_of_vertex[_soma_points(points, edges, np.unique(mesh.faces[soma.faces]), soma)] = i
+    soma_of_vertex = _assign_soma_points(points, edges, mesh, somas)
     soma_vertices = np.flatnonzero(soma_of_vertex >= 0)
     roots = _extra_roots(graph, soma_vertices)
     sources = np.concatenate([soma_vertices, roots])
@@ -163,14 +168,48 @@ def _reeb_parents(edges: np.ndarray, node_of: np.ndarray, node_bin: np.ndarray) 
 def _soma_points(points: np.ndarray, edges: np.ndarray, seeds: np.ndarray, soma) -> np.ndarray:
     """Points within ``1.15 * radius`` of the soma centre and connected there to the
     soma's own vertices ``seeds``: a border smooth at the Steiner-point resolution (the
-    faces' border is jagged, and each tooth would start a stub limb)."""
+    faces' border is jagged, and each tooth would start a stub limb).
+
+    A soma's faces are those whose *centroid* lies within ``1.15 * radius``; on a mesh
+    whose triangles are large next to the soma, all of their vertices can lie farther out,
+    and then the soma's own vertices ``seeds`` are its points."""
     near = np.linalg.norm(points - soma.center, axis=1) <= 1.15 * soma.radius
     inner = edges[near[edges[:, 0]] & near[edges[:, 1]]]
     n = len(near)
     graph = sparse.coo_matrix((np.ones(len(inner)), (inner[:, 0], inner[:, 1])), shape=(n, n))
     _, label = connected_components(graph, directed=False)
     good = np.unique(label[seeds[near[seeds]]])
+    if len(good) == 0:
+        return np.asarray(seeds, dtype=np.int64)
     return np.flatnonzero(near & np.isin(label, good))
+
+
+def _assign_soma_points(points: np.ndarray, edges: np.ndarray, mesh: trimesh.Trimesh, somas: Sequence) -> np.ndarray:
+    """Soma index of every graph point (-1: none); each soma becomes one root node holding
+    its points. A point claimed by several somata goes to the one whose own vertex it is
+    (the vertices of its faces), else to the one it is nearest to relative to the radius.
+    Somata sharing no vertex (as :func:`neurograph.find_somas` gives them) all keep points."""
+    soma_of_vertex = np.full(len(points), -1, np.int64)
+    score = np.full(len(points), np.inf)
+    for i, soma in enumerate(somas):
+        faces = np.asarray(soma.faces, dtype=np.int64)
+        if len(faces) == 0:
+            raise SkeletonError(f"soma {i} ({soma!r}) has no mesh faces; a soma needs its surface faces "
+                                "(neurograph.find_somas gives them)")
+        seeds = np.unique(mesh.faces[faces])
+        own = _soma_points(points, edges, seeds, soma)
+        rel = np.linalg.norm(points[own] - np.asarray(soma.center, dtype=float), axis=1) / float(soma.radius)
+        rel[np.isin(own, seeds)] -= 1e6  # its own vertices first
+        better = rel < score[own]
+        soma_of_vertex[own[better]] = i
+        score[own[better]] = rel[better]
+    counts = np.bincount(soma_of_vertex[soma_of_vertex >= 0], minlength=len(somas))
+    if (counts == 0).any():
+        i = int(np.flatnonzero(counts == 0)[0])
+        raise SkeletonError(f"soma {i} ({somas[i]!r}) shares its whole surface with other somata, each of its "
+                            "points is nearer to another one; pass each soma once, with faces of its own "
+                            "(as neurograph.find_somas does)")
+    return soma_of_vertex
 
 
 def _measure_radii(skeleton: Skeleton, points: np.ndarray, somas: Sequence) -> None:

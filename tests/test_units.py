@@ -1,0 +1,75 @@
+"""Units: the same neuron in nm and in 8 nm voxels; meshes whose triangles are large next to
+the soma (the crash "zero-size array to reduction operation minimum" in skeletonize)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import trimesh
+
+import neurograph as ng
+from neurograph.errors import SkeletonError
+from neurograph.mesh.soma import Soma
+
+synthetic = pytest.importorskip("neurograph.synthetic")
+
+
+@pytest.mark.parametrize("seed,shape", [(0, "fragment"), (4, "fragment"), (0, "bipolar")])
+def test_same_neuron_in_nm_and_in_8nm_voxels(seed, shape, tmp_path):
+    truth = synthetic.make_neuron(seed=seed, shape=shape)
+    in_nm = ng.extract(truth.mesh, voxel_size=1)
+    voxels = truth.mesh.copy()
+    voxels.vertices = voxels.vertices / 8.0
+    voxels.export(tmp_path / "voxels.ply")  # also through a file (float32 coordinates)
+    for source in (voxels, tmp_path / "voxels.ply"):
+        in_vx = ng.extract(source, voxel_size=8)
+        assert len(in_vx.somas) == len(in_nm.somas)
+        assert len(in_vx.branches) == len(in_nm.branches)
+        assert in_vx.skeleton.cable_length == pytest.approx(in_nm.skeleton.cable_length, rel=0.01)
+        assert in_vx.summary["total_length"].iloc[0] == pytest.approx(in_nm.summary["total_length"].iloc[0], rel=0.01)
+
+
+def test_nm_mesh_read_as_8nm_voxels_gives_separate_somata_and_a_skeleton():
+    """The original crash: a fragment in nm given with voxel_size=8 is 8x too large, its
+    dendrites as thick as somata and its triangles (~14 µm) larger than the somata found
+    in them. find_somas found the same blob several times (centres 0.1 µm apart) and
+    somata whose faces had no vertex within 1.15 radii; skeletonize then gave such a soma
+    no points and failed on ``labels[members].min()``."""
+    truth = synthetic.make_neuron(seed=3, shape="fragment")
+    fixed = ng.repair(ng.load_mesh(truth.mesh, voxel_size=8))
+    somas = ng.find_somas(fixed.mesh)
+    assert somas, "an 8x too large fragment has soma-thick dendrites"
+    assert [s.radius for s in somas] == sorted((s.radius for s in somas), reverse=True)
+    for a, b in itertools.combinations(somas, 2):  # no soma found twice, no shared surface
+        assert np.linalg.norm(a.center - b.center) > a.radius
+        assert not np.intersect1d(fixed.mesh.faces[a.faces], fixed.mesh.faces[b.faces]).size
+    skeleton = ng.skeletonize(fixed.mesh, somas, fixed.bridges)
+    assert len(skeleton.soma_nodes) == len(somas) and len(skeleton.roots) >= len(somas)
+    held = np.bincount(skeleton.vertex_map, minlength=skeleton.n_nodes)
+    assert (held[skeleton.soma_nodes] > 0).all()
+
+
+def _coarse_ball(radius: float = 10_000.0) -> tuple[trimesh.Trimesh, Soma]:
+    """An icosahedron: vertices at ``radius``, face centroids at 0.79 radius; a soma of
+    0.8 radius owns every face by centroid, but no vertex lies within its 1.15 radii."""
+    mesh = trimesh.creation.icosphere(subdivisions=0, radius=radius)
+    soma = Soma(center=np.zeros(3), radius=0.8 * radius, faces=np.arange(len(mesh.faces)))
+    return mesh, soma
+
+
+def test_skeletonize_soma_on_triangles_larger_than_the_soma():
+    mesh, soma = _coarse_ball()
+    skeleton = ng.skeletonize(mesh, [soma])
+    assert list(skeleton.soma_nodes) == [skeleton.vertex_map[0]]
+    assert (skeleton.vertex_map == skeleton.soma_nodes[0]).all()  # every vertex is the soma's own
+    np.testing.assert_allclose(skeleton.vertices[skeleton.soma_nodes[0]], 0.0)
+
+
+def test_skeletonize_refuses_a_soma_given_twice():
+    mesh, soma = _coarse_ball()
+    with pytest.raises(SkeletonError, match="pass each soma once"):
+        ng.skeletonize(mesh, [soma, soma])
+    with pytest.raises(SkeletonError, match="no mesh faces"):
+        ng.skeletonize(mesh, [Soma(center=soma.center, radius=soma.radius, faces=np.empty(0, np.int64))])
