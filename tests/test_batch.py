@@ -134,6 +134,12 @@ def test_good_extracted_broken_recorded(reference, manifest):
                                    check_names=False, rtol=1e-9)
     # each table is also one Parquet dataset for other readers
     assert pq.read_table(reference / "branches").num_rows == len(res.branches)
+    # a QC picture per extracted neuron (a real PNG), none for the broken ones
+    from PIL import Image
+
+    assert sorted(p.stem for p in (reference / "qc").glob("*.png")) == sorted(good)
+    with Image.open(reference / "qc" / f"{HEMI_MESH}.png") as im:
+        assert im.format == "PNG" and im.size[0] > 300 and im.size[1] > 100
 
 
 def test_neurons_table_feeds_classify(reference):

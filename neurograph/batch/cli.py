@@ -9,12 +9,14 @@ def _run(args: argparse.Namespace) -> int:
     from .runner import extract_all
 
     kwargs = {k: getattr(args, k) for k in ("gap", "step", "min_soma_radius") if getattr(args, k) is not None}
+    if args.no_spines:
+        kwargs["spines"] = False
     voxel = args.voxel_size
     summary = extract_all(args.inputs, args.output, workers=args.workers, scheduler=args.scheduler,
                           voxel_size=voxel[0] if voxel and len(voxel) == 1 else voxel, swc_units=args.swc_units,
                           extract_kwargs=kwargs, retry_failed=args.retry_failed, time_limit=args.time_limit,
                           memory_limit=args.memory_limit, save_neurons=not args.no_neuron_files,
-                          progress=not args.quiet, isolate=args.isolate)
+                          qc=not args.no_qc, progress=not args.quiet, isolate=args.isolate)
     if args.quiet:
         print(summary)
     return 0
@@ -42,6 +44,10 @@ def add_batch_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--step", type=float, default=None, help="skeleton wavefront step in nm")
     p.add_argument("--min-soma-radius", type=float, default=None, help="smallest soma radius in nm")
     p.add_argument("--no-neuron-files", action="store_true", help="do not write the saved neurons")
+    p.add_argument("--no-qc", action="store_true", help="do not write the per-neuron QC pictures (qc/<id>.png)")
+    p.add_argument("--no-spines", action="store_true",
+                   help="skip spine detection: for neurons without dendritic spines (insects), whose short "
+                   "twigs would otherwise be taken for spines and folded out of the skeleton")
     p.add_argument("--isolate", action=argparse.BooleanOptionalAction, default=None,
                    help="Dask only: one subprocess per neuron (limits enforced, ~2 s start-up each); "
                         "default: only with --time-limit or --memory-limit")

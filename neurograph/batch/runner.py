@@ -113,7 +113,8 @@ def extract_all(inputs: str | os.PathLike | Task | Iterable[str | os.PathLike | 
                 voxel_size: float | Sequence[float] | None = None, swc_units: str | None = None,
                 extract_kwargs: Mapping[str, Any] | None = None, retry_failed: bool = False,
                 time_limit: float | None = None, memory_limit: int | str | None = None,
-                save_neurons: bool = True, progress: bool = True, isolate: bool | None = None) -> BatchSummary:
+                save_neurons: bool = True, qc: bool = True, progress: bool = True,
+                isolate: bool | None = None) -> BatchSummary:
     """Extract every neuron of a dataset into a Parquet dataset, in parallel and resumably.
 
     Each neuron is processed by its own worker process (local backend) or Dask task
@@ -154,6 +155,9 @@ def extract_all(inputs: str | os.PathLike | Task | Iterable[str | os.PathLike | 
         resident memory (about 2.5 GB for a hemibrain neuron using 0.65 GB): be generous.
     save_neurons : bool, default True
         Also write each neuron's saved :class:`neurograph.Neuron` (``neuron_files/<id>.neuron.zip``).
+    qc : bool, default True
+        Also write each neuron's QC picture (``qc/<id>.png``: mesh or skeleton coloured by
+        compartment or branch, somata, spines, synapses, dendrogram; ~1 s per neuron).
     progress : bool, default True
         Show a progress bar on stderr.
     isolate : bool, optional
@@ -190,7 +194,7 @@ def extract_all(inputs: str | os.PathLike | Task | Iterable[str | os.PathLike | 
         raise InputError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
     memory = parse_memory(memory_limit)
     options = {"voxel_size": _voxel(voxel_size), "swc_units": swc_units,
-               "extract_kwargs": dict(extract_kwargs or {}), "save_neurons": bool(save_neurons)}
+               "extract_kwargs": dict(extract_kwargs or {}), "save_neurons": bool(save_neurons), "qc": bool(qc)}
 
     os.makedirs(out_dir, exist_ok=True)
     with store.RunLock(out_dir):

@@ -10,6 +10,8 @@ Layout of ``OUTDIR``::
     synapses/part-<id>.parquet       when the Neuron has a ``synapses`` table
     errors/part-<id>.parquet         one row per failed neuron: id, stage, exception type, message
     neuron_files/<id>.neuron.zip     the saved Neuron (:func:`neurograph.load`)
+    qc/<id>.png                      a QC picture: mesh (or skeleton) by compartment or branch,
+                                     somata, spines, synapses, dendrogram (:func:`neurograph.plot.qc_figure`)
     done/<id>.json                   written last: the neuron is finished (timings, row counts)
 
 Every file is written to a hidden temporary name in the same folder, flushed to disk and
@@ -37,6 +39,7 @@ from ..errors import FormatError, InputError
 TABLES = ("neurons", "branches", "spines", "synapses")
 ERRORS = "errors"
 NEURON_FILES = "neuron_files"
+QC = "qc"
 DONE = "done"
 RUN_FILE = "run.json"
 ERROR_COLUMNS = ["neuron", "path", "stage", "exception", "message"]
@@ -51,12 +54,17 @@ def neuron_file(out_dir: str, neuron_id: str) -> str:
     return os.path.join(out_dir, NEURON_FILES, f"{neuron_id}.neuron.zip")
 
 
+def qc_file(out_dir: str, neuron_id: str) -> str:
+    """Path of the QC picture of ``neuron_id`` in a batch output folder."""
+    return os.path.join(out_dir, QC, f"{neuron_id}.png")
+
+
 def done_path(out_dir: str, neuron_id: str) -> str:
     return os.path.join(out_dir, DONE, f"{neuron_id}.json")
 
 
 def make_layout(out_dir: str) -> None:
-    for sub in TABLES + (ERRORS, NEURON_FILES, DONE):
+    for sub in TABLES + (ERRORS, NEURON_FILES, QC, DONE):
         os.makedirs(os.path.join(out_dir, sub), exist_ok=True)
 
 

@@ -117,6 +117,26 @@ def neuron_tables(neuron: Any, task: Task) -> dict[str, pd.DataFrame]:
     return tables
 
 
+def _qc_png(neuron: Any) -> bytes:
+    """The QC picture of a neuron (:func:`neurograph.plot.qc_figure`) as PNG bytes."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")  # worker processes have no display
+    import matplotlib.pyplot as plt
+
+    from ..plot import qc_figure
+
+    fig = qc_figure(neuron)
+    buffer = io.BytesIO()
+    try:
+        fig.savefig(buffer, format="png", dpi=72, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    return buffer.getvalue()
+
+
 def _describe(exc: BaseException, stage: str, memory_limit: int | None) -> tuple[str, str]:
     name = type(exc).__name__
     if isinstance(exc, MemoryError):
@@ -141,7 +161,8 @@ def process_one(task: Task, out_dir: str, options: dict, report: Callable[[str],
         Batch output folder (layout in :mod:`neurograph.batch.store`).
     options : dict
         ``voxel_size`` (nm per mesh unit, default 1), ``swc_units``, ``extract_kwargs`` (passed
-        to :func:`neurograph.extract`), ``save_neurons`` (write the saved Neuron, default True),
+        to :func:`neurograph.extract`), ``save_neurons`` (write the saved Neuron, default True), ``qc``
+        (write the QC picture ``qc/<id>.png``, default True),
         ``memory_limit`` (bytes, only used in messages).
     report : callable(stage), optional
         Called when a stage starts.
@@ -181,6 +202,9 @@ def process_one(task: Task, out_dir: str, options: dict, report: Callable[[str],
                 store.remove(store.table_path(out_dir, name, task.id))
         if options.get("save_neurons", True):
             neuron.save(store.neuron_file(out_dir, task.id))
+        if options.get("qc", True):
+            enter("qc")
+            store.atomic_write_bytes(store.qc_file(out_dir, task.id), _qc_png(neuron))
         store.write_table(out_dir, "neurons", task.id, tables["neurons"])
         store.write_done(out_dir, task.id, {"seconds": round(time.perf_counter() - t0, 3), "stages": timings,
                                             "rows": {k: len(v) for k, v in tables.items()},
