@@ -313,21 +313,7 @@ def decompose(skeleton: Skeleton, somas: list | None = None, mesh: trimesh.Trime
 
 
 def load(path: str | os.PathLike) -> Neuron:
-    """Load a :class:`Neuron` saved with :meth:`Neuron.save`.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        A ``.neuron.zip`` archive.
-
-    Returns
-    -------
-    Neuron
-        The saved neuron, coordinates in nm.
-
-    Raises
-    ------
-    FormatError
-        No file at ``path``, or not a readable neurograph neuron archive.
-    """
     return Neuron.load(path)
+
+
+load.__doc__ = Neuron.load.__doc__  # the same call: one text
