@@ -251,13 +251,18 @@ def _geometry_axon(neuron, arbor: _Arbor, tree: int, branches: pd.DataFrame, spi
             thin = max(thin, base[b] / ref_primary)
         sub_spines = spine_count[[s for s in sub if s < len(spine_count)]].sum()
         density = sub_spines / cable if cable > 0 else 0.0
-        if thin >= 0.6 or (density_all > 0 and density > 0.3 * density_all):
+        if thin >= 0.9 or (density_all > 0 and density > 0.3 * density_all):
             continue
         sub_nodes = np.isin(arbor.node_branch, sub)
         rest = in_tree & ~sub_nodes & ~arbor.is_soma
-        if rest.any() and _wmedian(arbor.width[sub_nodes], arbor.edge[sub_nodes]) > \
-                0.8 * _wmedian(arbor.width[rest], arbor.edge[rest]):
-            continue  # an axon is thinner than the rest of the arbor, not just at its base
+        # an axon is thinner than the rest of the arbor, not just at its base: its base is < 0.6
+        # of the other neurites' and its cable < 0.8 of the rest's, or its cable < 0.6 of the
+        # rest's (dendrites whose bases are as thin as the axon's, e.g. those of a small cell)
+        ratio = _wmedian(arbor.width[sub_nodes], arbor.edge[sub_nodes]) / \
+            _wmedian(arbor.width[rest], arbor.edge[rest]) if rest.any() else 0.0
+        if not (thin < 0.6 and ratio <= 0.8) and not ratio < 0.6:
+            continue
+        thin = min(thin, ratio)
         if tree_post >= MIN_SYNAPSES and post[sub_nodes].sum() / cable > 0.5 * tree_post / tree_cable:
             continue  # axons receive few inputs
         score = cable * (1.0 - thin)
