@@ -140,7 +140,8 @@ def plot_neuron(neuron, view: str | Sequence[float] = "xy", color_by: str = "bra
         for direction, marker, color in (("pre", "^", "black"), ("post", "o", "tab:orange")):  # axon is blue
             m = (syn["direction"] == direction).to_numpy()
             if m.any():
-                ax.scatter(q[m, 0], q[m, 1], s=10, marker=marker, c=color, edgecolors="none", zorder=4)
+                ax.scatter(q[m, 0], q[m, 1], s=10 if direction == "pre" else 3, marker=marker, c=color,
+                           edgecolors="none", alpha=1.0 if direction == "pre" else 0.6, zorder=4)
                 handles.append(Line2D([], [], marker=marker, ls="", color=color, label=f"{direction} ({m.sum()})"))
     if legend and "cmap" in legend:
         sm = plt.cm.ScalarMappable(cmap=legend["cmap"], norm=plt.Normalize(legend["vmin"], legend["vmax"]))
