@@ -23,7 +23,14 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def add_batch_parser(sub: argparse._SubParsersAction) -> None:
-    """Add the ``batch`` subcommand to the ``neurograph`` parser."""
+    """Add the ``batch`` subcommand to the ``neurograph`` parser.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        Subparsers of the ``neurograph`` parser (``parser.add_subparsers()``); the new
+        subparser runs :func:`neurograph.batch.extract_all` via ``args.func(args)``.
+    """
     p = sub.add_parser("batch", help="extract many neurons in parallel into a Parquet dataset (resumable)",
                        description="Extract every neuron of INPUTS into OUTDIR: Parquet tables neurons/, "
                                    "branches/, spines/, synapses/, errors/, saved neurons, done markers. "

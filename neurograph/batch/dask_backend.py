@@ -22,7 +22,29 @@ from .worker import process_one, run_subprocess
 
 def dask_task(task: Task, out_dir: str, options: dict, time_limit: float | None,
               memory_limit: int | None, isolate: bool) -> dict:
-    """The function each Dask task runs: one neuron, status dict back to the client."""
+    """The function each Dask task runs: one neuron, status dict back to the client.
+
+    Parameters
+    ----------
+    task : Task
+        The neuron to extract.
+    out_dir : str
+        Batch output folder.
+    options : dict
+        See :func:`neurograph.batch.worker.process_one`.
+    time_limit : float or None
+        Seconds per neuron; enforced only with ``isolate``.
+    memory_limit : int or None
+        Bytes of address space per neuron; enforced only with ``isolate``.
+    isolate : bool
+        Run in a subprocess (:func:`~neurograph.batch.worker.run_subprocess`) rather than
+        in the Dask worker thread (:func:`~neurograph.batch.worker.process_one`).
+
+    Returns
+    -------
+    dict
+        Status ``id, ok, stage, exception, message, seconds``.
+    """
     if isolate:
         return run_subprocess(task, out_dir, options, time_limit, memory_limit)
     return process_one(task, out_dir, options)
@@ -48,11 +70,13 @@ def run_dask(tasks: Iterable[Task], out_dir: str, options: dict, on_result: Call
     Parameters
     ----------
     tasks : iterable of Task
+        Neurons to extract.
     out_dir : str
         Seen by the client and all workers at the same path.
     options : dict
         See :func:`neurograph.batch.worker.process_one`.
     on_result : callable(dict)
+        Called in the client with each neuron's status (``id, ok, stage, exception, message, seconds``).
     scheduler : str or dask.distributed.Client
         Scheduler address (``tcp://host:8786``) or a connected client (left open).
     time_limit, memory_limit
@@ -61,6 +85,11 @@ def run_dask(tasks: Iterable[Task], out_dir: str, options: dict, on_result: Call
         One subprocess per neuron (see the module docstring).
     in_flight : int, optional
         Most tasks submitted at once; default 4 per worker thread.
+
+    Raises
+    ------
+    InputError
+        dask.distributed is not installed.
     """
     from dask.distributed import as_completed
 

@@ -76,12 +76,35 @@ class Task:
 
 
 def is_safe_id(neuron_id: str) -> bool:
-    """True when ``neuron_id`` can be used as a file name on every platform."""
+    """Whether ``neuron_id`` can be used as a file name on every platform.
+
+    Parameters
+    ----------
+    neuron_id : str
+        Candidate id.
+
+    Returns
+    -------
+    bool
+        True for 1-200 letters, digits, ``. _ -``, not starting with ``.``.
+    """
     return bool(_SAFE_ID.match(neuron_id)) and neuron_id not in (".", "..")
 
 
 def safe_id(stem: str) -> str:
-    """A safe id from a file stem: unsafe characters become ``_``, at most 200 characters."""
+    """A safe id from a file stem.
+
+    Parameters
+    ----------
+    stem : str
+        File name without its suffix.
+
+    Returns
+    -------
+    str
+        ``stem`` with unsafe characters replaced by ``_``, leading dots dropped, cut to 200
+        characters; ``"neuron"`` if nothing is left.
+    """
     out = _UNSAFE_CHARS.sub("_", stem).lstrip(".")[:200]
     return out or "neuron"
 
@@ -117,10 +140,20 @@ def _text(value: Any) -> str | None:
 def read_manifest(path: str | os.PathLike) -> list[Task]:
     """Read a manifest CSV (columns described in :mod:`neurograph.batch.inputs`).
 
+    Parameters
+    ----------
+    path : str or PathLike
+        The manifest; relative paths in it are relative to its folder.
+
+    Returns
+    -------
+    list of Task
+        One per row, in file order.
+
     Raises
     ------
     InputError
-        Missing file or ``path`` column, empty paths, unsafe or duplicate ids, bad voxel sizes.
+        Missing or unreadable file, no ``path`` column, empty paths, unsafe ids, bad voxel sizes.
     """
     path = os.fspath(path)
     if not os.path.isfile(path):

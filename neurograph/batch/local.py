@@ -73,7 +73,9 @@ def run_local(tasks: Iterable[Task], out_dir: str, options: dict, on_result: Cal
     Parameters
     ----------
     tasks : iterable of Task
+        Neurons to extract.
     out_dir : str
+        Batch output folder.
     options : dict
         See :func:`neurograph.batch.worker.process_one`.
     on_result : callable(dict)

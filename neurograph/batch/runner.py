@@ -43,6 +43,7 @@ class BatchSummary:
 
     @property
     def ran(self) -> int:
+        """Neurons run this time (``succeeded + failed``)."""
         return self.succeeded + self.failed
 
     def __str__(self) -> str:
@@ -53,7 +54,24 @@ class BatchSummary:
 
 
 def parse_memory(value: int | float | str | None) -> int | None:
-    """Bytes from ``8G``, ``512M``, ``2.5GB``, ``1GiB`` or a number of bytes; None stays None."""
+    """Parse a memory size.
+
+    Parameters
+    ----------
+    value : int, float, str or None
+        A number of bytes, or text such as ``8G``, ``512M``, ``2.5GB``, ``1GiB`` (suffixes
+        K, M, G, T are powers of 1024).
+
+    Returns
+    -------
+    int or None
+        Bytes; None for None.
+
+    Raises
+    ------
+    InputError
+        Text not understood, or a size that is not positive.
+    """
     if value is None:
         return None
     if isinstance(value, (int, float)):

@@ -46,24 +46,87 @@ ERROR_COLUMNS = ["neuron", "path", "stage", "exception", "message"]
 
 
 def table_path(out_dir: str, table: str, neuron_id: str) -> str:
+    """Path of one neuron's Parquet part of a table in a batch output folder.
+
+    Parameters
+    ----------
+    out_dir : str
+        Batch output folder.
+    table : str
+        Table folder name (``neurons``, ``branches``, ``spines``, ``synapses`` or ``errors``).
+    neuron_id : str
+        Neuron id.
+
+    Returns
+    -------
+    str
+        ``out_dir/<table>/part-<neuron_id>.parquet`` (not checked to exist).
+    """
     return os.path.join(out_dir, table, f"part-{neuron_id}.parquet")
 
 
 def neuron_file(out_dir: str, neuron_id: str) -> str:
-    """Path of the saved :class:`neurograph.Neuron` of ``neuron_id`` in a batch output folder."""
+    """Path of the saved :class:`neurograph.Neuron` of ``neuron_id`` in a batch output folder.
+
+    Parameters
+    ----------
+    out_dir : str
+        Batch output folder.
+    neuron_id : str
+        Neuron id.
+
+    Returns
+    -------
+    str
+        ``out_dir/neuron_files/<neuron_id>.neuron.zip`` (not checked to exist).
+    """
     return os.path.join(out_dir, NEURON_FILES, f"{neuron_id}.neuron.zip")
 
 
 def qc_file(out_dir: str, neuron_id: str) -> str:
-    """Path of the QC picture of ``neuron_id`` in a batch output folder."""
+    """Path of the QC picture of ``neuron_id`` in a batch output folder.
+
+    Parameters
+    ----------
+    out_dir : str
+        Batch output folder.
+    neuron_id : str
+        Neuron id.
+
+    Returns
+    -------
+    str
+        ``out_dir/qc/<neuron_id>.png`` (not checked to exist).
+    """
     return os.path.join(out_dir, QC, f"{neuron_id}.png")
 
 
 def done_path(out_dir: str, neuron_id: str) -> str:
+    """Path of the ``done`` marker of ``neuron_id`` in a batch output folder.
+
+    Parameters
+    ----------
+    out_dir : str
+        Batch output folder.
+    neuron_id : str
+        Neuron id.
+
+    Returns
+    -------
+    str
+        ``out_dir/done/<neuron_id>.json`` (not checked to exist).
+    """
     return os.path.join(out_dir, DONE, f"{neuron_id}.json")
 
 
 def make_layout(out_dir: str) -> None:
+    """Create ``out_dir`` and its subfolders (tables, errors, neuron_files, qc, done) if missing.
+
+    Parameters
+    ----------
+    out_dir : str
+        Batch output folder.
+    """
     for sub in TABLES + (ERRORS, NEURON_FILES, QC, DONE):
         os.makedirs(os.path.join(out_dir, sub), exist_ok=True)
 
@@ -74,7 +137,15 @@ def _tmp_name(path: str) -> str:
 
 
 def atomic_write_bytes(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file, fsync and ``os.replace``."""
+    """Write ``data`` to ``path`` through a temporary file, fsync and ``os.replace``.
+
+    Parameters
+    ----------
+    path : str
+        Destination file; its folder must exist. An existing file is replaced.
+    data : bytes
+        File content.
+    """
     tmp = _tmp_name(path)
     try:
         with open(tmp, "wb") as fh:
@@ -110,13 +181,34 @@ def _arrow_table(table: pd.DataFrame) -> pa.Table:
 
 
 def write_table(out_dir: str, table_name: str, neuron_id: str, table: pd.DataFrame) -> None:
-    """Write one neuron's part of ``table_name`` atomically (Parquet, zstd)."""
+    """Write one neuron's part of ``table_name`` atomically (Parquet, zstd).
+
+    Columns are stored as int64, float64, bool or string (other values as their text).
+
+    Parameters
+    ----------
+    out_dir : str
+        Batch output folder (made by :func:`make_layout`).
+    table_name : str
+        Table folder name, e.g. ``neurons`` or ``errors``.
+    neuron_id : str
+        Neuron id; the file is :func:`table_path`.
+    table : pandas.DataFrame
+        The rows to write; the index is dropped.
+    """
     sink = pa.BufferOutputStream()
     pq.write_table(_arrow_table(table), sink, compression="zstd")
     atomic_write_bytes(table_path(out_dir, table_name, neuron_id), sink.getvalue().to_pybytes())
 
 
 def remove(path: str) -> None:
+    """Delete a file; a file that does not exist is not an error.
+
+    Parameters
+    ----------
+    path : str
+        File to delete.
+    """
     try:
         os.remove(path)
     except FileNotFoundError:
@@ -124,13 +216,40 @@ def remove(path: str) -> None:
 
 
 def write_error(out_dir: str, neuron_id: str, path: str, stage: str, exception: str, message: str) -> None:
-    """Record that ``neuron_id`` failed (one row in ``errors``); overwrites an older record."""
+    """Record that ``neuron_id`` failed (one row in ``errors``); overwrites an older record.
+
+    Parameters
+    ----------
+    out_dir : str
+        Batch output folder.
+    neuron_id : str
+        Neuron id.
+    path : str
+        Input file of the neuron.
+    stage : str
+        Stage that failed (``load``, ``skeletonize``, ``write``, ``worker``, ...).
+    exception : str
+        Exception type name (or ``TimeLimitExceeded``, ``WorkerDied``).
+    message : str
+        What went wrong.
+    """
     row = pd.DataFrame([[neuron_id, path, stage, exception, message]], columns=ERROR_COLUMNS)
     write_table(out_dir, ERRORS, neuron_id, row)
 
 
 def write_done(out_dir: str, neuron_id: str, info: dict) -> None:
-    """Mark ``neuron_id`` finished; then drop an error record left by an earlier attempt."""
+    """Mark ``neuron_id`` finished; then drop an error record left by an earlier attempt.
+
+    Parameters
+    ----------
+    out_dir : str
+        Batch output folder.
+    neuron_id : str
+        Neuron id.
+    info : dict
+        JSON-serialisable details (timings in s, row counts, ...) stored in the marker with
+        the neuron id, host name and process id.
+    """
     info = {"neuron": neuron_id, "host": socket.gethostname(), "pid": os.getpid(), **info}
     atomic_write_bytes(done_path(out_dir, neuron_id), json.dumps(info, indent=1, default=str).encode())
     remove(table_path(out_dir, ERRORS, neuron_id))
@@ -143,19 +262,50 @@ def _ids(folder: str, prefix: str, suffix: str) -> set[str]:
 
 
 def done_ids(out_dir: str) -> set[str]:
-    """Ids of the neurons whose outputs are complete."""
+    """Ids of the neurons whose outputs are complete (those with a ``done`` marker).
+
+    Parameters
+    ----------
+    out_dir : str
+        Batch output folder.
+
+    Returns
+    -------
+    set of str
+        Empty when ``out_dir`` has no ``done`` folder.
+    """
     return _ids(os.path.join(out_dir, DONE), "", ".json")
 
 
 def failed_ids(out_dir: str) -> set[str]:
-    """Ids with an error record and no ``done`` marker."""
+    """Ids with an error record and no ``done`` marker.
+
+    Parameters
+    ----------
+    out_dir : str
+        Batch output folder.
+
+    Returns
+    -------
+    set of str
+    """
     return _ids(os.path.join(out_dir, ERRORS), "part-", ".parquet") - done_ids(out_dir)
 
 
 def clean_temporaries(out_dir: str) -> int:
-    """Remove temporary files left by processes that died mid-write; returns how many.
+    """Remove temporary files left by processes that died mid-write.
 
     Only call while holding the run lock (no other process writes to ``out_dir``).
+
+    Parameters
+    ----------
+    out_dir : str
+        Batch output folder.
+
+    Returns
+    -------
+    int
+        Number of files removed.
     """
     n = 0
     for sub in TABLES + (ERRORS, NEURON_FILES, DONE):
@@ -174,6 +324,17 @@ class RunLock:
 
     The kernel drops it when the process dies (even by SIGKILL), so a killed run never
     leaves a stale lock, while two runs writing the same folder at once are refused.
+    Use as a context manager: ``with RunLock(out_dir): ...``.
+
+    Parameters
+    ----------
+    out_dir : str
+        Batch output folder (must exist).
+
+    Raises
+    ------
+    InputError
+        On entering, when another process holds the lock.
     """
 
     def __init__(self, out_dir: str) -> None:
@@ -200,7 +361,20 @@ class RunLock:
 
 
 def check_run_options(out_dir: str, options: dict) -> None:
-    """Store the extraction options on the first run; refuse to resume with different ones."""
+    """Store the extraction options on the first run; refuse to resume with different ones.
+
+    Parameters
+    ----------
+    out_dir : str
+        Batch output folder; the options go to ``run.json`` with the neurograph version.
+    options : dict
+        Extraction options (compared after a JSON round trip; non-JSON values as text).
+
+    Raises
+    ------
+    InputError
+        ``run.json`` holds different options.
+    """
     path = os.path.join(out_dir, RUN_FILE)
     options = json.loads(json.dumps(options, default=str))
     if os.path.exists(path):
@@ -249,14 +423,39 @@ class BatchResults:
         return getattr(self, table)
 
     def features(self) -> pd.DataFrame:
-        """The ``neurons`` table indexed by neuron id, for :mod:`neurograph.classify`:
-        ``classify.cross_validate(res.features(), "label")`` or ``classify.predict(model,
+        """The ``neurons`` table indexed by neuron id, for :mod:`neurograph.classify`.
+
+        Use as ``classify.cross_validate(res.features(), "label")`` or ``classify.predict(model,
         res.features())`` (a model trained on :func:`neurograph.neuron_features` finds its
-        columns here; text columns such as ``path`` are not used as features)."""
+        columns here; text columns such as ``path`` are not used as features).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``neurons`` with index ``neuron`` (a new frame; ``neurons`` is unchanged).
+        """
         return self.neurons.set_index("neuron")
 
     def neuron(self, neuron_id: str):
-        """Load the saved :class:`neurograph.Neuron` of one extracted neuron."""
+        """Load the saved :class:`neurograph.Neuron` of one extracted neuron.
+
+        Parameters
+        ----------
+        neuron_id : str
+            Id in the ``neuron`` column of ``neurons``.
+
+        Returns
+        -------
+        Neuron
+            Read from ``neuron_files/<id>.neuron.zip`` with :func:`neurograph.load`.
+
+        Raises
+        ------
+        InputError
+            ``neuron_id`` is not among the extracted neurons.
+        FormatError
+            Its neuron file is missing (run with ``save_neurons=False``) or unreadable.
+        """
         from ..graph import load
 
         if neuron_id not in set(self.neurons["neuron"]):

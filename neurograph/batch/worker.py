@@ -90,11 +90,24 @@ def _with_neuron(table: pd.DataFrame, neuron_id: str) -> pd.DataFrame:
 
 
 def neurons_row(neuron: Any, task: Task) -> pd.DataFrame:
-    """The ``neurons`` row of one neuron: ``neuron, label, path, kind``, the feature vector of
-    :func:`neurograph.neuron_features` (default groups; the columns a classifier trained on
-    ``neuron_features`` expects, units in :func:`neurograph.feature_table`), then the
-    ``Neuron.summary`` columns that the feature vector does not have (``n_somas, n_branches,
-    mesh_area, bbox_x, ...``; a name in both holds the feature's value)."""
+    """The ``neurons`` row of one neuron.
+
+    Parameters
+    ----------
+    neuron : Neuron
+        The extracted (or SWC-loaded) neuron.
+    task : Task
+        Its task; gives ``neuron`` (id), ``label``, ``path`` and ``kind``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row: ``neuron, label, path, kind``, the feature vector of
+        :func:`neurograph.neuron_features` (default groups; the columns a classifier trained on
+        ``neuron_features`` expects, units in :func:`neurograph.feature_table`), then the
+        ``Neuron.summary`` columns that the feature vector does not have (``n_somas, n_branches,
+        mesh_area, bbox_x, ...``; a name in both holds the feature's value).
+    """
     from ..features.vector import neuron_features
 
     features = neuron_features(neuron).reset_index(drop=True)
@@ -106,9 +119,21 @@ def neurons_row(neuron: Any, task: Task) -> pd.DataFrame:
 
 
 def neuron_tables(neuron: Any, task: Task) -> dict[str, pd.DataFrame]:
-    """The batch tables of one neuron: ``neurons`` (one row, :func:`neurons_row`), ``branches``
-    and, when the Neuron has them, ``spines`` and ``synapses``; every table starts with a
-    ``neuron`` column."""
+    """The batch tables of one neuron.
+
+    Parameters
+    ----------
+    neuron : Neuron
+        The extracted (or SWC-loaded) neuron.
+    task : Task
+        Its task (``task.id`` fills the ``neuron`` columns).
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        ``neurons`` (one row, :func:`neurons_row`), ``branches`` and, when the Neuron has
+        them, ``spines`` and ``synapses``; every table starts with a ``neuron`` column.
+    """
     tables = {"neurons": neurons_row(neuron, task), "branches": _with_neuron(neuron.branches, task.id)}
     for name in ("spines", "synapses"):
         table = getattr(neuron, name, None)
@@ -157,6 +182,7 @@ def process_one(task: Task, out_dir: str, options: dict, report: Callable[[str],
     Parameters
     ----------
     task : Task
+        The neuron to extract.
     out_dir : str
         Batch output folder (layout in :mod:`neurograph.batch.store`).
     options : dict
@@ -219,8 +245,16 @@ def process_one(task: Task, out_dir: str, options: dict, report: Callable[[str],
 # --- limits and crash records ------------------------------------------------------------
 
 def apply_limits(memory_limit: int | None) -> None:
-    """In a worker process: cap its address space, run BLAS single-threaded, and die with
-    the process that started it (Linux ``PR_SET_PDEATHSIG``)."""
+    """Limit the current (worker) process.
+
+    Caps its address space, runs BLAS single-threaded, and makes it die with the process
+    that started it (Linux ``PR_SET_PDEATHSIG``).
+
+    Parameters
+    ----------
+    memory_limit : int or None
+        Address space in bytes (``RLIMIT_AS``, never above the hard limit); None or 0: no cap.
+    """
     if memory_limit:
         import resource
 
@@ -244,7 +278,35 @@ def apply_limits(memory_limit: int | None) -> None:
 
 def crash_status(task: Task, out_dir: str, stage: str, t0: float, returncode: int | None,
                  timed_out: bool, time_limit: float | None, memory_limit: int | None, last_words: str = "") -> dict:
-    """Record a worker that was killed on timeout or died on its own; returns its status."""
+    """Record a worker that was killed on timeout or died on its own (one ``errors`` row).
+
+    Parameters
+    ----------
+    task : Task
+        The neuron the worker was running.
+    out_dir : str
+        Batch output folder.
+    stage : str
+        Last stage the worker reported.
+    t0 : float
+        ``time.perf_counter()`` at the start of the task (s).
+    returncode : int or None
+        Exit code of the worker process; negative: killed by that signal.
+    timed_out : bool
+        The worker was killed for exceeding ``time_limit``.
+    time_limit : float or None
+        Time limit per neuron in s (for the message).
+    memory_limit : int or None
+        Memory limit in bytes (for the message).
+    last_words : str, optional
+        Tail of the worker's stderr, appended to the message.
+
+    Returns
+    -------
+    dict
+        Status ``id, ok (False), stage, exception, message, seconds``; exception is
+        ``TimeLimitExceeded`` or ``WorkerDied``.
+    """
     if timed_out:
         exc_type = "TimeLimitExceeded"
         message = f"took longer than the time limit of {time_limit:g} s; killed during stage '{stage}'"
@@ -278,6 +340,25 @@ def run_subprocess(task: Task, out_dir: str, options: dict, time_limit: float | 
     A crash, a kill or a timeout of that process only fails this neuron (recorded in
     ``errors``). Used by the Dask backend, whose worker processes may not fork children
     with :mod:`multiprocessing`.
+
+    Parameters
+    ----------
+    task : Task
+        The neuron to extract.
+    out_dir : str
+        Batch output folder.
+    options : dict
+        As for :func:`process_one`.
+    time_limit : float, optional
+        Seconds before the process is killed; None: no limit.
+    memory_limit : int, optional
+        Address space of the process in bytes (:func:`apply_limits`); None: no limit.
+
+    Returns
+    -------
+    dict
+        Status ``id, ok, stage, exception, message, seconds`` from :func:`process_one`, or
+        from :func:`crash_status` when the process gave no result.
     """
     t0 = time.perf_counter()
     spec = json.dumps({"task": asdict(task), "out_dir": out_dir, "options": options, "memory_limit": memory_limit})

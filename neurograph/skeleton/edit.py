@@ -26,6 +26,22 @@ def collapse_twigs(skeleton: Skeleton, factor: float) -> Skeleton:
 
     Their nodes (and mesh vertices) are merged into the branch point. Repeats until no
     such twig is left, since folding a twig can turn its branch point into a plain node.
+    Twigs containing soma nodes are kept; a twig on a soma node is measured from the soma
+    surface (length minus the soma radius) against the radius of its node next to the soma.
+
+    Parameters
+    ----------
+    skeleton : Skeleton
+        The tree (nm); not modified.
+    factor : float
+        Twig length threshold as a multiple of the branch-point radius (a NaN radius
+        counts as 0, so such twigs are kept).
+
+    Returns
+    -------
+    Skeleton
+        A new skeleton with surviving nodes renumbered; ``vertex_map``, ``soma_nodes`` and
+        ``node_type`` follow the renumbering.
     """
     vertices, parent, radius = skeleton.vertices.copy(), skeleton.parent.copy(), skeleton.radius.copy()
     merged_into = np.arange(len(parent))

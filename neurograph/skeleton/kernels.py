@@ -24,8 +24,21 @@ def cluster_level_sets(edges: np.ndarray, bins: np.ndarray, fixed: np.ndarray) -
 
     Vertices ``i`` and ``j`` joined by an edge fall in the same cluster when
     ``bins[i] == bins[j]`` and neither is ``fixed`` (fixed vertices, e.g. soma ones,
-    keep a cluster of their own given by ``bins``). Returns a label per vertex: the
-    index of a representative vertex.
+    keep a cluster of their own given by ``bins``).
+
+    Parameters
+    ----------
+    edges : (e, 2) int ndarray
+        Vertex pairs.
+    bins : (n,) int ndarray
+        Level-set index of each vertex.
+    fixed : (n,) bool ndarray
+        Vertices never joined through an edge.
+
+    Returns
+    -------
+    (n,) int64 ndarray
+        Cluster label per vertex: the smallest vertex index in its cluster.
     """
     n = bins.shape[0]
     parent = np.arange(n)
@@ -48,6 +61,22 @@ def distance_to_segments(points: np.ndarray, node_of_point: np.ndarray, nodes: n
     """Distance from each point to the skeleton edge between its node and that node's parent.
 
     Points of root nodes (no parent) are measured to the node itself.
+
+    Parameters
+    ----------
+    points : (p, 3) float ndarray
+        Points (nm).
+    node_of_point : (p,) int ndarray
+        Skeleton node of each point.
+    nodes : (n, 3) float ndarray
+        Node positions (nm).
+    parent : (n,) int ndarray
+        Parent of each node, negative for roots.
+
+    Returns
+    -------
+    (p,) float ndarray
+        Distances in the units of ``points`` (nm).
     """
     out = np.empty(points.shape[0])
     for i in range(points.shape[0]):
@@ -72,7 +101,20 @@ def distance_to_segments(points: np.ndarray, node_of_point: np.ndarray, nodes: n
 
 @njit(cache=True)
 def face_owner(faces: np.ndarray, vertex_label: np.ndarray) -> np.ndarray:
-    """Give each face the label most of its vertices carry (the first vertex's on a tie)."""
+    """Give each face the label most of its vertices carry (the first vertex's on a tie).
+
+    Parameters
+    ----------
+    faces : (f, 3) int ndarray
+        Vertex indices of each triangle.
+    vertex_label : (n,) int ndarray
+        Label per vertex.
+
+    Returns
+    -------
+    (f,) int64 ndarray
+        Label per face.
+    """
     out = np.empty(faces.shape[0], dtype=np.int64)
     for f in range(faces.shape[0]):
         a, b, c = vertex_label[faces[f, 0]], vertex_label[faces[f, 1]], vertex_label[faces[f, 2]]
@@ -82,7 +124,22 @@ def face_owner(faces: np.ndarray, vertex_label: np.ndarray) -> np.ndarray:
 
 @njit(cache=True)
 def group_median(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
-    """Median of ``values`` per group id in ``[0, n_groups)``; NaN for empty groups."""
+    """Median of ``values`` per group id in ``[0, n_groups)``; NaN for empty groups.
+
+    Parameters
+    ----------
+    values : (m,) float ndarray
+        Values to summarise.
+    groups : (m,) int ndarray
+        Group id of each value, in ``[0, n_groups)``.
+    n_groups : int
+        Number of groups.
+
+    Returns
+    -------
+    (n_groups,) float ndarray
+        Median per group (mean of the two middle values for an even count).
+    """
     order = np.argsort(groups)
     out = np.full(n_groups, np.nan)
     start = 0
@@ -122,11 +179,17 @@ def steiner_graph(vertices: np.ndarray, edges: np.ndarray, face_edges: np.ndarra
 
     Parameters
     ----------
-    vertices : (n, 3) float
-    edges : (e, 2) int64, unique mesh edges
-    face_edges : (f, 3) int64, index into ``edges`` of each face's three edges
+    vertices : (n, 3) float ndarray
+        Mesh vertices (nm).
+    edges : (e, 2) int64 ndarray
+        Unique mesh edges.
+    face_edges : (f, 3) int64 ndarray
+        Index into ``edges`` of each face's three edges.
     max_edge : float
-    fan : int
+        Longest allowed spacing (nm) between consecutive points along an edge.
+    fan : int, default 1
+        Extra chords from each point to this many neighbours on either side of the nearest
+        point of each other edge.
 
     Returns
     -------

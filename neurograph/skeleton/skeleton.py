@@ -47,10 +47,12 @@ class Skeleton:
 
     @property
     def n_nodes(self) -> int:
+        """Number of nodes."""
         return len(self.parent)
 
     @property
     def roots(self) -> np.ndarray:
+        """Ids of the root nodes (``parent < 0``), ascending."""
         return np.flatnonzero(self.parent < 0)
 
     @property
@@ -67,10 +69,24 @@ class Skeleton:
         return float(self.edge_lengths.sum())
 
     def children_count(self) -> np.ndarray:
+        """Number of children of each node.
+
+        Returns
+        -------
+        (n,) int64 ndarray
+            0 for leaves (and isolated roots).
+        """
         return np.bincount(self.parent[self.parent >= 0], minlength=self.n_nodes)
 
     def topological_order(self) -> np.ndarray:
-        """Node ids ordered so that every parent precedes its children."""
+        """Node ids ordered so that every parent precedes its children.
+
+        Returns
+        -------
+        (n,) int ndarray
+            Breadth-first order from the roots (a permutation of ``range(n_nodes)`` when
+            ``parent`` has no cycles).
+        """
         from scipy import sparse
         from scipy.sparse.csgraph import breadth_first_order
 
@@ -88,10 +104,26 @@ class Skeleton:
 
         Parameters
         ----------
-        units : {"um", "nm"}
+        units : {"um", "nm"}, default "um"
             Units of coordinates and radii in the table.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per node in :meth:`topological_order`; ``parent_id`` is -1 for roots,
+            unknown (NaN) radii become 0.
+
+        Raises
+        ------
+        InputError
+            For units other than ``"um"``, ``"µm"`` or ``"nm"``.
         """
-        scale = {"um": 1e-3, "nm": 1.0}[units]
+        from ..errors import InputError
+
+        scales = {"um": 1e-3, "µm": 1e-3, "nm": 1.0}
+        if units not in scales:
+            raise InputError(f"SWC units must be 'um' or 'nm', got {units!r}")
+        scale = scales[units]
         order = self.topological_order()
         new_id = np.empty(self.n_nodes, np.int64)
         new_id[order] = np.arange(1, self.n_nodes + 1)
@@ -106,7 +138,24 @@ class Skeleton:
         })
 
     def to_navis(self, name: str | None = None):
-        """Convert to a ``navis.TreeNeuron`` in nm (needs navis installed)."""
+        """Convert to a ``navis.TreeNeuron`` in nm (needs navis installed).
+
+        Parameters
+        ----------
+        name : str, optional
+            Name of the navis neuron.
+
+        Returns
+        -------
+        navis.TreeNeuron
+            Built from :meth:`to_swc` in nm (``type`` as ``label``); its soma is the first
+            of ``soma_nodes``, if any.
+
+        Raises
+        ------
+        NeurographError
+            navis is not installed.
+        """
         try:
             import navis
         except ImportError as exc:  # pragma: no cover - optional dependency
