@@ -23,7 +23,7 @@ import pytest
 
 import neurograph as ng
 from neurograph.batch import Task, extract_all, read_manifest, read_results, resolve_inputs
-from neurograph.batch.store import done_path
+from neurograph.batch.store import DONE, output_path
 from neurograph.errors import InputError
 
 BROKEN = {"empty": "empty", "truncated": "truncated", "nan": "NaN", "not_a_mesh": "no triangles"}
@@ -161,13 +161,13 @@ def test_neurons_table_feeds_classify(reference):
 
 
 def test_rerun_skips_and_retry_failed(reference, manifest):
-    stamps = {n: os.stat(done_path(str(reference), n)).st_mtime_ns for n in _good()}
+    stamps = {n: os.stat(output_path(str(reference), DONE, n)).st_mtime_ns for n in _good()}
     again = extract_all(manifest, reference, workers=2, progress=False)
     assert again.succeeded == again.failed == 0
     assert again.skipped_done == len(_good()) and again.skipped_failed == 8 - len(_good())
     retry = extract_all(manifest, reference, workers=2, progress=False, retry_failed=True)
     assert retry.succeeded == 0 and retry.failed == 8 - len(_good()) and retry.skipped_done == len(_good())
-    assert stamps == {n: os.stat(done_path(str(reference), n)).st_mtime_ns for n in _good()}
+    assert stamps == {n: os.stat(output_path(str(reference), DONE, n)).st_mtime_ns for n in _good()}
     with pytest.raises(InputError, match="other extraction options"):
         extract_all(manifest, reference, voxel_size=4, progress=False)
 

@@ -12,7 +12,7 @@ Output layout: :mod:`neurograph.batch.store`; inputs and manifests: :mod:`neurog
 
 from .inputs import Task, read_manifest, resolve_inputs
 from .runner import BatchSummary, extract_all
-from .store import BatchResults, neuron_file, read_results
+from .store import BatchResults, output_path, read_results
 
-__all__ = ["BatchResults", "BatchSummary", "Task", "extract_all", "neuron_file", "read_manifest",
+__all__ = ["BatchResults", "BatchSummary", "Task", "extract_all", "output_path", "read_manifest",
            "read_results", "resolve_inputs"]

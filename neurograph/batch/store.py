@@ -45,78 +45,31 @@ RUN_FILE = "run.json"
 ERROR_COLUMNS = ["neuron", "path", "stage", "exception", "message"]
 
 
-def table_path(out_dir: str, table: str, neuron_id: str) -> str:
-    """Path of one neuron's Parquet part of a table in a batch output folder.
+#: file name of each kind of per-neuron output, in the folder of the same name
+_FILES = {**{t: "part-{}.parquet" for t in TABLES + (ERRORS,)}, NEURON_FILES: "{}.neuron.zip",
+          QC: "{}.png", DONE: "{}.json"}
+
+
+def output_path(out_dir: str, kind: str, neuron_id: str) -> str:
+    """Path of one neuron's output of one kind in a batch output folder.
 
     Parameters
     ----------
     out_dir : str
         Batch output folder.
-    table : str
-        Table folder name (``neurons``, ``branches``, ``spines``, ``synapses`` or ``errors``).
+    kind : str
+        A table (``neurons, branches, spines, synapses, errors``: ``<kind>/part-<id>.parquet``),
+        ``neuron_files`` (``<id>.neuron.zip``, the saved Neuron), ``qc`` (``<id>.png``) or
+        ``done`` (``<id>.json``).
     neuron_id : str
         Neuron id.
 
     Returns
     -------
     str
-        ``out_dir/<table>/part-<neuron_id>.parquet`` (not checked to exist).
+        The path (not checked to exist).
     """
-    return os.path.join(out_dir, table, f"part-{neuron_id}.parquet")
-
-
-def neuron_file(out_dir: str, neuron_id: str) -> str:
-    """Path of the saved :class:`neurograph.Neuron` of ``neuron_id`` in a batch output folder.
-
-    Parameters
-    ----------
-    out_dir : str
-        Batch output folder.
-    neuron_id : str
-        Neuron id.
-
-    Returns
-    -------
-    str
-        ``out_dir/neuron_files/<neuron_id>.neuron.zip`` (not checked to exist).
-    """
-    return os.path.join(out_dir, NEURON_FILES, f"{neuron_id}.neuron.zip")
-
-
-def qc_file(out_dir: str, neuron_id: str) -> str:
-    """Path of the QC picture of ``neuron_id`` in a batch output folder.
-
-    Parameters
-    ----------
-    out_dir : str
-        Batch output folder.
-    neuron_id : str
-        Neuron id.
-
-    Returns
-    -------
-    str
-        ``out_dir/qc/<neuron_id>.png`` (not checked to exist).
-    """
-    return os.path.join(out_dir, QC, f"{neuron_id}.png")
-
-
-def done_path(out_dir: str, neuron_id: str) -> str:
-    """Path of the ``done`` marker of ``neuron_id`` in a batch output folder.
-
-    Parameters
-    ----------
-    out_dir : str
-        Batch output folder.
-    neuron_id : str
-        Neuron id.
-
-    Returns
-    -------
-    str
-        ``out_dir/done/<neuron_id>.json`` (not checked to exist).
-    """
-    return os.path.join(out_dir, DONE, f"{neuron_id}.json")
+    return os.path.join(out_dir, kind, _FILES[kind].format(neuron_id))
 
 
 def make_layout(out_dir: str) -> None:
@@ -192,13 +145,13 @@ def write_table(out_dir: str, table_name: str, neuron_id: str, table: pd.DataFra
     table_name : str
         Table folder name, e.g. ``neurons`` or ``errors``.
     neuron_id : str
-        Neuron id; the file is :func:`table_path`.
+        Neuron id; the file is :func:`output_path`.
     table : pandas.DataFrame
         The rows to write; the index is dropped.
     """
     sink = pa.BufferOutputStream()
     pq.write_table(_arrow_table(table), sink, compression="zstd")
-    atomic_write_bytes(table_path(out_dir, table_name, neuron_id), sink.getvalue().to_pybytes())
+    atomic_write_bytes(output_path(out_dir, table_name, neuron_id), sink.getvalue().to_pybytes())
 
 
 def remove(path: str) -> None:
@@ -251,8 +204,8 @@ def write_done(out_dir: str, neuron_id: str, info: dict) -> None:
         the neuron id, host name and process id.
     """
     info = {"neuron": neuron_id, "host": socket.gethostname(), "pid": os.getpid(), **info}
-    atomic_write_bytes(done_path(out_dir, neuron_id), json.dumps(info, indent=1, default=str).encode())
-    remove(table_path(out_dir, ERRORS, neuron_id))
+    atomic_write_bytes(output_path(out_dir, DONE, neuron_id), json.dumps(info, indent=1, default=str).encode())
+    remove(output_path(out_dir, ERRORS, neuron_id))
 
 
 def _ids(folder: str, prefix: str, suffix: str) -> set[str]:
@@ -460,11 +413,11 @@ class BatchResults:
 
         if neuron_id not in set(self.neurons["neuron"]):
             raise InputError(f"{neuron_id!r} was not extracted in {self.out_dir}")
-        return load(neuron_file(self.out_dir, neuron_id))
+        return load(output_path(self.out_dir, NEURON_FILES, neuron_id))
 
 
 def _read_parts(out_dir: str, table: str, ids: list[str], threads: int = 8) -> pd.DataFrame:
-    files = [table_path(out_dir, table, i) for i in ids]
+    files = [output_path(out_dir, table, i) for i in ids]
     files = [f for f in files if os.path.exists(f)]
     if not files:
         return pd.DataFrame(columns=ERROR_COLUMNS if table == ERRORS else ["neuron"])

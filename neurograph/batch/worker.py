@@ -225,12 +225,12 @@ def process_one(task: Task, out_dir: str, options: dict, report: Callable[[str],
             if name in tables:
                 store.write_table(out_dir, name, task.id, tables[name])
             else:  # a table of an earlier, interrupted attempt must not survive
-                store.remove(store.table_path(out_dir, name, task.id))
+                store.remove(store.output_path(out_dir, name, task.id))
         if options.get("save_neurons", True):
-            neuron.save(store.neuron_file(out_dir, task.id))
+            neuron.save(store.output_path(out_dir, store.NEURON_FILES, task.id))
         if options.get("qc", True):
             enter("qc")
-            store.atomic_write_bytes(store.qc_file(out_dir, task.id), _qc_png(neuron))
+            store.atomic_write_bytes(store.output_path(out_dir, store.QC, task.id), _qc_png(neuron))
         store.write_table(out_dir, "neurons", task.id, tables["neurons"])
         store.write_done(out_dir, task.id, {"seconds": round(time.perf_counter() - t0, 3), "stages": timings,
                                             "rows": {k: len(v) for k, v in tables.items()},
