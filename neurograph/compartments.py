@@ -288,40 +288,43 @@ def _reach(arbor: _Arbor, nodes: np.ndarray, center: np.ndarray, pia: np.ndarray
     return float(max((offset @ pia).max(), 0.0))
 
 
+def _limbs(neuron, arbor: _Arbor, branches: pd.DataFrame, prim: list[int], center: np.ndarray,
+           pia: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Base width (nm), reach (nm, :func:`_reach`), cable (µm) and skeleton nodes of the
+    subtree of each primary branch in ``prim``."""
+    import networkx as nx
+
+    w, reach, cable, nodes = [], [], [], []
+    for b in prim:
+        sub = [b, *nx.descendants(neuron.graph, b)]
+        n = np.flatnonzero(np.isin(arbor.node_branch, sub))
+        w.append(_base_width(arbor, np.flatnonzero(arbor.node_branch == b), float(branches.at[b, "path_to_soma"]) * 1e3))
+        reach.append(_reach(arbor, n, center, pia))
+        cable.append(branches.loc[[d for d in sub if d in branches.index], "length"].sum())
+        nodes.append(n)
+    return np.array(w), np.array(reach), np.array(cable), nodes
+
+
 def _apical_limb(neuron, arbor: _Arbor, branches: pd.DataFrame, axon_branch: set,
                  pia: np.ndarray | None = None) -> dict[int, int]:
     """Soma id -> the primary branch that is the apical dendrite (pyramidal-like cells only)."""
-    import networkx as nx
-
     out = {}
     for s in range(len(neuron.somas)):
         prim = [b for b in neuron.graph.successors(s) if b not in axon_branch]
         if len(prim) < 3:
             continue
         center = np.asarray(neuron.somas[s].center, float)
-        stats = []
-        for b in prim:
-            sub = [b, *nx.descendants(neuron.graph, b)]
-            nodes = np.flatnonzero(np.isin(arbor.node_branch, sub))
-            reach = _reach(arbor, nodes, center, pia)
-            w = _base_width(arbor, np.flatnonzero(arbor.node_branch == b), float(branches.at[b, "path_to_soma"]) * 1e3)
-            stats.append((b, w, reach))
-        w = np.array([t[1] for t in stats])
-        reach = np.array([t[2] for t in stats])
-        cable = np.array([branches.loc[[d for d in [t[0], *nx.descendants(neuron.graph, t[0])]
-                                        if d in branches.index], "length"].sum() for t in stats])
+        w, reach, cable, nodes = _limbs(neuron, arbor, branches, prim, center, pia)
         k = int(np.nanargmax(w * reach))
-        others = np.delete(np.arange(len(stats)), k)
+        others = np.delete(np.arange(len(prim)), k)
         z = (w[k] / np.nanmedian(w[others])) * (reach[k] / max(np.nanmedian(reach[others]), 1e-9))
         big_others = np.sum(cable[others] >= max(20.0, 0.1 * cable[k]))
         wide = w[k] / np.nanmedian(w[others]) >= 1.2
-        upward = True
-        if pia is not None:  # an apical dendrite lies mostly above its soma
-            nodes = np.flatnonzero(np.isin(arbor.node_branch, [stats[k][0], *nx.descendants(neuron.graph, stats[k][0])]))
-            upward = float(((arbor.sk.vertices[nodes] - center) @ pia).mean()) > 0
+        # with a pia direction, an apical dendrite lies mostly above its soma
+        upward = pia is None or float(((arbor.sk.vertices[nodes[k]] - center) @ pia).mean()) > 0
         if np.isfinite(z) and z >= 1.8 and wide and upward and big_others >= 2 \
                 and cable[others].sum() >= 0.15 * cable[k]:
-            out[s] = stats[k][0]
+            out[s] = prim[k]
     return out
 
 
@@ -446,20 +449,12 @@ def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical
 
 def _apical_limb_forced(neuron, arbor, branches, axon_branches, pia=None) -> dict[int, int]:
     """Soma id -> its thickest primary dendrite (towards the pia: thickest x reach towards it)."""
-    import networkx as nx
-
     out = {}
     for s in range(len(neuron.somas)):
         prim = [b for b in neuron.graph.successors(s) if b not in axon_branches]
         if prim:
-            w = np.array([_base_width(arbor, np.flatnonzero(arbor.node_branch == b),
-                                      branches.at[b, "path_to_soma"] * 1e3) for b in prim])
-            if pia is not None:
-                center = np.asarray(neuron.somas[s].center, float)
-                w = w * np.array([_reach(arbor, np.flatnonzero(np.isin(arbor.node_branch,
-                                                                       [b, *nx.descendants(neuron.graph, b)])),
-                                         center, pia) for b in prim])
-            out[s] = prim[int(np.nanargmax(w))]
+            w, reach, _, _ = _limbs(neuron, arbor, branches, prim, np.asarray(neuron.somas[s].center, float), pia)
+            out[s] = prim[int(np.nanargmax(w * reach if pia is not None else w))]
     return out
 
 
