@@ -28,6 +28,7 @@ import pandas as pd
 from numba import njit
 
 from .errors import InputError
+from .features.kernels import root_labels
 from .graph.kernels import subtree_sum
 
 from typing import TYPE_CHECKING, Sequence
@@ -50,12 +51,6 @@ def mark_subtree(order: np.ndarray, parent: np.ndarray, top: np.ndarray) -> np.n
     return out
 
 
-def _tree_ids(order: np.ndarray, parent: np.ndarray) -> np.ndarray:
-    from .features.kernels import root_labels
-
-    return root_labels(order, parent)
-
-
 class _Arbor:
     """Skeleton arrays shared by both methods (nm)."""
 
@@ -69,7 +64,7 @@ class _Arbor:
         self.n = sk.n_nodes
         self.edge = sk.edge_lengths
         self.path = _node_path_to_soma(neuron)
-        self.root = _tree_ids(self.order, self.parent)
+        self.root = root_labels(self.order, self.parent)
         self.is_soma = np.zeros(self.n, bool)
         self.is_soma[sk.soma_nodes] = True
         r = np.asarray(sk.radius, float)
@@ -228,7 +223,7 @@ def _geometry_axon(neuron, arbor: _Arbor, tree: int, branches: pd.DataFrame, spi
     density_all = total_spines / dend_len if dend_len > 0 else 0.0
     best, best_score, best_thin = None, 0.0, 1.0
     tree_post = post[in_tree].sum() if post is not None else 0.0
-    tree_cable = branches.loc[tree_branches, "length"].sum()
+    tree_cable = dend_len
     for b in tree_branches:
         par = int(branches.at[b, "parent"])
         if start[b] > proximal * 1e3:
@@ -426,14 +421,12 @@ def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical
             _apical_limb_forced(neuron, arbor, branches, axon_branches, pia)
         for s, top in tops.items():
             ap = {top, *nx.descendants(neuron.graph, top)}
-            for b in neuron.graph.successors(s):
-                for d in {b, *nx.descendants(neuron.graph, b)}:
-                    if labels.get(d) == "dendrite":
-                        labels[d] = "apical" if d in ap else "basal"
+            for d in nx.descendants(neuron.graph, s):
+                if labels.get(d) == "dendrite":
+                    labels[d] = "apical" if d in ap else "basal"
 
-    first_node = {}
-    for node in arbor.order:
-        first_node.setdefault(int(arbor.node_branch[node]), int(node))
+    _, first = np.unique(arbor.node_branch[arbor.order], return_index=True)
+    first_node = {int(arbor.node_branch[n]): int(n) for n in arbor.order[first]}
     rows = []
     for b in range(n_ids):
         if b not in labels:

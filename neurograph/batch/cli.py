@@ -11,9 +11,8 @@ def _run(args: argparse.Namespace) -> int:
     kwargs = {k: getattr(args, k) for k in ("gap", "step", "min_soma_radius") if getattr(args, k) is not None}
     if args.no_spines:
         kwargs["spines"] = False
-    voxel = args.voxel_size
     summary = extract_all(args.inputs, args.output, workers=args.workers, scheduler=args.scheduler,
-                          voxel_size=voxel[0] if voxel and len(voxel) == 1 else voxel, swc_units=args.swc_units,
+                          voxel_size=args.voxel_size, swc_units=args.swc_units,
                           extract_kwargs=kwargs, retry_failed=args.retry_failed, time_limit=args.time_limit,
                           memory_limit=args.memory_limit, save_neurons=not args.no_neuron_files,
                           qc=not args.no_qc, progress=not args.quiet, isolate=args.isolate)

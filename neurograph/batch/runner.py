@@ -219,7 +219,8 @@ def extract_all(inputs: str | os.PathLike | Task | Iterable[str | os.PathLike | 
         store.make_layout(out_dir)
         store.check_run_options(out_dir, options)
         store.clean_temporaries(out_dir)
-        done, failed = store.done_ids(out_dir), store.failed_ids(out_dir)
+        done = store.done_ids(out_dir)
+        failed = store.failed_ids(out_dir, done)
         todo = [t for t in tasks if t.id not in done and (retry_failed or t.id not in failed)]
         skipped_done = sum(t.id in done for t in tasks)
         skipped_failed = 0 if retry_failed else sum(t.id in failed for t in tasks)

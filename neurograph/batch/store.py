@@ -230,19 +230,21 @@ def done_ids(out_dir: str) -> set[str]:
     return _ids(os.path.join(out_dir, DONE), "", ".json")
 
 
-def failed_ids(out_dir: str) -> set[str]:
+def failed_ids(out_dir: str, done: set[str] | None = None) -> set[str]:
     """Ids with an error record and no ``done`` marker.
 
     Parameters
     ----------
     out_dir : str
         Batch output folder.
+    done : set of str, optional
+        :func:`done_ids` when the caller has it already (saves listing ``done/`` again).
 
     Returns
     -------
     set of str
     """
-    return _ids(os.path.join(out_dir, ERRORS), "part-", ".parquet") - done_ids(out_dir)
+    return _ids(os.path.join(out_dir, ERRORS), "part-", ".parquet") - (done_ids(out_dir) if done is None else done)
 
 
 def clean_temporaries(out_dir: str) -> int:
@@ -463,8 +465,8 @@ def read_results(out_dir: str | os.PathLike, tables: tuple[str, ...] | None = No
     unknown = set(wanted) - set(TABLES + (ERRORS,))
     if unknown:
         raise InputError(f"unknown tables {sorted(unknown)}; choose from {TABLES + (ERRORS,)}")
-    done = sorted(done_ids(out_dir))
-    failed = sorted(failed_ids(out_dir))
+    done_set = done_ids(out_dir)
+    done, failed = sorted(done_set), sorted(failed_ids(out_dir, done_set))
     out = {}
     for name in TABLES + (ERRORS,):
         if name not in wanted:
