@@ -35,48 +35,45 @@ def sholl_abs(ctx: NeuronContext) -> np.ndarray:
     return sholl_crossings(d0, d1, SHOLL_RADII_UM * 1e3)
 
 
-def _norm_radii(ctx: NeuronContext) -> np.ndarray | None:
-    rmax = ctx.node_radial.max() if ctx.n else 0.0
-    if rmax <= 0:
-        return None
-    return rmax * (np.arange(1, N_NORM + 1) - 0.5) / N_NORM
+def _norm_sholl(ctx: NeuronContext) -> tuple[np.ndarray, np.ndarray] | None:
+    """Radii (nm) of the 20 normalised Sholl spheres and their crossing counts, computed once
+    per neuron (four features use them); None when the neuron has no extent."""
+    if "_norm_sholl" not in ctx.__dict__:
+        rmax = ctx.node_radial.max() if ctx.n else 0.0
+        radii = rmax * (np.arange(1, N_NORM + 1) - 0.5) / N_NORM if rmax > 0 else None
+        ctx.__dict__["_norm_sholl"] = None if radii is None else \
+            (radii, sholl_crossings(ctx.seg_radial0, ctx.seg_radial1, radii))
+    return ctx.__dict__["_norm_sholl"]
 
 
 @register("sholl_norm", "", "Sholl crossings on 20 spheres at (k - 0.5) / 20 of the largest soma distance, "
           "divided by the largest of the 20 counts", group="sholl",
           columns=[f"sholl_norm_{k:02d}" for k in range(N_NORM)])
 def sholl_norm(ctx: NeuronContext) -> np.ndarray:
-    radii = _norm_radii(ctx)
-    if radii is None:
+    sholl = _norm_sholl(ctx)
+    if sholl is None:
         return np.full(N_NORM, NAN)
-    d0, d1 = _seg_radial(ctx)
-    counts = sholl_crossings(d0, d1, radii)
+    counts = sholl[1]
     return counts / counts.max() if counts.max() > 0 else np.full(N_NORM, NAN)
 
 
 @register("sholl_peak", "", "largest number of crossings over the 20 normalised Sholl spheres", group="sholl",
           scale_free=True)
 def sholl_peak(ctx: NeuronContext) -> float:
-    radii = _norm_radii(ctx)
-    if radii is None:
-        return NAN
-    return float(sholl_crossings(*_seg_radial(ctx), radii).max())
+    sholl = _norm_sholl(ctx)
+    return NAN if sholl is None else float(sholl[1].max())
 
 
 @register("sholl_peak_radius", "µm", "radius of the normalised Sholl sphere with the most crossings", group="sholl")
 def sholl_peak_radius(ctx: NeuronContext) -> float:
-    radii = _norm_radii(ctx)
-    if radii is None:
-        return NAN
-    return float(radii[np.argmax(sholl_crossings(*_seg_radial(ctx), radii))]) / 1e3
+    sholl = _norm_sholl(ctx)
+    return NAN if sholl is None else float(sholl[0][np.argmax(sholl[1])]) / 1e3
 
 
 @register("sholl_peak_radius_rel", "", "the same radius / largest soma distance", group="sholl")
 def sholl_peak_radius_rel(ctx: NeuronContext) -> float:
-    radii = _norm_radii(ctx)
-    if radii is None:
-        return NAN
-    return float(radii[np.argmax(sholl_crossings(*_seg_radial(ctx), radii))] / ctx.node_radial.max())
+    sholl = _norm_sholl(ctx)
+    return NAN if sholl is None else float(sholl[0][np.argmax(sholl[1])] / ctx.node_radial.max())
 
 
 @register("cable_radial_abs", "µm", "cable length in 25 µm shells of distance from the soma (0-25, ..., "

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
+from ..graph.kernels import subtree_sum
 from ..skeleton import Skeleton
 from ..skeleton.kernels import distance_to_segments
 from .spine_kernels import segment_points, subtree_heights
@@ -69,31 +70,6 @@ def edge_lengths(vertices: np.ndarray, parent: np.ndarray) -> np.ndarray:
     has = parent >= 0
     out[has] = np.linalg.norm(vertices[has] - vertices[parent[has]], axis=1)
     return out
-
-
-def subtree_volumes(vertices: np.ndarray, parent: np.ndarray, radius: np.ndarray) -> np.ndarray:
-    """Cylinder volume (nm³) of every node's subtree, its own edge to the parent included.
-
-    Parameters
-    ----------
-    vertices : (n, 3) float ndarray
-        Node coordinates, nm.
-    parent : (n,) int ndarray
-        Parent of every node, -1 for roots.
-    radius : (n,) float ndarray
-        Node radii, nm (NaN counts as 0); an edge's cylinder uses its child's radius.
-
-    Returns
-    -------
-    (n,) float ndarray
-        Subtree volumes, nm³.
-    """
-    el = edge_lengths(vertices, parent)
-    vol = np.pi * np.nan_to_num(radius, nan=0.0) ** 2 * el
-    for c in topological_order(parent)[::-1]:
-        if parent[c] >= 0:
-            vol[parent[c]] += vol[c]
-    return vol
 
 
 def reroot_at_thick_end(vertices: np.ndarray, parent: np.ndarray, is_soma: np.ndarray,
@@ -254,7 +230,7 @@ def twig_roots(vertices: np.ndarray, parent: np.ndarray, is_soma: np.ndarray, li
     el = edge_lengths(vertices, parent)
     order = topological_order(parent)
     height = subtree_heights(order, parent, el)
-    vol = subtree_volumes(vertices, parent, radius)
+    vol = subtree_sum(order, parent, np.pi * np.nan_to_num(radius, nan=0.0) ** 2 * el)  # nm³ below each node
     label = np.full(len(parent), -1, np.int64)
     kids_of = children_lists(parent)
     for node in order:

@@ -94,10 +94,11 @@ def _vertex_area(mesh) -> np.ndarray:
 
 
 def _shaft_radius(index: EdgeIndex, nodes: np.ndarray, n_nodes: int, points: np.ndarray, weight: np.ndarray,
-                  window: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Nearest edge, distance and the per-node local shaft radius (nm) from ``points``."""
+                  window: float, adjacency: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest edge, distance and the per-node local shaft radius (nm) from ``points``
+    (``adjacency``: :func:`tree_adjacency` of the index's skeleton over ``nodes``)."""
     seg, dist = index.query(points)
-    ptr, adj, adj_len = tree_adjacency(index.vertices, index.parent, nodes)
+    ptr, adj, adj_len = adjacency
     node_ptr, vals, w = group_csr(seg, n_nodes, dist, weight)
     radius = window_shaft_radius(ptr, adj, adj_len, node_ptr, vals, w, window, 0.5, 12)
     known = np.isfinite(radius[nodes])
@@ -152,11 +153,13 @@ def _fit_shaft(pos: np.ndarray, parent: np.ndarray, nodes: np.ndarray, points: n
     pos = pos.copy()
     fixed = np.empty(0, np.int64) if fixed is None else np.asarray(fixed, np.int64)
     index = EdgeIndex(pos, parent, nodes)
-    seg, _, radius = _shaft_radius(index, nodes, n, points, weight, window)
+    ptr, adj, adj_len = tree_adjacency(pos, parent, nodes)
+    seg, _, radius = _shaft_radius(index, nodes, n, points, weight, window, (ptr, adj, adj_len))
     radius[fixed] = fixed_radius
     start = pos[fixed]
-    ptr, adj, adj_len = tree_adjacency(pos, parent, nodes)
-    for _ in range(RECENTRE_ITERATIONS):
+    for it in range(RECENTRE_ITERATIONS):
+        if it:
+            seg, _ = index.query(points)
         node_ptr, p_sorted, w_sorted = group_csr(seg, n, points, weight)
         centre, r = window_circle_fit(ptr, adj, adj_len, node_ptr, p_sorted, w_sorted, pos,
                                       _tangents(pos, parent, nodes, TANGENT_SPAN * window), radius, window,
@@ -164,7 +167,6 @@ def _fit_shaft(pos: np.ndarray, parent: np.ndarray, nodes: np.ndarray, points: n
         pos[nodes], radius[nodes] = centre[nodes], r[nodes]
         pos[fixed], radius[fixed] = start, fixed_radius
         index = EdgeIndex(pos, parent, nodes)
-        seg, _ = index.query(points)
     return pos, radius, index
 
 
@@ -266,6 +268,7 @@ def detect_spines(neuron, min_length: float = 300.0, max_length: float = 3000.0,
     fit_v = vid[twig[skel.vertex_map[vid]] < 0]
     if not len(fit_v):
         fit_v = vid
+    index = None  # no shaft (every vertex on a soma, or no shaft node): no spines
     if len(core) and len(vid):
         pos, radius, index = _fit_shaft(pos, parent, core, verts[fit_v], area_v[fit_v], window, shaft_tolerance,
                                         relative_tolerance, ends, skel.radius[ends])
@@ -287,8 +290,7 @@ def detect_spines(neuron, min_length: float = 300.0, max_length: float = 3000.0,
     label = grow_labels(seed_label, grow, nbr_ptr, nbr)
     label = _split_by_twigs(label, height, terminal_segments(parent, twig)[skel.vertex_map], edges,
                             max(min_length, shaft_tolerance))
-    rows, label, bumps = _measure(label, seed_label, verts, faces, edges, np.asarray(mesh.area_faces),
-                                  index if len(core) else None,
+    rows, label, bumps = _measure(label, verts, faces, edges, np.asarray(mesh.area_faces), index,
                            radius, dict(min_length=min_length, max_length=max_length, min_volume=min_volume,
                                         max_volume=max_volume))
     # 5. fold spine twigs, rebuild the graph; the shaft skeleton is re-centred near spines only
@@ -419,7 +421,7 @@ def _components(seed: np.ndarray, edges: np.ndarray, n: int) -> np.ndarray:
     return label
 
 
-def _measure(label: np.ndarray, seed_label: np.ndarray, verts: np.ndarray, faces: np.ndarray, edges: np.ndarray,
+def _measure(label: np.ndarray, verts: np.ndarray, faces: np.ndarray, edges: np.ndarray,
              area_f: np.ndarray,
              index: EdgeIndex | None, radius: np.ndarray, lim: dict) -> tuple[list, np.ndarray]:
     """Features of every candidate: the rows of kept spines, vertices relabelled by spine, and
