@@ -79,7 +79,7 @@ class NeuronContext:
         if len(self.somas):
             self.reference = np.asarray(self.somas[0].center, float)
         else:
-            self.reference = self.vertices[self._largest_root()]
+            self.reference = self.vertices[self._largest_root(edge)]
         self.node_radial = np.linalg.norm(self.vertices - self.reference, axis=1)
         self.seg_radial0 = np.linalg.norm(start - self.reference, axis=1)
         self.seg_radial1 = self.node_radial[self.seg]
@@ -89,13 +89,11 @@ class NeuronContext:
         self.branch_points = np.flatnonzero((n_children >= 2) & ~self.is_soma)
         self.available = self._inputs()
 
-    def _largest_root(self) -> int:
+    def _largest_root(self, edge: np.ndarray) -> int:
+        """The root with the most cable below it (``edge``: nm of each node's parent edge)."""
         roots = np.flatnonzero(self.parent < 0)
         if len(roots) == 1:
             return int(roots[0])
-        edge = np.zeros(self.n)
-        has = self.parent >= 0
-        edge[has] = np.linalg.norm(self.vertices[has] - self.vertices[self.parent[has]], axis=1)
         root_of = root_labels(self.order, self.parent)
         cable = np.bincount(root_of, weights=edge, minlength=self.n)
         return int(roots[np.argmax(cable[roots])])
@@ -233,7 +231,7 @@ class NeuronContext:
         pos[has_par] = self.vertices[sp[has_par]]
         path[has_par] = self.node_path[sp[has_par]]
         start_pos[ok], start_path[ok] = pos, path
-        far = direction_nodes(self.order, self.parent, node_branch, start_path, self.node_path,
+        far = direction_nodes(self.order, node_branch, start_path, self.node_path,
                               DIRECTION_SPAN, n_ids)
         vec = self.vertices[np.maximum(far, 0)] - start_pos
         vec[far < 0] = 0.0

@@ -47,7 +47,7 @@ def sholl_crossings(d0: np.ndarray, d1: np.ndarray, radii: np.ndarray) -> np.nda
 
 
 @njit(cache=True)
-def direction_nodes(order: np.ndarray, parent: np.ndarray, node_branch: np.ndarray, start_path: np.ndarray,
+def direction_nodes(order: np.ndarray, node_branch: np.ndarray, start_path: np.ndarray,
                     node_path: np.ndarray, span: float, n_ids: int) -> np.ndarray:
     """For each branch, the first node at least ``span`` along it from its start (else its last node).
 
