@@ -321,8 +321,6 @@ def test_microns_mesh_with_synapse_table(tmp_path):
     synapses = SHARED / "microns_neurd" / "864691135510518224_synapses.csv"
     if not (mesh.exists() and synapses.exists()):
         pytest.skip("real MICrONS data not present (../shared/data)")
-    if not hasattr(ng.Neuron, "map_synapses"):
-        pytest.skip("this neurograph has no Neuron.map_synapses yet")
     manifest = tmp_path / "m.csv"
     pd.DataFrame({"id": ["m864691135510518224"], "path": [str(mesh)], "synapses": [str(synapses)],
                   "synapse_voxel_size": ["4 4 40"], "voxel_size": ["1"]}).to_csv(manifest, index=False)
@@ -335,3 +333,7 @@ def test_microns_mesh_with_synapse_table(tmp_path):
     loaded = ng.load_mesh(mesh)
     assert loaded.bounds[0, 2] - 5000 < res.synapses["z"].median() < loaded.bounds[1, 2] + 5000
     assert res.neurons.loc[0, "n_somas"] == 2
+    # the synapses labelled the compartments, as in `neurograph extract --synapses`
+    pre = res.synapses[res.synapses["direction"] == "pre"]
+    assert (pre["compartment"] == "axon").mean() >= 0.9
+    assert set(res.branches["compartment"]) >= {"axon", "dendrite"}

@@ -66,17 +66,15 @@ def _load(task: Task, options: dict, progress: Callable[[str, float], None]) -> 
             kwargs["voxel_size"] = voxel
         return load_swc(task.path, **kwargs)
     voxel = task.voxel_size if task.voxel_size is not None else options.get("voxel_size")
+    # synapses go through extract, like `neurograph extract --synapses`: mapped, then used for
+    # the compartment labels
     return neurograph.extract(task.path, voxel_size=1.0 if voxel is None else voxel, name=task.id,
-                              progress=progress, **(options.get("extract_kwargs") or {}))
+                              progress=progress, synapses=task.synapses or None,
+                              synapse_voxel_size=_synapse_voxel(task), **(options.get("extract_kwargs") or {}))
 
 
-def _attach_synapses(neuron: Any, task: Task) -> None:
-    mapper = getattr(neuron, "map_synapses", None)
-    if mapper is None:
-        raise InputError(f"a synapse table ({task.synapses}) was given for {task.id}, but this neurograph "
-                         "version cannot map synapses (no Neuron.map_synapses)")
-    voxel = 1.0 if task.synapse_voxel_size is None else task.synapse_voxel_size
-    mapper(task.synapses, voxel_size=voxel)
+def _synapse_voxel(task: Task) -> Any:
+    return 1.0 if task.synapse_voxel_size is None else task.synapse_voxel_size
 
 
 def _with_neuron(table: pd.DataFrame, neuron_id: str) -> pd.DataFrame:
@@ -215,9 +213,9 @@ def process_one(task: Task, out_dir: str, options: dict, report: Callable[[str],
     enter("load")
     try:
         neuron = _load(task, options, progress)
-        if task.synapses:
+        if task.synapses and task.kind == "swc":
             enter("synapses")
-            _attach_synapses(neuron, task)
+            neuron.map_synapses(task.synapses, voxel_size=_synapse_voxel(task))
         enter("features")
         tables = neuron_tables(neuron, task)
         enter("write")
