@@ -437,6 +437,8 @@ def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical
                      "compartment_method": "soma" if b < n_somas else method_node[nd] if nd is not None else "default"})
     table = pd.DataFrame(rows).set_index("branch")
     _apply(neuron, table, arbor, use_synapses=bool(use_synapses))
+    neuron.steps["label_compartments"] = {"use_synapses": use_synapses, "apical": apical, "proximal": proximal,
+                                          "pia": None if pia is None else [float(v) for v in pia]}
     return table
 
 

@@ -330,6 +330,8 @@ def detect_spines(neuron, min_length: float = 300.0, max_length: float = 3000.0,
     neuron.shaft_radius = _final_shaft_radius(neuron, label < 0, area_v, window, shaft_tolerance,
                                               relative_tolerance)
     _branch_columns(neuron)
+    if changed:  # branch ids changed: synapses and compartment labels follow the new graph
+        neuron.refresh_annotations()
     return table
 
 

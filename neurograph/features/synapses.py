@@ -136,8 +136,8 @@ def map_synapses(neuron: Neuron, synapses: pd.DataFrame, tolerance: float = 1000
         dist = np.asarray(dist, float)
         branch = np.asarray(face_branch, np.int64)[face]
         tri = np.asarray(mesh.faces)[face]
-        corner = np.argmin(np.linalg.norm(np.asarray(mesh.vertices)[tri] - closest[:, None, :], axis=2), axis=1)
-        node = np.asarray(sk.vertex_map, np.int64)[tri[np.arange(n), corner]]
+        node = _face_node(np.asarray(mesh.vertices), tri, closest, np.asarray(sk.vertex_map, np.int64),
+                          np.asarray(neuron.node_branch, np.int64), branch)
         spine_of_face, part_of_face = _face_spines(neuron, len(mesh.faces))
         spine, part = spine_of_face[face], part_of_face[face]
         part = _head_or_neck(neuron, pts, spine, part)
@@ -180,6 +180,16 @@ def map_synapses(neuron: Neuron, synapses: pd.DataFrame, tolerance: float = 1000
                       f"{getattr(neuron, 'name', 'the neuron')}; they are kept with mapped=False, branch=-1",
                       stacklevel=2)
     return table, report
+
+
+def _face_node(vertices: np.ndarray, tri: np.ndarray, closest: np.ndarray, vertex_map: np.ndarray,
+               node_branch: np.ndarray, branch: np.ndarray) -> np.ndarray:
+    """Skeleton node of each synapse: that of the nearest corner of its face lying on the face's
+    branch (a face's branch is that of at least one of its corners), so node and face agree."""
+    corner_node = vertex_map[tri]
+    d = np.linalg.norm(vertices[tri] - closest[:, None, :], axis=2)
+    d[node_branch[corner_node] != branch[:, None]] = np.inf
+    return corner_node[np.arange(len(tri)), np.argmin(d, axis=1)]
 
 
 def _node_path_to_soma(neuron) -> np.ndarray:
