@@ -223,7 +223,9 @@ def _fail(exc: Exception, what: str, layer: str) -> Exception:
     """The neurograph error for a failed read (missing segment vs undecodable data)."""
     if isinstance(exc, (InputError, SourceError)):
         return exc
-    text = f"{type(exc).__name__}: {exc}".strip()
+    import re
+
+    text = re.sub(r"\x1b\[[0-9;]*m", "", f"{type(exc).__name__}: {exc}").strip()
     if any(h in text.lower() for h in _MISSING_HINTS) or type(exc).__name__ == "MeshMissingError":
         return InputError(f"{what} is not in the layer {layer} ({text.splitlines()[0][:200]}); check the id "
                           "and the layer (is it the right materialisation version?)")
