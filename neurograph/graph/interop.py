@@ -53,7 +53,8 @@ def from_navis(x: Any, nm_per_unit: float | None = None, name: str | None = None
     nm_per_unit : float, optional
         Override for neurons without a length unit.
     name : str, optional
-        Neuron name; default ``x.id`` (or ``x.name``).
+        Neuron name; default ``x.id`` when it is an integer (a body / segment id), else
+        ``x.name``.
     **extract_kwargs
         For a ``MeshNeuron``: options of :func:`neurograph.extract` (``spines=False`` for
         insect neurons, ``gap``, ...).
@@ -75,7 +76,9 @@ def from_navis(x: Any, nm_per_unit: float | None = None, name: str | None = None
     navis = navis_module()
     if isinstance(x, navis.NeuronList):
         return [from_navis(n, nm_per_unit=nm_per_unit, **extract_kwargs) for n in x]
-    label = name or str(getattr(x, "id", None) or getattr(x, "name", None) or "neuron")
+    xid, xname = getattr(x, "id", None), getattr(x, "name", None)
+    label = name or (str(xid) if isinstance(xid, (int, np.integer)) or str(xid).isdigit() else
+                     str(xname or xid or "neuron"))
     if isinstance(x, navis.TreeNeuron):
         table, meta = tree_table(x, nm_per_unit)
         labels = table["compartment"].astype(str).to_numpy() if "compartment" in table.columns else None
