@@ -131,3 +131,46 @@ def test_sharded_multiresolution_mesh_written_by_igneous(tmp_path, legacy_layer,
     assert len(coarse.faces) < len(mesh.faces)
     with pytest.raises(InputError, match="not in the layer"):
         ng.load_mesh(str(dest), segment_id=123)
+
+
+def test_skeleton_written_by_cloudvolume_is_rooted_at_its_soma(tmp_path):
+    """A plain cloud-volume skeleton (radius and SWC vertex types only), soma in the middle of the list."""
+    cv = _layer(tmp_path)
+    # a Y: soma at vertex 3, three straight arms of 10 um in 1 um steps (nm)
+    arms = [np.array(d, float) for d in ((1, 0, 0), (0, 1, 0), (0, 0, -1))]
+    vertices, edges, idx = [np.zeros(3)], [], 0
+    for arm in arms:
+        prev = 0
+        for k in range(1, 11):
+            vertices.append(arm * 1000.0 * k)
+            idx += 1
+            edges.append((prev, idx))
+            prev = idx
+    vertices = np.array(vertices)
+    order = np.r_[1:4, 0, 4:len(vertices)]                  # the soma is stored 4th
+    new = np.empty_like(order)
+    new[order] = np.arange(len(order))
+    radius = np.full(len(vertices), 200.0)
+    radius[0] = 5000.0
+    types = np.full(len(vertices), 3, np.uint8)
+    types[0] = 1
+    skel = cloudvolume.Skeleton(vertices[order].astype(np.float32), new[np.array(edges)].astype(np.uint32),
+                                radii=radius[order].astype(np.float32), vertex_types=types[order], segid=7)
+    cv.skeleton.upload(skel)
+    neuron = ng.load_skeleton(f"precomputed://file://{tmp_path}", 7)
+    assert neuron.n_somas == 1 and neuron.somas[0].radius == pytest.approx(5000.0)
+    branches = neuron.branches
+    assert len(branches) == 3 and (branches["parent"] == 0).all()
+    # the same tree as an SWC file (nm, soma first) gives the same branches through load_swc
+    parent = np.full(len(vertices), -1)
+    for a, b in edges:
+        parent[b] = a
+    swc = tmp_path / "y.swc"
+    swc.write_text("".join(f"{i + 1} {types[i]} {x} {y} {z} {radius[i]} {parent[i] + 1 if parent[i] >= 0 else -1}\n"
+                           for i, (x, y, z) in enumerate(vertices)))
+    ref = ng.load_swc(swc, units="nm").branches
+    assert np.allclose(np.sort(branches["length"]), np.sort(ref["length"]), rtol=1e-6)
+    assert branches["length"].sum() > 25.0                   # 3 arms of 10 um
+    assert neuron.repair_report["segment_id"] == 7
+    with pytest.raises(InputError, match="not in the layer"):
+        ng.load_skeleton(str(tmp_path), 8)

@@ -35,7 +35,7 @@ import numpy as np
 from ..errors import FormatError, InputError, SourceError
 
 #: URL schemes that name a precomputed layer (after an optional ``precomputed://`` prefix)
-SCHEMES = ("precomputed://", "gs://", "s3://", "https://", "http://", "file://")
+SCHEMES = ("precomputed://", "graphene://", "gs://", "s3://", "https://", "http://", "file://")
 #: compartment label -> integer code of the ``compartment`` skeleton vertex attribute
 COMPARTMENT_CODES = {"unknown": 0, "soma": 1, "axon": 2, "basal": 3, "apical": 4, "dendrite": 5}
 #: SWC type written in ``vertex_types`` for each compartment code (navis / cloud-volume read it)
