@@ -108,7 +108,7 @@ def test_transient_failures_are_retried_with_backoff_then_reported():
     assert len(calls) == 1                                       # a missing file is not retried
 
 
-def test_sharded_multiresolution_mesh_written_by_igneous(tmp_path, legacy_layer, hemibrain_mesh):
+def test_sharded_multiresolution_mesh_written_by_igneous(tmp_path, hemibrain_mesh):
     tc = pytest.importorskip("igneous.task_creation")
     src = tmp_path / "src"
     cv = _layer(src)

@@ -105,8 +105,9 @@ def to_navis(neuron: Neuron, kind: str = "tree"):
     kind : {"tree", "mesh"}, default "tree"
         ``tree``: a ``TreeNeuron`` from the skeleton (SWC ``label``; node columns
         ``compartment`` and ``branch``; soma set; synapses as ``connectors`` with ``type``
-        pre/post, attached to their skeleton node). ``mesh``: a ``MeshNeuron`` of the repaired
-        mesh (same connectors).
+        pre/post and ``compartment``, attached to their skeleton node; synapses that were not
+        mapped onto the neuron are left out). ``mesh``: a ``MeshNeuron`` of the repaired mesh
+        (all synapses as connectors).
 
     Returns
     -------
@@ -138,13 +139,12 @@ def to_navis(neuron: Neuron, kind: str = "tree"):
         con = pd.DataFrame({"connector_id": syn["synapse_id"].to_numpy(), "x": syn["x"].to_numpy(float),
                             "y": syn["y"].to_numpy(float), "z": syn["z"].to_numpy(float),
                             "type": syn["direction"].astype(str).to_numpy()})
-        if new_id is not None and "node" in syn.columns:
-            node = syn["node"].to_numpy(np.int64)
-            con.insert(1, "node_id", np.where(node >= 0, new_id[np.maximum(node, 0)], -1))
-            con = con[con["node_id"] > 0].reset_index(drop=True)
         if "compartment" in syn.columns:
-            con["compartment"] = syn["compartment"].to_numpy()[: len(con)] if new_id is None else \
-                syn["compartment"].to_numpy()[syn["node"].to_numpy() >= 0]
+            con["compartment"] = syn["compartment"].to_numpy()
+        if new_id is not None:  # a TreeNeuron's connectors sit on nodes: unmapped synapses are left out
+            node = syn["node"].to_numpy(np.int64) if "node" in syn.columns else np.full(len(syn), -1)
+            con.insert(1, "node_id", np.where(node >= 0, new_id[np.maximum(node, 0)], -1))
+            con = con[node >= 0].reset_index(drop=True)
         out.connectors = con
     return out
 
