@@ -17,7 +17,7 @@ def _run(args: argparse.Namespace) -> int:
                           memory_limit=args.memory_limit, save_neurons=not args.no_neuron_files,
                           qc=not args.no_qc, progress=not args.quiet, isolate=args.isolate,
                           segment_ids=args.ids, precomputed=args.precomputed,
-                          precomputed_mesh=not args.no_precomputed_mesh)
+                          precomputed_mesh=not args.no_precomputed_mesh, precomputed_url=args.precomputed_url)
     if args.quiet:
         print(summary)
     return 0
@@ -66,5 +66,8 @@ def add_batch_parser(sub: argparse._SubParsersAction) -> None:
                    help="also write skeletons (radius, compartment, branch, spine attributes) and repaired meshes "
                         "into this Neuroglancer precomputed folder, with a neuroglancer_state.json")
     p.add_argument("--no-precomputed-mesh", action="store_true", help="with --precomputed: skeletons only")
+    p.add_argument("--precomputed-url", default=None, metavar="URL",
+                   help="with --precomputed: the layer's address in the Neuroglancer state, e.g. "
+                        "precomputed://http://localhost:9000 where the folder is served (default file://)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar; print the summary only")
     p.set_defaults(func=_run)

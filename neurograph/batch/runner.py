@@ -133,7 +133,8 @@ def extract_all(inputs: str | os.PathLike | Task | Iterable[str | os.PathLike | 
                 time_limit: float | None = None, memory_limit: int | str | None = None,
                 save_neurons: bool = True, qc: bool = True, progress: bool = True,
                 isolate: bool | None = None, segment_ids: Iterable[int] | str | os.PathLike | None = None,
-                precomputed: str | os.PathLike | None = None, precomputed_mesh: bool = True) -> BatchSummary:
+                precomputed: str | os.PathLike | None = None, precomputed_mesh: bool = True,
+                precomputed_url: str | None = None) -> BatchSummary:
     """Extract every neuron of a dataset into a Parquet dataset, in parallel and resumably.
 
     Each neuron is processed by its own worker process (local backend) or Dask task
@@ -195,6 +196,10 @@ def extract_all(inputs: str | os.PathLike | Task | Iterable[str | os.PathLike | 
         end, its segment names and ``neuroglancer_state.json`` (needs ``neurograph[cloud]``).
     precomputed_mesh : bool, default True
         Write the meshes into ``precomputed`` too (False: skeletons only).
+    precomputed_url : str, optional
+        Address of the ``precomputed`` folder as Neuroglancer will read it, written in the
+        state (e.g. ``precomputed://http://localhost:9000`` when served there, or a bucket
+        after upload); default ``precomputed://file://<folder>``.
 
     Returns
     -------
@@ -268,7 +273,7 @@ def extract_all(inputs: str | os.PathLike | Task | Iterable[str | os.PathLike | 
             finished = store.done_ids(out_dir)
             names = {t.segment_id if t.segment_id is not None else segment_id_of(t.id): t.id
                      for t in tasks if t.id in finished}
-            state = finish_layer(options["precomputed"], names, mesh=bool(precomputed_mesh))
+            state = finish_layer(options["precomputed"], names, mesh=bool(precomputed_mesh), url=precomputed_url)
             if progress:
                 print(f"precomputed layer {options['precomputed']}: {len(names)} segments; Neuroglancer state "
                       f"{state}", file=sys.stderr)
