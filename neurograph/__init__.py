@@ -15,6 +15,7 @@ or all at once: ``neurograph.extract("cell.off")``.
 from .errors import InputError, MeshError, NeurographError, SkeletonError
 from .errors import FormatError
 from .graph.swc import load_swc
+from .graph.interop import from_navis, load_skeleton
 from .features.vector import neuron_features
 from .features.registry import feature_table
 from .graph import Neuron, decompose, load
@@ -31,13 +32,17 @@ from . import batch  # noqa: E402  (batch runs over datasets: neurograph.batch.e
 
 __version__ = "0.1.0"
 
-__all__ = ["FormatError", "load_swc", "neuron_features", "feature_table", "classify", "detect_spines", "load_synapses", "label_compartments", "soma_features", "InputError", "MeshError", "NeurographError", "SkeletonError", "Neuron", "RepairResult", "Skeleton",
+__all__ = ["from_navis", "load_skeleton", "graph_arrays", "FormatError", "load_swc", "neuron_features", "feature_table", "classify", "detect_spines", "load_synapses", "label_compartments", "soma_features", "InputError", "MeshError", "NeurographError", "SkeletonError", "Neuron", "RepairResult", "Skeleton",
            "Soma", "decompose", "extract", "find_somas", "load", "load_mesh", "repair", "skeletonize",
            "synthetic", "write_swc"]
 
 
 def __getattr__(name: str):
     """Import ``neurograph.classify`` (scikit-learn) on first use."""
+    if name == "graph_arrays":
+        from .features.graph_arrays import graph_arrays
+
+        return graph_arrays
     if name == "classify":
         import importlib
 

@@ -26,3 +26,7 @@ class SkeletonError(NeurographError):
 
 class FormatError(InputError):
     """A saved file is not in the format neurograph expects."""
+
+
+class SourceError(InputError):
+    """A data source (a precomputed layer on disk or in the cloud) could not be read, even after retries."""

@@ -17,13 +17,14 @@ def extract(source: Any, voxel_size: float | Sequence[float] = 1.0, name: str | 
             progress: Callable[[str, float], None] | None = None, synapses: Any = None,
             synapse_voxel_size: float | Sequence[float] = 1.0, synapse_columns: dict | None = None,
             synapse_tolerance: float = 1000.0, compartments: bool | dict | None = None,
-            spines: bool | dict = True) -> Neuron:
+            spines: bool | dict = True, segment_id: Any = None) -> Neuron:
     """Run the whole pipeline on one mesh.
 
     Parameters
     ----------
     source : path, trimesh.Trimesh or (vertices, faces)
-        The neuron mesh (``.ply .obj .off .stl``).
+        The neuron mesh (``.ply .obj .off .stl``), or a Neuroglancer precomputed layer
+        with ``segment_id`` (see :func:`neurograph.load_mesh`).
     voxel_size : float or (3,) floats, default 1.0
         nm per mesh unit (8 for hemibrain meshes in voxels, 1 for MICrONS meshes in nm).
     name : str, optional
@@ -55,6 +56,8 @@ def extract(source: Any, voxel_size: float | Sequence[float] = 1.0, name: str | 
         (insects: hemibrain, FlyWire, FAFB): their short terminal twigs (< ~3 µm) look like
         spines on the mesh and would be folded away (on the hemibrain DA1 neurons this
         removes ~25% of the cable that the reference skeletons count).
+    segment_id : int, optional
+        Segment id in a precomputed layer ``source`` (units from the layer's ``info``).
 
     Returns
     -------
@@ -66,7 +69,7 @@ def extract(source: Any, voxel_size: float | Sequence[float] = 1.0, name: str | 
         return time.perf_counter()
 
     t = time.perf_counter()
-    mesh = load_mesh(source, voxel_size)
+    mesh = load_mesh(source, voxel_size, segment_id=segment_id)
     name = name or mesh.metadata.get("name", "neuron")
     t = done("load", t)
     repaired = repair(mesh, gap=gap)

@@ -15,7 +15,9 @@ def _run(args: argparse.Namespace) -> int:
                           voxel_size=args.voxel_size, swc_units=args.swc_units,
                           extract_kwargs=kwargs, retry_failed=args.retry_failed, time_limit=args.time_limit,
                           memory_limit=args.memory_limit, save_neurons=not args.no_neuron_files,
-                          qc=not args.no_qc, progress=not args.quiet, isolate=args.isolate)
+                          qc=not args.no_qc, progress=not args.quiet, isolate=args.isolate,
+                          segment_ids=args.ids, precomputed=args.precomputed,
+                          precomputed_mesh=not args.no_precomputed_mesh, precomputed_url=args.precomputed_url)
     if args.quiet:
         print(summary)
     return 0
@@ -36,7 +38,8 @@ def add_batch_parser(sub: argparse._SubParsersAction) -> None:
                                    "Re-running the same command resumes; read with "
                                    "neurograph.batch.read_results(OUTDIR).")
     p.add_argument("inputs", nargs="+", help="folders, globs or files of meshes / SWCs, or manifest CSVs "
-                                             "(columns path, id, synapses, voxel_size, units, label)")
+                                             "(columns path, id, synapses, voxel_size, units, label; or source, segment_id), "
+                                             "or precomputed layers with --ids")
     p.add_argument("-o", "--output", required=True, help="output folder")
     p.add_argument("--workers", type=int, default=None, help="local worker processes (default: all cores)")
     p.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786")
@@ -57,5 +60,14 @@ def add_batch_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--isolate", action=argparse.BooleanOptionalAction, default=None,
                    help="Dask only: one subprocess per neuron (limits enforced, ~2 s start-up each); "
                         "default: only with --time-limit or --memory-limit")
+    p.add_argument("--ids", default=None, help="file of segment ids (one per line) to extract from the "
+                   "precomputed layers in INPUTS (precomputed://gs://..., file:///...)")
+    p.add_argument("--precomputed", default=None, metavar="LAYER",
+                   help="also write skeletons (radius, compartment, branch, spine attributes) and repaired meshes "
+                        "into this Neuroglancer precomputed folder, with a neuroglancer_state.json")
+    p.add_argument("--no-precomputed-mesh", action="store_true", help="with --precomputed: skeletons only")
+    p.add_argument("--precomputed-url", default=None, metavar="URL",
+                   help="with --precomputed: the layer's address in the Neuroglancer state, e.g. "
+                        "precomputed://http://localhost:9000 where the folder is served (default file://)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar; print the summary only")
     p.set_defaults(func=_run)

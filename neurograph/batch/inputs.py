@@ -2,9 +2,13 @@
 
 A manifest is a CSV with one row per neuron and the columns
 
-``path`` (required)
+``path`` (required unless ``source`` and ``segment_id`` are given)
     Mesh (``.ply .obj .off .stl``) or ``.swc`` file; relative paths are relative to the
     manifest's folder.
+``source``, ``segment_id`` (optional, together)
+    A Neuroglancer precomputed layer (``precomputed://gs://...``, ``file:///...``, a local
+    layer folder; relative folders are relative to the manifest's folder) and the segment
+    to extract from it (fetched in the worker; ``id`` defaults to the segment id).
 ``id`` (optional)
     Neuron id, defaults to the file stem. Must be a safe file name (letters, digits,
     ``. _ -``, at most 200 characters, not starting with ``.``).
@@ -63,6 +67,9 @@ class Task:
     label : str or None
     synapse_voxel_size : float or tuple of 3 floats or None
         nm per synapse-table unit; None: 1 (nm).
+    segment_id : int or None
+        Segment of the precomputed layer ``path`` (``kind="precomputed"``); units come from
+        the layer's ``info``.
     """
 
     id: str
@@ -73,6 +80,7 @@ class Task:
     synapses: str | None = None
     label: str | None = None
     synapse_voxel_size: float | tuple[float, float, float] | None = None
+    segment_id: int | None = None
 
 
 def is_safe_id(neuron_id: str) -> bool:
@@ -160,17 +168,23 @@ def read_manifest(path: str | os.PathLike) -> list[Task]:
         raise InputError(f"manifest not found: {path}")
     try:
         table = pd.read_csv(path, dtype={"id": str, "label": str, "units": str, "voxel_size": str,
-                                         "path": str, "synapses": str, "synapse_voxel_size": str})
+                                         "path": str, "synapses": str, "synapse_voxel_size": str,
+                                         "source": str, "segment_id": str})
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not a readable CSV manifest ({type(exc).__name__}: {exc})") from exc
     table.columns = [str(c).strip().lower() for c in table.columns]
-    if "path" not in table.columns:
-        raise InputError(f"{path}: a manifest needs a 'path' column (found {list(table.columns)}); "
-                         "optional columns: id, synapses, synapse_voxel_size, voxel_size, units, label")
+    layered = {"source", "segment_id"} <= set(table.columns)
+    if "path" not in table.columns and not layered:
+        raise InputError(f"{path}: a manifest needs a 'path' column, or 'source' and 'segment_id' columns "
+                         f"(found {list(table.columns)}); optional columns: id, synapses, synapse_voxel_size, "
+                         "voxel_size, units, label")
     base = os.path.dirname(os.path.abspath(path))
     tasks = []
     for row_no, row in enumerate(table.to_dict("records"), start=2):
         where = f"{path}, line {row_no}"
+        if layered and _text(row.get("segment_id")) is not None:
+            tasks.append(_layer_task(row, base, where))
+            continue
         file = _text(row.get("path"))
         if file is None:
             raise InputError(f"{where}: empty path")
@@ -188,6 +202,66 @@ def read_manifest(path: str | os.PathLike) -> list[Task]:
     return tasks
 
 
+def _segment_ids(values: Iterable[Any], where: str) -> list[int]:
+    out = []
+    for v in values:
+        text = str(v).strip()
+        try:
+            value = int(text)
+        except ValueError:
+            raise InputError(f"{where}: segment id {v!r} is not an integer") from None
+        if not 0 <= value < 2**64:
+            raise InputError(f"{where}: segment id {v!r} is not an unsigned 64-bit integer")
+        out.append(value)
+    return out
+
+
+def read_ids(path: str | os.PathLike) -> list[int]:
+    """Read segment ids from a text file: one per line, or separated by spaces or commas; ``#`` comments.
+
+    Parameters
+    ----------
+    path : str or PathLike
+
+    Returns
+    -------
+    list of int
+        In file order.
+
+    Raises
+    ------
+    InputError
+        Missing file, non-integer ids, or no ids.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise InputError(f"segment id file not found: {path}")
+    with open(path) as f:
+        words = [w for line in f for w in re.split(r"[\s,;]+", line.split("#")[0]) if w]
+    if not words:
+        raise InputError(f"{path}: no segment ids")
+    return _segment_ids(words, path)
+
+
+def _layer_task(row: dict, base: str, where: str) -> Task:
+    from ..io.precomputed import SCHEMES
+
+    source = _text(row.get("source"))
+    if source is None:
+        raise InputError(f"{where}: a segment_id needs a source (a precomputed layer)")
+    if not source.startswith(SCHEMES):
+        source = os.path.normpath(os.path.join(base, os.path.expanduser(source)))
+    (sid,) = _segment_ids([row.get("segment_id")], where)
+    neuron_id = _text(row.get("id")) or str(sid)
+    if not is_safe_id(neuron_id):
+        raise InputError(f"{where}: id {neuron_id!r} is not a safe file name")
+    synapses = _text(row.get("synapses"))
+    if synapses is not None:
+        synapses = os.path.normpath(os.path.join(base, os.path.expanduser(synapses)))
+    return Task(neuron_id, source, "precomputed", None, None, synapses, _text(row.get("label")),
+                _parse_voxel(row.get("synapse_voxel_size"), where), sid)
+
+
 def _files_of(item: str) -> list[str]:
     if os.path.isdir(item):
         names = sorted(n for n in os.listdir(item)
@@ -198,15 +272,20 @@ def _files_of(item: str) -> list[str]:
     return [item]
 
 
-def resolve_inputs(inputs: str | os.PathLike | Task | Iterable[str | os.PathLike | Task]) -> list[Task]:
-    """Turn folders, globs, files and manifests into tasks, in a stable order.
+def resolve_inputs(inputs: str | os.PathLike | Task | Iterable[str | os.PathLike | Task],
+                   segment_ids: Iterable[int] | str | os.PathLike | None = None) -> list[Task]:
+    """Turn folders, globs, files, manifests and precomputed layers into tasks, in a stable order.
 
     Parameters
     ----------
-    inputs : path, glob, manifest ``.csv``, :class:`Task`, or a list of them
+    inputs : path, glob, manifest ``.csv``, layer address, :class:`Task`, or a list of them
         A folder contributes its mesh and SWC files (not recursive, hidden files skipped); a
-        glob every file it matches; a ``.csv`` file is read as a manifest; any other file is
+        glob every file it matches; a ``.csv`` file is read as a manifest; a Neuroglancer
+        precomputed layer (``precomputed://...``, ``gs://...``, ``file://...``, a local
+        folder with an ``info`` file) one task per id of ``segment_ids``; any other file is
         one neuron (an unsupported format is reported per neuron, in ``errors``).
+    segment_ids : iterable of int, or path of an id file, optional
+        Segments to extract from the layer inputs (:func:`read_ids` for a file).
 
     Returns
     -------
@@ -217,13 +296,25 @@ def resolve_inputs(inputs: str | os.PathLike | Task | Iterable[str | os.PathLike
     InputError
         Nothing found, a path that does not exist, or two neurons with the same id.
     """
+    from ..io.precomputed import is_precomputed_source
+
     items: Sequence[Any] = [inputs] if isinstance(inputs, (str, os.PathLike, Task)) else list(inputs)
+    if isinstance(segment_ids, (str, os.PathLike)):
+        segment_ids = read_ids(segment_ids)
     tasks: list[Task] = []
     for item in items:
         if isinstance(item, Task):
             tasks.append(item)
             continue
         item = os.path.expanduser(os.fspath(item))
+        if is_precomputed_source(item):
+            if segment_ids is None:
+                raise InputError(f"{item} is a precomputed layer: say which segments to extract (--ids FILE, "
+                                 "segment_ids=[...], or a manifest with source and segment_id columns)")
+            source = item if "://" in item else os.path.abspath(item)
+            tasks.extend(Task(str(s), source, "precomputed", segment_id=s)
+                         for s in _segment_ids(segment_ids, "segment_ids"))
+            continue
         if not glob.has_magic(item) and not os.path.exists(item):
             raise InputError(f"input not found: {item}")
         files = _files_of(item)

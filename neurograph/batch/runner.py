@@ -132,7 +132,9 @@ def extract_all(inputs: str | os.PathLike | Task | Iterable[str | os.PathLike | 
                 extract_kwargs: Mapping[str, Any] | None = None, retry_failed: bool = False,
                 time_limit: float | None = None, memory_limit: int | str | None = None,
                 save_neurons: bool = True, qc: bool = True, progress: bool = True,
-                isolate: bool | None = None) -> BatchSummary:
+                isolate: bool | None = None, segment_ids: Iterable[int] | str | os.PathLike | None = None,
+                precomputed: str | os.PathLike | None = None, precomputed_mesh: bool = True,
+                precomputed_url: str | None = None) -> BatchSummary:
     """Extract every neuron of a dataset into a Parquet dataset, in parallel and resumably.
 
     Each neuron is processed by its own worker process (local backend) or Dask task
@@ -184,6 +186,20 @@ def extract_all(inputs: str | os.PathLike | Task | Iterable[str | os.PathLike | 
         Default: only when ``time_limit`` or ``memory_limit`` is set. Without it a neuron runs
         in the Dask worker; one that kills its worker is retried by Dask and then recorded as
         ``KilledWorker``.
+    segment_ids : iterable of int or path of an id file, optional
+        Segments to extract from Neuroglancer precomputed layers given in ``inputs``
+        (``precomputed://...``, ``gs://...``, ``file://...``); each is fetched in its worker,
+        transient read failures retried with backoff (then recorded in ``errors``).
+    precomputed : str or PathLike, optional
+        Also write every extracted neuron into this local precomputed layer (skeleton with
+        vertex attributes radius, compartment, branch, spine; repaired mesh) and, at the
+        end, its segment names and ``neuroglancer_state.json`` (needs ``neurograph[cloud]``).
+    precomputed_mesh : bool, default True
+        Write the meshes into ``precomputed`` too (False: skeletons only).
+    precomputed_url : str, optional
+        Address of the ``precomputed`` folder as Neuroglancer will read it, written in the
+        state (e.g. ``precomputed://http://localhost:9000`` when served there, or a bucket
+        after upload); default ``precomputed://file://<folder>``.
 
     Returns
     -------
@@ -197,7 +213,7 @@ def extract_all(inputs: str | os.PathLike | Task | Iterable[str | os.PathLike | 
     """
     t0 = time.perf_counter()
     out_dir = os.path.abspath(os.fspath(out_dir))
-    tasks = resolve_inputs(inputs)
+    tasks = resolve_inputs(inputs, segment_ids=segment_ids)
     if swc_units is None:
         missing = [t.path for t in tasks if t.kind == "swc" and t.units is None]
         if missing:
@@ -213,6 +229,12 @@ def extract_all(inputs: str | os.PathLike | Task | Iterable[str | os.PathLike | 
     memory = parse_memory(memory_limit)
     options = {"voxel_size": _voxel(voxel_size), "swc_units": swc_units,
                "extract_kwargs": dict(extract_kwargs or {}), "save_neurons": bool(save_neurons), "qc": bool(qc)}
+    if precomputed is not None:
+        from ..io.precomputed import create_layer
+
+        options["precomputed"] = os.path.abspath(os.fspath(precomputed))
+        options["precomputed_mesh"] = bool(precomputed_mesh)
+        create_layer(options["precomputed"])
 
     os.makedirs(out_dir, exist_ok=True)
     with store.RunLock(out_dir):
@@ -245,6 +267,16 @@ def extract_all(inputs: str | os.PathLike | Task | Iterable[str | os.PathLike | 
                 run_local(todo, out_dir, options, counter, min(workers, len(todo)), time_limit, memory)
         finally:
             counter.close()
+        if precomputed is not None:
+            from ..graph.interop import finish_layer, segment_id_of
+
+            finished = store.done_ids(out_dir)
+            names = {t.segment_id if t.segment_id is not None else segment_id_of(t.id): t.id
+                     for t in tasks if t.id in finished}
+            state = finish_layer(options["precomputed"], names, mesh=bool(precomputed_mesh), url=precomputed_url)
+            if progress:
+                print(f"precomputed layer {options['precomputed']}: {len(names)} segments; Neuroglancer state "
+                      f"{state}", file=sys.stderr)
     summary = BatchSummary(out_dir, len(tasks), skipped_done, skipped_failed, counter.ok, counter.failed,
                            time.perf_counter() - t0)
     if progress:

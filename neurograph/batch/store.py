@@ -391,6 +391,42 @@ class BatchResults:
         """
         return self.neurons.set_index("neuron")
 
+    def graph_dataset(self, features=None, soma: bool = True, nan: float = 0.0, label: str | None = "label") -> list:
+        """One :class:`~neurograph.features.graph_arrays.GraphArrays` per extracted neuron, from the tables.
+
+        Built from ``branches`` (features, ``parent`` links, ``compartment``) and ``neurons``
+        (``n_somas``, the label column) without loading the saved neurons.
+
+        Parameters
+        ----------
+        features : sequence of str, optional
+            Node features (:data:`~neurograph.features.graph_arrays.BRANCH_FEATURES`); default
+            :data:`~neurograph.features.graph_arrays.DEFAULT_FEATURES`.
+        soma : bool, default True
+            Include soma nodes.
+        nan : float, default 0
+            Value for unknown features.
+        label : str or None, default "label"
+            ``neurons`` column copied to each graph's ``label``.
+
+        Returns
+        -------
+        list of GraphArrays
+            In the order of ``neurons`` (sorted by id); ``[g.to_pyg() for g in ...]`` for
+            PyTorch Geometric.
+        """
+        from ..features.graph_arrays import arrays_from_branches
+
+        groups = dict(tuple(self.branches.groupby("neuron", sort=False))) if len(self.branches) else {}
+        out = []
+        for row in self.neurons.to_dict("records"):
+            branches = groups.get(row["neuron"], pd.DataFrame(columns=["branch", "parent"]))
+            n_somas = int(row.get("n_somas", 0) or 0)
+            out.append(arrays_from_branches(branches.drop(columns="neuron", errors="ignore"), n_somas, features,
+                                            soma=soma, nan=nan, name=str(row["neuron"]),
+                                            label=row.get(label) if label else None))
+        return out
+
     def neuron(self, neuron_id: str):
         """Load the saved :class:`neurograph.Neuron` of one extracted neuron.
 

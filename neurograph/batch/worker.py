@@ -65,6 +65,10 @@ def _load(task: Task, options: dict, progress: Callable[[str, float], None]) -> 
         if str(units).strip().lower() in ("voxel", "voxels", "vx"):
             kwargs["voxel_size"] = voxel
         return load_swc(task.path, **kwargs)
+    if task.kind == "precomputed":  # fetched here, in the worker; units from the layer's info
+        return neurograph.extract(task.path, segment_id=task.segment_id, name=task.id, progress=progress,
+                                  synapses=task.synapses or None, synapse_voxel_size=_synapse_voxel(task),
+                                  **(options.get("extract_kwargs") or {}))
     voxel = task.voxel_size if task.voxel_size is not None else options.get("voxel_size")
     # synapses go through extract, like `neurograph extract --synapses`: mapped, then used for
     # the compartment labels
@@ -140,6 +144,15 @@ def neuron_tables(neuron: Any, task: Task) -> dict[str, pd.DataFrame]:
     return tables
 
 
+def _write_precomputed(neuron: Any, task: Task, options: dict) -> None:
+    """Write the neuron's skeleton (and mesh) into the run's precomputed layer (made by the runner)."""
+    from ..graph.interop import segment_id_of, write_neuron
+    from ..io.precomputed import open_layer
+
+    sid = task.segment_id if task.segment_id is not None else segment_id_of(task.id)
+    write_neuron(open_layer(options["precomputed"], retries=0), neuron, sid, mesh=options.get("precomputed_mesh", True))
+
+
 def _qc_png(neuron: Any) -> bytes:
     """The QC picture of a neuron (:func:`neurograph.plot.qc_figure`) as PNG bytes."""
     import io
@@ -185,7 +198,9 @@ def process_one(task: Task, out_dir: str, options: dict, report: Callable[[str],
         Batch output folder (layout in :mod:`neurograph.batch.store`).
     options : dict
         ``voxel_size`` (nm per mesh unit, default 1), ``swc_units``, ``extract_kwargs`` (passed
-        to :func:`neurograph.extract`), ``save_neurons`` (write the saved Neuron, default True), ``qc``
+        to :func:`neurograph.extract`), ``save_neurons`` (write the saved Neuron, default True),
+        ``precomputed`` (folder of a precomputed layer to write skeleton and mesh into, made by
+        the runner; ``precomputed_mesh`` False: skeletons only), ``qc``
         (write the QC picture ``qc/<id>.png``, default True),
         ``memory_limit`` (bytes, only used in messages).
     report : callable(stage), optional
@@ -226,6 +241,9 @@ def process_one(task: Task, out_dir: str, options: dict, report: Callable[[str],
                 store.remove(store.output_path(out_dir, name, task.id))
         if options.get("save_neurons", True):
             neuron.save(store.output_path(out_dir, store.NEURON_FILES, task.id))
+        if options.get("precomputed"):
+            enter("precomputed")
+            _write_precomputed(neuron, task, options)
         if options.get("qc", True):
             enter("qc")
             store.atomic_write_bytes(store.output_path(out_dir, store.QC, task.id), _qc_png(neuron))

@@ -193,6 +193,26 @@ class Neuron:
 
         return soma_features(self, depth_axis=depth_axis, depth_origin=depth_origin)
 
+    def to_navis(self, kind: str = "tree"):
+        """The neuron as a navis ``TreeNeuron`` (``kind="tree"``) or ``MeshNeuron`` (``"mesh"``), nm.
+
+        See :func:`neurograph.graph.interop.to_navis` (node labels ``compartment``, ``branch``;
+        synapses as connectors; ``units='nm'``).
+        """
+        from .interop import to_navis
+
+        return to_navis(self, kind=kind)
+
+    def to_precomputed(self, folder: str | os.PathLike, segment_id: int | None = None, mesh: bool = True,
+                       state: bool = True, url: str | None = None) -> dict:
+        """Write skeleton (vertex attributes radius, compartment, branch, spine), mesh and a Neuroglancer state.
+
+        See :func:`neurograph.graph.interop.to_precomputed` (needs ``neurograph[cloud]``).
+        """
+        from .interop import to_precomputed
+
+        return to_precomputed(self, folder, segment_id=segment_id, mesh=mesh, state=state, url=url)
+
     @property
     def n_somas(self) -> int:
         return len(self.somas)

@@ -98,30 +98,59 @@ def validate_arrays(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray
     return vertices, faces
 
 
-def load_mesh(source: Any, voxel_size: float | Sequence[float] = 1.0) -> trimesh.Trimesh:
+def load_mesh(source: Any, voxel_size: float | Sequence[float] = 1.0, segment_id: Any = None,
+              lod: int = 0) -> trimesh.Trimesh:
     """Load a neuron mesh and return it in nanometres.
 
     Parameters
     ----------
     source : str, os.PathLike, trimesh.Trimesh or (vertices, faces)
-        A ``.ply``, ``.obj``, ``.off`` or ``.stl`` file, a mesh object, or a pair of arrays.
+        A ``.ply``, ``.obj``, ``.off`` or ``.stl`` file, a mesh object, a pair of arrays, or
+        a Neuroglancer precomputed layer (``precomputed://file:///data/seg``,
+        ``precomputed://gs://bucket/seg``, ``https://...``, a local folder with an ``info``
+        file) together with ``segment_id`` (needs ``pip install neurograph[cloud]``;
+        legacy and multi-resolution, sharded or not: :mod:`neurograph.io.precomputed`).
     voxel_size : float or (3,) floats, default 1.0
         Size of one coordinate unit in nanometres: ``1`` for meshes already in nm
         (MICrONS, H01, FlyWire), ``8`` for hemibrain meshes in 8 nm voxels, ``1000`` for
-        meshes in micrometres, or an anisotropic ``(x, y, z)`` voxel size.
+        meshes in micrometres, or an anisotropic ``(x, y, z)`` voxel size. Not used for a
+        precomputed layer, whose ``info`` defines its coordinates in nm (leave it at 1).
+    segment_id : int, optional
+        Segment of a precomputed layer (required there, refused for files).
+    lod : int, default 0
+        Level of detail of a multi-resolution precomputed mesh (0 = finest).
 
     Returns
     -------
     trimesh.Trimesh
         The mesh in nm, not yet repaired (``process=False``: vertices and faces keep
-        their order). ``mesh.metadata['name']`` holds the file stem.
+        their order). ``mesh.metadata['name']`` holds the file stem (the segment id for a
+        precomputed layer, whose ``info`` values are in ``mesh.metadata['precomputed']``).
 
     Raises
     ------
     MeshError
         Missing, empty, unreadable or truncated files; NaN/inf coordinates; face indices
-        out of range; meshes whose faces all have zero area.
+        out of range; meshes whose faces all have zero area; a segment missing from a
+        precomputed layer (:class:`InputError`), undecodable layer data (:class:`FormatError`),
+        reads that kept failing (:class:`~neurograph.errors.SourceError`).
     """
+    from .precomputed import is_precomputed_source, read_mesh
+
+    if is_precomputed_source(source):
+        if segment_id is None:
+            raise MeshError(f"{source} is a precomputed layer: pass segment_id= (the neuron's segment id)")
+        if np.any(np.asarray(voxel_size, dtype=float) != 1.0):
+            raise MeshError(f"{source}: a precomputed layer defines its own units (nm, from its info); "
+                            f"do not pass voxel_size (got {voxel_size!r})")
+        vertices, faces, meta = read_mesh(source, segment_id, lod=lod)
+        vertices, faces = validate_arrays(vertices, faces)
+        mesh = trimesh.Trimesh(vertices, faces, process=False)
+        mesh.metadata.update(name=str(meta["segment_id"]), precomputed=meta)
+        return mesh
+    if segment_id is not None:
+        raise MeshError(f"segment_id is only for precomputed layers; {source!r} is not one "
+                        "(a layer is a folder with an 'info' file, or a precomputed:// / gs:// / https:// address)")
     vertices, faces, name = _as_arrays(source)
     vertices, faces = validate_arrays(vertices, faces)
     mesh = trimesh.Trimesh(vertices * _scale_vector(voxel_size), faces, process=False)

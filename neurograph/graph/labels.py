@@ -1,0 +1,188 @@
+"""Per-skeleton-node labels of a :class:`Neuron` (compartment, branch, spines) and their way back.
+
+Shared by the exporters (navis, Neuroglancer precomputed) and the importers that read the
+labels back, so that a neuron written and read again keeps its compartment labels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..io.precomputed import COMPARTMENT_CODES, SWC_OF_CODE
+from ..skeleton import Skeleton
+
+_LABEL_OF_CODE = {v: k for k, v in COMPARTMENT_CODES.items()}
+
+
+def node_compartments(neuron) -> np.ndarray:
+    """Compartment label of every skeleton node.
+
+    Parameters
+    ----------
+    neuron : Neuron
+
+    Returns
+    -------
+    (n_nodes,) object ndarray
+        ``soma, axon, dendrite, basal, apical`` from :func:`neurograph.label_compartments`;
+        soma nodes are ``soma``; ``unknown`` where the neuron is not labelled.
+    """
+    labels = {int(b): d.get("compartment") or "unknown" for b, d in neuron.graph.nodes(data=True)}
+    for i in range(neuron.n_somas):
+        labels[i] = "soma"
+    lut = np.array([labels.get(b, "unknown") for b in range(int(neuron.node_branch.max()) + 1)], dtype=object)
+    return lut[neuron.node_branch]
+
+
+def node_spine_counts(neuron) -> np.ndarray:
+    """Number of dendritic spines whose base is at each skeleton node.
+
+    Parameters
+    ----------
+    neuron : Neuron
+
+    Returns
+    -------
+    (n_nodes,) int64 ndarray
+        Zeros when spines were not detected.
+    """
+    n = neuron.skeleton.n_nodes
+    spines = neuron.spines
+    if spines is None or not len(spines) or "node" not in spines.columns:
+        return np.zeros(n, np.int64)
+    node = spines["node"].to_numpy(np.int64)
+    return np.bincount(node[(node >= 0) & (node < n)], minlength=n).astype(np.int64)
+
+
+def vertex_attributes(neuron) -> dict[str, np.ndarray]:
+    """The skeleton vertex attributes written to Neuroglancer (:data:`~neurograph.io.precomputed.VERTEX_ATTRIBUTES`).
+
+    Parameters
+    ----------
+    neuron : Neuron
+
+    Returns
+    -------
+    dict of str to (n_nodes,) ndarray
+        ``radius`` (nm; soma nodes carry the soma radius, unknown radii 0), ``compartment``
+        (code), ``vertex_types`` (SWC type of the compartment), ``branch``, ``spine``.
+    """
+    radius = np.nan_to_num(np.asarray(neuron.skeleton.radius, float), nan=0.0)
+    for k, s in zip(neuron.skeleton.soma_nodes, neuron.somas):
+        radius[int(k)] = s.radius
+    comp = np.array([COMPARTMENT_CODES.get(c, 0) for c in node_compartments(neuron)], np.uint8)
+    return {"radius": radius.astype(np.float32), "vertex_types": SWC_OF_CODE[comp], "compartment": comp,
+            "branch": neuron.node_branch.astype(np.int32),
+            "spine": np.minimum(node_spine_counts(neuron), np.iinfo(np.uint16).max).astype(np.uint16)}
+
+
+def decode_compartments(codes: np.ndarray) -> np.ndarray:
+    """Compartment labels of ``compartment`` vertex attribute codes.
+
+    Parameters
+    ----------
+    codes : (n,) ints
+        :data:`~neurograph.io.precomputed.COMPARTMENT_CODES` values.
+
+    Returns
+    -------
+    (n,) object ndarray
+        Labels; unknown codes give ``unknown``.
+    """
+    return np.array([_LABEL_OF_CODE.get(int(c), "unknown") for c in np.ravel(codes)], dtype=object)
+
+
+def apply_node_labels(neuron, labels: np.ndarray, method: str) -> None:
+    """Label each branch with the most common compartment of its skeleton nodes.
+
+    Parameters
+    ----------
+    neuron : Neuron
+        Changed in place: graph node ``compartment`` (+ ``compartment_confidence`` = share of
+        the branch's nodes with that label, ``compartment_method``), ``skeleton.node_type`` and
+        ``face_compartment`` (SWC codes) as :func:`neurograph.label_compartments` sets them.
+    labels : (n_nodes,) str array
+        Compartment of every skeleton node (``unknown`` / empty: none).
+    method : str
+        Recorded in ``compartment_method`` (e.g. ``"navis"``, ``"precomputed"``).
+    """
+    labels = np.asarray(labels, dtype=object)
+    known = np.array([str(x) in COMPARTMENT_CODES and str(x) != "unknown" for x in labels])
+    if not known.any():
+        return
+    table = pd.DataFrame({"branch": neuron.node_branch[known], "label": labels[known].astype(str)})
+    counts = table.groupby(["branch", "label"]).size().rename("n").reset_index()
+    counts["share"] = counts["n"] / counts.groupby("branch")["n"].transform("sum")
+    best = counts.sort_values(["branch", "n", "label"], ascending=[True, False, True]).drop_duplicates("branch")
+    code = np.zeros(int(neuron.node_branch.max()) + 1, np.int8)
+    for b, lab, share in zip(best["branch"], best["label"], best["share"]):
+        if int(b) in neuron.graph:
+            neuron.graph.nodes[int(b)].update(compartment=lab, compartment_confidence=float(share),
+                                              compartment_method=method)
+        code[int(b)] = SWC_OF_CODE[COMPARTMENT_CODES[lab]]
+    neuron.skeleton.node_type = code[neuron.node_branch].astype(np.int8)
+    if neuron.face_branch is not None:
+        neuron.face_compartment = code[np.asarray(neuron.face_branch, np.int64)]
+
+
+def tree_parents(n: int, edges: np.ndarray, roots_first: np.ndarray) -> np.ndarray:
+    """Parent of every vertex of an undirected forest, rooted at preferred vertices.
+
+    Parameters
+    ----------
+    n : int
+        Number of vertices.
+    edges : (k, 2) ints
+        Undirected edges.
+    roots_first : (m,) ints
+        Vertices to use as roots where their tree has one (e.g. soma vertices); other trees
+        are rooted at their lowest vertex.
+
+    Returns
+    -------
+    (n,) int64 ndarray
+        Parent index, -1 at roots.
+    """
+    from scipy import sparse
+    from scipy.sparse.csgraph import breadth_first_order, connected_components
+
+    edges = np.asarray(edges, np.int64).reshape(-1, 2)
+    adj = sparse.coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
+    _, comp = connected_components(adj, directed=False)
+    roots: dict[int, int] = {}
+    for r in np.asarray(roots_first, np.int64):
+        roots.setdefault(int(comp[r]), int(r))
+    for v in range(n):
+        roots.setdefault(int(comp[v]), v)
+    rows = np.concatenate([edges[:, 0], edges[:, 1], np.full(len(roots), n)])
+    cols = np.concatenate([edges[:, 1], edges[:, 0], list(roots.values())])
+    full = sparse.coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n + 1, n + 1)).tocsr()
+    _, pred = breadth_first_order(full, n, directed=True, return_predecessors=True)
+    parent = pred[:n].astype(np.int64)
+    parent[(parent == n) | (parent < 0)] = -1
+    return parent
+
+
+def swc_rows_to_nodes(types: np.ndarray, skeleton: Skeleton) -> np.ndarray:
+    """Skeleton node of every row of an SWC table after :func:`~neurograph.graph.swc.swc_skeleton`.
+
+    ``swc_skeleton`` puts the soma groups first (``0..k-1``) and keeps the other rows in
+    their order after them.
+
+    Parameters
+    ----------
+    types : (n_rows,) ints
+        SWC type of every row (1 = soma).
+    skeleton : Skeleton
+        The skeleton built from those rows.
+
+    Returns
+    -------
+    (n_rows,) int64 ndarray
+        Skeleton node of each non-soma row; -1 for soma rows (their node is a soma node).
+    """
+    is_soma = np.asarray(types) == 1
+    out = np.full(len(is_soma), -1, np.int64)
+    out[~is_soma] = len(skeleton.soma_nodes) + np.arange(int((~is_soma).sum()))
+    return out
