@@ -1,0 +1,50 @@
+"""Checks of output paths given on the command line, before any work is done."""
+
+from __future__ import annotations
+
+import os
+
+from ..errors import InputError
+
+
+def check_output_file(path: str) -> None:
+    """Refuse an output file path that is an existing folder (a clear error, not IsADirectoryError).
+
+    Parameters
+    ----------
+    path : str
+        Output file about to be written.
+
+    Raises
+    ------
+    InputError
+        ``path`` is a folder, or its parent is an existing file.
+    """
+    if os.path.isdir(path):
+        raise InputError(f"-o {path} is a folder; give a file name such as {os.path.join(path, 'features.parquet')}")
+    parent = os.path.dirname(os.path.abspath(path))
+    while parent and not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if parent and not os.path.isdir(parent):
+        raise InputError(f"-o {path}: {parent} is a file, not a folder")
+
+
+def check_output_folder(path: str) -> None:
+    """Refuse an output folder path that is an existing file.
+
+    Parameters
+    ----------
+    path : str
+        Output folder about to be created or filled.
+
+    Raises
+    ------
+    InputError
+        ``path`` (or one of its parents) is an existing file.
+    """
+    probe = os.path.abspath(path)
+    while probe and not os.path.exists(probe):
+        probe = os.path.dirname(probe)
+    if probe and not os.path.isdir(probe):
+        raise InputError(f"-o {path}: {probe} is an existing file; the output must be a folder: give a new "
+                         "or existing folder name")
