@@ -26,3 +26,7 @@ class SkeletonError(NeurographError):
 
 class FormatError(InputError):
     """A saved file is not in the format neurograph expects."""
+
+
+class UnitsWarning(UserWarning):
+    """Numbers that are implausible for a neuron in the given units (sizes, radii, spacing)."""

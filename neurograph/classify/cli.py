@@ -115,8 +115,9 @@ def _features(args: argparse.Namespace) -> int:
     from ..features.vector import neuron_features
     from ..graph import load, load_swc
 
-    voxel = args.voxel_size
-    voxel = None if voxel is None else (voxel[0] if len(voxel) == 1 else voxel)
+    from ..io.paths import voxel_arg
+
+    voxel = voxel_arg(args.voxel_size, "--voxel-size")
     rows, times = [], []
     for path in _inputs(args.inputs):
         t0 = time.perf_counter()
@@ -210,8 +211,7 @@ def add_classify_parsers(sub) -> None:
     fe = sub.add_parser("features", help="SWC / saved neurons -> one feature row per neuron (parquet or csv)")
     fe.add_argument("inputs", nargs="+", help=".swc or .neuron.zip files, or folders of them")
     fe.add_argument("-o", "--output", required=True, help="output table (.parquet or .csv)")
-    fe.add_argument("--units", "--swc-units", dest="units", choices=["nm", "um", "µm", "voxel"],
-                    help="units of the SWC files (required for SWC; --swc-units is an alias)")
+    fe.add_argument("--units", choices=["nm", "um", "µm", "voxel"], help="units of the SWC files (required for SWC)")
     fe.add_argument("--voxel-size", nargs="+", type=float, help="nm per voxel with --units voxel")
     fe.add_argument("--position", action="store_true", help="add brain-space position features (off by default)")
     fe.add_argument("-q", "--quiet", action="store_true")

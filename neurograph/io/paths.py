@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Sequence
 
 from ..errors import InputError
 
@@ -48,3 +49,34 @@ def check_output_folder(path: str) -> None:
     if probe and not os.path.isdir(probe):
         raise InputError(f"-o {path}: {probe} is an existing file; the output must be a folder: give a new "
                          "or existing folder name")
+
+
+def voxel_arg(values: Sequence[float] | None, flag: str) -> float | list[float] | None:
+    """A voxel size given on the command line: one number or three, each positive and finite.
+
+    Parameters
+    ----------
+    values : list of float or None
+        The values after the flag (``nargs="+"``).
+    flag : str
+        The flag's name, for the message.
+
+    Returns
+    -------
+    float, list of 3 floats or None
+        One value as a float, three as a list (nm per unit along x, y, z); None for None.
+
+    Raises
+    ------
+    InputError
+        Two or more than three values, or a value that is not positive and finite.
+    """
+    if values is None:
+        return None
+    values = [float(v) for v in values]
+    if len(values) not in (1, 3):
+        raise InputError(f"{flag} takes one number (isotropic) or three (x y z, e.g. 4 4 40), got {len(values)}: "
+                         f"{' '.join(f'{v:g}' for v in values)}")
+    if not all(v > 0 and v < float("inf") for v in values):
+        raise InputError(f"{flag} must be positive and finite (nm per unit), got {' '.join(f'{v:g}' for v in values)}")
+    return values[0] if len(values) == 1 else values
