@@ -28,5 +28,9 @@ class FormatError(InputError):
     """A saved file is not in the format neurograph expects."""
 
 
-class UnitsWarning(UserWarning):
+class DataWarning(UserWarning):
+    """Part of the input was dropped or guessed; the result is still valid (the message says what)."""
+
+
+class UnitsWarning(DataWarning):
     """Numbers that are implausible for a neuron in the given units (sizes, radii, spacing)."""
