@@ -10,6 +10,7 @@ import os
 import resource
 import shutil
 import signal
+import time
 import warnings
 from collections import Counter
 
@@ -142,7 +143,7 @@ def _cli_argv(case, out: str, capsule_path: str, table_ok_path: str) -> list[str
         return ["predict", case.path, table_ok_path, "-o", os.path.join(out, "p.csv")]
     if case.kind == "table":
         return ["train", case.path, "--label", "label", "-o", os.path.join(out, "model"), "--cv", "3",
-                "--min-class-size", "3"]
+                "--min-class-size", "3", "--model", "logistic"]  # fast; the forests run in the library calls
     raise AssertionError(case.kind)
 
 
@@ -159,11 +160,13 @@ def test_corpus_never_crashes_hangs_or_runs_code(corpus, tmp_path, monkeypatch, 
     rows = []
     try:
         for k, case in enumerate(cases):
+            t0 = time.perf_counter()
             status, detail = _outcome(_library_call(case, neuron, tables_ok))
-            rows.append(("library", case, status, detail))
+            rows.append(("library", case, status, detail, time.perf_counter() - t0))
             out = str(tmp_path / f"out{k}")
+            t0 = time.perf_counter()
             status, detail = _cli(_cli_argv(case, out, capsule_path, table_ok_path))
-            rows.append(("cli", case, status, detail))
+            rows.append(("cli", case, status, detail, time.perf_counter() - t0))
         # argument mistakes
         existing = tmp_path / "a_file.txt"
         existing.write_text("x")
@@ -177,25 +180,30 @@ def test_corpus_never_crashes_hangs_or_runs_code(corpus, tmp_path, monkeypatch, 
             "features no units": ["features", str(folder / "corpus" / "swc" / "several_roots.swc"),
                                   "-o", str(tmp_path / "f.csv")],
             "--version": ["--version"],
+            "train forest, number-like labels, --cv 0": ["train", table_ok_path, "--label", "label", "--cv", "0",
+                                                        "-o", str(tmp_path / "m0")],
             "extract --memory-limit nonsense": ["extract", capsule_path, "-o", str(tmp_path / "o2"),
                                                 "--memory-limit", "lots"],
         }.items():
             from tests.bad_inputs.generate import Case
 
+            t0 = time.perf_counter()
             status, detail = _cli(argv)
-            rows.append(("cli", Case(name, "cli", "", "error"), status, detail))
+            expect = "ok" if name.startswith("train forest") else "error"
+            rows.append(("cli", Case(name, "cli", "", expect), status, detail, time.perf_counter() - t0))
     finally:
         resource.setrlimit(resource.RLIMIT_AS, (old_soft, hard))
 
     table = pd.DataFrame([{"entry": e, "case": c.name, "kind": c.kind, "expect": c.expect, "status": s,
-                           "detail": d[:160]} for e, c, s, d in rows])
+                           "detail": d[:160], "seconds": t} for e, c, s, d, t in rows])
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     counts = table["status"].value_counts().to_dict()
     with capsys.disabled():
         print(f"\nbad-input corpus: {len(cases)} cases, {len(table)} runs (library + CLI): "
               f"{counts.get('ok', 0)} succeeded, {counts.get('clear', 0)} clear errors, "
               f"{counts.get('foreign', 0)} foreign, {counts.get('hang', 0)} hangs, {counts.get('memory', 0)} "
-              f"over memory; peak RSS {peak / 2**30:.2f} GiB")
+              f"over memory; peak RSS {peak / 2**30:.2f} GiB; slowest: "
+              + ", ".join(f"{r.entry} {r.case} {r.seconds:.1f} s" for r in table.nlargest(8, "seconds").itertuples()))
     bad = table[table["status"].isin(["foreign", "hang", "memory"])]
     assert bad.empty, bad.to_string()
     assert not os.path.exists(os.path.join(folder, "corpus", "models", MARKER))

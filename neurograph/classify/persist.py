@@ -111,7 +111,14 @@ def _load_skops(file: str, meta: dict) -> Pipeline:
     import skops.io as sio
 
     try:
+        with zipfile.ZipFile(file) as zf:
+            unsafe = [n for n in zf.namelist() if n.startswith(("/", "\\")) or ".." in n.replace("\\", "/").split("/")]
+        if unsafe:
+            raise FormatError(f"{file} holds members with parent-folder or absolute names ({unsafe[0]!r}): not a "
+                              "model written by neurograph; not loaded")
         untrusted = sio.get_untrusted_types(file=file)
+    except FormatError:
+        raise
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError, TypeError) as exc:
         raise FormatError(f"{file} is not a readable model file ({type(exc).__name__}: {exc}); it is truncated "
                           "or damaged: train and save the model again") from exc
