@@ -175,6 +175,8 @@ class Neuron:
 
         rows = {b: d for b, d in self.graph.nodes(data=True) if d.get("kind") == "branch"}
         table = pd.DataFrame.from_dict(rows, orient="index").drop(columns="kind", errors="ignore")
+        if table.empty:  # a lone soma: no branch, the usual columns
+            table = pd.DataFrame(columns=list(BRANCH_COLUMNS), dtype=float)
         table.index.name = "branch"
         cols = [c for c in BRANCH_COLUMNS if c in table.columns]
         return table[cols + [c for c in table.columns if c not in cols]].sort_index()
