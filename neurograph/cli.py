@@ -8,6 +8,7 @@ import sys
 import time
 
 from .errors import NeurographError
+from .io.paths import check_output_folder, voxel_arg
 
 
 def _extract(args: argparse.Namespace) -> int:
@@ -25,11 +26,11 @@ def _extract(args: argparse.Namespace) -> int:
     else:
         print("error: give a MESH or --example", file=sys.stderr)
         return 2
-    voxel = voxel[0] if isinstance(voxel, list) and len(voxel) == 1 else voxel
+    voxel = voxel_arg(voxel, "--voxel-size") if isinstance(voxel, list) else voxel
+    syn_voxel = voxel_arg(args.synapse_voxel_size, "--synapse-voxel-size")
+    check_output_folder(args.output)
     os.makedirs(args.output, exist_ok=True)
     t0 = time.perf_counter()
-    syn_voxel = args.synapse_voxel_size
-    syn_voxel = syn_voxel[0] if isinstance(syn_voxel, list) and len(syn_voxel) == 1 else syn_voxel
     neuron = extract(source, voxel_size=voxel, name=name, gap=args.gap, step=args.step,
                      progress=lambda stage, s: print(f"[{stage:>11}] {s:6.2f} s", flush=True),
                      synapses=args.synapses, synapse_voxel_size=syn_voxel,
@@ -74,7 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     argparse.ArgumentParser
         Parser whose parsed arguments carry the subcommand handler as ``func``.
     """
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="neurograph", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"neurograph {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     ex = sub.add_parser("extract", help="mesh -> branch tables, SWC, saved neuron and a PNG")
     ex.add_argument("mesh", nargs="?", help=".ply/.obj/.off/.stl mesh")
@@ -104,7 +108,38 @@ def build_parser() -> argparse.ArgumentParser:
     from .classify.cli import add_classify_parsers  # features / train / predict
 
     add_classify_parsers(sub)
+    for name, command in sub.choices.items():
+        if name != "batch":  # batch limits each worker (its own --memory-limit)
+            command.add_argument("--memory-limit", default="auto", dest="process_memory_limit",
+                                 help="address space this command may use, e.g. 8G; a larger allocation fails "
+                                 "with a clear error instead of swapping or waking the out-of-memory killer "
+                                 "(default auto: the machine's physical memory; none: no limit)")
     return parser
+
+
+def _limit_memory(value: str | None) -> tuple | None:
+    """Cap this process's address space (``RLIMIT_AS``); returns the limits to restore."""
+    if value is None or str(value).strip().lower() in ("none", "off", "0"):
+        return None
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    if str(value).strip().lower() == "auto":
+        try:
+            limit = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (ValueError, OSError, AttributeError):  # pragma: no cover
+            return None
+    else:
+        from .batch.runner import parse_memory
+
+        limit = parse_memory(value)
+    old = resource.getrlimit(resource.RLIMIT_AS)
+    soft = limit if old[1] == resource.RLIM_INFINITY else min(limit, old[1])
+    if old[0] != resource.RLIM_INFINITY and old[0] <= soft:
+        return None  # already tighter
+    resource.setrlimit(resource.RLIMIT_AS, (soft, old[1]))
+    return old
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,15 +153,33 @@ def main(argv: list[str] | None = None) -> int:
     Returns
     -------
     int
-        Exit status: the subcommand's (0 on success, 2 for a missing mesh in ``extract``),
-        or 1 when it raised a :class:`~neurograph.errors.NeurographError` (printed to stderr).
+        Exit status: the subcommand's (0 on success, 2 for a missing mesh in ``extract`` and
+        for usage errors, 3 when ``batch`` finished but some neurons failed), or 1 when it
+        raised a :class:`~neurograph.errors.NeurographError`, ran out of memory or met a file
+        system error (printed to stderr).
     """
     args = build_parser().parse_args(argv)
+    restore = None
     try:
+        restore = _limit_memory(getattr(args, "process_memory_limit", None))
         return args.func(args)
     except NeurographError as exc:
         print(f"neurograph: error: {exc}", file=sys.stderr)
         return 1
+    except MemoryError:
+        print(f"neurograph: error: ran out of memory (limit: --memory-limit "
+              f"{getattr(args, 'process_memory_limit', None) or 'none'}); the input is too large for this machine "
+              "or in the wrong units (check --voxel-size / --units)", file=sys.stderr)
+        return 1
+    except OSError as exc:  # disk full, permissions, a file vanishing: not a neurograph bug
+        print(f"neurograph: error: {exc.strerror or exc} ({exc.filename or ''}); check the paths and the free "
+              "disk space", file=sys.stderr)
+        return 1
+    finally:
+        if restore is not None:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_AS, restore)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -30,3 +30,11 @@ class FormatError(InputError):
 
 class SourceError(InputError):
     """A data source (a precomputed layer on disk or in the cloud) could not be read, even after retries."""
+
+
+class DataWarning(UserWarning):
+    """Part of the input was dropped or guessed; the result is still valid (the message says what)."""
+
+
+class UnitsWarning(DataWarning):
+    """Numbers that are implausible for a neuron in the given units (sizes, radii, spacing)."""

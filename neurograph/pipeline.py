@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Any, Callable, Sequence
 
+import numpy as np
+
+from .errors import UnitsWarning
+from .io.units import check_extent, check_thickness
 
 from .graph import Neuron, decompose
 from .io.meshes import load_mesh
@@ -62,6 +67,18 @@ def extract(source: Any, voxel_size: float | Sequence[float] = 1.0, name: str | 
     Returns
     -------
     Neuron
+
+    Raises
+    ------
+    InputError
+        The mesh spans less than 1 µm or more than 10 mm once scaled to nm: ``voxel_size``
+        is wrong (checked before any expensive step).
+
+    Warns
+    -----
+    UnitsWarning
+        No soma found and nothing thicker than a quarter of ``min_soma_radius``: probably a
+        mesh in voxels read as nm.
     """
     def done(stage: str, t0: float) -> float:
         if progress is not None:
@@ -69,8 +86,11 @@ def extract(source: Any, voxel_size: float | Sequence[float] = 1.0, name: str | 
         return time.perf_counter()
 
     t = time.perf_counter()
-    mesh = load_mesh(source, voxel_size, segment_id=segment_id)
+    with warnings.catch_warnings():  # the extent is checked below, as an error
+        warnings.simplefilter("ignore", UnitsWarning)
+        mesh = load_mesh(source, voxel_size, segment_id=segment_id)
     name = name or mesh.metadata.get("name", "neuron")
+    check_extent(mesh.vertices, "mesh", f"mesh {name!r}")  # before any work that grows with the size
     t = done("load", t)
     repaired = repair(mesh, gap=gap)
     t = done("repair", t)
@@ -79,6 +99,8 @@ def extract(source: Any, voxel_size: float | Sequence[float] = 1.0, name: str | 
     skeleton = skeletonize(repaired.mesh, somas, repaired.bridges, step=step)
     t = done("skeletonize", t)
     neuron = decompose(skeleton, somas, repaired.mesh, name=name, repair_report=repaired.report)
+    if skeleton.radius is not None and np.isfinite(skeleton.radius).any():
+        check_thickness(float(np.nanmax(skeleton.radius)), len(somas), f"mesh {name!r}", min_soma_radius)
     t = done("decompose", t)
     if spines:
         from .features.spines import detect_spines

@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+
+
+class _DeprecatedAlias(argparse.Action):
+    """Store like the new flag and say on stderr that the old name is deprecated."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"neurograph: warning: {option_string} is deprecated; use {self.metavar}", file=sys.stderr)
+        setattr(namespace, self.dest, values)
 
 
 def _run(args: argparse.Namespace) -> int:
+    from ..io.paths import check_output_folder, voxel_arg
     from .runner import extract_all
 
+    check_output_folder(args.output)
     kwargs = {k: getattr(args, k) for k in ("gap", "step", "min_soma_radius") if getattr(args, k) is not None}
     if args.no_spines:
         kwargs["spines"] = False
     summary = extract_all(args.inputs, args.output, workers=args.workers, scheduler=args.scheduler,
-                          voxel_size=args.voxel_size, swc_units=args.swc_units,
+                          voxel_size=voxel_arg(args.voxel_size, "--voxel-size"), swc_units=args.units,
+                          synapse_voxel_size=voxel_arg(args.synapse_voxel_size, "--synapse-voxel-size"),
                           extract_kwargs=kwargs, retry_failed=args.retry_failed, time_limit=args.time_limit,
                           memory_limit=args.memory_limit, save_neurons=not args.no_neuron_files,
                           qc=not args.no_qc, progress=not args.quiet, isolate=args.isolate,
@@ -20,6 +33,12 @@ def _run(args: argparse.Namespace) -> int:
                           precomputed_mesh=not args.no_precomputed_mesh, precomputed_url=args.precomputed_url)
     if args.quiet:
         print(summary)
+    failed = summary.failed + summary.skipped_failed
+    if failed:
+        print(f"neurograph batch: {failed} neuron(s) failed; why is in the errors table: "
+              f"{os.path.join(summary.out_dir, 'errors')}/ (neurograph.batch.read_results(...).errors); "
+              "exit status 3", file=sys.stderr)
+        return 3
     return 0
 
 
@@ -36,16 +55,23 @@ def add_batch_parser(sub: argparse._SubParsersAction) -> None:
                        description="Extract every neuron of INPUTS into OUTDIR: Parquet tables neurons/, "
                                    "branches/, spines/, synapses/, errors/, saved neurons, done markers. "
                                    "Re-running the same command resumes; read with "
-                                   "neurograph.batch.read_results(OUTDIR).")
+                                   "neurograph.batch.read_results(OUTDIR). Exit status: 0 when every "
+                                   "neuron is extracted, 3 when some failed (this run or an earlier one, see "
+                                   "OUTDIR/errors/), 1 for an error before the run.")
     p.add_argument("inputs", nargs="+", help="folders, globs or files of meshes / SWCs, or manifest CSVs "
-                                             "(columns path, id, synapses, voxel_size, units, label; or source, segment_id), "
-                                             "or precomputed layers with --ids")
+                                             "(columns path, id, synapses, synapse_voxel_size, voxel_size, units, label; "
+                                             "or source, segment_id), or precomputed layers with --ids")
     p.add_argument("-o", "--output", required=True, help="output folder")
     p.add_argument("--workers", type=int, default=None, help="local worker processes (default: all cores)")
     p.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786")
     p.add_argument("--voxel-size", nargs="+", type=float, default=None,
                    help="nm per mesh unit: one value or X Y Z (default 1 = meshes in nm)")
-    p.add_argument("--swc-units", default=None, help="units of SWC inputs: nm, um or voxel")
+    p.add_argument("--units", default=None, help="units of SWC inputs: nm, um or voxel (with --voxel-size)")
+    p.add_argument("--swc-units", dest="units", metavar="--units", action=_DeprecatedAlias,
+                   help="deprecated name of --units")
+    p.add_argument("--synapse-voxel-size", nargs="+", type=float, default=None,
+                   help="nm per synapse coordinate unit of the manifest's synapse tables: 1 (nm, default), "
+                   "4 4 40 (MICrONS voxels), 8 (hemibrain); a manifest column synapse_voxel_size overrides it")
     p.add_argument("--retry-failed", action="store_true", help="re-run the neurons that failed before")
     p.add_argument("--time-limit", type=float, default=None, help="seconds per neuron")
     p.add_argument("--memory-limit", default=None, help="address space per worker, e.g. 8G")

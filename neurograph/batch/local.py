@@ -21,7 +21,7 @@ from multiprocessing.connection import wait
 from typing import Any, Callable, Iterable
 
 from .inputs import Task
-from .worker import apply_limits, crash_status, process_one
+from .worker import apply_limits, child_environment, crash_status, process_one
 
 
 def _child(task: Task, out_dir: str, options: dict, memory_limit: int | None, conn: Any) -> None:
@@ -61,8 +61,19 @@ class _Running:
 
 
 def _context() -> Any:
+    """The forkserver context, its server started with :func:`child_environment` (so it and every
+    worker import this neurograph, not a ``neurograph/`` folder in the current directory)."""
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(["neurograph.batch._warm"])
+    saved = dict(os.environ)
+    try:
+        os.environ.update(child_environment())
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()  # no-op when already running
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
     return ctx
 
 

@@ -129,7 +129,7 @@ def _voxel(value: Any) -> float | list[float] | None:
 def extract_all(inputs: str | os.PathLike | Task | Iterable[str | os.PathLike | Task], out_dir: str | os.PathLike,
                 *, workers: int | None = None, scheduler: Any = None,
                 voxel_size: float | Sequence[float] | None = None, swc_units: str | None = None,
-                extract_kwargs: Mapping[str, Any] | None = None, retry_failed: bool = False,
+                synapse_voxel_size: float | Sequence[float] | None = None, extract_kwargs: Mapping[str, Any] | None = None, retry_failed: bool = False,
                 time_limit: float | None = None, memory_limit: int | str | None = None,
                 save_neurons: bool = True, qc: bool = True, progress: bool = True,
                 isolate: bool | None = None, segment_ids: Iterable[int] | str | os.PathLike | None = None,
@@ -161,6 +161,9 @@ def extract_all(inputs: str | os.PathLike | Task | Iterable[str | os.PathLike | 
         For SWC files it is used only with ``units="voxel"``.
     swc_units : {"nm", "um", "voxel"}, optional
         Units of SWC inputs (required when there are any, unless the manifest has ``units``).
+    synapse_voxel_size : float or (3,) floats, optional
+        nm per coordinate unit of the synapse tables named in a manifest (default 1: nm;
+        ``(4, 4, 40)`` for MICrONS tables); a manifest's ``synapse_voxel_size`` column overrides it.
     extract_kwargs : mapping, optional
         More arguments of :func:`neurograph.extract` (``gap``, ``step``, ``min_soma_radius``, ...)
         in nm.
@@ -235,6 +238,8 @@ def extract_all(inputs: str | os.PathLike | Task | Iterable[str | os.PathLike | 
         options["precomputed"] = os.path.abspath(os.fspath(precomputed))
         options["precomputed_mesh"] = bool(precomputed_mesh)
         create_layer(options["precomputed"])
+    if synapse_voxel_size is not None:  # only when given: resuming an older run keeps its options
+        options["synapse_voxel_size"] = _voxel(synapse_voxel_size)
 
     os.makedirs(out_dir, exist_ok=True)
     with store.RunLock(out_dir):

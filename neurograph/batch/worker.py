@@ -48,14 +48,67 @@ def _peak_rss_mb() -> float | None:
     return round(peak / (2**20 if sys.platform == "darwin" else 2**10), 1)
 
 
+def package_root() -> str:
+    """The folder holding the ``neurograph`` package this process runs (for child processes).
+
+    Returns
+    -------
+    str
+        Absolute path of the parent folder of the ``neurograph`` package.
+    """
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def child_environment(env: dict | None = None) -> dict:
+    """Environment for worker processes that import the same ``neurograph`` as this one.
+
+    ``python -c``/``python -m`` put the current folder first on ``sys.path``, so a worker
+    started in a folder holding a ``neurograph/`` checkout would import that copy. The
+    workers get this package's folder first on ``PYTHONPATH`` and ``PYTHONSAFEPATH=1``
+    (Python >= 3.11: no current folder on ``sys.path``).
+
+    Parameters
+    ----------
+    env : dict, optional
+        Base environment; default ``os.environ``.
+
+    Returns
+    -------
+    dict
+        A new environment.
+    """
+    env = dict(os.environ if env is None else env)
+    root = package_root()
+    rest = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and os.path.abspath(p) != root]
+    env["PYTHONPATH"] = os.pathsep.join([root, *rest])
+    env["PYTHONSAFEPATH"] = "1"
+    return env
+
+
+def check_same_package() -> None:
+    """Raise when ``import neurograph`` gives another copy than the one running this code.
+
+    Raises
+    ------
+    InputError
+        The worker imported a ``neurograph`` from another folder (e.g. a checkout in the
+        current folder shadowing the installed package).
+    """
+    import neurograph
+
+    found = os.path.dirname(os.path.dirname(os.path.abspath(getattr(neurograph, "__file__", None) or "?")))
+    if found != package_root():
+        raise InputError(f"the worker imported another neurograph ({found}) than the one running the batch "
+                         f"({package_root()}): a 'neurograph' folder in the current folder or on PYTHONPATH "
+                         "shadows it; run the batch from another folder or fix PYTHONPATH")
+
+
 def _load(task: Task, options: dict, progress: Callable[[str, float], None]) -> Any:
+    check_same_package()
     import neurograph
 
     if task.kind == "swc":
-        load_swc = getattr(neurograph, "load_swc", None)
-        if load_swc is None:
-            raise InputError(f"{task.path}: SWC input needs neurograph.load_swc, which this neurograph "
-                             "version does not have; pass meshes, or upgrade neurograph")
+        load_swc = neurograph.load_swc
         units = task.units or options.get("swc_units")
         if units is None:
             raise InputError(f"{task.path}: SWC units unknown; pass swc_units ('nm', 'um' or 'voxel') or a "
@@ -74,11 +127,14 @@ def _load(task: Task, options: dict, progress: Callable[[str, float], None]) -> 
     # the compartment labels
     return neurograph.extract(task.path, voxel_size=1.0 if voxel is None else voxel, name=task.id,
                               progress=progress, synapses=task.synapses or None,
-                              synapse_voxel_size=_synapse_voxel(task), **(options.get("extract_kwargs") or {}))
+                              synapse_voxel_size=_synapse_voxel(task, options), **(options.get("extract_kwargs") or {}))
 
 
-def _synapse_voxel(task: Task) -> Any:
-    return 1.0 if task.synapse_voxel_size is None else task.synapse_voxel_size
+def _synapse_voxel(task: Task, options: dict) -> Any:
+    if task.synapse_voxel_size is not None:
+        return task.synapse_voxel_size
+    voxel = options.get("synapse_voxel_size")
+    return 1.0 if voxel is None else voxel
 
 
 def _with_neuron(table: pd.DataFrame, neuron_id: str) -> pd.DataFrame:
@@ -197,7 +253,8 @@ def process_one(task: Task, out_dir: str, options: dict, report: Callable[[str],
     out_dir : str
         Batch output folder (layout in :mod:`neurograph.batch.store`).
     options : dict
-        ``voxel_size`` (nm per mesh unit, default 1), ``swc_units``, ``extract_kwargs`` (passed
+        ``voxel_size`` (nm per mesh unit, default 1), ``swc_units``, ``synapse_voxel_size`` (nm per
+        synapse-table unit, default 1; a task's own value wins), ``extract_kwargs`` (passed
         to :func:`neurograph.extract`), ``save_neurons`` (write the saved Neuron, default True),
         ``precomputed`` (folder of a precomputed layer to write skeleton and mesh into, made by
         the runner; ``precomputed_mesh`` False: skeletons only), ``qc``
@@ -230,7 +287,7 @@ def process_one(task: Task, out_dir: str, options: dict, report: Callable[[str],
         neuron = _load(task, options, progress)
         if task.synapses and task.kind == "swc":
             enter("synapses")
-            neuron.map_synapses(task.synapses, voxel_size=_synapse_voxel(task))
+            neuron.map_synapses(task.synapses, voxel_size=_synapse_voxel(task, options))
         enter("features")
         tables = neuron_tables(neuron, task)
         enter("write")
@@ -379,7 +436,8 @@ def run_subprocess(task: Task, out_dir: str, options: dict, time_limit: float | 
     t0 = time.perf_counter()
     spec = json.dumps({"task": asdict(task), "out_dir": out_dir, "options": options, "memory_limit": memory_limit})
     proc = subprocess.Popen([sys.executable, "-m", "neurograph.batch.worker"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace",
+                            env=child_environment())
     state: dict[str, Any] = {"stage": "start", "result": None, "stderr": ""}
 
     def read() -> None:

@@ -15,6 +15,7 @@ import os
 import time
 
 from ..errors import InputError
+from ..io.paths import check_output_file, check_output_folder
 
 
 def read_table(path: str):
@@ -33,18 +34,47 @@ def read_table(path: str):
     Raises
     ------
     InputError
-        When the file does not exist or has another suffix.
+        When the file does not exist, has another suffix or cannot be parsed (damaged
+        Parquet, a text file that is not UTF-8 or Latin-1, no columns).
     """
     import pandas as pd
 
+    if os.path.isdir(path):
+        return _batch_features(path)
     if not os.path.isfile(path):
         raise InputError(f"feature table not found: {path}")
     suffix = os.path.splitext(path)[1].lower()
-    if suffix in (".parquet", ".pq"):
-        return pd.read_parquet(path)
-    if suffix in (".csv", ".tsv", ".txt"):
-        return pd.read_csv(path, index_col=0, sep="\t" if suffix == ".tsv" else ",")
-    raise InputError(f"{path}: use a .parquet or .csv feature table")
+    if suffix not in (".parquet", ".pq", ".csv", ".tsv", ".txt"):
+        raise InputError(f"{path}: use a .parquet or .csv feature table (or a `neurograph batch` output folder)")
+    try:
+        if suffix in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        sep = "\t" if suffix == ".tsv" else ","
+        try:
+            return pd.read_csv(path, index_col=0, sep=sep)
+        except UnicodeDecodeError:  # Excel and older tools write Latin-1 / cp1252
+            return pd.read_csv(path, index_col=0, sep=sep, encoding="latin-1")
+    except InputError:
+        raise
+    except Exception as exc:  # pyarrow (ArrowInvalid, OSError) and pandas parser errors
+        raise InputError(f"{path} could not be read as a {suffix} table ({type(exc).__name__}: {exc}); "
+                         "the file is damaged or in another format: write it again (e.g. with "
+                         "`neurograph features` or DataFrame.to_parquet)") from exc
+
+
+def _batch_features(path: str):
+    """The feature table of a ``neurograph batch`` output folder (``neurons`` indexed by id)."""
+    from ..batch.store import read_results
+
+    try:
+        results = read_results(path, tables=("neurons",))
+    except InputError as exc:
+        raise InputError(f"{path} is a folder but not a `neurograph batch` output folder: give a feature "
+                         f"table file (.parquet or .csv) or a batch output folder ({exc})") from None
+    table = results.features()
+    if len(table) == 0:
+        raise InputError(f"{path}: the batch output folder has no extracted neurons yet")
+    return table
 
 
 def write_table(table, path: str) -> None:
@@ -85,8 +115,9 @@ def _features(args: argparse.Namespace) -> int:
     from ..features.vector import neuron_features
     from ..graph import load, load_swc
 
-    voxel = args.voxel_size
-    voxel = None if voxel is None else (voxel[0] if len(voxel) == 1 else voxel)
+    from ..io.paths import voxel_arg
+
+    voxel = voxel_arg(args.voxel_size, "--voxel-size")
     rows, times = [], []
     for path in _inputs(args.inputs):
         t0 = time.perf_counter()
@@ -104,6 +135,7 @@ def _features(args: argparse.Namespace) -> int:
     import pandas as pd
 
     table = pd.concat(rows)
+    check_output_file(args.output)
     write_table(table, args.output)
     print(f"wrote {args.output}: {len(table)} neurons x {table.shape[1]} features "
           f"({sum(times):.1f} s, {sum(times) / len(times):.2f} s per neuron)")
@@ -114,6 +146,7 @@ def _train(args: argparse.Namespace) -> int:
     from . import DEFAULT_MODEL, cross_validate, save_model, train
 
     args.model = args.model or DEFAULT_MODEL
+    check_output_folder(args.output)
     table = read_table(args.features)
     if args.label not in table.columns:
         raise InputError(f"label column {args.label!r} is not in {args.features} "
@@ -135,6 +168,14 @@ def _train(args: argparse.Namespace) -> int:
         if res.dropped_classes:
             keep = ~labelled[args.label].astype(str).isin(res.dropped_classes)
             labelled = labelled[keep]
+    elif args.min_class_size:
+        counts = labelled[args.label].astype(str).value_counts()
+        small = counts[counts < args.min_class_size]
+        if len(small):
+            print(f"left out {len(small)} class(es) with fewer than {args.min_class_size} neurons: "
+                  + ", ".join(f"{k} ({v})" for k, v in small.items()))
+            labelled = labelled[~labelled[args.label].astype(str).isin(small.index)]
+        extra = {"dropped_classes": {str(k): int(v) for k, v in small.items()}}
     model = train(labelled, args.label, model=args.model)
     save_model(model, args.output, label=args.label, extra=extra)
     print(f"trained {args.model} on {len(labelled)} neurons, {len(model.feature_names_in_)} features, "
@@ -145,7 +186,8 @@ def _train(args: argparse.Namespace) -> int:
 def _predict(args: argparse.Namespace) -> int:
     from . import load_model, predict
 
-    model = load_model(args.model)
+    check_output_file(args.output)
+    model = load_model(args.model, trust_pickle=args.trust_pickle)
     table = read_table(args.features)
     out = predict(model, table)
     write_table(out, args.output)
@@ -176,7 +218,8 @@ def add_classify_parsers(sub) -> None:
     fe.set_defaults(func=_features)
 
     tr = sub.add_parser("train", help="train a cell-type classifier on a feature table")
-    tr.add_argument("features", help="feature table (.parquet or .csv) holding the label column")
+    tr.add_argument("features", help="feature table (.parquet or .csv) or `neurograph batch` output folder "
+                    "holding the label column")
     tr.add_argument("--label", required=True, help="column with the class of each neuron")
     tr.add_argument("-o", "--output", required=True, help="output folder for the model")
     tr.add_argument("--model", default=None, help="extra_trees (default), random_forest, "
@@ -184,11 +227,14 @@ def add_classify_parsers(sub) -> None:
     tr.add_argument("--drop", nargs="*", help="columns not to use as features (other labels, ids)")
     tr.add_argument("--cv", type=int, default=5, help="cross-validation folds to report first (0: none)")
     tr.add_argument("--min-class-size", type=int, default=None,
-                    help="leave out classes with fewer neurons (default: keep all; CV needs >= --cv each)")
+                    help="leave out classes with fewer neurons, with or without --cv (default: keep all; CV needs "
+                    ">= --cv each)")
     tr.set_defaults(func=_train)
 
     pr = sub.add_parser("predict", help="predict classes and probabilities with a trained model")
     pr.add_argument("model", help="model folder from `neurograph train`")
-    pr.add_argument("features", help="feature table (.parquet or .csv)")
+    pr.add_argument("features", help="feature table (.parquet or .csv) or a `neurograph batch` output folder")
     pr.add_argument("-o", "--output", required=True, help="predictions table (.csv or .parquet)")
+    pr.add_argument("--trust-pickle", action="store_true",
+                    help="load an old model.joblib pickle (runs any code it carries: only for files you made)")
     pr.set_defaults(func=_predict)

@@ -14,7 +14,7 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 
 from ..errors import InputError
-from .pipeline import DEFAULT_MODEL, _labels, build_pipeline, feature_matrix
+from .pipeline import DEFAULT_MODEL, _labels, build_pipeline, feature_matrix, fit_labels, training_matrix
 
 
 @dataclass
@@ -96,7 +96,7 @@ def cross_validate(features: pd.DataFrame, labels: Any, groups: Sequence | None 
     CVResult
     """
     y = _labels(labels, features)
-    X = feature_matrix(features.drop(columns=[labels]) if isinstance(labels, str) else features)
+    X = training_matrix(features.drop(columns=[labels]) if isinstance(labels, str) else features)
     g = None if groups is None else np.asarray(groups)
     if g is not None and len(g) != len(X):
         raise InputError(f"{len(g)} groups for {len(X)} feature rows")
@@ -125,7 +125,7 @@ def cross_validate(features: pd.DataFrame, labels: Any, groups: Sequence | None 
     base = model if isinstance(model, Pipeline) else build_pipeline(model, random_state, **params)
     yv = y.to_numpy()
     for k, (tr, te) in enumerate(splitter.split(X, yv, g)):
-        pipe = clone(base).fit(X.iloc[tr], yv[tr])
+        pipe = fit_labels(clone(base), X.iloc[tr], yv[tr])
         p = pipe.predict_proba(X.iloc[te])
         cols = [classes.index(c) for c in pipe.classes_]
         proba[np.ix_(te, cols)] = p

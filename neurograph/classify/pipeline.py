@@ -146,11 +146,64 @@ def train(features: pd.DataFrame, labels: Any, model: str = DEFAULT_MODEL, rando
         (``pipeline.feature_names_in_``), ``pipeline.classes_`` lists the classes.
     """
     y = _labels(labels, features)
-    X = feature_matrix(features.drop(columns=[labels]) if isinstance(labels, str) else features)
+    X = training_matrix(features.drop(columns=[labels]) if isinstance(labels, str) else features)
     if y.nunique() < 2:
         raise InputError(f"need at least two classes to train, got {sorted(y.unique())}")
-    pipe = build_pipeline(model, random_state, **params)
-    pipe.fit(X, y.to_numpy())
+    return fit_labels(build_pipeline(model, random_state, **params), X, y.to_numpy())
+
+
+def training_matrix(features: pd.DataFrame) -> pd.DataFrame:
+    """:func:`feature_matrix` for training: refuses a table without a single finite value.
+
+    Parameters
+    ----------
+    features : pandas.DataFrame
+        Feature table, one row per neuron (the label column already removed).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The numeric columns as float.
+
+    Raises
+    ------
+    InputError
+        No rows, or every feature value NaN/inf: a model fitted on it would learn nothing.
+    """
+    X = feature_matrix(features)
+    if len(X) == 0:
+        raise InputError("the feature table has no rows to train on")
+    if not np.isfinite(X.to_numpy()).any():
+        raise InputError(f"every feature value of the {len(X)} x {X.shape[1]} table is NaN or infinite: there is "
+                         "nothing to learn from. Check that the table holds neurograph features (neurograph "
+                         "features / batch) and that the CSV separator and decimal mark were read correctly")
+    return X
+
+
+def fit_labels(pipe: Pipeline, X: pd.DataFrame, y: np.ndarray) -> Pipeline:
+    """Fit ``pipe`` on integer class codes, then give its classifier the text labels back.
+
+    scikit-learn's balanced class weights of the forests fail on text labels that look like
+    numbers (``"4"``, ``"23"``); codes ``0..k-1`` avoid that whatever the labels are.
+
+    Parameters
+    ----------
+    pipe : Pipeline
+        Unfitted pipeline whose last step is a classifier.
+    X : pandas.DataFrame
+        Feature matrix.
+    y : (n,) array of str
+        Class per row.
+
+    Returns
+    -------
+    Pipeline
+        ``pipe``, fitted; ``pipe.classes_`` holds the labels (sorted, as str).
+    """
+    classes, codes = np.unique(np.asarray(y).astype(str), return_inverse=True)
+    pipe.fit(X, codes)
+    final = pipe.steps[-1][1]
+    final.classes_ = classes[np.asarray(final.classes_, dtype=np.int64)]
     return pipe
 
 

@@ -157,7 +157,7 @@ def branch_features(skeleton: Skeleton, decomposition: dict, somas: list, mesh=N
         })
     table = pd.DataFrame(rows).set_index("branch") if rows else pd.DataFrame(columns=["branch", *BRANCH_COLUMNS]).set_index("branch")
     table["angle_to_parent"] = [_angle(b, table.at[b, "_par"], polylines, soma_center) for b in table.index]
-    table = table.drop(columns="_par")
+    table = table.drop(columns="_par", errors="ignore")  # absent when there is no branch (a lone soma)
     table["path_to_soma"] = np.maximum(table["path_to_soma"], 0.0)
     return table[list(BRANCH_COLUMNS)]
 

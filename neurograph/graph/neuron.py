@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import trimesh
 
+from ..errors import FormatError
 from ..features import branch_features, neuron_summary
 from ..io.saved import read_archive, write_archive
 from ..mesh.soma import Soma
@@ -224,6 +225,8 @@ class Neuron:
 
         rows = {b: d for b, d in self.graph.nodes(data=True) if d.get("kind") == "branch"}
         table = pd.DataFrame.from_dict(rows, orient="index").drop(columns="kind", errors="ignore")
+        if table.empty:  # a lone soma: no branch, the usual columns
+            table = pd.DataFrame(columns=list(BRANCH_COLUMNS), dtype=float)
         table.index.name = "branch"
         cols = [c for c in BRANCH_COLUMNS if c in table.columns]
         return table[cols + [c for c in table.columns if c not in cols]].sort_index()
@@ -307,6 +310,15 @@ class Neuron:
             No file at ``path``, or not a readable neurograph neuron archive.
         """
         meta, a, graph, tables = read_archive(path)
+        try:
+            return cls._from_archive(meta, a, graph, tables)
+        except (KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
+            raise FormatError(f"{os.fspath(path)}: the archive lacks or garbles a part of a saved neuron "
+                              f"({type(exc).__name__}: {exc}); it is damaged or was not written by Neuron.save: "
+                              "extract and save the neuron again") from exc
+
+    @classmethod
+    def _from_archive(cls, meta: dict, a: dict, graph, tables: dict) -> "Neuron":
         somas = [Soma(np.asarray(s["center"]), float(s["radius"]), a.get(f"soma_faces_{i}", np.empty(0, np.int64)),
                       float(s.get("area_density", 0.0))) for i, s in enumerate(meta["somas"])]
         skeleton = Skeleton(a["skeleton_vertices"], a["skeleton_parent"], a["skeleton_radius"],

@@ -15,6 +15,7 @@ into a rooted :class:`~neurograph.Skeleton`:
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Sequence
 
 import numpy as np
@@ -22,13 +23,16 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse.csgraph import breadth_first_order, connected_components
 
-from ..errors import FormatError, InputError
+from ..errors import FormatError, InputError, UnitsWarning
+from ..io.units import check_extent
 from ..io.swc import read_swc
 from ..mesh.soma import Soma
 from ..skeleton import Skeleton
 from .neuron import Neuron, decompose
 
 SOMA_TYPE = 1
+#: no cell body is larger than this (nm); the largest (motor neurons, Purkinje) are ~50 µm across
+MAX_SOMA_RADIUS_NM = 100_000.0
 
 
 def _components(n: int, a: np.ndarray, b: np.ndarray) -> tuple[int, np.ndarray]:
@@ -172,6 +176,12 @@ def load_swc(path: str | os.PathLike, units: str, voxel_size: float | Sequence[f
         In nm, ``mesh=None``: mesh-only branch columns (``area``, ``n_faces``) are NaN/0
         and widths come from the SWC radii (NaN where the file has none).
 
+    Warns
+    -----
+    UnitsWarning
+        The tree spans less than 1 µm or more than 100 mm, or a soma is more than 100 µm in
+        radius, in the given units: ``units`` is probably wrong.
+
     Raises
     ------
     FormatError
@@ -183,7 +193,13 @@ def load_swc(path: str | os.PathLike, units: str, voxel_size: float | Sequence[f
         raise InputError(f"soma_radius must be a positive number of nm, got {soma_radius!r}")
     table = read_swc(path, units=units, voxel_size=voxel_size)
     name = name or os.path.splitext(os.path.basename(os.fspath(path)))[0]
+    check_extent(table[["x", "y", "z"]].to_numpy(float), "swc", f"SWC {name!r} (units={units!r})", error=False)
     skeleton, somas = swc_skeleton(table, soma_radius=soma_radius, name=name)
+    big = [s.radius for s in somas if s.radius > MAX_SOMA_RADIUS_NM]
+    if big:
+        warnings.warn(f"SWC {name!r}: soma radius {max(big) / 1e3:.3g} µm is larger than any cell body "
+                      f"(units={units!r}); the file is probably in smaller units (units='nm', or 'voxel')",
+                      UnitsWarning, stacklevel=2)
     neuron = decompose(skeleton, somas, None, name=name)
     neuron.repair_report = {"source": "swc", "path": os.fspath(path), "units": units,
                             "voxel_size": None if voxel_size is None else np.ravel(voxel_size).tolist()}

@@ -9,14 +9,32 @@ import numpy as np
 import trimesh
 
 from ..errors import MeshError
+from .units import check_extent
 
 MESH_SUFFIXES = (".ply", ".obj", ".off", ".stl")
 
 
-def _scale_vector(voxel_size: float | Sequence[float]) -> np.ndarray:
-    scale = np.broadcast_to(np.asarray(voxel_size, dtype=float), (3,)).copy()
+def scale_vector(voxel_size: float | Sequence[float], error: type[Exception] = MeshError) -> np.ndarray:
+    """nm per unit along x, y, z from one number or three.
+
+    Parameters
+    ----------
+    voxel_size : float or (3,) floats
+        nm per coordinate unit.
+    error : exception type, default MeshError
+        Raised (a :class:`~neurograph.errors.InputError` subclass) for a bad value.
+
+    Returns
+    -------
+    (3,) float ndarray
+    """
+    try:
+        scale = np.broadcast_to(np.asarray(voxel_size, dtype=float), (3,)).copy()
+    except (TypeError, ValueError):
+        raise error(f"voxel_size must be one number or three (nm per unit along x, y, z), got {voxel_size!r}") \
+            from None
     if not np.all(np.isfinite(scale)) or np.any(scale <= 0):
-        raise MeshError(f"voxel_size must be positive and finite, got {voxel_size!r}")
+        raise error(f"voxel_size must be positive and finite, got {voxel_size!r}")
     return scale
 
 
@@ -120,6 +138,12 @@ def load_mesh(source: Any, voxel_size: float | Sequence[float] = 1.0, segment_id
     lod : int, default 0
         Level of detail of a multi-resolution precomputed mesh (0 = finest).
 
+    Warns
+    -----
+    UnitsWarning
+        The mesh spans less than 1 µm or more than 10 mm in nm: the voxel size is probably
+        wrong (:mod:`neurograph.io.units`; :func:`neurograph.extract` raises instead).
+
     Returns
     -------
     trimesh.Trimesh
@@ -153,6 +177,8 @@ def load_mesh(source: Any, voxel_size: float | Sequence[float] = 1.0, segment_id
                         "(a layer is a folder with an 'info' file, or a precomputed:// / gs:// / https:// address)")
     vertices, faces, name = _as_arrays(source)
     vertices, faces = validate_arrays(vertices, faces)
-    mesh = trimesh.Trimesh(vertices * _scale_vector(voxel_size), faces, process=False)
+    vertices = vertices * scale_vector(voxel_size)
+    check_extent(vertices, "mesh", f"mesh {name!r}", error=False)
+    mesh = trimesh.Trimesh(vertices, faces, process=False)
     mesh.metadata["name"] = name
     return mesh

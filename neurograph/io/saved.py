@@ -100,20 +100,27 @@ def read_archive(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray], 
     Raises
     ------
     FormatError
-        No file at ``path``, not a readable archive, another format, or a newer format version.
+        No file at ``path``, not a readable archive (truncated, arrays needing pickles, member
+        names with folders such as ``../x``), another format, or a newer format version.
     """
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FormatError(f"no saved neuron at {path}")
     try:
         with zipfile.ZipFile(path) as zf:
+            unsafe = [n for n in zf.namelist() if "/" in n or "\\" in n or n.startswith(".") or ":" in n]
+            if unsafe:
+                raise FormatError(f"{path} holds members with folder or parent-folder names ({unsafe[0]!r}): "
+                                  "not a neurograph archive (neurograph writes flat member names); not read")
             meta = json.loads(zf.read("meta.json"))
             with np.load(io.BytesIO(zf.read("arrays.npz")), allow_pickle=False) as npz:
                 arrays = {k: npz[k] for k in npz.files}
             graph = nx.node_link_graph(json.loads(zf.read("graph.json")), directed=True, edges="edges")
             tables = {name[:-4]: pd.read_csv(io.BytesIO(zf.read(name)), index_col=0)
                       for name in zf.namelist() if name.endswith(".csv")}
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+    except FormatError:
+        raise
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError, TypeError, nx.NetworkXError) as exc:
         raise FormatError(f"{path} is not a readable neurograph archive ({type(exc).__name__}: {exc})") from exc
     if meta.get("format") != FORMAT:
         raise FormatError(f"{path} is not a neurograph neuron archive (format={meta.get('format')!r})")

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FormatError, InputError
+from .meshes import scale_vector
 
 SWC_COLUMNS = ["node_id", "type", "x", "y", "z", "radius", "parent_id"]
 
@@ -48,10 +49,7 @@ def swc_scale(units: str, voxel_size: float | Sequence[float] | None = None) -> 
         if voxel_size is None:
             raise InputError("units='voxel' needs voxel_size (nm per voxel, e.g. 8 for hemibrain, "
                              "or (4, 4, 40) for MICrONS)")
-        scale = np.broadcast_to(np.asarray(voxel_size, dtype=float), (3,)).copy()
-        if not np.all(np.isfinite(scale)) or np.any(scale <= 0):
-            raise InputError(f"voxel_size must be positive and finite, got {voxel_size!r}")
-        return scale
+        return scale_vector(voxel_size, InputError)
     if voxel_size is not None:
         raise InputError(f"voxel_size is only used with units='voxel' (got units={units!r}); "
                          "drop voxel_size or pass units='voxel'")

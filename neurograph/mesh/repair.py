@@ -10,6 +10,7 @@ skeleton runs through it, and drops far-away debris.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,7 +18,7 @@ import trimesh
 from scipy import sparse
 from scipy.sparse.csgraph import breadth_first_order, minimum_spanning_tree
 
-from ..errors import MeshError
+from ..errors import DataWarning, MeshError
 from ..io.meshes import validate_arrays
 from .components import candidate_pairs, closest_links, vertex_components
 
@@ -126,6 +127,11 @@ def repair(mesh: trimesh.Trimesh, gap: float = 2000.0, fill_holes: bool = True,
     RepairResult
         The repaired mesh, the bridges joining its pieces and a report.
 
+    Warns
+    -----
+    DataWarning
+        Less than half of the mesh area was kept (pieces farther than ``gap`` dropped).
+
     Raises
     ------
     MeshError
@@ -168,6 +174,11 @@ def repair(mesh: trimesh.Trimesh, gap: float = 2000.0, fill_holes: bool = True,
         "bridge_length_total_nm": float(bridge_len.sum()),
         "watertight": bool(kept_mesh.is_watertight), "gap_nm": float(gap),
     })
+    if report["area_kept_fraction"] < 0.5:
+        warnings.warn(f"{name}: repair kept {100 * report['area_kept_fraction']:.0f}% of the mesh area "
+                      f"({report['components_kept']} of {n_pieces} pieces); the rest lies farther than gap="
+                      f"{gap:g} nm from the main piece and was dropped. Raise gap, or check that the file holds "
+                      "one neuron in the units given", DataWarning, stacklevel=2)
     return RepairResult(kept_mesh, np.asarray(bridges, dtype=np.int64).reshape(-1, 2), report)
 
 

@@ -45,7 +45,10 @@ def view_basis(neuron, view: str | Sequence[float]) -> tuple[np.ndarray, tuple[s
         return basis, (view[0], view[1])
     if isinstance(view, str) and view == "pca":
         pts = neuron.skeleton.vertices - neuron.skeleton.vertices.mean(axis=0)
-        _, _, vt = np.linalg.svd(pts, full_matrices=False)
+        if len(pts) >= 3:
+            _, _, vt = np.linalg.svd(pts, full_matrices=False)
+        else:  # one or two nodes: any plane through them
+            _, _, vt = np.linalg.svd(np.vstack([pts, np.eye(3) * 1e-9]), full_matrices=False)
         return vt[:2].T, ("PC1", "PC2")
     if isinstance(view, str):
         raise InputError(f"unknown view {view!r}: use 'xy', 'xz', 'yz', 'pca' or a direction (dx, dy, dz)")

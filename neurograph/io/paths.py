@@ -1,0 +1,82 @@
+"""Checks of output paths given on the command line, before any work is done."""
+
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+from ..errors import InputError
+
+
+def check_output_file(path: str) -> None:
+    """Refuse an output file path that is an existing folder (a clear error, not IsADirectoryError).
+
+    Parameters
+    ----------
+    path : str
+        Output file about to be written.
+
+    Raises
+    ------
+    InputError
+        ``path`` is a folder, or its parent is an existing file.
+    """
+    if os.path.isdir(path):
+        raise InputError(f"-o {path} is a folder; give a file name such as {os.path.join(path, 'features.parquet')}")
+    parent = os.path.dirname(os.path.abspath(path))
+    while parent and not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if parent and not os.path.isdir(parent):
+        raise InputError(f"-o {path}: {parent} is a file, not a folder")
+
+
+def check_output_folder(path: str) -> None:
+    """Refuse an output folder path that is an existing file.
+
+    Parameters
+    ----------
+    path : str
+        Output folder about to be created or filled.
+
+    Raises
+    ------
+    InputError
+        ``path`` (or one of its parents) is an existing file.
+    """
+    probe = os.path.abspath(path)
+    while probe and not os.path.exists(probe):
+        probe = os.path.dirname(probe)
+    if probe and not os.path.isdir(probe):
+        raise InputError(f"-o {path}: {probe} is an existing file; the output must be a folder: give a new "
+                         "or existing folder name")
+
+
+def voxel_arg(values: Sequence[float] | None, flag: str) -> float | list[float] | None:
+    """A voxel size given on the command line: one number or three, each positive and finite.
+
+    Parameters
+    ----------
+    values : list of float or None
+        The values after the flag (``nargs="+"``).
+    flag : str
+        The flag's name, for the message.
+
+    Returns
+    -------
+    float, list of 3 floats or None
+        One value as a float, three as a list (nm per unit along x, y, z); None for None.
+
+    Raises
+    ------
+    InputError
+        Two or more than three values, or a value that is not positive and finite.
+    """
+    if values is None:
+        return None
+    values = [float(v) for v in values]
+    if len(values) not in (1, 3):
+        raise InputError(f"{flag} takes one number (isotropic) or three (x y z, e.g. 4 4 40), got {len(values)}: "
+                         f"{' '.join(f'{v:g}' for v in values)}")
+    if not all(v > 0 and v < float("inf") for v in values):
+        raise InputError(f"{flag} must be positive and finite (nm per unit), got {' '.join(f'{v:g}' for v in values)}")
+    return values[0] if len(values) == 1 else values

@@ -1,0 +1,123 @@
+"""Unit plausibility: does a neuron in nm have the size and thickness of a neuron?
+
+Every loader converts to nm with the units it is told (``voxel_size``, ``units``); these
+checks catch the usual slips (a mesh in µm or in voxels read as nm, nm read as µm) from
+what holds for every neuron: a whole neuron or fragment spans between ~1 µm and a few mm
+(the largest EM volumes are ~1-3 mm across), and a cell body is at least ~2.5 µm in radius.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ..errors import InputError, UnitsWarning
+
+#: smallest and largest plausible extent (bounding-box diagonal) of a neuron, nm
+MIN_EXTENT_NM = 1_000.0
+MAX_EXTENT_NM = {"mesh": 1e7, "swc": 1e8}  # EM meshes: <= 10 mm; light-microscopy axons reach cm
+
+
+def extent_nm(points: np.ndarray) -> float:
+    """Bounding-box diagonal of ``points`` (nm).
+
+    Parameters
+    ----------
+    points : (n, 3) float array
+        Coordinates in nm.
+
+    Returns
+    -------
+    float
+    """
+    points = np.asarray(points, float)
+    return float(np.linalg.norm(points.max(axis=0) - points.min(axis=0))) if len(points) else 0.0
+
+
+def extent_message(points: np.ndarray, kind: str, what: str) -> str | None:
+    """Why the extent of a neuron is implausible, naming the likely unit; None when it is plausible.
+
+    Parameters
+    ----------
+    points : (n, 3) float array
+        Coordinates in nm (after the loader's scaling).
+    kind : {"mesh", "swc"}
+        Which limits apply (:data:`MAX_EXTENT_NM`).
+    what : str
+        Name of the input, for the message.
+
+    Returns
+    -------
+    str or None
+    """
+    size = extent_nm(points)
+    if size < MIN_EXTENT_NM:
+        hint = ("voxel_size=1000 for a mesh in µm" if kind == "mesh" else "units='um' for coordinates in µm")
+        return (f"{what} spans only {size:.3g} nm after scaling to nm, smaller than any neuron: its coordinates are "
+                f"probably in µm or larger units ({hint})")
+    if size > MAX_EXTENT_NM[kind]:
+        hint = ("voxel_size=1 for a mesh already in nm, 8 for hemibrain voxels, 4 4 40 for MICrONS voxels"
+                if kind == "mesh" else "units='nm' for coordinates already in nm")
+        return (f"{what} spans {size / 1e6:.3g} mm after scaling to nm, larger than any neuron: the voxel size "
+                f"or units are probably too large ({hint})")
+    return None
+
+
+def check_extent(points: np.ndarray, kind: str, what: str, error: bool = True) -> None:
+    """Raise (or warn) when a neuron's extent is implausible (:func:`extent_message`).
+
+    Parameters
+    ----------
+    points : (n, 3) float array
+        Coordinates in nm.
+    kind : {"mesh", "swc"}
+    what : str
+        Name of the input, for the message.
+    error : bool, default True
+        Raise :class:`~neurograph.errors.InputError`; False: warn (:class:`UnitsWarning`).
+
+    Returns
+    -------
+    None
+    """
+    message = extent_message(points, kind, what)
+    if message is None:
+        return
+    if error:
+        raise InputError(message)
+    warnings.warn(message, UnitsWarning, stacklevel=3)
+
+
+def check_thickness(max_radius_nm: float, n_somas: int, what: str, min_soma_radius: float = 2500.0) -> str | None:
+    """Warn when no soma was found and nothing in the neuron is thick enough to be one.
+
+    A mesh in voxels read as nm (hemibrain's 8 nm voxels without ``voxel_size=8``) is 8x too
+    small: its soma becomes a "neurite" of a few hundred nm and is not found. A fragment
+    without soma can be that thin too, so this warns, naming the factor.
+
+    Parameters
+    ----------
+    max_radius_nm : float
+        Largest skeleton radius, nm.
+    n_somas : int
+        Somata found.
+    what : str
+        Name of the neuron, for the message.
+    min_soma_radius : float, default 2500
+        Smallest soma radius searched for, nm.
+
+    Returns
+    -------
+    str or None
+        The warning's message (also issued as :class:`UnitsWarning`), None when plausible.
+    """
+    if n_somas or not np.isfinite(max_radius_nm) or max_radius_nm <= 0 or max_radius_nm >= min_soma_radius / 4:
+        return None
+    factor = min_soma_radius / max_radius_nm
+    message = (f"{what}: no soma found and the thickest part is only {max_radius_nm:.0f} nm in radius. A fragment "
+               f"of axon or dendrite can be that thin, but if this is a whole cell its coordinates are probably "
+               f"voxels of ~{factor:.0f} nm or more read as nm: pass the voxel size (voxel_size=8 / --voxel-size 8 "
+               "for hemibrain, 4 4 40 for MICrONS voxels)")
+    warnings.warn(message, UnitsWarning, stacklevel=3)
+    return message
