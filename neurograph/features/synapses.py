@@ -202,9 +202,10 @@ def skeleton_synapse_distances(neuron, pts: np.ndarray, tolerance: float,
     """Nearest skeleton node of every synapse, its distance, and whether it is close enough.
 
     Where the node's radius ``r`` is known the distance is measured to the node's surface,
-    ``max(d - r, 0)`` (``d`` from the node), and a synapse maps within ``tolerance``: the
-    allowed distance from the centre line grows with the local radius. Where it is unknown
-    (radius-less skeletons) ``d`` itself is the distance and the limit is
+    ``max(d - r, 0)`` (``d`` from the node), and a synapse maps when ``d <= max(r + tolerance,
+    centerline_tolerance)``: the allowed distance from the centre line grows with the local
+    radius, and spine heads 1-3 µm off a thin dendrite (a skeleton has no spines) still map.
+    Where it is unknown (radius-less skeletons) ``d`` itself is the distance and the limit is
     ``centerline_tolerance``. A soma node without a radius counts as a sphere reaching to the
     nodes linked to it (median distance: where its neurites leave it), so that synapses on
     the soma membrane of a skeleton whose soma was collapsed to one point still map.
@@ -250,7 +251,10 @@ def skeleton_synapse_distances(neuron, pts: np.ndarray, tolerance: float,
         to_surface = np.maximum(np.linalg.norm(pts - sk.vertices[s], axis=1) - radius[s], 0.0)
         take = (to_surface <= tolerance) & (to_surface < dist)
         node[take], dist[take], known[take] = s, to_surface[take], True
-    mapped = dist <= np.where(known, tolerance, centerline_tolerance)
+    # from the centre line: at most the radius + tolerance, and never less than the centre-line
+    # tolerance (spine heads stand 1-3 µm off a thin dendrite's surface)
+    mapped = np.where(known, (dist <= tolerance) | (dist + np.nan_to_num(radius[node]) <= centerline_tolerance),
+                      dist <= centerline_tolerance)
     return node, dist, mapped, int((~known).sum())
 
 

@@ -130,8 +130,9 @@ def _known_radii(radius: np.ndarray, is_soma: np.ndarray, path: str) -> np.ndarr
     else:
         why = "the radius column is missing, 0, -1 or NaN"
     if len(rest) and not np.isfinite(radius[~is_soma]).any():
-        warnings.warn(f"{path}: no radii ({why}); the skeleton is treated as radius-less: widths are NaN and "
-                      "width-based rules fall back to path length, branching, pia direction and synapses",
+        warnings.warn(f"{path}: no radii ({why}); the skeleton is treated as radius-less: widths are NaN, "
+                      "label_compartments finds the axon from synapses and the apical dendrite from the pia "
+                      "direction (pia=...), and synapses map within a centre-line tolerance",
                       stacklevel=3)
     return radius
 
