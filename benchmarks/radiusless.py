@@ -89,9 +89,8 @@ def synthetic(quick: bool, tmp: str) -> None:
                 neuron = ng.load_swc(path, units="nm")
                 neuron.map_synapses(syn)
             mapped = neuron.synapse_report["n_mapped"] / neuron.synapse_report["n_synapses"]
-            for use, pia in ((False, None), (False, apical_dir), (True, None), (True, apical_dir)):
-                if pia is None and apical_dir is not None and shape != "pyramidal":
-                    continue
+            pias = [None] + ([apical_dir] if apical_dir is not None else [])
+            for use, pia in [(u, p) for u in (False, True) for p in pias]:
                 table = ng.label_compartments(neuron, use_synapses=use, pia=pia)
                 mid, length, ours = edges(neuron)
                 ad, rec, fp = scores(length, ours, truth_compartments(cell, mid))
@@ -113,28 +112,17 @@ def synthetic(quick: bool, tmp: str) -> None:
         print(summ.to_string())
 
 
-def allen(limit: int, tmp: str) -> None:
-    folder = os.path.join(SHARED, "allen_celltypes_509")
-    if not os.path.isdir(folder):
-        print("\nAllen data not found; skipped")
-        return
-    labels = pd.read_csv(os.path.join(folder, "labels.csv"))
-    full = labels[(labels.reconstruction_type == "full") & (labels.dendrite_type == "spiny")]
-    full = full.sort_values("specimen_id").head(limit)
-    print(f"\n== Allen Cell Types: {len(full)} full spiny reconstructions (first by id), resampled to 2 µm; "
-          "truth = the reconstructors' SWC types; pia = -y (not upright) ==")
+def allen_cells(folder: str, ids, tmp: str) -> pd.DataFrame:
+    """Accuracies of one set of Allen cells, radii kept / dropped, pia none / -y, no synapses."""
     rows = []
-    for sid in full.specimen_id:
-        src = os.path.join(folder, "swc", f"{sid}.swc")
-        table = read_swc(src, units="um")
-        sk, somas = swc_skeleton(table, name=str(sid))
+    for sid in ids:
+        sk, _ = swc_skeleton(read_swc(os.path.join(folder, "swc", f"{sid}.swc"), units="um"), name=str(sid))
         for radii in (True, False):
             s2 = resample(sk, 2000.0)
             if not radii:
                 s2.radius[:] = np.nan
             path = os.path.join(tmp, f"allen_{sid}_{int(radii)}.swc")
-            out = s2.to_swc(units="nm")
-            write_swc(out, path)
+            write_swc(s2.to_swc(units="nm"), path)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 neuron = ng.load_swc(path, units="nm")
@@ -142,21 +130,38 @@ def allen(limit: int, tmp: str) -> None:
             has = np.flatnonzero(neuron.skeleton.parent >= 0)
             truth = np.array([NAME.get(int(c), "?") for c in truth_node[has]], dtype=object)
             for pia in (None, (0.0, -1.0, 0.0)):
-                try:
-                    ng.label_compartments(neuron, use_synapses=False, pia=pia)
-                except Exception as e:  # noqa: BLE001 -- report, do not hide
-                    print(f"{sid}: {type(e).__name__}: {e}")
-                    continue
+                ng.label_compartments(neuron, use_synapses=False, pia=pia)
                 _, length, ours = edges(neuron)
                 ok = truth != "?"
                 ad, rec, fp = scores(length[ok], ours[ok], truth[ok])
                 rows.append(dict(cell=sid, radii=radii, pia=pia is not None, axon_dendrite=ad, apical=rec,
                                  false_apical=fp))
-            neuron.skeleton.node_type = truth_node
-    df = pd.DataFrame(rows)
-    with pd.option_context("display.width", 200, "display.float_format", "{:.3f}".format):
-        print(df.groupby(["radii", "pia"])[["axon_dendrite", "apical", "false_apical"]].agg(["mean", "median"]).to_string())
-        print("cells with a true apical:", int(df.apical.notna().sum() / 4))
+    return pd.DataFrame(rows)
+
+
+def allen(limit: int, tmp: str) -> None:
+    folder = os.path.join(SHARED, "allen_celltypes_509")
+    if not os.path.isdir(folder):
+        print("\nAllen data not found; skipped")
+        return
+    labels = pd.read_csv(os.path.join(folder, "labels.csv")).sort_values("specimen_id")
+    sets = {
+        "dendrite-only spiny, apical intact (no axon reconstructed)":
+            labels[(labels.reconstruction_type == "dendrite-only") & (labels.dendrite_type == "spiny")
+                   & (labels.apical == "intact")].specimen_id.head(limit),
+        "full spiny (with the axon, no synapses to find it)":
+            labels[(labels.reconstruction_type == "full") & (labels.dendrite_type == "spiny")].specimen_id,
+        "full aspiny (interneurons: any apical is false)":
+            labels[(labels.reconstruction_type == "full") & (labels.dendrite_type == "aspiny")].specimen_id.head(limit),
+    }
+    print("\n== Allen Cell Types (first cells by id), resampled to 2 µm, no synapses; truth = the reconstructors' "
+          "SWC types; pia = -y (slice image coordinates, not upright) ==")
+    for title, ids in sets.items():
+        df = allen_cells(folder, ids, tmp)
+        print(f"-- {title}: {len(ids)} cells")
+        with pd.option_context("display.width", 200, "display.float_format", "{:.3f}".format):
+            print(df.groupby(["radii", "pia"])[["axon_dendrite", "apical", "false_apical"]]
+                  .agg(["mean", "median"]).to_string())
 
 
 def main() -> None:
@@ -165,7 +170,7 @@ def main() -> None:
     print(f"neurograph {ng.__version__ if hasattr(ng, '__version__') else ''}; {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory() as tmp:
         synthetic(quick, tmp)
-        allen(10 if quick else 40, tmp)
+        allen(10 if quick else 30, tmp)
     print(f"\ntotal {time.perf_counter() - t0:.0f} s")
 
 

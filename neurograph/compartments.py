@@ -22,8 +22,10 @@ the others, with >= 3 dendritic primaries, >= 2 of them substantial) is labelled
 
 Radius-less skeletons (CAVE skeleton service, pcg_skel; widths NaN): the width rules cannot run.
 The axon then comes from synapse flow only (without synapses the tree is all ``dendrite``, method
-``default``), and the apical dendrite from the pia direction only: the primary dendrite reaching
->= 2 x farther towards the pia than any other, lying mostly above the soma (``apical_method``
+``default``), and the apical dendrite from the pia direction only: the primary dendrite that leaves the soma
+towards the pia (first 20 µm) and reaches >= 2 x farther towards it than any other neurite not
+leaving away from it (an unlabelled axon, leaving from the far side, may climb as high), lying
+mostly above the soma (``apical_method``
 ``pia``). Every branch reports the rule that labelled it.
 """
 
@@ -315,14 +317,30 @@ def _limbs(neuron, arbor: _Arbor, branches: pd.DataFrame, prim: list[int], cente
     return np.array(w), np.array(reach), np.array(cable), nodes
 
 
+def _leaving_cos(arbor: _Arbor, nodes: list[np.ndarray], center: np.ndarray, pia: np.ndarray,
+                 within: float = 20e3) -> np.ndarray:
+    """Cosine between the pia direction and the direction in which each subtree leaves the soma
+    (its nodes within ``within`` nm of path from the soma surface, mean position)."""
+    out = np.zeros(len(nodes))
+    for i, nd in enumerate(nodes):
+        near = nd[arbor.path[nd] <= within] if len(nd) else nd
+        if not len(near):
+            near = nd[np.argsort(arbor.path[nd])[:1]]
+        v = arbor.sk.vertices[near].mean(axis=0) - center if len(near) else np.zeros(3)
+        norm = np.linalg.norm(v)
+        out[i] = float(v @ pia / norm) if norm > 0 else 0.0
+    return out
+
+
 def _apical_limb(neuron, arbor: _Arbor, branches: pd.DataFrame, axon_branch: set,
                  pia: np.ndarray | None = None) -> dict[int, tuple[int, str]]:
     """Soma id -> (the primary branch that is the apical dendrite, the rule that found it),
     pyramidal-like cells only.
 
     ``"width"``: thickest x farthest (every primary has a width). Without widths (radius-less
-    skeletons) and with a pia direction, ``"pia"``: the primary reaching farthest towards the
-    pia, >= 2 x as far as any other. Without widths or pia nothing is apical.
+    skeletons) and with a pia direction, ``"pia"``: the primary that leaves the soma towards the
+    pia and reaches farthest towards it, >= 2 x as far as any other neurite that does not leave
+    away from the pia. Without widths or pia nothing is apical.
     """
     out = {}
     for s in range(len(neuron.somas)):
@@ -339,8 +357,16 @@ def _apical_limb(neuron, arbor: _Arbor, branches: pd.DataFrame, axon_branch: set
         if with_width:
             z = reach[k] / max(np.median(reach[others]), 1e-9) * w[k] / np.median(w[others])
             wide = w[k] / np.median(w[others]) >= 1.2
-        else:  # no widths: it must stand alone towards the pia, >= 2 x any other dendrite
-            z = 1.8 * reach[k] / max(2.0 * np.max(reach[others]), 1e-9)
+        else:  # no widths: it leaves towards the pia and reaches >= 2 x farther than any other
+            # neurite that does not leave away from it (an unlabelled axon leaves from the
+            # soma's far side, then its collaterals may climb as high as the apical)
+            leaving = _leaving_cos(arbor, nodes, center, pia)
+            k = int(np.argmax(np.where(leaving > 0, reach, -1.0)))
+            if leaving[k] <= 0:
+                continue
+            others = np.delete(np.arange(len(prim)), k)
+            rivals = others[leaving[others] >= 0]
+            z = 1.8 * reach[k] / max(2.0 * np.max(reach[rivals], initial=0.0), 1e-9)
             wide = True
         big_others = np.sum(cable[others] >= max(20.0, 0.1 * cable[k]))
         # with a pia direction, an apical dendrite lies mostly above its soma
