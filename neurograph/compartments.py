@@ -19,6 +19,14 @@ Pyramidal-like cells: among the dendritic primary neurites, one that is clearly 
 reaches farthest (base width >= 1.2 x and width ratio x reach ratio >= 1.8 against the median of
 the others, with >= 3 dendritic primaries, >= 2 of them substantial) is labelled ``apical`` and the others ``basal``; otherwise all are
 ``dendrite``. SWC types: 1 soma, 2 axon, 3 dendrite/basal, 4 apical.
+
+Radius-less skeletons (CAVE skeleton service, pcg_skel; widths NaN): the width rules cannot run.
+The axon then comes from synapse flow only (without synapses the tree is all ``dendrite``, method
+``default``), and the apical dendrite from the pia direction only: the primary dendrite that leaves the soma
+towards the pia (first 20 µm) and reaches >= 2 x farther towards it than any other neurite not
+leaving away from it (an unlabelled axon, leaving from the far side, may climb as high), lying
+mostly above the soma (``apical_method``
+``pia``). Every branch reports the rule that labelled it.
 """
 
 from __future__ import annotations
@@ -182,6 +190,13 @@ def _base_width(arbor: _Arbor, nodes: np.ndarray, start_path: float) -> float:
     return float(np.median(w[pick])) if pick.any() else np.nan
 
 
+def _median(values) -> float:
+    """Median of the finite values, NaN (quietly) when there are none."""
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    return float(np.median(v)) if len(v) else np.nan
+
+
 def _wmedian(values: np.ndarray, weights: np.ndarray) -> float:
     ok = np.isfinite(values) & (weights > 0)
     if not ok.any():
@@ -197,6 +212,8 @@ def _geometry_axon(neuron, arbor: _Arbor, tree: int, branches: pd.DataFrame, spi
                    debug: bool = False) -> tuple[np.ndarray, float] | None:
     """Axon nodes of one tree from geometry, and a confidence (0-1); None if no candidate."""
     in_tree = arbor.root == tree
+    if not np.isfinite(arbor.width[in_tree]).any():
+        return None  # radius-less: no width rule (the caller reports "default")
     graph = neuron.graph
     n_somas = len(neuron.somas)
     import networkx as nx
@@ -217,7 +234,7 @@ def _geometry_axon(neuron, arbor: _Arbor, tree: int, branches: pd.DataFrame, spi
     # stubs (< 10 µm of cable) are not neurites to compare with
     primaries = [b for b in primaries if branches.loc[[d for d in [b, *nx.descendants(graph, b)]
                                                        if d in branches.index], "length"].sum() >= 10.0] or primaries
-    ref_primary = float(np.nanmedian([base[b] for b in primaries])) if primaries else np.nan
+    ref_primary = _median([base[b] for b in primaries])
     total_spines = spine_count.sum()
     dend_len = branches.loc[tree_branches, "length"].sum()
     density_all = total_spines / dend_len if dend_len > 0 else 0.0
@@ -234,11 +251,11 @@ def _geometry_axon(neuron, arbor: _Arbor, tree: int, branches: pd.DataFrame, spi
             continue  # too short to tell, or most of the arbor (the arbor is not mostly axon)
         if par < n_somas:
             others = [base[p] for p in primaries if p != b]
-            ref = float(np.nanmedian(others)) if others else ref_primary
+            ref = _median(others) if others else ref_primary
         else:
             pn = bnodes.get(par, np.empty(0, np.int64))
             tail = pn[arbor.path[pn] >= arbor.path[pn].max() - 5000] if len(pn) else pn
-            ref = float(np.nanmedian(arbor.width[tail])) if len(tail) else ref_primary
+            ref = _median(arbor.width[tail]) if len(tail) else ref_primary
         if not np.isfinite(ref) or ref <= 0 or not np.isfinite(base[b]):
             continue
         thin = base[b] / ref
@@ -300,9 +317,31 @@ def _limbs(neuron, arbor: _Arbor, branches: pd.DataFrame, prim: list[int], cente
     return np.array(w), np.array(reach), np.array(cable), nodes
 
 
+def _leaving_cos(arbor: _Arbor, nodes: list[np.ndarray], center: np.ndarray, pia: np.ndarray,
+                 within: float = 20e3) -> np.ndarray:
+    """Cosine between the pia direction and the direction in which each subtree leaves the soma
+    (its nodes within ``within`` nm of path from the soma surface, mean position)."""
+    out = np.zeros(len(nodes))
+    for i, nd in enumerate(nodes):
+        near = nd[arbor.path[nd] <= within] if len(nd) else nd
+        if not len(near):
+            near = nd[np.argsort(arbor.path[nd])[:1]]
+        v = arbor.sk.vertices[near].mean(axis=0) - center if len(near) else np.zeros(3)
+        norm = np.linalg.norm(v)
+        out[i] = float(v @ pia / norm) if norm > 0 else 0.0
+    return out
+
+
 def _apical_limb(neuron, arbor: _Arbor, branches: pd.DataFrame, axon_branch: set,
-                 pia: np.ndarray | None = None) -> dict[int, int]:
-    """Soma id -> the primary branch that is the apical dendrite (pyramidal-like cells only)."""
+                 pia: np.ndarray | None = None) -> dict[int, tuple[int, str]]:
+    """Soma id -> (the primary branch that is the apical dendrite, the rule that found it),
+    pyramidal-like cells only.
+
+    ``"width"``: thickest x farthest (every primary has a width). Without widths (radius-less
+    skeletons) and with a pia direction, ``"pia"``: the primary that leaves the soma towards the
+    pia and reaches farthest towards it, >= 2 x as far as any other neurite that does not leave
+    away from the pia. Without widths or pia nothing is apical.
+    """
     out = {}
     for s in range(len(neuron.somas)):
         prim = [b for b in neuron.graph.successors(s) if b not in axon_branch]
@@ -310,16 +349,31 @@ def _apical_limb(neuron, arbor: _Arbor, branches: pd.DataFrame, axon_branch: set
             continue
         center = np.asarray(neuron.somas[s].center, float)
         w, reach, cable, nodes = _limbs(neuron, arbor, branches, prim, center, pia)
-        k = int(np.nanargmax(w * reach))
+        with_width = bool(np.isfinite(w).all())
+        if not with_width and pia is None:
+            continue
+        k = int(np.argmax(w * reach if with_width else reach))
         others = np.delete(np.arange(len(prim)), k)
-        z = (w[k] / np.nanmedian(w[others])) * (reach[k] / max(np.nanmedian(reach[others]), 1e-9))
+        if with_width:
+            z = reach[k] / max(np.median(reach[others]), 1e-9) * w[k] / np.median(w[others])
+            wide = w[k] / np.median(w[others]) >= 1.2
+        else:  # no widths: it leaves towards the pia and reaches >= 2 x farther than any other
+            # neurite that does not leave away from it (an unlabelled axon leaves from the
+            # soma's far side, then its collaterals may climb as high as the apical)
+            leaving = _leaving_cos(arbor, nodes, center, pia)
+            k = int(np.argmax(np.where(leaving > 0, reach, -1.0)))
+            if leaving[k] <= 0:
+                continue
+            others = np.delete(np.arange(len(prim)), k)
+            rivals = others[leaving[others] >= 0]
+            z = 1.8 * reach[k] / max(2.0 * np.max(reach[rivals], initial=0.0), 1e-9)
+            wide = True
         big_others = np.sum(cable[others] >= max(20.0, 0.1 * cable[k]))
-        wide = w[k] / np.nanmedian(w[others]) >= 1.2
         # with a pia direction, an apical dendrite lies mostly above its soma
         upward = pia is None or float(((arbor.sk.vertices[nodes[k]] - center) @ pia).mean()) > 0
         if np.isfinite(z) and z >= 1.8 and wide and upward and big_others >= 2 \
                 and cable[others].sum() >= 0.15 * cable[k]:
-            out[s] = prim[k]
+            out[s] = (prim[k], "width" if with_width else "pia")
     return out
 
 
@@ -353,7 +407,11 @@ def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical
     -------
     pandas.DataFrame
         Index: graph node (somata and branches); ``compartment``, ``compartment_confidence``
-        (0-1), ``compartment_method`` (``soma``, ``synapses``, ``geometry``, ``default``).
+        (0-1), ``compartment_method`` (``soma``, ``synapses``, ``geometry``, ``default``: no
+        rule could decide, e.g. a radius-less skeleton without synapses, so the tree is all
+        dendrite with confidence 0.5) and ``apical_method`` for dendrites split into apical and
+        basal (``width``: thickest x farthest; ``pia``: radius-less, the primary reaching
+        farthest towards the pia; ``reach``: forced, radius-less, no pia; ``""`` not split).
         The labels are also written to the graph (so they appear in ``neuron.branches``), to
         ``neuron.skeleton.node_type`` (SWC 1/2/3/4), ``neuron.face_compartment`` (SWC code
         per mesh face) and the ``compartment`` column of ``neuron.synapses``.
@@ -414,16 +472,18 @@ def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical
     labels = {i: "soma" for i in range(n_somas)}
     for b in branches.index:
         labels[int(b)] = "axon" if b in axon_branches else "dendrite"
+    apical_how: dict[int, str] = {}
     if apical is not False and n_somas:
         import networkx as nx
 
         tops = _apical_limb(neuron, arbor, branches, axon_branches, pia) if apical == "auto" else \
             _apical_limb_forced(neuron, arbor, branches, axon_branches, pia)
-        for s, top in tops.items():
+        for s, (top, how) in tops.items():
             ap = {top, *nx.descendants(neuron.graph, top)}
             for d in nx.descendants(neuron.graph, s):
                 if labels.get(d) == "dendrite":
                     labels[d] = "apical" if d in ap else "basal"
+                    apical_how[d] = how
 
     _, first = np.unique(arbor.node_branch[arbor.order], return_index=True)
     first_node = {int(arbor.node_branch[n]): int(n) for n in arbor.order[first]}
@@ -434,7 +494,8 @@ def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical
         nd = first_node.get(b)
         rows.append({"branch": b, "compartment": labels[b],
                      "compartment_confidence": 1.0 if b < n_somas else float(conf_node[nd]) if nd is not None else 0.5,
-                     "compartment_method": "soma" if b < n_somas else method_node[nd] if nd is not None else "default"})
+                     "compartment_method": "soma" if b < n_somas else method_node[nd] if nd is not None else "default",
+                     "apical_method": apical_how.get(b, "")})
     table = pd.DataFrame(rows).set_index("branch")
     _apply(neuron, table, arbor, use_synapses=bool(use_synapses))
     neuron.steps["label_compartments"] = {"use_synapses": use_synapses, "apical": apical, "proximal": proximal,
@@ -442,14 +503,20 @@ def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical
     return table
 
 
-def _apical_limb_forced(neuron, arbor, branches, axon_branches, pia=None) -> dict[int, int]:
-    """Soma id -> its thickest primary dendrite (towards the pia: thickest x reach towards it)."""
+def _apical_limb_forced(neuron, arbor, branches, axon_branches, pia=None) -> dict[int, tuple[int, str]]:
+    """Soma id -> (its thickest primary dendrite (towards the pia: thickest x reach towards
+    it), the rule); without widths the one reaching farthest (towards the pia, or the most
+    cable x radial reach without it)."""
     out = {}
     for s in range(len(neuron.somas)):
         prim = [b for b in neuron.graph.successors(s) if b not in axon_branches]
         if prim:
-            w, reach, _, _ = _limbs(neuron, arbor, branches, prim, np.asarray(neuron.somas[s].center, float), pia)
-            out[s] = prim[int(np.nanargmax(w * reach if pia is not None else w))]
+            w, reach, cable, _ = _limbs(neuron, arbor, branches, prim, np.asarray(neuron.somas[s].center, float), pia)
+            if np.isfinite(w).all():
+                out[s] = (prim[int(np.argmax(w * reach if pia is not None else w))], "width")
+            else:
+                out[s] = (prim[int(np.argmax(reach if pia is not None else cable * reach))],
+                          "pia" if pia is not None else "reach")
     return out
 
 

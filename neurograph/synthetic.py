@@ -475,3 +475,68 @@ def truth_compartments(cell: SyntheticNeuron, points: np.ndarray) -> np.ndarray:
     if cell.soma_center is not None:
         out[np.linalg.norm(np.asarray(points, float) - cell.soma_center, axis=1) < cell.soma_radius] = "soma"
     return out
+
+
+def truth_skeleton(cell: SyntheticNeuron, radii: bool = True, spacing: float | None = None,
+                   jitter: float = 0.0, seed: int = 0):
+    """The neuron's true centre-line skeleton (nm), as an SWC exporter would write it.
+
+    One soma node at the soma centre (radius = soma radius), then every branch axis; node
+    types are the true compartments (SWC 1 soma, 2 axon, 3 dendrite, 4 apical). With
+    ``radii=False`` every radius is NaN (written as 0 by :meth:`Skeleton.to_swc`): the
+    skeletons of the CAVE skeleton service / pcg_skel look like this, sampled every ~2 µm.
+
+    Parameters
+    ----------
+    cell : SyntheticNeuron
+    radii : bool, default True
+        Keep the true radii (branch radii interpolated along the branch, soma radius).
+    spacing : float, optional
+        Resample every unbranched run to about this node spacing (nm), see
+        :func:`neurograph.skeleton.edit.resample`.
+    jitter : float, default 0
+        Move every non-soma node by a random offset of this fraction of its true radius
+        (per axis, normal), like level-2 chunk centroids that sit off the centre line.
+    seed : int
+        For the jitter.
+
+    Returns
+    -------
+    neurograph.Skeleton
+    """
+    from .skeleton import Skeleton
+    from .skeleton.edit import resample
+
+    code = {"axon": 2, "dendrite": 3, "apical": 4}
+    has_soma = cell.soma_center is not None
+    verts = [cell.soma_center[None, :]] if has_soma else []
+    rad = [np.array([cell.soma_radius])] if has_soma else []
+    types = [np.array([1])] if has_soma else []
+    parent = [np.array([-1])] if has_soma else []
+    end_node, n = {}, int(has_soma)
+    for b, path in enumerate(cell.paths):
+        row = cell.branches.iloc[b]
+        seg = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(path, axis=0), axis=1))])
+        r = np.interp(seg, [0.0, seg[-1]], [row["radius_start"], row["radius_end"]])
+        top = int(row["parent"])
+        pts, r = (path, r) if top < 0 else (path[1:], r[1:])  # a child starts at its parent's end
+        first_parent = end_node[top] if top >= 0 else (0 if has_soma else -1)
+        ids = n + np.arange(len(pts))
+        verts.append(pts)
+        rad.append(r)
+        types.append(np.full(len(pts), code[row["compartment"]]))
+        parent.append(np.concatenate([[first_parent], ids[:-1]]))
+        end_node[b] = int(ids[-1])
+        n += len(pts)
+    sk = Skeleton(np.vstack(verts), np.concatenate(parent), np.concatenate(rad).astype(float), None,
+                  np.arange(int(has_soma), dtype=np.int64), np.concatenate(types).astype(np.int8))
+    if spacing is not None:
+        sk = resample(sk, spacing)
+    if jitter > 0:
+        rng = np.random.default_rng(seed)
+        move = np.ones(sk.n_nodes, bool)
+        move[sk.soma_nodes] = False
+        sk.vertices[move] += rng.normal(size=(int(move.sum()), 3)) * jitter * sk.radius[move, None]
+    if not radii:
+        sk.radius = np.full(sk.n_nodes, np.nan)
+    return sk

@@ -31,6 +31,10 @@ SYNAPSE_BRANCH_COLUMNS: dict[str, tuple[str, str]] = {
     "post_per_um": ("1/µm", "n_post / length"),
 }
 
+#: default largest distance (nm) of a synapse from a skeleton's centre line where the radius is
+#: unknown: synapses on the membrane of thick dendrites, spine heads or a soma lie 1-4 µm from it
+CENTERLINE_TOLERANCE = 5000.0
+
 SYNAPSE_COLUMNS = ["synapse_id", "direction", "prepost", "x", "y", "z", "branch", "soma", "node", "face",
                    "compartment", "on_spine", "spine", "spine_part", "distance_to_mesh_nm", "path_to_soma",
                    "mapped"]
@@ -88,22 +92,28 @@ def _head_or_neck(neuron, pts: np.ndarray, spine: np.ndarray, part: np.ndarray) 
 
 
 def map_synapses(neuron: Neuron, synapses: pd.DataFrame, tolerance: float = 1000.0,
-                 strict_units: bool = True) -> tuple[pd.DataFrame, dict]:
+                 strict_units: bool = True,
+                 centerline_tolerance: float = CENTERLINE_TOLERANCE) -> tuple[pd.DataFrame, dict]:
     """Assign every synapse to the nearest mesh surface and from there to a branch, spine or soma.
 
     Parameters
     ----------
     neuron : Neuron
-        With a mesh and ``face_branch`` (else synapses go to the nearest skeleton node and the
-        distance is measured to the node's radius).
+        With a mesh and ``face_branch`` (else synapses go to the nearest skeleton node, see
+        :func:`skeleton_synapse_distances`: the distance is measured to the node's surface
+        where its radius is known and to the centre line where it is not).
     synapses : pandas.DataFrame
         From :func:`neurograph.load_synapses` (``x, y, z`` in nm, ``direction`` pre/post).
     tolerance : float, default 1000
-        Synapses farther than this (nm) from the mesh are kept but not assigned
-        (``mapped = False``, ``branch = -1``) and counted in the report.
+        Synapses farther than this (nm) from the mesh (or the skeleton's surface) are kept but
+        not assigned (``mapped = False``, ``branch = -1``) and counted in the report.
     strict_units : bool, default True
-        Raise when most synapses are beyond ``tolerance``: the table is almost certainly in
+        Raise when most synapses are beyond the tolerance: the table is almost certainly in
         other units (voxels vs nm) or belongs to another neuron.
+    centerline_tolerance : float, default :data:`CENTERLINE_TOLERANCE` (5000)
+        Skeletons only: for nodes without a radius (radius-less skeletons such as the CAVE
+        skeleton service's), the largest distance (nm) from the centre line; synapses on the
+        membrane of a thick dendrite or a spine head lie 1-4 µm from it.
 
     Returns
     -------
@@ -113,7 +123,9 @@ def map_synapses(neuron: Neuron, synapses: pd.DataFrame, tolerance: float = 1000
         id for somatic synapses (else -1), ``node`` the skeleton node, ``spine``/``spine_part``
         (``head``, ``neck``, ``spine`` or ``""``), ``distance_to_mesh_nm``, ``path_to_soma`` (µm).
     report : dict
-        ``n_synapses, n_mapped, n_unmapped, tolerance_nm, max_distance_nm, median_distance_nm``.
+        ``n_synapses, n_mapped, n_unmapped, tolerance_nm, max_distance_nm, median_distance_nm``,
+        and on skeletons with unknown radii ``centerline_tolerance_nm`` and ``n_centerline``
+        (synapses measured from the centre line).
     """
     if not isinstance(synapses, pd.DataFrame) or not {"x", "y", "z", "direction"} <= set(synapses.columns):
         raise InputError("map_synapses needs a table with x, y, z (nm) and direction columns; "
@@ -128,6 +140,7 @@ def map_synapses(neuron: Neuron, synapses: pd.DataFrame, tolerance: float = 1000
     mesh, face_branch = neuron.mesh, neuron.face_branch
     n = len(pts)
     face = np.full(n, -1, np.int64)
+    n_centerline = 0
     if mesh is not None and face_branch is not None and sk.vertex_map is not None and n:
         if strict_units and n >= 10:
             _check_near_mesh(mesh, pts, tolerance)  # before the mapping, whose cost grows with the distance
@@ -139,16 +152,16 @@ def map_synapses(neuron: Neuron, synapses: pd.DataFrame, tolerance: float = 1000
         spine_of_face, part_of_face = _face_spines(neuron, len(mesh.faces))
         spine, part = spine_of_face[face], part_of_face[face]
         part = _head_or_neck(neuron, pts, spine, part)
+        mapped = dist <= tolerance
+        limit = f"{tolerance:g} nm from the mesh"
     else:
-        d, node = cKDTree(sk.vertices).query(pts)
-        node = np.asarray(node, np.int64)
-        r = np.nan_to_num(sk.radius[node]) if sk.radius is not None else np.zeros(n)
-        dist = np.maximum(d - r, 0.0)
+        node, dist, mapped, n_centerline = skeleton_synapse_distances(neuron, pts, tolerance, centerline_tolerance)
         branch = np.asarray(neuron.node_branch, np.int64)[node]
         spine, part = np.full(n, -1, np.int64), np.zeros(n, np.int8)
-    mapped = dist <= tolerance
+        limit = f"{tolerance:g} nm from the surface" + (
+            f" or {centerline_tolerance:g} nm from the centre line where the radius is unknown" if n_centerline else "")
     if strict_units and n >= 10 and mapped.mean() < 0.5:
-        raise InputError(_unit_message(int((~mapped).sum()), n, tolerance, float(np.median(dist)), "median"))
+        raise InputError(_unit_message(int((~mapped).sum()), n, limit, float(np.median(dist)), "median"))
     node_path = _node_path_to_soma(neuron)
     soma = np.where(mapped & (branch < n_somas), branch, -1)
     labels = {b: d.get("compartment", "") for b, d in neuron.graph.nodes(data=True)}
@@ -171,8 +184,10 @@ def map_synapses(neuron: Neuron, synapses: pd.DataFrame, tolerance: float = 1000
     report = {"n_synapses": int(n), "n_mapped": int(mapped.sum()), "n_unmapped": int((~mapped).sum()),
               "tolerance_nm": float(tolerance), "max_distance_nm": float(dist.max()) if n else 0.0,
               "median_distance_nm": float(np.median(dist)) if n else 0.0}
+    if n_centerline:
+        report.update(centerline_tolerance_nm=float(centerline_tolerance), n_centerline=int(n_centerline))
     if report["n_unmapped"]:
-        warnings.warn(f"{report['n_unmapped']} of {n} synapses are farther than {tolerance:g} nm from the mesh of "
+        warnings.warn(f"{report['n_unmapped']} of {n} synapses are farther than {limit} of "
                       f"{getattr(neuron, 'name', 'the neuron')}; they are kept with mapped=False, branch=-1",
                       stacklevel=2)
     return table, report
@@ -201,8 +216,8 @@ def _mesh_arrays(mesh) -> tuple[np.ndarray, np.ndarray, float]:
     return vertices, faces, longest
 
 
-def _unit_message(n_far: int, n: int, tolerance: float, median: float, what: str) -> str:
-    return (f"{n_far} of {n} synapses lie more than {tolerance:g} nm from the neuron ({what} {median:.0f} nm): the "
+def _unit_message(n_far: int, n: int, limit: str, median: float, what: str) -> str:
+    return (f"{n_far} of {n} synapses lie more than {limit} ({what} {median:.0f} nm): the "
             "table is probably in other units or of another neuron. Give the synapse table's voxel size "
             "(synapse_voxel_size=(4, 4, 40) / --synapse-voxel-size 4 4 40 for MICrONS voxels, 8 for hemibrain; "
             "the synapse_voxel_size column of a batch manifest), not the mesh's voxel_size")
@@ -220,7 +235,7 @@ def _check_near_mesh(mesh, pts: np.ndarray, tolerance: float) -> None:
     lower = np.maximum(d - longest, 0.0)
     far = lower > tolerance
     if far.mean() > 0.5:
-        raise InputError(_unit_message(int(far.sum()), len(pts), tolerance, float(np.median(d)),
+        raise InputError(_unit_message(int(far.sum()), len(pts), f"{tolerance:g} nm from the mesh", float(np.median(d)),
                                        "median distance to the nearest mesh vertex"))
 
 
@@ -294,6 +309,77 @@ def closest_surface_points(mesh, points: np.ndarray, candidates: int = CANDIDATE
         if not len(todo):
             break
     return closest, distance, face
+
+
+def skeleton_synapse_distances(neuron, pts: np.ndarray, tolerance: float,
+                               centerline_tolerance: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Nearest skeleton node of every synapse, its distance, and whether it is close enough.
+
+    Where the node's radius ``r`` is known the distance is measured to the node's surface,
+    ``max(d - r, 0)`` (``d`` from the node), and a synapse maps when ``d <= max(r + tolerance,
+    centerline_tolerance)``: the allowed distance from the centre line grows with the local
+    radius, and spine heads 1-3 µm off a thin dendrite (a skeleton has no spines) still map.
+    Where it is unknown (radius-less skeletons) ``d`` itself is the distance and the limit is
+    ``centerline_tolerance``. A soma node without a radius counts as a sphere reaching to the
+    nodes linked to it (median distance: where its neurites leave it), so that synapses on
+    the soma membrane of a skeleton whose soma was collapsed to one point still map.
+
+    Parameters
+    ----------
+    neuron : Neuron
+        Its ``skeleton`` (nm) and ``somas``.
+    pts : (n, 3) float ndarray
+        Synapse positions, nm.
+    tolerance, centerline_tolerance : float
+        nm, see :func:`map_synapses`.
+
+    Returns
+    -------
+    node : (n,) int64 ndarray
+    dist : (n,) float ndarray
+        nm, to the surface where the radius is known (or estimated for a soma), else to the node.
+    mapped : (n,) bool ndarray
+    n_centerline : int
+        Synapses whose node has no radius (measured from the centre line).
+    """
+    if not np.isfinite(centerline_tolerance) or centerline_tolerance < 0:
+        raise InputError(f"centerline_tolerance must be a non-negative distance in nm, not {centerline_tolerance!r}")
+    sk = neuron.skeleton
+    n = len(pts)
+    if not n:
+        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0, bool), 0
+    d, node = cKDTree(sk.vertices).query(pts)
+    node = np.asarray(node, np.int64)
+    radius = np.where(np.asarray(sk.radius, float) > 0, sk.radius, np.nan)
+    for s, soma in zip(sk.soma_nodes, getattr(neuron, "somas", [])):
+        if not radius[s] > 0:
+            radius[s] = soma.radius if soma.radius > 0 else _linked_reach(sk, int(s))
+    r = radius[node]
+    known = np.isfinite(r)
+    dist = np.where(known, np.maximum(d - np.nan_to_num(r), 0.0), d)
+    # on the soma membrane: nearer to the soma's surface than to the nearest node's (or, radius
+    # unknown, its centre line) -- a collapsed soma's neurites start on its surface
+    for s in sk.soma_nodes:
+        if not radius[s] > 0:
+            continue
+        to_surface = np.maximum(np.linalg.norm(pts - sk.vertices[s], axis=1) - radius[s], 0.0)
+        take = (to_surface <= tolerance) & (to_surface < dist)
+        node[take], dist[take], known[take] = s, to_surface[take], True
+    # from the centre line: at most the radius + tolerance, and never less than the centre-line
+    # tolerance (spine heads stand 1-3 µm off a thin dendrite's surface)
+    mapped = np.where(known, (dist <= tolerance) | (dist + np.nan_to_num(radius[node]) <= centerline_tolerance),
+                      dist <= centerline_tolerance)
+    return node, dist, mapped, int((~known).sum())
+
+
+def _linked_reach(sk, s: int) -> float:
+    """Median distance (nm) from node ``s`` to the nodes linked to it (NaN without any)."""
+    linked = np.flatnonzero(sk.parent == s)
+    if sk.parent[s] >= 0:
+        linked = np.append(linked, sk.parent[s])
+    if not len(linked):
+        return np.nan
+    return float(np.median(np.linalg.norm(sk.vertices[linked] - sk.vertices[s], axis=1)))
 
 
 def _node_path_to_soma(neuron) -> np.ndarray:

@@ -117,7 +117,7 @@ class Neuron:
         return detect_spines(self, **kwargs)
 
     def map_synapses(self, table, voxel_size: float | tuple = 1.0, columns: dict | None = None,
-                     tolerance: float = 1000.0) -> pd.DataFrame:
+                     tolerance: float = 1000.0, centerline_tolerance: float | None = None) -> pd.DataFrame:
         """Assign synapses to the nearest mesh surface -> branch, spine (head/neck) or soma.
 
         Parameters
@@ -131,6 +131,9 @@ class Neuron:
             Explicit column names (``direction, x, y, z, id``).
         tolerance : float, default 1000
             Synapses farther than this (nm) from the mesh are kept with ``mapped=False``.
+        centerline_tolerance : float, optional
+            Skeletons without radii: the largest distance (nm) from the centre line
+            (default :data:`neurograph.features.synapses.CENTERLINE_TOLERANCE`, 5000).
 
         Returns
         -------
@@ -144,7 +147,8 @@ class Neuron:
         loaded = isinstance(table, pd.DataFrame) and {"x", "y", "z", "direction"} <= set(table.columns) \
             and np.all(np.asarray(voxel_size) == 1.0) and columns is None
         syn = table if loaded else load_synapses(table, voxel_size=voxel_size, columns=columns)
-        self.synapses, self.synapse_report = map_synapses(self, syn, tolerance=tolerance)
+        extra = {} if centerline_tolerance is None else {"centerline_tolerance": centerline_tolerance}
+        self.synapses, self.synapse_report = map_synapses(self, syn, tolerance=tolerance, **extra)
         n_ids = int(self.node_branch.max()) + 1
         counts = branch_synapse_counts(self.synapses, self.branches, n_ids)
         for b, row in zip(counts.index, counts.to_dict("records")):

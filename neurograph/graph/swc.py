@@ -149,6 +149,15 @@ def swc_skeleton(table: pd.DataFrame, soma_radius: float | None = None,
     return skeleton, somas
 
 
+def radius_known_fraction(skeleton: Skeleton) -> float:
+    """Fraction of non-soma nodes with a known (finite, > 0) radius; 0 for a radius-less
+    skeleton (1 when there are no such nodes)."""
+    rest = np.ones(skeleton.n_nodes, bool)
+    rest[skeleton.soma_nodes] = False
+    r = skeleton.radius[rest]
+    return float(np.mean(np.isfinite(r) & (r > 0))) if len(r) else 1.0
+
+
 def load_swc(path: str | os.PathLike, units: str, voxel_size: float | Sequence[float] | None = None,
              name: str | None = None, soma_radius: float | None = None) -> Neuron:
     """Load an SWC skeleton as a :class:`Neuron` (branches and features, no mesh).
@@ -158,7 +167,11 @@ def load_swc(path: str | os.PathLike, units: str, voxel_size: float | Sequence[f
     path : str or PathLike
         The ``.swc`` file. Comment lines, an uncommented header line, several roots, a
         missing soma, radius ``-1``/``0`` (unknown) and a soma in the middle of the tree
-        are all handled.
+        are all handled. A file without radii (column all 0, -1, NaN, missing, or one
+        constant placeholder value, as written by the CAVE skeleton service / pcg_skel) is
+        loaded as radius-less, with a warning: widths are NaN (the soma radius too, unless
+        ``soma_radius`` is given), and :func:`neurograph.label_compartments` and
+        :func:`neurograph.features.synapses.map_synapses` use their radius-free rules.
     units : {"nm", "um", "µm", "voxel"}
         Units of the file's coordinates and radii. Required: SWC does not record units.
         FAFB/CATMAID, FlyWire and MICrONS skeletons are usually nm; NeuroMorpho.Org µm;
@@ -175,6 +188,7 @@ def load_swc(path: str | os.PathLike, units: str, voxel_size: float | Sequence[f
     Neuron
         In nm, ``mesh=None``: mesh-only branch columns (``area``, ``n_faces``) are NaN/0
         and widths come from the SWC radii (NaN where the file has none).
+        ``repair_report["radius_known"]`` is the fraction of non-soma nodes with a radius.
 
     Warns
     -----
@@ -202,5 +216,6 @@ def load_swc(path: str | os.PathLike, units: str, voxel_size: float | Sequence[f
                       UnitsWarning, stacklevel=2)
     neuron = decompose(skeleton, somas, None, name=name)
     neuron.repair_report = {"source": "swc", "path": os.fspath(path), "units": units,
-                            "voxel_size": None if voxel_size is None else np.ravel(voxel_size).tolist()}
+                            "voxel_size": None if voxel_size is None else np.ravel(voxel_size).tolist(),
+                            "radius_known": radius_known_fraction(skeleton)}
     return neuron

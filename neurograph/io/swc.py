@@ -3,7 +3,7 @@
 :func:`read_swc` parses the SWC files met in practice (comment lines anywhere, an
 uncommented header line such as ``n type x y z radius parent``, blank lines, trailing
 comments, extra columns, comma separators, ``0`` as the parent of a root, several roots,
-radius ``-1`` or ``0`` for "unknown") into a table in **nanometres**. Building a tree out of
+radius ``-1``, ``0``, NaN, missing or one constant placeholder value for "unknown") into a table in **nanometres**. Building a tree out of
 the table (somata, rerooting) is one layer up, in :func:`neurograph.load_swc`.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import warnings
 from typing import Sequence
 
 import numpy as np
@@ -83,11 +84,15 @@ def _parse(lines: list[str], numbers: list[int], path: str) -> np.ndarray:
         try:
             rows = pd.read_csv(io.StringIO("\n".join(lines)), sep=r"\s+", header=None, dtype=float,
                                engine="c").to_numpy()
+            if rows.shape[1] == 6 and np.isfinite(rows).all():  # no radius column
+                return np.insert(rows, 5, np.nan, axis=1)
             if rows.shape[1] >= 7 and np.isfinite(np.delete(rows[:, :7], 5, axis=1)).all():
                 return rows[:, :7]
         except (ValueError, pd.errors.ParserError):
             pass  # the slow path below finds and names the bad line
     parts = [_SPLIT.split(ln) for ln in lines]
+    if all(len(p) == 6 for p in parts):  # "id type x y z parent": no radius column
+        parts = [p[:5] + ["nan", p[5]] for p in parts]
     for k, p in enumerate(parts):
         if len(p) < 7:
             raise FormatError(f"{path}, line {numbers[k]}: {len(p)} fields where SWC needs 7 "
@@ -110,6 +115,26 @@ def _parse(lines: list[str], numbers: list[int], path: str) -> np.ndarray:
     return rows
 
 
+def _known_radii(radius: np.ndarray, is_soma: np.ndarray, path: str) -> np.ndarray:
+    """Radii with the "unknown" ones NaN: ``<= 0``, NaN, a missing column, and a value shared
+    by every non-soma node (a placeholder written by tools that have no radii, e.g. the
+    CAVE skeleton service). Warns when no non-soma node keeps a radius."""
+    radius = np.where(radius > 0, radius, np.nan)  # -1, 0 (and NaN) mean "unknown"
+    rest = radius[~is_soma]
+    known = rest[np.isfinite(rest)]
+    if len(rest) >= 3 and len(known) == len(rest) and np.all(known == known[0]):
+        radius[radius == known[0]] = np.nan
+        why = f"every non-soma node has radius {known[0]:g} (a placeholder)"
+    else:
+        why = "the radius column is missing, 0, -1 or NaN"
+    if len(rest) and not np.isfinite(radius[~is_soma]).any():
+        warnings.warn(f"{path}: no radii ({why}); the skeleton is treated as radius-less: widths are NaN, "
+                      "label_compartments finds the axon from synapses and the apical dendrite from the pia "
+                      "direction (pia=...), and synapses map within a centre-line tolerance",
+                      stacklevel=3)
+    return radius
+
+
 def read_swc(path: str | os.PathLike, units: str, voxel_size: float | Sequence[float] | None = None) -> pd.DataFrame:
     """Read an SWC file into a table in nanometres.
 
@@ -130,7 +155,9 @@ def read_swc(path: str | os.PathLike, units: str, voxel_size: float | Sequence[f
     -------
     pandas.DataFrame
         Columns ``node_id`` (int), ``type`` (int, SWC structure type), ``x, y, z`` (nm),
-        ``radius`` (nm, NaN where the file gives ``<= 0``: unknown) and ``parent_id``
+        ``radius`` (nm, NaN where unknown: ``<= 0``, NaN, no radius column (6-field lines
+        ``id type x y z parent``), or one value shared by every non-soma node, a placeholder;
+        a file left without any radius warns: it is radius-less) and ``parent_id``
         (int, ``-1`` for roots; a parent of ``0`` when there is no node 0 also marks a
         root). Rows keep the file order. ``table.attrs`` holds ``path``, ``units`` and the
         header comment lines.
@@ -175,8 +202,7 @@ def read_swc(path: str | os.PathLike, units: str, voxel_size: float | Sequence[f
     if selfloop.any():
         k = int(np.flatnonzero(selfloop)[0])
         raise FormatError(f"{path}, line {numbers[k]}: node {ids[k]} is its own parent")
-    radius = rows[:, 5].copy()
-    radius[~(radius > 0)] = np.nan  # -1, 0 (and NaN) mean "unknown"
+    radius = _known_radii(rows[:, 5], rows[:, 1] == 1, path)
     table = pd.DataFrame({
         "node_id": ids, "type": rows[:, 1].astype(np.int64),
         "x": rows[:, 2] * scale[0], "y": rows[:, 3] * scale[1], "z": rows[:, 4] * scale[2],
