@@ -326,7 +326,8 @@ def _apical_limb(neuron, arbor: _Arbor, branches: pd.DataFrame, axon_branch: set
 # --- entry point ---------------------------------------------------------------------------
 
 def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical: bool | str = "auto",
-                       proximal: float = 30.0, pia: Sequence[float] | None = None) -> pd.DataFrame:
+                       proximal: float = 30.0, pia: Sequence[float] | None = None,
+                       method: str = "auto") -> pd.DataFrame:
     """Label every branch ``soma``, ``axon``, ``dendrite`` (or ``apical``/``basal``) with a confidence.
 
     Parameters
@@ -348,18 +349,27 @@ def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical
         dendrite that reaches farthest towards the pia, and with ``apical="auto"`` only when
         most of its subtree lies above the soma; without it, the one that reaches farthest in
         any direction.
+    method : {"auto", "vertebrate", "insect"}, default "auto"
+        Geometry-only axon rule: ``"vertebrate"`` (above), ``"insect"`` (unipolar neurons:
+        :func:`neurograph.compartments_insect.insect_axon`), ``"auto"``: insect for trees
+        whose soma has a single substantial neurite, vertebrate otherwise. Dataset profiles
+        set it (``dataset="hemibrain"`` -> ``"insect"``).
 
     Returns
     -------
     pandas.DataFrame
         Index: graph node (somata and branches); ``compartment``, ``compartment_confidence``
-        (0-1), ``compartment_method`` (``soma``, ``synapses``, ``geometry``, ``default``).
+        (0-1), ``compartment_method`` (``soma``, ``synapses``, ``geometry``, ``geometry-insect``,
+        ``default``).
         The labels are also written to the graph (so they appear in ``neuron.branches``), to
         ``neuron.skeleton.node_type`` (SWC 1/2/3/4), ``neuron.face_compartment`` (SWC code
         per mesh face) and the ``compartment`` column of ``neuron.synapses``.
     """
     if use_synapses not in (True, False, "auto") or apical not in (True, False, "auto"):
         raise InputError("use_synapses and apical must be True, False or 'auto'")
+    if method not in ("auto", "vertebrate", "insect"):
+        raise InputError(f"method must be 'auto', 'vertebrate' or 'insect', got {method!r}")
+    from .compartments_insect import insect_axon, is_unipolar
     if pia is not None:
         pia = np.asarray(pia, float).reshape(-1)
         if pia.shape != (3,) or not np.isfinite(pia).all() or not np.linalg.norm(pia) > 0:
@@ -392,8 +402,10 @@ def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical
         if found is None:
             if use_synapses is True:
                 continue
-            found = _geometry_axon(neuron, arbor, tree, branches, spine_count, proximal, post)
-            how = "geometry"
+            insect = method == "insect" or (method == "auto" and is_unipolar(arbor, tree))
+            found = insect_axon(arbor, tree) if insect else \
+                _geometry_axon(neuron, arbor, tree, branches, spine_count, proximal, post)
+            how = "geometry-insect" if insect else "geometry"
         if found is None:
             conf_node[in_tree] = 0.5
             continue

@@ -12,7 +12,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.no_spines:
         kwargs["spines"] = False
     summary = extract_all(args.inputs, args.output, workers=args.workers, scheduler=args.scheduler,
-                          voxel_size=args.voxel_size, swc_units=args.swc_units,
+                          voxel_size=args.voxel_size, swc_units=args.swc_units, dataset=args.dataset,
                           extract_kwargs=kwargs, retry_failed=args.retry_failed, time_limit=args.time_limit,
                           memory_limit=args.memory_limit, save_neurons=not args.no_neuron_files,
                           qc=not args.no_qc, progress=not args.quiet, isolate=args.isolate)
@@ -43,6 +43,9 @@ def add_batch_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--voxel-size", nargs="+", type=float, default=None,
                    help="nm per mesh unit: one value or X Y Z (default 1 = meshes in nm)")
     p.add_argument("--swc-units", default=None, help="units of SWC inputs: nm, um or voxel")
+    from ..cli import DATASET_HELP
+
+    p.add_argument("--dataset", default=None, help=DATASET_HELP + "; a manifest's 'dataset' column wins per neuron")
     p.add_argument("--retry-failed", action="store_true", help="re-run the neurons that failed before")
     p.add_argument("--time-limit", type=float, default=None, help="seconds per neuron")
     p.add_argument("--memory-limit", default=None, help="address space per worker, e.g. 8G")

@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
+from ..datasets import get_profile
 from ..errors import InputError
 from . import store
 from .inputs import Task, resolve_inputs
@@ -132,7 +133,7 @@ def extract_all(inputs: str | os.PathLike | Task | Iterable[str | os.PathLike | 
                 extract_kwargs: Mapping[str, Any] | None = None, retry_failed: bool = False,
                 time_limit: float | None = None, memory_limit: int | str | None = None,
                 save_neurons: bool = True, qc: bool = True, progress: bool = True,
-                isolate: bool | None = None) -> BatchSummary:
+                isolate: bool | None = None, dataset: str | None = None) -> BatchSummary:
     """Extract every neuron of a dataset into a Parquet dataset, in parallel and resumably.
 
     Each neuron is processed by its own worker process (local backend) or Dask task
@@ -184,6 +185,10 @@ def extract_all(inputs: str | os.PathLike | Task | Iterable[str | os.PathLike | 
         Default: only when ``time_limit`` or ``memory_limit`` is set. Without it a neuron runs
         in the Dask worker; one that kills its worker is retried by Dask and then recorded as
         ``KilledWorker``.
+    dataset : str, optional
+        Dataset profile for every neuron (:mod:`neurograph.datasets`; a manifest's ``dataset``
+        column wins per row): voxel sizes, SWC units, spines, soma limits and compartment
+        method that neither the manifest nor these arguments give.
 
     Returns
     -------
@@ -198,12 +203,14 @@ def extract_all(inputs: str | os.PathLike | Task | Iterable[str | os.PathLike | 
     t0 = time.perf_counter()
     out_dir = os.path.abspath(os.fspath(out_dir))
     tasks = resolve_inputs(inputs)
+    profile = get_profile(dataset)
     if swc_units is None:
-        missing = [t.path for t in tasks if t.kind == "swc" and t.units is None]
+        missing = [t.path for t in tasks if t.kind == "swc" and t.units is None and t.dataset is None
+                   and profile is None]
         if missing:
             raise InputError(f"{len(missing)} SWC input(s) (e.g. {missing[0]}) but no SWC units: pass "
                              "swc_units='nm' (EM skeletons), 'um' or 'voxel' (with voxel_size), "
-                             "or a 'units' column in a manifest")
+                             "a dataset profile (dataset=/--dataset), or a 'units' column in a manifest")
     if workers is None:
         workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     if workers < 1:
@@ -213,6 +220,8 @@ def extract_all(inputs: str | os.PathLike | Task | Iterable[str | os.PathLike | 
     memory = parse_memory(memory_limit)
     options = {"voxel_size": _voxel(voxel_size), "swc_units": swc_units,
                "extract_kwargs": dict(extract_kwargs or {}), "save_neurons": bool(save_neurons), "qc": bool(qc)}
+    if profile is not None:  # only when given, so that runs made before profiles still resume
+        options["dataset"] = profile.name
 
     os.makedirs(out_dir, exist_ok=True)
     with store.RunLock(out_dir):

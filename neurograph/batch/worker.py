@@ -51,30 +51,35 @@ def _peak_rss_mb() -> float | None:
 def _load(task: Task, options: dict, progress: Callable[[str, float], None]) -> Any:
     import neurograph
 
+    dataset = task.dataset or options.get("dataset")
+    voxel = task.voxel_size if task.voxel_size is not None else options.get("voxel_size")
     if task.kind == "swc":
         load_swc = getattr(neurograph, "load_swc", None)
         if load_swc is None:
             raise InputError(f"{task.path}: SWC input needs neurograph.load_swc, which this neurograph "
                              "version does not have; pass meshes, or upgrade neurograph")
         units = task.units or options.get("swc_units")
-        if units is None:
-            raise InputError(f"{task.path}: SWC units unknown; pass swc_units ('nm', 'um' or 'voxel') or a "
-                             "'units' column in the manifest")
-        kwargs: dict[str, Any] = {"units": units, "name": task.id}
-        voxel = task.voxel_size if task.voxel_size is not None else options.get("voxel_size")
-        if str(units).strip().lower() in ("voxel", "voxels", "vx"):
+        if units is None and dataset is None:
+            raise InputError(f"{task.path}: SWC units unknown; pass swc_units ('nm', 'um' or 'voxel'), a "
+                             "dataset profile, or a 'units' column in the manifest")
+        kwargs: dict[str, Any] = {"units": units, "name": task.id, "dataset": dataset}
+        if units is not None and str(units).strip().lower() in ("voxel", "voxels", "vx"):
             kwargs["voxel_size"] = voxel
         return load_swc(task.path, **kwargs)
-    voxel = task.voxel_size if task.voxel_size is not None else options.get("voxel_size")
     # synapses go through extract, like `neurograph extract --synapses`: mapped, then used for
-    # the compartment labels
-    return neurograph.extract(task.path, voxel_size=1.0 if voxel is None else voxel, name=task.id,
+    # the compartment labels; None values come from the dataset profile (or extract's defaults)
+    return neurograph.extract(task.path, voxel_size=voxel, name=task.id, dataset=dataset,
                               progress=progress, synapses=task.synapses or None,
-                              synapse_voxel_size=_synapse_voxel(task), **(options.get("extract_kwargs") or {}))
+                              synapse_voxel_size=task.synapse_voxel_size, **(options.get("extract_kwargs") or {}))
 
 
-def _synapse_voxel(task: Task) -> Any:
-    return 1.0 if task.synapse_voxel_size is None else task.synapse_voxel_size
+def _synapse_voxel(task: Task, options: dict) -> Any:
+    if task.synapse_voxel_size is not None:
+        return task.synapse_voxel_size
+    from ..datasets import get_profile
+
+    profile = get_profile(task.dataset or options.get("dataset"))
+    return 1.0 if profile is None else profile.synapse_voxel_size
 
 
 def _with_neuron(table: pd.DataFrame, neuron_id: str) -> pd.DataFrame:
@@ -100,7 +105,8 @@ def neurons_row(neuron: Any, task: Task) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        One row: ``neuron, label, path, kind``, the feature vector of
+        One row: ``neuron, label, path, kind, dataset`` (profile name, "" without one), ``settings``
+        (JSON of the final extraction values, ``Neuron.settings``), the feature vector of
         :func:`neurograph.neuron_features` (default groups; the columns a classifier trained on
         ``neuron_features`` expects, units in :func:`neurograph.feature_table`), then the
         ``Neuron.summary`` columns that the feature vector does not have (``n_somas, n_branches,
@@ -111,7 +117,12 @@ def neurons_row(neuron: Any, task: Task) -> pd.DataFrame:
     features = neuron_features(neuron).reset_index(drop=True)
     summary = neuron.summary.reset_index(drop=True)
     extra = summary.drop(columns=[c for c in summary.columns if c in features.columns or c == "neuron"])
-    meta = pd.DataFrame({"neuron": [task.id], "label": [task.label], "path": [task.path], "kind": [task.kind]})
+    import json
+
+    settings = dict(getattr(neuron, "settings", None) or {})
+    meta = pd.DataFrame({"neuron": [task.id], "label": [task.label], "path": [task.path], "kind": [task.kind],
+                         "dataset": [settings.get("dataset") or ""],
+                         "settings": [json.dumps(settings, default=str, sort_keys=True)]})
     features = features.drop(columns=[c for c in meta.columns if c in features.columns])
     return pd.concat([meta, features, extra], axis=1)
 
@@ -215,7 +226,7 @@ def process_one(task: Task, out_dir: str, options: dict, report: Callable[[str],
         neuron = _load(task, options, progress)
         if task.synapses and task.kind == "swc":
             enter("synapses")
-            neuron.map_synapses(task.synapses, voxel_size=_synapse_voxel(task))
+            neuron.map_synapses(task.synapses, voxel_size=_synapse_voxel(task, options))
         enter("features")
         tables = neuron_tables(neuron, task)
         enter("write")

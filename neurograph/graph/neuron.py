@@ -46,6 +46,10 @@ class Neuron:
         Spine id of every mesh face, -1 on the shaft.
     shaft_radius : (n_skeleton_nodes,) float ndarray or None
         Local shaft radius in nm with spines excluded (NaN at somata).
+    settings : dict
+        How the neuron was made: the dataset profile name (``dataset``, None without one)
+        and the final parameter values used (:func:`neurograph.extract`,
+        :func:`neurograph.load_swc`); saved with the neuron.
     """
 
     name: str
@@ -62,6 +66,7 @@ class Neuron:
     spines: pd.DataFrame | None = None
     face_spine: np.ndarray | None = None
     shaft_radius: np.ndarray | None = None
+    settings: dict = field(default_factory=dict)
 
     def detect_spines(self, **kwargs) -> pd.DataFrame:
         """Find dendritic spines; see :func:`neurograph.detect_spines` (sets :attr:`spines`).
@@ -229,6 +234,7 @@ class Neuron:
         if self.face_compartment is not None:
             arrays["face_compartment"] = self.face_compartment
         meta["synapse_report"] = self.synapse_report
+        meta["settings"] = self.settings
         if self.face_spine is not None:
             arrays["face_spine"] = self.face_spine
         if self.shaft_radius is not None:
@@ -271,7 +277,7 @@ class Neuron:
         return cls(meta["name"], skeleton, somas, graph, a["node_branch"], mesh, a.get("face_branch"),
                    meta.get("repair_report", {}), synapses, meta.get("synapse_report", {}),
                    a.get("face_compartment"), tables.get("spines"), a.get("face_spine"),
-                   a.get("shaft_radius"))
+                   a.get("shaft_radius"), meta.get("settings", {}))
 
 
 def decompose(skeleton: Skeleton, somas: list | None = None, mesh: trimesh.Trimesh | None = None,

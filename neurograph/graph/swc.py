@@ -145,8 +145,8 @@ def swc_skeleton(table: pd.DataFrame, soma_radius: float | None = None,
     return skeleton, somas
 
 
-def load_swc(path: str | os.PathLike, units: str, voxel_size: float | Sequence[float] | None = None,
-             name: str | None = None, soma_radius: float | None = None) -> Neuron:
+def load_swc(path: str | os.PathLike, units: str | None = None, voxel_size: float | Sequence[float] | None = None,
+             name: str | None = None, soma_radius: float | None = None, dataset: str | None = None) -> Neuron:
     """Load an SWC skeleton as a :class:`Neuron` (branches and features, no mesh).
 
     Parameters
@@ -155,8 +155,9 @@ def load_swc(path: str | os.PathLike, units: str, voxel_size: float | Sequence[f
         The ``.swc`` file. Comment lines, an uncommented header line, several roots, a
         missing soma, radius ``-1``/``0`` (unknown) and a soma in the middle of the tree
         are all handled.
-    units : {"nm", "um", "µm", "voxel"}
-        Units of the file's coordinates and radii. Required: SWC does not record units.
+    units : {"nm", "um", "µm", "voxel"}, optional
+        Units of the file's coordinates and radii. Required unless ``dataset`` gives them:
+        SWC does not record units.
         FAFB/CATMAID, FlyWire and MICrONS skeletons are usually nm; NeuroMorpho.Org µm;
         hemibrain/neuPrint (and the navis example files) 8 nm voxels.
     voxel_size : float or (3,) floats, optional
@@ -165,6 +166,11 @@ def load_swc(path: str | os.PathLike, units: str, voxel_size: float | Sequence[f
         Defaults to the file stem.
     soma_radius : float, optional
         Soma radius in nm, overriding the file's.
+    dataset : str, optional
+        Dataset profile (:mod:`neurograph.datasets`): its ``swc_units`` and
+        ``swc_voxel_size`` fill ``units`` and ``voxel_size`` when they are not given (e.g.
+        ``"fafb"``: nm, ``"hemibrain"``: 8 nm voxels, ``"neuromorpho"``: µm). Recorded, with
+        the final units, in ``neuron.settings``.
 
     Returns
     -------
@@ -177,8 +183,19 @@ def load_swc(path: str | os.PathLike, units: str, voxel_size: float | Sequence[f
     FormatError
         Malformed SWC (see :func:`neurograph.io.swc.read_swc`) or parent links with a cycle.
     InputError
-        Unknown units or a bad voxel size.
+        Unknown units or dataset, no units, or a bad voxel size.
     """
+    from ..datasets import get_profile
+
+    profile = get_profile(dataset)
+    if units is None:
+        if profile is None:
+            raise InputError(f"{os.fspath(path)}: give the SWC units (units='nm', 'um' or 'voxel') or a "
+                             "dataset profile (dataset='fafb', 'hemibrain', 'neuromorpho', ...): SWC files "
+                             "do not record their units")
+        units = profile.swc_units
+        if voxel_size is None and profile.swc_voxel_size is not None:
+            voxel_size = profile.swc_voxel_size
     if soma_radius is not None and not (np.isfinite(soma_radius) and soma_radius > 0):
         raise InputError(f"soma_radius must be a positive number of nm, got {soma_radius!r}")
     table = read_swc(path, units=units, voxel_size=voxel_size)
@@ -187,4 +204,8 @@ def load_swc(path: str | os.PathLike, units: str, voxel_size: float | Sequence[f
     neuron = decompose(skeleton, somas, None, name=name)
     neuron.repair_report = {"source": "swc", "path": os.fspath(path), "units": units,
                             "voxel_size": None if voxel_size is None else np.ravel(voxel_size).tolist()}
+    neuron.settings = {"dataset": None if profile is None else profile.name, "units": units,
+                       "voxel_size": neuron.repair_report["voxel_size"], "soma_radius": soma_radius,
+                       "swc_radii": bool(np.isfinite(np.asarray(skeleton.radius, float)).any()
+                                         and (np.asarray(skeleton.radius, float) > 0).any())}
     return neuron
