@@ -64,27 +64,31 @@ def is_unipolar(arbor, tree: int) -> bool:
     return bool(somas) and all(substantial_primaries(arbor, s) == 1 for s in somas)
 
 
-def _runs(order: np.ndarray, parent: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Run id of every kept node (stretches of the kept tree between branch points) and
-    the number of kept children of every node."""
+def _core_runs(order: np.ndarray, parent: np.ndarray, core: np.ndarray) -> np.ndarray:
+    """Run id of every core edge (an edge is its child node; -1 off the core): chains of core
+    edges joined at nodes with exactly two core edges."""
     n = len(parent)
-    has = (parent >= 0) & keep
-    kids = np.bincount(parent[has], minlength=n)
+    has = core & (parent >= 0)
+    degree = np.bincount(parent[has], minlength=n) + has.astype(np.int64)
     run = np.full(n, -1, np.int64)
     next_id = 0
     for node in order:
-        if not keep[node]:
+        if not has[node]:
             continue
         p = parent[node]
-        if p >= 0 and keep[p] and kids[p] == 1 and run[p] >= 0:
+        if has[p] and degree[p] == 2:
             run[node] = run[p]
         else:
             run[node] = next_id
             next_id += 1
-    return run, kids
+    # a root with exactly two core edges joins their runs
+    for r in np.flatnonzero((parent < 0) & (degree == 2)):
+        a, b = run[np.flatnonzero(has & (parent == r))]
+        run[run == b] = a
+    return run
 
 
-def insect_axon(arbor, tree: int, prune: float = 0.05, min_side: float = 0.1, min_tract: float = 15000.0,
+def insect_axon(arbor, tree: int, prune: float = 0.02, min_side: float = 0.1, min_tract: float = 15000.0,
                 tract_ratio: float = 3.0) -> tuple[np.ndarray, float] | None:
     """Axon nodes of one insect-neuron tree from geometry, and a confidence (0.5-1).
 
@@ -94,8 +98,9 @@ def insect_axon(arbor, tree: int, prune: float = 0.05, min_side: float = 0.1, mi
         Skeleton arrays (nm).
     tree : int
         Root label of the tree (``arbor.root``).
-    prune : float, default 0.05
-        Subtrees with less than this fraction of the tree's cable are not part of the main tree.
+    prune : float, default 0.02
+        An edge is on the main tree when both sides of it hold at least this fraction of the
+        tree's cable (independent of where the tree is rooted).
     min_side : float, default 0.1
         Each side of the tract must hold at least this fraction of the tree's cable.
     min_tract : float, default 15000
@@ -110,48 +115,45 @@ def insect_axon(arbor, tree: int, prune: float = 0.05, min_side: float = 0.1, mi
         None when the tree has no tract that separates two arbors (e.g. a local neuron).
     """
     in_tree = arbor.root == tree
-    edge = np.where(in_tree, arbor.edge, 0.0)
-    cable = subtree_sum(arbor.order, arbor.parent, edge)
+    edge = np.where(in_tree & (arbor.parent >= 0), arbor.edge, 0.0)
+    cable = subtree_sum(arbor.order, arbor.parent, edge)  # includes each node's own edge
     roots = np.flatnonzero(in_tree & (arbor.parent < 0))
     total = float(cable[roots].sum())
     if total <= 0:
         return None
-    keep = in_tree & (cable >= prune * total)
-    run, kids = _runs(arbor.order, arbor.parent, keep)
-    ids = run[keep]
-    if not len(ids):
+    core = in_tree & (arbor.parent >= 0) & (np.minimum(cable, total - cable) >= prune * total)
+    run = _core_runs(arbor.order, arbor.parent, core)
+    if not core.any():
         return None
-    n_runs = int(ids.max()) + 1
-    length = np.bincount(ids, weights=edge[keep], minlength=n_runs)
-    # top (first) and bottom (last) node of every run: smallest / largest path to the root
-    nodes = np.flatnonzero(keep)
-    depth = arbor.path[nodes]
-    top = np.full(n_runs, -1, np.int64)
-    bottom = np.full(n_runs, -1, np.int64)
-    by_depth = nodes[np.argsort(depth, kind="stable")]
-    top[run[by_depth[::-1]]] = by_depth[::-1]  # last write wins: the shallowest
-    bottom[run[by_depth]] = by_depth  # the deepest
-    distal = cable[top]  # the run and everything below it
-    proximal = total - distal
-    ok = (np.minimum(cable[bottom], proximal) >= min_side * total) & ~arbor.is_soma[top]
+    ids, run_of = np.unique(run[core], return_inverse=True)
+    nodes = np.flatnonzero(core)
+    length = np.bincount(run_of, weights=edge[nodes], minlength=len(ids))
+    # shallowest edge of each run
+    by_depth = np.argsort(arbor.path[nodes], kind="stable")[::-1]
+    top = np.full(len(ids), -1, np.int64)
+    top[run_of[by_depth]] = nodes[by_depth]
+    distal = cable[top] - length  # below the run's upper end, the run itself excepted
+    proximal = total - cable[top]  # above it
+    ok = np.minimum(distal, proximal) >= min_side * total
     if not ok.any():
         return None
     cand = np.flatnonzero(ok)
     best = int(cand[np.argmax(length[cand])])
-    others = np.delete(np.arange(n_runs), best)
+    others = np.delete(np.arange(len(ids)), best)
     ref = _wmedian(length[others], length[others]) if len(others) else 0.0
     ref = 0.0 if not np.isfinite(ref) else ref
     if length[best] < min_tract or length[best] < tract_ratio * ref:
         return None
-    t = int(top[best])
-    below = arbor.below(t) & in_tree
-    has_soma = bool(arbor.is_soma[in_tree].any())
-    if has_soma and not (below & arbor.is_soma).any():
-        axon = below
-    else:  # no soma (or the soma below the tract): the side with the sparser twigs is the axon
-        rest = in_tree & ~below & ~arbor.is_soma
-        axon = below if _tip_density(arbor, below) <= _tip_density(arbor, rest) else rest
-        axon = axon & ~arbor.is_soma
+    tract = np.zeros(arbor.n, bool)
+    tract[nodes[run_of == best]] = True
+    far = arbor.below(int(top[best])) & in_tree & ~tract
+    near = in_tree & ~far & ~tract
+    soma_far, soma_near = bool((far & arbor.is_soma).any()), bool((near & arbor.is_soma).any())
+    if soma_near != soma_far:  # the axon is the side away from the soma
+        side = far if soma_near else near
+    else:  # no soma: the side with the sparser terminal twigs is the axon
+        side = far if _tip_density(arbor, far) <= _tip_density(arbor, near) else near
+    axon = (side | tract) & ~arbor.is_soma
     ratio = length[best] / max(ref, 1.0)
     conf = float(0.5 + 0.5 * np.clip((ratio - tract_ratio) / (3 * tract_ratio), 0.0, 1.0))
     return axon, conf

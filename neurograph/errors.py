@@ -26,3 +26,11 @@ class SkeletonError(NeurographError):
 
 class FormatError(InputError):
     """A saved file is not in the format neurograph expects."""
+
+
+class NeurographWarning(UserWarning):
+    """Base class of the warnings neurograph issues (a result that is probably not what you want)."""
+
+
+class InsectTwigWarning(NeurographWarning):
+    """Spine detection on a mesh without a dataset profile folded what look like insect twigs."""
