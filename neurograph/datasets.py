@@ -89,6 +89,11 @@ class DatasetProfile:
 
 
 _FLY_SOMA = dict(min_soma_radius_nm=1500.0, max_soma_radius_nm=8000.0)  # fly somata ~2-5 µm radius
+# neuPrint (Janelia FIB-SEM, 8 nm isotropic): meshes, skeletons and synapses in 8 nm voxels
+_NEUPRINT = dict(mesh_voxel_size=(8.0, 8.0, 8.0), synapse_voxel_size=(8.0, 8.0, 8.0),
+                 synapse_columns={"direction": "type", "x": "x", "y": "y", "z": "z", "id": "connector_id"},
+                 swc_units="voxel", swc_voxel_size=(8.0, 8.0, 8.0), swc_radii=True, spines=False,
+                 compartments="insect", **_FLY_SOMA)
 
 #: name -> profile. The one table of dataset conventions.
 PROFILES: dict[str, DatasetProfile] = {p.name: p for p in (
@@ -111,19 +116,13 @@ PROFILES: dict[str, DatasetProfile] = {p.name: p for p in (
     DatasetProfile(
         "hemibrain", "Janelia hemibrain v1.2 (Drosophila, FIB-SEM 8 nm isotropic): neuPrint meshes, "
         "skeletons and synapses in 8 nm voxels",
-        mesh_voxel_size=(8.0, 8.0, 8.0), synapse_voxel_size=(8.0, 8.0, 8.0),
-        synapse_columns={"direction": "type", "x": "x", "y": "y", "z": "z", "id": "connector_id"},
-        swc_units="voxel", swc_voxel_size=(8.0, 8.0, 8.0), swc_radii=True, spines=False, compartments="insect",
         sources=("Scheffer et al., eLife 9 (2020) e57443",
                  "https://rdrr.io/github/natverse/hemibrainr/man/hemibrain_read_neurons.html (scale 8/1000)"),
-        **_FLY_SOMA),
+        **_NEUPRINT),
     DatasetProfile(
         "manc", "Janelia MANC (Drosophila male ventral nerve cord, FIB-SEM 8 nm): neuPrint data in "
         "8 nm voxels",
-        mesh_voxel_size=(8.0, 8.0, 8.0), synapse_voxel_size=(8.0, 8.0, 8.0),
-        synapse_columns={"direction": "type", "x": "x", "y": "y", "z": "z", "id": "connector_id"},
-        swc_units="voxel", swc_voxel_size=(8.0, 8.0, 8.0), swc_radii=True, spines=False, compartments="insect",
-        sources=("Takemura et al., eLife 13 (2024) RP97769; https://github.com/natverse/malevnc",), **_FLY_SOMA),
+        sources=("Takemura et al., eLife 13 (2024) RP97769; https://github.com/natverse/malevnc",), **_NEUPRINT),
     DatasetProfile(
         "flywire", "FlyWire (whole Drosophila brain, FAFB ssTEM 4x4x40 nm): meshes and skeletons in nm, "
         "synapse tables (Buhmann et al. 2021) in 4x4x40 nm voxels",

@@ -508,3 +508,29 @@ def truth_compartments(cell: SyntheticNeuron, points: np.ndarray) -> np.ndarray:
     if cell.soma_center is not None:
         out[np.linalg.norm(np.asarray(points, float) - cell.soma_center, axis=1) < cell.soma_radius] = "soma"
     return out
+
+
+def labelled_edges(neuron) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every skeleton edge of a labelled neuron, to score it against :func:`truth_compartments`.
+
+    Parameters
+    ----------
+    neuron : Neuron
+        After :func:`neurograph.label_compartments` (``skeleton.node_type`` set).
+
+    Returns
+    -------
+    midpoints : (k, 3) float ndarray
+        nm, one per non-root skeleton node (its edge to the parent).
+    lengths : (k,) float ndarray
+        nm.
+    labels : (k,) object ndarray
+        ``soma``, ``axon``, ``dendrite`` (apical and basal dendrites included) or ``?``.
+    """
+    sk = neuron.skeleton
+    has = np.flatnonzero(sk.parent >= 0)
+    mid = 0.5 * (sk.vertices[has] + sk.vertices[sk.parent[has]])
+    length = np.linalg.norm(sk.vertices[has] - sk.vertices[sk.parent[has]], axis=1)
+    names = {1: "soma", 2: "axon", 3: "dendrite", 4: "dendrite"}
+    return mid, length, np.array([names.get(int(c), "?") for c in sk.node_type[has]], dtype=object)
+

@@ -8,18 +8,7 @@ import numpy as np
 import pytest
 
 import neurograph as ng
-from neurograph.synthetic import make_neuron, truth_compartments
-
-NAME = {1: "soma", 2: "axon", 3: "dendrite", 4: "apical"}
-
-
-def _edges(neuron):
-    sk = neuron.skeleton
-    has = np.flatnonzero(sk.parent >= 0)
-    mid = 0.5 * (sk.vertices[has] + sk.vertices[sk.parent[has]])
-    length = np.linalg.norm(sk.vertices[has] - sk.vertices[sk.parent[has]], axis=1)
-    return mid, length, np.array([NAME.get(int(c), "?") for c in sk.node_type[has]], dtype=object)
-
+from neurograph.synthetic import labelled_edges, make_neuron, truth_compartments
 
 @pytest.fixture(scope="module")
 def unipolar():
@@ -44,7 +33,7 @@ def test_unipolar_axon_without_synapses(unipolar, method):
         assert neuron.n_somas == 1
         table = ng.label_compartments(neuron, use_synapses=False, method=method)
         assert (table["compartment_method"] == "geometry-insect").sum() == len(table) - 1
-        mid, length, ours = _edges(neuron)
+        mid, length, ours = labelled_edges(neuron)
         truth = truth_compartments(cell, mid)
         keep = np.isin(truth, ["axon", "dendrite"]) & (ours != "soma")
         acc = (length * (ours == truth))[keep].sum() / length[keep].sum()
@@ -103,7 +92,7 @@ def test_hemibrain_axon_without_synapses_matches_navis_split(hemibrain_neurons, 
         x = navis.heal_skeleton(x) if x.n_trees > 1 else x
         split = navis.split_axon_dendrite(x, label_only=True).nodes
         ng.label_compartments(neuron, use_synapses=False, method="insect")
-        mid, length, ours = _edges(neuron)
+        mid, length, ours = labelled_edges(neuron)
         _, idx = cKDTree(split[["x", "y", "z"]].to_numpy(float) * 8.0).query(mid)
         theirs = split["compartment"].to_numpy()[idx]
         keep = np.isin(theirs, ["axon", "dendrite"]) & (ours != "soma")
