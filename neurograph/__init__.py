@@ -14,6 +14,8 @@ or all at once: ``neurograph.extract("cell.off")``.
 
 from .errors import InputError, MeshError, NeurographError, SkeletonError
 from .errors import FormatError
+from .errors import InsectTwigWarning, NeurographWarning
+from .datasets import PROFILES as DATASETS
 from .graph.swc import load_swc
 from .graph.interop import from_navis, load_skeleton
 from .features.vector import neuron_features
@@ -32,7 +34,7 @@ from . import batch  # noqa: E402  (batch runs over datasets: neurograph.batch.e
 
 __version__ = "0.1.0"
 
-__all__ = ["from_navis", "load_skeleton", "graph_arrays", "FormatError", "load_swc", "neuron_features", "feature_table", "classify", "detect_spines", "load_synapses", "label_compartments", "soma_features", "InputError", "MeshError", "NeurographError", "SkeletonError", "Neuron", "RepairResult", "Skeleton",
+__all__ = ["from_navis", "load_skeleton", "graph_arrays", "FormatError", "InsectTwigWarning", "NeurographWarning", "DATASETS", "load_swc", "neuron_features", "feature_table", "classify", "detect_spines", "load_synapses", "label_compartments", "soma_features", "InputError", "MeshError", "NeurographError", "SkeletonError", "Neuron", "RepairResult", "Skeleton",
            "Soma", "decompose", "extract", "find_somas", "load", "load_mesh", "repair", "skeletonize",
            "synthetic", "write_swc"]
 

@@ -10,6 +10,9 @@ import time
 from .errors import NeurographError
 from .io.paths import check_output_folder, voxel_arg
 
+DATASET_HELP = ("dataset profile giving voxel sizes, spines on/off, soma limits, pia and the axon method: "
+                "microns, h01, hemibrain, manc, flywire, fafb, neuromorpho (explicit options override it)")
+
 
 def _extract(args: argparse.Namespace) -> int:
     from .io import write_swc
@@ -20,7 +23,7 @@ def _extract(args: argparse.Namespace) -> int:
 
         source, voxel = skeletor.example_mesh(), 8.0  # hemibrain neuron in 8 nm voxels
         name = "skeletor_example_722817260"
-        args.no_spines = True  # a fly neuron: no dendritic spines
+        args.dataset = args.dataset or "hemibrain"  # a fly neuron: no dendritic spines
     elif args.mesh:
         source, voxel, name = args.mesh, args.voxel_size, None
     else:
@@ -31,11 +34,11 @@ def _extract(args: argparse.Namespace) -> int:
     check_output_folder(args.output)
     os.makedirs(args.output, exist_ok=True)
     t0 = time.perf_counter()
-    neuron = extract(source, voxel_size=voxel, name=name, gap=args.gap, step=args.step,
+    neuron = extract(source, voxel_size=voxel, name=name, gap=args.gap, step=args.step, dataset=args.dataset,
                      progress=lambda stage, s: print(f"[{stage:>11}] {s:6.2f} s", flush=True),
                      synapses=args.synapses, synapse_voxel_size=syn_voxel,
                      compartments=({"pia": args.pia} if args.pia else True) if args.compartments or args.pia
-                     else None, spines=not args.no_spines)
+                     else None, spines=False if args.no_spines else None)
     stem = os.path.join(args.output, neuron.name)
     neuron.branches.to_csv(f"{stem}_branches.csv")
     neuron.summary.to_csv(f"{stem}_summary.csv")
@@ -83,8 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     ex = sub.add_parser("extract", help="mesh -> branch tables, SWC, saved neuron and a PNG")
     ex.add_argument("mesh", nargs="?", help=".ply/.obj/.off/.stl mesh")
     ex.add_argument("-o", "--output", required=True, help="output folder")
-    ex.add_argument("--voxel-size", nargs="+", type=float, default=[1.0],
-                    help="nm per mesh unit: one value or X Y Z (default 1 = mesh in nm)")
+    ex.add_argument("--voxel-size", nargs="+", type=float, default=None,
+                    help="nm per mesh unit: one value or X Y Z (default: the --dataset's, else 1 = mesh in nm)")
+    ex.add_argument("--dataset", default=None, help=DATASET_HELP)
     ex.add_argument("--example", action="store_true",
                     help="use skeletor's example hemibrain mesh (a fly neuron: implies --no-spines)")
     ex.add_argument("--no-spines", action="store_true",
@@ -94,8 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--step", type=float, default=300.0, help="skeleton wavefront step in nm")
     ex.add_argument("--synapses", help="synapse table (CSV/Parquet; pre/post and x/y/z columns): mapped onto "
                     "the neuron and used for axon/dendrite labels; writes <name>_synapses.csv")
-    ex.add_argument("--synapse-voxel-size", nargs="+", type=float, default=[1.0],
-                    help="nm per synapse coordinate unit: 1 (nm), 4 4 40 (MICrONS voxels), 8 (hemibrain)")
+    ex.add_argument("--synapse-voxel-size", nargs="+", type=float, default=None,
+                    help="nm per synapse coordinate unit: 1 (nm), 4 4 40 (MICrONS voxels), 8 (hemibrain); "
+                    "default: the --dataset's, else 1")
     ex.add_argument("--compartments", action="store_true",
                     help="label axon/dendrite/soma without synapses too (always done with --synapses)")
     ex.add_argument("--pia", nargs=3, type=float, metavar=("X", "Y", "Z"),

@@ -380,7 +380,8 @@ def _apical_limb(neuron, arbor: _Arbor, branches: pd.DataFrame, axon_branch: set
 # --- entry point ---------------------------------------------------------------------------
 
 def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical: bool | str = "auto",
-                       proximal: float = 30.0, pia: Sequence[float] | None = None) -> pd.DataFrame:
+                       proximal: float = 30.0, pia: Sequence[float] | None = None,
+                       method: str = "auto") -> pd.DataFrame:
     """Label every branch ``soma``, ``axon``, ``dendrite`` (or ``apical``/``basal``) with a confidence.
 
     Parameters
@@ -402,22 +403,30 @@ def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical
         dendrite that reaches farthest towards the pia, and with ``apical="auto"`` only when
         most of its subtree lies above the soma; without it, the one that reaches farthest in
         any direction.
+    method : {"auto", "vertebrate", "insect"}, default "auto"
+        Geometry-only axon rule: ``"vertebrate"`` (above), ``"insect"`` (unipolar neurons:
+        :func:`neurograph.compartments_insect.insect_axon`), ``"auto"``: insect for trees
+        whose soma has a single substantial neurite, vertebrate otherwise. Dataset profiles
+        set it (``dataset="hemibrain"`` -> ``"insect"``).
 
     Returns
     -------
     pandas.DataFrame
         Index: graph node (somata and branches); ``compartment``, ``compartment_confidence``
-        (0-1), ``compartment_method`` (``soma``, ``synapses``, ``geometry``, ``default``: no
-        rule could decide, e.g. a radius-less skeleton without synapses, so the tree is all
-        dendrite with confidence 0.5) and ``apical_method`` for dendrites split into apical and
-        basal (``width``: thickest x farthest; ``pia``: radius-less, the primary reaching
-        farthest towards the pia; ``reach``: forced, radius-less, no pia; ``""`` not split).
+        (0-1), ``compartment_method`` (``soma``, ``synapses``, ``geometry``, ``geometry-insect``,
+        ``default``: no rule could decide, e.g. a radius-less skeleton without synapses, so the
+        tree is all dendrite with confidence 0.5) and ``apical_method`` for dendrites split into
+        apical and basal (``width``: thickest x farthest; ``pia``: radius-less, the primary
+        reaching farthest towards the pia; ``reach``: forced, radius-less, no pia; ``""`` not split).
         The labels are also written to the graph (so they appear in ``neuron.branches``), to
         ``neuron.skeleton.node_type`` (SWC 1/2/3/4), ``neuron.face_compartment`` (SWC code
         per mesh face) and the ``compartment`` column of ``neuron.synapses``.
     """
     if use_synapses not in (True, False, "auto") or apical not in (True, False, "auto"):
         raise InputError("use_synapses and apical must be True, False or 'auto'")
+    if method not in ("auto", "vertebrate", "insect"):
+        raise InputError(f"method must be 'auto', 'vertebrate' or 'insect', got {method!r}")
+    from .compartments_insect import insect_axon, is_unipolar
     if pia is not None:
         pia = np.asarray(pia, float).reshape(-1)
         if pia.shape != (3,) or not np.isfinite(pia).all() or not np.linalg.norm(pia) > 0:
@@ -450,8 +459,10 @@ def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical
         if found is None:
             if use_synapses is True:
                 continue
-            found = _geometry_axon(neuron, arbor, tree, branches, spine_count, proximal, post)
-            how = "geometry"
+            insect = method == "insect" or (method == "auto" and is_unipolar(arbor, tree))
+            found = insect_axon(arbor, tree) if insect else \
+                _geometry_axon(neuron, arbor, tree, branches, spine_count, proximal, post)
+            how = "geometry-insect" if insect else "geometry"
         if found is None:
             conf_node[in_tree] = 0.5
             continue
@@ -498,8 +509,9 @@ def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical
                      "apical_method": apical_how.get(b, "")})
     table = pd.DataFrame(rows).set_index("branch")
     _apply(neuron, table, arbor, use_synapses=bool(use_synapses))
-    neuron.steps["label_compartments"] = {"use_synapses": use_synapses, "apical": apical, "proximal": proximal,
-                                          "pia": None if pia is None else [float(v) for v in pia]}
+    neuron.settings["label_compartments"] = {"use_synapses": use_synapses, "apical": apical, "proximal": proximal,
+                                             "pia": None if pia is None else [float(v) for v in pia],
+                                             "method": method}
     return table
 
 

@@ -32,9 +32,17 @@ class SourceError(InputError):
     """A data source (a precomputed layer on disk or in the cloud) could not be read, even after retries."""
 
 
-class DataWarning(UserWarning):
+class NeurographWarning(UserWarning):
+    """Base class of the warnings neurograph issues (a result that is probably not what you want)."""
+
+
+class DataWarning(NeurographWarning):
     """Part of the input was dropped or guessed; the result is still valid (the message says what)."""
 
 
 class UnitsWarning(DataWarning):
     """Numbers that are implausible for a neuron in the given units (sizes, radii, spacing)."""
+
+
+class InsectTwigWarning(NeurographWarning):
+    """Spine detection on a mesh without a dataset profile folded what look like insect twigs."""

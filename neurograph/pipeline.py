@@ -17,27 +17,35 @@ from .mesh import find_somas, repair
 from .skeleton import skeletonize
 
 
-def extract(source: Any, voxel_size: float | Sequence[float] = 1.0, name: str | None = None,
-            gap: float = 2000.0, min_soma_radius: float = 2500.0, step: float | str = 300.0,
+def extract(source: Any, voxel_size: float | Sequence[float] | None = None, name: str | None = None,
+            gap: float = 2000.0, min_soma_radius: float | None = None, step: float | str = 300.0,
             progress: Callable[[str, float], None] | None = None, synapses: Any = None,
-            synapse_voxel_size: float | Sequence[float] = 1.0, synapse_columns: dict | None = None,
+            synapse_voxel_size: float | Sequence[float] | None = None, synapse_columns: dict | None = None,
             synapse_tolerance: float = 1000.0, compartments: bool | dict | None = None,
-            spines: bool | dict = True, segment_id: Any = None) -> Neuron:
+            spines: bool | dict | None = None, dataset: str | None = None,
+            max_soma_radius: float | None = None, segment_id: Any = None) -> Neuron:
     """Run the whole pipeline on one mesh.
+
+    Parameters left at ``None`` come from the ``dataset`` profile
+    (:data:`neurograph.datasets.PROFILES`), or without one from the generic default given
+    below; explicit values always win. The profile name and the final values are recorded
+    in ``neuron.settings`` (saved with the neuron).
 
     Parameters
     ----------
     source : path, trimesh.Trimesh or (vertices, faces)
         The neuron mesh (``.ply .obj .off .stl``), or a Neuroglancer precomputed layer
         with ``segment_id`` (see :func:`neurograph.load_mesh`).
-    voxel_size : float or (3,) floats, default 1.0
+    voxel_size : float or (3,) floats, optional
         nm per mesh unit (8 for hemibrain meshes in voxels, 1 for MICrONS meshes in nm).
+        Default: the profile's, else 1.
     name : str, optional
         Defaults to the file stem.
     gap : float, default 2000
         Largest gap (nm) across which mesh pieces are joined (:func:`neurograph.repair`).
-    min_soma_radius : float, default 2500
-        Smallest soma radius in nm (:func:`neurograph.find_somas`).
+    min_soma_radius, max_soma_radius : float, optional
+        Soma radius limits in nm (:func:`neurograph.find_somas`); default the profile's,
+        else 2500 and 15000.
     step : float or "auto", default 300
         Wavefront step in nm (:func:`neurograph.skeletonize`).
     progress : callable(stage, seconds), optional
@@ -45,22 +53,30 @@ def extract(source: Any, voxel_size: float | Sequence[float] = 1.0, name: str | 
     synapses : path or pandas.DataFrame, optional
         Synapse table (:func:`neurograph.load_synapses`): mapped onto the neuron
         (:meth:`Neuron.map_synapses`) and used for the compartment labels.
-    synapse_voxel_size : float or (3,) floats, default 1.0
-        nm per unit of the synapse coordinates ((4, 4, 40) for MICrONS tables, 8 for hemibrain).
+    synapse_voxel_size : float or (3,) floats, optional
+        nm per unit of the synapse coordinates ((4, 4, 40) for MICrONS tables, 8 for hemibrain);
+        default the profile's, else 1.
     synapse_columns : dict, optional
-        Explicit synapse column names (``direction, x, y, z, id``).
+        Explicit synapse column names (``direction, x, y, z, id``); default the profile's
+        when the table has those columns, else detected from the table.
     synapse_tolerance : float, default 1000
         Synapses farther than this (nm) from the mesh are reported, not assigned.
     compartments : bool or dict, optional
         Label axon/dendrite/soma (:func:`neurograph.label_compartments`; a dict passes its
         parameters, e.g. ``{"pia": (0, -1, 0)}``); default: only when synapses are given.
-    spines : bool or dict, default True
+        The profile supplies ``pia`` and ``method`` unless the dict sets them.
+    spines : bool or dict, optional
         Detect dendritic spines (:func:`neurograph.detect_spines`; a dict passes its
         parameters). Spine twigs of the skeleton are folded into their shaft branch, so
-        spines are neither branches nor cable. Pass ``False`` for neurons without spines
-        (insects: hemibrain, FlyWire, FAFB): their short terminal twigs (< ~3 µm) look like
-        spines on the mesh and would be folded away (on the hemibrain DA1 neurons this
-        removes ~25% of the cable that the reference skeletons count).
+        spines are neither branches nor cable. Default: the profile's (off for the insect
+        datasets), else True. Insect neurons have no spines, but their short terminal twigs
+        (< ~3 µm) look like spines on the mesh and would be folded away (~25-40% of the
+        cable of the hemibrain DA1 neurons); without a profile, when the folded twigs look
+        like insect twigs rather than spines (:func:`neurograph.features.spine_check.looks_like_insect_twigs`)
+        a :class:`~neurograph.errors.InsectTwigWarning` names the remedy.
+    dataset : str, optional
+        Dataset profile name (``microns``, ``h01``, ``hemibrain``, ``manc``, ``flywire``,
+        ``fafb``, ``neuromorpho``; :mod:`neurograph.datasets`).
     segment_id : int, optional
         Segment id in a precomputed layer ``source`` (units from the layer's ``info``).
 
@@ -85,6 +101,26 @@ def extract(source: Any, voxel_size: float | Sequence[float] = 1.0, name: str | 
             progress(stage, time.perf_counter() - t0)
         return time.perf_counter()
 
+    from .datasets import get_profile, pick, synapse_columns_for
+
+    profile = get_profile(dataset)
+    voxel_size = pick(voxel_size, profile, "mesh_voxel_size", 1.0)
+    min_soma_radius = float(pick(min_soma_radius, profile, "min_soma_radius_nm", 2500.0))
+    max_soma_radius = float(pick(max_soma_radius, profile, "max_soma_radius_nm", 15000.0))
+    synapse_voxel_size = pick(synapse_voxel_size, profile, "synapse_voxel_size", 1.0)
+    if synapse_columns is None and synapses is not None:
+        synapse_columns = synapse_columns_for(profile, synapses)
+    spines = pick(spines, profile, "spines", True)
+    comp_kwargs = dict(compartments) if isinstance(compartments, dict) else {}
+    if profile is not None:
+        comp_kwargs.setdefault("pia", profile.pia)
+        comp_kwargs.setdefault("method", profile.compartments)
+    settings = {"dataset": None if profile is None else profile.name, "voxel_size": voxel_size,
+                "min_soma_radius": min_soma_radius, "max_soma_radius": max_soma_radius, "gap": gap, "step": step,
+                "spines": spines, "synapse_voxel_size": synapse_voxel_size, "synapse_columns": synapse_columns,
+                "synapse_tolerance": synapse_tolerance, "compartment_method": comp_kwargs.get("method", "auto"),
+                "pia": comp_kwargs.get("pia")}
+
     t = time.perf_counter()
     with warnings.catch_warnings():  # the extent is checked below, as an error
         warnings.simplefilter("ignore", UnitsWarning)
@@ -94,7 +130,7 @@ def extract(source: Any, voxel_size: float | Sequence[float] = 1.0, name: str | 
     t = done("load", t)
     repaired = repair(mesh, gap=gap)
     t = done("repair", t)
-    somas = find_somas(repaired.mesh, min_radius=min_soma_radius)
+    somas = find_somas(repaired.mesh, min_radius=min_soma_radius, max_radius=max_soma_radius)
     t = done("soma", t)
     skeleton = skeletonize(repaired.mesh, somas, repaired.bridges, step=step)
     t = done("skeletonize", t)
@@ -105,7 +141,11 @@ def extract(source: Any, voxel_size: float | Sequence[float] = 1.0, name: str | 
     if spines:
         from .features.spines import detect_spines
 
-        detect_spines(neuron, **(spines if isinstance(spines, dict) else {}))
+        table = detect_spines(neuron, **(spines if isinstance(spines, dict) else {}))
+        if profile is None:
+            from .features.spine_check import warn_if_insect_twigs
+
+            settings["spine_check"] = warn_if_insect_twigs(neuron, table)
         t = done("spines", t)
     if synapses is not None:
         neuron.map_synapses(synapses, voxel_size=synapse_voxel_size, columns=synapse_columns,
@@ -114,6 +154,20 @@ def extract(source: Any, voxel_size: float | Sequence[float] = 1.0, name: str | 
     if compartments or (compartments is None and synapses is not None):
         from .compartments import label_compartments
 
-        label_compartments(neuron, **(compartments if isinstance(compartments, dict) else {}))
+        label_compartments(neuron, **comp_kwargs)
         done("compartments", t)
+    neuron.settings = {**_plain(settings), **neuron.settings}  # the steps' own records (compartments) kept
     return neuron
+
+
+def _plain(value: Any) -> Any:
+    """JSON-able copy of a settings value (tuples and arrays -> lists, numpy scalars -> Python)."""
+    import numpy as np
+
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

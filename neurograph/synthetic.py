@@ -34,6 +34,7 @@ SHAPES: dict[str, tuple[tuple[int, int], tuple[int, int], bool]] = {
     "multipolar": ((4, 7), (1, 2), False),
     "bipolar": ((2, 2), (1, 3), False),
     "fragment": ((1, 1), (1, 2), False),
+    "unipolar": ((1, 1), (3, 4), False),  # insect-like: one primary neurite; depth of the dendrite
 }
 
 #: spine kind -> ((length lo, hi) nm from shaft surface to tip, (head radius lo, hi) nm,
@@ -59,7 +60,7 @@ class SyntheticNeuron:
         nm (0 for a fragment).
     branches : pandas.DataFrame
         One row per unbranched segment (index ``branch``): ``parent`` (-1 at the soma or
-        root), ``compartment`` (``dendrite``/``apical``/``axon``), ``length`` (µm, from the
+        root), ``compartment`` (``dendrite``/``apical``/``axon``, ``primary`` for the primary neurite of ``unipolar``), ``length`` (µm, from the
         soma surface or the parent's end), ``radius_start``/``radius_end`` (nm),
         ``n_children``.
     paths : list of (k, 3) ndarray
@@ -172,6 +173,8 @@ def _grow(shape: str, rng: np.random.Generator, soma_radius: float) -> _Tree:
         tree.grow(-1, "dendrite", np.zeros(3), np.array([1.0, 0, 0]), rng.uniform(600, 900),
                   int(rng.integers(*depth, endpoint=True)), rng, (20000.0, 40000.0))
         return tree
+    if shape == "unipolar":
+        return _grow_unipolar(tree, rng, soma_radius, depth)
     up = np.array([0.0, 0.0, 1.0])
     # primary directions spread over the sphere, the axon leaving downwards
     dirs = _unit(rng.normal(size=(n, 3)))
@@ -190,6 +193,31 @@ def _grow(shape: str, rng: np.random.Generator, soma_radius: float) -> _Tree:
     axon_dir = _unit(-up + 0.3 * _perpendicular(-up, rng))
     tree.grow(-1, "axon", axon_dir * soma_radius, axon_dir, rng.uniform(180, 240), 1, rng,
               (60000.0, 120000.0), taper=1.0, min_radius=150.0)
+    return tree
+
+
+def _grow_unipolar(tree: _Tree, rng: np.random.Generator, soma_radius: float, depth: tuple[int, int]) -> _Tree:
+    """Insect-like neuron: soma -> primary neurite -> junction -> dendrite arbor + axon tract ->
+    axon terminal arbor (truth labels ``primary``, ``dendrite``, ``axon``)."""
+    d0 = _unit(rng.normal(size=3))
+    pn_path = _path(d0 * soma_radius, d0, rng.uniform(15000, 30000), rng)
+    pn = tree.add(-1, "primary", pn_path, 500.0, 400.0)
+    end = pn_path[-1]
+    end_dir = _unit(pn_path[-1] - pn_path[-2])
+    axis = _perpendicular(end_dir, rng)
+    dend_dir = _rotate_away(end_dir, rng.uniform(0.5, 0.9), axis)
+    tract_dir = _rotate_away(end_dir, -rng.uniform(0.3, 0.6), axis)
+    tree.grow(pn, "dendrite", end, dend_dir, 350.0, int(rng.integers(depth[0], depth[1] + 1)), rng,
+              (4000.0, 10000.0), taper=0.85, min_radius=150.0)
+    tract_path = _path(end, tract_dir, rng.uniform(50000, 100000), rng)
+    r_tract = rng.uniform(250, 350)
+    tract = tree.add(pn, "axon", tract_path, r_tract, r_tract)
+    t_end, t_dir = tract_path[-1], _unit(tract_path[-1] - tract_path[-2])
+    t_axis = _perpendicular(t_dir, rng)
+    n_terminal = int(rng.integers(2, 4))
+    for sign in (1.0, -1.0):
+        tree.grow(tract, "axon", t_end, _rotate_away(t_dir, sign * rng.uniform(0.45, 0.8), t_axis), r_tract * 0.9,
+                  n_terminal - 1, rng, (6000.0, 15000.0), taper=0.9, min_radius=150.0)
     return tree
 
 
@@ -307,24 +335,27 @@ def _spine_solid(sp: dict) -> m3d.Manifold:
 
 def make_neuron(seed: int = 0, shape: str = "pyramidal", spine_density: float = 0.0,
                 spine_kinds: tuple[str, ...] = ("stubby", "thin", "mushroom"),
-                soma_radius: tuple[float, float] = (5000.0, 7000.0), orient: bool = True) -> SyntheticNeuron:
+                soma_radius: tuple[float, float] | None = None, orient: bool = True) -> SyntheticNeuron:
     """Grow a synthetic neuron with known ground truth.
 
     Parameters
     ----------
     seed : int
         Same seed, same neuron.
-    shape : {"pyramidal", "multipolar", "bipolar", "fragment"}
+    shape : {"pyramidal", "multipolar", "bipolar", "fragment", "unipolar"}
         ``pyramidal``: a thick apical dendrite with a tuft, 3-5 basal dendrites and an axon;
         ``multipolar``: 4-7 similar dendrites and an axon; ``bipolar``: two opposite
-        dendrites and an axon; ``fragment``: a soma-less piece of branching dendrite.
+        dendrites and an axon; ``fragment``: a soma-less piece of branching dendrite;
+        ``unipolar``: an insect-like neuron (small soma, one primary neurite of 15-30 µm,
+        truth label ``primary``, ending where a dense dendritic arbor of short branches
+        and a 50-100 µm axon tract leave it; the tract ends in a branching axon terminal).
     spine_density : float, default 0
         Mean spines per µm of dendrite (0 gives a smooth neuron; cortical spiny dendrites
         carry ~1-3 per µm). Axons never get spines.
     spine_kinds : tuple of str
         Kinds drawn uniformly from :data:`SPINE_KINDS`.
-    soma_radius : (lo, hi) float, default (5000, 7000)
-        Range of the soma radius in nm.
+    soma_radius : (lo, hi) float, optional
+        Range of the soma radius in nm; default (5000, 7000), for ``unipolar`` (2500, 3500).
     orient : bool, default True
         Apply a random rotation and an offset of up to 1 mm (seeded).
 
@@ -337,6 +368,8 @@ def make_neuron(seed: int = 0, shape: str = "pyramidal", spine_density: float = 
     unknown = set(spine_kinds) - set(SPINE_KINDS)
     if unknown:
         raise InputError(f"unknown spine kinds {sorted(unknown)}; choose from {sorted(SPINE_KINDS)}")
+    if soma_radius is None:
+        soma_radius = (2500.0, 3500.0) if shape == "unipolar" else (5000.0, 7000.0)
     rng = np.random.default_rng(seed)
     radius = 0.0 if shape == "fragment" else float(rng.uniform(*soma_radius))
     for _ in range(200):
@@ -460,7 +493,7 @@ def truth_compartments(cell: SyntheticNeuron, points: np.ndarray) -> np.ndarray:
     Returns
     -------
     (k,) object ndarray
-        ``"axon"``, ``"dendrite"`` or ``"apical"`` (the nearest branch's label), or ``"soma"``
+        ``"axon"``, ``"dendrite"``, ``"apical"`` or ``"primary"`` (the nearest branch's label), or ``"soma"``
         for points within the soma radius of its centre.
     """
     pts, lab = [], []
@@ -540,3 +573,29 @@ def truth_skeleton(cell: SyntheticNeuron, radii: bool = True, spacing: float | N
     if not radii:
         sk.radius = np.full(sk.n_nodes, np.nan)
     return sk
+
+
+def labelled_edges(neuron) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every skeleton edge of a labelled neuron, to score it against :func:`truth_compartments`.
+
+    Parameters
+    ----------
+    neuron : Neuron
+        After :func:`neurograph.label_compartments` (``skeleton.node_type`` set).
+
+    Returns
+    -------
+    midpoints : (k, 3) float ndarray
+        nm, one per non-root skeleton node (its edge to the parent).
+    lengths : (k,) float ndarray
+        nm.
+    labels : (k,) object ndarray
+        ``soma``, ``axon``, ``dendrite`` (apical and basal dendrites included) or ``?``.
+    """
+    sk = neuron.skeleton
+    has = np.flatnonzero(sk.parent >= 0)
+    mid = 0.5 * (sk.vertices[has] + sk.vertices[sk.parent[has]])
+    length = np.linalg.norm(sk.vertices[has] - sk.vertices[sk.parent[has]], axis=1)
+    names = {1: "soma", 2: "axon", 3: "dendrite", 4: "dendrite"}
+    return mid, length, np.array([names.get(int(c), "?") for c in sk.node_type[has]], dtype=object)
+

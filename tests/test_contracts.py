@@ -58,7 +58,7 @@ def _same(a: ng.Neuron, b: ng.Neuron) -> None:
         if va is not None:
             assert np.array_equal(va, vb), name
     assert np.array_equal(a.skeleton.vertices, b.skeleton.vertices)
-    assert getattr(a, "steps", None) == getattr(b, "steps", None)
+    assert a.settings == b.settings
 
 
 @pytest.mark.parametrize("order", list(itertools.permutations(["spines", "synapses", "compartments"])),

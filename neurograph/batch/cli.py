@@ -26,6 +26,7 @@ def _run(args: argparse.Namespace) -> int:
     summary = extract_all(args.inputs, args.output, workers=args.workers, scheduler=args.scheduler,
                           voxel_size=voxel_arg(args.voxel_size, "--voxel-size"), swc_units=args.units,
                           synapse_voxel_size=voxel_arg(args.synapse_voxel_size, "--synapse-voxel-size"),
+                          dataset=args.dataset,
                           extract_kwargs=kwargs, retry_failed=args.retry_failed, time_limit=args.time_limit,
                           memory_limit=args.memory_limit, save_neurons=not args.no_neuron_files,
                           qc=not args.no_qc, progress=not args.quiet, isolate=args.isolate,
@@ -72,6 +73,9 @@ def add_batch_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--synapse-voxel-size", nargs="+", type=float, default=None,
                    help="nm per synapse coordinate unit of the manifest's synapse tables: 1 (nm, default), "
                    "4 4 40 (MICrONS voxels), 8 (hemibrain); a manifest column synapse_voxel_size overrides it")
+    from ..cli import DATASET_HELP
+
+    p.add_argument("--dataset", default=None, help=DATASET_HELP + "; a manifest's 'dataset' column wins per neuron")
     p.add_argument("--retry-failed", action="store_true", help="re-run the neurons that failed before")
     p.add_argument("--time-limit", type=float, default=None, help="seconds per neuron")
     p.add_argument("--memory-limit", default=None, help="address space per worker, e.g. 8G")

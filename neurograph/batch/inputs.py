@@ -23,6 +23,10 @@ A manifest is a CSV with one row per neuron and the columns
     Units of an SWC file (``nm``, ``um`` or ``voxel``, see :func:`neurograph.load_swc`).
 ``label`` (optional)
     Any label (e.g. a cell type), copied to the ``neurons`` table.
+``dataset`` (optional)
+    Dataset profile of the neuron (``microns``, ``hemibrain``, ``fafb``, ...; see
+    :mod:`neurograph.datasets`): its voxel sizes, SWC units, spine and compartment settings
+    fill what the row and the run do not give.
 
 Other columns are ignored.
 """
@@ -38,6 +42,7 @@ from typing import Any, Iterable, Sequence
 
 import pandas as pd
 
+from ..datasets import get_profile
 from ..errors import InputError
 from ..io.meshes import MESH_SUFFIXES
 
@@ -66,10 +71,12 @@ class Task:
         Absolute path of a synapse table.
     label : str or None
     synapse_voxel_size : float or tuple of 3 floats or None
-        nm per synapse-table unit; None: 1 (nm).
+        nm per synapse-table unit; None: the profile's, else 1 (nm).
     segment_id : int or None
         Segment of the precomputed layer ``path`` (``kind="precomputed"``); units come from
         the layer's ``info``.
+    dataset : str or None
+        Dataset profile name (:mod:`neurograph.datasets`); None: the run's.
     """
 
     id: str
@@ -81,6 +88,7 @@ class Task:
     label: str | None = None
     synapse_voxel_size: float | tuple[float, float, float] | None = None
     segment_id: int | None = None
+    dataset: str | None = None
 
 
 def is_safe_id(neuron_id: str) -> bool:
@@ -169,7 +177,7 @@ def read_manifest(path: str | os.PathLike) -> list[Task]:
     try:
         table = pd.read_csv(path, dtype={"id": str, "label": str, "units": str, "voxel_size": str,
                                          "path": str, "synapses": str, "synapse_voxel_size": str,
-                                         "source": str, "segment_id": str})
+                                         "source": str, "segment_id": str, "dataset": str})
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not a readable CSV manifest ({type(exc).__name__}: {exc})") from exc
     table.columns = [str(c).strip().lower() for c in table.columns]
@@ -177,7 +185,7 @@ def read_manifest(path: str | os.PathLike) -> list[Task]:
     if "path" not in table.columns and not layered:
         raise InputError(f"{path}: a manifest needs a 'path' column, or 'source' and 'segment_id' columns "
                          f"(found {list(table.columns)}); optional columns: id, synapses, synapse_voxel_size, "
-                         "voxel_size, units, label")
+                         "voxel_size, units, label, dataset")
     base = os.path.dirname(os.path.abspath(path))
     tasks = []
     for row_no, row in enumerate(table.to_dict("records"), start=2):
@@ -196,9 +204,15 @@ def read_manifest(path: str | os.PathLike) -> list[Task]:
         synapses = _text(row.get("synapses"))
         if synapses is not None:
             synapses = os.path.normpath(os.path.join(base, os.path.expanduser(synapses)))
+        dataset = _text(row.get("dataset"))
+        if dataset is not None:
+            try:
+                dataset = get_profile(dataset).name
+            except InputError as exc:
+                raise InputError(f"{where}: {exc}") from None
         tasks.append(Task(neuron_id, file, _kind(file), _parse_voxel(row.get("voxel_size"), where),
                           _text(row.get("units")), synapses, _text(row.get("label")),
-                          _parse_voxel(row.get("synapse_voxel_size"), where)))
+                          _parse_voxel(row.get("synapse_voxel_size"), where), dataset))
     return tasks
 
 

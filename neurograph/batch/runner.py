@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
+from ..datasets import get_profile
 from ..errors import InputError
 from . import store
 from .inputs import Task, resolve_inputs
@@ -134,7 +135,7 @@ def extract_all(inputs: str | os.PathLike | Task | Iterable[str | os.PathLike | 
                 save_neurons: bool = True, qc: bool = True, progress: bool = True,
                 isolate: bool | None = None, segment_ids: Iterable[int] | str | os.PathLike | None = None,
                 precomputed: str | os.PathLike | None = None, precomputed_mesh: bool = True,
-                precomputed_url: str | None = None) -> BatchSummary:
+                precomputed_url: str | None = None, dataset: str | None = None) -> BatchSummary:
     """Extract every neuron of a dataset into a Parquet dataset, in parallel and resumably.
 
     Each neuron is processed by its own worker process (local backend) or Dask task
@@ -203,6 +204,10 @@ def extract_all(inputs: str | os.PathLike | Task | Iterable[str | os.PathLike | 
         Address of the ``precomputed`` folder as Neuroglancer will read it, written in the
         state (e.g. ``precomputed://http://localhost:9000`` when served there, or a bucket
         after upload); default ``precomputed://file://<folder>``.
+    dataset : str, optional
+        Dataset profile for every neuron (:mod:`neurograph.datasets`; a manifest's ``dataset``
+        column wins per row): voxel sizes, SWC units, spines, soma limits and compartment
+        method that neither the manifest nor these arguments give.
 
     Returns
     -------
@@ -217,12 +222,14 @@ def extract_all(inputs: str | os.PathLike | Task | Iterable[str | os.PathLike | 
     t0 = time.perf_counter()
     out_dir = os.path.abspath(os.fspath(out_dir))
     tasks = resolve_inputs(inputs, segment_ids=segment_ids)
+    profile = get_profile(dataset)
     if swc_units is None:
-        missing = [t.path for t in tasks if t.kind == "swc" and t.units is None]
+        missing = [t.path for t in tasks if t.kind == "swc" and t.units is None and t.dataset is None
+                   and profile is None]
         if missing:
             raise InputError(f"{len(missing)} SWC input(s) (e.g. {missing[0]}) but no SWC units: pass "
                              "swc_units='nm' (EM skeletons), 'um' or 'voxel' (with voxel_size), "
-                             "or a 'units' column in a manifest")
+                             "a dataset profile (dataset=/--dataset), or a 'units' column in a manifest")
     if workers is None:
         workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     if workers < 1:
@@ -240,6 +247,8 @@ def extract_all(inputs: str | os.PathLike | Task | Iterable[str | os.PathLike | 
         create_layer(options["precomputed"])
     if synapse_voxel_size is not None:  # only when given: resuming an older run keeps its options
         options["synapse_voxel_size"] = _voxel(synapse_voxel_size)
+    if profile is not None:  # only when given, so that runs made before profiles still resume
+        options["dataset"] = profile.name
 
     os.makedirs(out_dir, exist_ok=True)
     with store.RunLock(out_dir):

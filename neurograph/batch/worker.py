@@ -107,34 +107,35 @@ def _load(task: Task, options: dict, progress: Callable[[str, float], None]) -> 
     check_same_package()
     import neurograph
 
+    dataset = task.dataset or options.get("dataset")
+    voxel = task.voxel_size if task.voxel_size is not None else options.get("voxel_size")
     if task.kind == "swc":
         load_swc = neurograph.load_swc
         units = task.units or options.get("swc_units")
-        if units is None:
-            raise InputError(f"{task.path}: SWC units unknown; pass swc_units ('nm', 'um' or 'voxel') or a "
-                             "'units' column in the manifest")
-        kwargs: dict[str, Any] = {"units": units, "name": task.id}
-        voxel = task.voxel_size if task.voxel_size is not None else options.get("voxel_size")
-        if str(units).strip().lower() in ("voxel", "voxels", "vx"):
+        if units is None and dataset is None:
+            raise InputError(f"{task.path}: SWC units unknown; pass swc_units ('nm', 'um' or 'voxel'), a "
+                             "dataset profile, or a 'units' column in the manifest")
+        kwargs: dict[str, Any] = {"units": units, "name": task.id, "dataset": dataset}
+        if units is not None and str(units).strip().lower() in ("voxel", "voxels", "vx"):
             kwargs["voxel_size"] = voxel
         return load_swc(task.path, **kwargs)
     if task.kind == "precomputed":  # fetched here, in the worker; units from the layer's info
-        return neurograph.extract(task.path, segment_id=task.segment_id, name=task.id, progress=progress,
-                                  synapses=task.synapses or None, synapse_voxel_size=_synapse_voxel(task),
+        return neurograph.extract(task.path, segment_id=task.segment_id, name=task.id, dataset=dataset,
+                                  progress=progress, synapses=task.synapses or None,
+                                  synapse_voxel_size=_synapse_voxel(task, options),
                                   **(options.get("extract_kwargs") or {}))
-    voxel = task.voxel_size if task.voxel_size is not None else options.get("voxel_size")
     # synapses go through extract, like `neurograph extract --synapses`: mapped, then used for
-    # the compartment labels
-    return neurograph.extract(task.path, voxel_size=1.0 if voxel is None else voxel, name=task.id,
+    # the compartment labels; None values come from the dataset profile (or extract's defaults)
+    return neurograph.extract(task.path, voxel_size=voxel, name=task.id, dataset=dataset,
                               progress=progress, synapses=task.synapses or None,
                               synapse_voxel_size=_synapse_voxel(task, options), **(options.get("extract_kwargs") or {}))
 
 
 def _synapse_voxel(task: Task, options: dict) -> Any:
+    """nm per synapse-table unit: the task's, else the run's, else None (the profile's or 1)."""
     if task.synapse_voxel_size is not None:
         return task.synapse_voxel_size
-    voxel = options.get("synapse_voxel_size")
-    return 1.0 if voxel is None else voxel
+    return options.get("synapse_voxel_size")  # None: the dataset profile's, else 1 (nm)
 
 
 def _with_neuron(table: pd.DataFrame, neuron_id: str) -> pd.DataFrame:
@@ -160,7 +161,8 @@ def neurons_row(neuron: Any, task: Task) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        One row: ``neuron, label, path, kind``, the feature vector of
+        One row: ``neuron, label, path, kind, dataset`` (profile name, "" without one), ``settings``
+        (JSON of the final extraction values, ``Neuron.settings``), the feature vector of
         :func:`neurograph.neuron_features` (default groups; the columns a classifier trained on
         ``neuron_features`` expects, units in :func:`neurograph.feature_table`), then the
         ``Neuron.summary`` columns that the feature vector does not have (``n_somas, n_branches,
@@ -171,7 +173,12 @@ def neurons_row(neuron: Any, task: Task) -> pd.DataFrame:
     features = neuron_features(neuron).reset_index(drop=True)
     summary = neuron.summary.reset_index(drop=True)
     extra = summary.drop(columns=[c for c in summary.columns if c in features.columns or c == "neuron"])
-    meta = pd.DataFrame({"neuron": [task.id], "label": [task.label], "path": [task.path], "kind": [task.kind]})
+    import json
+
+    settings = dict(getattr(neuron, "settings", None) or {})
+    meta = pd.DataFrame({"neuron": [task.id], "label": [task.label], "path": [task.path], "kind": [task.kind],
+                         "dataset": [settings.get("dataset") or ""],
+                         "settings": [json.dumps(settings, default=str, sort_keys=True)]})
     features = features.drop(columns=[c for c in meta.columns if c in features.columns])
     return pd.concat([meta, features, extra], axis=1)
 

@@ -47,9 +47,12 @@ class Neuron:
         Spine id of every mesh face, -1 on the shaft.
     shaft_radius : (n_skeleton_nodes,) float ndarray or None
         Local shaft radius in nm with spines excluded (NaN at somata).
-    steps : dict
-        Parameters of the annotation steps applied (``"label_compartments"``: its keyword
-        arguments), so that :meth:`refresh_annotations` can redo them on a new skeleton.
+    settings : dict
+        How the neuron was made: the dataset profile name (``dataset``, None without one)
+        and the final parameter values used (:func:`neurograph.extract`,
+        :func:`neurograph.load_swc`), and the parameters of the annotation steps applied
+        (``"label_compartments"``: its keyword arguments), so that :meth:`refresh_annotations`
+        can redo them on a new skeleton; saved with the neuron.
     """
 
     name: str
@@ -66,7 +69,7 @@ class Neuron:
     spines: pd.DataFrame | None = None
     face_spine: np.ndarray | None = None
     shaft_radius: np.ndarray | None = None
-    steps: dict = field(default_factory=dict)
+    settings: dict = field(default_factory=dict)
 
     def refresh_annotations(self) -> None:
         """Redo the synapse mapping and compartment labels after the skeleton or graph changed.
@@ -74,7 +77,7 @@ class Neuron:
         Steps that rebuild the branch graph (spine detection folds twigs, so branch ids
         change) call this: synapses are mapped again from their positions (nm) with the same
         tolerance, and compartments are labelled again with the parameters recorded in
-        :attr:`steps`. Labels whose parameters are unknown (archives of older versions) are
+        :attr:`settings`. Labels whose parameters are unknown (archives of older versions) are
         dropped with a warning rather than left pointing at branch ids that no longer exist.
 
         Returns
@@ -85,8 +88,8 @@ class Neuron:
             tolerance = float(self.synapse_report.get("tolerance_nm", 1000.0))
             self.map_synapses(self.synapses, tolerance=tolerance)
         self.face_compartment = None
-        if "label_compartments" in self.steps:
-            self.label_compartments(**self.steps["label_compartments"])
+        if "label_compartments" in self.settings:
+            self.label_compartments(**self.settings["label_compartments"])
         elif self.synapses is not None and "compartment" in self.synapses.columns:
             import warnings
 
@@ -286,7 +289,7 @@ class Neuron:
         if self.face_compartment is not None:
             arrays["face_compartment"] = self.face_compartment
         meta["synapse_report"] = self.synapse_report
-        meta["steps"] = self.steps
+        meta["settings"] = self.settings
         if self.face_spine is not None:
             arrays["face_spine"] = self.face_spine
         if self.shaft_radius is not None:
@@ -338,7 +341,7 @@ class Neuron:
         return cls(meta["name"], skeleton, somas, graph, a["node_branch"], mesh, a.get("face_branch"),
                    meta.get("repair_report", {}), synapses, meta.get("synapse_report", {}),
                    a.get("face_compartment"), tables.get("spines"), a.get("face_spine"),
-                   a.get("shaft_radius"), meta.get("steps", {}))
+                   a.get("shaft_radius"), meta.get("settings", {}))
 
 
 def decompose(skeleton: Skeleton, somas: list | None = None, mesh: trimesh.Trimesh | None = None,

@@ -158,8 +158,8 @@ def radius_known_fraction(skeleton: Skeleton) -> float:
     return float(np.mean(np.isfinite(r) & (r > 0))) if len(r) else 1.0
 
 
-def load_swc(path: str | os.PathLike, units: str, voxel_size: float | Sequence[float] | None = None,
-             name: str | None = None, soma_radius: float | None = None) -> Neuron:
+def load_swc(path: str | os.PathLike, units: str | None = None, voxel_size: float | Sequence[float] | None = None,
+             name: str | None = None, soma_radius: float | None = None, dataset: str | None = None) -> Neuron:
     """Load an SWC skeleton as a :class:`Neuron` (branches and features, no mesh).
 
     Parameters
@@ -172,8 +172,9 @@ def load_swc(path: str | os.PathLike, units: str, voxel_size: float | Sequence[f
         loaded as radius-less, with a warning: widths are NaN (the soma radius too, unless
         ``soma_radius`` is given), and :func:`neurograph.label_compartments` and
         :func:`neurograph.features.synapses.map_synapses` use their radius-free rules.
-    units : {"nm", "um", "µm", "voxel"}
-        Units of the file's coordinates and radii. Required: SWC does not record units.
+    units : {"nm", "um", "µm", "voxel"}, optional
+        Units of the file's coordinates and radii. Required unless ``dataset`` gives them:
+        SWC does not record units.
         FAFB/CATMAID, FlyWire and MICrONS skeletons are usually nm; NeuroMorpho.Org µm;
         hemibrain/neuPrint (and the navis example files) 8 nm voxels.
     voxel_size : float or (3,) floats, optional
@@ -182,6 +183,11 @@ def load_swc(path: str | os.PathLike, units: str, voxel_size: float | Sequence[f
         Defaults to the file stem.
     soma_radius : float, optional
         Soma radius in nm, overriding the file's.
+    dataset : str, optional
+        Dataset profile (:mod:`neurograph.datasets`): its ``swc_units`` and
+        ``swc_voxel_size`` fill ``units`` and ``voxel_size`` when they are not given (e.g.
+        ``"fafb"``: nm, ``"hemibrain"``: 8 nm voxels, ``"neuromorpho"``: µm). Recorded, with
+        the final units, in ``neuron.settings``.
 
     Returns
     -------
@@ -201,8 +207,19 @@ def load_swc(path: str | os.PathLike, units: str, voxel_size: float | Sequence[f
     FormatError
         Malformed SWC (see :func:`neurograph.io.swc.read_swc`) or parent links with a cycle.
     InputError
-        Unknown units or a bad voxel size.
+        Unknown units or dataset, no units, or a bad voxel size.
     """
+    from ..datasets import get_profile
+
+    profile = get_profile(dataset)
+    if units is None:
+        if profile is None:
+            raise InputError(f"{os.fspath(path)}: give the SWC units (units='nm', 'um' or 'voxel') or a "
+                             "dataset profile (dataset='fafb', 'hemibrain', 'neuromorpho', ...): SWC files "
+                             "do not record their units")
+        units = profile.swc_units
+        if voxel_size is None and profile.swc_voxel_size is not None:
+            voxel_size = profile.swc_voxel_size
     if soma_radius is not None and not (np.isfinite(soma_radius) and soma_radius > 0):
         raise InputError(f"soma_radius must be a positive number of nm, got {soma_radius!r}")
     table = read_swc(path, units=units, voxel_size=voxel_size)
@@ -218,4 +235,8 @@ def load_swc(path: str | os.PathLike, units: str, voxel_size: float | Sequence[f
     neuron.repair_report = {"source": "swc", "path": os.fspath(path), "units": units,
                             "voxel_size": None if voxel_size is None else np.ravel(voxel_size).tolist(),
                             "radius_known": radius_known_fraction(skeleton)}
+    neuron.settings = {"dataset": None if profile is None else profile.name, "units": units,
+                       "voxel_size": neuron.repair_report["voxel_size"], "soma_radius": soma_radius,
+                       "swc_radii": bool(np.isfinite(np.asarray(skeleton.radius, float)).any()
+                                         and (np.asarray(skeleton.radius, float) > 0).any())}
     return neuron
