@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Sequence
 
+import numpy as np
 
 from .graph import Neuron, decompose
 from .io.meshes import load_mesh
@@ -17,7 +18,7 @@ def extract(source: Any, voxel_size: float | Sequence[float] = 1.0, name: str | 
             progress: Callable[[str, float], None] | None = None, synapses: Any = None,
             synapse_voxel_size: float | Sequence[float] = 1.0, synapse_columns: dict | None = None,
             synapse_tolerance: float = 1000.0, compartments: bool | dict | None = None,
-            spines: bool | dict = True) -> Neuron:
+            spines: bool | dict = True, decimate: float | int | None = None) -> Neuron:
     """Run the whole pipeline on one mesh.
 
     Parameters
@@ -55,6 +56,12 @@ def extract(source: Any, voxel_size: float | Sequence[float] = 1.0, name: str | 
         (insects: hemibrain, FlyWire, FAFB): their short terminal twigs (< ~3 µm) look like
         spines on the mesh and would be folded away (on the hemibrain DA1 neurons this
         removes ~25% of the cable that the reference skeletons count).
+    decimate : int or float, optional
+        Simplify the mesh (quadric decimation, ``fast-simplification``) before everything
+        else, as NEURD does: an int > 1 is the target number of faces, a float in (0, 1)
+        the fraction of faces kept. Off by default: it trades accuracy for speed (spines
+        and thin twigs lose detail first; ``benchmarks/scaling.py`` measures the effect on
+        features). Meshes already at or below the target are left as they are.
 
     Returns
     -------
@@ -69,7 +76,7 @@ def extract(source: Any, voxel_size: float | Sequence[float] = 1.0, name: str | 
     mesh = load_mesh(source, voxel_size)
     name = name or mesh.metadata.get("name", "neuron")
     t = done("load", t)
-    repaired = repair(mesh, gap=gap)
+    repaired = repair(mesh, gap=gap, target_faces=_target_faces(decimate, len(mesh.faces)))
     t = done("repair", t)
     somas = find_somas(repaired.mesh, min_radius=min_soma_radius)
     t = done("soma", t)
@@ -92,3 +99,20 @@ def extract(source: Any, voxel_size: float | Sequence[float] = 1.0, name: str | 
         label_compartments(neuron, **(compartments if isinstance(compartments, dict) else {}))
         done("compartments", t)
     return neuron
+
+
+def _target_faces(decimate: float | int | None, n_faces: int) -> int | None:
+    """Target face count for ``extract(decimate=...)``: None (off), an int > 1 (faces) or a
+    float in (0, 1) (fraction kept)."""
+    if decimate is None:
+        return None
+    from .errors import InputError
+
+    if isinstance(decimate, bool) or not isinstance(decimate, (int, float, np.integer, np.floating)):
+        raise InputError(f"decimate must be a face count (int > 1) or a fraction in (0, 1), got {decimate!r}")
+    if isinstance(decimate, (int, np.integer)) and decimate > 1:
+        return int(decimate)
+    if 0 < float(decimate) < 1:
+        return max(4, int(round(float(decimate) * n_faces)))
+    raise InputError(f"decimate must be a face count (int > 1) or a fraction in (0, 1), got {decimate!r}; "
+                     "pass None to keep every face")

@@ -124,6 +124,7 @@ def repair(mesh: trimesh.Trimesh, gap: float = 2000.0, fill_holes: bool = True,
               "faces_removed_degenerate_or_duplicate": int(len(faces) - len(work.faces))}
     if target_faces is not None and len(work.faces) > target_faces:
         work = _clean(*_decimate(work, target_faces))
+        report["faces_decimated"] = int(len(work.faces))
     labels, kept, bridges, bridge_len = _select_pieces(work, gap)
     keep_vertex = np.isin(labels, kept)
     keep_face = keep_vertex[work.faces[:, 0]]
