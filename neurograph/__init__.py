@@ -30,23 +30,22 @@ from .compartments import label_compartments
 from .features.perisomatic import soma_features
 from .skeleton import Skeleton, skeletonize
 from . import synthetic
-from . import batch  # noqa: E402  (batch runs over datasets: neurograph.batch.extract_all)
 
 __version__ = "0.1.0"
 
 __all__ = ["from_navis", "load_skeleton", "graph_arrays", "FormatError", "InsectTwigWarning", "NeurographWarning", "DATASETS", "load_swc", "neuron_features", "feature_table", "classify", "detect_spines", "load_synapses", "label_compartments", "soma_features", "InputError", "MeshError", "NeurographError", "SkeletonError", "Neuron", "RepairResult", "Skeleton",
            "Soma", "decompose", "extract", "find_somas", "load", "load_mesh", "repair", "skeletonize",
-           "synthetic", "write_swc"]
+           "synthetic", "write_swc", "batch"]
 
 
 def __getattr__(name: str):
-    """Import ``neurograph.classify`` (scikit-learn) on first use."""
+    """Import ``neurograph.classify`` (scikit-learn), ``neurograph.batch`` and ``graph_arrays`` on first use."""
     if name == "graph_arrays":
         from .features.graph_arrays import graph_arrays
 
         return graph_arrays
-    if name == "classify":
+    if name in ("classify", "batch"):  # imported on first use: they pull in heavy libraries
         import importlib
 
-        return importlib.import_module(".classify", __name__)
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'neurograph' has no attribute {name!r}")

@@ -23,7 +23,8 @@ def extract(source: Any, voxel_size: float | Sequence[float] | None = None, name
             synapse_voxel_size: float | Sequence[float] | None = None, synapse_columns: dict | None = None,
             synapse_tolerance: float = 1000.0, compartments: bool | dict | None = None,
             spines: bool | dict | None = None, dataset: str | None = None,
-            max_soma_radius: float | None = None, segment_id: Any = None) -> Neuron:
+            max_soma_radius: float | None = None, segment_id: Any = None,
+            decimate: float | int | None = None) -> Neuron:
     """Run the whole pipeline on one mesh.
 
     Parameters left at ``None`` come from the ``dataset`` profile
@@ -79,6 +80,12 @@ def extract(source: Any, voxel_size: float | Sequence[float] | None = None, name
         ``fafb``, ``neuromorpho``; :mod:`neurograph.datasets`).
     segment_id : int, optional
         Segment id in a precomputed layer ``source`` (units from the layer's ``info``).
+    decimate : int or float, optional
+        Simplify the mesh (quadric decimation, ``fast-simplification``) before everything
+        else, as NEURD does: an int > 1 is the target number of faces, a float in (0, 1)
+        the fraction of faces kept. Off by default: it trades accuracy for speed (spines
+        and thin twigs lose detail first; ``benchmarks/scaling.py`` measures the effect on
+        features). Meshes already at or below the target are left as they are.
 
     Returns
     -------
@@ -119,7 +126,7 @@ def extract(source: Any, voxel_size: float | Sequence[float] | None = None, name
                 "min_soma_radius": min_soma_radius, "max_soma_radius": max_soma_radius, "gap": gap, "step": step,
                 "spines": spines, "synapse_voxel_size": synapse_voxel_size, "synapse_columns": synapse_columns,
                 "synapse_tolerance": synapse_tolerance, "compartment_method": comp_kwargs.get("method", "auto"),
-                "pia": comp_kwargs.get("pia")}
+                "pia": comp_kwargs.get("pia"), "decimate": decimate}
 
     t = time.perf_counter()
     with warnings.catch_warnings():  # the extent is checked below, as an error
@@ -128,7 +135,7 @@ def extract(source: Any, voxel_size: float | Sequence[float] | None = None, name
     name = name or mesh.metadata.get("name", "neuron")
     check_extent(mesh.vertices, "mesh", f"mesh {name!r}")  # before any work that grows with the size
     t = done("load", t)
-    repaired = repair(mesh, gap=gap)
+    repaired = repair(mesh, gap=gap, target_faces=_target_faces(decimate, len(mesh.faces)))
     t = done("repair", t)
     somas = find_somas(repaired.mesh, min_radius=min_soma_radius, max_radius=max_soma_radius)
     t = done("soma", t)
@@ -171,3 +178,20 @@ def _plain(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def _target_faces(decimate: float | int | None, n_faces: int) -> int | None:
+    """Target face count for ``extract(decimate=...)``: None (off), an int > 1 (faces) or a
+    float in (0, 1) (fraction kept)."""
+    if decimate is None:
+        return None
+    from .errors import InputError
+
+    if isinstance(decimate, bool) or not isinstance(decimate, (int, float, np.integer, np.floating)):
+        raise InputError(f"decimate must be a face count (int > 1) or a fraction in (0, 1), got {decimate!r}")
+    if isinstance(decimate, (int, np.integer)) and decimate > 1:
+        return int(decimate)
+    if 0 < float(decimate) < 1:
+        return max(4, int(round(float(decimate) * n_faces)))
+    raise InputError(f"decimate must be a face count (int > 1) or a fraction in (0, 1), got {decimate!r}; "
+                     "pass None to keep every face")

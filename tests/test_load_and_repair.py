@@ -70,3 +70,30 @@ def test_hemibrain_repair_keeps_what_meshfix_would_lose(navis_data):
     # pymeshfix.MeshFix keeps 2,770 of 13,054 faces here; we keep the neuron.
     assert result.report["area_kept_fraction"] > 0.98
     assert result.report["components_kept"] == result.report["components_in"]
+
+
+def test_fill_small_holes_closes_small_holes_only():
+    from neurograph.mesh.holes import boundary_half_edges, fill_small_holes
+
+    sphere = trimesh.creation.icosphere(subdivisions=4, radius=1000.0)
+    # one-face hole (3 edges), a 6-face hole around a vertex (6 edges), and a big cap (> 20 edges)
+    ring = np.flatnonzero((sphere.faces == 100).any(axis=1))
+    cap = np.flatnonzero(sphere.triangles_center[:, 2] > 900.0)
+    drop = np.zeros(len(sphere.faces), bool)
+    drop[[0]] = True
+    drop[ring] = True
+    drop[cap] = True
+    faces = sphere.faces[~drop]
+    v, f, n = fill_small_holes(sphere.vertices, faces, max_hole_edges=20)
+    assert n == 2
+    assert np.array_equal(f[:len(faces)], faces) and np.array_equal(v[:len(sphere.vertices)], sphere.vertices)
+    left = boundary_half_edges(f, len(v))
+    assert len(left) == len(boundary_half_edges(sphere.faces[~np.isin(np.arange(len(sphere.faces)), cap)],
+                                                 len(sphere.vertices))) > 20
+    closed = trimesh.Trimesh(v, f, process=False)
+    assert closed.is_winding_consistent
+    # everything filled: the whole sphere back, same area within the flat patches' error
+    v2, f2, n2 = fill_small_holes(sphere.vertices, faces, max_hole_edges=200)
+    full = trimesh.Trimesh(v2, f2, process=False)
+    assert n2 == 3 and full.is_watertight and full.is_winding_consistent and full.volume > 0
+    assert abs(full.area / sphere.area - 1) < 0.01

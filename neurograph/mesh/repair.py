@@ -21,6 +21,7 @@ from scipy.sparse.csgraph import breadth_first_order, minimum_spanning_tree
 from ..errors import DataWarning, MeshError
 from ..io.meshes import validate_arrays
 from .components import candidate_pairs, closest_links, vertex_components
+from .holes import fill_small_holes
 
 
 @dataclass
@@ -57,25 +58,6 @@ def _clean(vertices: np.ndarray, faces: np.ndarray) -> trimesh.Trimesh:
         mesh.update_faces(keep)
         mesh.remove_unreferenced_vertices()
     return mesh
-
-
-def _fill_small_holes(mesh: trimesh.Trimesh, max_hole_edges: int) -> trimesh.Trimesh:
-    """Close holes bounded by at most ``max_hole_edges`` edges (pymeshfix), keeping every piece."""
-    import pymeshfix
-
-    tin = pymeshfix.PyTMesh()
-    tin.set_quiet(True)
-    tin.load_array(np.ascontiguousarray(mesh.vertices, dtype=np.float64),
-                   np.ascontiguousarray(mesh.faces, dtype=np.int32))
-    tin.fill_small_boundaries(nbe=max_hole_edges, refine=False)
-    vertices, faces = tin.return_arrays()
-    if len(faces) == 0:
-        return mesh
-    filled = _clean(vertices, faces)
-    # pymeshfix cuts non-manifold spots; accept its result only if it kept the surface.
-    if filled.area < 0.99 * mesh.area:
-        return mesh
-    return filled
 
 
 def _select_pieces(mesh: trimesh.Trimesh, gap: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -115,7 +97,8 @@ def repair(mesh: trimesh.Trimesh, gap: float = 2000.0, fill_holes: bool = True,
         within ``gap`` of the main body, directly or through a chain of kept pieces, are kept
         and bridged; everything else is dropped as debris.
     fill_holes : bool, default True
-        Close holes bounded by at most ``max_hole_edges`` edges with pymeshfix.
+        Close holes bounded by at most ``max_hole_edges`` edges (a triangle, or a fan about
+        the hole's centroid: :func:`neurograph.mesh.holes.fill_small_holes`).
     max_hole_edges : int, default 100
         Largest hole (in boundary edges) that is closed.
     target_faces : int, optional
@@ -147,6 +130,7 @@ def repair(mesh: trimesh.Trimesh, gap: float = 2000.0, fill_holes: bool = True,
               "faces_removed_degenerate_or_duplicate": int(len(faces) - len(work.faces))}
     if target_faces is not None and len(work.faces) > target_faces:
         work = _clean(*_decimate(work, target_faces))
+        report["faces_decimated"] = int(len(work.faces))
     labels, kept, bridges, bridge_len = _select_pieces(work, gap)
     keep_vertex = np.isin(labels, kept)
     keep_face = keep_vertex[work.faces[:, 0]]
@@ -157,11 +141,11 @@ def repair(mesh: trimesh.Trimesh, gap: float = 2000.0, fill_holes: bool = True,
     kept_mesh = trimesh.Trimesh(work.vertices[keep_vertex], new_index[work.faces[keep_face]], process=False)
     bridges = new_index[bridges]
     if fill_holes:
-        filled = _fill_small_holes(kept_mesh, max_hole_edges)
-        if filled is not kept_mesh:
-            # Hole filling can renumber vertices: move bridge ends to the nearest new vertex.
-            bridges = filled.kdtree.query(kept_mesh.vertices[bridges.ravel()])[1].reshape(-1, 2)
-            kept_mesh = filled
+        # new vertices and faces are appended: vertex indices (bridges) stay valid
+        vertices_f, faces_f, n_filled = fill_small_holes(kept_mesh.vertices, kept_mesh.faces, max_hole_edges)
+        if n_filled:
+            kept_mesh = trimesh.Trimesh(vertices_f, faces_f, process=False)
+        report["holes_filled"] = n_filled
     kept_mesh.metadata["name"] = name
     report.update({
         "components_in": n_pieces, "components_kept": int(len(kept)),

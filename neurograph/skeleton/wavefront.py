@@ -30,15 +30,19 @@ TIP_INSET = 0.0
 
 
 def _surface_graph(points: np.ndarray, edges: np.ndarray, bridges: np.ndarray | None) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """Weighted (nm) surface graph, upper triangle, each pair once; and its edges sorted by
+    (low, high) end. Duplicates are merged by the sparse constructor's per-row sort, which
+    is linear in the number of edges (a global unique of pair keys is not)."""
     if bridges is not None and len(bridges):
         edges = np.vstack([edges, np.asarray(bridges, dtype=np.int64)])
-    # sparse matrices sum duplicate entries: keep each pair once
     n = len(points)
     lo, hi = edges.min(axis=1), edges.max(axis=1)
-    key = np.unique(lo[lo != hi] * n + hi[lo != hi])
-    edges = np.column_stack([key // n, key % n])
-    lengths = np.linalg.norm(points[edges[:, 0]] - points[edges[:, 1]], axis=1)
-    graph = sparse.coo_matrix((lengths + 1e-6, (edges[:, 0], edges[:, 1])), shape=(n, n)).tocsr()
+    keep = lo != hi
+    graph = sparse.csr_matrix((np.ones(int(keep.sum())), (lo[keep], hi[keep])), shape=(n, n))
+    graph.sum_duplicates()
+    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(graph.indptr))
+    edges = np.column_stack([rows, graph.indices.astype(np.int64)])
+    graph.data = np.linalg.norm(points[edges[:, 0]] - points[edges[:, 1]], axis=1) + 1e-6
     return graph, edges
 
 
