@@ -28,9 +28,14 @@ def render() -> str:
              "Lengths in µm, widths in nm, areas µm², volumes µm³, angles degrees; empty unit = a count "
              "or a ratio. *needs*: the inputs without which the feature is NaN. *scale-free*: does not "
              "change when the neuron is scaled. The `position` group is opt-in (it depends on the "
-             "brain space); every other feature is independent of orientation and node density.", ""]
+             "brain space); every other feature is independent of orientation, handedness and node density. "
+             "Each group is computed on one form of the neuron (`form` in `ng.feature_table()`): "
+             "*canonical* = the healed tree with side arms < 5 µm pruned and the cable resampled every 1 µm "
+             "(`ng.canonical`: the same whatever the tracing style's twig density and node spacing), "
+             "*raw* = the neuron as given (inputs tied to its nodes: radii, mesh, synapses, spines, "
+             "compartment labels).", ""]
     for group, rows in table.groupby("group", sort=False):
-        lines += [f"## {group} ({len(rows)} columns)", "", "| feature | columns | unit | needs | scale-free | description |",
+        lines += [f"## {group} ({len(rows)} columns, {rows['form'].iloc[0]} form)", "", "| feature | columns | unit | needs | scale-free | description |",
                   "| --- | --- | --- | --- | --- | --- |"]
         for feature, part in rows.groupby("feature", sort=False):
             first = part.iloc[0]

@@ -15,6 +15,7 @@ or all at once: ``neurograph.extract("cell.off")``.
 from .errors import InputError, MeshError, NeurographError, SkeletonError
 from .errors import FormatError
 from .graph.swc import load_swc
+from .graph.heal import canonical, heal, heal_report
 from .features.vector import neuron_features
 from .features.registry import feature_table
 from .graph import Neuron, decompose, load
@@ -31,7 +32,7 @@ from . import batch  # noqa: E402  (batch runs over datasets: neurograph.batch.e
 
 __version__ = "0.1.0"
 
-__all__ = ["FormatError", "load_swc", "neuron_features", "feature_table", "classify", "detect_spines", "load_synapses", "label_compartments", "soma_features", "InputError", "MeshError", "NeurographError", "SkeletonError", "Neuron", "RepairResult", "Skeleton",
+__all__ = ["FormatError", "load_swc", "heal", "heal_report", "canonical", "neuron_features", "feature_table", "classify", "detect_spines", "load_synapses", "label_compartments", "soma_features", "InputError", "MeshError", "NeurographError", "SkeletonError", "Neuron", "RepairResult", "Skeleton",
            "Soma", "decompose", "extract", "find_somas", "load", "load_mesh", "repair", "skeletonize",
            "synthetic", "write_swc"]
 

@@ -103,7 +103,7 @@ class NeuronContext:
         if len(self.somas):
             have.add("soma")
         non_soma = ~self.is_soma
-        if non_soma.any() and np.mean(np.isfinite(self.radius[non_soma]) & (self.radius[non_soma] > 0)) >= 0.5:
+        if self._measured_radii(self.radius[non_soma]):
             have.add("radii")
         if getattr(self.neuron, "mesh", None) is not None:
             have.add("mesh")
@@ -115,6 +115,16 @@ class NeuronContext:
         if np.any(self.compartment[non_soma] > 0):
             have.add("compartments")
         return have
+
+    @staticmethod
+    def _measured_radii(radius: np.ndarray) -> bool:
+        """True when at least half the nodes have a radius and they are not one value set for
+        all (a constant radius, e.g. a converter's default, carries no measurement)."""
+        known = radius[np.isfinite(radius) & (radius > 0)]
+        if not len(radius) or len(known) < 0.5 * len(radius):
+            return False
+        _, counts = np.unique(known, return_counts=True)
+        return counts.max() < 0.5 * len(known)
 
     @cached_property
     def branches(self) -> pd.DataFrame:

@@ -146,7 +146,8 @@ def swc_skeleton(table: pd.DataFrame, soma_radius: float | None = None,
 
 
 def load_swc(path: str | os.PathLike, units: str, voxel_size: float | Sequence[float] | None = None,
-             name: str | None = None, soma_radius: float | None = None) -> Neuron:
+             name: str | None = None, soma_radius: float | None = None,
+             heal: bool | float = False) -> Neuron:
     """Load an SWC skeleton as a :class:`Neuron` (branches and features, no mesh).
 
     Parameters
@@ -165,6 +166,10 @@ def load_swc(path: str | os.PathLike, units: str, voxel_size: float | Sequence[f
         Defaults to the file stem.
     soma_radius : float, optional
         Soma radius in nm, overriding the file's.
+    heal : bool or float
+        Join a skeleton that comes in pieces into one tree rooted at the soma
+        (:func:`neurograph.heal`): ``True`` joins gaps up to 5 µm, a number is the largest
+        gap in µm. The joins are in ``repair_report["heal"]``. Default False: pieces stay.
 
     Returns
     -------
@@ -187,4 +192,8 @@ def load_swc(path: str | os.PathLike, units: str, voxel_size: float | Sequence[f
     neuron = decompose(skeleton, somas, None, name=name)
     neuron.repair_report = {"source": "swc", "path": os.fspath(path), "units": units,
                             "voxel_size": None if voxel_size is None else np.ravel(voxel_size).tolist()}
+    if heal is not False and heal is not None:
+        from .heal import MAX_GAP_UM, heal as heal_neuron
+
+        neuron = heal_neuron(neuron, MAX_GAP_UM if heal is True else heal)
     return neuron

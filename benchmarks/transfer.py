@@ -1,0 +1,284 @@
+"""Do features travel between reconstructions? (issue #11)
+
+``python benchmarks/transfer.py [--recompute] [--limit N] [--workers K]`` from the project root (data in
+../shared/data; output also written to ``benchmarks/results/transfer.txt``; feature tables cached as
+``benchmarks/results/transfer_<kind>_<form>.parquet`` and re-extracted when missing, when the registered columns
+change or with ``--recompute``).
+
+1. FAFB olfactory projection neurons (346 hand-traced EM skeletons, nm; labels of Bates et al. 2020),
+   features of every neuron clean and after each perturbation of :mod:`neurograph.perturb` (seeded per
+   neuron): (a) twigs of 0.3-3 µm until 2.7x the branch points, (b) 2-6 pieces with 0.2-5 µm gaps, healed as a
+   user would (``neurograph.heal``, what ``load_swc(heal=True)`` runs), (c) node spacing 0.25x-4x, (d) random
+   rotation + mirror, (e) radii dropped or constant, (f) all of them (healed).
+   Features in two forms: ``canonical`` (the default of ``neuron_features``: skeleton shape on the canonical
+   form) and ``raw`` (everything on the neuron as given: what neurograph did before issue #11).
+2. Per feature: Spearman correlation over neurons, clean vs perturbed.
+3. Classifiers (default pipeline, no position features): 5-fold stratified CV on clean FAFB; each fold's model
+   (trained on clean training folds) also predicts the *perturbed* held-out neurons. Balanced accuracy clean vs
+   perturbed, same folds, same neurons.
+4. Train on all FAFB, predict the 5 hemibrain DA1 neurons (lineage lPN) from their skeletons (8 nm voxels,
+   healed) and from their meshes (``neurograph.extract``).
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import sys
+import time
+import warnings
+import zlib
+from multiprocessing import Pool
+
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+from sklearn.base import clone
+from sklearn.metrics import balanced_accuracy_score
+from sklearn.model_selection import StratifiedKFold
+
+import neurograph as ng
+from neurograph import classify, perturb
+from neurograph.features.registry import DEFAULT_GROUPS
+
+warnings.filterwarnings("ignore", category=RuntimeWarning)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA = os.path.join(os.path.dirname(ROOT), "shared", "data")
+OUT = os.path.join(ROOT, "benchmarks", "results")
+FAFB = os.path.join(DATA, "fafb_olfactory_pns")
+HEMI = os.path.join(DATA, "hemibrain_da1")
+KINDS = ("clean",) + perturb.KINDS
+LETTER = dict(zip(perturb.KINDS, "abcdef"))
+FORMS = ("canonical", "raw")
+TARGETS = {"lineage": 0.95, "PN_type": 0.93, "transmitter": 0.95}
+
+
+def _seed(path: str, kind: str) -> int:
+    return zlib.crc32(f"{os.path.basename(path)}:{kind}".encode())
+
+
+def extract_one(job: tuple[str, str]) -> tuple[str, str, dict, dict, dict]:
+    """Features of one FAFB neuron, clean or perturbed (both forms) and what the perturbation did."""
+    path, kind = job
+    neuron = ng.load_swc(path, units="nm")
+    info = {"nodes_clean": neuron.skeleton.n_nodes,
+            "branch_points_clean": int((neuron.skeleton.children_count() >= 2).sum())}
+    if kind != "clean":
+        neuron = perturb.perturb(neuron, kind, seed=_seed(path, kind))
+        info["pieces"] = len(neuron.skeleton.roots)
+        info["branch_points"] = int((neuron.skeleton.children_count() >= 2).sum())
+        info["nodes"] = neuron.skeleton.n_nodes
+        if kind in ("fragments", "all"):
+            neuron = ng.heal(neuron)
+            joins = ng.heal_report(neuron)
+            info["pieces_healed"] = len(neuron.skeleton.roots)
+            info["gap_um_max"] = float(joins["gap_um"].max()) if len(joins) else 0.0
+    rows = {form: ng.neuron_features(neuron, groups=DEFAULT_GROUPS, form=form).iloc[0].to_dict() for form in FORMS}
+    name = os.path.splitext(os.path.basename(path))[0]
+    return name, kind, rows["canonical"], rows["raw"], info
+
+
+def cache_path(kind: str, form: str) -> str:
+    return os.path.join(OUT, f"transfer_{kind}_{form}.parquet")
+
+
+def load_tables(files: list[str], workers: int, recompute: bool) -> tuple[dict, pd.DataFrame]:
+    columns = list(ng.feature_table(DEFAULT_GROUPS).index)
+    names = [os.path.splitext(os.path.basename(f))[0] for f in files]
+    tables, infos, todo = {}, [], []
+    info_path = os.path.join(OUT, "transfer_perturbations.parquet")
+    old_info = pd.read_parquet(info_path) if os.path.exists(info_path) and not recompute else None
+    for kind in KINDS:
+        ok = not recompute
+        for form in FORMS:
+            p = cache_path(kind, form)
+            if ok and os.path.exists(p):
+                t = pd.read_parquet(p)
+                ok = list(t.columns) == columns and set(names) <= set(t.index)
+                if ok:
+                    tables[kind, form] = t.loc[names]
+            else:
+                ok = False
+        if ok and old_info is not None and kind in old_info["kind"].values:
+            infos.append(old_info[old_info["kind"] == kind])
+        else:
+            todo += [(f, kind) for f in files]
+    if todo:
+        kinds_todo = sorted({k for _, k in todo}, key=KINDS.index)
+        print(f"extracting features for {len(todo)} (neuron, perturbation) pairs ({', '.join(kinds_todo)}) "
+              f"with {workers} worker(s)")
+        t0 = time.perf_counter()
+        got = {}
+        with Pool(workers) as pool:
+            for name, kind, canon, raw, info in pool.imap_unordered(extract_one, todo, chunksize=2):
+                got.setdefault(kind, []).append((name, canon, raw, info))
+        print(f"  {time.perf_counter() - t0:.0f} s ({(time.perf_counter() - t0) / len(todo):.2f} s per pair, "
+              f"wall, {workers} workers)")
+        for kind, rows in got.items():
+            for k, form in enumerate(FORMS):
+                t = pd.DataFrame([r[1 + k] for r in rows], index=pd.Index([r[0] for r in rows], name="neuron"),
+                                 columns=columns)
+                t.to_parquet(cache_path(kind, form))
+                tables[kind, form] = t.loc[names]
+            infos.append(pd.DataFrame([dict(neuron=r[0], kind=kind, **r[3]) for r in rows]))
+        pd.concat(infos, ignore_index=True).to_parquet(info_path)
+    return tables, pd.concat(infos, ignore_index=True)
+
+
+def tasks(index: pd.Index) -> dict[str, pd.Series]:
+    """The three FAFB label tasks of benchmarks/classify.py."""
+    labels = pd.read_csv(os.path.join(FAFB, "bates2020_mmc4_labels.csv"))
+    labels.index = labels["skeleton_id"].astype(str)
+    lab = labels.reindex(index)
+    tn = lab["trivial_name"]
+    big = tn.value_counts()
+    return {"lineage": tn[tn.isin(big[big >= 20].index)],
+            "PN_type": lab["PN_type"].dropna(),
+            "transmitter": lab["transmitter"][lab["transmitter"].isin(["ACh", "GABA"])]}
+
+
+def usable(table: pd.DataFrame) -> list[str]:
+    """Default columns with data on clean FAFB (SWC skeletons have no mesh, synapses, spines)."""
+    return [c for c in table.columns if table[c].notna().any()]
+
+
+def spearman_table(clean: pd.DataFrame, pert: pd.DataFrame, cols: list[str]) -> pd.Series:
+    out = {}
+    for c in cols:
+        a, b = clean[c].to_numpy(float), pert[c].to_numpy(float)
+        ok = np.isfinite(a) & np.isfinite(b)
+        if ok.sum() < 10 or np.ptp(a[ok]) == 0:
+            out[c] = np.nan if ok.sum() >= 10 or np.isfinite(a).sum() < 10 else -1.0
+            continue
+        out[c] = spearmanr(a[ok], b[ok]).statistic if np.ptp(b[ok]) > 0 else 0.0
+    return pd.Series(out)
+
+
+def cv_transfer(X: dict[str, pd.DataFrame], y: pd.Series, seed: int = 0) -> dict[str, float]:
+    """Mean over folds of the balanced accuracy on clean and on each perturbed held-out fold."""
+    splitter = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
+    base = classify.build_pipeline(classify.DEFAULT_MODEL, seed)
+    Xc = X["clean"].loc[y.index]
+    yv = y.to_numpy()
+    scores = {k: [] for k in X}
+    for tr, te in splitter.split(Xc, yv):
+        pipe = clone(base).fit(Xc.iloc[tr], yv[tr])
+        for kind, table in X.items():
+            scores[kind].append(balanced_accuracy_score(yv[te], pipe.predict(table.loc[y.index].iloc[te])))
+    return {k: float(np.mean(v)) for k, v in scores.items()}
+
+
+def hemibrain(X: pd.DataFrame, y: pd.Series, form: str) -> list[str]:
+    lines = []
+    ids = sorted(json.load(open(os.path.join(HEMI, "meta.json"))))
+    model = classify.train(X.loc[y.index], y)
+    for source in ("skeleton", "mesh"):
+        rows, info = [], []
+        t0 = time.perf_counter()
+        for sid in ids:
+            if source == "skeleton":
+                n = ng.load_swc(os.path.join(HEMI, "swc", f"{sid}.swc"), units="voxel", voxel_size=8, heal=True)
+                info.append(f"{ng.heal_report(n).shape[0]} joins")
+            else:
+                n = ng.extract(os.path.join(HEMI, "obj", f"{sid}.obj"), voxel_size=8, spines=False)
+                info.append(f"{len(n.skeleton.roots)} roots")
+            rows.append(ng.neuron_features(n, groups=DEFAULT_GROUPS, form=form))
+        F = pd.concat(rows)
+        F.index = ids
+        pred = classify.predict(model, F)
+        n_ok = int((pred["predicted"] == "lPN").sum())
+        lines.append(f"  {form:9s} from {source:8s}: {n_ok}/5 lPN  [" + ", ".join(
+            f"{sid}: {p} ({q:.2f}; {i})" for sid, p, q, i in zip(ids, pred["predicted"], pred["probability"], info))
+            + f"]  ({time.perf_counter() - t0:.0f} s)")
+    return lines
+
+
+class _Tee:
+    def __init__(self, *streams):
+        self.streams = streams
+
+    def write(self, text):
+        for s in self.streams:
+            s.write(text)
+
+    def flush(self):
+        for s in self.streams:
+            s.flush()
+
+
+def main() -> int:
+    if not os.path.isdir(FAFB):
+        print(f"no data at {FAFB}", file=sys.stderr)
+        return 1
+    args = sys.argv[1:]
+    limit = int(args[args.index("--limit") + 1]) if "--limit" in args else None
+    workers = int(args[args.index("--workers") + 1]) if "--workers" in args else 2
+    os.makedirs(OUT, exist_ok=True)
+    out_name = "transfer.txt" if limit is None else f"transfer_limit{limit}.txt"
+    sys.stdout = _Tee(sys.__stdout__, open(os.path.join(OUT, out_name), "w", encoding="utf-8"))
+    t_start = time.perf_counter()
+    files = sorted(glob.glob(os.path.join(FAFB, "swc", "*.swc")))
+    if limit:
+        files = files[::max(1, len(files) // limit)][:limit]
+    print(f"== FAFB olfactory PNs: {len(files)} skeletons; perturbations (seeded per neuron): "
+          + ", ".join(f"({LETTER[k]}) {k}" for k in perturb.KINDS))
+    tables, info = load_tables(files, workers, "--recompute" in args)
+    print("\nwhat the perturbations did (median over neurons [min-max]):")
+    for kind in perturb.KINDS:
+        d = info[info["kind"] == kind]
+        bp = d["branch_points"] / d["branch_points_clean"]
+        nodes = d["nodes"] / d["nodes_clean"]
+        text = (f"  ({LETTER[kind]}) {kind:13s} branch points x{bp.median():.2f} [{bp.min():.2f}-{bp.max():.2f}], "
+                f"nodes x{nodes.median():.2f} [{nodes.min():.2f}-{nodes.max():.2f}], "
+                f"pieces {d['pieces'].median():.0f} [{d['pieces'].min():.0f}-{d['pieces'].max():.0f}]")
+        if "pieces_healed" in d and d["pieces_healed"].notna().any():
+            text += (f"; after heal: {int((d['pieces_healed'] == 1).sum())}/{len(d)} one tree, "
+                     f"largest join {d['gap_um_max'].max():.2f} µm")
+        print(text)
+
+    names = tables["clean", "canonical"].index
+    y_tasks = tasks(names)
+    summary = {}
+    for form in FORMS:
+        cols = usable(tables["clean", form])
+        print(f"\n== form '{form}': {len(cols)} default feature columns with data")
+        print("per-feature Spearman correlation over neurons, clean vs perturbed (target: >= 0.9 for >= 90% of columns)")
+        rho = pd.DataFrame({k: spearman_table(tables["clean", form], tables[k, form], cols) for k in perturb.KINDS})
+        rho.to_csv(os.path.join(OUT, f"transfer_spearman_{form}.csv"))
+        for kind in perturb.KINDS:
+            r = rho[kind]
+            frac = float((r >= 0.9).mean())
+            fails = r[~(r >= 0.9)].sort_values()
+            summary[form, kind, "rho"] = frac
+            print(f"  ({LETTER[kind]}) {kind:13s} {frac:6.1%} of columns >= 0.9 (median rho {r.median():.3f}); "
+                  f"{len(fails)} below: " + ", ".join(f"{c} {v:.2f}" for c, v in fails.items()))
+        print("balanced accuracy, 5-fold CV (seed 0): trained on clean training folds, tested on the held-out fold "
+              "clean / perturbed (drop; target <= 0.03)")
+        X = {k: tables[k, form][cols] for k in KINDS}
+        for task, y in y_tasks.items():
+            s = cv_transfer(X, y)
+            summary[form, task] = s
+            print(f"  {task:12s} clean {s['clean']:.3f} (target >= {TARGETS[task]}) | " + " | ".join(
+                f"({LETTER[k]}) {s[k]:.3f} ({s['clean'] - s[k]:+.3f})" for k in perturb.KINDS))
+        if limit is None:
+            print("hemibrain DA1 (5 lPN), lineage model trained on all FAFB:")
+            for line in hemibrain(X["clean"], y_tasks["lineage"], form):
+                print(line)
+
+    print("\n== targets (canonical form, the default)")
+    for kind in perturb.KINDS:
+        worst = max(summary["canonical", t]["clean"] - summary["canonical", t][kind] for t in y_tasks)
+        frac = summary["canonical", kind, "rho"]
+        print(f"  ({LETTER[kind]}) {kind:13s} largest accuracy drop {worst:+.3f} "
+              f"{'MET' if worst <= 0.03 else 'NOT MET'}; Spearman >= 0.9 for {frac:.1%} "
+              f"{'MET' if frac >= 0.9 else 'NOT MET'}")
+    for task, target in TARGETS.items():
+        v = summary["canonical", task]["clean"]
+        print(f"  FAFB {task:12s} {v:.3f} (target >= {target}) {'MET' if v >= target else 'NOT MET'}")
+    print(f"\ntotal {time.perf_counter() - t_start:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
