@@ -114,7 +114,8 @@ def fragment(neuron: Neuron, n_pieces: int = 4, gap_um: tuple[float, float] = (0
     At each of ``n_pieces - 1`` cut points (picked along the cable, away from the soma) the
     cable below is removed over a path length drawn from ``gap_um`` (the stretch a
     segmentation loses where it breaks a thin neurite, never past a branch point or tip), so
-    the piece below starts a gap away and becomes its own root.
+    the piece below starts exactly that much cable away (a new node on the old cable) and
+    becomes its own root; the straight gap is at most that long.
 
     Parameters
     ----------
@@ -147,31 +148,40 @@ def fragment(neuron: Neuron, n_pieces: int = 4, gap_um: tuple[float, float] = (0
     weight = edge[order] / edge[order].sum() if edge[order].sum() > 0 else None
     if weight is not None:
         order = order[np.argsort(-rng.random(len(order)) ** (1.0 / np.maximum(weight, 1e-12)))]
+    child_of = np.full(sk.n_nodes, -1, np.int64)
+    child_of[parent[parent >= 0]] = np.flatnonzero(parent >= 0)  # the child of one-child nodes
+    added_xyz, added_from = [], []  # new piece roots: position, and the node whose radius/type they take
     for start in order:
         if cuts >= n_pieces - 1:
             break
-        if removed[start] or parent[start] < 0 or is_soma[parent[start]]:
+        p0 = parent[start]
+        if removed[start] or p0 < 0 or is_soma[p0]:
             continue
         gap = rng.uniform(*gap_um) * 1e3
-        path, v, dist = [], int(start), 0.0
-        while n_children[v] == 1 and not removed[v]:  # walk down the unbranched stretch
-            path.append(v)
-            child = int(np.flatnonzero(parent == v)[0])
-            dist += edge[child]
-            v = child
-            if dist >= gap:
-                break
-        if dist < gap or removed[v] or not path:
+        path, v, dist = [], int(start), float(edge[start])  # dist: cable from p0 down to v
+        while dist < gap and n_children[v] == 1 and not removed[v] and parent[child_of[v]] == v:
+            path.append(v)  # walk down the unbranched stretch (not into an earlier cut)
+            v = int(child_of[v])
+            dist += edge[v]
+        if dist < gap or removed[v]:
             continue  # the stretch ends (branch point or tip) before the gap is made
+        # the piece below starts exactly `gap` of cable below p0: a new root on the edge above v
+        up = sk.vertices[path[-1]] if path else sk.vertices[p0]
+        frac = (dist - gap) / edge[v] if edge[v] > 0 else 0.0
+        added_xyz.append(sk.vertices[v] + (up - sk.vertices[v]) * frac)
+        added_from.append(v)
         removed[path] = True
-        parent[v] = -1
+        parent[v] = sk.n_nodes + len(added_xyz) - 1
         cuts += 1
-    keep = ~removed
+    added_from = np.asarray(added_from, np.int64)
+    vertices = np.vstack([sk.vertices, np.reshape(added_xyz, (-1, 3))])
+    parent = np.r_[parent, np.full(len(added_from), -1)]
+    keep = np.r_[~removed, np.ones(len(added_from), bool)]
     new_id = np.cumsum(keep) - 1
     idx = np.flatnonzero(keep)
     new_parent = np.where(parent[idx] >= 0, new_id[np.maximum(parent[idx], 0)], -1)
-    skeleton = Skeleton(sk.vertices[idx], new_parent, sk.radius[idx], None, new_id[sk.soma_nodes],
-                        sk.node_type[idx])
+    skeleton = Skeleton(vertices[idx], new_parent, np.r_[sk.radius, sk.radius[added_from]][idx], None,
+                        new_id[sk.soma_nodes], np.r_[sk.node_type, sk.node_type[added_from]][idx])
     return _neuron(skeleton, neuron.somas, neuron.name, _as_neuron)
 
 

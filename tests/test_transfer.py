@@ -95,7 +95,7 @@ def test_heal_fragments_with_gaps():
     healed = ng.heal(pieces, max_gap_um=3.0)
     joins = ng.heal_report(healed)
     assert len(healed.skeleton.roots) == 1 and healed.skeleton.roots[0] == 0  # rooted at the soma
-    assert len(joins) == 4 and joins["gap_um"].between(0.4, 2.5).all()  # chord of >= the removed path
+    assert len(joins) == 4 and joins["gap_um"].between(0.4, 2.0).all()  # chords of 0.5-2 µm of cable
     assert healed.repair_report["heal"]["pieces_before"] == 5
     # cable lost in the gaps is replaced by straight joins: total length within the removed amount
     assert abs(healed.skeleton.cable_length - tree.skeleton.cable_length) < 4 * 2000.0
@@ -147,6 +147,7 @@ def test_feature_table_names_the_form():
     assert set(table["form"]) == {"canonical", "raw"}
     assert (table.loc[table["group"] == "morphology", "form"] == "canonical").all()
     assert (table.loc[table["group"] == "radii", "form"] == "raw").all()
+    assert table.at["first_branch_path", "form"] == "canonical" and table.at["axon_dendrite_ratio", "form"] == "raw"
 
 
 # --------------------------------------------------------------------- one test per perturbation kind
@@ -162,7 +163,8 @@ def test_features_survive_perturbation(kind, trees, clean_features):
         out.append(p)
     pert = ng.neuron_features(out, groups=["morphology", "branches", "sholl", "arbors"])
     frac, fails = _rank_agreement(clean_features, pert)
-    assert frac >= 0.85, f"{kind}: only {frac:.0%} of features keep rank correlation >= 0.8; failing: {fails}"
+    # measured: 96-100 % on the canonical form; the raw form (before issue #11) falls to 83-85 % with twigs
+    assert frac >= 0.93, f"{kind}: only {frac:.0%} of features keep rank correlation >= 0.8; failing: {fails}"
     if kind == "rotate_mirror":  # exactly invariant up to rounding
         both = clean_features.notna() & pert.notna()
         assert np.allclose(clean_features[both].fillna(0), pert[both].fillna(0), rtol=1e-6, atol=1e-6)

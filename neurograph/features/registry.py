@@ -32,14 +32,11 @@ DEFAULT_GROUPS = ("morphology", "branches", "sholl", "arbors", "radii", "perisom
                   "synapses", "spines")
 ALL_GROUPS = DEFAULT_GROUPS + ("position",)
 
-#: the form of the neuron each group is computed on: ``"canonical"`` (healed tree with side
-#: arms < 5 µm pruned and the cable resampled every 1 µm: :func:`neurograph.canonical`, the same
-#: whatever the reconstruction's twig density or node spacing) or ``"raw"`` (the neuron as
-#: given: needed where the input is tied to the raw nodes, i.e. radii, mesh, synapses,
-#: spines and compartment labels)
-GROUP_FORM = {"morphology": "canonical", "branches": "canonical", "sholl": "canonical", "arbors": "canonical",
-              "position": "canonical", "radii": "raw", "perisomatic": "raw", "compartments": "raw",
-              "mesh": "raw", "synapses": "raw", "spines": "raw"}
+#: inputs tied to the nodes of the neuron as given: a feature needing one is computed on the raw
+#: form; every other feature (skeleton shape, soma position) on the canonical form: the healed tree
+#: with side arms < 5 µm pruned and the cable resampled every 1 µm (:func:`neurograph.canonical`), the
+#: same whatever the reconstruction's twig density or node spacing
+RAW_INPUTS = frozenset({"radii", "mesh", "synapses", "spines", "compartments"})
 
 
 @dataclass(frozen=True)
@@ -63,7 +60,7 @@ class Feature:
         True when the value does not change if the neuron is uniformly scaled.
     form : str
         ``"canonical"`` or ``"raw"``: the form of the neuron the feature is computed on
-        (:data:`GROUP_FORM`).
+        (``"raw"`` when it needs one of :data:`RAW_INPUTS`).
     func : callable(NeuronContext) -> float or array
     """
 
@@ -123,7 +120,7 @@ def register(name: str, unit: str, description: str, requires: Sequence[str] = (
             raise ValueError(f"feature {name!r} is registered twice")
         cols = tuple(columns) if columns is not None else (name,)
         free = scale_free if scale_free is not None else unit in ("", "deg")
-        FEATURES[name] = Feature(name, cols, unit, description, req, group, free, func, GROUP_FORM.get(group, "raw"))
+        FEATURES[name] = Feature(name, cols, unit, description, req, group, free, func, "raw" if req & RAW_INPUTS else "canonical")
         if not func.__doc__:
             func.__doc__ = _feature_doc(FEATURES[name], func)
         return func
