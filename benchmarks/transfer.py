@@ -42,6 +42,9 @@ import neurograph as ng
 from neurograph import classify, perturb
 from neurograph.features.registry import DEFAULT_GROUPS
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from classify import _Tee  # noqa: E402  (benchmarks/classify.py: print to the terminal and a file)
+
 warnings.filterwarnings("ignore", category=RuntimeWarning)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(os.path.dirname(ROOT), "shared", "data")
@@ -112,19 +115,24 @@ def load_tables(files: list[str], workers: int, recompute: bool, every: int) -> 
         print(f"extracting features for {len(todo)} (neuron, perturbation) pairs ({', '.join(kinds_todo)}) "
               f"with {workers} worker(s)")
         t0 = time.perf_counter()
-        got = {}
-        with Pool(workers) as pool:
-            for name, kind, canon, raw, info in pool.imap_unordered(extract_one, todo, chunksize=2):
-                got.setdefault(kind, []).append((name, canon, raw, info))
+        expected = {k: sum(1 for _, kk in todo if kk == k) for k in kinds_todo}
+        got = {k: [] for k in kinds_todo}
+        with Pool(workers) as pool:  # in order, so each kind is saved as soon as it is complete
+            for name, kind, canon, raw, info in pool.imap(extract_one, todo, chunksize=2):
+                rows = got[kind]
+                rows.append((name, canon, raw, info))
+                if len(rows) < expected[kind]:
+                    continue
+                for k, form in enumerate(FORMS):
+                    t = pd.DataFrame([r[1 + k] for r in rows], index=pd.Index([r[0] for r in rows], name="neuron"),
+                                     columns=columns)
+                    t.to_parquet(cache_path(kind, form))
+                    tables[kind, form] = t.sort_index()
+                infos.append(pd.DataFrame([dict(neuron=r[0], kind=kind, **r[3]) for r in rows]))
+                pd.concat(infos, ignore_index=True).to_parquet(info_path)
+                print(f"  {kind}: {len(rows)} neurons in {time.perf_counter() - t0:.0f} s so far", flush=True)
         print(f"  {time.perf_counter() - t0:.0f} s ({(time.perf_counter() - t0) / len(todo):.2f} s per pair, "
               f"wall, {workers} workers)")
-        for kind, rows in got.items():
-            for k, form in enumerate(FORMS):
-                t = pd.DataFrame([r[1 + k] for r in rows], index=pd.Index([r[0] for r in rows], name="neuron"),
-                                 columns=columns)
-                t.to_parquet(cache_path(kind, form))
-                tables[kind, form] = t.sort_index()
-            infos.append(pd.DataFrame([dict(neuron=r[0], kind=kind, **r[3]) for r in rows]))
         pd.concat(infos, ignore_index=True).to_parquet(info_path)
     return tables, pd.concat(infos, ignore_index=True)
 
@@ -225,19 +233,6 @@ def hemibrain(X: pd.DataFrame, y: pd.Series, form: str) -> list[str]:
     return lines
 
 
-class _Tee:
-    def __init__(self, *streams):
-        self.streams = streams
-
-    def write(self, text):
-        for s in self.streams:
-            s.write(text)
-
-    def flush(self):
-        for s in self.streams:
-            s.flush()
-
-
 def main() -> int:
     if not os.path.isdir(FAFB):
         print(f"no data at {FAFB}", file=sys.stderr)
@@ -245,7 +240,7 @@ def main() -> int:
     args = sys.argv[1:]
     limit = int(args[args.index("--limit") + 1]) if "--limit" in args else None
     workers = int(args[args.index("--workers") + 1]) if "--workers" in args else 2
-    every = int(args[args.index("--every") + 1]) if "--every" in args else 2
+    every = int(args[args.index("--every") + 1]) if "--every" in args else 4
     os.makedirs(OUT, exist_ok=True)
     out_name = "transfer.txt" if limit is None else f"transfer_limit{limit}.txt"
     sys.stdout = _Tee(sys.__stdout__, open(os.path.join(OUT, out_name), "w", encoding="utf-8"))
