@@ -28,15 +28,21 @@ def render() -> str:
              "Lengths in µm, widths in nm, areas µm², volumes µm³, angles degrees; empty unit = a count "
              "or a ratio. *needs*: the inputs without which the feature is NaN. *scale-free*: does not "
              "change when the neuron is scaled. The `position` group is opt-in (it depends on the "
-             "brain space); every other feature is independent of orientation and node density.", ""]
+             "brain space); every other feature is independent of orientation, handedness and node density. "
+             "*form*: the form of the neuron the feature is computed on (`form` in `ng.feature_table()`): "
+             "*canonical* = the healed tree with side arms < 5 µm pruned and the cable resampled every 1 µm "
+             "(`ng.canonical`: the same whatever the tracing style's twig density and node spacing), for every "
+             "feature of the skeleton's shape; *raw* = the neuron as given, for features of inputs tied to its "
+             "nodes (radii, mesh, synapses, spines, compartment labels).", ""]
     for group, rows in table.groupby("group", sort=False):
-        lines += [f"## {group} ({len(rows)} columns)", "", "| feature | columns | unit | needs | scale-free | description |",
-                  "| --- | --- | --- | --- | --- | --- |"]
+        lines += [f"## {group} ({len(rows)} columns)", "",
+                  "| feature | columns | unit | needs | scale-free | form | description |",
+                  "| --- | --- | --- | --- | --- | --- | --- |"]
         for feature, part in rows.groupby("feature", sort=False):
             first = part.iloc[0]
             desc = str(first["description"]).replace("|", "\\|")
             lines.append(f"| {feature} | {_columns(part['column'].tolist())} | {first['unit']} | "
-                         f"{first['requires']} | {'yes' if first['scale_free'] else ''} | {desc} |")
+                         f"{first['requires']} | {'yes' if first['scale_free'] else ''} | {first['form']} | {desc} |")
         lines.append("")
     return "\n".join(lines)
 

@@ -18,6 +18,7 @@ from .errors import InsectTwigWarning, NeurographWarning
 from .datasets import PROFILES as DATASETS
 from .graph.swc import load_swc
 from .graph.interop import from_navis, load_skeleton
+from .graph.heal import canonical, heal, heal_report
 from .features.vector import neuron_features
 from .features.registry import feature_table
 from .graph import Neuron, decompose, load
@@ -33,7 +34,7 @@ from . import synthetic
 
 __version__ = "0.1.0"
 
-__all__ = ["from_navis", "load_skeleton", "graph_arrays", "FormatError", "InsectTwigWarning", "NeurographWarning", "DATASETS", "load_swc", "neuron_features", "feature_table", "classify", "detect_spines", "load_synapses", "label_compartments", "soma_features", "InputError", "MeshError", "NeurographError", "SkeletonError", "Neuron", "RepairResult", "Skeleton",
+__all__ = ["from_navis", "load_skeleton", "graph_arrays", "heal", "heal_report", "canonical", "FormatError", "InsectTwigWarning", "NeurographWarning", "DATASETS", "load_swc", "neuron_features", "feature_table", "classify", "detect_spines", "load_synapses", "label_compartments", "soma_features", "InputError", "MeshError", "NeurographError", "SkeletonError", "Neuron", "RepairResult", "Skeleton",
            "Soma", "decompose", "extract", "find_somas", "load", "load_mesh", "repair", "skeletonize",
            "synthetic", "write_swc", "batch"]
 

@@ -212,12 +212,15 @@ def _in_frame(ctx: NeuronContext, point: np.ndarray | None) -> np.ndarray:
     frame = _arbor_frame(ctx)
     if frame is None or point is None:
         return np.full(3, NAN)
-    return frame @ (point - _arbors(ctx)[0]["centre"]) / 1e3
+    out = frame @ (point - _arbors(ctx)[0]["centre"]) / 1e3
+    out[2] = abs(out[2])  # distance from the x-y plane: the same for a mirror-image neuron
+    return out
 
 
 @register("soma_in_arbor_frame", "µm", "soma centre in the neuron's arbor frame: origin arbor 1, x towards the "
-          "last arbor, y towards the cable centroid, z = x × y (rotation-free; z changes sign for a mirror-image "
-          "neuron, so mirror neurons of the other hemisphere first)", group="arbors",
+          "last arbor, y towards the cable centroid, z = |distance along x × y| (free of rotation and of mirroring: "
+          "the same for the neuron's mirror image, e.g. from the other hemisphere or a left-handed template)",
+          group="arbors",
           columns=["soma_frame_x", "soma_frame_y", "soma_frame_z"])
 def soma_in_arbor_frame(ctx: NeuronContext) -> np.ndarray:
     return _in_frame(ctx, ctx.reference)

@@ -156,7 +156,8 @@ def branch_features(skeleton: Skeleton, decomposition: dict, somas: list, mesh=N
             "strahler": strahler[b], "n_children": graph.out_degree(b), "_par": par,
         })
     table = pd.DataFrame(rows).set_index("branch") if rows else pd.DataFrame(columns=["branch", *BRANCH_COLUMNS]).set_index("branch")
-    table["angle_to_parent"] = [_angle(b, table.at[b, "_par"], polylines, soma_center) for b in table.index]
+    table["angle_to_parent"] = [_angle(b, par, polylines, soma_center)
+                                for b, par in zip(table.index.tolist(), table.get("_par", pd.Series(dtype=int)).tolist())]
     table = table.drop(columns="_par", errors="ignore")  # absent when there is no branch (a lone soma)
     table["path_to_soma"] = np.maximum(table["path_to_soma"], 0.0)
     return table[list(BRANCH_COLUMNS)]

@@ -21,6 +21,24 @@ COMPARTMENT_TYPES = {"axon": 2, "dendrite": 3, "apical": 4}
 DIRECTION_SPAN = 5000.0  # nm of a branch used for its direction (bifurcation angles)
 
 
+def _clip_outside(start: np.ndarray, end: np.ndarray, centre: np.ndarray, radius: float) -> None:
+    """Move segment starts that lie inside a sphere to where the segment leaves it (in place);
+    a segment wholly inside gets length 0. Segments run away from the soma (parent -> child),
+    so whatever the node spacing, the cable measured is the part outside the soma."""
+    if not radius > 0:
+        return
+    inside = np.linalg.norm(start - centre, axis=1) < radius
+    if not inside.any():
+        return
+    k = np.flatnonzero(inside)
+    s, d = start[k] - centre, end[k] - start[k]
+    a = (d * d).sum(1)
+    b = 2.0 * (s * d).sum(1)
+    c = (s * s).sum(1) - radius ** 2  # < 0: the start is inside, so one root lies ahead
+    t = np.divide(-b + np.sqrt(np.maximum(b * b - 4 * a * c, 0.0)), 2 * a, out=np.ones_like(a), where=a > 0)
+    start[k] += d * np.clip(t, 0.0, 1.0)[:, None]
+
+
 class NeuronContext:
     """Derived arrays of one :class:`~neurograph.Neuron` for the feature functions.
 
@@ -33,9 +51,9 @@ class NeuronContext:
     seg : (m,) int ndarray
         Child node of every segment (node with a parent).
     seg_start, seg_end : (m, 3) float ndarrays
-        Segment end points in nm; segments leaving a soma start on its surface.
+        Segment end points in nm; segments starting inside a soma start on its surface.
     seg_length : (m,) float ndarray
-        Segment lengths in nm (soma-interior part removed).
+        Segment lengths in nm (soma-interior part removed, whatever the node spacing).
     node_path : (n,) float ndarray
         Path length from the soma surface (or the tree root) to each node, nm.
     reference : (3,) float ndarray
@@ -61,14 +79,8 @@ class NeuronContext:
         p = self.parent[self.seg]
         start = self.vertices[p].copy()
         end = self.vertices[self.seg]
-        soma_radius = {int(node): s.radius for node, s in zip(self.soma_nodes, self.somas)}
-        for node, r in soma_radius.items():
-            kids = np.flatnonzero(p == node)
-            if r > 0 and len(kids):
-                vec = end[kids] - start[kids]
-                dist = np.linalg.norm(vec, axis=1)
-                frac = np.minimum(1.0, np.divide(r, dist, out=np.zeros_like(dist), where=dist > 0))
-                start[kids] += vec * frac[:, None]
+        for soma in self.somas:  # cable inside a soma is not neurite: clip segments at its surface
+            _clip_outside(start, end, np.asarray(soma.center, float), float(soma.radius))
         self.seg_start, self.seg_end = start, end
         self.seg_length = np.linalg.norm(end - start, axis=1)
         edge = np.zeros(self.n)
@@ -103,7 +115,7 @@ class NeuronContext:
         if len(self.somas):
             have.add("soma")
         non_soma = ~self.is_soma
-        if non_soma.any() and np.mean(np.isfinite(self.radius[non_soma]) & (self.radius[non_soma] > 0)) >= 0.5:
+        if self._measured_radii(self.radius[non_soma]):
             have.add("radii")
         if getattr(self.neuron, "mesh", None) is not None:
             have.add("mesh")
@@ -115,6 +127,16 @@ class NeuronContext:
         if np.any(self.compartment[non_soma] > 0):
             have.add("compartments")
         return have
+
+    @staticmethod
+    def _measured_radii(radius: np.ndarray) -> bool:
+        """True when at least half the nodes have a radius and they are not one value set for
+        all (a constant radius, e.g. a converter's default, carries no measurement)."""
+        known = radius[np.isfinite(radius) & (radius > 0)]
+        if not len(radius) or len(known) < 0.5 * len(radius):
+            return False
+        _, counts = np.unique(known, return_counts=True)
+        return counts.max() < 0.5 * len(known)
 
     @cached_property
     def branches(self) -> pd.DataFrame:
@@ -186,12 +208,13 @@ class NeuronContext:
             nodes.append(v)
             v = int(self.parent[v])
         nodes = np.asarray(nodes[::-1], np.int64)
-        path, pts = self.node_path[nodes], self.vertices[nodes]
-        if self.parent[nodes[0]] >= 0:  # first segment leaves a soma: start on its surface
-            k = int(np.searchsorted(self.seg, nodes[0]))
-            path = np.r_[self.seg_path0[k], path]
-            pts = np.vstack([self.seg_start[k], pts])
-        return path, pts
+        if self.parent[nodes[0]] >= 0:  # leaves a soma: drop nodes inside it, start on its surface
+            ks = np.searchsorted(self.seg, nodes)
+            first = int(np.argmax(self.seg_length[ks] > 0)) if (self.seg_length[ks] > 0).any() else 0
+            nodes, k = nodes[first:], int(ks[first])
+            return (np.r_[self.seg_path0[k], self.node_path[nodes]],
+                    np.vstack([self.seg_start[k], self.vertices[nodes]]))
+        return self.node_path[nodes], self.vertices[nodes]
 
     def main_path_points(self, at: np.ndarray) -> np.ndarray:
         """Points (nm) of :attr:`main_path` at path lengths ``at`` (nm; clamped to its ends).

@@ -25,7 +25,23 @@ def _selected(groups: Sequence[str] | None) -> list[Feature]:
     return [f for f in FEATURES.values() if f.group in groups]
 
 
-def feature_row(neuron: "Neuron", groups: Sequence[str] | None = None) -> dict[str, float]:
+FORMS = ("canonical", "raw")
+
+
+def _contexts(neuron: "Neuron", features: list[Feature], form: str) -> dict[str, NeuronContext]:
+    """One context per form the selected features need (the canonical form is built once)."""
+    if form not in FORMS:
+        raise InputError(f"form must be one of {FORMS}, got {form!r}")
+    raw = NeuronContext(neuron)
+    ctx = {"raw": raw, "canonical": raw}
+    if form == "canonical" and any(f.form == "canonical" for f in features):
+        from ..graph.heal import canonical  # features sit above graph; imported late (graph imports features)
+
+        ctx["canonical"] = NeuronContext(canonical(neuron))
+    return ctx
+
+
+def feature_row(neuron: "Neuron", groups: Sequence[str] | None = None, form: str = "canonical") -> dict[str, float]:
     """The registered features of one neuron as ``{column: value}`` (units: :func:`feature_table`).
 
     Parameters
@@ -35,6 +51,12 @@ def feature_row(neuron: "Neuron", groups: Sequence[str] | None = None) -> dict[s
     groups : sequence of str, optional
         Feature groups (:data:`~neurograph.features.registry.ALL_GROUPS`); default every
         group except ``"position"``.
+    form : {"canonical", "raw"}
+        ``"canonical"`` (default): each feature is computed on the form of the neuron its
+        registry entry names (``feature_table()["form"]``): skeleton shape on
+        :func:`neurograph.canonical` (short side arms pruned, resampled at a fixed spacing),
+        inputs tied to the raw nodes (radii, mesh, synapses, spines, compartments) on the
+        neuron as given. ``"raw"``: everything on the neuron as given.
 
     Returns
     -------
@@ -50,9 +72,11 @@ def feature_row(neuron: "Neuron", groups: Sequence[str] | None = None) -> dict[s
     if not hasattr(neuron, "skeleton") or not hasattr(neuron, "node_branch"):
         raise InputError(f"neuron_features needs neurograph Neuron objects (from neurograph.extract, "
                          f"neurograph.load_swc or neurograph.decompose), got {type(neuron).__name__}")
-    ctx = NeuronContext(neuron)
+    selected = _selected(groups)
+    contexts = _contexts(neuron, selected, form)
     row: dict[str, float] = {}
-    for f in _selected(groups):
+    for f in selected:
+        ctx = contexts[f.form]
         if not f.requires <= ctx.available:
             values = np.full(len(f.columns), np.nan)
         else:
@@ -69,7 +93,7 @@ def feature_row(neuron: "Neuron", groups: Sequence[str] | None = None) -> dict[s
 
 
 def neuron_features(neurons: "Neuron | Iterable[Neuron]", groups: Sequence[str] | None = None,
-                    progress: Callable[[str, float], None] | None = None) -> pd.DataFrame:
+                    progress: Callable[[str, float], None] | None = None, form: str = "canonical") -> pd.DataFrame:
     """Neuron-level feature vectors: one row per neuron.
 
     Parameters
@@ -82,6 +106,10 @@ def neuron_features(neurons: "Neuron | Iterable[Neuron]", groups: Sequence[str] 
         on the dataset's frame).
     progress : callable(name, seconds), optional
         Called after each neuron with its name and wall time.
+    form : {"canonical", "raw"}
+        The form of the neuron skeleton features are computed on; see :func:`feature_row`.
+        Heal fragmented neurons first (:func:`neurograph.heal`, or ``load_swc(..., heal=True)``):
+        features of a neuron in pieces describe its pieces.
 
     Returns
     -------
@@ -96,7 +124,7 @@ def neuron_features(neurons: "Neuron | Iterable[Neuron]", groups: Sequence[str] 
     rows, names = [], []
     for neuron in neurons:
         t0 = time.perf_counter()
-        rows.append(feature_row(neuron, groups))
+        rows.append(feature_row(neuron, groups, form))
         names.append(getattr(neuron, "name", str(len(names))))
         if progress is not None:
             progress(names[-1], time.perf_counter() - t0)

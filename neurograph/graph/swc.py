@@ -159,7 +159,8 @@ def radius_known_fraction(skeleton: Skeleton) -> float:
 
 
 def load_swc(path: str | os.PathLike, units: str | None = None, voxel_size: float | Sequence[float] | None = None,
-             name: str | None = None, soma_radius: float | None = None, dataset: str | None = None) -> Neuron:
+             name: str | None = None, soma_radius: float | None = None, dataset: str | None = None,
+             heal: bool | float = False) -> Neuron:
     """Load an SWC skeleton as a :class:`Neuron` (branches and features, no mesh).
 
     Parameters
@@ -188,6 +189,10 @@ def load_swc(path: str | os.PathLike, units: str | None = None, voxel_size: floa
         ``swc_voxel_size`` fill ``units`` and ``voxel_size`` when they are not given (e.g.
         ``"fafb"``: nm, ``"hemibrain"``: 8 nm voxels, ``"neuromorpho"``: µm). Recorded, with
         the final units, in ``neuron.settings``.
+    heal : bool or float
+        Join a skeleton that comes in pieces into one tree rooted at the soma
+        (:func:`neurograph.heal`): ``True`` joins gaps up to 5 µm, a number is the largest
+        gap in µm. The joins are in ``repair_report["heal"]``. Default False: pieces stay.
 
     Returns
     -------
@@ -239,4 +244,10 @@ def load_swc(path: str | os.PathLike, units: str | None = None, voxel_size: floa
                        "voxel_size": neuron.repair_report["voxel_size"], "soma_radius": soma_radius,
                        "swc_radii": bool(np.isfinite(np.asarray(skeleton.radius, float)).any()
                                          and (np.asarray(skeleton.radius, float) > 0).any())}
+    if heal is not False and heal is not None:
+        from .heal import MAX_GAP_UM, heal as heal_neuron
+
+        settings = neuron.settings
+        neuron = heal_neuron(neuron, MAX_GAP_UM if heal is True else heal)
+        neuron.settings = {**settings, "heal_max_gap_um": float(MAX_GAP_UM if heal is True else heal)}
     return neuron
