@@ -26,6 +26,7 @@ from .io.synapses import load_synapses
 from .compartments import label_compartments
 from .features.perisomatic import soma_features
 from .skeleton import Skeleton, skeletonize
+from .proofread import proofread, split_somas
 from . import synthetic
 from . import batch  # noqa: E402  (batch runs over datasets: neurograph.batch.extract_all)
 
@@ -33,7 +34,7 @@ __version__ = "0.1.0"
 
 __all__ = ["FormatError", "load_swc", "neuron_features", "feature_table", "classify", "detect_spines", "load_synapses", "label_compartments", "soma_features", "InputError", "MeshError", "NeurographError", "SkeletonError", "Neuron", "RepairResult", "Skeleton",
            "Soma", "decompose", "extract", "find_somas", "load", "load_mesh", "repair", "skeletonize",
-           "synthetic", "write_swc"]
+           "synthetic", "write_swc", "split_somas", "proofread"]
 
 
 def __getattr__(name: str):

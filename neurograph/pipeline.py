@@ -17,7 +17,8 @@ def extract(source: Any, voxel_size: float | Sequence[float] = 1.0, name: str | 
             progress: Callable[[str, float], None] | None = None, synapses: Any = None,
             synapse_voxel_size: float | Sequence[float] = 1.0, synapse_columns: dict | None = None,
             synapse_tolerance: float = 1000.0, compartments: bool | dict | None = None,
-            spines: bool | dict = True) -> Neuron:
+            spines: bool | dict = True, split: bool = False,
+            proofread: bool | dict | list = False) -> Neuron | list[Neuron]:
     """Run the whole pipeline on one mesh.
 
     Parameters
@@ -55,10 +56,17 @@ def extract(source: Any, voxel_size: float | Sequence[float] = 1.0, name: str | 
         (insects: hemibrain, FlyWire, FAFB): their short terminal twigs (< ~3 µm) look like
         spines on the mesh and would be folded away (on the hemibrain DA1 neurons this
         removes ~25% of the cable that the reference skeletons count).
+    split : bool, default False
+        Return one neuron per soma (:func:`neurograph.split_somas`), named ``<name>_<soma>``,
+        each with its ``cuts`` table; a neuron with fewer than two somata comes back alone in
+        the list.
+    proofread : bool, dict or list, default False
+        Remove merge errors (:func:`neurograph.proofread`; a dict or list gives the rules).
+        With ``split`` each part is proofread.
 
     Returns
     -------
-    Neuron
+    Neuron, or list of Neuron with ``split=True``
     """
     def done(stage: str, t0: float) -> float:
         if progress is not None:
@@ -90,5 +98,16 @@ def extract(source: Any, voxel_size: float | Sequence[float] = 1.0, name: str | 
         from .compartments import label_compartments
 
         label_compartments(neuron, **(compartments if isinstance(compartments, dict) else {}))
-        done("compartments", t)
-    return neuron
+        t = done("compartments", t)
+    if not split and not proofread:
+        return neuron
+    from .proofread import proofread as _proofread, split_somas
+
+    parts = split_somas(neuron) if split else [neuron]
+    if split:
+        t = done("split", t)
+    if proofread:
+        rules = None if proofread is True else proofread
+        parts = [_proofread(p, rules=rules)[0] for p in parts]
+        done("proofread", t)
+    return parts if split else parts[0]

@@ -46,6 +46,9 @@ class Neuron:
         Spine id of every mesh face, -1 on the shaft.
     shaft_radius : (n_skeleton_nodes,) float ndarray or None
         Local shaft radius in nm with spines excluded (NaN at somata).
+    cuts : pandas.DataFrame or None
+        Merge-error cuts and flags (:func:`neurograph.split_somas`, :func:`neurograph.proofread`):
+        one row per cut or flagged piece, position nm, ``reason``, ``confidence``.
     """
 
     name: str
@@ -62,6 +65,7 @@ class Neuron:
     spines: pd.DataFrame | None = None
     face_spine: np.ndarray | None = None
     shaft_radius: np.ndarray | None = None
+    cuts: pd.DataFrame | None = None
 
     def detect_spines(self, **kwargs) -> pd.DataFrame:
         """Find dendritic spines; see :func:`neurograph.detect_spines` (sets :attr:`spines`).
@@ -234,7 +238,8 @@ class Neuron:
         if self.shaft_radius is not None:
             arrays["shaft_radius"] = self.shaft_radius
         write_archive(path, meta, arrays, self.graph,
-                      {"branches": self.branches, "synapses": self.synapses, "spines": self.spines})
+                      {"branches": self.branches, "synapses": self.synapses, "spines": self.spines,
+                       "cuts": self.cuts})
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Neuron":
@@ -271,7 +276,7 @@ class Neuron:
         return cls(meta["name"], skeleton, somas, graph, a["node_branch"], mesh, a.get("face_branch"),
                    meta.get("repair_report", {}), synapses, meta.get("synapse_report", {}),
                    a.get("face_compartment"), tables.get("spines"), a.get("face_spine"),
-                   a.get("shaft_radius"))
+                   a.get("shaft_radius"), tables.get("cuts"))
 
 
 def decompose(skeleton: Skeleton, somas: list | None = None, mesh: trimesh.Trimesh | None = None,
