@@ -244,6 +244,25 @@ def microns(lines: list) -> None:
         lines.append(pieces.drop(columns=["x", "y", "z", "reason"]).round(3).to_string())
     comp = cleaned.branches.groupby("compartment")["length"].sum().round(1).to_dict()
     lines.append(f"compartments of the proofread neuron (µm): {comp}")
+    figure(parts, os.path.join(HERE, "..", "docs", "microns_split.png"))
+    lines.append("picture: docs/microns_split.png (split_somas result, cuts marked)")
+
+
+def figure(parts, path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from neurograph.plot import plot_split
+
+    fig, axes = plt.subplots(1, 2, figsize=(16, 8))
+    for ax, view in zip(axes, ("xy", "xz")):
+        plot_split(parts, view=view, ax=ax, title=f"MICrONS 864691135510518224 split by soma ({view}; y = depth)")
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
 
 
 def main() -> None:

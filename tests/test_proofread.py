@@ -140,3 +140,19 @@ def test_microns_split(microns_mesh_path):
     assert covered.mean() >= 0.9
     syn = main.synapses
     assert (syn.loc[syn["direction"] == "pre", "compartment"] == "axon").mean() >= 0.9
+
+
+def test_batch_split(bridge, tmp_path):
+    from neurograph.batch import extract_all, read_results
+
+    m, _ = bridge
+    m.mesh.export(tmp_path / "merge.ply")
+    summary = extract_all([str(tmp_path / "merge.ply")], tmp_path / "out", workers=1, progress=False, qc=False,
+                          extract_kwargs={"split": True, "spines": False, "step": STEP})
+    res = read_results(tmp_path / "out")
+    assert summary.succeeded == 1, res.errors.to_dict("records")
+    rows = res.neurons.sort_values("soma")
+    assert list(rows["neuron"]) == ["merge_0", "merge_1"] and list(rows["soma"]) == [0, 1]
+    assert set(rows["segment"]) == {"merge"} and (rows["n_cuts"] >= 1).all()
+    assert all(r for r in rows["cut_reasons"])
+    assert set(res.branches["neuron"]) == {"merge_0", "merge_1"}

@@ -5,8 +5,9 @@ that another cell most likely contributed, with a reason and a confidence (0-1):
 
 ``crossing``
     A junction with three or more child arms (short connector branches < 2 µm folded in)
-    where two arms leave in opposite directions (cosine < ``-cos_crossing``) and neither
-    continues the parent: another neurite passing through. Both arms are removed.
+    where the parent goes straight on and two other arms of the same calibre (widths within
+    a factor 2, each at least 3 µm of cable) leave in opposite directions (cosine <
+    ``-cos_crossing``): another neurite passing through. Both arms are removed.
 ``calibre_jump``
     A child branch far thinner than its parent and than its sibling (median width ratio <
     ``max_width_ratio``), farther than ``proximal_um`` from the soma: a thin axon glued onto a
@@ -135,7 +136,8 @@ class _Tree:
         return self.polyline(b)[0]
 
 
-def _crossing(t: _Tree, cos_crossing: float = 0.8, connector_um: float = 2.0, cos_host: float = 0.5) -> list[dict]:
+def _crossing(t: _Tree, cos_crossing: float = 0.8, connector_um: float = 2.0, cos_host: float = 0.5,
+              min_similarity: float = 0.5, min_arm_um: float = 3.0) -> list[dict]:
     out, seen = [], set()
     for p in t.table.index:
         arms, stack = [], list(t.graph.successors(p))
@@ -161,7 +163,11 @@ def _crossing(t: _Tree, cos_crossing: float = 0.8, connector_um: float = 2.0, co
         for i, a in enumerate(others):
             for b in others[i + 1:]:
                 c = float(dirs[a] @ dirs[b])
-                if c < -cos_crossing and (best is None or c < best[0]):
+                wa, wb = t.width(a), t.width(b)
+                # one passing neurite: the same calibre on both sides, and more than a bump
+                same = np.isfinite([wa, wb]).all() and min(wa, wb) >= min_similarity * max(wa, wb)
+                big = min(t.cable_um(t.subtree(a)), t.cable_um(t.subtree(b))) >= min_arm_um
+                if same and big and c < -cos_crossing and (best is None or c < best[0]):
                     best = (c, a, b)
         if best is None:
             continue
@@ -170,7 +176,7 @@ def _crossing(t: _Tree, cos_crossing: float = 0.8, connector_um: float = 2.0, co
             continue
         seen.add((a, b))
         wa, wb, wc = t.width(a), t.width(b), t.width(cont)
-        similar = min(wa, wb) / max(wa, wb, 1.0) if np.isfinite([wa, wb]).all() else 0.5
+        similar = min(wa, wb) / max(wa, wb, 1.0)
         conf = float(np.clip(-c, 0, 1) * (0.5 + 0.5 * similar))
         for arm in (a, b):
             out.append(dict(rule="crossing", branch=arm, confidence=conf,
