@@ -175,6 +175,7 @@ def split_somas(neuron: Neuron, max_cuts: int = 25, region: float = 1500.0) -> l
     _, comp = connected_components(graph, directed=False)
     label = _final_labels(sk, comp, fixed, soma_of)
     parts = divide(neuron, label, names=[f"{neuron.name}_{i}" for i in range(k)], pairs=pairs)
+    cuts = _merge_repeats(cuts)
     for i, part in enumerate(parts):
         if part is not None:
             part.cuts = _cut_table([c for c in cuts if i in (c["soma"], c["other_soma"])])
@@ -298,6 +299,21 @@ def _cut_once(neuron, graph, pairs, alive, fixed, path, inside, soma_of, i, j, r
 def outer_all(pairs: np.ndarray, in_r: np.ndarray) -> np.ndarray:
     """For every node pair, the end outside the region (the first end when neither or both are)."""
     return np.where(in_r[pairs[:, 0]], pairs[:, 1], pairs[:, 0])
+
+
+def _merge_repeats(cuts: list[dict], within: float = 1000.0) -> list[dict]:
+    """One record per place: cuts of the same soma pair within ``within`` nm (parallel paths
+    through one junction) are one cut, with the highest confidence."""
+    out: list[dict] = []
+    for c in cuts:
+        p = np.array([c["x"], c["y"], c["z"]])
+        same = [o for o in out if (o["soma"], o["other_soma"]) == (c["soma"], c["other_soma"])
+                and np.linalg.norm(np.array([o["x"], o["y"], o["z"]]) - p) <= within]
+        if same:
+            same[0]["confidence"] = max(same[0]["confidence"], c["confidence"])
+        else:
+            out.append(dict(c))
+    return out
 
 
 def _cut_table(cuts: list[dict]) -> pd.DataFrame:
