@@ -30,13 +30,14 @@ from .io.synapses import load_synapses
 from .compartments import label_compartments
 from .features.perisomatic import soma_features
 from .skeleton import Skeleton, skeletonize
+from .proofread import proofread, split_somas
 from . import synthetic
 
 __version__ = "0.1.0"
 
 __all__ = ["from_navis", "load_skeleton", "graph_arrays", "heal", "heal_report", "canonical", "FormatError", "InsectTwigWarning", "NeurographWarning", "DATASETS", "load_swc", "neuron_features", "feature_table", "classify", "detect_spines", "load_synapses", "label_compartments", "soma_features", "InputError", "MeshError", "NeurographError", "SkeletonError", "Neuron", "RepairResult", "Skeleton",
            "Soma", "decompose", "extract", "find_somas", "load", "load_mesh", "repair", "skeletonize",
-           "synthetic", "write_swc", "batch"]
+           "synthetic", "write_swc", "batch", "split_somas", "proofread"]
 
 
 def __getattr__(name: str):

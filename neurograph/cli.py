@@ -15,7 +15,6 @@ DATASET_HELP = ("dataset profile giving voxel sizes, spines on/off, soma limits,
 
 
 def _extract(args: argparse.Namespace) -> int:
-    from .io import write_swc
     from .pipeline import extract
 
     if args.example:
@@ -38,8 +37,17 @@ def _extract(args: argparse.Namespace) -> int:
                      progress=lambda stage, s: print(f"[{stage:>11}] {s:6.2f} s", flush=True),
                      synapses=args.synapses, synapse_voxel_size=syn_voxel,
                      compartments=({"pia": args.pia} if args.pia else True) if args.compartments or args.pia
-                     else None, spines=False if args.no_spines else None)
-    stem = os.path.join(args.output, neuron.name)
+                     else None, spines=False if args.no_spines else None, split=args.split, proofread=args.proofread)
+    for one in neuron if isinstance(neuron, list) else [neuron]:
+        _write(one, args.output, t0)
+    return 0
+
+
+def _write(neuron, output: str, t0: float) -> None:
+    """Write one neuron's tables, SWC, saved neuron and pictures into ``output``."""
+    from .io import write_swc
+
+    stem = os.path.join(output, neuron.name)
     neuron.branches.to_csv(f"{stem}_branches.csv")
     neuron.summary.to_csv(f"{stem}_summary.csv")
     if neuron.somas:
@@ -49,6 +57,10 @@ def _extract(args: argparse.Namespace) -> int:
         rep = neuron.synapse_report
         print(f"  synapses: {rep['n_mapped']} of {rep['n_synapses']} mapped, {rep['n_unmapped']} farther than "
               f"{rep['tolerance_nm']:g} nm from the mesh (kept, mapped=False)")
+    if neuron.cuts is not None:
+        neuron.cuts.to_csv(f"{stem}_cuts.csv", index=False)
+        print(f"  {len(neuron.cuts)} merge cuts/flags: " + "; ".join(
+            f"{r} x{n}" for r, n in neuron.cuts["reason"].value_counts().items()))
     write_swc(neuron.skeleton.to_swc("um"), f"{stem}.swc", header=f"{neuron.name} by neurograph, units: µm")
     neuron.save(f"{stem}.neuron.zip")
     import matplotlib
@@ -63,7 +75,6 @@ def _extract(args: argparse.Namespace) -> int:
     print(f"{neuron!r}\n  total length {summary.total_length:.1f} µm, {summary.n_limbs:.0f} limbs, "
           f"{summary.n_branches:.0f} branches, soma radius {summary.soma_radius:.2f} µm")
     print(f"wrote {stem}_branches.csv, _summary.csv, .swc, .neuron.zip, .png, _qc.png in {time.perf_counter() - t0:.1f} s")
-    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -106,6 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--pia", nargs=3, type=float, metavar=("X", "Y", "Z"),
                     help="direction towards the pia in mesh coordinates (0 -1 0 for MICrONS): the apical "
                     "dendrite must reach towards it")
+    ex.add_argument("--split", action="store_true",
+                    help="one neuron per soma: a merge of several cells is cut apart (files <name>_<soma>_*, "
+                    "cuts with reasons in <name>_<soma>_cuts.csv)")
+    ex.add_argument("--proofread", action="store_true",
+                    help="remove merge errors (crossing neurites, thin axons glued on, ...) with the default "
+                    "rules; removed and flagged pieces go to <name>_cuts.csv")
     ex.set_defaults(func=_extract)
     from .batch.cli import add_batch_parser
 

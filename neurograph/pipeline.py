@@ -24,7 +24,8 @@ def extract(source: Any, voxel_size: float | Sequence[float] | None = None, name
             synapse_tolerance: float = 1000.0, compartments: bool | dict | None = None,
             spines: bool | dict | None = None, dataset: str | None = None,
             max_soma_radius: float | None = None, segment_id: Any = None,
-            decimate: float | int | None = None) -> Neuron:
+            decimate: float | int | None = None, split: bool = False,
+            proofread: bool | dict | list = False) -> Neuron | list[Neuron]:
     """Run the whole pipeline on one mesh.
 
     Parameters left at ``None`` come from the ``dataset`` profile
@@ -86,10 +87,17 @@ def extract(source: Any, voxel_size: float | Sequence[float] | None = None, name
         the fraction of faces kept. Off by default: it trades accuracy for speed (spines
         and thin twigs lose detail first; ``benchmarks/scaling.py`` measures the effect on
         features). Meshes already at or below the target are left as they are.
+    split : bool, default False
+        Return one neuron per soma (:func:`neurograph.split_somas`), named ``<name>_<soma>``,
+        each with its ``cuts`` table; a neuron with fewer than two somata comes back alone in
+        the list.
+    proofread : bool, dict or list, default False
+        Remove merge errors (:func:`neurograph.proofread`; a dict or list gives the rules).
+        With ``split`` each part is proofread.
 
     Returns
     -------
-    Neuron
+    Neuron, or list of Neuron with ``split=True``
 
     Raises
     ------
@@ -162,9 +170,23 @@ def extract(source: Any, voxel_size: float | Sequence[float] | None = None, name
         from .compartments import label_compartments
 
         label_compartments(neuron, **comp_kwargs)
-        done("compartments", t)
+        t = done("compartments", t)
+    settings.update(split=bool(split), proofread=proofread if isinstance(proofread, (bool, dict, list)) else bool(proofread))
     neuron.settings = {**_plain(settings), **neuron.settings}  # the steps' own records (compartments) kept
-    return neuron
+    if not split and not proofread:
+        return neuron
+    from .proofread import proofread as _proofread, split_somas
+
+    parts = split_somas(neuron) if split else [neuron]
+    if split:
+        t = done("split", t)
+    if proofread:
+        rules = None if proofread is True else proofread
+        parts = [_proofread(p, rules=rules)[0] for p in parts]
+        done("proofread", t)
+    for part in parts:  # the parts were made with the same settings
+        part.settings = {**neuron.settings, **part.settings}
+    return parts if split else parts[0]
 
 
 def _plain(value: Any) -> Any:

@@ -23,6 +23,10 @@ def _run(args: argparse.Namespace) -> int:
     kwargs = {k: getattr(args, k) for k in ("gap", "step", "min_soma_radius") if getattr(args, k) is not None}
     if args.no_spines:
         kwargs["spines"] = False
+    if args.split:
+        kwargs["split"] = True
+    if args.proofread:
+        kwargs["proofread"] = True
     summary = extract_all(args.inputs, args.output, workers=args.workers, scheduler=args.scheduler,
                           voxel_size=voxel_arg(args.voxel_size, "--voxel-size"), swc_units=args.units,
                           synapse_voxel_size=voxel_arg(args.synapse_voxel_size, "--synapse-voxel-size"),
@@ -87,6 +91,10 @@ def add_batch_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-spines", action="store_true",
                    help="skip spine detection: for neurons without dendritic spines (insects), whose short "
                    "twigs would otherwise be taken for spines and folded out of the skeleton")
+    p.add_argument("--split", action="store_true",
+                   help="one neuron per soma (ids <segment>_<soma>; neurons rows carry soma and cut_reasons)")
+    p.add_argument("--proofread", action="store_true",
+                   help="remove merge errors with the default proofreading rules (cuts listed in cut_reasons)")
     p.add_argument("--isolate", action=argparse.BooleanOptionalAction, default=None,
                    help="Dask only: one subprocess per neuron (limits enforced, ~2 s start-up each); "
                         "default: only with --time-limit or --memory-limit")

@@ -216,6 +216,39 @@ def _write_precomputed(neuron: Any, task: Task, options: dict) -> None:
     write_neuron(open_layer(options["precomputed"], retries=0), neuron, sid, mesh=options.get("precomputed_mesh", True))
 
 
+def split_tables(parts: list, task: Task) -> dict[str, pd.DataFrame]:
+    """The batch tables of the neurons a segment was split into (one per soma).
+
+    Parameters
+    ----------
+    parts : list of Neuron
+        From ``extract(..., split=True)``, named ``<segment>_<soma>``.
+    task : Task
+        The segment's task.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        As :func:`neuron_tables`, rows of every part concatenated (``neuron`` = the part's id);
+        ``neurons`` gains ``segment``, ``soma``, ``n_cuts`` and ``cut_reasons`` (``;``-joined).
+    """
+    import dataclasses
+
+    out: dict[str, list] = {}
+    for i, part in enumerate(parts):
+        sub = dataclasses.replace(task, id=part.name)
+        tables = neuron_tables(part, sub)
+        cuts = part.cuts if isinstance(part.cuts, pd.DataFrame) else pd.DataFrame(columns=["reason"])
+        row = tables["neurons"]
+        row.insert(1, "segment", task.id)
+        row.insert(2, "soma", i if part.somas else -1)
+        row["n_cuts"] = len(cuts)
+        row["cut_reasons"] = ";".join(sorted(set(cuts["reason"].astype(str))))
+        for name, table in tables.items():
+            out.setdefault(name, []).append(table)
+    return {name: pd.concat(tables, ignore_index=True) for name, tables in out.items()}
+
+
 def _qc_png(neuron: Any) -> bytes:
     """The QC picture of a neuron (:func:`neurograph.plot.qc_figure`) as PNG bytes."""
     import io
@@ -292,25 +325,30 @@ def process_one(task: Task, out_dir: str, options: dict, report: Callable[[str],
     enter("load")
     try:
         neuron = _load(task, options, progress)
+        parts = neuron if isinstance(neuron, list) else None  # extract(..., split=True)
+        neuron = parts[0] if parts else neuron
         if task.synapses and task.kind == "swc":
             enter("synapses")
             neuron.map_synapses(task.synapses, voxel_size=_synapse_voxel(task, options))
         enter("features")
-        tables = neuron_tables(neuron, task)
+        tables = split_tables(parts, task) if parts else neuron_tables(neuron, task)
         enter("write")
         for name in ("branches", "spines", "synapses"):
             if name in tables:
                 store.write_table(out_dir, name, task.id, tables[name])
             else:  # a table of an earlier, interrupted attempt must not survive
                 store.remove(store.output_path(out_dir, name, task.id))
-        if options.get("save_neurons", True):
-            neuron.save(store.output_path(out_dir, store.NEURON_FILES, task.id))
         if options.get("precomputed"):
             enter("precomputed")
-            _write_precomputed(neuron, task, options)
-        if options.get("qc", True):
-            enter("qc")
-            store.atomic_write_bytes(store.output_path(out_dir, store.QC, task.id), _qc_png(neuron))
+            for part in parts or [neuron]:
+                _write_precomputed(part, task, options)
+        for part in parts or [neuron]:
+            pid = part.name if parts else task.id
+            if options.get("save_neurons", True):
+                part.save(store.output_path(out_dir, store.NEURON_FILES, pid))
+            if options.get("qc", True):
+                enter("qc")
+                store.atomic_write_bytes(store.output_path(out_dir, store.QC, pid), _qc_png(part))
         store.write_table(out_dir, "neurons", task.id, tables["neurons"])
         store.write_done(out_dir, task.id, {"seconds": round(time.perf_counter() - t0, 3), "stages": timings,
                                             "rows": {k: len(v) for k, v in tables.items()},

@@ -53,6 +53,9 @@ class Neuron:
         :func:`neurograph.load_swc`), and the parameters of the annotation steps applied
         (``"label_compartments"``: its keyword arguments), so that :meth:`refresh_annotations`
         can redo them on a new skeleton; saved with the neuron.
+    cuts : pandas.DataFrame or None
+        Merge-error cuts and flags (:func:`neurograph.split_somas`, :func:`neurograph.proofread`):
+        one row per cut or flagged piece, position nm, ``reason``, ``confidence``.
     """
 
     name: str
@@ -96,6 +99,7 @@ class Neuron:
             warnings.warn(f"{self.name}: the branch graph changed and the compartment labels' parameters are "
                           "unknown; labels dropped: call neuron.label_compartments() again", stacklevel=2)
             self.synapses = self.synapses.drop(columns="compartment")
+    cuts: pd.DataFrame | None = None
 
     def detect_spines(self, **kwargs) -> pd.DataFrame:
         """Find dendritic spines; see :func:`neurograph.detect_spines` (sets :attr:`spines`).
@@ -295,7 +299,8 @@ class Neuron:
         if self.shaft_radius is not None:
             arrays["shaft_radius"] = self.shaft_radius
         write_archive(path, meta, arrays, self.graph,
-                      {"branches": self.branches, "synapses": self.synapses, "spines": self.spines})
+                      {"branches": self.branches, "synapses": self.synapses, "spines": self.spines,
+                       "cuts": self.cuts})
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Neuron":
@@ -341,7 +346,7 @@ class Neuron:
         return cls(meta["name"], skeleton, somas, graph, a["node_branch"], mesh, a.get("face_branch"),
                    meta.get("repair_report", {}), synapses, meta.get("synapse_report", {}),
                    a.get("face_compartment"), tables.get("spines"), a.get("face_spine"),
-                   a.get("shaft_radius"), meta.get("settings", {}))
+                   a.get("shaft_radius"), settings=meta.get("settings", {}), cuts=tables.get("cuts"))
 
 
 def decompose(skeleton: Skeleton, somas: list | None = None, mesh: trimesh.Trimesh | None = None,
