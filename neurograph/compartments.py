@@ -23,7 +23,7 @@ the others, with >= 3 dendritic primaries, >= 2 of them substantial) is labelled
 Radius-less skeletons (CAVE skeleton service, pcg_skel; widths NaN): the width rules cannot run.
 The axon then comes from synapse flow only (without synapses the tree is all ``dendrite``, method
 ``default``), and the apical dendrite from the pia direction only: the primary dendrite that leaves the soma
-towards the pia (first 20 µm) and reaches >= 2 x farther towards it than any other neurite not
+towards the pia (first 20 µm, within 60 degrees) and reaches >= 2 x farther towards it than any other neurite not
 leaving away from it (an unlabelled axon, leaving from the far side, may climb as high), lying
 mostly above the soma (``apical_method``
 ``pia``). Every branch reports the rule that labelled it.
@@ -339,7 +339,7 @@ def _apical_limb(neuron, arbor: _Arbor, branches: pd.DataFrame, axon_branch: set
 
     ``"width"``: thickest x farthest (every primary has a width). Without widths (radius-less
     skeletons) and with a pia direction, ``"pia"``: the primary that leaves the soma towards the
-    pia and reaches farthest towards it, >= 2 x as far as any other neurite that does not leave
+    pia (within 60 degrees) and reaches farthest towards it, >= 2 x as far as any other neurite that does not leave
     away from the pia. Without widths or pia nothing is apical.
     """
     out = {}
@@ -361,8 +361,8 @@ def _apical_limb(neuron, arbor: _Arbor, branches: pd.DataFrame, axon_branch: set
             # neurite that does not leave away from it (an unlabelled axon leaves from the
             # soma's far side, then its collaterals may climb as high as the apical)
             leaving = _leaving_cos(arbor, nodes, center, pia)
-            k = int(np.argmax(np.where(leaving > 0, reach, -1.0)))
-            if leaving[k] <= 0:
+            k = int(np.argmax(np.where(leaving >= 0.5, reach, -1.0)))
+            if leaving[k] < 0.5:  # an apical trunk heads for the pia (within 60 degrees)
                 continue
             others = np.delete(np.arange(len(prim)), k)
             rivals = others[leaving[others] >= 0]
