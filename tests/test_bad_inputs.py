@@ -8,7 +8,6 @@ import contextlib
 import io
 import os
 import resource
-import shutil
 import signal
 import time
 import warnings

@@ -129,7 +129,8 @@ def _voxel(value: Any) -> float | list[float] | None:
 def extract_all(inputs: str | os.PathLike | Task | Iterable[str | os.PathLike | Task], out_dir: str | os.PathLike,
                 *, workers: int | None = None, scheduler: Any = None,
                 voxel_size: float | Sequence[float] | None = None, swc_units: str | None = None,
-                synapse_voxel_size: float | Sequence[float] | None = None, extract_kwargs: Mapping[str, Any] | None = None, retry_failed: bool = False,
+                synapse_voxel_size: float | Sequence[float] | None = None,
+                extract_kwargs: Mapping[str, Any] | None = None, retry_failed: bool = False,
                 time_limit: float | None = None, memory_limit: int | str | None = None,
                 save_neurons: bool = True, qc: bool = True, progress: bool = True,
                 isolate: bool | None = None) -> BatchSummary:

@@ -123,7 +123,8 @@ def _load(task: Task, options: dict, progress: Callable[[str, float], None]) -> 
     # the compartment labels
     return neurograph.extract(task.path, voxel_size=1.0 if voxel is None else voxel, name=task.id,
                               progress=progress, synapses=task.synapses or None,
-                              synapse_voxel_size=_synapse_voxel(task, options), **(options.get("extract_kwargs") or {}))
+                              synapse_voxel_size=_synapse_voxel(task, options),
+                              **(options.get("extract_kwargs") or {}))
 
 
 def _synapse_voxel(task: Task, options: dict) -> Any:
