@@ -307,7 +307,7 @@ def test_cli_batch_folder(tmp_path, manifest):
     src.mkdir()
     for name in ("syn_1.ply", "empty.ply"):
         (src / name).write_bytes((manifest.parent / name).read_bytes())
-    assert main(["batch", str(src), "-o", str(tmp_path / "o"), "--workers", "1", "-q"]) == 0
+    assert main(["batch", str(src), "-o", str(tmp_path / "o"), "--workers", "1", "-q"]) == 3  # a neuron failed
     res = read_results(tmp_path / "o")
     assert list(res.neurons["neuron"]) == ["syn_1"] and list(res.errors["neuron"]) == ["empty"]
     assert main(["batch", str(src), "-o", str(tmp_path / "o"), "--voxel-size", "8", "-q"]) == 1

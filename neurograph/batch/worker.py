@@ -128,7 +128,8 @@ def _load(task: Task, options: dict, progress: Callable[[str, float], None]) -> 
     # the compartment labels; None values come from the dataset profile (or extract's defaults)
     return neurograph.extract(task.path, voxel_size=voxel, name=task.id, dataset=dataset,
                               progress=progress, synapses=task.synapses or None,
-                              synapse_voxel_size=_synapse_voxel(task, options), **(options.get("extract_kwargs") or {}))
+                              synapse_voxel_size=_synapse_voxel(task, options),
+                              **(options.get("extract_kwargs") or {}))
 
 
 def _synapse_voxel(task: Task, options: dict) -> Any:

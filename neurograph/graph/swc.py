@@ -33,6 +33,8 @@ from .neuron import Neuron, decompose
 SOMA_TYPE = 1
 #: no cell body is larger than this (nm); the largest (motor neurons, Purkinje) are ~50 µm across
 MAX_SOMA_RADIUS_NM = 100_000.0
+#: nor smaller than this (nm); the smallest (cerebellar granule cells, insect neurons) are ~2 µm in radius
+MIN_SOMA_RADIUS_NM = 500.0
 
 
 def _components(n: int, a: np.ndarray, b: np.ndarray) -> tuple[int, np.ndarray]:
@@ -204,8 +206,8 @@ def load_swc(path: str | os.PathLike, units: str | None = None, voxel_size: floa
     Warns
     -----
     UnitsWarning
-        The tree spans less than 1 µm or more than 100 mm, or a soma is more than 100 µm in
-        radius, in the given units: ``units`` is probably wrong.
+        The tree spans less than 1 µm or more than 100 mm, or a soma's radius is over 100 µm
+        or under 0.5 µm, in the given units: ``units`` is probably wrong.
 
     Raises
     ------
@@ -232,9 +234,15 @@ def load_swc(path: str | os.PathLike, units: str | None = None, voxel_size: floa
     check_extent(table[["x", "y", "z"]].to_numpy(float), "swc", f"SWC {name!r} (units={units!r})", error=False)
     skeleton, somas = swc_skeleton(table, soma_radius=soma_radius, name=name)
     big = [s.radius for s in somas if s.radius > MAX_SOMA_RADIUS_NM]
+    small = [s.radius for s in somas if 0 < s.radius < MIN_SOMA_RADIUS_NM]
     if big:
         warnings.warn(f"SWC {name!r}: soma radius {max(big) / 1e3:.3g} µm is larger than any cell body "
                       f"(units={units!r}); the file is probably in smaller units (units='nm', or 'voxel')",
+                      UnitsWarning, stacklevel=2)
+    elif small and soma_radius is None:
+        warnings.warn(f"SWC {name!r}: soma radius {min(small):.3g} nm is smaller than any cell body "
+                      f"(units={units!r}); if the file's soma radius is real, its coordinates are probably in "
+                      "larger units (units='voxel' with voxel_size=8 for hemibrain, or units='um')",
                       UnitsWarning, stacklevel=2)
     neuron = decompose(skeleton, somas, None, name=name)
     neuron.repair_report = {"source": "swc", "path": os.fspath(path), "units": units,

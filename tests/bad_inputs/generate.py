@@ -268,7 +268,7 @@ def _models(d: str, table: pd.DataFrame) -> list[Case]:
     from neurograph import classify
 
     cases = []
-    model = classify.train(table.drop(columns=["label"]), table["label"], n_estimators=10)
+    model = classify.train(table.drop(columns=["label"]), table["label"], model="logistic")
     good = os.path.join(d, "model_ok")
     classify.save_model(model, good, label="label")
     cases.append(Case("model_valid", "model", good, "ok"))
