@@ -64,7 +64,8 @@ def from_navis(x: Any, nm_per_unit: float | None = None, name: str | None = None
     Neuron or list of Neuron
         A ``TreeNeuron`` becomes a skeleton Neuron like :func:`neurograph.load_swc` (soma
         from the navis soma or SWC label 1); a node column ``compartment`` becomes the
-        branches' compartment labels; connectors become ``Neuron.synapses``. A ``MeshNeuron``
+        branches' compartment labels; connectors become ``Neuron.synapses`` (connectors tied
+        to nodes are all mapped, whatever their distance to the skeleton; others within 1 µm). A ``MeshNeuron``
         runs :func:`neurograph.extract` (its connectors are mapped too). A ``NeuronList``
         gives a list.
 
@@ -92,7 +93,17 @@ def from_navis(x: Any, nm_per_unit: float | None = None, name: str | None = None
         raise InputError(f"from_navis takes a navis TreeNeuron, MeshNeuron or NeuronList, got {type(x).__name__}")
     synapses = connector_table(x, nm_per_unit)
     if synapses is not None and len(synapses):
-        neuron.map_synapses(synapses)
+        tolerance = 1000.0
+        if "node_id" in synapses.columns and isinstance(x, navis.TreeNeuron):
+            # navis ties these connectors to nodes: they belong to the neuron however far from the
+            # skeleton's centre line (a soma or a thick dendrite), so the tolerance covers them
+            nodes = table.set_index("node_id")[["x", "y", "z"]]
+            tied = synapses["node_id"].isin(nodes.index).to_numpy()
+            if tied.any():
+                gap = np.linalg.norm(synapses.loc[tied, ["x", "y", "z"]].to_numpy(float)
+                                     - nodes.loc[synapses.loc[tied, "node_id"]].to_numpy(float), axis=1)
+                tolerance = max(tolerance, float(gap.max()) * 1.01 + 1.0)
+        neuron.map_synapses(synapses.drop(columns="node_id", errors="ignore"), tolerance=tolerance)
     return neuron
 
 
