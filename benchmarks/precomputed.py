@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -53,7 +52,7 @@ def _inputs(work: Path, n_synthetic: int) -> tuple[pd.DataFrame, pd.DataFrame, d
 
     import neurograph as ng
     from neurograph import synthetic
-    from neurograph.io.precomputed import create_layer
+    from neurograph.io.precomputed_write import create_layer
 
     layer = create_layer(work / "layer")
     files = work / "files"
