@@ -14,6 +14,11 @@ a ``transform`` in their ``info`` that maps stored coordinates to nm (cloud-volu
 it). Nothing is guessed: every coordinate returned here is in nm as the layer's ``info``
 defines it, and the reader reports the ``info`` values it used.
 
+Multi-resolution meshes are Draco-quantised by their writer (e.g. igneous'
+``create_sharded_multires_mesh_from_unsharded_tasks``, used in the tests): they match the
+source mesh to the quantisation step (a few nm), not bit for bit, and their octree chunks
+split faces at chunk borders; legacy meshes are read exactly as stored.
+
 Sources. ``precomputed://gs://bucket/seg``, ``gs://bucket/seg``, ``https://host/seg``,
 ``file:///data/seg``, ``precomputed://file:///data/seg`` or a local folder path holding an
 ``info`` file.
