@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -53,7 +52,7 @@ def _inputs(work: Path, n_synthetic: int) -> tuple[pd.DataFrame, pd.DataFrame, d
 
     import neurograph as ng
     from neurograph import synthetic
-    from neurograph.io.precomputed import create_layer
+    from neurograph.io.precomputed_write import create_layer
 
     layer = create_layer(work / "layer")
     files = work / "files"
@@ -151,7 +150,8 @@ def _round_trips(neuron, work: Path) -> list[str]:
     lines.append(f"  Neuron -> navis -> Neuron: max node distance {dist.max():.3g} nm, compartments equal: "
                  f"{np.array_equal(node_compartments(neuron), node_compartments(again)[idx])}, branch lengths "
                  f"equal: {np.allclose(np.sort(again.branches['length']), np.sort(neuron.branches['length']))}, "
-                 f"connectors {len(tree.connectors)} -> synapses {len(again.synapses)}")
+                 f"connectors {len(tree.connectors)} -> synapses {len(again.synapses)} "
+                 f"({int(again.synapses['mapped'].sum())} mapped)")
     state = json.loads(Path(out["state"]).read_text())
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "microns_neuroglancer_state.json").write_text(json.dumps(state, indent=1))
@@ -165,7 +165,16 @@ def main() -> None:
     parser.add_argument("--synthetic", type=int, default=14)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", default=None, help="keep the work folder here (default: a temporary one)")
+    parser.add_argument("--round-trips", default=None, metavar="WORK",
+                        help="only redo the round trips, on the MICrONS neuron of a kept --out folder")
     args = parser.parse_args()
+    if args.round_trips:
+        from neurograph.batch import read_results
+
+        work = Path(args.round_trips)
+        shutil.rmtree(work / "microns_layer", ignore_errors=True)
+        print("\n".join(_round_trips(read_results(work / "out_layer").neuron(str(MICRONS_ID)), work)))
+        return
     work = Path(args.out or tempfile.mkdtemp(prefix="ng_precomputed_"))
     work.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()

@@ -20,7 +20,7 @@ from neurograph import synthetic  # noqa: E402
 from neurograph.batch import extract_all, read_manifest, read_results, resolve_inputs  # noqa: E402
 from neurograph.batch.inputs import read_ids  # noqa: E402
 from neurograph.errors import InputError  # noqa: E402
-from neurograph.io.precomputed import create_layer  # noqa: E402
+from neurograph.io.precomputed_write import create_layer  # noqa: E402
 
 IDS = [101, 102]
 MISSING, CORRUPT = 999, 103

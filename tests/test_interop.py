@@ -51,7 +51,7 @@ def test_navis_round_trip_is_exact(labelled):
     assert len(pairs) == len(set(labelled.node_branch.tolist())) == len(set(back.node_branch.tolist()))
     a, b = labelled.branches, back.branches
     assert np.allclose(np.sort(a["length"]), np.sort(b["length"]), rtol=1e-9)
-    assert len(back.synapses) == len(tree.connectors)
+    assert len(back.synapses) == len(tree.connectors) and back.synapses["mapped"].all()
     assert (back.synapses["direction"].value_counts().sort_index()
             == labelled.synapses[labelled.synapses["node"] >= 0]["direction"].value_counts().sort_index()).all()
     mesh = labelled.to_navis(kind="mesh")
@@ -71,7 +71,7 @@ def test_from_navis_takes_units_from_navis(navis_data):
     assert neurons[0].branches["length"].sum() == pytest.approx(ref.branches["length"].sum(), rel=1e-6)
     assert neurons[0].n_somas == 1
     # connectors -> synapses, in nm (8 nm voxels)
-    assert len(neurons[0].synapses) == len(n.connectors)
+    assert len(neurons[0].synapses) == len(n.connectors) and neurons[0].synapses["mapped"].all()
     assert np.allclose(neurons[0].synapses[["x", "y", "z"]].to_numpy(float),
                        n.connectors[["x", "y", "z"]].to_numpy(float) * 8)
     unitless = n.copy()

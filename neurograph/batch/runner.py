@@ -241,7 +241,7 @@ def extract_all(inputs: str | os.PathLike | Task | Iterable[str | os.PathLike | 
     options = {"voxel_size": _voxel(voxel_size), "swc_units": swc_units,
                "extract_kwargs": dict(extract_kwargs or {}), "save_neurons": bool(save_neurons), "qc": bool(qc)}
     if precomputed is not None:
-        from ..io.precomputed import create_layer
+        from ..io.precomputed_write import create_layer
 
         options["precomputed"] = os.path.abspath(os.fspath(precomputed))
         options["precomputed_mesh"] = bool(precomputed_mesh)

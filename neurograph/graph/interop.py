@@ -21,6 +21,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..io import precomputed as pc
+from ..io import precomputed_write as pw
 from ..io.navis import connector_table, mesh_arrays, navis_module, tree_table
 from .labels import (apply_node_labels, decode_compartments, node_compartments, swc_rows_to_nodes,
                      tree_parents, vertex_attributes)
@@ -64,7 +65,8 @@ def from_navis(x: Any, nm_per_unit: float | None = None, name: str | None = None
     Neuron or list of Neuron
         A ``TreeNeuron`` becomes a skeleton Neuron like :func:`neurograph.load_swc` (soma
         from the navis soma or SWC label 1); a node column ``compartment`` becomes the
-        branches' compartment labels; connectors become ``Neuron.synapses``. A ``MeshNeuron``
+        branches' compartment labels; connectors become ``Neuron.synapses`` (connectors tied
+        to nodes are all mapped, whatever their distance to the skeleton; others within 1 µm). A ``MeshNeuron``
         runs :func:`neurograph.extract` (its connectors are mapped too). A ``NeuronList``
         gives a list.
 
@@ -92,7 +94,17 @@ def from_navis(x: Any, nm_per_unit: float | None = None, name: str | None = None
         raise InputError(f"from_navis takes a navis TreeNeuron, MeshNeuron or NeuronList, got {type(x).__name__}")
     synapses = connector_table(x, nm_per_unit)
     if synapses is not None and len(synapses):
-        neuron.map_synapses(synapses)
+        tolerance = 1000.0
+        if "node_id" in synapses.columns and isinstance(x, navis.TreeNeuron):
+            # navis ties these connectors to nodes: they belong to the neuron however far from the
+            # skeleton's centre line (a soma or a thick dendrite), so the tolerance covers them
+            nodes = table.set_index("node_id")[["x", "y", "z"]]
+            tied = synapses["node_id"].isin(nodes.index).to_numpy()
+            if tied.any():
+                gap = np.linalg.norm(synapses.loc[tied, ["x", "y", "z"]].to_numpy(float)
+                                     - nodes.loc[synapses.loc[tied, "node_id"]].to_numpy(float), axis=1)
+                tolerance = max(tolerance, float(gap.max()) * 1.01 + 1.0)
+        neuron.map_synapses(synapses.drop(columns="node_id", errors="ignore"), tolerance=tolerance)
     return neuron
 
 
@@ -246,7 +258,7 @@ def write_neuron(layer, neuron: Neuron, segment_id: int, mesh: bool = True) -> b
     sk = neuron.skeleton
     child = np.flatnonzero(sk.parent >= 0)
     write_mesh = bool(mesh) and neuron.mesh is not None
-    pc.write_segment(layer, segment_id, sk.vertices, np.column_stack([child, sk.parent[child]]),
+    pw.write_segment(layer, segment_id, sk.vertices, np.column_stack([child, sk.parent[child]]),
                      vertex_attributes(neuron),
                      (np.asarray(neuron.mesh.vertices), np.asarray(neuron.mesh.faces)) if write_mesh else None)
     return write_mesh
@@ -274,10 +286,10 @@ def finish_layer(folder: str | os.PathLike, names: dict[int, str], mesh: bool = 
     from ..io.ngstate import write_state
     from ..plot.colors import COMPARTMENT_COLORS
 
-    listed = pc.update_segment_names(folder, names)
-    bounds = pc.skeleton_bounds(folder, list(listed))
+    listed = pw.update_segment_names(folder, names)
+    bounds = pw.skeleton_bounds(folder, list(listed))
     if bounds is not None:
-        pc.fit_bounds(folder, bounds)
+        pw.fit_bounds(folder, bounds)
     centre = bounds.mean(axis=0) if bounds is not None else np.zeros(3)
     return write_state(folder, listed, centre, COMPARTMENT_COLORS, mesh=mesh, url=url)
 
@@ -309,7 +321,7 @@ def to_precomputed(neuron: Neuron, folder: str | os.PathLike, segment_id: int | 
         ``layer`` (folder), ``segment_id``, ``mesh`` (written or not), ``state`` (path or None).
     """
     sid = segment_id_of(neuron.name) if segment_id is None else int(segment_id)
-    layer = pc.create_layer(folder)
+    layer = pw.create_layer(folder)
     wrote_mesh = write_neuron(layer, neuron, sid, mesh)
     path = finish_layer(folder, {sid: neuron.name}, mesh=wrote_mesh, url=url) if state else None
     return {"layer": os.path.abspath(os.fspath(folder)), "segment_id": sid, "mesh": wrote_mesh, "state": path}

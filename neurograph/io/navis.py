@@ -110,7 +110,8 @@ def connector_table(x: Any, nm_per_unit: float | None = None) -> pd.DataFrame | 
     -------
     pandas.DataFrame or None
         ``id, x, y, z, direction`` (``pre``/``post``; CATMAID codes 0 = pre, 1 = post are
-        translated), for :func:`neurograph.load_synapses`; None without connectors.
+        translated), for :func:`neurograph.load_synapses`, and ``node_id`` when navis ties
+        connectors to nodes; None without connectors.
     """
     con = getattr(x, "connectors", None)
     if con is None or not len(con):
@@ -124,9 +125,12 @@ def connector_table(x: Any, nm_per_unit: float | None = None) -> pd.DataFrame | 
                                                      ("post" if t.startswith("post") else None))
     keep = direction.notna().to_numpy()
     ids = con["connector_id"].to_numpy() if "connector_id" in con.columns else np.arange(len(con))
-    return pd.DataFrame({"id": ids[keep], "x": con["x"].to_numpy(float)[keep] * scale,
-                         "y": con["y"].to_numpy(float)[keep] * scale, "z": con["z"].to_numpy(float)[keep] * scale,
-                         "direction": direction[keep].to_numpy()})
+    out = pd.DataFrame({"id": ids[keep], "x": con["x"].to_numpy(float)[keep] * scale,
+                        "y": con["y"].to_numpy(float)[keep] * scale, "z": con["z"].to_numpy(float)[keep] * scale,
+                        "direction": direction[keep].to_numpy()})
+    if "node_id" in con.columns:
+        out["node_id"] = con["node_id"].to_numpy()[keep]
+    return out
 
 
 def mesh_arrays(x: Any, nm_per_unit: float | None = None) -> tuple[np.ndarray, np.ndarray]:
