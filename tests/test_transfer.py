@@ -163,8 +163,10 @@ def test_features_survive_perturbation(kind, trees, clean_features):
         out.append(p)
     pert = ng.neuron_features(out, groups=["morphology", "branches", "sholl", "arbors"])
     frac, fails = _rank_agreement(clean_features, pert)
-    # measured: 96-100 % on the canonical form; the raw form (before issue #11) falls to 83-85 % with twigs
-    assert frac >= 0.93, f"{kind}: only {frac:.0%} of features keep rank correlation >= 0.8; failing: {fails}"
+    # measured: 98-100 % on the canonical form for one perturbation, 92-96 % for all at once; the raw form
+    # (before issue #11) falls to 85 % with twigs and 83 % with all
+    least = 0.90 if kind == "all" else 0.93
+    assert frac >= least, f"{kind}: only {frac:.1%} of features keep rank correlation >= 0.8; failing: {fails}"
     if kind == "rotate_mirror":  # exactly invariant up to rounding
         both = clean_features.notna() & pert.notna()
         assert np.allclose(clean_features[both].fillna(0), pert[both].fillna(0), rtol=1e-6, atol=1e-6)
