@@ -131,3 +131,20 @@ def test_checker_catches_broken_neurons(bare, synapses):
     broken.node_branch = broken.node_branch[:-1]
     with pytest.raises(InvariantError, match="node_branch"):
         assert_neuron_ok(broken)
+
+
+def test_heal_keeps_the_invariants(bare, synapses, tmp_path):
+    """Healing rebuilds the branches: synapses and labels must follow the new branch ids."""
+    from neurograph import perturb
+
+    path = tmp_path / "cell.swc"
+    ng.write_swc(bare.skeleton.to_swc(units="nm"), path)
+    neuron = perturb.fragment(ng.load_swc(path, units="nm"), n_pieces=3, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        neuron.map_synapses(synapses, tolerance=3000)
+        neuron.label_compartments()
+        healed = ng.heal(neuron, max_gap_um=10)
+    assert len(healed.skeleton.roots) < len(neuron.skeleton.roots)
+    assert healed.synapses["mapped"].any()
+    assert_neuron_ok(healed)
