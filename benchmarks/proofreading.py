@@ -39,7 +39,7 @@ from neurograph.synthetic import make_merge, make_neuron  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHARED = os.path.join(HERE, "..", "..", "shared", "data")
-CACHE = os.path.join(HERE, ".cache_proofreading")
+CACHE = os.environ.get("NEUROGRAPH_PROOFREAD_CACHE", os.path.join(HERE, ".cache_proofreading"))
 STEP = 600.0  # wavefront step (nm) for the synthetic runs: 3x faster than 300, same topology
 TOL = 5000.0
 
@@ -131,7 +131,8 @@ def synthetic(n: int, n_unmerged: int, kinds, lines: list) -> None:
                  "default rules; a cut or flag within 5 µm of a true merge point counts) ==")
     all_rows = []
     for kind in kinds:
-        rows = [cached(f"{kind}_{s}", lambda s=s: run_merge(kind, s)) for s in range(n)]
+        seeds = range(n)[::-1] if os.environ.get("NEUROGRAPH_PROOFREAD_REVERSE") else range(n)  # a 2nd process
+        rows = sorted((cached(f"{kind}_{s}", lambda s=s: run_merge(kind, s)) for s in seeds), key=lambda r: r["seed"])
         if not rows:
             continue
         all_rows += rows
@@ -265,6 +266,12 @@ def figure(parts, path: str) -> None:
     plt.close(fig)
 
 
+def _microns_lines() -> list:
+    out: list = []
+    microns(out)
+    return out
+
+
 def main() -> None:
     warnings.filterwarnings("ignore")
     ap = argparse.ArgumentParser()
@@ -280,7 +287,7 @@ def main() -> None:
     synthetic(args.n, args.unmerged, args.kinds.split(","), lines)
     lines.append("")
     if not args.no_microns:
-        microns(lines)
+        lines += cached("microns", _microns_lines)
     lines.append(f"\ntotal {time.perf_counter() - t0:.0f} s (per-merge results cached)")
     text = "\n".join(lines)
     print(text)
