@@ -42,6 +42,7 @@ SHARED = os.path.join(HERE, "..", "..", "shared", "data")
 CACHE = os.environ.get("NEUROGRAPH_PROOFREAD_CACHE", os.path.join(HERE, ".cache_proofreading"))
 STEP = 600.0  # wavefront step (nm) for the synthetic runs: 3x faster than 300, same topology
 TOL = 5000.0
+CACHED_ONLY = "--cached-only" in sys.argv
 
 
 def process(mesh, step: float = STEP):
@@ -132,6 +133,8 @@ def synthetic(n: int, n_unmerged: int, kinds, lines: list) -> None:
     all_rows = []
     for kind in kinds:
         seeds = range(n)[::-1] if os.environ.get("NEUROGRAPH_PROOFREAD_REVERSE") else range(n)  # a 2nd process
+        if CACHED_ONLY:  # report what earlier (parallel) runs finished; the header gives n
+            seeds = [s for s in seeds if os.path.exists(os.path.join(CACHE, f"{kind}_{s}.json"))]
         rows = sorted((cached(f"{kind}_{s}", lambda s=s: run_merge(kind, s)) for s in seeds), key=lambda r: r["seed"])
         if not rows:
             continue
@@ -279,6 +282,7 @@ def main() -> None:
     ap.add_argument("--unmerged", type=int, default=4, help="unmerged cells of each shape")
     ap.add_argument("--kinds", default="touch,axon_on_dendrite,soma_bridge")
     ap.add_argument("--no-microns", action="store_true")
+    ap.add_argument("--cached-only", action="store_true", help="only merges an earlier run finished")
     ap.add_argument("--out", default=os.path.join(HERE, "results", "proofreading.txt"))
     args = ap.parse_args()
     lines = [f"neurograph {ng.__version__}; {os.cpu_count()} cores; python benchmarks/proofreading.py "
