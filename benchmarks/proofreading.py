@@ -39,9 +39,10 @@ from neurograph.synthetic import make_merge, make_neuron  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHARED = os.path.join(HERE, "..", "..", "shared", "data")
-CACHE = os.path.join(HERE, ".cache_proofreading")
+CACHE = os.environ.get("NEUROGRAPH_PROOFREAD_CACHE", os.path.join(HERE, ".cache_proofreading"))
 STEP = 600.0  # wavefront step (nm) for the synthetic runs: 3x faster than 300, same topology
 TOL = 5000.0
+CACHED_ONLY = "--cached-only" in sys.argv
 
 
 def process(mesh, step: float = STEP):
@@ -131,7 +132,10 @@ def synthetic(n: int, n_unmerged: int, kinds, lines: list) -> None:
                  "default rules; a cut or flag within 5 µm of a true merge point counts) ==")
     all_rows = []
     for kind in kinds:
-        rows = [cached(f"{kind}_{s}", lambda s=s: run_merge(kind, s)) for s in range(n)]
+        seeds = range(n)[::-1] if os.environ.get("NEUROGRAPH_PROOFREAD_REVERSE") else range(n)  # a 2nd process
+        if CACHED_ONLY:  # report what earlier (parallel) runs finished; the header gives n
+            seeds = [s for s in seeds if os.path.exists(os.path.join(CACHE, f"{kind}_{s}.json"))]
+        rows = sorted((cached(f"{kind}_{s}", lambda s=s: run_merge(kind, s)) for s in seeds), key=lambda r: r["seed"])
         if not rows:
             continue
         all_rows += rows
@@ -265,6 +269,12 @@ def figure(parts, path: str) -> None:
     plt.close(fig)
 
 
+def _microns_lines() -> list:
+    out: list = []
+    microns(out)
+    return out
+
+
 def main() -> None:
     warnings.filterwarnings("ignore")
     ap = argparse.ArgumentParser()
@@ -272,6 +282,7 @@ def main() -> None:
     ap.add_argument("--unmerged", type=int, default=4, help="unmerged cells of each shape")
     ap.add_argument("--kinds", default="touch,axon_on_dendrite,soma_bridge")
     ap.add_argument("--no-microns", action="store_true")
+    ap.add_argument("--cached-only", action="store_true", help="only merges an earlier run finished")
     ap.add_argument("--out", default=os.path.join(HERE, "results", "proofreading.txt"))
     args = ap.parse_args()
     lines = [f"neurograph {ng.__version__}; {os.cpu_count()} cores; python benchmarks/proofreading.py "
@@ -280,7 +291,7 @@ def main() -> None:
     synthetic(args.n, args.unmerged, args.kinds.split(","), lines)
     lines.append("")
     if not args.no_microns:
-        microns(lines)
+        lines += cached("microns", _microns_lines)
     lines.append(f"\ntotal {time.perf_counter() - t0:.0f} s (per-merge results cached)")
     text = "\n".join(lines)
     print(text)

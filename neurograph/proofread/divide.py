@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import trimesh
 from scipy import sparse
-from scipy.sparse.csgraph import connected_components, dijkstra
+from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from ..graph import Neuron, decompose
@@ -205,11 +205,6 @@ def _remap_synapses(old: Neuron, new: Neuron, part: int, node_label: np.ndarray,
     table = syn.loc[mine, keep_cols].reset_index(drop=True)
     tol = float(old.synapse_report.get("tolerance_nm", 1000.0))
     new.map_synapses(table, tolerance=tol)
-
-
-def components_of(graph: sparse.csr_matrix) -> np.ndarray:
-    """Connected-component label of every node of a symmetric sparse graph."""
-    return connected_components(graph, directed=False)[1]
 
 
 def empty_cuts() -> pd.DataFrame:

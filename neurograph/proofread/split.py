@@ -145,10 +145,8 @@ def split_somas(neuron: Neuron, max_cuts: int = 25, region: float = 1500.0) -> l
         raise InputError("split_somas needs a neuron with a skeleton (neurograph.extract or decompose)")
     k = len(sk.soma_nodes)
     if k < 2:
-        from .divide import divide as _divide
-
         label = np.zeros(sk.n_nodes, np.int64)
-        out = _divide(neuron, label, names=[f"{neuron.name}_0" if k else neuron.name])
+        out = divide(neuron, label, names=[f"{neuron.name}_0" if k else neuron.name])
         out[0].cuts = _cut_table([])
         return out
     pairs = node_contacts(neuron)
