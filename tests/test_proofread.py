@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 import neurograph as ng
+from neurograph.checks import assert_neuron_ok
 from neurograph.errors import InputError
 from neurograph.proofread import RULES, divide, split_somas
 from neurograph.proofread.rules import find_merges
@@ -57,6 +58,7 @@ def test_split_somas_bridge(bridge):
     # every face goes to exactly one part and, there, to exactly one branch or soma
     assert sum(len(p.mesh.faces) for p in parts) == len(neuron.mesh.faces)
     for p in parts:
+        assert_neuron_ok(p)  # the Neuron contract (neurograph.checks) holds for every part
         assert np.isin(p.face_branch, list(p.graph.nodes)).all()
         assert len(p.cuts) >= 1 and {"x", "y", "z", "reason", "confidence"} <= set(p.cuts.columns)
     # the cut is at the true join, and each cell keeps >= 95% of its cable
@@ -85,6 +87,7 @@ def test_proofread_removes_axon_fragment(axon_merge):
     assert _cable_of(m, cleaned, 0) >= 0.95 * _cable_of(m, neuron, 0)  # the host stays
     assert cleaned.cuts is not None and len(cleaned.cuts) == len(pieces)
     assert np.isin(cleaned.face_branch, list(cleaned.graph.nodes)).all()
+    assert_neuron_ok(cleaned)
 
 
 def test_proofread_rules_switch_and_flag(axon_merge):
