@@ -107,14 +107,20 @@ def child_skeliner(path: str, voxel: float) -> dict:
     return {"wall": wall, "cpu": cpu, "peak_mb": peak_mb(), "cable_um": cable / 1e3}
 
 
-def child_fresh(path: str, voxel: float) -> dict:
-    """Import neurograph and extract a small mesh; the parent times the whole process."""
-    t0 = time.perf_counter()
-    import neurograph as ng
+FRESH = ("import json, sys, time; t = time.perf_counter(); import neurograph as ng; "
+         "t_import = time.perf_counter() - t; ng.extract(sys.argv[1], voxel_size=float(sys.argv[2]), spines=False); "
+         "print('RESULT ' + json.dumps({'import': t_import}))")
 
-    t_import = time.perf_counter() - t0
-    ng.extract(path, voxel_size=voxel, spines=False)
-    return {"import": t_import, "in_process": time.perf_counter() - t0}
+
+def fresh(path: Path, voxel: float, env: dict | None = None) -> dict:
+    """A new Python process: import neurograph, extract a small mesh; timed from outside."""
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", FRESH, str(path), str(voxel)], capture_output=True, text=True,
+                          env=env)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+    out = json.loads(lines[-1][7:]) if lines else {"error": (proc.stderr or "no output")[-300:]}
+    out["process_wall"] = time.perf_counter() - t0
+    return out
 
 
 def child(args: list[str]) -> int:
@@ -125,10 +131,8 @@ def child(args: list[str]) -> int:
                                 None if args[5] == "none" else float(args[5]))
         elif kind == "skeletor":
             out = child_skeletor(path, voxel)
-        elif kind == "skeliner":
-            out = child_skeliner(path, voxel)
         else:
-            out = child_fresh(path, voxel)
+            out = child_skeliner(path, voxel)
     except Exception as exc:  # report the failure as a row, keep the run going
         out = {"error": f"{type(exc).__name__}: {exc}"[:300]}
     print("RESULT " + json.dumps(out), flush=True)
@@ -147,7 +151,7 @@ def spawn(*args, env: dict | None = None) -> dict:
 
 # ---------------------------------------------------------------- parent
 
-def prepare(cache: Path, levels: int, synthetic_levels: int) -> list[tuple[str, str, Path, float, bool]]:
+def prepare(cache: Path, levels: int, synthetic_levels: int, min_level: int = 0) -> list[tuple[str, str, Path, float, bool]]:
     """Subdivided copies (cached): (family, label, path, voxel, has synapses)."""
     import trimesh
 
@@ -168,7 +172,8 @@ def prepare(cache: Path, levels: int, synthetic_levels: int) -> list[tuple[str, 
             path = cache / f"{family}_{k}.npz"
             if not path.exists():
                 np.savez(path, vertices=v, faces=f)
-            out.append((family, f"{len(f) / 1e3:.0f}k", path, 1.0, syn))
+            if k >= min_level:
+                out.append((family, f"{len(f) / 1e3:.0f}k", path, 1.0, syn))
             if k + 1 < n_levels:
                 nxt = cache / f"{family}_{k + 1}.npz"
                 if not nxt.exists():
@@ -191,7 +196,11 @@ def main() -> int:
     ap.add_argument("--synthetic-levels", type=int, default=3)
     ap.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "neurograph_scaling"))
     ap.add_argument("--out", default=str(HERE / "results"))
-    ap.add_argument("--no-baselines", action="store_true")
+    ap.add_argument("--min-level", type=int, default=0, help="skip the MICrONS/synthetic sizes below this level")
+    ap.add_argument("--baseline-max-faces", type=float, default=float("inf"),
+                    help="run skeletor/skeliner only on meshes up to this many faces")
+    ap.add_argument("--only-sizes", action="store_true", help="no hemibrain, fresh-process or decimation runs")
+    ap.add_argument("--tag", default="", help="suffix of the output files (scaling<tag>.csv ...)")
     opts = ap.parse_args()
     import pandas as pd
 
@@ -209,11 +218,34 @@ def main() -> int:
     log("times: wall / CPU seconds (CPU = process_time, robust to other jobs on the machine)")
     rows = []
     small = hemibrain_dir() / "obj" / "722817260.obj"
+    if not opts.only_sizes:
+        fresh_process(small, rows, log)
+    for family, label, path, voxel, syn in prepare(Path(opts.cache), opts.levels, opts.synthetic_levels,
+                                                   opts.min_level):
+        faces = int(len(np.load(path)["faces"]))
+        r = spawn("extract", path, voxel, 1, int(syn), "none")
+        base = {}
+        if faces <= opts.baseline_max_faces:
+            base = {"skeletor": spawn("skeletor", path, voxel), "skeliner": spawn("skeliner", path, voxel)}
+        sizes(family, label, faces, r, base, rows, log)
+    if not opts.only_sizes:
+        hemibrain(rows, log)
+        decimation(Path(opts.cache) / "microns_2.npz", rows, log)
+    table = pd.DataFrame(rows)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out_dir / f"scaling{opts.tag}.csv", index=False)
+    (out_dir / f"scaling{opts.tag}.txt").write_text("\n".join(log_lines) + "\n")
+    if not opts.tag:
+        plot(table, out_dir / "scaling.png")
+    return 0
+
+
+def fresh_process(small: Path, rows: list, log) -> None:
     # Numba: a fresh process with the warm cache, and the same with an empty cache (compile)
-    spawn("fresh", small, 8.0)  # make sure the cache is warm
-    warm = spawn("fresh", small, 8.0)
+    fresh(small, 8.0)  # make sure the cache is warm
+    warm = fresh(small, 8.0)
     with tempfile.TemporaryDirectory() as empty:
-        cold = spawn("fresh", small, 8.0, env={**os.environ, "NUMBA_CACHE_DIR": empty})
+        cold = fresh(small, 8.0, env={**os.environ, "NUMBA_CACHE_DIR": empty})
     log(f"fresh process (python start + import + extract of a 13.8k-face hemibrain mesh, spines off): "
         f"{warm['process_wall']:.2f} s with the Numba cache warm (import {warm.get('import', float('nan')):.2f} s); "
         f"{cold['process_wall']:.2f} s with an empty cache: Numba compile time "
@@ -222,35 +254,36 @@ def main() -> int:
     rows.append(dict(family="fresh", label="cold", faces=13772, tool="numba compile",
                      wall=cold["process_wall"] - warm["process_wall"]))
 
-    for family, label, path, voxel, syn in prepare(Path(opts.cache), opts.levels, opts.synthetic_levels):
-        faces = int(len(np.load(path)["faces"]))
-        r = spawn("extract", path, voxel, 1, int(syn), "none")
-        base = {}
-        if not opts.no_baselines:
-            base = {"skeletor": spawn("skeletor", path, voxel), "skeliner": spawn("skeliner", path, voxel)}
-        if "error" in r:
-            log(f"{family:9s} {faces:8d} faces | extract failed: {r['error']}")
-            continue
-        rows.append(dict(family=family, label=label, faces=faces, tool="neurograph extract", wall=r["wall"],
-                         cpu=r["cpu"], peak_mb=r["peak_mb"], branches=r["branches"], cable_um=r["cable_um"],
-                         n_spines=r["n_spines"], **{f"wall_{k}": v for k, v in r["stages"].items()},
-                         **{f"cpu_{k}": v for k, v in r["cpu_stages"].items()}))
-        line = (f"{family:9s} {faces:8d} faces | extract {r['wall']:6.1f} s / {r['cpu']:6.1f} s CPU, peak "
-                f"{r['peak_mb'] / 1024:4.2f} GB | {r['branches']} branches, {r['cable_um']:.0f} µm, "
-                f"{r['n_spines']} spines")
-        for tool, b in base.items():
-            if "error" in b:
-                line += f" | {tool} failed ({b['error'][:80]})"
-                continue
-            rows.append(dict(family=family, label=label, faces=faces, tool=tool, wall=b["wall"], cpu=b["cpu"],
-                             peak_mb=b["peak_mb"], cable_um=b["cable_um"]))
-            line += (f" | {tool} {b['wall']:5.1f} / {b['cpu']:5.1f} s CPU, {b['peak_mb'] / 1024:4.2f} GB: "
-                     f"ratio {r['wall'] / b['wall']:.2f} (CPU {r['cpu'] / b['cpu']:.2f})")
-        log(line)
-        log("    stages wall/CPU s: " + fmt_stages(r))
 
-    # hemibrain: small meshes against skeliner, cable against the reference SWCs
+def sizes(family: str, label: str, faces: int, r: dict, base: dict, rows: list, log) -> None:
+    """One size: the extract result and its baselines, logged and added to ``rows``."""
+    if "error" in r:
+        log(f"{family:9s} {faces:8d} faces | extract failed: {r['error']}")
+        return
+    rows.append(dict(family=family, label=label, faces=faces, tool="neurograph extract", wall=r["wall"],
+                     cpu=r["cpu"], peak_mb=r["peak_mb"], branches=r["branches"], cable_um=r["cable_um"],
+                     n_spines=r["n_spines"], **{f"wall_{k}": v for k, v in r["stages"].items()},
+                     **{f"cpu_{k}": v for k, v in r["cpu_stages"].items()}))
+    line = (f"{family:9s} {faces:8d} faces | extract {r['wall']:6.1f} s / {r['cpu']:6.1f} s CPU, peak "
+            f"{r['peak_mb'] / 1024:4.2f} GB | {r['branches']} branches, {r['cable_um']:.0f} µm, "
+            f"{r['n_spines']} spines")
+    for tool, b in base.items():
+        if "error" in b:
+            line += f" | {tool} failed ({b['error'][:80]})"
+            continue
+        rows.append(dict(family=family, label=label, faces=faces, tool=tool, wall=b["wall"], cpu=b["cpu"],
+                         peak_mb=b["peak_mb"], cable_um=b["cable_um"]))
+        line += (f" | {tool} {b['wall']:5.1f} / {b['cpu']:5.1f} s CPU, {b['peak_mb'] / 1024:4.2f} GB: "
+                 f"ratio {r['wall'] / b['wall']:.2f} (CPU {r['cpu'] / b['cpu']:.2f})")
+    log(line)
+    log("    stages wall/CPU s: " + fmt_stages(r))
+
+
+def hemibrain(rows: list, log) -> None:
+    """Small meshes against skeliner and skeletor, cable against the reference SWCs."""
     import navis
+
+    import neurograph as ng
 
     hb = hemibrain_dir()
     for obj in sorted((hb / "obj").glob("*.obj")):
@@ -275,8 +308,9 @@ def main() -> int:
                      f"{r['wall'] / x['wall']:.2f} (CPU {r['cpu'] / x['cpu']:.2f})")
         log(line)
 
-    # decimation: what it costs in features (MICrONS at 1.3M faces, when present)
-    dec_src = Path(opts.cache) / "microns_2.npz"
+
+def decimation(dec_src: Path, rows: list, log) -> None:
+    """What ``extract(decimate=...)`` costs in features (MICrONS at 1.3M faces, when present)."""
     if dec_src.exists():
         full = spawn("extract", dec_src, 1.0, 1, 1, "none")
         log("decimation of the 1.3M-face MICrONS mesh (extract(decimate=fraction)); features vs full resolution:")
@@ -301,13 +335,6 @@ def main() -> int:
             rows.append(dict(family="decimate", label=str(frac), faces=int(1294128 * frac), tool="neurograph extract",
                              wall=d["wall"], cpu=d["cpu"], peak_mb=d["peak_mb"], branches=d["branches"],
                              cable_um=d["cable_um"], n_spines=d["n_spines"]))
-
-    table = pd.DataFrame(rows)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out_dir / "scaling.csv", index=False)
-    (out_dir / "scaling.txt").write_text("\n".join(log_lines) + "\n")
-    plot(table, out_dir / "scaling.png")
-    return 0
 
 
 def plot(table, path: Path) -> None:

@@ -131,12 +131,9 @@ def skeletonize(mesh: trimesh.Trimesh, somas: Sequence | None = None, bridges: n
     node_of_vertex = node_of_vertex.ravel()
     n_nodes = len(uniq)
 
-    # Ring centroids weighted by the surface each point stands for, so finely tessellated
-    # parts of a ring (spine heads, small faces) do not pull the node off the axis.
-    weight = _point_areas(len(points), edges, graph.data)
-    total = np.bincount(node_of_vertex, weights=weight, minlength=n_nodes)
-    nodes = np.column_stack([np.bincount(node_of_vertex, weights=weight * points[:, k], minlength=n_nodes)
-                             for k in range(3)]) / total[:, None]
+    counts = np.bincount(node_of_vertex, minlength=n_nodes)
+    nodes = np.column_stack([np.bincount(node_of_vertex, weights=points[:, k], minlength=n_nodes)
+                             for k in range(3)]) / counts[:, None]
     soma_nodes = np.array([node_of_vertex[np.flatnonzero(soma_of_vertex == i)[0]] for i in range(len(somas))],
                           dtype=np.int64)
     for i, soma in enumerate(somas):
@@ -153,18 +150,6 @@ def skeletonize(mesh: trimesh.Trimesh, somas: Sequence | None = None, bridges: n
     skeleton = _extend_tips(skeleton, points, dist)
     skeleton.vertex_map = skeleton.vertex_map[:n_vertices]
     return skeleton
-
-
-def _point_areas(n: int, edges: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Surface area each graph point stands for, up to a constant: the mean squared length of
-    its edges (a surface sampled at spacing h has about h^2 of area per point). Points
-    without edges get a tiny weight, so a node made only of them is still their centroid."""
-    sq = lengths ** 2
-    total = np.bincount(edges[:, 0], weights=sq, minlength=n) + np.bincount(edges[:, 1], weights=sq, minlength=n)
-    count = np.bincount(edges[:, 0], minlength=n) + np.bincount(edges[:, 1], minlength=n)
-    area = total / np.maximum(count, 1)
-    floor = 1e-9 * float(area.max()) if len(area) and area.max() > 0 else 1.0
-    return np.maximum(area, floor)
 
 
 def _reeb_parents(edges: np.ndarray, node_of: np.ndarray, node_bin: np.ndarray) -> np.ndarray:
