@@ -151,7 +151,8 @@ def spawn(*args, env: dict | None = None) -> dict:
 
 # ---------------------------------------------------------------- parent
 
-def prepare(cache: Path, levels: int, synthetic_levels: int, min_level: int = 0) -> list[tuple[str, str, Path, float, bool]]:
+def prepare(cache: Path, levels: int, synthetic_levels: int,
+            min_level: int = 0) -> list[tuple[str, str, Path, float, bool]]:
     """Subdivided copies (cached): (family, label, path, voxel, has synapses)."""
     import trimesh
 
@@ -200,6 +201,7 @@ def main() -> int:
     ap.add_argument("--baseline-max-faces", type=float, default=float("inf"),
                     help="run skeletor/skeliner only on meshes up to this many faces")
     ap.add_argument("--only-sizes", action="store_true", help="no hemibrain, fresh-process or decimation runs")
+    ap.add_argument("--no-sizes", action="store_true", help="only the hemibrain, fresh-process and decimation runs")
     ap.add_argument("--tag", default="", help="suffix of the output files (scaling<tag>.csv ...)")
     opts = ap.parse_args()
     import pandas as pd
@@ -209,19 +211,24 @@ def main() -> int:
     out_dir = Path(opts.out)
     log_lines: list[str] = []
 
-    def log(s: str) -> None:
+    rows: list[dict] = []
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    def log(s: str) -> None:  # outputs are rewritten after every line: a cut-short run keeps its rows
         print(s, flush=True)
         log_lines.append(s)
+        (out_dir / f"scaling{opts.tag}.txt").write_text("\n".join(log_lines) + "\n")
+        pd.DataFrame(rows).to_csv(out_dir / f"scaling{opts.tag}.csv", index=False)
 
     log(f"neurograph {ng.__version__}; python {sys.version.split()[0]}; {os.cpu_count()} cores; "
         f"load average at start {os.getloadavg()[0]:.1f}")
     log("times: wall / CPU seconds (CPU = process_time, robust to other jobs on the machine)")
-    rows = []
     small = hemibrain_dir() / "obj" / "722817260.obj"
     if not opts.only_sizes:
         fresh_process(small, rows, log)
-    for family, label, path, voxel, syn in prepare(Path(opts.cache), opts.levels, opts.synthetic_levels,
-                                                   opts.min_level):
+    for family, label, path, voxel, syn in ([] if opts.no_sizes else
+                                            prepare(Path(opts.cache), opts.levels, opts.synthetic_levels,
+                                                    opts.min_level)):
         faces = int(len(np.load(path)["faces"]))
         r = spawn("extract", path, voxel, 1, int(syn), "none")
         base = {}
@@ -232,10 +239,8 @@ def main() -> int:
         hemibrain(rows, log)
         decimation(Path(opts.cache) / "microns_2.npz", rows, log)
     table = pd.DataFrame(rows)
-    out_dir.mkdir(parents=True, exist_ok=True)
     table.to_csv(out_dir / f"scaling{opts.tag}.csv", index=False)
-    (out_dir / f"scaling{opts.tag}.txt").write_text("\n".join(log_lines) + "\n")
-    if not opts.tag:
+    if not opts.tag and not opts.no_sizes:
         plot(table, out_dir / "scaling.png")
     return 0
 
