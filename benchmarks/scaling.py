@@ -114,12 +114,16 @@ FRESH = ("import json, sys, time; t = time.perf_counter(); import neurograph as 
 
 def fresh(path: Path, voxel: float, env: dict | None = None) -> dict:
     """A new Python process: import neurograph, extract a small mesh; timed from outside."""
-    t0 = time.perf_counter()
+    import resource
+
+    t0, c0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run([sys.executable, "-c", FRESH, str(path), str(voxel)], capture_output=True, text=True,
                           env=env)
+    c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     out = json.loads(lines[-1][7:]) if lines else {"error": (proc.stderr or "no output")[-300:]}
     out["process_wall"] = time.perf_counter() - t0
+    out["process_cpu"] = (c1.ru_utime - c0.ru_utime) + (c1.ru_stime - c0.ru_stime)
     return out
 
 
@@ -252,12 +256,14 @@ def fresh_process(small: Path, rows: list, log) -> None:
     with tempfile.TemporaryDirectory() as empty:
         cold = fresh(small, 8.0, env={**os.environ, "NUMBA_CACHE_DIR": empty})
     log(f"fresh process (python start + import + extract of a 13.8k-face hemibrain mesh, spines off): "
-        f"{warm['process_wall']:.2f} s with the Numba cache warm (import {warm.get('import', float('nan')):.2f} s); "
-        f"{cold['process_wall']:.2f} s with an empty cache: Numba compile time "
-        f"{cold['process_wall'] - warm['process_wall']:.1f} s (not counted in the times below)")
-    rows.append(dict(family="fresh", label="warm", faces=13772, tool="fresh process", wall=warm["process_wall"]))
+        f"{warm['process_wall']:.2f} s / {warm['process_cpu']:.2f} s CPU with the Numba cache warm (import "
+        f"{warm.get('import', float('nan')):.2f} s wall); {cold['process_wall']:.2f} s / {cold['process_cpu']:.2f} s "
+        f"CPU with an empty cache: Numba compile time {cold['process_cpu'] - warm['process_cpu']:.1f} s CPU (not "
+        "counted in the times below)")
+    rows.append(dict(family="fresh", label="warm", faces=13772, tool="fresh process", wall=warm["process_wall"],
+                     cpu=warm["process_cpu"]))
     rows.append(dict(family="fresh", label="cold", faces=13772, tool="numba compile",
-                     wall=cold["process_wall"] - warm["process_wall"]))
+                     wall=cold["process_wall"] - warm["process_wall"], cpu=cold["process_cpu"] - warm["process_cpu"]))
 
 
 def sizes(family: str, label: str, faces: int, r: dict, base: dict, rows: list, log) -> None:
