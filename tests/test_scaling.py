@@ -58,8 +58,8 @@ def test_tree_does_not_depend_on_tessellation(tessellations):
 
 
 @pytest.mark.xfail(strict=True, reason="known defect (issue 13): finer tessellation adds false spines on the shaft "
-                   "(on synthetic fragment 2: 91 / 104 / 99 spines at 1x / 4x / 16x, truth 91, extras "
-                   "far from true spines): the fitted shaft axis scatters more (90th percentile 94 nm "
+                   "(here 26 / 32 / 28 spines at 1x / 4x / 16x, truth 24; the extras lie far from true "
+                   "spines): the fitted shaft axis scatters more (90th percentile 94 nm "
                    "off the true axis at 4x vs 50 nm at 1x), so parts of the smooth wall rise above "
                    "the seed threshold")
 def test_spine_count_does_not_depend_on_tessellation(tessellations):
