@@ -28,3 +28,43 @@ def test_decimate_keeps_the_tree(bipolar):
 def test_bad_decimate_is_a_clear_error(bipolar, bad):
     with pytest.raises(InputError, match="decimate"):
         ng.extract(bipolar.mesh, spines=False, decimate=bad)
+
+
+def _subdivided(mesh: trimesh.Trimesh, times: int) -> trimesh.Trimesh:
+    v, f = np.asarray(mesh.vertices), np.asarray(mesh.faces)
+    for _ in range(times):
+        v, f = trimesh.remesh.subdivide(v, f)
+    return trimesh.Trimesh(v, f, process=False)
+
+
+@pytest.fixture(scope="module")
+def tessellations():
+    """One spiny dendrite at 1x, 4x and 16x the faces (midpoint subdivision: same surface)."""
+    cell = synthetic.make_neuron(100, "fragment", spine_density=0.5)
+    out = []
+    for k in range(3):
+        n = ng.extract(_subdivided(cell.mesh, k))
+        out.append((len(n.branches), n.branches.length.sum(), len(n.spines)))
+    return cell, out
+
+
+def test_tree_does_not_depend_on_tessellation(tessellations):
+    cell, out = tessellations
+    (b1, c1, _), rest = out[0], out[1:]
+    assert b1 == len(cell.branches)
+    for b, c, _ in rest:
+        assert abs(b / b1 - 1) <= 0.05
+        assert abs(c / c1 - 1) <= 0.03
+
+
+@pytest.mark.xfail(strict=True, reason="known defect (issue 13): finer tessellation adds false spines on the shaft "
+                   "(here 26 / 32 / 28 spines at 1x / 4x / 16x, truth 24; the extras lie far from true "
+                   "spines): the fitted shaft axis scatters more (on spiny fragment seed 2, 90th percentile 94 nm "
+                   "off the true axis at 4x vs 50 nm at 1x), so parts of the smooth wall rise above "
+                   "the seed threshold")
+def test_spine_count_does_not_depend_on_tessellation(tessellations):
+    cell, out = tessellations
+    s1 = out[0][2]
+    assert abs(s1 - len(cell.spines)) <= 0.1 * len(cell.spines)
+    for _, _, s in out[1:]:
+        assert abs(s / s1 - 1) <= 0.05, [o[2] for o in out]

@@ -236,12 +236,17 @@ def steiner_graph(vertices: np.ndarray, edges: np.ndarray, face_edges: np.ndarra
                     o = face_edges[f, jj]
                     if jj == j or (k[o] == 0 and k[e] == 0):
                         continue
-                    best, best_d = 0, np.inf
-                    for q in range(k[o] + 2):
-                        c = _edge_point(edges, start, k, n_v, o, q)
-                        d = ((points[p] - points[c]) ** 2).sum()
-                        if d < best_d:
-                            best, best_d = q, d
+                    # nearest of the evenly spaced points on edge o: round the projection
+                    o0, o1 = edges[o, 0], edges[o, 1]
+                    ox = vertices[o1, 0] - vertices[o0, 0]
+                    oy = vertices[o1, 1] - vertices[o0, 1]
+                    oz = vertices[o1, 2] - vertices[o0, 2]
+                    len2 = ox * ox + oy * oy + oz * oz
+                    t = 0.0
+                    if len2 > 0:
+                        t = ((points[p, 0] - vertices[o0, 0]) * ox + (points[p, 1] - vertices[o0, 1]) * oy
+                             + (points[p, 2] - vertices[o0, 2]) * oz) / len2
+                    best = int(np.floor(min(1.0, max(0.0, t)) * (k[o] + 1) + 0.5))
                     p_on_o = p == edges[o, 0] or p == edges[o, 1]
                     for q in range(max(0, best - fan), min(k[o] + 1, best + fan) + 1):
                         c = _edge_point(edges, start, k, n_v, o, q)

@@ -1,0 +1,377 @@
+"""Time and memory against mesh size: the full ``ng.extract`` beside skeletor and skeliner.
+
+Run: python benchmarks/scaling.py [--levels 4] [--synthetic-levels 3] [--out benchmarks/results]
+
+Meshes: the MICrONS example mesh (../shared/data, nm) and a synthetic spiny neuron
+(``neurograph.synthetic``), each subdivided 1-4 times (every triangle into four: the same
+surface at 4x the faces). Every measurement runs in a fresh process: the full pipeline
+(repair, somata, skeleton, branches, spines, synapses (MICrONS table, 4 x 4 x 40 nm voxels),
+compartments, features) with wall and CPU time per stage, skeletor ``fix_mesh`` +
+``by_wavefront`` and ``skeliner.skeletonize``. Peak RSS is the process's high-water mark.
+On a shared machine wall time depends on the load: CPU time (``process_time``) is given
+beside it, and ratios to the baselines are taken within one run. Also measured: the
+small hemibrain meshes (8 nm voxels, spines off) with cable against the reference SWCs,
+a fresh process (import + first extract, warm Numba cache), the Numba compile time (the
+same with an empty cache) and the effect of ``extract(decimate=...)`` on features.
+
+Writes ``scaling.csv``, ``scaling.png`` (log-log time against faces) and ``scaling.txt``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from pipeline import SHARED, hemibrain_dir  # noqa: E402
+
+MICRONS = SHARED / "microns_neurd" / "864691135510518224_decimated_mesh.off"
+SYNAPSES = SHARED / "microns_neurd" / "864691135510518224_synapses.csv"
+
+
+def peak_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# ---------------------------------------------------------------- children (one per process)
+
+def _load(path: str, voxel: float):
+    import trimesh
+
+    if path.endswith(".npz"):
+        d = np.load(path)
+        return trimesh.Trimesh(d["vertices"] * voxel, d["faces"], process=False)
+    import neurograph as ng
+
+    return ng.load_mesh(path, voxel_size=voxel)
+
+
+def child_extract(path: str, voxel: float, spines: bool, synapses: bool, decimate: float | None) -> dict:
+    import neurograph as ng
+    from neurograph.features.vector import neuron_features
+
+    mesh = _load(path, voxel)
+    stages, cpu = {}, {}
+    c0, t0 = time.process_time(), time.perf_counter()
+    last = [c0]
+
+    def progress(stage, sec):
+        stages[stage] = sec
+        cpu[stage] = time.process_time() - last[0]
+        last[0] = time.process_time()
+
+    neuron = ng.extract(mesh, spines=spines, progress=progress, decimate=decimate,
+                        synapses=str(SYNAPSES) if synapses else None, synapse_voxel_size=(4, 4, 40))
+    t1 = time.perf_counter()
+    feats = neuron_features(neuron).iloc[0]
+    stages["features"] = time.perf_counter() - t1
+    cpu["features"] = time.process_time() - last[0]
+    return {"wall": time.perf_counter() - t0, "cpu": time.process_time() - c0, "peak_mb": peak_mb(),
+            "stages": stages, "cpu_stages": cpu, "branches": int(len(neuron.branches)),
+            "cable_um": float(neuron.branches.length.sum()), "n_spines": int(len(neuron.spines)) if spines else 0,
+            "features": {k: float(v) for k, v in feats.items() if np.isscalar(v) and np.isfinite(v)}}
+
+
+def child_skeletor(path: str, voxel: float) -> dict:
+    import skeletor as sk
+
+    mesh = _load(path, voxel)
+    c0, t0 = time.process_time(), time.perf_counter()
+    fixed = sk.pre.fix_mesh(mesh, remove_disconnected=False, inplace=False)
+    skel = sk.skeletonize.by_wavefront(fixed, waves=1, step_size=1, progress=False)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    cable = float(np.linalg.norm(skel.vertices[skel.edges[:, 0]] - skel.vertices[skel.edges[:, 1]], axis=1).sum())
+    return {"wall": wall, "cpu": cpu, "peak_mb": peak_mb(), "cable_um": cable / 1e3}
+
+
+def child_skeliner(path: str, voxel: float) -> dict:
+    import skeliner
+
+    mesh = _load(path, voxel)
+    c0, t0 = time.process_time(), time.perf_counter()
+    skel = skeliner.skeletonize(mesh, verbose=False)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    nodes, edges = np.asarray(skel.nodes, float), np.asarray(skel.edges, np.int64)
+    cable = float(np.linalg.norm(nodes[edges[:, 0]] - nodes[edges[:, 1]], axis=1).sum())
+    return {"wall": wall, "cpu": cpu, "peak_mb": peak_mb(), "cable_um": cable / 1e3}
+
+
+FRESH = ("import json, sys, time; t = time.perf_counter(); import neurograph as ng; "
+         "t_import = time.perf_counter() - t; ng.extract(sys.argv[1], voxel_size=float(sys.argv[2]), spines=False); "
+         "print('RESULT ' + json.dumps({'import': t_import}))")
+
+
+def fresh(path: Path, voxel: float, env: dict | None = None) -> dict:
+    """A new Python process: import neurograph, extract a small mesh; timed from outside."""
+    import resource
+
+    t0, c0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    proc = subprocess.run([sys.executable, "-c", FRESH, str(path), str(voxel)], capture_output=True, text=True,
+                          env=env)
+    c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+    out = json.loads(lines[-1][7:]) if lines else {"error": (proc.stderr or "no output")[-300:]}
+    out["process_wall"] = time.perf_counter() - t0
+    out["process_cpu"] = (c1.ru_utime - c0.ru_utime) + (c1.ru_stime - c0.ru_stime)
+    return out
+
+
+def child(args: list[str]) -> int:
+    kind, path, voxel = args[0], args[1], float(args[2])
+    try:
+        if kind == "extract":
+            out = child_extract(path, voxel, args[3] == "1", args[4] == "1",
+                                None if args[5] == "none" else float(args[5]))
+        elif kind == "skeletor":
+            out = child_skeletor(path, voxel)
+        else:
+            out = child_skeliner(path, voxel)
+    except Exception as exc:  # report the failure as a row, keep the run going
+        out = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+    print("RESULT " + json.dumps(out), flush=True)
+    return 0
+
+
+def spawn(*args, env: dict | None = None) -> dict:
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, __file__, "--one", *map(str, args)], capture_output=True, text=True,
+                          env=env)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+    out = json.loads(lines[-1][7:]) if lines else {"error": (proc.stderr or "no output")[-300:]}
+    out["process_wall"] = time.perf_counter() - t0
+    return out
+
+
+# ---------------------------------------------------------------- parent
+
+def prepare(cache: Path, levels: int, synthetic_levels: int,
+            min_level: int = 0) -> list[tuple[str, str, Path, float, bool]]:
+    """Subdivided copies (cached): (family, label, path, voxel, has synapses)."""
+    import trimesh
+
+    import neurograph as ng
+
+    cache.mkdir(parents=True, exist_ok=True)
+    out = []
+    bases = []
+    if MICRONS.exists():
+        m = ng.load_mesh(MICRONS, voxel_size=1)
+        bases.append(("microns", np.asarray(m.vertices), np.asarray(m.faces), levels, True))
+    if synthetic_levels:
+        cell = ng.synthetic.make_neuron(0, "fragment", spine_density=1.0)
+        bases.append(("synthetic", np.asarray(cell.mesh.vertices), np.asarray(cell.mesh.faces), synthetic_levels,
+                      False))
+    for family, v, f, n_levels, syn in bases:
+        for k in range(n_levels):
+            path = cache / f"{family}_{k}.npz"
+            if not path.exists():
+                np.savez(path, vertices=v, faces=f)
+            if k >= min_level:
+                out.append((family, f"{len(f) / 1e3:.0f}k", path, 1.0, syn))
+            if k + 1 < n_levels:
+                nxt = cache / f"{family}_{k + 1}.npz"
+                if not nxt.exists():
+                    v, f = trimesh.remesh.subdivide(v, f)
+                else:
+                    d = np.load(nxt)
+                    v, f = d["vertices"], d["faces"]
+    return out
+
+
+def fmt_stages(r: dict) -> str:
+    return " ".join(f"{k} {r['stages'][k]:.1f}/{r['cpu_stages'][k]:.1f}" for k in r.get("stages", {}))
+
+
+def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "--one":
+        return child(sys.argv[2:])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--levels", type=int, default=4, help="MICrONS sizes: 81k x 4^k faces, k < levels")
+    ap.add_argument("--synthetic-levels", type=int, default=3)
+    ap.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "neurograph_scaling"))
+    ap.add_argument("--out", default=str(HERE / "results"))
+    ap.add_argument("--min-level", type=int, default=0, help="skip the MICrONS/synthetic sizes below this level")
+    ap.add_argument("--baseline-max-faces", type=float, default=float("inf"),
+                    help="run skeletor/skeliner only on meshes up to this many faces")
+    ap.add_argument("--only-sizes", action="store_true", help="no hemibrain, fresh-process or decimation runs")
+    ap.add_argument("--no-sizes", action="store_true", help="only the hemibrain, fresh-process and decimation runs")
+    ap.add_argument("--tag", default="", help="suffix of the output files (scaling<tag>.csv ...)")
+    opts = ap.parse_args()
+    import pandas as pd
+
+    import neurograph as ng
+
+    out_dir = Path(opts.out)
+    log_lines: list[str] = []
+
+    rows: list[dict] = []
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    def log(s: str) -> None:  # outputs are rewritten after every line: a cut-short run keeps its rows
+        print(s, flush=True)
+        log_lines.append(s)
+        (out_dir / f"scaling{opts.tag}.txt").write_text("\n".join(log_lines) + "\n")
+        pd.DataFrame(rows).to_csv(out_dir / f"scaling{opts.tag}.csv", index=False)
+
+    log(f"neurograph {ng.__version__}; python {sys.version.split()[0]}; {os.cpu_count()} cores; "
+        f"load average at start {os.getloadavg()[0]:.1f}")
+    log("times: wall / CPU seconds (CPU = process_time, robust to other jobs on the machine)")
+    small = hemibrain_dir() / "obj" / "722817260.obj"
+    if not opts.only_sizes:
+        fresh_process(small, rows, log)
+    for family, label, path, voxel, syn in ([] if opts.no_sizes else
+                                            prepare(Path(opts.cache), opts.levels, opts.synthetic_levels,
+                                                    opts.min_level)):
+        faces = int(len(np.load(path)["faces"]))
+        r = spawn("extract", path, voxel, 1, int(syn), "none")
+        base = {}
+        if faces <= opts.baseline_max_faces:
+            base = {"skeletor": spawn("skeletor", path, voxel), "skeliner": spawn("skeliner", path, voxel)}
+        sizes(family, label, faces, r, base, rows, log)
+    if not opts.only_sizes:
+        hemibrain(rows, log)
+        decimation(Path(opts.cache) / "microns_2.npz", rows, log)
+    table = pd.DataFrame(rows)
+    table.to_csv(out_dir / f"scaling{opts.tag}.csv", index=False)
+    if not opts.tag and not opts.no_sizes:
+        plot(table, out_dir / "scaling.png")
+    return 0
+
+
+def fresh_process(small: Path, rows: list, log) -> None:
+    # Numba: a fresh process with the warm cache, and the same with an empty cache (compile)
+    fresh(small, 8.0)  # make sure the cache is warm
+    warm = fresh(small, 8.0)
+    with tempfile.TemporaryDirectory() as empty:
+        cold = fresh(small, 8.0, env={**os.environ, "NUMBA_CACHE_DIR": empty})
+    log(f"fresh process (python start + import + extract of a 13.8k-face hemibrain mesh, spines off): "
+        f"{warm['process_wall']:.2f} s / {warm['process_cpu']:.2f} s CPU with the Numba cache warm (import "
+        f"{warm.get('import', float('nan')):.2f} s wall); {cold['process_wall']:.2f} s / {cold['process_cpu']:.2f} s "
+        f"CPU with an empty cache: Numba compile time {cold['process_cpu'] - warm['process_cpu']:.1f} s CPU (not "
+        "counted in the times below)")
+    rows.append(dict(family="fresh", label="warm", faces=13772, tool="fresh process", wall=warm["process_wall"],
+                     cpu=warm["process_cpu"]))
+    rows.append(dict(family="fresh", label="cold", faces=13772, tool="numba compile",
+                     wall=cold["process_wall"] - warm["process_wall"], cpu=cold["process_cpu"] - warm["process_cpu"]))
+
+
+def sizes(family: str, label: str, faces: int, r: dict, base: dict, rows: list, log) -> None:
+    """One size: the extract result and its baselines, logged and added to ``rows``."""
+    if "error" in r:
+        log(f"{family:9s} {faces:8d} faces | extract failed: {r['error']}")
+        return
+    rows.append(dict(family=family, label=label, faces=faces, tool="neurograph extract", wall=r["wall"],
+                     cpu=r["cpu"], peak_mb=r["peak_mb"], branches=r["branches"], cable_um=r["cable_um"],
+                     n_spines=r["n_spines"], **{f"wall_{k}": v for k, v in r["stages"].items()},
+                     **{f"cpu_{k}": v for k, v in r["cpu_stages"].items()}))
+    line = (f"{family:9s} {faces:8d} faces | extract {r['wall']:6.1f} s / {r['cpu']:6.1f} s CPU, peak "
+            f"{r['peak_mb'] / 1024:4.2f} GB | {r['branches']} branches, {r['cable_um']:.0f} µm, "
+            f"{r['n_spines']} spines")
+    for tool, b in base.items():
+        if "error" in b:
+            line += f" | {tool} failed ({b['error'][:80]})"
+            continue
+        rows.append(dict(family=family, label=label, faces=faces, tool=tool, wall=b["wall"], cpu=b["cpu"],
+                         peak_mb=b["peak_mb"], cable_um=b["cable_um"]))
+        line += (f" | {tool} {b['wall']:5.1f} / {b['cpu']:5.1f} s CPU, {b['peak_mb'] / 1024:4.2f} GB: "
+                 f"ratio {r['wall'] / b['wall']:.2f} (CPU {r['cpu'] / b['cpu']:.2f})")
+    log(line)
+    log("    stages wall/CPU s: " + fmt_stages(r))
+
+
+def hemibrain(rows: list, log) -> None:
+    """Small meshes against skeliner and skeletor, cable against the reference SWCs."""
+    import navis
+
+    import neurograph as ng
+
+    hb = hemibrain_dir()
+    for obj in sorted((hb / "obj").glob("*.obj")):
+        ref = float(navis.read_swc(hb / "swc" / f"{obj.stem}.swc").cable_length) * 8 / 1e3
+        r = spawn("extract", obj, 8.0, 0, 0, "none")
+        b = {"skeliner": spawn("skeliner", obj, 8.0), "skeletor": spawn("skeletor", obj, 8.0)}
+        if "error" in r:
+            log(f"hemibrain {obj.stem} extract failed: {r['error']}")
+            continue
+        faces = int(len(ng.load_mesh(obj, 8.0).faces))
+        rows.append(dict(family="hemibrain", label=obj.stem, faces=faces, tool="neurograph extract", wall=r["wall"],
+                         cpu=r["cpu"], peak_mb=r["peak_mb"], cable_um=r["cable_um"], ref_cable_um=ref))
+        line = (f"hemibrain {obj.stem:10s} {faces:6d} faces | extract (spines off) {r['wall']:5.2f} / "
+                f"{r['cpu']:5.2f} s CPU, cable {r['cable_um'] / ref:.2f} of ref SWC")
+        for tool, x in b.items():
+            if "error" in x:
+                line += f" | {tool} failed"
+                continue
+            rows.append(dict(family="hemibrain", label=obj.stem, faces=faces, tool=tool, wall=x["wall"],
+                             cpu=x["cpu"], peak_mb=x["peak_mb"], cable_um=x["cable_um"], ref_cable_um=ref))
+            line += (f" | {tool} {x['wall']:5.2f} / {x['cpu']:5.2f} s CPU, cable {x['cable_um'] / ref:.2f}: ratio "
+                     f"{r['wall'] / x['wall']:.2f} (CPU {r['cpu'] / x['cpu']:.2f})")
+        log(line)
+
+
+def decimation(dec_src: Path, rows: list, log) -> None:
+    """What ``extract(decimate=...)`` costs in features (MICrONS at 1.3M faces, when present)."""
+    if dec_src.exists():
+        full = spawn("extract", dec_src, 1.0, 1, 1, "none")
+        log("decimation of the 1.3M-face MICrONS mesh (extract(decimate=fraction)); features vs full resolution:")
+        keys = ["total_length", "n_tips", "max_path_length", "spine_density", "radius_q50", "mesh_width_q50",
+                "mesh_area_per_length"]
+        for frac in (0.25, 0.0625):
+            d = spawn("extract", dec_src, 1.0, 1, 1, frac)
+            if "error" in d or "error" in full:
+                log(f"    decimate={frac}: failed")
+                continue
+            diffs = []
+            for k in keys:
+                a, b = full["features"].get(k), d["features"].get(k)
+                if a is not None and b is not None and a:
+                    diffs.append(f"{k} {b / a - 1:+.1%}")
+            rel = [abs(d["features"][k] / v - 1) for k, v in full["features"].items()
+                   if k in d["features"] and v and np.isfinite(d["features"][k])]
+            log(f"    decimate={frac}: {d['wall']:.1f} / {d['cpu']:.1f} s CPU (full {full['wall']:.1f} / "
+                f"{full['cpu']:.1f}), {d['branches']} branches (full {full['branches']}), {d['n_spines']} spines "
+                f"(full {full['n_spines']}); " + ", ".join(diffs)
+                + f"; median |change| over {len(rel)} features {np.median(rel):.1%}")
+            rows.append(dict(family="decimate", label=str(frac), faces=int(1294128 * frac), tool="neurograph extract",
+                             wall=d["wall"], cpu=d["cpu"], peak_mb=d["peak_mb"], branches=d["branches"],
+                             cable_um=d["cable_um"], n_spines=d["n_spines"]))
+
+
+def plot(table, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    styles = {"neurograph extract": "o-", "skeletor": "s--", "skeliner": "^:"}
+    for (family, tool), g in table[table.family.isin(["microns", "synthetic"])].groupby(["family", "tool"]):
+        g = g.sort_values("faces")
+        ax.loglog(g.faces, g.cpu, styles.get(tool, "x-"), label=f"{tool} ({family})")
+    ext = table[(table.family == "microns") & (table.tool == "neurograph extract")].sort_values("faces")
+    if len(ext) >= 2:  # n log n through the second size (320k)
+        f0, c0 = float(ext.faces.iloc[1]), float(ext.cpu.iloc[1])
+        f = np.array([f0, float(ext.faces.max())])
+        ax.loglog(f, c0 * f * np.log(f) / (f0 * np.log(f0)), color="0.6", lw=1, label="n log n")
+    ax.set_xlabel("mesh faces")
+    ax.set_ylabel("CPU seconds (one process)")
+    ax.set_title("neurograph.extract (full pipeline) vs skeletonizers")
+    ax.legend(fontsize=7)
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
