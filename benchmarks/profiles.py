@@ -45,7 +45,7 @@ def extract_warned(*args, **kwargs):
 def check_text(neuron) -> str:
     c = neuron.settings.get("spine_check") or {}
     if not c:
-        return "spines off"
+        return "spine detection off"
     return (f"{c['n_spines']} spines, folded share {c['folded_share']:.2f}, carrier branch median "
             f"{c['carrier_length_um']:.1f} µm, {c['carrier_density']:.2f} spines/µm of carrier")
 

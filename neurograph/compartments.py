@@ -15,6 +15,10 @@
   children) or with its parent; the thinnest long, spine-poor candidate (< 0.6 of the
   reference width) becomes the axon.
 
+- **insect geometry** (``method="insect"``, or ``"auto"`` for a soma with a single substantial
+  neurite): the axon is the arbor beyond the long tract between two arbors
+  (:mod:`neurograph.compartments_insect`).
+
 Pyramidal-like cells: among the dendritic primary neurites, one that is clearly the thickest and
 reaches farthest (base width >= 1.2 x and width ratio x reach ratio >= 1.8 against the median of
 the others, with >= 3 dendritic primaries, >= 2 of them substantial) is labelled ``apical`` and the others ``basal``; otherwise all are

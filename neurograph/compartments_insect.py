@@ -7,8 +7,9 @@ mushroom-body calyx and the lateral horn). The two arbors are therefore joined b
 unbranched tract (the axon's first part, the "linker" of Schneider-Mizell et al. 2016), while
 inside each arbor branch points follow each other every few µm. The rule here:
 
-1. **Main tree.** Subtrees holding less than ``prune`` of the tree's cable (twigs, small
-   side branches) are set aside; on what remains, *runs* are the stretches between branch
+1. **Main tree.** An edge belongs to the main tree when both sides of it hold at least
+   ``prune`` (2 %) of the tree's cable, wherever the tree is rooted (twigs and small side
+   branches are set aside); *runs* are the stretches of the main tree between its branch
    points.
 2. **Tract.** The longest run whose two sides each hold at least ``min_side`` of the cable
    (so the primary neurite, whose soma side has no cable, never qualifies) is the tract
@@ -28,6 +29,7 @@ Everything is computed on the skeleton arrays of
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from .compartments import _wmedian
 from .graph.kernels import subtree_sum
@@ -64,15 +66,12 @@ def is_unipolar(arbor, tree: int) -> bool:
     return bool(somas) and all(substantial_primaries(arbor, s) == 1 for s in somas)
 
 
-def _core_runs(order: np.ndarray, parent: np.ndarray, core: np.ndarray) -> np.ndarray:
-    """Run id of every core edge (an edge is its child node; -1 off the core): chains of core
-    edges joined at nodes with exactly two core edges."""
-    n = len(parent)
-    has = core & (parent >= 0)
-    degree = np.bincount(parent[has], minlength=n) + has.astype(np.int64)
-    run = np.full(n, -1, np.int64)
+@njit(cache=True)
+def _chain_runs(order: np.ndarray, parent: np.ndarray, has: np.ndarray, degree: np.ndarray) -> np.ndarray:
+    run = np.full(parent.shape[0], -1, np.int64)
     next_id = 0
-    for node in order:
+    for k in range(order.shape[0]):
+        node = order[k]
         if not has[node]:
             continue
         p = parent[node]
@@ -81,6 +80,16 @@ def _core_runs(order: np.ndarray, parent: np.ndarray, core: np.ndarray) -> np.nd
         else:
             run[node] = next_id
             next_id += 1
+    return run
+
+
+def _core_runs(order: np.ndarray, parent: np.ndarray, core: np.ndarray) -> np.ndarray:
+    """Run id of every core edge (an edge is its child node; -1 off the core): chains of core
+    edges joined at nodes with exactly two core edges."""
+    n = len(parent)
+    has = core & (parent >= 0)
+    degree = np.bincount(parent[has], minlength=n) + has.astype(np.int64)
+    run = _chain_runs(np.asarray(order, np.int64), np.asarray(parent, np.int64), has, degree)
     # a root with exactly two core edges joins their runs
     for r in np.flatnonzero((parent < 0) & (degree == 2)):
         a, b = run[np.flatnonzero(has & (parent == r))]

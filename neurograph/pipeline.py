@@ -157,10 +157,10 @@ def extract(source: Any, voxel_size: float | Sequence[float] | None = None, name
         from .features.spines import detect_spines
 
         table = detect_spines(neuron, **(spines if isinstance(spines, dict) else {}))
-        if profile is None:
-            from .features.spine_check import warn_if_insect_twigs
+        from .features.spine_check import warn_if_insect_twigs
 
-            settings["spine_check"] = warn_if_insect_twigs(neuron, table)
+        # measured always (in neuron.settings); a warning only when no profile said what the data is
+        settings["spine_check"] = warn_if_insect_twigs(neuron, table, warn=profile is None)
         t = done("spines", t)
     if synapses is not None:
         neuron.map_synapses(synapses, voxel_size=synapse_voxel_size, columns=synapse_columns,

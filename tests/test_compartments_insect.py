@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import warnings
 
 import numpy as np
@@ -87,7 +88,8 @@ def test_hemibrain_axon_without_synapses_matches_navis_split(hemibrain_neurons, 
     from scipy.spatial import cKDTree
 
     skeletons = {str(n.id): n for n in navis.example_neurons(5, kind="skeleton")}
-    for sid, neuron in hemibrain_neurons.items():
+    for sid, shared in hemibrain_neurons.items():
+        neuron = copy.deepcopy(shared)  # the session fixture is shared: label a copy
         x = skeletons[sid]
         x = navis.heal_skeleton(x) if x.n_trees > 1 else x
         split = navis.split_axon_dendrite(x, label_only=True).nodes
@@ -101,7 +103,7 @@ def test_hemibrain_axon_without_synapses_matches_navis_split(hemibrain_neurons, 
 
 
 def test_no_twig_warning_on_a_spiny_pyramidal_cell():
-    cell = make_neuron(0, "pyramidal", spine_density=1.0)
+    cell = make_neuron(2, "pyramidal", spine_density=1.0)  # the smallest of the benchmark's three
     with warnings.catch_warnings():
         warnings.simplefilter("error", ng.InsectTwigWarning)
         neuron = ng.extract(cell.mesh)

@@ -110,3 +110,17 @@ def test_cli_has_a_dataset_option():
     assert args.dataset == "hemibrain" and args.voxel_size is None
     args = build_parser().parse_args(["batch", "x.obj", "-o", "out", "--dataset", "microns"])
     assert args.dataset == "microns"
+
+
+def test_batch_neurons_row_records_profile_and_values(fragment):
+    import json
+
+    from neurograph.batch.inputs import Task
+    from neurograph.batch.worker import neurons_row
+
+    neuron = ng.extract(fragment.mesh, dataset="flywire")
+    row = neurons_row(neuron, Task("f", "/x/f.ply", "mesh", dataset="flywire"))
+    assert list(row.columns[:4]) == ["neuron", "label", "path", "kind"]
+    assert row["dataset"].iat[0] == "flywire"
+    settings = json.loads(row["settings"].iat[0])
+    assert settings["spines"] is False and settings["synapse_voxel_size"] == [4.0, 4.0, 40.0]

@@ -111,7 +111,7 @@ def test_malformed_swc_raises_format_error(tmp_path, text, match):
 def test_units_are_required_and_checked(tmp_path):
     path = _write(tmp_path, "1 1 0 0 0 1 -1\n2 3 1 1 1 1 1\n")
     with pytest.raises(InputError, match="give the SWC units"):
-        ng.load_swc(path)  # no silent default: SWC does not record units (a dataset profile may give them)
+        ng.load_swc(path)  # no silent default: SWC does not record units (units= or dataset=)
     with pytest.raises(InputError, match="unknown SWC units"):
         ng.load_swc(path, units="inch")
     with pytest.raises(InputError, match="needs voxel_size"):

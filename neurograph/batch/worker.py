@@ -162,12 +162,13 @@ def neurons_row(neuron: Any, task: Task) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        One row: ``neuron, label, path, kind, dataset`` (profile name, "" without one), ``settings``
-        (JSON of the final extraction values, ``Neuron.settings``), the feature vector of
+        One row: ``neuron, label, path, kind``, the feature vector of
         :func:`neurograph.neuron_features` (default groups; the columns a classifier trained on
         ``neuron_features`` expects, units in :func:`neurograph.feature_table`), then the
         ``Neuron.summary`` columns that the feature vector does not have (``n_somas, n_branches,
-        mesh_area, bbox_x, ...``; a name in both holds the feature's value).
+        mesh_area, bbox_x, ...``; a name in both holds the feature's value), and last ``dataset``
+        (profile name, ``""`` without one) and ``settings`` (JSON of ``Neuron.settings``: the final
+        extraction values).
     """
     from ..features.vector import neuron_features
 
@@ -177,11 +178,12 @@ def neurons_row(neuron: Any, task: Task) -> pd.DataFrame:
     import json
 
     settings = dict(getattr(neuron, "settings", None) or {})
-    meta = pd.DataFrame({"neuron": [task.id], "label": [task.label], "path": [task.path], "kind": [task.kind],
-                         "dataset": [settings.get("dataset") or ""],
+    meta = pd.DataFrame({"neuron": [task.id], "label": [task.label], "path": [task.path], "kind": [task.kind]})
+    made = pd.DataFrame({"dataset": [settings.get("dataset") or ""],
                          "settings": [json.dumps(settings, default=str, sort_keys=True)]})
     features = features.drop(columns=[c for c in meta.columns if c in features.columns])
-    return pd.concat([meta, features, extra], axis=1)
+    extra = extra.drop(columns=[c for c in made.columns if c in extra.columns])
+    return pd.concat([meta, features, extra, made], axis=1)
 
 
 def neuron_tables(neuron: Any, task: Task) -> dict[str, pd.DataFrame]:

@@ -77,7 +77,7 @@ def looks_like_insect_twigs(stats: dict, max_carrier_um: float = MAX_CARRIER_UM,
             and not stats["carrier_density"] >= MAX_DENSITY)
 
 
-def warn_if_insect_twigs(neuron, table: pd.DataFrame) -> dict:
+def warn_if_insect_twigs(neuron, table: pd.DataFrame, warn: bool = True) -> dict:
     """Warn (:class:`~neurograph.errors.InsectTwigWarning`) when spine detection folded insect twigs.
 
     Parameters
@@ -86,6 +86,8 @@ def warn_if_insect_twigs(neuron, table: pd.DataFrame) -> dict:
         After :func:`neurograph.detect_spines`.
     table : pandas.DataFrame
         Its spine table.
+    warn : bool, default True
+        Issue the warning (False: only measure, e.g. when a dataset profile asked for spines).
 
     Returns
     -------
@@ -94,7 +96,7 @@ def warn_if_insect_twigs(neuron, table: pd.DataFrame) -> dict:
     """
     stats = twig_statistics(neuron, table)
     stats["insect_like"] = bool(looks_like_insect_twigs(stats))
-    if stats["insect_like"]:
+    if stats["insect_like"] and warn:
         warnings.warn(
             f"{neuron.name}: spine detection folded {stats['folded_share']:.0%} of the cable away as "
             f"{stats['n_spines']} 'spines' sitting on short branches (median {stats['carrier_length_um']:.1f} µm): "
