@@ -30,6 +30,14 @@ SHARED = os.path.join(HERE, "..", "..", "shared", "data")
 NAME = {1: "soma", 2: "axon", 3: "dendrite", 4: "apical"}
 
 
+
+def synapse_scores(syn):
+    """(is presynaptic, share of presynaptic sites on axon, share of postsynaptic sites on dendrite/soma)."""
+    pre = syn.direction == "pre"
+    on_axon = (syn.loc[pre, "compartment"] == "axon").mean()
+    on_dend = syn.loc[~pre, "compartment"].isin(["dendrite", "apical", "basal", "soma"]).mean()
+    return pre, on_axon, on_dend
+
 def edges(neuron):
     """Midpoints, lengths (nm) and our labels of every non-root skeleton edge."""
     sk = neuron.skeleton
@@ -121,9 +129,7 @@ def microns() -> None:
     for use in (True, False):
         ng.label_compartments(neuron, use_synapses=use)
         syn = neuron.synapses
-        pre = syn.direction == "pre"
-        on_axon = (syn.loc[pre, "compartment"] == "axon").mean()
-        on_dend = syn.loc[~pre, "compartment"].isin(["dendrite", "apical", "basal", "soma"]).mean()
+        pre, on_axon, on_dend = synapse_scores(syn)
         lengths = neuron.branches.groupby("compartment")["length"].sum().round(1).to_dict()
         print(f"{'with synapses' if use else 'geometry only'}: {pre.sum()} pre, {on_axon:.3f} on axon | "
               f"{(~pre).sum()} post, {on_dend:.3f} on dendrite/spine/soma | cable µm {lengths}")

@@ -31,6 +31,9 @@ from scipy.spatial import cKDTree
 import neurograph as ng
 from neurograph.synthetic import labelled_edges as edges, make_neuron, sample_synapses, truth_compartments
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from compartments import synapse_scores  # noqa: E402  (the compartment benchmark's helper)
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 
@@ -98,10 +101,7 @@ def microns() -> None:
     for label, kw in runs.items():
         t0 = time.perf_counter()
         neuron, warned = extract_warned(mesh, synapses=syn, **kw)
-        s = neuron.synapses
-        pre = s.direction == "pre"
-        on_axon = (s.loc[pre, "compartment"] == "axon").mean()
-        post_ok = s.loc[~pre, "compartment"].isin(["dendrite", "apical", "basal", "soma"]).mean()
+        _, on_axon, post_ok = synapse_scores(neuron.synapses)
         lengths = neuron.branches.groupby("compartment")["length"].sum().round(0).to_dict()
         print(f"{label:42s}: {neuron.n_somas} somata, cable {neuron.skeleton.cable_length / 1e3:.0f} µm, "
               f"{len(neuron.spines)} spines | pre on axon {on_axon:.3f}, post on dendrite/soma {post_ok:.3f} | "
