@@ -66,7 +66,9 @@ def test_layer_batch_equals_file_batch(layer_and_files, tmp_path):
            str(d / "ids.txt"), "-o", str(tmp_path / "from_layer"), "--workers", "2", "--no-qc", "-q",
            "--precomputed", str(tmp_path / "ng")]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stderr
+    # exit status 3: some neurons failed (the missing and the corrupt segment), named on stderr
+    assert done.returncode == 3, done.stderr
+    assert "2 neuron(s) failed" in done.stderr and "errors" in done.stderr
     extract_all(d / "files", tmp_path / "from_files", workers=2, qc=False, progress=False)
     a, b = read_results(tmp_path / "from_layer"), read_results(tmp_path / "from_files")
     assert sorted(a.neurons["neuron"]) == sorted(b.neurons["neuron"]) == ["101", "102"]

@@ -204,15 +204,9 @@ def read_manifest(path: str | os.PathLike) -> list[Task]:
         synapses = _text(row.get("synapses"))
         if synapses is not None:
             synapses = os.path.normpath(os.path.join(base, os.path.expanduser(synapses)))
-        dataset = _text(row.get("dataset"))
-        if dataset is not None:
-            try:
-                dataset = get_profile(dataset).name
-            except InputError as exc:
-                raise InputError(f"{where}: {exc}") from None
         tasks.append(Task(neuron_id, file, _kind(file), _parse_voxel(row.get("voxel_size"), where),
                           _text(row.get("units")), synapses, _text(row.get("label")),
-                          _parse_voxel(row.get("synapse_voxel_size"), where), dataset))
+                          _parse_voxel(row.get("synapse_voxel_size"), where), dataset=_dataset(row, where)))
     return tasks
 
 
@@ -273,7 +267,18 @@ def _layer_task(row: dict, base: str, where: str) -> Task:
     if synapses is not None:
         synapses = os.path.normpath(os.path.join(base, os.path.expanduser(synapses)))
     return Task(neuron_id, source, "precomputed", None, None, synapses, _text(row.get("label")),
-                _parse_voxel(row.get("synapse_voxel_size"), where), sid)
+                _parse_voxel(row.get("synapse_voxel_size"), where), segment_id=sid, dataset=_dataset(row, where))
+
+
+def _dataset(row: dict, where: str) -> str | None:
+    """The manifest row's dataset profile name (checked), or None."""
+    dataset = _text(row.get("dataset"))
+    if dataset is None:
+        return None
+    try:
+        return get_profile(dataset).name
+    except InputError as exc:
+        raise InputError(f"{where}: {exc}") from None
 
 
 def _files_of(item: str) -> list[str]:
