@@ -94,7 +94,7 @@ def test_every_face_has_one_owner_and_lengths_add_up(extracted, shape, seed):
 
 def test_branch_points_are_found_where_they_are(extracted):
     cell, neuron = extracted["multipolar", 2]
-    sk, nb = neuron.skeleton, neuron.node_branch
+    sk = neuron.skeleton
     # skeleton nodes with >= 2 children (outside the soma) = branch points
     kids = sk.children_count()
     found = sk.vertices[(kids >= 2) & ~np.isin(np.arange(sk.n_nodes), sk.soma_nodes)]
