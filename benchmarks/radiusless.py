@@ -33,7 +33,7 @@ import pandas as pd
 import neurograph as ng
 from neurograph.graph.swc import swc_skeleton
 from neurograph.io.swc import read_swc, write_swc
-from neurograph.skeleton.edit import resample
+from neurograph.skeleton.resample import resample
 from neurograph.synthetic import make_neuron, sample_synapses, truth_compartments, truth_skeleton
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -110,7 +110,7 @@ def allen_cells(folder: str, ids, tmp: str) -> pd.DataFrame:
     for sid in ids:
         sk, _ = swc_skeleton(read_swc(os.path.join(folder, "swc", f"{sid}.swc"), units="um"), name=str(sid))
         for radii in (True, False):
-            s2 = resample(sk, 2000.0)
+            s2 = resample(sk, 2000.0, keep_soma_edges=True)
             if not radii:
                 s2.radius[:] = np.nan
             path = os.path.join(tmp, f"allen_{sid}_{int(radii)}.swc")

@@ -526,7 +526,7 @@ def truth_skeleton(cell: SyntheticNeuron, radii: bool = True, spacing: float | N
         Keep the true radii (branch radii interpolated along the branch, soma radius).
     spacing : float, optional
         Resample every unbranched run to about this node spacing (nm), see
-        :func:`neurograph.skeleton.edit.resample`.
+        :func:`neurograph.skeleton.resample.resample` (``keep_soma_edges=True``).
     jitter : float, default 0
         Move every non-soma node by a random offset of this fraction of its true radius
         (per axis, normal), like level-2 chunk centroids that sit off the centre line.
@@ -538,7 +538,7 @@ def truth_skeleton(cell: SyntheticNeuron, radii: bool = True, spacing: float | N
     neurograph.Skeleton
     """
     from .skeleton import Skeleton
-    from .skeleton.edit import resample
+    from .skeleton.resample import resample
 
     code = {"axon": 2, "dendrite": 3, "apical": 4}
     has_soma = cell.soma_center is not None
@@ -564,7 +564,7 @@ def truth_skeleton(cell: SyntheticNeuron, radii: bool = True, spacing: float | N
     sk = Skeleton(np.vstack(verts), np.concatenate(parent), np.concatenate(rad).astype(float), None,
                   np.arange(int(has_soma), dtype=np.int64), np.concatenate(types).astype(np.int8))
     if spacing is not None:
-        sk = resample(sk, spacing)
+        sk = resample(sk, spacing, keep_soma_edges=True)
     if jitter > 0:
         rng = np.random.default_rng(seed)
         move = np.ones(sk.n_nodes, bool)

@@ -16,7 +16,7 @@ import pytest
 import neurograph as ng
 from neurograph.errors import InputError, NeurographError
 from neurograph.io.swc import read_swc, write_swc
-from neurograph.skeleton.edit import resample
+from neurograph.skeleton.resample import resample
 from neurograph.synthetic import make_neuron, sample_synapses, truth_compartments, truth_skeleton
 
 matplotlib.use("Agg")
@@ -90,7 +90,7 @@ def test_some_radii_known_is_not_radius_less(tmp_path):
 def test_resample_keeps_topology_and_cable():
     cell = make_neuron(2, "bipolar", orient=False)
     fine = truth_skeleton(cell)
-    coarse = resample(fine, 2000.0)
+    coarse = resample(fine, 2000.0, keep_soma_edges=True)
     n_children = lambda sk: np.bincount(sk.parent[sk.parent >= 0], minlength=sk.n_nodes)  # noqa: E731
     assert (n_children(coarse) >= 2).sum() == (n_children(fine) >= 2).sum()
     assert (n_children(coarse) == 0).sum() == (n_children(fine) == 0).sum()

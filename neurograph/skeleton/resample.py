@@ -105,22 +105,24 @@ def prune_twigs(skeleton: Skeleton, min_length: float) -> Skeleton:
 
 
 @njit(cache=True)
-def _resample(vertices, parent, radius, node_type, order, is_key, spacing):
+def _resample(vertices, parent, radius, node_type, order, is_key, whole, spacing):
     n = parent.shape[0]
     cum = np.zeros(n)  # path length from the chain's upper key node
+    in_whole = np.zeros(n, np.bool_)  # the chain hangs from a node whose chains stay one edge
     for k in range(n):
         v = order[k]
         p = parent[v]
         if p >= 0:
             d = np.sqrt(((vertices[v] - vertices[p]) ** 2).sum())
             cum[v] = d if is_key[p] else cum[p] + d
+            in_whole[v] = whole[p] if is_key[p] else in_whole[p]
     n_pieces = np.zeros(n, np.int64)
     total = 0
     for v in range(n):
         if is_key[v]:
             total += 1
             if parent[v] >= 0:
-                m = max(1, int(np.ceil(cum[v] / spacing - 1e-9)))
+                m = 1 if in_whole[v] else max(1, int(np.ceil(cum[v] / spacing - 1e-9)))
                 n_pieces[v] = m
                 total += m - 1
     new_id = np.full(n, -1, np.int64)
@@ -192,7 +194,7 @@ def _resample(vertices, parent, radius, node_type, order, is_key, spacing):
     return out_xyz, out_p, out_r, out_t, node_new
 
 
-def resample(skeleton: Skeleton, spacing: float) -> Skeleton:
+def resample(skeleton: Skeleton, spacing: float, keep_soma_edges: bool = False) -> Skeleton:
     """Nodes at a fixed spacing along every unbranched stretch of the skeleton.
 
     Parameters
@@ -204,6 +206,10 @@ def resample(skeleton: Skeleton, spacing: float) -> Skeleton:
         two key nodes (roots, somata, branch points, tips) of path length ``L`` gets
         ``ceil(L / spacing)`` equal pieces, with new nodes placed on the old polyline
         (radius and SWC type interpolated / taken from the cable they fall on).
+    keep_soma_edges : bool, default False
+        Keep the first node of every neurite leaving a soma, joined to the soma by one edge
+        (as an exporter that samples the cable but keeps where neurites leave the soma, e.g.
+        the ~2 µm level-2 skeletons of the CAVE skeleton service).
 
     Returns
     -------
@@ -217,9 +223,13 @@ def resample(skeleton: Skeleton, spacing: float) -> Skeleton:
     n_children = skeleton.children_count()
     is_key = (parent < 0) | (n_children != 1)
     is_key[skeleton.soma_nodes] = True
+    whole = np.zeros(len(parent), np.bool_)
+    if keep_soma_edges:
+        is_key[np.isin(parent, skeleton.soma_nodes)] = True
+        whole[skeleton.soma_nodes] = True
     xyz, new_parent, r, t, node_new = _resample(skeleton.vertices, parent, skeleton.radius,
                                                  skeleton.node_type.astype(np.int64),
-                                                 skeleton.topological_order(), is_key, float(spacing))
+                                                 skeleton.topological_order(), is_key, whole, float(spacing))
     vmap = None if skeleton.vertex_map is None else node_new[skeleton.vertex_map]
     return Skeleton(xyz, new_parent, r, vmap, node_new[skeleton.soma_nodes], t.astype(np.int8))
 
