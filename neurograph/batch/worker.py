@@ -119,14 +119,11 @@ def _load(task: Task, options: dict, progress: Callable[[str, float], None]) -> 
         if units is not None and str(units).strip().lower() in ("voxel", "voxels", "vx"):
             kwargs["voxel_size"] = voxel
         return load_swc(task.path, **kwargs)
-    if task.kind == "precomputed":  # fetched here, in the worker; units from the layer's info
-        return neurograph.extract(task.path, segment_id=task.segment_id, name=task.id, dataset=dataset,
-                                  progress=progress, synapses=task.synapses or None,
-                                  synapse_voxel_size=_synapse_voxel(task, options),
-                                  **(options.get("extract_kwargs") or {}))
+    # a precomputed segment is fetched here, in the worker, with units from the layer's info.
     # synapses go through extract, like `neurograph extract --synapses`: mapped, then used for
     # the compartment labels; None values come from the dataset profile (or extract's defaults)
-    return neurograph.extract(task.path, voxel_size=voxel, name=task.id, dataset=dataset,
+    where = {"segment_id": task.segment_id} if task.kind == "precomputed" else {"voxel_size": voxel}
+    return neurograph.extract(task.path, **where, name=task.id, dataset=dataset,
                               progress=progress, synapses=task.synapses or None,
                               synapse_voxel_size=_synapse_voxel(task, options),
                               **(options.get("extract_kwargs") or {}))
@@ -210,13 +207,20 @@ def neuron_tables(neuron: Any, task: Task) -> dict[str, pd.DataFrame]:
     return tables
 
 
-def _write_precomputed(neuron: Any, task: Task, options: dict) -> None:
-    """Write the neuron's skeleton (and mesh) into the run's precomputed layer (made by the runner)."""
+def _write_precomputed(parts: list, task: Task, options: dict) -> None:
+    """Write the neurons' skeletons (and meshes) into the run's precomputed layer (made by the
+    runner): a task's one neuron under its segment id, the parts of a split segment each under
+    the id of its own name (``<segment>_<soma>``)."""
     from ..graph.interop import segment_id_of, write_neuron
     from ..io.precomputed import open_layer
 
-    sid = task.segment_id if task.segment_id is not None else segment_id_of(task.id)
-    write_neuron(open_layer(options["precomputed"], retries=0), neuron, sid, mesh=options.get("precomputed_mesh", True))
+    layer = open_layer(options["precomputed"], retries=0)
+    for part in parts:
+        if len(parts) > 1:
+            sid = segment_id_of(part.name)
+        else:
+            sid = task.segment_id if task.segment_id is not None else segment_id_of(task.id)
+        write_neuron(layer, part, sid, mesh=options.get("precomputed_mesh", True))
 
 
 def split_tables(parts: list, task: Task) -> dict[str, pd.DataFrame]:
@@ -343,8 +347,7 @@ def process_one(task: Task, out_dir: str, options: dict, report: Callable[[str],
                 store.remove(store.output_path(out_dir, name, task.id))
         if options.get("precomputed"):
             enter("precomputed")
-            for part in parts or [neuron]:
-                _write_precomputed(part, task, options)
+            _write_precomputed(parts or [neuron], task, options)
         for part in parts or [neuron]:
             pid = part.name if parts else task.id
             if options.get("save_neurons", True):
