@@ -208,14 +208,6 @@ CANDIDATES = 16
 BLOCK = 4096
 
 
-def _mesh_arrays(mesh) -> tuple[np.ndarray, np.ndarray, float]:
-    vertices = np.asarray(mesh.vertices, float)
-    faces = np.asarray(mesh.faces, np.int64)
-    tri = vertices[faces]
-    longest = float(np.max(np.linalg.norm(tri - np.roll(tri, 1, axis=1), axis=2))) if len(faces) else 0.0
-    return vertices, faces, longest
-
-
 def _unit_message(n_far: int, n: int, limit: str, median: float, what: str) -> str:
     return (f"{n_far} of {n} synapses lie more than {limit} ({what} {median:.0f} nm): the "
             "table is probably in other units or of another neuron. Give the synapse table's voxel size "
@@ -230,8 +222,9 @@ def _check_near_mesh(mesh, pts: np.ndarray, tolerance: float) -> None:
     edge of a vertex, so ``nearest vertex distance - longest edge`` is a lower bound of the
     distance to the surface.
     """
-    vertices, _, longest = _mesh_arrays(mesh)
-    d, _ = cKDTree(vertices).query(pts)
+    lengths = np.asarray(mesh.edges_unique_length, float)  # cached by trimesh
+    longest = float(lengths.max()) if len(lengths) else 0.0
+    d, _ = cKDTree(np.asarray(mesh.vertices, float)).query(pts)
     lower = np.maximum(d - longest, 0.0)
     far = lower > tolerance
     if far.mean() > 0.5:
@@ -285,17 +278,16 @@ def closest_surface_points(mesh, points: np.ndarray, candidates: int = CANDIDATE
     face : (n,) int64 ndarray
         Triangle it lies on.
     """
-    vertices, faces, _ = _mesh_arrays(mesh)
-    tri = vertices[faces]
+    tri = np.asarray(mesh.triangles, float)  # (faces, 3 corners, xyz), cached by trimesh
     centroids = tri.mean(axis=1)
-    reach = float(np.max(np.linalg.norm(tri - centroids[:, None, :], axis=2))) if len(faces) else 0.0
+    reach = float(np.max(np.linalg.norm(tri - centroids[:, None, :], axis=2))) if len(tri) else 0.0
     tree = cKDTree(centroids)
     points = np.asarray(points, float)
     n = len(points)
     closest, distance, face = np.empty((n, 3)), np.empty(n), np.empty(n, np.int64)
     todo = np.arange(n)
     for k, size in ((candidates, block), (8 * candidates, max(1, block // 8))):
-        k = max(1, min(int(k), len(faces)))
+        k = max(1, min(int(k), len(tri)))
         unsure = []
         for lo in range(0, len(todo), size):
             idx = todo[lo:lo + size]
@@ -303,7 +295,7 @@ def closest_surface_points(mesh, points: np.ndarray, candidates: int = CANDIDATE
             dc, cand = np.asarray(dc).reshape(len(idx), k), np.asarray(cand, np.int64).reshape(len(idx), k)
             c, d, f = _closest_among(tri, points[idx], cand)
             closest[idx], distance[idx], face[idx] = c, d, f
-            if k < len(faces):
+            if k < len(tri):
                 unsure.append(idx[dc[:, -1] < d + reach])
         todo = np.concatenate(unsure) if unsure else np.empty(0, np.int64)
         if not len(todo):
