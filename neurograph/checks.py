@@ -26,10 +26,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .compartments import SWC_TYPE
 from .errors import NeurographError
 
-# SWC structure codes of the compartment labels (soma 1, axon 2, basal/dendrite 3, apical 4).
-_CODES = {"soma": 1, "axon": 2, "dendrite": 3, "basal": 3, "apical": 4}
 
 
 class InvariantError(NeurographError, AssertionError):
@@ -133,7 +132,7 @@ def _compartments(neuron, ids: set) -> list[str]:
     if labelled != ids:
         out.append(f"compartments: {len(ids - labelled)} graph nodes without a label while others have one")
     if neuron.face_compartment is not None and neuron.face_branch is not None:
-        code = np.array([_CODES.get(labels.get(int(b)) or "", 0) for b in range(max(ids) + 1)])
+        code = np.array([SWC_TYPE.get(labels.get(int(b)) or "", 0) for b in range(max(ids) + 1)])
         fb = np.asarray(neuron.face_branch)
         expect = code[fb]
         fc = np.asarray(neuron.face_compartment)

@@ -537,10 +537,10 @@ def truth_skeleton(cell: SyntheticNeuron, radii: bool = True, spacing: float | N
     -------
     neurograph.Skeleton
     """
+    from .compartments import SWC_TYPE
     from .skeleton import Skeleton
     from .skeleton.resample import resample
 
-    code = {"axon": 2, "dendrite": 3, "apical": 4}
     has_soma = cell.soma_center is not None
     verts = [cell.soma_center[None, :]] if has_soma else []
     rad = [np.array([cell.soma_radius])] if has_soma else []
@@ -557,7 +557,7 @@ def truth_skeleton(cell: SyntheticNeuron, radii: bool = True, spacing: float | N
         ids = n + np.arange(len(pts))
         verts.append(pts)
         rad.append(r)
-        types.append(np.full(len(pts), code[row["compartment"]]))
+        types.append(np.full(len(pts), SWC_TYPE.get(row["compartment"], 0)))  # 0: a unipolar primary neurite
         parent.append(np.concatenate([[first_parent], ids[:-1]]))
         end_node[b] = int(ids[-1])
         n += len(pts)
