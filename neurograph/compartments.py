@@ -356,9 +356,9 @@ def _apical_limb(neuron, arbor: _Arbor, branches: pd.DataFrame, axon_branch: set
         with_width = bool(np.isfinite(w).all())
         if not with_width and pia is None:
             continue
-        k = int(np.argmax(w * reach if with_width else reach))
-        others = np.delete(np.arange(len(prim)), k)
         if with_width:
+            k = int(np.argmax(w * reach))
+            others = np.delete(np.arange(len(prim)), k)
             z = reach[k] / max(np.median(reach[others]), 1e-9) * w[k] / np.median(w[others])
             wide = w[k] / np.median(w[others]) >= 1.2
         else:  # no widths: it leaves towards the pia and reaches >= 2 x farther than any other

@@ -32,9 +32,11 @@ def _contexts(neuron: "Neuron", features: list[Feature], form: str) -> dict[str,
     """One context per form the selected features need (the canonical form is built once)."""
     if form not in FORMS:
         raise InputError(f"form must be one of {FORMS}, got {form!r}")
-    raw = NeuronContext(neuron)
-    ctx = {"raw": raw, "canonical": raw}
-    if form == "canonical" and any(f.form == "canonical" for f in features):
+    canonical_too = form == "canonical" and any(f.form == "canonical" for f in features)
+    ctx = {}
+    if not canonical_too or any(f.form == "raw" for f in features):  # built only when a feature needs it
+        ctx["raw"] = ctx["canonical"] = NeuronContext(neuron)
+    if canonical_too:
         from ..graph.heal import canonical  # features sit above graph; imported late (graph imports features)
 
         ctx["canonical"] = NeuronContext(canonical(neuron))
