@@ -60,14 +60,6 @@ def _min_graph(rows: np.ndarray, cols: np.ndarray, w: np.ndarray, n: int) -> spa
     return (m + m.T).tocsr()
 
 
-def contact_matrix(neuron: Neuron, pairs: np.ndarray | None = None) -> sparse.csr_matrix:
-    """Symmetric node graph (csr, weights = node distance in nm) of :func:`node_contacts`."""
-    sk = neuron.skeleton
-    pairs = node_contacts(neuron) if pairs is None else pairs
-    w = np.linalg.norm(sk.vertices[pairs[:, 0]] - sk.vertices[pairs[:, 1]], axis=1) + 1.0
-    return _min_graph(pairs[:, 0], pairs[:, 1], w, sk.n_nodes)
-
-
 def _retree(sk: Skeleton, nodes: np.ndarray, pairs: np.ndarray, root: int | None) -> np.ndarray:
     """Parents (local indices) for the node set ``nodes``: a shortest-path tree from ``root``
     over skeleton edges, mesh contacts joining only where needed; pieces it cannot reach keep
@@ -171,16 +163,15 @@ def divide(neuron: Neuron, node_label: np.ndarray, names: list[str] | None = Non
         skel = Skeleton(sk.vertices[nodes], parent, sk.radius[nodes], vmap if mesh is not None else None,
                         local[np.asarray(somas_here, np.int64)], sk.node_type[nodes])
         new = decompose(skel, somas, mesh, name=names[part], repair_report=neuron.repair_report)
+        new.settings = dict(neuron.settings)
         if mesh is not None and neuron.spines is not None:
             from ..features.spines import detect_spines
 
             detect_spines(new)
         if neuron.synapses is not None and len(neuron.synapses):
             _remap_synapses(neuron, new, part, node_label, face_label)
-        if labelled:
-            from ..compartments import label_compartments
-
-            label_compartments(new)
+        if labelled:  # with the parameters the neuron was labelled with (defaults if unrecorded)
+            new.label_compartments(**neuron.settings.get("label_compartments", {}))
         out.append(new)
     return out
 

@@ -296,8 +296,13 @@ def find_merges(neuron: Neuron, rules=None, max_width_ratio: float = 0.35, proxi
         One row per piece: ``branch`` (root of the subtree), ``x, y, z`` (nm, where it
         joins), ``cable_um``, ``rule``, ``reason``, ``confidence``, ``action``, ``detail``.
     """
+    return _find_merges(_Tree(neuron), rules, max_width_ratio, proximal_um, cos_crossing, min_turn_deg)
+
+
+def _find_merges(t: "_Tree", rules, max_width_ratio: float = 0.35, proximal_um: float = 30.0,
+                 cos_crossing: float = 0.8, min_turn_deg: float = 150.0) -> pd.DataFrame:
+    """:func:`find_merges` on a built tree (so that :func:`proofread` builds it once)."""
     actions = _rule_actions(rules)
-    t = _Tree(neuron)
     found: list[dict] = []
     if "crossing" in actions:
         found += _crossing(t, cos_crossing)
@@ -347,8 +352,8 @@ def proofread(neuron: Neuron, rules=None, **thresholds) -> tuple[Neuron, pd.Data
         ``reason``, ``confidence`` (0-1), ``action`` (``cut``/``flag``), ``detail``; a piece
         inside an already removed one is not listed.
     """
-    found = find_merges(neuron, rules, **thresholds)
     t = _Tree(neuron)
+    found = _find_merges(t, rules, **thresholds)
     removed: set[int] = set()
     keep_rows = []
     for row in found.itertuples(index=False):

@@ -30,6 +30,7 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
 from ..errors import InputError
+from ..features.kernels import root_labels
 from ..graph import Neuron
 from .divide import CUT_COLUMNS, divide, empty_cuts, node_contacts
 
@@ -194,11 +195,7 @@ def _final_labels(sk, comp: np.ndarray, fixed: np.ndarray, soma_of: dict) -> np.
             label[members] = np.bincount(f[f >= 0]).argmax()
     rest = np.flatnonzero(label < 0)
     if len(rest):
-        order = sk.topological_order()
-        root = np.arange(sk.n_nodes)
-        for v in order:
-            if sk.parent[v] >= 0:
-                root[v] = root[sk.parent[v]]
+        root = root_labels(sk.topological_order().astype(np.int64), sk.parent)
         label[rest] = [soma_of.get(int(root[v]), 0) for v in rest]
     return label
 
