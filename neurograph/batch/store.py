@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -35,6 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import FormatError, InputError
+from ..io.paths import atomic_write_bytes
 
 TABLES = ("neurons", "branches", "spines", "synapses")
 ERRORS = "errors"
@@ -82,33 +82,6 @@ def make_layout(out_dir: str) -> None:
     """
     for sub in TABLES + (ERRORS, NEURON_FILES, QC, DONE):
         os.makedirs(os.path.join(out_dir, sub), exist_ok=True)
-
-
-def _tmp_name(path: str) -> str:
-    folder, name = os.path.split(path)
-    return os.path.join(folder, f".{name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
-
-
-def atomic_write_bytes(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file, fsync and ``os.replace``.
-
-    Parameters
-    ----------
-    path : str
-        Destination file; its folder must exist. An existing file is replaced.
-    data : bytes
-        File content.
-    """
-    tmp = _tmp_name(path)
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def _arrow_table(table: pd.DataFrame) -> pa.Table:

@@ -23,6 +23,7 @@ import sklearn
 from sklearn.pipeline import Pipeline
 
 from ..errors import FormatError, InputError
+from ..io.paths import atomic_write_bytes
 
 FORMAT = "neurograph-classifier"
 VERSION = 2
@@ -81,10 +82,7 @@ def save_model(model: Pipeline, path: str | os.PathLike, label: str | None = Non
     old = os.path.join(path, PICKLE_FILE)
     if os.path.isfile(old):  # a converted old model: its pickle must not be picked up again
         os.remove(old)
-    tmp = os.path.join(path, f"model.json.tmp-{os.getpid()}")
-    with open(tmp, "w") as fh:
-        json.dump(meta, fh, indent=1)
-    os.replace(tmp, os.path.join(path, "model.json"))
+    atomic_write_bytes(os.path.join(path, "model.json"), json.dumps(meta, indent=1).encode())
     return path
 
 

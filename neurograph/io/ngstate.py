@@ -20,6 +20,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from .paths import atomic_write_bytes
 from .precomputed import COMPARTMENT_CODES
 
 
@@ -119,6 +120,5 @@ def write_state(folder: str | os.PathLike, segments: Mapping[int, str], position
     url = url or f"precomputed://file://{folder}"
     state = viewer_state(url, segments, np.asarray(position_nm, float), colors, mesh=mesh)
     path = os.path.join(folder, filename)
-    with open(path, "w") as f:
-        json.dump(state, f, indent=1)
+    atomic_write_bytes(path, json.dumps(state, indent=1).encode())
     return path

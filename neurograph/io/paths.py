@@ -1,8 +1,10 @@
-"""Checks of output paths given on the command line, before any work is done."""
+"""Output paths: checks of those given on the command line (before any work is done), and
+atomic writes (a reader never sees half a file)."""
 
 from __future__ import annotations
 
 import os
+import uuid
 from typing import Sequence
 
 from ..errors import InputError
@@ -80,3 +82,30 @@ def voxel_arg(values: Sequence[float] | None, flag: str) -> float | list[float] 
     if not all(v > 0 and v < float("inf") for v in values):
         raise InputError(f"{flag} must be positive and finite (nm per unit), got {' '.join(f'{v:g}' for v in values)}")
     return values[0] if len(values) == 1 else values
+
+
+def _tmp_name(path: str) -> str:
+    folder, name = os.path.split(path)
+    return os.path.join(folder, f".{name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
+
+
+def atomic_write_bytes(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file, fsync and ``os.replace``.
+
+    Parameters
+    ----------
+    path : str
+        Destination file; its folder must exist. An existing file is replaced.
+    data : bytes
+        File content.
+    """
+    tmp = _tmp_name(path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)

@@ -15,7 +15,14 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ..errors import InputError
-from .precomputed import COMPARTMENT_CODES, VERTEX_ATTRIBUTES, _cloudvolume, _segment, open_layer
+from .paths import atomic_write_bytes
+from .precomputed import (
+    COMPARTMENT_CODES,
+    VERTEX_ATTRIBUTES,
+    _cloudvolume,
+    _segment,
+    open_layer,
+)
 
 
 def create_layer(folder: str | os.PathLike, bounds_nm: Sequence[Sequence[float]] | None = None, mesh: bool = True,
@@ -210,7 +217,4 @@ def _write_json(path: str, data: dict) -> None:
     """Write JSON atomically (a reader never sees half a file)."""
     import json
 
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w") as f:
-        json.dump(data, f, indent=1)
-    os.replace(tmp, path)
+    atomic_write_bytes(path, json.dumps(data, indent=1).encode())
