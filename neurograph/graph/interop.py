@@ -23,8 +23,14 @@ from ..errors import InputError
 from ..io import precomputed as pc
 from ..io import precomputed_write as pw
 from ..io.navis import connector_table, mesh_arrays, navis_module, tree_table
-from .labels import (apply_node_labels, decode_compartments, node_compartments, swc_rows_to_nodes,
-                     tree_parents, vertex_attributes)
+from ..skeleton.heal import reroot
+from .labels import (
+    apply_node_labels,
+    decode_compartments,
+    node_compartments,
+    swc_rows_to_nodes,
+    vertex_attributes,
+)
 from .neuron import Neuron, decompose
 from .swc import swc_skeleton
 
@@ -204,7 +210,8 @@ def load_skeleton(source: Any, segment_id: Any, name: str | None = None, retries
         types = attrs["vertex_types"].astype(np.int64).ravel()
     else:
         types = np.zeros(n, np.int64)
-    parent = tree_parents(n, data["edges"], np.flatnonzero(types == 1))
+    e = np.asarray(data["edges"], np.int64).reshape(-1, 2)
+    parent = reroot(n, e[:, 0], e[:, 1], np.flatnonzero(types == 1))
     radius = attrs.get("radius", np.zeros(n)).astype(float).ravel()
     table = pd.DataFrame({"node_id": np.arange(n), "parent_id": parent, "type": types.astype(np.int64),
                           "x": data["vertices"][:, 0], "y": data["vertices"][:, 1], "z": data["vertices"][:, 2],

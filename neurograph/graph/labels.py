@@ -126,44 +126,6 @@ def apply_node_labels(neuron, labels: np.ndarray, method: str) -> None:
         neuron.face_compartment = code[np.asarray(neuron.face_branch, np.int64)]
 
 
-def tree_parents(n: int, edges: np.ndarray, roots_first: np.ndarray) -> np.ndarray:
-    """Parent of every vertex of an undirected forest, rooted at preferred vertices.
-
-    Parameters
-    ----------
-    n : int
-        Number of vertices.
-    edges : (k, 2) ints
-        Undirected edges.
-    roots_first : (m,) ints
-        Vertices to use as roots where their tree has one (e.g. soma vertices); other trees
-        are rooted at their lowest vertex.
-
-    Returns
-    -------
-    (n,) int64 ndarray
-        Parent index, -1 at roots.
-    """
-    from scipy import sparse
-    from scipy.sparse.csgraph import breadth_first_order, connected_components
-
-    edges = np.asarray(edges, np.int64).reshape(-1, 2)
-    adj = sparse.coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
-    _, comp = connected_components(adj, directed=False)
-    roots: dict[int, int] = {}
-    for r in np.asarray(roots_first, np.int64):
-        roots.setdefault(int(comp[r]), int(r))
-    for v in range(n):
-        roots.setdefault(int(comp[v]), v)
-    rows = np.concatenate([edges[:, 0], edges[:, 1], np.full(len(roots), n)])
-    cols = np.concatenate([edges[:, 1], edges[:, 0], list(roots.values())])
-    full = sparse.coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n + 1, n + 1)).tocsr()
-    _, pred = breadth_first_order(full, n, directed=True, return_predecessors=True)
-    parent = pred[:n].astype(np.int64)
-    parent[(parent == n) | (parent < 0)] = -1
-    return parent
-
-
 def swc_rows_to_nodes(types: np.ndarray, skeleton: Skeleton) -> np.ndarray:
     """Skeleton node of every row of an SWC table after :func:`~neurograph.graph.swc.swc_skeleton`.
 
