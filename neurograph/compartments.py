@@ -431,6 +431,8 @@ def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical
     if method not in ("auto", "vertebrate", "insect"):
         raise InputError(f"method must be 'auto', 'vertebrate' or 'insect', got {method!r}")
     from .compartments_insect import insect_axon, is_unipolar
+    from .compartments_vertebrate import label_pieces as _label_pieces, multipolar as _multipolar, \
+        tree_axon as _vertebrate_axon
     if pia is not None:
         pia = np.asarray(pia, float).reshape(-1)
         if pia.shape != (3,) or not np.isfinite(pia).all() or not np.linalg.norm(pia) > 0:
@@ -456,6 +458,7 @@ def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical
     axon = np.zeros(arbor.n, bool)
     conf_node = np.full(arbor.n, 0.5)
     method_node = np.full(arbor.n, "default", dtype=object)
+    pieces = []  # soma-less trees of a neuron with a soma, labelled by geometry: done last
     for tree in np.unique(arbor.root):
         in_tree = arbor.root == tree
         found = _flow_axons(arbor, pre, post, tree) if (use_synapses and pre.sum() > 0) else None
@@ -463,10 +466,17 @@ def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical
         if found is None:
             if use_synapses is True:
                 continue
-            insect = method == "insect" or (method == "auto" and is_unipolar(arbor, tree))
-            found = insect_axon(arbor, tree) if insect else \
-                _geometry_axon(neuron, arbor, tree, branches, spine_count, proximal, post)
-            how = "geometry-insect" if insect else "geometry"
+            insect = method == "insect" or (method == "auto" and is_unipolar(arbor, tree)
+                                            and not _multipolar(arbor, tree))
+            if insect:
+                found, how = insect_axon(arbor, tree), "geometry-insect"
+            elif tree in arbor.soma_trees:
+                found, how = _vertebrate_axon(neuron, arbor, tree, proximal, spine_count), "geometry"
+            elif n_somas:
+                pieces.append(tree)
+                continue
+            else:
+                found, how = _geometry_axon(neuron, arbor, tree, branches, spine_count, proximal, post), "geometry"
         if found is None:
             conf_node[in_tree] = 0.5
             continue
@@ -474,6 +484,8 @@ def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical
         axon |= part
         conf_node[in_tree] = conf
         method_node[in_tree] = how
+    if pieces:
+        axon, conf_node, method_node = _label_pieces(arbor, pieces, axon, conf_node, method_node)
 
     if use_synapses and pre.sum() > 0:
         axon |= _output_twigs(neuron, arbor, pre, post, axon)
