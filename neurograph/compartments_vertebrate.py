@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
-from scipy.spatial import cKDTree
 
 from .graph.kernels import subtree_sum
 
@@ -67,6 +66,52 @@ def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
     order = np.argsort(v)
     cum = np.cumsum(w[order])
     return float(v[order][np.searchsorted(cum, cum[-1] / 2)])
+
+
+class _Evidence:
+    """Per-node arrays of one soma's tree for the evidence terms (nm)."""
+
+    def __init__(self, arbor, tree: int, soma_center: np.ndarray, soma_radius: float,
+                 spine_count: np.ndarray | None = None) -> None:
+        self.arbor = arbor
+        self.in_tree = (arbor.root == tree) & ~arbor.is_soma
+        r0 = float(soma_radius) if np.isfinite(soma_radius) and soma_radius > 0 else 0.0
+        self.edge = np.where(self.in_tree, arbor.edge, 0.0)
+        dist = np.linalg.norm(arbor.sk.vertices - soma_center, axis=1)
+        self.path = arbor.path + r0
+        self.detour = self.path / np.maximum(dist, max(r0, 1000.0))
+        par = np.maximum(arbor.parent, 0)
+        # first node of each branch: candidates, and the branch counts
+        self.starts = self.in_tree & ((arbor.parent < 0) | (arbor.node_branch != arbor.node_branch[par]))
+        self.has_width = bool(np.isfinite(arbor.width[self.in_tree]).any())
+        self.spines = np.zeros(arbor.n)
+        if spine_count is not None and spine_count.sum() > 0:
+            first = np.flatnonzero(self.starts)
+            self.spines[first] = spine_count[np.minimum(arbor.node_branch[first], len(spine_count) - 1)]
+        self.density_all = self.spines.sum() / max(self.edge.sum(), 1e-9)
+
+    def terms(self, sub: np.ndarray, rest: np.ndarray) -> dict:
+        """Evidence (log ratios) that ``sub`` is axon and ``rest`` dendrite (node masks)."""
+        e = self.edge
+        c_s, c_r = e[sub].sum(), e[rest].sum()
+        out = {"cable": c_s / 1e3, "detour": np.nan, "reach": np.nan, "segment": np.nan, "width": np.nan,
+               "spiny": False, "score": -np.inf}
+        if c_s <= 0 or c_r <= 0:
+            return out
+        out["detour"] = np.log((e[sub] @ self.detour[sub] / c_s) / (e[rest] @ self.detour[rest] / c_r))
+        out["reach"] = np.log(self.path[sub].max() / max(self.path[rest].max(), 1.0))
+        out["segment"] = np.log((c_s / max(self.starts[sub].sum(), 1)) / (c_r / max(self.starts[rest].sum(), 1)))
+        if self.has_width:
+            ws = _weighted_median(self.arbor.width[sub], e[sub])
+            wr = _weighted_median(self.arbor.width[rest], e[rest])
+            if np.isfinite(ws) and np.isfinite(wr) and ws > 0:
+                out["width"] = np.log(wr / ws)
+        out["spiny"] = bool(self.density_all > 0 and self.spines[sub].sum() / c_s > 0.3 * self.density_all)
+        out["score"] = sum(WEIGHTS[k] * out[k] for k in ("detour", "reach", "segment", "width") if np.isfinite(out[k]))
+        return out
+
+    def below(self, node: int) -> np.ndarray:
+        return self.arbor.below(node) & self.in_tree
 
 
 def candidate_scores(arbor, tree: int, soma_center: np.ndarray, soma_radius: float, proximal: float,
@@ -100,59 +145,50 @@ def candidate_scores(arbor, tree: int, soma_center: np.ndarray, soma_radius: flo
     """
     import pandas as pd
 
-    in_tree = (arbor.root == tree) & ~arbor.is_soma
-    r0 = float(soma_radius) if np.isfinite(soma_radius) and soma_radius > 0 else 0.0
-    edge = np.where(in_tree, arbor.edge, 0.0)
-    dist = np.linalg.norm(arbor.sk.vertices - soma_center, axis=1)
-    path = arbor.path + r0
-    detour = path / np.maximum(dist, max(r0, 1000.0))
-    # branch starts (first node of each branch in the tree): the candidates and the segment counts
-    par = np.maximum(arbor.parent, 0)
-    starts = in_tree & ((arbor.parent < 0) | (arbor.node_branch != arbor.node_branch[par]))
-    cable = subtree_sum(arbor.order, arbor.parent, edge)
-    det_sum = subtree_sum(arbor.order, arbor.parent, edge * detour)
-    n_seg = subtree_sum(arbor.order, arbor.parent, starts.astype(np.float64))
-    reach = subtree_max(arbor.order, arbor.parent, np.where(in_tree, path, 0.0))
-    total, total_det, total_seg = edge.sum(), (edge * detour).sum(), starts.sum()
-    has_width = np.isfinite(arbor.width[in_tree]).any()
-    if spine_count is not None and spine_count.sum() > 0:
-        spines_node = np.zeros(arbor.n)
-        first = np.flatnonzero(starts)
-        spines_node[first] = spine_count[np.minimum(arbor.node_branch[first], len(spine_count) - 1)]
-        spine_sum = subtree_sum(arbor.order, arbor.parent, spines_node)
-        density_all = spines_node.sum() / max(total, 1e-9)
-    else:
-        spine_sum, density_all = None, 0.0
-    cand = np.flatnonzero(starts & (arbor.path <= proximal) & (cable >= min_cable)
-                          & (cable <= total - min_cable))
+    ev = _Evidence(arbor, tree, soma_center, soma_radius, spine_count)
+    cable = subtree_sum(arbor.order, arbor.parent, ev.edge)
+    total = ev.edge.sum()
+    cand = np.flatnonzero(ev.starts & (arbor.path <= proximal) & (cable >= min_cable) & (cable <= total - min_cable))
     rows = []
-    from .compartments import mark_subtree
-
     for c in cand:
-        top = np.zeros(arbor.n, bool)
-        top[c] = True
-        sub = mark_subtree(arbor.order, arbor.parent, top) & in_tree
-        rest = in_tree & ~sub
-        c_rest = total - cable[c]
-        if spine_sum is not None and spine_sum[c] / cable[c] > 0.3 * density_all:
-            continue  # spiny: a dendrite
-        det = np.log((det_sum[c] / cable[c]) / ((total_det - det_sum[c]) / c_rest))
-        rch = np.log(reach[c] / max(path[rest].max(), 1.0))
-        seg = np.log((cable[c] / max(n_seg[c], 1)) / (c_rest / max(total_seg - n_seg[c], 1)))
-        wid = np.nan
-        if has_width:
-            ws, wr = _weighted_median(arbor.width[sub], edge[sub]), _weighted_median(arbor.width[rest], edge[rest])
-            if np.isfinite(ws) and np.isfinite(wr) and ws > 0:
-                wid = np.log(wr / ws)
-        score = WEIGHTS["detour"] * det + WEIGHTS["reach"] * rch + WEIGHTS["segment"] * seg + \
-            (WEIGHTS["width"] * wid if np.isfinite(wid) else 0.0)
-        rows.append({"node": int(c), "cable": cable[c] / 1e3, "detour": det, "reach": rch, "segment": seg,
-                     "width": wid, "score": score})
-    return pd.DataFrame(rows, columns=["node", "cable", "detour", "reach", "segment", "width", "score"])
+        sub = ev.below(c)
+        t = ev.terms(sub, ev.in_tree & ~sub)
+        if not t["spiny"]:
+            rows.append({"node": int(c), **t})
+    cols = ["node", "cable", "detour", "reach", "segment", "width", "score"]
+    return pd.DataFrame(rows, columns=cols + ["spiny"])[cols], ev
+
+
+def _descend(ev: _Evidence, node: int, min_score: float, min_cable: float) -> int:
+    """From an axon candidate, step past dendrites that share its base.
+
+    At the candidate's first branch point, a child subtree that looks like the dendrites
+    outside the candidate (score vs them < ``min_score / 2``) is a dendrite the axon leaves
+    from; when exactly one child looks like axon (score >= ``min_score``) and every other
+    substantial child like dendrite, the axon starts at that child. Repeated downwards.
+    """
+    arbor = ev.arbor
+    outside = ev.in_tree & ~ev.below(node)
+    for _ in range(64):
+        end = node
+        kids = np.flatnonzero((arbor.parent == end) & ev.in_tree)
+        while len(kids) == 1:  # along the branch to its end
+            end = int(kids[0])
+            kids = np.flatnonzero((arbor.parent == end) & ev.in_tree)
+        if len(kids) < 2:
+            return node
+        subs = [ev.below(k) for k in kids]
+        big = [i for i, m in enumerate(subs) if ev.edge[m].sum() >= min_cable]
+        scores = {i: ev.terms(subs[i], outside)["score"] for i in big}
+        axon_like = [i for i in big if scores[i] >= min_score]
+        if len(axon_like) != 1 or any(scores[i] >= 0.5 * min_score for i in big if i != axon_like[0]):
+            return node
+        node = int(kids[axon_like[0]])
+    return node
 
 
 def vertebrate_axon(arbor, tree: int, soma_center: np.ndarray, soma_radius: float, proximal: float,
-                    spine_count: np.ndarray | None = None, min_score: float = 0.5
+                    spine_count: np.ndarray | None = None, min_score: float = 0.5, min_cable: float = 20e3
                     ) -> tuple[np.ndarray, float] | None:
     """Axon nodes of one soma's tree from geometry (with or without radii), and a confidence (0.5-1).
 
@@ -172,52 +208,21 @@ def vertebrate_axon(arbor, tree: int, soma_center: np.ndarray, soma_radius: floa
         Spines per graph node.
     min_score : float, default 0.5
         Smallest score (:func:`candidate_scores`) of an axon.
+    min_cable : float, default 20000
+        Smallest axon, nm of cable.
 
     Returns
     -------
     (ndarray of bool, float) or None
         Axon nodes and confidence, or None when no candidate reaches ``min_score``.
     """
-    table = candidate_scores(arbor, tree, soma_center, soma_radius, proximal, spine_count)
+    table, ev = candidate_scores(arbor, tree, soma_center, soma_radius, proximal, spine_count, min_cable)
     if not len(table) or table["score"].max() < min_score:
         return None
     best = table.loc[table["score"].idxmax()]
+    node = _descend(ev, int(best["node"]), min_score, min_cable)
     conf = float(0.5 + 0.5 * np.clip((best["score"] - min_score) / (2.0 * min_score), 0.0, 1.0))
-    return arbor.below(int(best["node"])) & (arbor.root == tree), conf
-
-
-def nearest_labels(vertices: np.ndarray, source: np.ndarray, targets: np.ndarray,
-                   label: np.ndarray, root: np.ndarray) -> np.ndarray:
-    """Label of every target node: the label of the nearest source node (per target tree, the majority).
-
-    Parameters
-    ----------
-    vertices : (n, 3) float
-        Node positions, nm.
-    source : (n,) bool
-        Labelled nodes (e.g. those of the soma trees).
-    targets : (n,) bool
-        Nodes to label (e.g. soma-less pieces).
-    label : (n,) bool
-        The label of the source nodes (e.g. axon).
-    root : (n,) int
-        Tree of every node; each target tree gets one label, its nodes' cable-free majority.
-
-    Returns
-    -------
-    (n,) bool
-        ``label`` on source nodes, the inherited label on target nodes, False elsewhere.
-    """
-    out = np.where(source, label, False)
-    if not source.any() or not targets.any():
-        return out
-    idx = np.flatnonzero(targets)
-    _, near = cKDTree(vertices[source]).query(vertices[idx])
-    got = label[np.flatnonzero(source)[near]]
-    trees, inv = np.unique(root[idx], return_inverse=True)
-    votes = np.bincount(inv, weights=got.astype(float), minlength=len(trees)) / np.bincount(inv, minlength=len(trees))
-    out[idx] = votes[inv] > 0.5
-    return out
+    return ev.below(node), conf
 
 
 def tree_axon(neuron, arbor, tree: int, proximal_um: float, spine_count: np.ndarray | None = None
@@ -234,17 +239,33 @@ def tree_axon(neuron, arbor, tree: int, proximal_um: float, spine_count: np.ndar
 
 def label_pieces(arbor, pieces: list[int], axon: np.ndarray, conf: np.ndarray, method: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Soma-less trees ``pieces`` take the label (axon or not), confidence and method
-    (``"geometry-nearest"``) of the nearest node of the soma trees (:func:`nearest_labels`)."""
+    """Label soma-less pieces of a neuron that has a soma (method ``"geometry-pieces"``).
+
+    Tracings and segmentations lose thin processes: pieces cut off from a traced neuron are
+    its axon far more often than its dendrites, which are thick and continuous with the soma.
+    A piece is axon when the soma trees have an axon and, where widths are known, its
+    cable-weighted median width is nearer (log scale) the axon's than the dendrites'; it is
+    dendrite otherwise. Its confidence is that of the soma trees' axon, times 0.8.
+    """
     targets = np.isin(arbor.root, pieces)
     source = np.isin(arbor.root, list(arbor.soma_trees)) & ~arbor.is_soma
+    conf, method = conf.copy(), method.copy()
     if not source.any():
         return axon, conf, method
-    axon = nearest_labels(arbor.sk.vertices, source, targets, axon, arbor.root) | (axon & ~targets)
-    conf, method = conf.copy(), method.copy()
-    _, near = cKDTree(arbor.sk.vertices[source]).query(arbor.sk.vertices[targets])
-    conf[targets] = conf[np.flatnonzero(source)[near]]
-    method[targets] = "geometry-nearest"
+    has_axon = bool((axon & source).any())
+    w_ax = _weighted_median(arbor.width[axon & source], arbor.edge[axon & source]) if has_axon else np.nan
+    w_de = _weighted_median(arbor.width[~axon & source], arbor.edge[~axon & source])
+    axon = axon.copy()
+    base = float(np.max(conf[axon & source])) if has_axon else 0.5
+    for tree in pieces:
+        nodes = np.flatnonzero(arbor.root == tree)
+        w = _weighted_median(arbor.width[nodes], arbor.edge[nodes])
+        is_axon = has_axon
+        if has_axon and np.isfinite(w) and np.isfinite(w_ax) and np.isfinite(w_de) and w > 0:
+            is_axon = abs(np.log(w / w_ax)) <= abs(np.log(w / w_de))
+        axon[nodes] = is_axon
+        conf[nodes] = 0.8 * base if has_axon else 0.5
+        method[nodes] = "geometry-pieces"
     return axon, conf, method
 
 
