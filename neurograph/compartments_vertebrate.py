@@ -43,7 +43,7 @@ from numba import njit
 from .graph.kernels import subtree_sum
 
 #: weights of the evidence terms (log ratios, subtree vs rest of the tree)
-WEIGHTS = {"detour": 1.0, "reach": 0.5, "segment": 0.3, "width": 1.0}
+WEIGHTS = {"detour": 1.0, "segment": 0.3, "width": 1.0}
 
 
 @njit(cache=True)
@@ -89,17 +89,24 @@ class _Evidence:
             first = np.flatnonzero(self.starts)
             self.spines[first] = spine_count[np.minimum(arbor.node_branch[first], len(spine_count) - 1)]
         self.density_all = self.spines.sum() / max(self.edge.sum(), 1e-9)
+        # children of every node (CSR), tree nodes only
+        has = np.flatnonzero(self.in_tree & (arbor.parent >= 0))
+        has = has[np.argsort(arbor.parent[has], kind="stable")]
+        self._kids = has
+        self._first = np.searchsorted(arbor.parent[has], np.arange(arbor.n + 1))
+
+    def children(self, node: int) -> np.ndarray:
+        return self._kids[self._first[node]:self._first[node + 1]]
 
     def terms(self, sub: np.ndarray, rest: np.ndarray) -> dict:
         """Evidence (log ratios) that ``sub`` is axon and ``rest`` dendrite (node masks)."""
         e = self.edge
         c_s, c_r = e[sub].sum(), e[rest].sum()
-        out = {"cable": c_s / 1e3, "detour": np.nan, "reach": np.nan, "segment": np.nan, "width": np.nan,
+        out = {"cable": c_s / 1e3, "detour": np.nan, "segment": np.nan, "width": np.nan,
                "spiny": False, "score": -np.inf}
         if c_s <= 0 or c_r <= 0:
             return out
         out["detour"] = np.log((e[sub] @ self.detour[sub] / c_s) / (e[rest] @ self.detour[rest] / c_r))
-        out["reach"] = np.log(self.path[sub].max() / max(self.path[rest].max(), 1.0))
         out["segment"] = np.log((c_s / max(self.starts[sub].sum(), 1)) / (c_r / max(self.starts[rest].sum(), 1)))
         if self.has_width:
             ws = _weighted_median(self.arbor.width[sub], e[sub])
@@ -107,7 +114,7 @@ class _Evidence:
             if np.isfinite(ws) and np.isfinite(wr) and ws > 0:
                 out["width"] = np.log(wr / ws)
         out["spiny"] = bool(self.density_all > 0 and self.spines[sub].sum() / c_s > 0.3 * self.density_all)
-        out["score"] = sum(WEIGHTS[k] * out[k] for k in ("detour", "reach", "segment", "width") if np.isfinite(out[k]))
+        out["score"] = sum(WEIGHTS[k] * out[k] for k in ("detour", "segment", "width") if np.isfinite(out[k]))
         return out
 
     def below(self, node: int) -> np.ndarray:
@@ -155,7 +162,7 @@ def candidate_scores(arbor, tree: int, soma_center: np.ndarray, soma_radius: flo
         t = ev.terms(sub, ev.in_tree & ~sub)
         if not t["spiny"]:
             rows.append({"node": int(c), **t})
-    cols = ["node", "cable", "detour", "reach", "segment", "width", "score"]
+    cols = ["node", "cable", "detour", "segment", "width", "score"]
     return pd.DataFrame(rows, columns=cols + ["spiny"])[cols], ev
 
 
@@ -167,29 +174,28 @@ def _descend(ev: _Evidence, node: int, min_score: float, min_cable: float) -> in
     from; when exactly one child looks like axon (score >= ``min_score``) and every other
     substantial child like dendrite, the axon starts at that child. Repeated downwards.
     """
-    arbor = ev.arbor
     outside = ev.in_tree & ~ev.below(node)
     for _ in range(64):
         end = node
-        kids = np.flatnonzero((arbor.parent == end) & ev.in_tree)
+        kids = ev.children(end)
         while len(kids) == 1:  # along the branch to its end
             end = int(kids[0])
-            kids = np.flatnonzero((arbor.parent == end) & ev.in_tree)
+            kids = ev.children(end)
         if len(kids) < 2:
             return node
         subs = [ev.below(k) for k in kids]
         big = [i for i, m in enumerate(subs) if ev.edge[m].sum() >= min_cable]
         scores = {i: ev.terms(subs[i], outside)["score"] for i in big}
         axon_like = [i for i in big if scores[i] >= min_score]
-        if len(axon_like) != 1 or any(scores[i] >= 0.5 * min_score for i in big if i != axon_like[0]):
+        if len(axon_like) != 1:
             return node
         node = int(kids[axon_like[0]])
     return node
 
 
 def vertebrate_axon(arbor, tree: int, soma_center: np.ndarray, soma_radius: float, proximal: float,
-                    spine_count: np.ndarray | None = None, min_score: float = 0.5, min_cable: float = 20e3
-                    ) -> tuple[np.ndarray, float] | None:
+                    spine_count: np.ndarray | None = None, min_score: float = 0.15, min_cable: float = 20e3,
+                    ascend: float = 0.2) -> tuple[np.ndarray, float] | None:
     """Axon nodes of one soma's tree from geometry (with or without radii), and a confidence (0.5-1).
 
     Parameters
@@ -210,6 +216,9 @@ def vertebrate_axon(arbor, tree: int, soma_center: np.ndarray, soma_radius: floa
         Smallest score (:func:`candidate_scores`) of an axon.
     min_cable : float, default 20000
         Smallest axon, nm of cable.
+    ascend : float, default 0.2
+        A candidate holding the best one, with a score at most this much lower, is taken
+        instead (then :func:`_descend`).
 
     Returns
     -------
@@ -220,8 +229,15 @@ def vertebrate_axon(arbor, tree: int, soma_center: np.ndarray, soma_radius: floa
     if not len(table) or table["score"].max() < min_score:
         return None
     best = table.loc[table["score"].idxmax()]
-    node = _descend(ev, int(best["node"]), min_score, min_cable)
-    conf = float(0.5 + 0.5 * np.clip((best["score"] - min_score) / (2.0 * min_score), 0.0, 1.0))
+    # one axon: a near-equal candidate that holds the best one (the whole axon around one of
+    # its collaterals, or a dendrite the axon leaves from) is taken, then dendrites sharing its
+    # base are stepped past
+    node = int(best["node"])
+    near = table[table["score"] >= best["score"] - ascend]
+    holders = [int(c) for c in near["node"] if ev.below(int(c))[node]]
+    node = min(holders, key=lambda c: arbor.path[c]) if holders else node
+    node = _descend(ev, node, min_score, min_cable)
+    conf = float(0.5 + 0.5 * np.clip(best["score"] - min_score, 0.0, 1.0))
     return ev.below(node), conf
 
 
