@@ -346,6 +346,8 @@ def _apical_limb(neuron, arbor: _Arbor, branches: pd.DataFrame, axon_branch: set
     pia (within 60 degrees) and reaches farthest towards it, >= 2 x as far as any other neurite that does not leave
     away from the pia. Without widths or pia nothing is apical.
     """
+    from .compartments_vertebrate import axis_apical, axis_ratios
+
     out = {}
     for s in range(len(neuron.somas)):
         prim = [b for b in neuron.graph.successors(s) if b not in axon_branch]
@@ -354,8 +356,13 @@ def _apical_limb(neuron, arbor: _Arbor, branches: pd.DataFrame, axon_branch: set
         center = np.asarray(neuron.somas[s].center, float)
         w, reach, cable, nodes = _limbs(neuron, arbor, branches, prim, center, pia)
         with_width = bool(np.isfinite(w).all())
-        if not with_width and pia is None:
-            continue
+        if pia is None:  # the apical axis from the neuron itself (widths not needed)
+            k = axis_apical(arbor.sk.vertices, center, nodes)
+            if k is not None:
+                out[s] = (prim[k], "axis")
+                continue
+            if not with_width:
+                continue
         if with_width:
             k = int(np.argmax(w * reach))
             others = np.delete(np.arange(len(prim)), k)
@@ -375,7 +382,9 @@ def _apical_limb(neuron, arbor: _Arbor, branches: pd.DataFrame, axon_branch: set
         big_others = np.sum(cable[others] >= max(20.0, 0.1 * cable[k]))
         # with a pia direction, an apical dendrite lies mostly above its soma
         upward = pia is None or float(((arbor.sk.vertices[nodes[k]] - center) @ pia).mean()) > 0
-        if np.isfinite(z) and z >= 1.8 and wide and upward and big_others >= 2 \
+        # the thickest x farthest also reaches clearly farther along its axis than the others at all
+        along = pia is not None or axis_ratios(arbor.sk.vertices, center, nodes)[k] >= 1.1
+        if np.isfinite(z) and z >= 1.8 and wide and upward and along and big_others >= 2 \
                 and cable[others].sum() >= 0.15 * cable[k]:
             out[s] = (prim[k], "width" if with_width else "pia")
     return out

@@ -296,3 +296,68 @@ def multipolar(arbor, tree: int, share: float = 0.01, n_min: int = 3) -> bool:
 
     somas = [int(s) for s in np.flatnonzero(arbor.is_soma) if arbor.root[s] == tree]
     return any(substantial_primaries(arbor, s, share) >= n_min for s in somas)
+
+
+def axis_ratios(vertices: np.ndarray, center: np.ndarray, nodes: list[np.ndarray]) -> np.ndarray:
+    """How much farther each primary dendrite reaches along its own axis than the others reach at all.
+
+    Each primary's axis is the direction from the soma centre to its farthest node; its reach is
+    its farthest extent along that axis; the ratio divides it by the farthest radial reach of all
+    the other primaries (0 for an empty primary).
+
+    Parameters
+    ----------
+    vertices : (n, 3) float
+        Skeleton node positions, nm.
+    center : (3,) float
+        Soma centre, nm.
+    nodes : list of int arrays
+        Skeleton nodes of each primary dendrite's subtree.
+
+    Returns
+    -------
+    ndarray of float
+        One ratio per primary.
+    """
+    offsets = [vertices[n] - center for n in nodes]
+    radial = np.array([np.linalg.norm(o, axis=1).max() if len(o) else 0.0 for o in offsets])
+    out = np.zeros(len(nodes))
+    for k, o in enumerate(offsets):
+        if not len(o) or radial[k] <= 0 or len(nodes) < 2:
+            continue
+        far = o[np.argmax(np.linalg.norm(o, axis=1))]
+        out[k] = float((o @ (far / radial[k])).max()) / max(np.delete(radial, k).max(), 1.0)
+    return out
+
+
+def axis_apical(vertices: np.ndarray, center: np.ndarray, nodes: list[np.ndarray], min_ratio: float = 1.8
+                ) -> int | None:
+    """The primary dendrite that is the apical dendrite, from the neuron's own geometry (no pia, no widths).
+
+    The apical dendrite is one primary dendrite that reaches much farther along one axis than
+    the basal dendrites reach in any direction: the primary with the largest
+    :func:`axis_ratios` is apical when its ratio is at least ``min_ratio`` (with at least 3
+    primaries). The axis is found per cell, so the orientation of the file (slice image axes,
+    a tilted cortex) does not matter.
+
+    Parameters
+    ----------
+    vertices : (n, 3) float
+        Skeleton node positions, nm.
+    center : (3,) float
+        Soma centre, nm.
+    nodes : list of int arrays
+        Skeleton nodes of each primary dendrite's subtree.
+    min_ratio : float, default 1.8
+        Smallest reach ratio of an apical dendrite.
+
+    Returns
+    -------
+    int or None
+        Index into ``nodes`` of the apical dendrite, or None.
+    """
+    if len(nodes) < 3:
+        return None
+    ratios = axis_ratios(vertices, center, nodes)
+    k = int(np.argmax(ratios))
+    return k if ratios[k] >= min_ratio else None
