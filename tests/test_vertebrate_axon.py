@@ -1,4 +1,4 @@
-"""The geometry-only vertebrate axon rule (neurograph.compartments_vertebrate), with and without radii.
+"""The geometry-only vertebrate axon rule (neurograph.compartments.vertebrate), with and without radii.
 
 - Synthetic neurons exported as ~2 µm SWC skeletons with and without radii, labelled without
   synapses: the radius-less axon/dendrite accuracy is at most 0.05 below the with-radii one.

@@ -1,71 +1,54 @@
-"""Geometry-only axon of vertebrate neurons, with or without radii, for :func:`neurograph.label_compartments`.
+"""Geometry-only axon and apical dendrite of vertebrate neurons, with or without radii.
 
-A vertebrate neuron has one axon. It leaves the soma or a proximal dendrite as a single
-process, so it is a whole subtree starting near the soma. What tells it from the dendrites,
-on light-microscopy tracings and EM skeletons alike, without synapses:
+Used by :func:`neurograph.label_compartments` (method ``geometry``) for every tree that holds
+a soma. A vertebrate neuron has one axon. It leaves the soma or a proximal dendrite as a
+single process, so it is a whole subtree starting near the soma. What tells it from the
+dendrites, without synapses:
 
 - **Detour.** Dendrites radiate away from the soma: at every point, the path back to the soma
   is barely longer than the straight line (path / distance ~1.1-1.3). Axons meander, recurve
   and branch back towards and around the soma (local interneuron arbors, recurrent
   collaterals of pyramidal cells): their cable lies at path / distance 2-4.
-- **Reach.** Dendrites end within a few hundred µm of path from the soma; the axon reaches
-  farther along its path than the dendrites.
-- **Internodes.** Axon branches are, on the whole, longer than the dendrites' terminal twigs.
-  This is the weakest cue (dense local interneuron axons branch often) and weighs least.
+- **Internodes.** Axon branches are, on the whole, longer than the dendrites' (weight 0.3:
+  dense local interneuron axons branch often, so this cue is weak on real cells).
 - **Width** (only where radii are known): the axon is thinner than the dendrites.
-- **Spines** (only where counted): the axon carries almost none.
+- **Spines** (only where counted): a candidate with > 0.3 x the tree's spine density is a
+  dendrite.
 
 Every candidate subtree S (starting within ``proximal`` of the soma surface, holding at least
-20 µm of cable) is compared with the rest R of its tree: the score is the weighted sum of
-``log(detour_S / detour_R)`` (cable-weighted mean of path / distance), ``log(reach_S /
-reach_R)`` (furthest path from the soma), ``log(segment_S / segment_R)`` (mean branch length)
-and, with radii, ``log(width_R / width_S)`` (cable-weighted median width). Comparing a subtree
-with *the rest of its own neuron* makes the cues free of scale, orientation, node spacing and
-tracing density; an axon collateral scores lower than the whole axon (the rest then holds the
-axon's other cable), and a dendrite carrying the axon lower than the axon alone (its own
-dendritic cable dilutes it). The best candidate is the axon when its score reaches
-``min_score``; otherwise the tree has no recognisable axon (e.g. a dendrite-only
-reconstruction) and nothing is labelled.
+20 µm of cable) is compared with the rest R of its tree: the score is
+``log(detour_S / detour_R) + 0.3 log(segment_S / segment_R) + log(width_R / width_S)``
+(cable-weighted mean of path / distance from the soma centre; mean branch length; cable-
+weighted median width, this term only with radii). Comparing a subtree with *the rest of its
+own neuron* makes the cues free of scale, orientation, node spacing and tracing density; an
+axon collateral scores lower than the whole axon (the rest then holds the axon's other
+cable). The best candidate is the axon when its score reaches ``min_score`` (0.15); otherwise
+the tree has no recognisable axon (e.g. a dendrite-only reconstruction) and nothing is
+labelled. One axon: a candidate that holds the best one and scores almost as well is taken
+instead, and dendrites sharing the axon's base (a dendrite the axon leaves from) are stepped
+past (:func:`_descend`). Reach (furthest path from the soma) was tried as a cue and left out:
+an apical dendrite reaches as far as an axon.
 
-Soma-less pieces of a neuron that has a soma (tracings broken into pieces, usually the thin
-axon; skeletons with gaps) take the label of the nearest labelled node of a soma's tree
-(:func:`nearest_labels`).
+Soma-less pieces of a neuron that has a soma (tracings broken into pieces; skeletons with
+gaps) are its axon when the soma's tree has one (:func:`label_pieces`): tracings and
+segmentations lose the thin axon far more often than the thick dendrites.
 
-Everything is computed on the skeleton arrays of :class:`neurograph.compartments._Arbor`
-(nm).
+Apical dendrite (:func:`axis_apical`): the primary dendrite that reaches much farther along its
+own axis than the other primaries reach at all; the axis comes from the neuron, not from the
+file's axes.
+
+Everything is computed on the skeleton arrays of :class:`neurograph.compartments.Arbor` (nm).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
-from .graph.kernels import subtree_sum
+from ..skeleton.tree import subtree_sum
+from ..stats import weighted_median
 
 #: weights of the evidence terms (log ratios, subtree vs rest of the tree)
 WEIGHTS = {"detour": 1.0, "segment": 0.3, "width": 1.0}
-
-
-@njit(cache=True)
-def subtree_max(order: np.ndarray, parent: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Maximum of ``values`` over every node's subtree (``order``: parents before children)."""
-    out = values.copy()
-    for k in range(order.shape[0] - 1, -1, -1):
-        node = order[k]
-        p = parent[node]
-        if p >= 0 and out[node] > out[p]:
-            out[p] = out[node]
-    return out
-
-
-def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
-    ok = np.isfinite(values) & (weights > 0)
-    if not ok.any():
-        return np.nan
-    v, w = values[ok], weights[ok]
-    order = np.argsort(v)
-    cum = np.cumsum(w[order])
-    return float(v[order][np.searchsorted(cum, cum[-1] / 2)])
 
 
 class _Evidence:
@@ -109,8 +92,8 @@ class _Evidence:
         out["detour"] = np.log((e[sub] @ self.detour[sub] / c_s) / (e[rest] @ self.detour[rest] / c_r))
         out["segment"] = np.log((c_s / max(self.starts[sub].sum(), 1)) / (c_r / max(self.starts[rest].sum(), 1)))
         if self.has_width:
-            ws = _weighted_median(self.arbor.width[sub], e[sub])
-            wr = _weighted_median(self.arbor.width[rest], e[rest])
+            ws = weighted_median(self.arbor.width[sub], e[sub])
+            wr = weighted_median(self.arbor.width[rest], e[rest])
             if np.isfinite(ws) and np.isfinite(wr) and ws > 0:
                 out["width"] = np.log(wr / ws)
         out["spiny"] = bool(self.density_all > 0 and self.spines[sub].sum() / c_s > 0.3 * self.density_all)
@@ -127,7 +110,7 @@ def candidate_scores(arbor, tree: int, soma_center: np.ndarray, soma_radius: flo
 
     Parameters
     ----------
-    arbor : neurograph.compartments._Arbor
+    arbor : neurograph.compartments.Arbor
         Skeleton arrays (nm).
     tree : int
         Root label of the tree (``arbor.root``); it must hold a soma.
@@ -147,7 +130,7 @@ def candidate_scores(arbor, tree: int, soma_center: np.ndarray, soma_radius: flo
     -------
     pandas.DataFrame
         One row per candidate: ``node`` (its first skeleton node), ``cable`` (µm), the terms
-        ``detour``, ``reach``, ``segment``, ``width`` (log ratios, subtree vs rest; ``width``
+        ``detour``, ``segment``, ``width`` (log ratios, subtree vs rest; ``width``
         NaN without radii) and ``score`` (their weighted sum, :data:`WEIGHTS`).
     """
     import pandas as pd
@@ -200,7 +183,7 @@ def vertebrate_axon(arbor, tree: int, soma_center: np.ndarray, soma_radius: floa
 
     Parameters
     ----------
-    arbor : neurograph.compartments._Arbor
+    arbor : neurograph.compartments.Arbor
         Skeleton arrays (nm).
     tree : int
         Root label of the tree (``arbor.root``); it must hold a soma.
@@ -263,19 +246,18 @@ def label_pieces(arbor, pieces: list[int], axon: np.ndarray, conf: np.ndarray, m
     cable-weighted median width is nearer (log scale) the axon's than the dendrites'; it is
     dendrite otherwise. Its confidence is that of the soma trees' axon, times 0.8.
     """
-    targets = np.isin(arbor.root, pieces)
     source = np.isin(arbor.root, list(arbor.soma_trees)) & ~arbor.is_soma
     conf, method = conf.copy(), method.copy()
     if not source.any():
         return axon, conf, method
     has_axon = bool((axon & source).any())
-    w_ax = _weighted_median(arbor.width[axon & source], arbor.edge[axon & source]) if has_axon else np.nan
-    w_de = _weighted_median(arbor.width[~axon & source], arbor.edge[~axon & source])
+    w_ax = weighted_median(arbor.width[axon & source], arbor.edge[axon & source]) if has_axon else np.nan
+    w_de = weighted_median(arbor.width[~axon & source], arbor.edge[~axon & source])
     axon = axon.copy()
     base = float(np.max(conf[axon & source])) if has_axon else 0.5
     for tree in pieces:
         nodes = np.flatnonzero(arbor.root == tree)
-        w = _weighted_median(arbor.width[nodes], arbor.edge[nodes])
+        w = weighted_median(arbor.width[nodes], arbor.edge[nodes])
         is_axon = has_axon
         if has_axon and np.isfinite(w) and np.isfinite(w_ax) and np.isfinite(w_de) and w > 0:
             is_axon = abs(np.log(w / w_ax)) <= abs(np.log(w / w_de))
@@ -290,9 +272,9 @@ def multipolar(arbor, tree: int, share: float = 0.01, n_min: int = 3) -> bool:
 
     A vertebrate interneuron's axon can hold > 90 % of its cable, so its few short dendrites
     each hold a few percent; an insect neuron's soma has one neurite. Used with
-    :func:`neurograph.compartments_insect.is_unipolar` to pick the rule.
+    :func:`neurograph.compartments.insect.is_unipolar` to pick the rule.
     """
-    from .compartments_insect import substantial_primaries
+    from .insect import substantial_primaries
 
     somas = [int(s) for s in np.flatnonzero(arbor.is_soma) if arbor.root[s] == tree]
     return any(substantial_primaries(arbor, s, share) >= n_min for s in somas)
