@@ -183,22 +183,10 @@ def vertebrate_axon(arbor, tree: int, soma_center: np.ndarray, soma_radius: floa
 
     Parameters
     ----------
-    arbor : neurograph.compartments.Arbor
-        Skeleton arrays (nm).
-    tree : int
-        Root label of the tree (``arbor.root``); it must hold a soma.
-    soma_center : (3,) float
-        Soma centre, nm.
-    soma_radius : float
-        Soma radius, nm.
-    proximal : float
-        nm of path from the soma surface within which the axon may start.
-    spine_count : ndarray, optional
-        Spines per graph node.
-    min_score : float, default 0.5
+    arbor, tree, soma_center, soma_radius, proximal, spine_count, min_cable
+        As in :func:`candidate_scores` (nm; ``min_cable`` is also the smallest axon).
+    min_score : float, default 0.15
         Smallest score (:func:`candidate_scores`) of an axon.
-    min_cable : float, default 20000
-        Smallest axon, nm of cable.
     ascend : float, default 0.2
         A candidate holding the best one, with a score at most this much lower, is taken
         instead (then :func:`_descend`).
