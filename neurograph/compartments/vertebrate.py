@@ -312,12 +312,8 @@ def axis_apical(vertices: np.ndarray, center: np.ndarray, nodes: list[np.ndarray
 
     Parameters
     ----------
-    vertices : (n, 3) float
-        Skeleton node positions, nm.
-    center : (3,) float
-        Soma centre, nm.
-    nodes : list of int arrays
-        Skeleton nodes of each primary dendrite's subtree.
+    vertices, center, nodes
+        As in :func:`axis_ratios` (nm).
     min_ratio : float, default 1.8
         Smallest reach ratio of an apical dendrite.
 
