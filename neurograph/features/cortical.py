@@ -9,7 +9,8 @@ Everything is measured in a frame the neuron gives itself, never in the file's c
   neuron. ``compartment_source`` says which (1 file, 0 labeller).
 - **apical axis**: from the soma centre towards the cable-weighted centre of the apical dendrite
   (when it has >= :data:`MIN_APICAL_UM` of cable); without an apical dendrite, the first principal
-  axis of the dendrites, pointing to the side that holds more dendrite. ``height`` below is the
+  axis of the dendrites, pointing to the side of the soma that holds more axon (more dendrite without
+  an axon): the side of an interneuron's ascending or descending axon. ``height`` below is the
   signed distance along this axis from the soma centre (positive: towards the apical side, i.e.
   the pia for an upright pyramidal cell), ``lateral`` the distance from the axis.
 - **trunk and tuft**: the apical trunk follows, from where the apical dendrite leaves the soma,
@@ -79,17 +80,22 @@ def _labels(ctx: NeuronContext) -> tuple[np.ndarray, float]:
     return np.where(np.isin(types, [AXON, BASAL, APICAL]), types, 0), 0.0
 
 
-def _dendrite_axis(ctx: NeuronContext, dend: np.ndarray) -> np.ndarray:
-    """First principal axis of the dendrite segments (exact second moment of uniform segments),
-    pointing to the side of the soma that holds more dendrite."""
-    w = ctx.seg_length[dend]
-    mid = ctx.seg_mid[dend]
-    d = ctx.seg_end[dend] - ctx.seg_start[dend]
-    centre = (mid * w[:, None]).sum(0) / w.sum()
-    x = mid - centre
-    cov = (x * w[:, None]).T @ x + (d * w[:, None]).T @ d / 12.0
-    axis = np.linalg.eigh(cov)[1][:, -1]
-    return -axis if (mid - ctx.reference) @ axis @ w < 0 else axis
+def _principal(ctx: NeuronContext, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Principal axes (columns, largest last) and variances (nm²) of the cable of the ``mask``
+    segments (exact second moment of uniformly dense segments)."""
+    w = ctx.seg_length[mask]
+    mid = ctx.seg_mid[mask]
+    d = ctx.seg_end[mask] - ctx.seg_start[mask]
+    x = mid - (mid * w[:, None]).sum(0) / w.sum()
+    vals, vecs = np.linalg.eigh(((x * w[:, None]).T @ x + (d * w[:, None]).T @ d / 12.0) / w.sum())
+    return vecs, np.maximum(vals, 0.0)
+
+
+def _dendrite_axis(ctx: NeuronContext, dend: np.ndarray, side: np.ndarray) -> np.ndarray:
+    """First principal axis of the dendrite segments, pointing to the side of the soma that
+    holds more of the ``side`` segments' cable."""
+    axis = _principal(ctx, dend)[0][:, -1]
+    return -axis if (ctx.seg_mid[side] - ctx.reference) @ axis @ ctx.seg_length[side] < 0 else axis
 
 
 class CorticalFrame:
@@ -123,7 +129,7 @@ class CorticalFrame:
             self.axis = v / np.linalg.norm(v)
             self.axis_from = "apical"
         elif length[dend].sum() > 0 and dend.sum() >= 2:
-            self.axis = _dendrite_axis(ctx, dend)
+            self.axis = _dendrite_axis(ctx, dend, self.seg_code == AXON if self.has_axon else dend)
             self.axis_from = "dendrites"
         else:
             self.axis = np.full(3, np.nan)
@@ -381,6 +387,17 @@ def axon_dendrite_ratio_all(ctx: NeuronContext) -> float:
     fr = frame(ctx)
     dend = fr.cable[BASAL] + fr.cable[APICAL]
     return fr.cable[AXON] / dend if fr.has_axon and dend > 0 else NAN
+
+
+@register("axon_shape", "", "axon: |cosine| between its first principal axis and the apical axis, and its "
+          "elongation (standard deviation along its first / second principal axis); NaN with less than "
+          f"{MIN_AXON_UM:g} µm of axon", group="cortical", columns=["axon_axis_alignment", "axon_elongation"])
+def axon_shape(ctx: NeuronContext) -> np.ndarray:
+    fr = frame(ctx)
+    if not fr.has_axon:
+        return np.full(2, NAN)
+    vecs, var = _principal(ctx, fr.mask(AXON))
+    return np.array([abs(vecs[:, -1] @ fr.axis), np.sqrt(var[-1] / var[-2]) if var[-2] > 0 else NAN])
 
 
 def _profile(ctx: NeuronContext, code: int | None) -> np.ndarray:
