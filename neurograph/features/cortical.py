@@ -66,7 +66,7 @@ def _labels(ctx: NeuronContext) -> tuple[np.ndarray, float]:
     if not len(ctx.somas):  # the labeller needs a soma to tell axon, basal and apical apart
         return codes, 0.0
     from ..compartments import label_compartments  # a step above graph; imported late (graph imports features)
-    from ..graph.decompose import decompose
+    from ..graph.neuron import decompose
     from ..skeleton import Skeleton
 
     sk = ctx.neuron.skeleton
