@@ -410,14 +410,14 @@ def _profile(ctx: NeuronContext, code: int | None) -> np.ndarray:
 
 
 @register("dendrite_profile", "", "fraction of the dendrite cable in 100 µm height bins along the apical axis, "
-          "soma-centred (the first and last bins also hold the cable beyond them)", group="cortical",
+          "soma-centred (the first and last bins also hold the cable beyond them)", group="cortical", scale_free=False,
           columns=[f"dendrite_profile_{b}" for b in PROFILE_BINS])
 def dendrite_profile(ctx: NeuronContext) -> np.ndarray:
     return _profile(ctx, None)
 
 
 @register("axon_profile", "", "fraction of the axon cable in the same height bins as dendrite_profile (NaN "
-          f"with less than {MIN_AXON_UM:g} µm of axon)", group="cortical",
+          f"with less than {MIN_AXON_UM:g} µm of axon)", group="cortical", scale_free=False,
           columns=[f"axon_profile_{b}" for b in PROFILE_BINS])
 def axon_profile(ctx: NeuronContext) -> np.ndarray:
     return _profile(ctx, AXON)
