@@ -179,7 +179,7 @@ def _train(args: argparse.Namespace) -> int:
     model = train(labelled, args.label, model=args.model)
     save_model(model, args.output, label=args.label, extra=extra)
     print(f"trained {args.model} on {len(labelled)} neurons, {len(model.feature_names_in_)} features, "
-          f"classes {list(model.classes_)}; saved to {args.output}")
+          f"classes {[str(c) for c in model.classes_]}; saved to {args.output}")
     return 0
 
 
