@@ -139,7 +139,7 @@ def test_pyramid_axon_and_profiles(pyr):
     assert aprof[: PROFILE_BINS.index("m100_0um") + 1].sum() == pytest.approx(1)
 
 
-def test_invariant_to_rotation_mirroring_spacing_and_twigs():
+def test_invariant_to_rotation_mirroring_spacing_twigs_and_healed_fragments():
     cell = pyramid()
     ref = cortical(cell).iloc[0]
     moved = cortical([perturb.rotate_mirror(cell, seed=s) for s in range(3)])
@@ -150,7 +150,8 @@ def test_invariant_to_rotation_mirroring_spacing_and_twigs():
                                    rtol=1e-6, atol=atol)
     spaced = cortical([perturb.resample_spacing(cell, f, seed=1) for f in (0.5, 3.0)])
     twigs = cortical(perturb.add_twigs(cell, seed=2))
-    for other in (spaced.iloc[0], spaced.iloc[1], twigs.iloc[0]):
+    healed = cortical(ng.heal(perturb.fragment(cell, n_pieces=4, seed=3)))   # fragmented, then healed
+    for other in (spaced.iloc[0], spaced.iloc[1], twigs.iloc[0], healed.iloc[0]):
         for col in ("apical_dendrite_cable", "tuft_cable", "trunk_path", "apical_height", "tuft_width",
                     "axon_below_dendrites", "dendrite_height_q95", "axon_lateral_q95"):
             assert other[col] == pytest.approx(ref[col], rel=0.03, abs=1.0), col
