@@ -14,7 +14,7 @@ OUT = Path(__file__).resolve().parent / "features.md"
 GROUP_NOTES = {
     "cortical": "Compartments come from the skeleton's SWC types (2 axon, 3 basal, 4 apical) when the file has "
                 "them, as curated reconstructions do, and otherwise from `ng.label_compartments` run on a copy "
-                "(geometry, or synapses when mapped); `compartment_source` says which (1 file, 0 labeller). "
+                "(geometry, or synapses when mapped). "
                 "*height* is measured from the soma centre along the apical axis the neuron gives itself: towards "
                 "the cable-weighted centre of the apical dendrite, or, without one, along the dendrites' first "
                 "principal axis pointing to the side that holds more axon (more dendrite without an axon); never "

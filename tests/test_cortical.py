@@ -11,7 +11,8 @@ import pytest
 import neurograph as ng
 from neurograph import perturb
 from neurograph.features import feature_table
-from neurograph.features.cortical import MIN_AXON_UM, PROFILE_BINS
+from neurograph.features.context import NeuronContext
+from neurograph.features.cortical import MIN_AXON_UM, PROFILE_BINS, frame
 from neurograph.mesh.soma import Soma
 from neurograph.skeleton import Skeleton
 
@@ -104,7 +105,6 @@ def test_registered_with_units_and_in_the_default_groups():
 
 def test_pyramid_trunk_tuft_obliques_match_the_construction(pyr):
     apical = TRUNK_UM + 2 * TUFT_UM + 2 * OBLIQUE_UM
-    assert pyr["compartment_source"] == 1.0
     assert pyr["apical_dendrite_cable"] == pytest.approx(apical, rel=0.01)
     assert pyr["basal_dendrite_cable"] == pytest.approx(5 * BASAL_UM, rel=0.01)
     assert pyr["apical_fraction"] == pytest.approx(apical / (apical + 5 * BASAL_UM), rel=0.01)
@@ -180,8 +180,9 @@ def test_interneuron_axis_points_to_its_axon_whatever_the_orientation():
 
 
 def test_compartments_from_the_labeller_without_swc_types():
-    row = cortical(pyramid(types=False)).iloc[0]
-    assert row["compartment_source"] == 0.0
+    unlabelled = pyramid(types=False)
+    assert frame(NeuronContext(unlabelled)).source == 0.0 and frame(NeuronContext(pyramid())).source == 1.0
+    row = cortical(unlabelled).iloc[0]
     labelled = cortical(pyramid()).iloc[0]
     # the geometry-only labeller finds the thick apical dendrite of this cell
     assert row["apical_dendrite_cable"] == pytest.approx(labelled["apical_dendrite_cable"], rel=0.1)
@@ -194,4 +195,4 @@ def test_degenerate_neurons_give_nan_not_errors():
     lone = Builder().neuron("lone")
     rows = cortical([small, lone])
     assert rows.shape[0] == 2 and np.isfinite(rows.loc["stub", "basal_dendrite_cable"])
-    assert rows.loc["lone"].drop(["compartment_source"]).isna().sum() > 30
+    assert rows.loc["lone"].isna().sum() > 30

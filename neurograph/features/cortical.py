@@ -6,7 +6,7 @@ Everything is measured in a frame the neuron gives itself, never in the file's c
 - **compartments**: the skeleton's SWC types (2 axon, 3 basal dendrite, 4 apical dendrite) when
   the file has them, as curated reconstructions (Allen Cell Types, NeuroMorpho.Org) do; otherwise
   :func:`neurograph.label_compartments` (geometry, or synapses when mapped) is run on a copy of the
-  neuron. ``compartment_source`` says which (1 file, 0 labeller).
+  neuron. :attr:`CorticalFrame.source` says which (not a feature: it describes the data, not the cell).
 - **apical axis**: from the soma centre towards the cable-weighted centre of the apical dendrite
   (when it has >= :data:`MIN_APICAL_UM` of cable); without an apical dendrite, the first principal
   axis of the dendrites, pointing to the side of the soma that holds more axon (more dendrite without
@@ -220,12 +220,6 @@ def _apical_tree(ctx: NeuronContext) -> dict:
 
 
 # --- features: compartments and apical dendrite ------------------------------------------------
-
-@register("compartment_source", "", "1 when the compartments are the file's SWC types, 0 when they come from "
-          "neurograph.label_compartments", group="cortical")
-def compartment_source(ctx: NeuronContext) -> float:
-    return frame(ctx).source
-
 
 @register("apical_basal_cable", "µm", "apical and basal dendrite cable", group="cortical",
           columns=["apical_dendrite_cable", "basal_dendrite_cable"])
