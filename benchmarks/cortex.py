@@ -14,7 +14,9 @@ balanced accuracy; mean over 3 fold shuffles, seed-0 run for the confusion matri
 - layer, 6 classes (all 509: L1, L2/3, L4, L5, L6a, L6b),
 - Cre line, the 9 lines with >= 20 cells (310 cells),
 
-each with and without the ``cortical`` feature group (ablation in the same run), the layer
+each with and without the ``cortical`` feature group (ablation in the same run) and with the SWC types
+removed before the features are computed (compartments from ``label_compartments``: what to expect on
+reconstructions without labels; cached in ``cortex_features_unlabelled.parquet``), the layer
 accuracy within spiny and aspiny cells and the share of errors that fall in a neighbouring layer,
 and the most important features per task (mean decrease in impurity). The
 geometry-only compartment rows come from ``benchmarks/cortex_compartments.py`` (issue #19) when that
@@ -57,16 +59,25 @@ def labels() -> pd.DataFrame:
         "specimen_id")
 
 
-def features(ids, recompute: bool = False) -> tuple[pd.DataFrame, float]:
+def load(sid: str, strip: bool = False) -> ng.Neuron:
+    """One cell in nm; ``strip``: its SWC types removed (the compartments then come from
+    ``label_compartments``, as for a reconstruction without labels)."""
+    neuron = ng.load_swc(os.path.join(DATA, "swc", f"{sid}.swc"), units="um")
+    if strip:
+        neuron.skeleton.node_type = np.zeros(len(neuron.skeleton.parent), np.int8)
+    return neuron
+
+
+def features(ids, recompute: bool = False, strip: bool = False) -> tuple[pd.DataFrame, float]:
     """Default-group feature table of the cells (cached); seconds per cell when computed."""
-    cache = os.path.join(OUT, "cortex_features.parquet")
+    cache = os.path.join(OUT, "cortex_features_unlabelled.parquet" if strip else "cortex_features.parquet")
     columns = list(feature_table(ng.features.registry.DEFAULT_GROUPS).index)
     if not recompute and os.path.exists(cache):
         table = pd.read_parquet(cache)
         if list(table.columns) == columns and set(ids) <= set(table.index):
             return table.loc[list(ids)], float("nan")
     t0 = time.perf_counter()
-    neurons = [ng.load_swc(os.path.join(DATA, "swc", f"{sid}.swc"), units="um") for sid in ids]
+    neurons = [load(sid, strip) for sid in ids]
     table = ng.neuron_features(neurons)
     per_cell = (time.perf_counter() - t0) / len(ids)
     table.index = table.index.astype(str)
@@ -126,7 +137,7 @@ def axis_check(n_cells: int = 60) -> str:
     ids = lab.index[(lab["dendrite_type"] == "spiny") & (lab["apical"] == "intact")][:n_cells]
     cos = []
     for sid in ids:
-        fr = frame(NeuronContext(ng.load_swc(os.path.join(DATA, "swc", f"{sid}.swc"), units="um")))
+        fr = frame(NeuronContext(load(sid)))
         cos.append(abs(fr.axis[1]))
     cos = np.asarray(cos)
     return (f"apical axis vs the file's y axis, {len(cos)} spiny cells with an intact apical: median |cos| "
@@ -138,8 +149,8 @@ def compartments() -> list[str]:
     try:
         from cortex_compartments import compartment_rows  # noqa: PLC0415  (issue #19's benchmark)
     except ImportError:
-        return ["| geometry-only axon vs dendrite (cable), 211 full reconstructions | 0.36 | >= 0.95 | pending |",
-                "| apical vs basal (cable), spiny full reconstructions | 0.83 | >= 0.95 | pending |"]
+        return ["| geometry-only axon vs dendrite (cable), 211 full reconstructions | 0.36 | >= 0.95 | pending | | |",
+                "| apical vs basal (cable), spiny full reconstructions | 0.83 | >= 0.95 | pending | | |"]
     rows = compartment_rows()
     if isinstance(rows, pd.DataFrame):
         rows = rows.to_dict("records")
@@ -171,16 +182,20 @@ def main(argv: list[str]) -> None:
         f"classify.cross_validate (extra trees, 5-fold, balanced accuracy, mean over seeds {SEEDS})")
     say(f"features: {X.shape[1]} columns, {feature_table(['cortical']).shape[0]} of them cortical; "
         + (f"{per_cell:.2f} s per cell (load + features)" if np.isfinite(per_cell) else "from the cache"))
+    U, per_cell_u = features(list(lab.index), recompute="--recompute" in argv, strip=True)
+    say("unlabelled: the same cells with their SWC types removed, compartments from label_compartments; "
+        + (f"{per_cell_u:.2f} s per cell" if np.isfinite(per_cell_u) else "from the cache"))
     cortical = list(feature_table(["cortical"]).index)
     table, notes = [], []
     for task, y in tasks(lab, 8 if "--quick" in argv else 20).items():
         y = y[y.index.isin(X.index)]
         accs, res = score(X, y)
         without, _ = score(X.drop(columns=cortical), y)
+        unlabelled, _ = score(U, y)
         now, aim = TARGETS[task]
         met = "MET" if np.mean(accs) >= aim else "NOT MET"
-        table.append(f"| {task} | {now:.3f} | >= {aim:.2f} | **{np.mean(accs):.3f}** ± {np.std(accs):.3f} "
-                     f"({met}; without the cortical group {np.mean(without):.3f}) |")
+        table.append(f"| {task} | {now:.3f} | >= {aim:.2f} | **{np.mean(accs):.3f}** ± {np.std(accs):.3f} ({met}) | "
+                     f"{np.mean(without):.3f} | {np.mean(unlabelled):.3f} |")
         name = short(task)
         order = LAYERS if name == "layer" else None
         conf = res.confusion.loc[order, order] if order else res.confusion
@@ -201,7 +216,8 @@ def main(argv: list[str]) -> None:
         notes.append("most important features (mean decrease in impurity, model trained on all cells of the task):")
         for feat, row in imp.iterrows():
             notes.append(f"  {feat:32s} {row['importance']:.4f}  [{row.get('unit', '') or '-'}] {row.get('group', '')}")
-    say("\n| task | before | aim | now |\n| --- | --- | --- | --- |")
+    say("\n| task | before | aim | now | without the cortical group | SWC types stripped (label_compartments) |\n"
+        "| --- | --- | --- | --- | --- | --- |")
     for line in table + compartments():
         say(line)
     for line in notes:
