@@ -193,6 +193,9 @@ def test_degenerate_neurons_give_nan_not_errors():
     b.line(0, (1, 0, 0), 10.0, BASAL_TYPE, 500)
     small = b.neuron("stub")
     lone = Builder().neuron("lone")
-    rows = cortical([small, lone])
-    assert rows.shape[0] == 2 and np.isfinite(rows.loc["stub", "basal_dendrite_cable"])
+    a = Builder()
+    a.line(0, (0, 0, -1), 800.0, AXON_TYPE, 300)       # an axon and no dendrite: no axis to measure it on
+    rows = cortical([small, lone, a.neuron("axon_only")])
+    assert rows.loc["axon_only", [c for c in rows.columns if c.startswith("axon_")]].isna().all()
+    assert rows.shape[0] == 3 and np.isfinite(rows.loc["stub", "basal_dendrite_cable"])
     assert rows.loc["lone"].isna().sum() > 30

@@ -150,6 +150,11 @@ class CorticalFrame:
     def has_axon(self) -> bool:
         return self.cable[AXON] >= MIN_AXON_UM * 1e3
 
+    @property
+    def axon_measurable(self) -> bool:
+        """Enough axon, and dendrites to give the axis it is measured along."""
+        return self.has_axon and self.axis_from != "none"
+
 
 def frame(ctx: NeuronContext) -> CorticalFrame:
     """The :class:`CorticalFrame` of a context (computed once and cached on it)."""
@@ -310,7 +315,7 @@ def _extent(ctx: NeuronContext, code: int | None) -> np.ndarray:
     fr = frame(ctx)
     m = fr.mask(code)
     w = ctx.seg_length[m]
-    if not w.sum() > 0 or (code == AXON and not fr.has_axon):
+    if not w.sum() > 0 or (code == AXON and not fr.axon_measurable):
         return np.full(5, NAN)
     h = weighted_quantiles(0.5 * (fr.h0[m] + fr.h1[m]), w, EXTENT_QS)
     lat = weighted_quantiles(fr.lateral[m], w, EXTENT_QS[1:])
@@ -348,7 +353,7 @@ def _axon_split(ctx: NeuronContext, lo: float, hi: float) -> np.ndarray:
 def axon_vs_dendrites(ctx: NeuronContext) -> np.ndarray:
     fr = frame(ctx)
     d = fr.mask(None)
-    if not fr.has_axon or not ctx.seg_length[d].sum() > 0:
+    if not fr.axon_measurable or not ctx.seg_length[d].sum() > 0:
         return np.full(3, NAN)
     q = weighted_quantiles(0.5 * (fr.h0[d] + fr.h1[d]), ctx.seg_length[d], np.array([0.05, 0.95]))
     return _axon_split(ctx, q[0], q[1])
@@ -357,7 +362,7 @@ def axon_vs_dendrites(ctx: NeuronContext) -> np.ndarray:
 @register("axon_above_soma", "", "fraction of the axon cable on the apical side of the soma (height > 0); NaN "
           f"with less than {MIN_AXON_UM:g} µm of axon", group="cortical")
 def axon_above_soma(ctx: NeuronContext) -> float:
-    if not frame(ctx).has_axon:
+    if not frame(ctx).axon_measurable:
         return NAN
     return float(_axon_split(ctx, 0.0, 0.0)[2])
 
@@ -368,7 +373,7 @@ def axon_above_soma(ctx: NeuronContext) -> float:
 def axon_lateral_overlap(ctx: NeuronContext) -> float:
     fr = frame(ctx)
     d, a = fr.mask(None), fr.mask(AXON)
-    if not fr.has_axon or not ctx.seg_length[d].sum() > 0:
+    if not fr.axon_measurable or not ctx.seg_length[d].sum() > 0:
         return NAN
     reach = weighted_quantiles(fr.lateral[d], ctx.seg_length[d], np.array([0.95]))[0]
     w = ctx.seg_length[a]
@@ -380,7 +385,7 @@ def axon_lateral_overlap(ctx: NeuronContext) -> float:
 def axon_dendrite_ratio_all(ctx: NeuronContext) -> float:
     fr = frame(ctx)
     dend = fr.cable[BASAL] + fr.cable[APICAL]
-    return fr.cable[AXON] / dend if fr.has_axon and dend > 0 else NAN
+    return fr.cable[AXON] / dend if fr.axon_measurable and dend > 0 else NAN
 
 
 @register("axon_shape", "", "axon: |cosine| between its first principal axis and the apical axis, and its "
@@ -388,7 +393,7 @@ def axon_dendrite_ratio_all(ctx: NeuronContext) -> float:
           f"{MIN_AXON_UM:g} µm of axon", group="cortical", columns=["axon_axis_alignment", "axon_elongation"])
 def axon_shape(ctx: NeuronContext) -> np.ndarray:
     fr = frame(ctx)
-    if not fr.has_axon:
+    if not fr.axon_measurable:
         return np.full(2, NAN)
     vecs, var = _principal(ctx, fr.mask(AXON))
     return np.array([abs(vecs[:, -1] @ fr.axis), np.sqrt(var[-1] / var[-2]) if var[-2] > 0 else NAN])
@@ -398,7 +403,7 @@ def _profile(ctx: NeuronContext, code: int | None) -> np.ndarray:
     fr = frame(ctx)
     m = fr.mask(code)
     w = ctx.seg_length[m]
-    if not w.sum() > 0 or (code == AXON and not fr.has_axon):
+    if not w.sum() > 0 or (code == AXON and not fr.axon_measurable):
         return np.full(len(PROFILE_BINS), NAN)
     return binned_cable(fr.h0[m], fr.h1[m], w, PROFILE_EDGES_UM * 1e3) / w.sum()
 
