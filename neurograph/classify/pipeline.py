@@ -140,7 +140,7 @@ def label_strings(labels: Any) -> pd.Series:
     return pd.Series(text, index=y.index, name=y.name, dtype=object)
 
 
-def _labels(labels: Any, features: pd.DataFrame) -> pd.Series:
+def label_array(labels: Any, features: pd.DataFrame) -> pd.Series:
     if isinstance(labels, str):
         if labels not in features.columns:
             raise InputError(f"label column {labels!r} is not in the feature table")
@@ -182,7 +182,7 @@ def train(features: pd.DataFrame, labels: Any, model: str = DEFAULT_MODEL, rando
         Fitted; ``predict`` / ``predict_proba`` take a DataFrame with the training columns
         (``pipeline.feature_names_in_``), ``pipeline.classes_`` lists the classes.
     """
-    y = _labels(labels, features)
+    y = label_array(labels, features)
     X = training_matrix(features.drop(columns=[labels]) if isinstance(labels, str) else features)
     if y.nunique() < 2:
         raise InputError(f"need at least two classes to train, got {sorted(y.unique())}")

@@ -31,9 +31,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..graph.kernels import subtree_sum
+from ..codes import SWC_TYPE
+from ..compartments import label_compartments
+from ..graph.neuron import decompose
+from ..skeleton import Skeleton
+from ..skeleton.tree import root_labels, subtree_sum
 from .context import NeuronContext
-from .kernels import binned_cable, root_labels, weighted_quantiles
+from .kernels import binned_cable, weighted_quantiles
 from .registry import register
 
 NAN = float("nan")
@@ -43,7 +47,7 @@ TUFT_SPLIT = 0.15      # a trunk child carrying this fraction of the apical cabl
 PROFILE_EDGES_UM = np.arange(-400.0, 901.0, 100.0)  # soma-centred height bins along the apical axis
 EXTENT_QS = np.array([0.05, 0.5, 0.95])
 
-AXON, BASAL, APICAL = 2, 3, 4
+AXON, BASAL, APICAL = SWC_TYPE["axon"], SWC_TYPE["basal"], SWC_TYPE["apical"]
 
 
 def _bin_name(lo: float, hi: float) -> str:
@@ -65,10 +69,6 @@ def _labels(ctx: NeuronContext) -> tuple[np.ndarray, float]:
         return codes, 1.0
     if not len(ctx.somas):  # the labeller needs a soma to tell axon, basal and apical apart
         return codes, 0.0
-    from ..compartments import label_compartments  # a step above graph; imported late (graph imports features)
-    from ..graph.neuron import decompose
-    from ..skeleton import Skeleton
-
     sk = ctx.neuron.skeleton
     copy = decompose(Skeleton(sk.vertices.copy(), sk.parent.copy(), sk.radius.copy(), None, sk.soma_nodes.copy()),
                      ctx.somas, None, name=ctx.name)
