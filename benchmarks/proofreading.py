@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import sys
 import time
 import warnings
@@ -44,14 +45,6 @@ STEP = 600.0  # wavefront step (nm) for the synthetic runs: 3x faster than 300, 
 TOL = 5000.0
 CACHED_ONLY = "--cached-only" in sys.argv
 
-
-def process(mesh, step: float = STEP):
-    """extract -> split_somas -> proofread; returns (merged neuron, outputs, seconds)."""
-    t0 = time.perf_counter()
-    neuron = ng.extract(mesh, spines=False, step=step)
-    parts = split_somas(neuron)
-    outs = [proofread(p)[0] for p in parts]
-    return neuron, outs, time.perf_counter() - t0
 
 
 def predicted_points(outs) -> np.ndarray:
@@ -110,17 +103,45 @@ def cached(key: str, fn):
     return out
 
 
+def extracted(key: str, make):
+    """(truth, extracted neuron, extract seconds) for ``key``, cached under ``CACHE/neurons``:
+    extraction is the slow step, and split/proofread changes do not alter it."""
+    folder = os.path.join(CACHE, "neurons")
+    os.makedirs(folder, exist_ok=True)
+    stem = os.path.join(folder, key)
+    if os.path.exists(stem + ".neuron.zip") and os.path.exists(stem + ".truth.pkl"):
+        with open(stem + ".truth.pkl", "rb") as f:
+            truth, secs = pickle.load(f)
+        return truth, ng.load(stem + ".neuron.zip"), secs
+    truth = make()
+    t0 = time.perf_counter()
+    neuron = ng.extract(truth.mesh, spines=False, step=STEP)
+    secs = time.perf_counter() - t0
+    neuron.save(stem + ".neuron.zip")
+    with open(stem + ".truth.pkl", "wb") as f:
+        pickle.dump((truth, secs), f)
+    return truth, neuron, secs
+
+
+def split_and_proofread(neuron):
+    """split_somas -> proofread (default rules); returns (outputs, seconds)."""
+    t0 = time.perf_counter()
+    outs = [proofread(p)[0] for p in split_somas(neuron)]
+    return outs, time.perf_counter() - t0
+
+
 def run_merge(kind: str, seed: int) -> dict:
-    m = make_merge(seed=seed, kind=kind)
-    neuron, outs, secs = process(m.mesh)
+    m, neuron, t_extract = extracted(f"{kind}_{seed}", lambda: make_merge(seed=seed, kind=kind))
+    outs, secs = split_and_proofread(neuron)
     out = evaluate_merge(m, neuron, outs)
     out["seconds"] = secs
+    out["extract_seconds"] = t_extract
     return out
 
 
 def run_unmerged(shape: str, seed: int) -> dict:
-    cell = make_neuron(seed=seed, shape=shape)
-    neuron, outs, secs = process(cell.mesh)
+    cell, neuron, t_extract = extracted(f"plain_{shape}_{seed}", lambda: make_neuron(seed=seed, shape=shape))
+    outs, secs = split_and_proofread(neuron)
     cuts = pd.concat([o.cuts for o in outs if o.cuts is not None])
     return dict(shape=shape, seed=seed, cable_um=float(neuron.skeleton.cable_length / 1e3),
                 n_cut=int((cuts["action"] == "cut").sum()), n_flag=int((cuts["action"] == "flag").sum()),

@@ -201,17 +201,32 @@ def _final_labels(sk, comp: np.ndarray, fixed: np.ndarray, soma_of: dict) -> np.
 
 
 def _side_arms(sk, path: np.ndarray, span: float = 1500.0) -> np.ndarray:
-    """Extra skeleton arms (children beyond the first, summed) within ``span`` nm plus one radius
-    of every path node: 1 at a branch point, 2 or more where neurites cross."""
-    extra = np.maximum(sk.children_count() - 1, 0).astype(float)
-    extra[sk.soma_nodes] = 0.0
-    nodes = np.flatnonzero(extra > 0)
-    if len(nodes) == 0:
-        return np.zeros(len(path), np.int64)
-    tree = cKDTree(sk.vertices[nodes])
+    """Extra arms of the junction region around every path node: the skeleton edges that leave
+    the ball of ``span`` nm plus the node's radius, less the two the path itself uses.
+
+    1 at a branch point, 2 or more where neurites cross. Counting the arms that leave the
+    ball (rather than summing branch nodes inside it) sees a junction the skeleton draws as a
+    cluster of nearby forks as one junction, and ignores stubs that end inside the ball.
+    """
+    has = np.flatnonzero(sk.parent >= 0)
+    has = has[~np.isin(has, sk.soma_nodes) & ~np.isin(sk.parent[has], sk.soma_nodes)]
+    child, parent = has, sk.parent[has]
+    # incident edges of every node, CSR-style
+    ends = np.concatenate([child, parent])
+    other = np.concatenate([parent, child])
+    order = np.argsort(ends, kind="stable")
+    start = np.searchsorted(ends[order], np.arange(sk.n_nodes + 1))
+    tree = cKDTree(sk.vertices)
     reach = span + np.nan_to_num(sk.radius[path], nan=0.0)
-    hits = tree.query_ball_point(sk.vertices[path], reach)
-    return np.array([extra[nodes[h]].sum() for h in hits], np.int64)
+    inside = np.zeros(sk.n_nodes, bool)
+    out = np.zeros(len(path), np.int64)
+    for k, hit in enumerate(tree.query_ball_point(sk.vertices[path], reach)):
+        hit = np.asarray(hit, np.int64)
+        inside[hit] = True
+        inc = np.concatenate([order[start[v]:start[v + 1]] for v in hit]) if len(hit) else np.empty(0, np.int64)
+        out[k] = max(int((~inside[other[inc]]).sum()) - 2, 0)
+        inside[hit] = False
+    return out
 
 
 def _cut_once(neuron, graph, pairs, alive, fixed, path, inside, soma_of, i, j, region) -> dict:
