@@ -19,7 +19,8 @@ that another cell most likely contributed, with a reason and a confidence (0-1):
     ``max_width_ratio``), farther than ``proximal_um`` from the soma: a thin axon glued onto a
     dendrite. (Axons leaving a dendrite close to the soma are real and are kept.)
 ``doubling_back``
-    A child that turns back along its parent (angle > ``min_turn_deg``).
+    A child that turns back along its parent (angle > ``min_turn_deg``), with at least 3 µm
+    of cable (shorter stubs are the skeleton of a junction's bulge).
 ``axon_on_dendrite`` / ``dendrite_on_axon``
     With compartment labels: an axon subtree hanging from a dendrite farther than
     ``proximal_um`` from the soma, or a dendrite subtree hanging from the axon.
@@ -226,12 +227,15 @@ def _calibre_jump(t: _Tree, max_width_ratio: float = 0.35, proximal_um: float = 
     return out
 
 
-def _doubling_back(t: _Tree, min_turn_deg: float = 150.0) -> list[dict]:
+def _doubling_back(t: _Tree, min_turn_deg: float = 150.0, min_cable_um: float = 3.0) -> list[dict]:
     out = []
     for b in t.table.index:
         p = next(iter(t.graph.predecessors(b)), -1)
         ang = t.table.at[b, "angle_to_parent"]
         if p < t.n_somas or not ang > min_turn_deg:
+            continue
+        # a stub of a few µm turning back is the skeleton of a junction's bulge, not a neurite
+        if t.cable_um(t.subtree(b)) < min_cable_um:
             continue
         out.append(dict(rule="doubling_back", branch=b, confidence=float((ang - min_turn_deg) / (180 - min_turn_deg)),
                         detail=f"turns {ang:.0f} deg from its parent"))

@@ -245,22 +245,29 @@ def _cut_once(neuron, graph, pairs, alive, fixed, path, inside, soma_of, i, j, r
     t = int(np.argmax(score))
     centre = path[t]
     r_c = np.nan_to_num(sk.radius[centre], nan=0.0)
-    dist = dijkstra(graph, directed=False, indices=centre, limit=max(region, 2 * r_c))
-    R = np.flatnonzero(np.isfinite(dist) & ~np.isin(np.arange(sk.n_nodes), sk.soma_nodes))
-    in_r = np.zeros(sk.n_nodes, bool)
-    in_r[R] = True
-    touches = in_r[pairs[:, 0]] | in_r[pairs[:, 1]]
-    both = in_r[pairs[:, 0]] & in_r[pairs[:, 1]]
-    rest_alive = alive & ~touches
-    m = sparse.coo_matrix((np.ones(rest_alive.sum()), (pairs[rest_alive, 0], pairs[rest_alive, 1])),
-                          shape=graph.shape)
-    _, comp = connected_components(m + m.T, directed=False)
-    edge = alive & touches & ~both  # edges from the region to its arms
-    outer = np.where(in_r[pairs[edge, 0]], pairs[edge, 1], pairs[edge, 0])
-    arms = np.unique(comp[outer])
-    a_comp, b_comp = comp[sk.soma_nodes[i]], comp[sk.soma_nodes[j]]
+    # the junction region: grown (x2, x4) while the somata's sides still meet around it, as where
+    # two neurites touch side by side over several µm; never into a soma
+    for grow in (1.0, 2.0, 4.0):
+        radius = max(region, 2 * r_c) * grow
+        dist = dijkstra(graph, directed=False, indices=centre, limit=radius)
+        R = np.flatnonzero(np.isfinite(dist) & ~inside)
+        in_r = np.zeros(sk.n_nodes, bool)
+        in_r[R] = True
+        touches = in_r[pairs[:, 0]] | in_r[pairs[:, 1]]
+        both = in_r[pairs[:, 0]] & in_r[pairs[:, 1]]
+        rest_alive = alive & ~touches
+        m = sparse.coo_matrix((np.ones(rest_alive.sum()), (pairs[rest_alive, 0], pairs[rest_alive, 1])),
+                              shape=graph.shape)
+        _, comp = connected_components(m + m.T, directed=False)
+        a_comp, b_comp = comp[sk.soma_nodes[i]], comp[sk.soma_nodes[j]]
+        edge = alive & touches & ~both  # edges from the region to its arms
+        outer = np.where(in_r[pairs[edge, 0]], pairs[edge, 1], pairs[edge, 0])
+        arms = np.unique(comp[outer])
+        # at a crossing (two extra arms) the far halves of both neurites must come loose too
+        if a_comp != b_comp and len(arms) >= 2 + min(int(side[t]), 2):
+            break
     c_pos = sk.vertices[centre]
-    reach = max(region, 2 * r_c) + 3000.0
+    reach = radius + 3000.0
 
     def direction(c: int) -> np.ndarray:
         members = np.flatnonzero((comp == c) & (np.linalg.norm(sk.vertices - c_pos, axis=1) < reach))
@@ -289,9 +296,11 @@ def _cut_once(neuron, graph, pairs, alive, fixed, path, inside, soma_of, i, j, r
                 side_of[c] = j
             elif any(comp[s] == c for s in sk.soma_nodes):
                 side_of[c] = -2  # a third soma's side: leave joined to the region for its own pair
-            else:
-                d = direction(c)
-                side_of[c] = j if d @ d_b < d @ d_a else i
+            else:  # the far half of a crossing neurite: straight on from its side's arm, same calibre
+                d, r_c = direction(c), max(arm_radius(c), 1.0)
+                cost_a = d @ d_a + abs(np.log(r_c / max(arm_radius(a_comp), 1.0)))
+                cost_b = d @ d_b + abs(np.log(r_c / max(arm_radius(b_comp), 1.0)))
+                side_of[c] = j if cost_b < cost_a else i
         region_side = i if arm_radius(a_comp) >= arm_radius(b_comp) else j
         for c, s in side_of.items():
             if s >= 0 and s != region_side:
