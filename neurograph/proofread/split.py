@@ -245,10 +245,12 @@ def _cut_once(neuron, graph, pairs, alive, fixed, path, inside, soma_of, i, j, r
     t = int(np.argmax(score))
     centre = path[t]
     r_c = np.nan_to_num(sk.radius[centre], nan=0.0)
-    # the junction region: grown (x2, x4) while the somata's sides still meet around it, as where
-    # two neurites touch side by side over several µm; never into a soma
-    for grow in (1.0, 2.0, 4.0):
-        radius = max(region, 2 * r_c) * grow
+    # the junction region, grown (x2, x4) while the somata's sides, or a crossing's far halves
+    # (two extra arms), are still joined around it, as where two neurites touch side by side over
+    # several µm; never into a soma. When no size parts the somata (they are joined elsewhere
+    # too) the smallest region is cut and the next path is scored.
+    def cut_region(grow: float):
+        radius = max(region * grow, 2 * r_c)
         dist = dijkstra(graph, directed=False, indices=centre, limit=radius)
         R = np.flatnonzero(np.isfinite(dist) & ~inside)
         in_r = np.zeros(sk.n_nodes, bool)
@@ -259,13 +261,18 @@ def _cut_once(neuron, graph, pairs, alive, fixed, path, inside, soma_of, i, j, r
         m = sparse.coo_matrix((np.ones(rest_alive.sum()), (pairs[rest_alive, 0], pairs[rest_alive, 1])),
                               shape=graph.shape)
         _, comp = connected_components(m + m.T, directed=False)
-        a_comp, b_comp = comp[sk.soma_nodes[i]], comp[sk.soma_nodes[j]]
         edge = alive & touches & ~both  # edges from the region to its arms
         outer = np.where(in_r[pairs[edge, 0]], pairs[edge, 1], pairs[edge, 0])
-        arms = np.unique(comp[outer])
-        # at a crossing (two extra arms) the far halves of both neurites must come loose too
+        return radius, R, in_r, comp, edge, outer, np.unique(comp[outer])
+
+    for grow in (1.0, 2.0, 4.0):
+        radius, R, in_r, comp, edge, outer, arms = cut_region(grow)
+        a_comp, b_comp = comp[sk.soma_nodes[i]], comp[sk.soma_nodes[j]]
         if a_comp != b_comp and len(arms) >= 2 + min(int(side[t]), 2):
             break
+    if a_comp == b_comp:
+        radius, R, in_r, comp, edge, outer, arms = cut_region(1.0)
+        a_comp = b_comp = comp[sk.soma_nodes[i]]
     c_pos = sk.vertices[centre]
     reach = radius + 3000.0
 
