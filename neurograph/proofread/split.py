@@ -200,13 +200,16 @@ def _final_labels(sk, comp: np.ndarray, fixed: np.ndarray, soma_of: dict) -> np.
     return label
 
 
-def _side_arms(sk, path: np.ndarray, span: float = 1500.0) -> np.ndarray:
-    """Extra arms of the junction region around every path node: the skeleton edges that leave
-    the ball of ``span`` nm plus the node's radius, less the two the path itself uses.
+def _side_arms(sk, path: np.ndarray, span: float = 1500.0, cos_same: float = 0.8) -> np.ndarray:
+    """Extra arms of the junction region around every path node: the directions in which
+    skeleton edges leave the ball of ``span`` nm plus the node's radius, less the two the path
+    itself uses.
 
     1 at a branch point, 2 or more where neurites cross. Counting the arms that leave the
     ball (rather than summing branch nodes inside it) sees a junction the skeleton draws as a
-    cluster of nearby forks as one junction, and ignores stubs that end inside the ball.
+    cluster of nearby forks as one junction and ignores stubs that end inside the ball; edges
+    leaving within ~37° of each other (``cos_same``) are one arm, as when the skeleton of one
+    thick neurite runs in two parallel strands.
     """
     has = np.flatnonzero(sk.parent >= 0)
     has = has[~np.isin(has, sk.soma_nodes) & ~np.isin(sk.parent[has], sk.soma_nodes)]
@@ -224,9 +227,22 @@ def _side_arms(sk, path: np.ndarray, span: float = 1500.0) -> np.ndarray:
         hit = np.asarray(hit, np.int64)
         inside[hit] = True
         inc = np.concatenate([order[start[v]:start[v + 1]] for v in hit]) if len(hit) else np.empty(0, np.int64)
-        out[k] = max(int((~inside[other[inc]]).sum()) - 2, 0)
+        exits = other[inc][~inside[other[inc]]]
+        out[k] = max(_directions(sk.vertices[exits] - sk.vertices[path[k]], cos_same) - 2, 0)
         inside[hit] = False
     return out
+
+
+def _directions(d: np.ndarray, cos_same: float) -> int:
+    """Number of distinct directions among vectors ``d`` (greedy: a vector within ``cos_same``
+    of an earlier direction joins it)."""
+    n = np.linalg.norm(d, axis=1, keepdims=True)
+    d = d / np.maximum(n, 1e-9)
+    seen: list[np.ndarray] = []
+    for v in d:
+        if not any(v @ u > cos_same for u in seen):
+            seen.append(v)
+    return len(seen)
 
 
 def _cut_once(neuron, graph, pairs, alive, fixed, path, inside, soma_of, i, j, region) -> dict:
