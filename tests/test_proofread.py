@@ -243,7 +243,7 @@ def test_soma_bridge_touches_only_at_its_ends(bridge):
     # the synthetic bridge is a dendrite: it must not fuse through other neurites on its way
     from types import SimpleNamespace
 
-    from neurograph.synthetic_merge import _passes_through
+    from neurograph.synthetic.merge import _passes_through
 
     m, _ = bridge
     for cell in (0, 1):
