@@ -80,7 +80,9 @@ def skeletonize(mesh: trimesh.Trimesh, somas: Sequence | None = None, bridges: n
     step : float or "auto", default 300
         Width in nm of each geodesic level set collapsed into one node. ``"auto"`` uses
         twice the median mesh edge length (clipped to 200-1000 nm). Smaller steps resolve
-        shorter twigs; edges longer than ``step / 2`` get Steiner points first.
+        shorter twigs, but on meshes with edges several times longer than the step (decimated
+        meshes) rings break into stubs and zig-zag (see ``ring_bands``); edges longer than
+        ``step / 2`` get Steiner points first.
     prune_factor : float, default 0.5
         Terminal twigs shorter than ``prune_factor`` times the radius of the node they
         hang from are bumps, not branches: they are merged into that node.
