@@ -35,7 +35,6 @@ from scipy.spatial import cKDTree
 import neurograph as ng
 import neurograph.pipeline as pipeline
 from neurograph.skeleton import Skeleton
-from neurograph.skeleton.edit import _twig_paths
 from neurograph.skeleton.kernels import distance_to_segments
 from neurograph.skeleton.resample import resample
 from neurograph.skeleton.wavefront import skeletonize
@@ -66,8 +65,18 @@ def dense(sk: Skeleton, spacing: float = 40.0):
 
 
 def twig_lengths(sk: Skeleton) -> np.ndarray:
-    paths = _twig_paths(sk.parent, sk.children_count())
-    return np.array([np.linalg.norm(np.diff(sk.vertices[p], axis=0), axis=1).sum() for p in paths])
+    """Length (nm) of every terminal twig: from a tip up to its first branch point (twigs that
+    reach a root without one are not twigs)."""
+    parent, n_children, edge = sk.parent, sk.children_count(), sk.edge_lengths
+    out = []
+    for leaf in np.flatnonzero((n_children == 0) & (parent >= 0)):
+        length, node = 0.0, leaf
+        while parent[node] >= 0 and n_children[parent[node]] == 1:
+            length += edge[node]
+            node = parent[node]
+        if parent[node] >= 0:  # stopped below a branch point
+            out.append(length + edge[node])
+    return np.array(out)
 
 
 def reference(path: Path) -> Skeleton:
