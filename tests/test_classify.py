@@ -94,6 +94,10 @@ def test_fit_labels_with_a_search_as_the_last_step():
     search = GridSearchCV(ExtraTreesClassifier(n_estimators=20, random_state=0), {"max_features": [0.3, 1.0]}, cv=3)
     pipe = fit_labels(Pipeline([("model", search)]), X, y.to_numpy())
     assert list(pipe.classes_) == ["a", "b", "c"] and set(pipe.predict(X)) == {"a", "b", "c"}
+    inner = Pipeline([("model", ExtraTreesClassifier(n_estimators=20, random_state=0))])  # a search over a pipeline
+    nested = Pipeline([("tuned", GridSearchCV(inner, {"model__max_features": [0.3, 1.0]}, cv=3))])
+    pipe = fit_labels(nested, X, y.to_numpy())
+    assert list(pipe.classes_) == ["a", "b", "c"] and set(pipe.predict(X)) == {"a", "b", "c"}
 
 
 def test_cross_validate_beats_chance_and_shuffled_labels_do_not():
