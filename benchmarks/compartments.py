@@ -63,7 +63,7 @@ def synthetic(quick: bool) -> None:
             res = []
             for use in (False, True):
                 if use:
-                    neuron.map_synapses(sample_synapses(cell, seed))
+                    ng.map_synapses(neuron, sample_synapses(cell, seed))
                 ng.label_compartments(neuron, use_synapses=use)
                 mid, length, ours = edges(neuron)
                 truth = truth_compartments(cell, mid)
@@ -140,7 +140,7 @@ def microns() -> None:
     neuron.skeleton.node_type = keep_labels
     with pd.option_context("display.width", 200, "display.max_columns", 30):
         print("perisomatic features (depth along +y, µm):")
-        print(neuron.soma_features().T.to_string())
+        print(ng.soma_features(neuron).T.to_string())
     swc = stem + "_neurd_skeleton.swc"
     if os.path.exists(swc):
         neurd = pd.read_csv(swc, sep=r"\s+")

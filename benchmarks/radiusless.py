@@ -79,7 +79,7 @@ def synthetic(quick: bool, tmp: str) -> None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 neuron = ng.load_swc(path, units="nm")
-                neuron.map_synapses(syn)
+                ng.map_synapses(neuron, syn)
             mapped = neuron.synapse_report["n_mapped"] / neuron.synapse_report["n_synapses"]
             for use, pia in [(u, p) for u in (False, True) for p in (None, apical_dir)]:
                 table = ng.label_compartments(neuron, use_synapses=use, pia=pia)

@@ -20,7 +20,7 @@ from scipy.spatial import cKDTree
 
 import neurograph as ng
 from neurograph import synthetic
-from neurograph.features.spine_geometry import match_points
+from neurograph.spines.geometry import match_points
 
 SHAPES = ["fragment", "fragment", "fragment", "bipolar"]
 

@@ -1,6 +1,6 @@
 """Synapse -> mesh surface mapping: bounded memory and the same answer as trimesh.
 
-Compares :func:`neurograph.features.synapses.closest_surface_points` with
+Compares :func:`neurograph.synapses.mapping.closest_surface_points` with
 ``trimesh.proximity.closest_point`` on the MICrONS mesh of the shared data
 (``../shared/data/microns_neurd``) and its 965 synapses:
 
@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import trimesh
 
-from neurograph.features.synapses import closest_surface_points
+from neurograph.synapses.mapping import closest_surface_points
 
 DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "microns_neurd")
 if not os.path.isdir(DATA):
@@ -68,7 +68,7 @@ def main() -> None:
     neuron = ng.extract(mesh, spines=False)
     t0 = time.perf_counter()
     try:
-        neuron.map_synapses(os.path.join(DATA, "864691135510518224_synapses.csv"))  # voxel size forgotten
+        ng.map_synapses(neuron, os.path.join(DATA, "864691135510518224_synapses.csv"))  # voxel size forgotten
     except InputError as exc:
         print(f"map_synapses without the voxel size: InputError after {time.perf_counter() - t0:.2f} s: {exc}")
 

@@ -14,28 +14,30 @@ or all at once: ``neurograph.extract("cell.off")``.
 
 from .errors import InputError, MeshError, NeurographError, SkeletonError
 from .errors import FormatError
-from .errors import InsectTwigWarning, NeurographWarning
+from .errors import InsectTwigWarning, NeurographDeprecationWarning, NeurographWarning
 from .datasets import PROFILES as DATASETS
+from .io import load_mesh, write_swc
+from .io.synapses import load_synapses
+from .mesh import RepairResult, Soma, find_somas, repair
+from .skeleton import Skeleton, skeletonize
+from .graph import Neuron, decompose, load
 from .graph.swc import load_swc
-from .graph.interop import from_navis, load_skeleton
+from .graph.interop import load_skeleton
 from .graph.heal import canonical, heal, heal_report
+from .spines import detect_spines
+from .synapses import map_synapses
+from .compartments import label_compartments
+from .proofread import proofread, split_somas
 from .features.vector import neuron_features
 from .features.registry import feature_table
-from .graph import Neuron, decompose, load
-from .io import load_mesh, write_swc
-from .mesh import RepairResult, Soma, find_somas, repair
-from .pipeline import extract
-from .features.spines import detect_spines
-from .io.synapses import load_synapses
-from .compartments import label_compartments
 from .features.perisomatic import soma_features
-from .skeleton import Skeleton, skeletonize
-from .proofread import proofread, split_somas
+from .features.summary import neuron_summary
+from .pipeline import extract, from_navis
 from . import synthetic
 
-__version__ = "0.1.0"
+from .version import __version__  # noqa: E402,F401
 
-__all__ = ["from_navis", "load_skeleton", "graph_arrays", "heal", "heal_report", "canonical", "FormatError", "InsectTwigWarning", "NeurographWarning", "DATASETS", "load_swc", "neuron_features", "feature_table", "classify", "detect_spines", "load_synapses", "label_compartments", "soma_features", "InputError", "MeshError", "NeurographError", "SkeletonError", "Neuron", "RepairResult", "Skeleton",
+__all__ = ["from_navis", "load_skeleton", "graph_arrays", "heal", "heal_report", "canonical", "FormatError", "InsectTwigWarning", "NeurographWarning", "DATASETS", "load_swc", "neuron_features", "feature_table", "classify", "detect_spines", "map_synapses", "neuron_summary", "NeurographDeprecationWarning", "load_synapses", "label_compartments", "soma_features", "InputError", "MeshError", "NeurographError", "SkeletonError", "Neuron", "RepairResult", "Skeleton",
            "Soma", "decompose", "extract", "find_somas", "load", "load_mesh", "repair", "skeletonize",
            "synthetic", "write_swc", "batch", "split_somas", "proofread"]
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .compartments import SWC_TYPE
+from .codes import SWC_TYPE
 from .errors import NeurographError
 
 

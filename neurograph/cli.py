@@ -7,11 +7,10 @@ import os
 import sys
 import time
 
+from .datasets import DATASET_HELP
 from .errors import NeurographError
 from .io.paths import check_output_folder, voxel_arg
 
-DATASET_HELP = ("dataset profile giving voxel sizes, spines on/off, soma limits, pia and the axon method: "
-                "microns, h01, hemibrain, manc, flywire, fafb, neuromorpho (explicit options override it)")
 
 
 def _extract(args: argparse.Namespace) -> int:
@@ -45,13 +44,15 @@ def _extract(args: argparse.Namespace) -> int:
 
 def _write(neuron, output: str, t0: float) -> None:
     """Write one neuron's tables, SWC, saved neuron and pictures into ``output``."""
+    from .features.perisomatic import soma_features
+    from .features.summary import neuron_summary
     from .io import write_swc
 
     stem = os.path.join(output, neuron.name)
     neuron.branches.to_csv(f"{stem}_branches.csv")
-    neuron.summary.to_csv(f"{stem}_summary.csv")
+    neuron_summary(neuron).to_csv(f"{stem}_summary.csv")
     if neuron.somas:
-        neuron.soma_features().to_csv(f"{stem}_somata.csv")
+        soma_features(neuron).to_csv(f"{stem}_somata.csv")
     if neuron.synapses is not None:
         neuron.synapses.to_csv(f"{stem}_synapses.csv")
         rep = neuron.synapse_report
@@ -71,7 +72,7 @@ def _write(neuron, output: str, t0: float) -> None:
     fig = plot_neuron(neuron)
     fig.savefig(f"{stem}.png", dpi=120, bbox_inches="tight")
     qc_figure(neuron, f"{stem}_qc.png")
-    summary = neuron.summary.iloc[0]
+    summary = neuron_summary(neuron).iloc[0]
     print(f"{neuron!r}\n  total length {summary.total_length:.1f} µm, {summary.n_limbs:.0f} limbs, "
           f"{summary.n_branches:.0f} branches, soma radius {summary.soma_radius:.2f} µm")
     print(f"wrote {stem}_branches.csv, _summary.csv, .swc, .neuron.zip, .png, _qc.png in {time.perf_counter() - t0:.1f} s")
@@ -89,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     argparse.ArgumentParser
         Parser whose parsed arguments carry the subcommand handler as ``func``.
     """
-    from . import __version__
+    from .version import __version__
 
     parser = argparse.ArgumentParser(prog="neurograph", description=__doc__)
     parser.add_argument("--version", action="version", version=f"neurograph {__version__}")
@@ -127,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .batch.cli import add_batch_parser
 
     add_batch_parser(sub)
-    from .classify.cli import add_classify_parsers  # features / train / predict
+    from .classify_cli import add_classify_parsers  # features / train / predict
 
     add_classify_parsers(sub)
     for name, command in sub.choices.items():

@@ -32,7 +32,7 @@ Every field (units in the name where they are not nm):
 ``compartments``
     Geometry-only axon method of :func:`neurograph.label_compartments`: ``"vertebrate"``
     (thin axon leaving the soma or a proximal dendrite) or ``"insect"`` (unipolar neurons:
-    :mod:`neurograph.compartments_insect`).
+    :mod:`neurograph.compartments.insect`).
 
 Sources (checked for each value; see also docs/datasets.md, generated from this table by
 :func:`profiles_markdown`): MICrONS minnie65 annotation tables are "in units of 4,4,40
@@ -58,6 +58,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .errors import InputError
+
+#: help text of the ``--dataset`` option of the command-line tools
+DATASET_HELP = ("dataset profile giving voxel sizes, spines on/off, soma limits, pia and the axon method: "
+                "microns, h01, hemibrain, manc, flywire, fafb, neuromorpho (explicit options override it)")
 
 
 @dataclass(frozen=True)

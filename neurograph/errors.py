@@ -46,3 +46,15 @@ class UnitsWarning(DataWarning):
 
 class InsectTwigWarning(NeurographWarning):
     """Spine detection on a mesh without a dataset profile folded what look like insect twigs."""
+
+
+class NeurographDeprecationWarning(NeurographWarning, FutureWarning):
+    """An old name or call that still works for one release: the message names its replacement."""
+
+
+def deprecated(old: str, new: str, stacklevel: int = 3) -> None:
+    """Warn that ``old`` is deprecated in favour of ``new`` (:class:`NeurographDeprecationWarning`)."""
+    import warnings
+
+    warnings.warn(f"{old} is deprecated and will be removed in the next release; use {new}",
+                  NeurographDeprecationWarning, stacklevel=stacklevel)

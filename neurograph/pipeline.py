@@ -1,4 +1,5 @@
-"""One call from a mesh to a :class:`Neuron`: load, repair, somata, skeleton, branches."""
+"""One call from a mesh to a :class:`Neuron`: load, repair, somata, skeleton, branches, then the
+steps (spines, synapses, compartments, proofreading); and navis neurons in (:func:`from_navis`)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,20 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .errors import UnitsWarning
-from .io.units import check_extent, check_thickness
-
+from .compartments import label_compartments
+from .datasets import get_profile, pick, synapse_columns_for
+from .errors import InputError, UnitsWarning
 from .graph import Neuron, decompose
+from .graph.interop import neuron_from_table
 from .io.meshes import load_mesh
+from .io.navis import connector_table, mesh_arrays, navis_module, tree_table
+from .io.units import check_extent, check_thickness
 from .mesh import find_somas, repair
+from .proofread import proofread as proofread_neuron
+from .proofread import split_somas
 from .skeleton import skeletonize
+from .spines import detect_spines, warn_if_insect_twigs
+from .synapses import map_synapses
 
 
 def extract(source: Any, voxel_size: float | Sequence[float] | None = None, name: str | None = None,
@@ -74,7 +82,7 @@ def extract(source: Any, voxel_size: float | Sequence[float] | None = None, name
         datasets), else True. Insect neurons have no spines, but their short terminal twigs
         (< ~3 µm) look like spines on the mesh and would be folded away (~25-40% of the
         cable of the hemibrain DA1 neurons); without a profile, when the folded twigs look
-        like insect twigs rather than spines (:func:`neurograph.features.spine_check.looks_like_insect_twigs`)
+        like insect twigs rather than spines (:func:`neurograph.spines.check.looks_like_insect_twigs`)
         a :class:`~neurograph.errors.InsectTwigWarning` names the remedy.
     dataset : str, optional
         Dataset profile name (``microns``, ``h01``, ``hemibrain``, ``manc``, ``flywire``,
@@ -116,8 +124,6 @@ def extract(source: Any, voxel_size: float | Sequence[float] | None = None, name
             progress(stage, time.perf_counter() - t0)
         return time.perf_counter()
 
-    from .datasets import get_profile, pick, synapse_columns_for
-
     profile = get_profile(dataset)
     voxel_size = pick(voxel_size, profile, "mesh_voxel_size", 1.0)
     min_soma_radius = float(pick(min_soma_radius, profile, "min_soma_radius_nm", 2500.0))
@@ -154,35 +160,27 @@ def extract(source: Any, voxel_size: float | Sequence[float] | None = None, name
         check_thickness(float(np.nanmax(skeleton.radius)), len(somas), f"mesh {name!r}", min_soma_radius)
     t = done("decompose", t)
     if spines:
-        from .features.spines import detect_spines
-
         table = detect_spines(neuron, **(spines if isinstance(spines, dict) else {}))
-        from .features.spine_check import warn_if_insect_twigs
-
         # measured always (in neuron.settings); a warning only when no profile said what the data is
         settings["spine_check"] = warn_if_insect_twigs(neuron, table, warn=profile is None)
         t = done("spines", t)
     if synapses is not None:
-        neuron.map_synapses(synapses, voxel_size=synapse_voxel_size, columns=synapse_columns,
-                            tolerance=synapse_tolerance)
+        map_synapses(neuron, synapses, voxel_size=synapse_voxel_size, columns=synapse_columns,
+                     tolerance=synapse_tolerance)
         t = done("synapses", t)
     if compartments or (compartments is None and synapses is not None):
-        from .compartments import label_compartments
-
         label_compartments(neuron, **comp_kwargs)
         t = done("compartments", t)
     settings.update(split=bool(split), proofread=proofread if isinstance(proofread, (bool, dict, list)) else bool(proofread))
     neuron.settings = {**_plain(settings), **neuron.settings}  # the steps' own records (compartments) kept
     if not split and not proofread:
         return neuron
-    from .proofread import proofread as _proofread, split_somas
-
     parts = split_somas(neuron) if split else [neuron]
     if split:
         t = done("split", t)
     if proofread:
         rules = None if proofread is True else proofread
-        parts = [_proofread(p, rules=rules)[0] for p in parts]
+        parts = [proofread_neuron(p, rules=rules)[0] for p in parts]
         done("proofread", t)
     for part in parts:  # the parts were made with the same settings
         part.settings = {**neuron.settings, **part.settings}
@@ -191,8 +189,6 @@ def extract(source: Any, voxel_size: float | Sequence[float] | None = None, name
 
 def _plain(value: Any) -> Any:
     """JSON-able copy of a settings value (tuples and arrays -> lists, numpy scalars -> Python)."""
-    import numpy as np
-
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, np.ndarray)):
@@ -207,8 +203,6 @@ def _target_faces(decimate: float | int | None, n_faces: int) -> int | None:
     float in (0, 1) (fraction kept)."""
     if decimate is None:
         return None
-    from .errors import InputError
-
     if isinstance(decimate, bool) or not isinstance(decimate, (int, float, np.integer, np.floating)):
         raise InputError(f"decimate must be a face count (int > 1) or a fraction in (0, 1), got {decimate!r}")
     if isinstance(decimate, (int, np.integer)) and decimate > 1:
@@ -217,3 +211,65 @@ def _target_faces(decimate: float | int | None, n_faces: int) -> int | None:
         return max(4, int(round(float(decimate) * n_faces)))
     raise InputError(f"decimate must be a face count (int > 1) or a fraction in (0, 1), got {decimate!r}; "
                      "pass None to keep every face")
+
+
+def from_navis(x: Any, nm_per_unit: float | None = None, name: str | None = None, **extract_kwargs):
+    """A navis neuron (or list) as neurograph Neuron(s), in nm.
+
+    Parameters
+    ----------
+    x : navis.TreeNeuron, navis.MeshNeuron or navis.NeuronList
+        Units from ``x.units`` (e.g. ``8 nanometer`` for hemibrain data).
+    nm_per_unit : float, optional
+        Override for neurons without a length unit.
+    name : str, optional
+        Neuron name; default ``x.id`` when it is an integer (a body / segment id), else
+        ``x.name``.
+    **extract_kwargs
+        For a ``MeshNeuron``: options of :func:`neurograph.extract` (``spines=False`` for
+        insect neurons, ``gap``, ...).
+
+    Returns
+    -------
+    Neuron or list of Neuron
+        A ``TreeNeuron`` becomes a skeleton Neuron like :func:`neurograph.load_swc` (soma
+        from the navis soma or SWC label 1); a node column ``compartment`` becomes the
+        branches' compartment labels; connectors become ``Neuron.synapses`` (connectors tied
+        to nodes are all mapped, whatever their distance to the skeleton; others within 1 µm). A ``MeshNeuron``
+        runs :func:`neurograph.extract` (its connectors are mapped too). A ``NeuronList``
+        gives a list.
+
+    Raises
+    ------
+    InputError
+        Not a navis neuron, or a neuron without a length unit.
+    """
+    navis = navis_module()
+    if isinstance(x, navis.NeuronList):
+        return [from_navis(n, nm_per_unit=nm_per_unit, **extract_kwargs) for n in x]
+    xid, xname = getattr(x, "id", None), getattr(x, "name", None)
+    label = name or (str(xid) if isinstance(xid, (int, np.integer)) or str(xid).isdigit() else
+                     str(xname or xid or "neuron"))
+    if isinstance(x, navis.TreeNeuron):
+        table, meta = tree_table(x, nm_per_unit)
+        labels = table["compartment"].astype(str).to_numpy() if "compartment" in table.columns else None
+        neuron = neuron_from_table(table, label, {"source": "navis", **meta}, labels, "navis")
+    elif isinstance(x, navis.MeshNeuron):
+        neuron = extract(mesh_arrays(x, nm_per_unit), voxel_size=1.0, name=label, **extract_kwargs)
+        neuron.repair_report["source"] = "navis"
+    else:
+        raise InputError(f"from_navis takes a navis TreeNeuron, MeshNeuron or NeuronList, got {type(x).__name__}")
+    synapses = connector_table(x, nm_per_unit)
+    if synapses is not None and len(synapses):
+        tolerance = 1000.0
+        if "node_id" in synapses.columns and isinstance(x, navis.TreeNeuron):
+            # navis ties these connectors to nodes: they belong to the neuron however far from the
+            # skeleton's centre line (a soma or a thick dendrite), so the tolerance covers them
+            nodes = table.set_index("node_id")[["x", "y", "z"]]
+            tied = synapses["node_id"].isin(nodes.index).to_numpy()
+            if tied.any():
+                gap = np.linalg.norm(synapses.loc[tied, ["x", "y", "z"]].to_numpy(float)
+                                     - nodes.loc[synapses.loc[tied, "node_id"]].to_numpy(float), axis=1)
+                tolerance = max(tolerance, float(gap.max()) * 1.01 + 1.0)
+        map_synapses(neuron, synapses.drop(columns="node_id", errors="ignore"), tolerance=tolerance)
+    return neuron

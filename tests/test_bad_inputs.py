@@ -102,8 +102,8 @@ def corpus(tmp_path_factory):
 
 
 def _library_call(case, neuron, tables_ok):
-    from neurograph.classify.cli import read_table
-    from neurograph.features.synapses import map_synapses
+    from neurograph.classify_cli import read_table
+    from neurograph.synapses.mapping import assign_synapses
 
     a = case.args
     if case.kind == "mesh":
@@ -112,8 +112,8 @@ def _library_call(case, neuron, tables_ok):
         return lambda: ng.load_swc(case.path, units=a["units"])
     if case.kind == "synapses":
         if a.get("strict") is False:
-            return lambda: map_synapses(neuron, ng.load_synapses(case.path), strict_units=False)
-        return lambda: neuron.map_synapses(case.path)
+            return lambda: assign_synapses(neuron, ng.load_synapses(case.path), strict_units=False)
+        return lambda: ng.map_synapses(neuron, case.path)
     if case.kind == "neuron":
         return lambda: ng.load(case.path)
     if case.kind == "model":

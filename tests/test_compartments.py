@@ -42,7 +42,7 @@ def test_geometry_and_synapse_labels_match_truth(cells, shape):
     assert accuracy(neuron, cell) >= 0.95
     assert set(table["compartment"]) >= {"soma", "axon"}
     assert table["compartment_confidence"].between(0, 1).all()
-    neuron.map_synapses(sample_synapses(cell, seed=1))
+    ng.map_synapses(neuron, sample_synapses(cell, seed=1))
     table = ng.label_compartments(neuron)
     assert (table.loc[table.index >= neuron.n_somas, "compartment_method"] == "synapses").all()
     assert accuracy(neuron, cell) >= 0.95
@@ -83,7 +83,7 @@ def test_labels_propagate_to_nodes_faces_and_summary(cells):
     assert np.array_equal(neuron.skeleton.node_type, expected)
     face_expected = np.array([code[table.at[b, "compartment"]] for b in neuron.face_branch])
     assert np.array_equal(neuron.face_compartment, face_expected)
-    s = neuron.summary.iloc[0]
+    s = ng.neuron_summary(neuron).iloc[0]
     truth_axon = cell.branches.loc[cell.branches.compartment == "axon", "length"].sum()
     assert abs(s["axon_length"] - truth_axon) / truth_axon < 0.1
     assert set(neuron.skeleton.to_swc()["type"]) == {1, 2, 3}
@@ -98,7 +98,7 @@ def test_use_synapses_true_needs_synapses():
 
 def test_perisomatic_features_of_a_synthetic_soma(cells):
     cell, neuron = cells["bipolar"]
-    neuron.map_synapses(sample_synapses(cell, seed=3, n_soma=12))
+    ng.map_synapses(neuron, sample_synapses(cell, seed=3, n_soma=12))
     soma = ng.soma_features(neuron, depth_axis=(0, 0, 2)).iloc[0]
     r = cell.soma_radius / 1e3
     assert soma["equivalent_radius"] == pytest.approx(r, rel=0.1)
@@ -111,4 +111,4 @@ def test_perisomatic_features_of_a_synthetic_soma(cells):
     syn = neuron.synapses
     near = syn["mapped"] & (syn["soma"] < 0) & (syn["path_to_soma"] < 60)
     assert total_shells == near.sum()
-    assert neuron.summary.iloc[0]["soma_volume"] == pytest.approx(soma["volume"])
+    assert ng.neuron_summary(neuron).iloc[0]["soma_volume"] == pytest.approx(soma["volume"])

@@ -45,11 +45,11 @@ def test_unipolar_axon_without_synapses(unipolar, method):
 
 def test_soma_less_insect_tree_uses_twig_density(unipolar):
     """Without the soma, the side with sparser terminal twigs is the axon."""
-    from neurograph.compartments import _Arbor
-    from neurograph.compartments_insect import insect_axon
+    from neurograph.compartments import Arbor
+    from neurograph.compartments.insect import insect_axon
 
     cell, neuron = unipolar[0]
-    arbor = _Arbor(neuron)
+    arbor = Arbor(neuron)
     arbor.is_soma[:] = False  # forget the soma: the side must come from the twigs
     tree = int(arbor.root[neuron.skeleton.soma_nodes[0]])
     axon, conf = insect_axon(arbor, tree)
@@ -73,11 +73,11 @@ def test_auto_keeps_the_vertebrate_rule_for_multipolar_cells():
 
 def test_local_neuron_without_a_tract_gets_no_axon():
     """A branching fragment with no long tract between two arbors: nothing is called axon."""
-    from neurograph.compartments import _Arbor
-    from neurograph.compartments_insect import insect_axon
+    from neurograph.compartments import Arbor
+    from neurograph.compartments.insect import insect_axon
 
     neuron = ng.extract(make_neuron(2, "fragment").mesh, spines=False)
-    arbor = _Arbor(neuron)
+    arbor = Arbor(neuron)
     for tree in np.unique(arbor.root):
         assert insect_axon(arbor, int(tree)) is None
 

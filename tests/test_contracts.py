@@ -38,9 +38,9 @@ def bare(cell):
 
 def _steps(synapses):
     return {
-        "spines": lambda n: n.detect_spines(),
-        "synapses": lambda n: n.map_synapses(synapses),
-        "compartments": lambda n: n.label_compartments(),
+        "spines": lambda n: ng.detect_spines(n),
+        "synapses": lambda n: ng.map_synapses(n, synapses),
+        "compartments": lambda n: ng.label_compartments(n),
     }
 
 
@@ -88,10 +88,10 @@ def test_the_issue_case_spines_after_synapses_and_compartments(bare, synapses):
     neuron = copy.deepcopy(bare)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        neuron.map_synapses(synapses)
-        neuron.label_compartments()
+        ng.map_synapses(neuron, synapses)
+        ng.label_compartments(neuron)
         before = neuron.branches["compartment"].value_counts()
-        neuron.detect_spines()
+        ng.detect_spines(neuron)
     assert_neuron_ok(neuron)
     assert "compartment" in neuron.branches.columns
     assert set(neuron.branches["compartment"]) <= set(before.index)
@@ -106,9 +106,9 @@ def test_skeleton_neuron_steps_and_round_trip(bare, synapses, tmp_path):
     assert_neuron_ok(neuron)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        neuron.map_synapses(synapses, tolerance=3000)
+        ng.map_synapses(neuron, synapses, tolerance=3000)
         assert_neuron_ok(neuron)
-        neuron.label_compartments()
+        ng.label_compartments(neuron)
     assert_neuron_ok(neuron)
     neuron.save(tmp_path / "s.neuron.zip")
     _same(neuron, ng.load(tmp_path / "s.neuron.zip"))
@@ -119,7 +119,7 @@ def test_checker_catches_broken_neurons(bare, synapses):
     neuron = copy.deepcopy(bare)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        neuron.map_synapses(synapses)
+        ng.map_synapses(neuron, synapses)
     broken = copy.deepcopy(neuron)
     broken.face_branch = broken.face_branch.copy()
     broken.face_branch[0] = 10 ** 6
@@ -142,8 +142,8 @@ def test_heal_keeps_the_invariants(bare, synapses, tmp_path):
     neuron = perturb.fragment(ng.load_swc(path, units="nm"), n_pieces=3, seed=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        neuron.map_synapses(synapses, tolerance=3000)
-        neuron.label_compartments()
+        ng.map_synapses(neuron, synapses, tolerance=3000)
+        ng.label_compartments(neuron)
         healed = ng.heal(neuron, max_gap_um=10)
     assert len(healed.skeleton.roots) < len(neuron.skeleton.roots)
     assert healed.synapses["mapped"].any()

@@ -116,7 +116,7 @@ def test_batch_neurons_row_records_profile_and_values(fragment):
     import json
 
     from neurograph.batch.inputs import Task
-    from neurograph.batch.worker import neurons_row
+    from neurograph.batch.tables import neurons_row
 
     neuron = ng.extract(fragment.mesh, dataset="flywire")
     row = neurons_row(neuron, Task("f", "/x/f.ply", "mesh", dataset="flywire"))

@@ -69,7 +69,7 @@ def test_save_load_round_trip(hemibrain_neurons, tmp_path):
     assert np.array_equal(back.mesh.faces, neuron.mesh.faces)
     assert sorted(back.graph.edges) == sorted(neuron.graph.edges)
     np.testing.assert_allclose(back.branches.to_numpy(float), neuron.branches.to_numpy(float), equal_nan=True)
-    assert np.allclose(back.summary.to_numpy(float), neuron.summary.to_numpy(float), equal_nan=True)
+    assert np.allclose(ng.neuron_summary(back).to_numpy(float), ng.neuron_summary(neuron).to_numpy(float), equal_nan=True)
 
 
 def test_swc_and_navis(hemibrain_neurons, tmp_path):

@@ -69,7 +69,7 @@ def _check_neuron(neuron, mesh: bool) -> None:
         assert sum(v < n_somas for v in comp) <= 1                    # never two somata in one tree
     lengths = neuron.branches["length"].to_numpy(float)
     assert np.all(lengths >= 0)
-    total = float(neuron.summary["total_length"].iloc[0])
+    total = float(ng.neuron_summary(neuron)["total_length"].iloc[0])
     assert lengths.sum() == pytest.approx(total, rel=1e-9, abs=1e-9)
     assert total <= neuron.skeleton.cable_length / 1e3 + 1e-6       # soma interiors are not cable
     nodes = set(graph.nodes)

@@ -108,7 +108,7 @@ def test_resample_keeps_topology_and_cable():
 def test_synapses_map_onto_centre_lines_and_unit_errors_still_raise(cells):
     cell, path, syn, _ = cells["pyramidal0"]
     neuron = _load(path)
-    neuron.map_synapses(syn)
+    ng.map_synapses(neuron, syn)
     rep = neuron.synapse_report
     assert rep["n_mapped"] / rep["n_synapses"] >= 0.99
     assert rep["n_centerline"] > 0.9 * rep["n_synapses"] and rep["centerline_tolerance_nm"] == 5000.0
@@ -122,13 +122,13 @@ def test_synapses_map_onto_centre_lines_and_unit_errors_still_raise(cells):
     voxels[["x", "y"]] /= 4.0
     voxels["z"] /= 40.0
     with pytest.raises(InputError, match="other units"):
-        neuron.map_synapses(voxels)
+        ng.map_synapses(neuron, voxels)
     microns = syn.copy()
     microns[["x", "y", "z"]] /= 1000.0  # µm passed as nm
     with pytest.raises(InputError, match="other units"):
-        neuron.map_synapses(microns)
+        ng.map_synapses(neuron, microns)
     with pytest.raises(InputError, match="centerline_tolerance"):
-        neuron.map_synapses(syn, centerline_tolerance=-1.0)
+        ng.map_synapses(neuron, syn, centerline_tolerance=-1.0)
 
 
 @pytest.mark.parametrize("name", ["pyramidal0", "pyramidal5", "multipolar1"])
@@ -149,7 +149,7 @@ def test_compartments_without_radii(cells, name):
     else:
         assert "apical" not in set(table["compartment"])
     # with synapses: axon / dendrite from synapse flow
-    neuron.map_synapses(syn)
+    ng.map_synapses(neuron, syn)
     table = ng.label_compartments(neuron, pia=up if pyramidal else None)
     ad, apical = accuracy(neuron, cell)
     assert ad >= 0.95
@@ -164,9 +164,9 @@ def test_every_public_step_runs_on_a_radius_less_skeleton(cells, tmp_path):
     cell, path, syn, up = cells["pyramidal5"]
     neuron = _load(path)
     steps = [
-        lambda: ng.neuron_features(neuron), lambda: neuron.summary, lambda: ng.label_compartments(neuron),
+        lambda: ng.neuron_features(neuron), lambda: ng.neuron_summary(neuron), lambda: ng.label_compartments(neuron),
         lambda: ng.label_compartments(neuron, pia=up), lambda: ng.label_compartments(neuron, apical=True),
-        lambda: neuron.map_synapses(syn), lambda: ng.label_compartments(neuron, pia=up),
+        lambda: ng.map_synapses(neuron, syn), lambda: ng.label_compartments(neuron, pia=up),
         lambda: ng.label_compartments(neuron, use_synapses=True, apical=True),
         lambda: ng.neuron_features(neuron), lambda: ng.feature_table(), lambda: ng.soma_features(neuron),
         lambda: plot.plot_neuron(neuron, color_by="compartment"),

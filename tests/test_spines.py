@@ -5,8 +5,8 @@ import pytest
 
 import neurograph as ng
 from neurograph import synthetic
-from neurograph.features.spine_geometry import match_points
-from neurograph.features.spines import SPINE_BRANCH_COLUMNS, SPINE_COLUMNS
+from neurograph.spines.geometry import match_points
+from neurograph.spines import SPINE_BRANCH_COLUMNS, SPINE_COLUMNS
 
 from .conftest import SHARED
 
@@ -76,7 +76,7 @@ def test_branch_columns_and_summary(spiny):
         assert col in b.columns
     assert b.n_spines.sum() == len(neuron.spines)
     assert np.allclose(b.spine_density, b.n_spines / b.length)
-    s = neuron.summary.iloc[0]
+    s = ng.neuron_summary(neuron).iloc[0]
     assert s.n_spines == len(neuron.spines)
     assert s.spine_density == pytest.approx(len(neuron.spines) / b.length.sum())
     assert 0.5 * 1.5 < s.spine_density < 1.5 * 1.5  # generated at 1.5 per µm of dendrite
@@ -84,7 +84,7 @@ def test_branch_columns_and_summary(spiny):
     saved = neuron.skeleton.node_type.copy()
     try:
         neuron.skeleton.node_type[:] = 3
-        s = neuron.summary.iloc[0]
+        s = ng.neuron_summary(neuron).iloc[0]
         assert s.n_spines_dendrite == len(neuron.spines)
         assert s.spine_density_dendrite == pytest.approx(s.spine_density)
     finally:

@@ -78,7 +78,7 @@ def test_swc_without_soma_uses_root(tmp_path):
     neuron = ng.load_swc(_write(tmp_path, text), units="um")
     assert neuron.somas == [] and len(neuron.skeleton.soma_nodes) == 0
     feats = ng.neuron_features(neuron).iloc[0]
-    assert np.isnan(feats["soma_radius"]) and np.isnan(neuron.summary.iloc[0]["soma_radius"])
+    assert np.isnan(feats["soma_radius"]) and np.isnan(ng.neuron_summary(neuron).iloc[0]["soma_radius"])
     assert feats["total_length"] == pytest.approx(10 + 2 * np.hypot(10, 5))
     assert feats["max_radial_distance"] == pytest.approx(np.hypot(20, 5))   # from the root
 

@@ -64,7 +64,7 @@ def test_load_rejects_bad_voxel_size_and_column_names():
 def test_map_synapses_on_synthetic(bipolar):
     cell, neuron = bipolar
     truth = sample_synapses(cell, seed=2)
-    syn = neuron.map_synapses(truth)
+    syn = ng.map_synapses(neuron, truth)
     assert len(syn) == len(truth) and syn["mapped"].all()
     dist = syn["distance_to_mesh_nm"]  # sampled on the surface of the truth solid (a few lie inside it)
     assert dist.quantile(0.95) < 100 and dist.max() < 1000
@@ -77,7 +77,7 @@ def test_map_synapses_on_synthetic(bipolar):
     n_pre_branches = int((syn["direction"].eq("pre") & syn["branch"].ge(neuron.n_somas)).sum())
     assert b["n_pre"].sum() == n_pre_branches
     assert np.allclose(b["pre_per_um"], b["n_pre"] / b["length"])
-    s = neuron.summary.iloc[0]
+    s = ng.neuron_summary(neuron).iloc[0]
     assert s["n_synapses"] == len(truth) and s["n_pre"] + s["n_post"] == len(truth)
 
 
@@ -87,10 +87,10 @@ def test_far_synapses_are_reported_not_dropped(bipolar):
     far = truth.iloc[:3].copy()
     far[["x", "y", "z"]] += 50_000.0
     with pytest.warns(UserWarning, match="3 of"):
-        syn = neuron.map_synapses(pd.concat([truth, far], ignore_index=True), tolerance=1000)
+        syn = ng.map_synapses(neuron, pd.concat([truth, far], ignore_index=True), tolerance=1000)
     assert len(syn) == len(truth) + 3
     assert (~syn["mapped"]).sum() == 3 and (syn.loc[~syn["mapped"], "branch"] == -1).all()
-    assert neuron.synapse_report["n_unmapped"] == 3 and neuron.summary.iloc[0]["n_unmapped"] == 3
+    assert neuron.synapse_report["n_unmapped"] == 3 and ng.neuron_summary(neuron).iloc[0]["n_unmapped"] == 3
 
 
 def test_wrong_units_raise(bipolar):
@@ -98,14 +98,14 @@ def test_wrong_units_raise(bipolar):
     truth = sample_synapses(cell, seed=2)
     in_um = truth.assign(x=truth.x / 1e3, y=truth.y / 1e3, z=truth.z / 1e3)
     with pytest.raises(InputError, match="units"):
-        neuron.map_synapses(in_um)
+        ng.map_synapses(neuron, in_um)
 
 
 def test_save_load_keeps_synapses_and_labels(bipolar, tmp_path):
     cell, neuron = bipolar
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        neuron.map_synapses(sample_synapses(cell, seed=2))
+        ng.map_synapses(neuron, sample_synapses(cell, seed=2))
     ng.label_compartments(neuron)
     neuron.save(tmp_path / "n.zip")
     back = ng.load(tmp_path / "n.zip")
@@ -148,7 +148,7 @@ def test_microns_synapses_land_on_the_right_compartments(microns_mesh_path):
     pre = syn["direction"] == "pre"
     assert (syn.loc[pre, "compartment"] == "axon").mean() >= 0.9
     assert syn.loc[~pre, "compartment"].isin(["dendrite", "apical", "basal", "soma"]).mean() >= 0.9
-    somata = neuron.soma_features()
+    somata = ng.soma_features(neuron)
     assert len(somata) == 2 and (somata["volume"] > 0).all() and somata["sphericity"].between(0, 1).all()
     assert (somata["n_somatic_synapses"] > 0).all()
 
@@ -159,7 +159,7 @@ def test_spine_synapses_land_on_spine_heads():
     if getattr(neuron, "spines", None) is None:
         pytest.skip("spine detection not available")
     truth = sample_synapses(cell, seed=2)
-    syn = neuron.map_synapses(truth)
+    syn = ng.map_synapses(neuron, truth)
     ng.label_compartments(neuron)
     on = truth["on_spine"].to_numpy()
     assert on.sum() > 50

@@ -86,10 +86,10 @@ def test_every_face_has_one_owner_and_lengths_add_up(extracted, shape, seed):
     fb = neuron.face_branch
     assert fb.shape == (len(neuron.mesh.faces),) and (fb >= 0).all() and fb.max() < neuron.graph.number_of_nodes()
     # the branch table's lengths add up to the neuron's total
-    assert np.isclose(neuron.summary["total_length"].iloc[0], neuron.branches["length"].sum())
+    assert np.isclose(ng.neuron_summary(neuron)["total_length"].iloc[0], neuron.branches["length"].sum())
     # limbs: one per primary neurite leaving the soma
     n_primary = int((cell.branches.parent < 0).sum())
-    assert neuron.summary["n_limbs"].iloc[0] == n_primary
+    assert ng.neuron_summary(neuron)["n_limbs"].iloc[0] == n_primary
 
 
 def test_branch_points_are_found_where_they_are(extracted):

@@ -28,7 +28,7 @@ def test_same_neuron_in_nm_and_in_8nm_voxels(seed, shape, tmp_path):
         assert len(in_vx.somas) == len(in_nm.somas)
         assert len(in_vx.branches) == len(in_nm.branches)
         assert in_vx.skeleton.cable_length == pytest.approx(in_nm.skeleton.cable_length, rel=0.01)
-        assert in_vx.summary["total_length"].iloc[0] == pytest.approx(in_nm.summary["total_length"].iloc[0], rel=0.01)
+        assert ng.neuron_summary(in_vx)["total_length"].iloc[0] == pytest.approx(ng.neuron_summary(in_nm)["total_length"].iloc[0], rel=0.01)
 
 
 def test_nm_mesh_read_as_8nm_voxels_gives_separate_somata_and_a_skeleton():

@@ -77,7 +77,7 @@ def add_batch_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--synapse-voxel-size", nargs="+", type=float, default=None,
                    help="nm per synapse coordinate unit of the manifest's synapse tables: 1 (nm, default), "
                    "4 4 40 (MICrONS voxels), 8 (hemibrain); a manifest column synapse_voxel_size overrides it")
-    from ..cli import DATASET_HELP
+    from ..datasets import DATASET_HELP
 
     p.add_argument("--dataset", default=None, help=DATASET_HELP + "; a manifest's 'dataset' column wins per neuron")
     p.add_argument("--retry-failed", action="store_true", help="re-run the neurons that failed before")

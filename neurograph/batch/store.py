@@ -313,7 +313,7 @@ def check_run_options(out_dir: str, options: dict) -> None:
             raise InputError(f"{out_dir} holds results made with other extraction options "
                              f"(option: (stored, now) = {diff}); resume with the same options or use a new folder")
         return
-    from .. import __version__
+    from ..version import __version__
 
     atomic_write_bytes(path, json.dumps({"neurograph": __version__, "options": options}, indent=1).encode())
 

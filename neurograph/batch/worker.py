@@ -21,11 +21,11 @@ import traceback
 from dataclasses import asdict
 from typing import Any, Callable
 
-import pandas as pd
 
 from ..errors import InputError, NeurographError
 from . import store
 from .inputs import Task
+from .tables import neuron_tables, qc_png, split_tables, write_precomputed
 
 #: stage that starts when ``neurograph.extract`` reports the end of a stage
 _NEXT_STAGE = {"load": "repair", "repair": "soma", "soma": "skeletonize", "skeletonize": "decompose",
@@ -136,146 +136,6 @@ def _synapse_voxel(task: Task, options: dict) -> Any:
     return options.get("synapse_voxel_size")  # None: the dataset profile's, else 1 (nm)
 
 
-def _with_neuron(table: pd.DataFrame, neuron_id: str) -> pd.DataFrame:
-    table = table.copy()
-    if table.index.name is not None or not isinstance(table.index, pd.RangeIndex):
-        named = table.index.name is not None
-        table = table.reset_index(drop=not named)
-    table = table.drop(columns=["neuron"], errors="ignore")
-    table.insert(0, "neuron", neuron_id)
-    return table.reset_index(drop=True)
-
-
-def neurons_row(neuron: Any, task: Task) -> pd.DataFrame:
-    """The ``neurons`` row of one neuron.
-
-    Parameters
-    ----------
-    neuron : Neuron
-        The extracted (or SWC-loaded) neuron.
-    task : Task
-        Its task; gives ``neuron`` (id), ``label``, ``path`` and ``kind``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row: ``neuron, label, path, kind``, the feature vector of
-        :func:`neurograph.neuron_features` (default groups; the columns a classifier trained on
-        ``neuron_features`` expects, units in :func:`neurograph.feature_table`), then the
-        ``Neuron.summary`` columns that the feature vector does not have (``n_somas, n_branches,
-        mesh_area, bbox_x, ...``; a name in both holds the feature's value), and last ``dataset``
-        (profile name, ``""`` without one) and ``settings`` (JSON of ``Neuron.settings``: the final
-        extraction values).
-    """
-    from ..features.vector import neuron_features
-
-    features = neuron_features(neuron).reset_index(drop=True)
-    summary = neuron.summary.reset_index(drop=True)
-    extra = summary.drop(columns=[c for c in summary.columns if c in features.columns or c == "neuron"])
-    import json
-
-    settings = dict(getattr(neuron, "settings", None) or {})
-    meta = pd.DataFrame({"neuron": [task.id], "label": [task.label], "path": [task.path], "kind": [task.kind]})
-    made = pd.DataFrame({"dataset": [settings.get("dataset") or ""],
-                         "settings": [json.dumps(settings, default=str, sort_keys=True)]})
-    features = features.drop(columns=[c for c in meta.columns if c in features.columns])
-    extra = extra.drop(columns=[c for c in made.columns if c in extra.columns])
-    return pd.concat([meta, features, extra, made], axis=1)
-
-
-def neuron_tables(neuron: Any, task: Task) -> dict[str, pd.DataFrame]:
-    """The batch tables of one neuron.
-
-    Parameters
-    ----------
-    neuron : Neuron
-        The extracted (or SWC-loaded) neuron.
-    task : Task
-        Its task (``task.id`` fills the ``neuron`` columns).
-
-    Returns
-    -------
-    dict of str to pandas.DataFrame
-        ``neurons`` (one row, :func:`neurons_row`), ``branches`` and, when the Neuron has
-        them, ``spines`` and ``synapses``; every table starts with a ``neuron`` column.
-    """
-    tables = {"neurons": neurons_row(neuron, task), "branches": _with_neuron(neuron.branches, task.id)}
-    for name in ("spines", "synapses"):
-        table = getattr(neuron, name, None)
-        if isinstance(table, pd.DataFrame):
-            tables[name] = _with_neuron(table, task.id)
-    return tables
-
-
-def _write_precomputed(parts: list, task: Task, options: dict) -> None:
-    """Write the neurons' skeletons (and meshes) into the run's precomputed layer (made by the
-    runner): a task's one neuron under its segment id, the parts of a split segment each under
-    the id of its own name (``<segment>_<soma>``)."""
-    from ..graph.interop import segment_id_of, write_neuron
-    from ..io.precomputed import open_layer
-
-    layer = open_layer(options["precomputed"], retries=0)
-    for part in parts:
-        if len(parts) > 1:
-            sid = segment_id_of(part.name)
-        else:
-            sid = task.segment_id if task.segment_id is not None else segment_id_of(task.id)
-        write_neuron(layer, part, sid, mesh=options.get("precomputed_mesh", True))
-
-
-def split_tables(parts: list, task: Task) -> dict[str, pd.DataFrame]:
-    """The batch tables of the neurons a segment was split into (one per soma).
-
-    Parameters
-    ----------
-    parts : list of Neuron
-        From ``extract(..., split=True)``, named ``<segment>_<soma>``.
-    task : Task
-        The segment's task.
-
-    Returns
-    -------
-    dict of str to pandas.DataFrame
-        As :func:`neuron_tables`, rows of every part concatenated (``neuron`` = the part's id);
-        ``neurons`` gains ``segment``, ``soma``, ``n_cuts`` and ``cut_reasons`` (``;``-joined).
-    """
-    import dataclasses
-
-    out: dict[str, list] = {}
-    for i, part in enumerate(parts):
-        sub = dataclasses.replace(task, id=part.name)
-        tables = neuron_tables(part, sub)
-        cuts = part.cuts if isinstance(part.cuts, pd.DataFrame) else pd.DataFrame(columns=["reason"])
-        row = tables["neurons"]
-        row.insert(1, "segment", task.id)
-        row.insert(2, "soma", i if part.somas else -1)
-        row["n_cuts"] = len(cuts)
-        row["cut_reasons"] = ";".join(sorted(set(cuts["reason"].astype(str))))
-        for name, table in tables.items():
-            out.setdefault(name, []).append(table)
-    return {name: pd.concat(tables, ignore_index=True) for name, tables in out.items()}
-
-
-def _qc_png(neuron: Any) -> bytes:
-    """The QC picture of a neuron (:func:`neurograph.plot.qc_figure`) as PNG bytes."""
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")  # worker processes have no display
-    import matplotlib.pyplot as plt
-
-    from ..plot import qc_figure
-
-    fig = qc_figure(neuron)
-    buffer = io.BytesIO()
-    try:
-        fig.savefig(buffer, format="png", dpi=72, bbox_inches="tight")
-    finally:
-        plt.close(fig)
-    return buffer.getvalue()
-
-
 def _describe(exc: BaseException, stage: str, memory_limit: int | None) -> tuple[str, str]:
     name = type(exc).__name__
     if isinstance(exc, MemoryError):
@@ -336,7 +196,9 @@ def process_one(task: Task, out_dir: str, options: dict, report: Callable[[str],
         neuron = parts[0] if parts else neuron
         if task.synapses and task.kind == "swc":
             enter("synapses")
-            neuron.map_synapses(task.synapses, voxel_size=_synapse_voxel(task, options))
+            from ..synapses import map_synapses
+
+            map_synapses(neuron, task.synapses, voxel_size=_synapse_voxel(task, options))
         enter("features")
         tables = split_tables(parts, task) if parts else neuron_tables(neuron, task)
         enter("write")
@@ -347,14 +209,14 @@ def process_one(task: Task, out_dir: str, options: dict, report: Callable[[str],
                 store.remove(store.output_path(out_dir, name, task.id))
         if options.get("precomputed"):
             enter("precomputed")
-            _write_precomputed(parts or [neuron], task, options)
+            write_precomputed(parts or [neuron], task, options)
         for part in parts or [neuron]:
             pid = part.name if parts else task.id
             if options.get("save_neurons", True):
                 part.save(store.output_path(out_dir, store.NEURON_FILES, pid))
             if options.get("qc", True):
                 enter("qc")
-                store.atomic_write_bytes(store.output_path(out_dir, store.QC, pid), _qc_png(part))
+                store.atomic_write_bytes(store.output_path(out_dir, store.QC, pid), qc_png(part))
         store.write_table(out_dir, "neurons", task.id, tables["neurons"])
         store.write_done(out_dir, task.id, {"seconds": round(time.perf_counter() - t0, 3), "stages": timings,
                                             "rows": {k: len(v) for k, v in tables.items()},

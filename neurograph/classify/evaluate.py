@@ -14,7 +14,7 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 
 from ..errors import InputError
-from .pipeline import DEFAULT_MODEL, _labels, build_pipeline, feature_matrix, fit_labels, training_matrix
+from .pipeline import DEFAULT_MODEL, label_array, build_pipeline, feature_matrix, fit_labels, training_matrix
 
 
 @dataclass
@@ -95,7 +95,7 @@ def cross_validate(features: pd.DataFrame, labels: Any, groups: Sequence | None 
     -------
     CVResult
     """
-    y = _labels(labels, features)
+    y = label_array(labels, features)
     X = training_matrix(features.drop(columns=[labels]) if isinstance(labels, str) else features)
     g = None if groups is None else np.asarray(groups)
     if g is not None and len(g) != len(X):
@@ -177,7 +177,7 @@ def feature_importance(model: Pipeline, features: pd.DataFrame, labels: Any, n_r
         Index ``feature``; ``importance`` (mean drop of balanced accuracy), ``importance_sd``,
         sorted, most important first.
     """
-    y = _labels(labels, features)
+    y = label_array(labels, features)
     X = feature_matrix(features, list(model.feature_names_in_))
     r = permutation_importance(model, X, y.to_numpy(), scoring="balanced_accuracy", n_repeats=n_repeats,
                                random_state=random_state)

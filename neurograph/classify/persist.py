@@ -65,7 +65,7 @@ def save_model(model: Pipeline, path: str | os.PathLike, label: str | None = Non
 
     if not hasattr(model, "feature_names_in_") or not hasattr(model, "classes_"):
         raise InputError("save_model needs a fitted pipeline from neurograph.classify.train")
-    from .. import __version__
+    from ..version import __version__
 
     path = os.fspath(path)
     if os.path.exists(path) and not os.path.isdir(path):

@@ -103,7 +103,7 @@ def feature_matrix(features: pd.DataFrame, columns: Sequence[str] | None = None)
     return numeric.astype(float)
 
 
-def _labels(labels: Any, features: pd.DataFrame) -> pd.Series:
+def label_array(labels: Any, features: pd.DataFrame) -> pd.Series:
     if isinstance(labels, str):
         if labels not in features.columns:
             raise InputError(f"label column {labels!r} is not in the feature table")
@@ -145,7 +145,7 @@ def train(features: pd.DataFrame, labels: Any, model: str = DEFAULT_MODEL, rando
         Fitted; ``predict`` / ``predict_proba`` take a DataFrame with the training columns
         (``pipeline.feature_names_in_``), ``pipeline.classes_`` lists the classes.
     """
-    y = _labels(labels, features)
+    y = label_array(labels, features)
     X = training_matrix(features.drop(columns=[labels]) if isinstance(labels, str) else features)
     if y.nunique() < 2:
         raise InputError(f"need at least two classes to train, got {sorted(y.unique())}")

@@ -5,8 +5,8 @@ feature vectors: :func:`neuron_features`, every column registered with its unit 
 :mod:`neurograph.features.registry` (:func:`feature_table`).
 """
 
-from .branch import BRANCH_COLUMNS, branch_features
-from .neuron import neuron_summary
+from ..graph.branch_table import BRANCH_COLUMNS, branch_features
+from .summary import neuron_summary
 from .registry import FEATURES, feature_table, register
 from .vector import neuron_features
 

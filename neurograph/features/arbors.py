@@ -230,9 +230,7 @@ def soma_in_arbor_frame(ctx: NeuronContext) -> np.ndarray:
           "(see soma_in_arbor_frame)", group="arbors",
           columns=["first_branch_frame_x", "first_branch_frame_y", "first_branch_frame_z"])
 def first_branch_in_arbor_frame(ctx: NeuronContext) -> np.ndarray:
-    from .compartments import _first_branch_node
-
-    node = _first_branch_node(ctx)
+    node = ctx.first_branch_node()
     return _in_frame(ctx, ctx.vertices[node] if node >= 0 else None)
 
 

@@ -17,8 +17,9 @@ from __future__ import annotations
 import numpy as np
 
 from .context import COMPARTMENT_TYPES, NeuronContext
-from .kernels import binned_cable, root_labels
-from .morphology import _safe_div, _wquant
+from ..stats import safe_div
+from .kernels import binned_cable
+from .morphology import wquant
 from .registry import register
 
 NAN = float("nan")
@@ -47,23 +48,11 @@ def branch_points_near_soma(ctx: NeuronContext) -> float:
     return float((ctx.node_radial[ctx.branch_points] <= 30e3).sum())
 
 
-def _first_branch_node(ctx: NeuronContext) -> int:
-    """First branch point (by path) of the stem with the most cable; -1 if none."""
-    if not len(ctx.branch_points):
-        return -1
-    stem_parent = ctx.parent.copy()
-    stem_parent[np.isin(ctx.parent, ctx.soma_nodes)] = -1  # stems become roots
-    stem = root_labels(ctx.order, stem_parent)
-    cable = np.bincount(stem[ctx.seg], weights=ctx.seg_length, minlength=ctx.n)
-    bps = ctx.branch_points[stem[ctx.branch_points] == np.argmax(cable)]
-    return int(bps[np.argmin(ctx.node_path[bps])]) if len(bps) else -1
-
-
 @register("primary_neurite", "µm", "path length and straight distance from the soma surface (or root) to the "
           "first branch point of the stem with the most cable", group="perisomatic",
           columns=["first_branch_path", "first_branch_distance"])
 def primary_neurite(ctx: NeuronContext) -> np.ndarray:
-    node = _first_branch_node(ctx)
+    node = ctx.first_branch_node()
     if node < 0:
         return np.full(2, NAN)
     r = max((s.radius for s in ctx.somas), default=0.0)
@@ -74,7 +63,7 @@ def primary_neurite(ctx: NeuronContext) -> np.ndarray:
           group="perisomatic")
 def primary_neurite_detour(ctx: NeuronContext) -> float:
     path, dist = primary_neurite(ctx)
-    return _safe_div(path, dist)
+    return safe_div(path, dist)
 
 
 @register("stem_angle", "deg", "mean angle between the directions in which the stems leave the soma "
@@ -118,7 +107,7 @@ for _name, _code in COMPARTMENT_TYPES.items():
     def _make_r(code: int = _code):
         def f(ctx: NeuronContext) -> float:
             m = ctx.compartment[ctx.seg] == code
-            return float(_wquant(ctx.radius[ctx.seg][m], ctx.seg_length[m], np.array([0.5]))[0])
+            return float(wquant(ctx.radius[ctx.seg][m], ctx.seg_length[m], np.array([0.5]))[0])
         return f
 
     register(f"{_name}_radius", "nm", f"cable-weighted median radius of the {_name}", group="compartments",
@@ -129,7 +118,7 @@ for _name, _code in COMPARTMENT_TYPES.items():
           requires=["compartments"])
 def axon_dendrite_ratio(ctx: NeuronContext) -> float:
     comp = ctx.compartment[ctx.seg]
-    return _safe_div(ctx.seg_length[comp == 2].sum(), ctx.seg_length[(comp == 3) | (comp == 4)].sum())
+    return safe_div(ctx.seg_length[comp == 2].sum(), ctx.seg_length[(comp == 3) | (comp == 4)].sum())
 
 
 # --- synapses ------------------------------------------------------------------------------
@@ -154,7 +143,7 @@ def _synapse_nodes(ctx: NeuronContext) -> tuple[np.ndarray, np.ndarray]:
 def synapse_density(ctx: NeuronContext) -> np.ndarray:
     _, kind = _synapse_nodes(ctx)
     cable = ctx.total_length / 1e3
-    return np.array([_safe_div((kind == "pre").sum(), cable), _safe_div((kind == "post").sum(), cable)])
+    return np.array([safe_div((kind == "pre").sum(), cable), safe_div((kind == "post").sum(), cable)])
 
 
 @register("synapse_density_compartment", "1/µm", "presynapses per µm of axon and postsynapses per µm of dendrite",
@@ -167,7 +156,7 @@ def synapse_density_compartment(ctx: NeuronContext) -> np.ndarray:
     dend = ctx.seg_length[(seg_c == 3) | (seg_c == 4)].sum() / 1e3
     pre_ax = ((kind == "pre") & (comp[nodes] == 2)).sum()
     post_de = ((kind == "post") & np.isin(comp[nodes], [3, 4])).sum()
-    return np.array([_safe_div(pre_ax, axon), _safe_div(post_de, dend)])
+    return np.array([safe_div(pre_ax, axon), safe_div(post_de, dend)])
 
 
 @register("perisomatic_synapse_fraction", "", f"fraction of postsynapses within soma radius + {PERISOMATIC_UM:g} µm "
@@ -195,7 +184,7 @@ def spine_density(ctx: NeuronContext) -> float:
         cable = ctx.seg_length[(c == 3) | (c == 4)].sum()
     else:
         cable = ctx.total_length
-    return _safe_div(n, cable / 1e3)
+    return safe_div(n, cable / 1e3)
 
 
 # --- mesh ----------------------------------------------------------------------------------
@@ -203,11 +192,11 @@ def spine_density(ctx: NeuronContext) -> float:
 @register("mesh_area_per_length", "µm²/µm", "mesh surface area per µm of cable", group="mesh", requires=["mesh"],
           scale_free=False)
 def mesh_area_per_length(ctx: NeuronContext) -> float:
-    return _safe_div(float(ctx.neuron.mesh.area) / 1e6, ctx.total_length / 1e3)
+    return safe_div(float(ctx.neuron.mesh.area) / 1e6, ctx.total_length / 1e3)
 
 
 @register("mesh_width", "nm", "length-weighted 10th, 50th, 90th percentile of the branches' mesh width",
           group="mesh", requires=["mesh"], columns=["mesh_width_q10", "mesh_width_q50", "mesh_width_q90"])
 def mesh_width(ctx: NeuronContext) -> np.ndarray:
     b = ctx.branches
-    return _wquant(b["width_median"].to_numpy(float), b["length"].to_numpy(float))
+    return wquant(b["width_median"].to_numpy(float), b["length"].to_numpy(float))

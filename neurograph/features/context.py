@@ -12,11 +12,12 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from ..graph.kernels import path_lengths
-from .kernels import direction_nodes, root_labels
+from ..codes import COMPARTMENT_NAMES
+from ..skeleton.tree import path_lengths, root_labels
+from .kernels import direction_nodes
 
 #: SWC structure types used as compartment labels
-COMPARTMENT_TYPES = {"axon": 2, "dendrite": 3, "apical": 4}
+COMPARTMENT_TYPES = {name: code for code, name in COMPARTMENT_NAMES.items()}  # axon 2, dendrite 3, apical 4
 
 DIRECTION_SPAN = 5000.0  # nm of a branch used for its direction (bifurcation angles)
 
@@ -100,6 +101,17 @@ class NeuronContext:
         self.tips = np.flatnonzero((n_children == 0) & ~self.is_soma)
         self.branch_points = np.flatnonzero((n_children >= 2) & ~self.is_soma)
         self.available = self._inputs()
+
+    def first_branch_node(self) -> int:
+        """First branch point (by path) of the stem with the most cable; -1 if none."""
+        if not len(self.branch_points):
+            return -1
+        stem_parent = self.parent.copy()
+        stem_parent[np.isin(self.parent, self.soma_nodes)] = -1  # stems become roots
+        stem = root_labels(self.order, stem_parent)
+        cable = np.bincount(stem[self.seg], weights=self.seg_length, minlength=self.n)
+        bps = self.branch_points[stem[self.branch_points] == np.argmax(cable)]
+        return int(bps[np.argmin(self.node_path[bps])]) if len(bps) else -1
 
     def _largest_root(self, edge: np.ndarray) -> int:
         """The root with the most cable below it (``edge``: nm of each node's parent edge)."""

@@ -37,10 +37,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..io.precomputed import COMPARTMENT_CODES
-from .branch import BRANCH_COLUMNS
-from .spines import SPINE_BRANCH_COLUMNS
-from .synapses import SYNAPSE_BRANCH_COLUMNS
+from ..codes import COMPARTMENT_CODES, LABEL_OF_CODE
+from ..graph.branch_table import BRANCH_COLUMNS
+from ..spines import SPINE_BRANCH_COLUMNS
+from ..synapses import SYNAPSE_BRANCH_COLUMNS
 
 #: branch columns usable as node features: name -> (unit, description)
 BRANCH_FEATURES: dict[str, tuple[str, str]] = {
@@ -86,7 +86,7 @@ class GraphArrays:
     compartment: np.ndarray
     node_weight: np.ndarray
     label: Any = None
-    compartment_names: dict = field(default_factory=lambda: {v: k for k, v in COMPARTMENT_CODES.items()})
+    compartment_names: dict = field(default_factory=lambda: dict(LABEL_OF_CODE))
 
     @property
     def n_nodes(self) -> int:

@@ -94,14 +94,3 @@ def weighted_quantiles(values: np.ndarray, weights: np.ndarray, qs: np.ndarray) 
         out[k] = values[order[order.shape[0] - 1]]
         k += 1
     return out
-
-
-@njit(cache=True)
-def root_labels(order: np.ndarray, parent: np.ndarray) -> np.ndarray:
-    """The root node of every node's tree (``order``: parents before children)."""
-    out = np.arange(parent.shape[0])
-    for k in range(order.shape[0]):
-        node = order[k]
-        if parent[node] >= 0:
-            out[node] = out[parent[node]]
-    return out

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from .context import NeuronContext
-from ..graph.kernels import subtree_sum
+from ..skeleton.tree import subtree_sum
+from ..stats import safe_div
 from .kernels import weighted_quantiles
 from .registry import register
 
@@ -18,11 +19,8 @@ NAN = float("nan")
 QS = np.array([0.1, 0.5, 0.9])
 
 
-def _safe_div(a: float, b: float) -> float:
-    return float(a) / float(b) if b and np.isfinite(b) and b != 0 else NAN
-
-
-def _wquant(values: np.ndarray, weights: np.ndarray, qs: np.ndarray = QS) -> np.ndarray:
+def wquant(values: np.ndarray, weights: np.ndarray, qs: np.ndarray = QS) -> np.ndarray:
+    """Weighted quantiles ``qs`` of the finite values with positive weight (NaN when none)."""
     ok = np.isfinite(values) & np.isfinite(weights) & (weights > 0)
     if not ok.any():
         return np.full(len(qs), NAN)
@@ -55,7 +53,7 @@ def n_branch_points(ctx: NeuronContext) -> float:
 
 @register("tips_per_mm", "1/mm", "terminal tips per mm of cable")
 def tips_per_mm(ctx: NeuronContext) -> float:
-    return _safe_div(len(ctx.tips), ctx.total_length / 1e6)
+    return safe_div(len(ctx.tips), ctx.total_length / 1e6)
 
 
 @register("max_path_length", "µm", "longest path from the soma surface (or root) to a node")
@@ -114,7 +112,7 @@ def soma_to_centroid(ctx: NeuronContext) -> float:
 
 @register("soma_to_centroid_rel", "", "soma-to-centroid distance / radius of gyration")
 def soma_to_centroid_rel(ctx: NeuronContext) -> float:
-    return _safe_div(soma_to_centroid(ctx), radius_of_gyration(ctx))
+    return safe_div(soma_to_centroid(ctx), radius_of_gyration(ctx))
 
 
 # --- orientation-free shape (cable-weighted PCA) -----------------------------------------
@@ -137,7 +135,7 @@ def pca_extent(ctx: NeuronContext) -> np.ndarray:
           columns=["pc2_over_pc1", "pc3_over_pc1", "pc3_over_pc2"])
 def pca_ratios(ctx: NeuronContext) -> np.ndarray:
     s = ctx.pca[1]
-    return np.array([_safe_div(s[1], s[0]), _safe_div(s[2], s[0]), _safe_div(s[2], s[1])])
+    return np.array([safe_div(s[1], s[0]), safe_div(s[2], s[0]), safe_div(s[2], s[1])])
 
 
 @register("soma_pca", "", "soma position in the neuron's own principal frame, in standard deviations "
@@ -244,7 +242,7 @@ def branch_length(ctx: NeuronContext) -> np.ndarray:
 @register("branch_length_cv", "", "coefficient of variation of branch length", group="branches")
 def branch_length_cv(ctx: NeuronContext) -> float:
     length = ctx.branches["length"].to_numpy(float)
-    return _safe_div(length.std(), length.mean()) if len(length) else NAN
+    return safe_div(length.std(), length.mean()) if len(length) else NAN
 
 
 @register("terminal_branch_length", "µm", "mean length of terminal and of internal branches", group="branches",
@@ -259,7 +257,7 @@ def terminal_branch_length(ctx: NeuronContext) -> np.ndarray:
 @register("terminal_internal_ratio", "", "mean terminal / mean internal branch length", group="branches")
 def terminal_internal_ratio(ctx: NeuronContext) -> float:
     t, i = terminal_branch_length(ctx)
-    return _safe_div(t, i)
+    return safe_div(t, i)
 
 
 @register("branch_order", "", "largest branch order, mean and standard deviation of the terminal branches' order",
@@ -278,7 +276,7 @@ def strahler(ctx: NeuronContext) -> np.ndarray:
     s = ctx.branches["strahler"].to_numpy()
     if not len(s):
         return np.full(2, NAN)
-    return np.array([s.max(), _safe_div((s == 1).sum(), (s == 2).sum())], float)
+    return np.array([s.max(), safe_div((s == 1).sum(), (s == 2).sum())], float)
 
 
 @register("strahler_cable", "", "fraction of cable in branches of Strahler order 1, 2, 3 and >= 4",
@@ -301,7 +299,7 @@ def tortuosity(ctx: NeuronContext) -> np.ndarray:
     ok = np.isfinite(t) & (w > 0)
     if not ok.any():
         return np.full(4, NAN)
-    return np.append(_wquant(t, w), np.average(t[ok], weights=w[ok]))
+    return np.append(wquant(t, w), np.average(t[ok], weights=w[ok]))
 
 
 @register("angle_to_parent", "deg", "median, mean and standard deviation of the angle between a branch "
@@ -364,14 +362,14 @@ def _seg_radius(ctx: NeuronContext) -> np.ndarray:
 @register("radius_stats", "nm", "cable-weighted 10th, 50th, 90th percentile of the node radius", group="radii",
           requires=["radii"], columns=["radius_q10", "radius_q50", "radius_q90"])
 def radius_stats(ctx: NeuronContext) -> np.ndarray:
-    return _wquant(_seg_radius(ctx), ctx.seg_length)
+    return wquant(_seg_radius(ctx), ctx.seg_length)
 
 
 @register("stem_radius", "nm", "median radius within the first 20 µm of path from the soma", group="radii",
           requires=["radii"])
 def stem_radius(ctx: NeuronContext) -> float:
     near = ctx.seg_path1 <= 20000.0
-    return float(_wquant(_seg_radius(ctx)[near], ctx.seg_length[near], np.array([0.5]))[0])
+    return float(wquant(_seg_radius(ctx)[near], ctx.seg_length[near], np.array([0.5]))[0])
 
 
 @register("terminal_radius", "nm", "median radius of the terminal branches' nodes", group="radii",
@@ -381,12 +379,12 @@ def terminal_radius(ctx: NeuronContext) -> float:
     term = set(b.index[b["n_children"] == 0].tolist())
     nb = np.asarray(ctx.neuron.node_branch)[ctx.seg]
     mask = np.isin(nb, list(term))
-    return float(_wquant(_seg_radius(ctx)[mask], ctx.seg_length[mask], np.array([0.5]))[0])
+    return float(wquant(_seg_radius(ctx)[mask], ctx.seg_length[mask], np.array([0.5]))[0])
 
 
 @register("radius_taper", "", "terminal radius / stem radius", group="radii", requires=["radii"])
 def radius_taper(ctx: NeuronContext) -> float:
-    return _safe_div(terminal_radius(ctx), stem_radius(ctx))
+    return safe_div(terminal_radius(ctx), stem_radius(ctx))
 
 
 @register("volume_per_length", "µm²", "skeleton volume (frustums of the radii) per µm of cable", group="radii",
@@ -396,4 +394,4 @@ def volume_per_length(ctx: NeuronContext) -> float:
     pr = np.nan_to_num(ctx.radius[ctx.parent[ctx.seg]])
     pr = np.where(ctx.is_soma[ctx.parent[ctx.seg]], r, pr)
     vol = (np.pi / 3 * ctx.seg_length * (r ** 2 + r * pr + pr ** 2)).sum()
-    return _safe_div(vol / 1e9, ctx.total_length / 1e3)
+    return safe_div(vol / 1e9, ctx.total_length / 1e3)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..skeleton.tree import path_from_soma, root_labels
+
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -100,14 +102,12 @@ def soma_features(neuron: Neuron, synapses: pd.DataFrame | None = None, depth_ax
     pandas.DataFrame
         One row per soma (index ``soma``), columns :data:`SOMA_COLUMNS`.
     """
-    from .synapses import _node_path_to_soma
-
     axis = np.asarray(depth_axis, dtype=float).reshape(3)
     norm = np.linalg.norm(axis)
     axis = axis / norm if norm > 0 and np.all(np.isfinite(axis)) else np.full(3, np.nan)
     if synapses is None:
         synapses = getattr(neuron, "synapses", None)
-    node_path = _node_path_to_soma(neuron) if len(neuron.somas) else None
+    node_path = path_from_soma(neuron.skeleton, [s.radius for s in neuron.somas]) if len(neuron.somas) else None
     root = _root_soma(neuron) if len(neuron.somas) else None
     rows = []
     for i, s in enumerate(neuron.somas):
@@ -147,8 +147,6 @@ def soma_features(neuron: Neuron, synapses: pd.DataFrame | None = None, depth_ax
 
 def _root_soma(neuron) -> np.ndarray:
     """Soma id (0..k-1) whose tree every skeleton node belongs to (-1 for soma-less trees)."""
-    from .kernels import root_labels
-
     sk = neuron.skeleton
     roots = root_labels(sk.topological_order().astype(np.int64), sk.parent)
     soma_of = np.full(sk.n_nodes, -1, np.int64)

@@ -8,31 +8,8 @@ import networkx as nx
 import numpy as np
 
 from ..skeleton import Skeleton
-from .kernels import assign_branches, path_lengths
-
-
-def contributing_lengths(skeleton: Skeleton, soma_radius: np.ndarray) -> np.ndarray:
-    """Edge length (nm) each node adds to its branch: edges leaving a soma start at its surface.
-
-    Parameters
-    ----------
-    skeleton : Skeleton
-        Skeleton in nm, with its soma nodes.
-    soma_radius : (k,) float ndarray
-        Radius of each soma node's soma, nm, in the order of ``skeleton.soma_nodes``.
-
-    Returns
-    -------
-    (n,) float ndarray
-        Length of every node's edge to its parent, nm; for children of a soma node reduced
-        by the soma radius (at least 0).
-    """
-    length = skeleton.edge_lengths
-    parent = skeleton.parent
-    for node, radius in zip(skeleton.soma_nodes, soma_radius):
-        kids = np.flatnonzero(parent == node)
-        length[kids] = np.maximum(length[kids] - radius, 0.0)
-    return length
+from ..skeleton.tree import contributing_lengths, path_from_soma
+from .kernels import assign_branches
 
 
 def branch_nodes(skeleton: Skeleton) -> tuple[np.ndarray, np.ndarray]:
@@ -150,6 +127,6 @@ def decompose_skeleton(skeleton: Skeleton, soma_radius: Sequence[float]) -> dict
     node_branch, order = branch_nodes(skeleton)
     graph = build_graph(skeleton, node_branch, len(skeleton.soma_nodes))
     contrib = contributing_lengths(skeleton, soma_radius)
-    node_path = path_lengths(order, skeleton.parent, contrib)
+    node_path = path_from_soma(skeleton, soma_radius, order)
     return {"node_branch": node_branch, "graph": graph, "limb": limbs_of(graph, len(skeleton.soma_nodes)),
             "edge_length": contrib, "node_path": node_path}

@@ -1,7 +1,8 @@
 """:class:`Neuron` <-> navis and Neuroglancer precomputed layers.
 
-- :func:`from_navis` / :func:`to_navis`: ``TreeNeuron`` (node labels ``compartment`` and
-  ``branch``, synapses as connectors, units set) and ``MeshNeuron``; ``NeuronList`` in.
+- :func:`to_navis`: ``TreeNeuron`` (node labels ``compartment`` and ``branch``, synapses as
+  connectors, units set) and ``MeshNeuron`` (the way in, which runs the pipeline on meshes, is
+  :func:`neurograph.pipeline.from_navis`).
 - :func:`load_skeleton`: a precomputed skeleton as a Neuron (the sibling of
   :func:`neurograph.load_swc`), its ``compartment`` vertex attribute read back as labels.
 - :func:`to_precomputed`: skeleton with vertex attributes (radius, compartment, branch,
@@ -19,10 +20,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..codes import COMPARTMENT_COLORS
 from ..errors import InputError
 from ..io import precomputed as pc
 from ..io import precomputed_write as pw
-from ..io.navis import connector_table, mesh_arrays, navis_module, tree_table
+from ..io.navis import navis_module
 from ..skeleton.heal import reroot
 from .labels import (
     apply_node_labels,
@@ -35,7 +37,7 @@ from .neuron import Neuron, decompose
 from .swc import swc_skeleton
 
 
-def _neuron_from_table(table: pd.DataFrame, name: str, report: dict, labels: np.ndarray | None,
+def neuron_from_table(table: pd.DataFrame, name: str, report: dict, labels: np.ndarray | None,
                        method: str) -> Neuron:
     """Skeleton table (nm) -> Neuron; ``labels`` per table row become compartment labels."""
     skeleton, somas = swc_skeleton(table, name=name)
@@ -47,70 +49,6 @@ def _neuron_from_table(table: pd.DataFrame, name: str, report: dict, labels: np.
         node_labels[rows[rows >= 0]] = np.asarray(labels, dtype=object)[rows >= 0]
         node_labels[skeleton.soma_nodes] = "soma"
         apply_node_labels(neuron, node_labels, method)
-    return neuron
-
-
-def from_navis(x: Any, nm_per_unit: float | None = None, name: str | None = None, **extract_kwargs):
-    """A navis neuron (or list) as neurograph Neuron(s), in nm.
-
-    Parameters
-    ----------
-    x : navis.TreeNeuron, navis.MeshNeuron or navis.NeuronList
-        Units from ``x.units`` (e.g. ``8 nanometer`` for hemibrain data).
-    nm_per_unit : float, optional
-        Override for neurons without a length unit.
-    name : str, optional
-        Neuron name; default ``x.id`` when it is an integer (a body / segment id), else
-        ``x.name``.
-    **extract_kwargs
-        For a ``MeshNeuron``: options of :func:`neurograph.extract` (``spines=False`` for
-        insect neurons, ``gap``, ...).
-
-    Returns
-    -------
-    Neuron or list of Neuron
-        A ``TreeNeuron`` becomes a skeleton Neuron like :func:`neurograph.load_swc` (soma
-        from the navis soma or SWC label 1); a node column ``compartment`` becomes the
-        branches' compartment labels; connectors become ``Neuron.synapses`` (connectors tied
-        to nodes are all mapped, whatever their distance to the skeleton; others within 1 µm). A ``MeshNeuron``
-        runs :func:`neurograph.extract` (its connectors are mapped too). A ``NeuronList``
-        gives a list.
-
-    Raises
-    ------
-    InputError
-        Not a navis neuron, or a neuron without a length unit.
-    """
-    navis = navis_module()
-    if isinstance(x, navis.NeuronList):
-        return [from_navis(n, nm_per_unit=nm_per_unit, **extract_kwargs) for n in x]
-    xid, xname = getattr(x, "id", None), getattr(x, "name", None)
-    label = name or (str(xid) if isinstance(xid, (int, np.integer)) or str(xid).isdigit() else
-                     str(xname or xid or "neuron"))
-    if isinstance(x, navis.TreeNeuron):
-        table, meta = tree_table(x, nm_per_unit)
-        labels = table["compartment"].astype(str).to_numpy() if "compartment" in table.columns else None
-        neuron = _neuron_from_table(table, label, {"source": "navis", **meta}, labels, "navis")
-    elif isinstance(x, navis.MeshNeuron):
-        from ..pipeline import extract
-
-        neuron = extract(mesh_arrays(x, nm_per_unit), voxel_size=1.0, name=label, **extract_kwargs)
-        neuron.repair_report["source"] = "navis"
-    else:
-        raise InputError(f"from_navis takes a navis TreeNeuron, MeshNeuron or NeuronList, got {type(x).__name__}")
-    synapses = connector_table(x, nm_per_unit)
-    if synapses is not None and len(synapses):
-        tolerance = 1000.0
-        if "node_id" in synapses.columns and isinstance(x, navis.TreeNeuron):
-            # navis ties these connectors to nodes: they belong to the neuron however far from the
-            # skeleton's centre line (a soma or a thick dendrite), so the tolerance covers them
-            nodes = table.set_index("node_id")[["x", "y", "z"]]
-            tied = synapses["node_id"].isin(nodes.index).to_numpy()
-            if tied.any():
-                gap = np.linalg.norm(synapses.loc[tied, ["x", "y", "z"]].to_numpy(float)
-                                     - nodes.loc[synapses.loc[tied, "node_id"]].to_numpy(float), axis=1)
-                tolerance = max(tolerance, float(gap.max()) * 1.01 + 1.0)
-        neuron.map_synapses(synapses.drop(columns="node_id", errors="ignore"), tolerance=tolerance)
     return neuron
 
 
@@ -219,7 +157,7 @@ def load_skeleton(source: Any, segment_id: Any, name: str | None = None, retries
     labels = decode_compartments(attrs["compartment"]) if "compartment" in attrs else None
     report = {"source": "precomputed", "layer": str(source), "segment_id": data["segment_id"],
               "skeleton_info": data["info"]}
-    return _neuron_from_table(table, name or str(data["segment_id"]), report, labels, "precomputed")
+    return neuron_from_table(table, name or str(data["segment_id"]), report, labels, "precomputed")
 
 
 def segment_id_of(name: str) -> int:
@@ -291,7 +229,6 @@ def finish_layer(folder: str | os.PathLike, names: dict[int, str], mesh: bool = 
         Path of ``neuroglancer_state.json``.
     """
     from ..io.ngstate import write_state
-    from ..plot.colors import COMPARTMENT_COLORS
 
     listed = pw.update_segment_names(folder, names)
     bounds = pw.skeleton_bounds(folder, list(listed))

@@ -1,4 +1,4 @@
-"""Numba kernels for walking skeleton trees in topological order."""
+"""Numba kernels of the branch decomposition (tree walks: :mod:`neurograph.skeleton.tree`)."""
 
 from __future__ import annotations
 
@@ -18,26 +18,4 @@ def assign_branches(order: np.ndarray, parent: np.ndarray, is_start: np.ndarray,
             nxt += 1
         else:
             out[node] = out[parent[node]]
-    return out
-
-
-@njit(cache=True)
-def path_lengths(order: np.ndarray, parent: np.ndarray, edge_length: np.ndarray) -> np.ndarray:
-    """Distance along the tree from the root to every node (same units as ``edge_length``)."""
-    out = np.zeros(parent.shape[0])
-    for k in range(order.shape[0]):
-        node = order[k]
-        if parent[node] >= 0:
-            out[node] = out[parent[node]] + edge_length[node]
-    return out
-
-
-@njit(cache=True)
-def subtree_sum(order: np.ndarray, parent: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Sum of ``values`` over every node's subtree (``order``: parents before children)."""
-    out = values.copy()
-    for k in range(order.shape[0] - 1, -1, -1):
-        node = order[k]
-        if parent[node] >= 0:
-            out[parent[node]] += out[node]
     return out

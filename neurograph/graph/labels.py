@@ -9,10 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..io.precomputed import COMPARTMENT_CODES, SWC_OF_CODE
+from ..codes import COMPARTMENT_CODES, LABEL_OF_CODE, SWC_OF_CODE
 from ..skeleton import Skeleton
 
-_LABEL_OF_CODE = {v: k for k, v in COMPARTMENT_CODES.items()}
 
 
 def node_compartments(neuron) -> np.ndarray:
@@ -90,7 +89,7 @@ def decode_compartments(codes: np.ndarray) -> np.ndarray:
     (n,) object ndarray
         Labels; unknown codes give ``unknown``.
     """
-    return np.array([_LABEL_OF_CODE.get(int(c), "unknown") for c in np.ravel(codes)], dtype=object)
+    return np.array([LABEL_OF_CODE.get(int(c), "unknown") for c in np.ravel(codes)], dtype=object)
 
 
 def apply_node_labels(neuron, labels: np.ndarray, method: str) -> None:

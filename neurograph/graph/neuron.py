@@ -10,12 +10,11 @@ import numpy as np
 import pandas as pd
 import trimesh
 
-from ..errors import FormatError
-from ..features import branch_features, neuron_summary
-from ..io.saved import read_archive, write_archive
-from ..mesh.soma import Soma
+from ..errors import deprecated
 from ..skeleton import Skeleton
 from ..skeleton.kernels import face_owner
+from .annotations import refresh_annotations
+from .branch_table import BRANCH_COLUMNS, branch_features
 from .decompose import decompose_skeleton
 
 
@@ -74,136 +73,61 @@ class Neuron:
     shaft_radius: np.ndarray | None = None
     settings: dict = field(default_factory=dict)
 
+    cuts: pd.DataFrame | None = None
+
     def refresh_annotations(self) -> None:
-        """Redo the synapse mapping and compartment labels after the skeleton or graph changed.
+        """Redo the annotations (synapse mapping, compartment labels) after the skeleton or graph changed.
 
         Steps that rebuild the branch graph (spine detection folds twigs, so branch ids
-        change) call this: synapses are mapped again from their positions (nm) with the same
-        tolerance, and compartments are labelled again with the parameters recorded in
-        :attr:`settings`. Labels whose parameters are unknown (archives of older versions) are
-        dropped with a warning rather than left pointing at branch ids that no longer exist.
+        change) call this; see :func:`neurograph.graph.annotations.refresh_annotations`:
+        synapses are mapped again from their positions (nm) with the same tolerance, and
+        compartments are labelled again with the parameters recorded in :attr:`settings`.
+        Labels whose parameters are unknown (archives of older versions) are dropped with a
+        warning rather than left pointing at branch ids that no longer exist.
 
         Returns
         -------
         None
         """
-        if self.synapses is not None:
-            tolerance = float(self.synapse_report.get("tolerance_nm", 1000.0))
-            self.map_synapses(self.synapses, tolerance=tolerance)
-        self.face_compartment = None
-        if "label_compartments" in self.settings:
-            self.label_compartments(**self.settings["label_compartments"])
-        elif self.synapses is not None and "compartment" in self.synapses.columns:
-            import warnings
+        refresh_annotations(self)
 
-            warnings.warn(f"{self.name}: the branch graph changed and the compartment labels' parameters are "
-                          "unknown; labels dropped: call neuron.label_compartments() again", stacklevel=2)
-            self.synapses = self.synapses.drop(columns="compartment")
-    cuts: pd.DataFrame | None = None
+    # --- deprecated aliases of the steps (higher layers; import-linter ignore_imports lists them) ---
 
     def detect_spines(self, **kwargs) -> pd.DataFrame:
-        """Find dendritic spines; see :func:`neurograph.detect_spines` (sets :attr:`spines`).
-
-        Parameters
-        ----------
-        **kwargs
-            Options of :func:`neurograph.detect_spines` (lengths in nm, volumes in µm³).
-
-        Returns
-        -------
-        pandas.DataFrame
-            One row per spine (positions and widths nm, length µm, area µm², volume µm³).
-
-        Raises
-        ------
-        InputError
-            Without a mesh, or for negative or inconsistent limits.
-        """
-        from ..features.spines import detect_spines
+        """Deprecated: use :func:`neurograph.detect_spines`. Detects spines in place; returns the spine table."""
+        deprecated("Neuron.detect_spines()", "neurograph.detect_spines(neuron)")
+        from ..spines import detect_spines
 
         return detect_spines(self, **kwargs)
 
-    def map_synapses(self, table, voxel_size: float | tuple = 1.0, columns: dict | None = None,
-                     tolerance: float = 1000.0, centerline_tolerance: float | None = None) -> pd.DataFrame:
-        """Assign synapses to the nearest mesh surface -> branch, spine (head/neck) or soma.
+    def map_synapses(self, table, **kwargs) -> pd.DataFrame:
+        """Deprecated: use :func:`neurograph.map_synapses`. Maps in place; returns ``neuron.synapses``."""
+        deprecated("Neuron.map_synapses()", "neurograph.map_synapses(neuron, table)")
+        from ..synapses import map_synapses
 
-        Parameters
-        ----------
-        table : path, pandas.DataFrame or dict
-            Synapse table (see :func:`neurograph.load_synapses`); an already loaded table
-            (``x, y, z`` nm and ``direction``) is used as is.
-        voxel_size : float or (3,) floats, default 1.0
-            nm per coordinate unit of ``table`` ((4, 4, 40) for MICrONS, 8 for hemibrain).
-        columns : dict, optional
-            Explicit column names (``direction, x, y, z, id``).
-        tolerance : float, default 1000
-            Synapses farther than this (nm) from the mesh are kept with ``mapped=False``.
-        centerline_tolerance : float, optional
-            Skeletons without radii: the largest distance (nm) from the centre line
-            (default :data:`neurograph.features.synapses.CENTERLINE_TOLERANCE`, 5000).
-
-        Returns
-        -------
-        pandas.DataFrame
-            ``Neuron.synapses``: one row per synapse. Per-branch ``n_pre, n_post, n_post_spine,
-            pre_per_um, post_per_um`` are added to :attr:`branches`.
-        """
-        from ..features.synapses import branch_synapse_counts, map_synapses
-        from ..io.synapses import load_synapses
-
-        loaded = isinstance(table, pd.DataFrame) and {"x", "y", "z", "direction"} <= set(table.columns) \
-            and np.all(np.asarray(voxel_size) == 1.0) and columns is None
-        syn = table if loaded else load_synapses(table, voxel_size=voxel_size, columns=columns)
-        extra = {} if centerline_tolerance is None else {"centerline_tolerance": centerline_tolerance}
-        self.synapses, self.synapse_report = map_synapses(self, syn, tolerance=tolerance, **extra)
-        n_ids = int(self.node_branch.max()) + 1
-        counts = branch_synapse_counts(self.synapses, self.branches, n_ids)
-        for b, row in zip(counts.index, counts.to_dict("records")):
-            if b in self.graph:
-                self.graph.nodes[b].update({k: float(v) if k.endswith("_um") else int(v) for k, v in row.items()})
-        labels = {b: d.get("compartment") for b, d in self.graph.nodes(data=True) if d.get("compartment")}
-        if labels:
-            b = self.synapses["branch"].to_numpy()
-            self.synapses["compartment"] = [labels.get(int(x), "unmapped") if x >= 0 else "unmapped" for x in b]
-        return self.synapses
+        return map_synapses(self, table, **kwargs)
 
     def label_compartments(self, **kwargs) -> pd.DataFrame:
-        """Axon/dendrite/apical/basal/soma labels; see :func:`neurograph.label_compartments`.
-
-        Parameters
-        ----------
-        **kwargs
-            Options of :func:`neurograph.label_compartments`.
-
-        Returns
-        -------
-        pandas.DataFrame
-            Index: graph node; ``compartment``, ``compartment_confidence`` (0-1),
-            ``compartment_method``. The labels are also written to the neuron.
-        """
+        """Deprecated: use :func:`neurograph.label_compartments`. Labels in place; returns the label table."""
+        deprecated("Neuron.label_compartments()", "neurograph.label_compartments(neuron)")
         from ..compartments import label_compartments
 
         return label_compartments(self, **kwargs)
 
-    def soma_features(self, depth_axis=(0.0, 1.0, 0.0), depth_origin: float = 0.0) -> pd.DataFrame:
-        """Perisomatic features, one row per soma; see :func:`neurograph.features.perisomatic.soma_features`.
-
-        Parameters
-        ----------
-        depth_axis : (3,) floats, default (0, 1, 0)
-            Direction along which soma depth is measured (normalised).
-        depth_origin : float, default 0
-            Depth (µm along the axis) subtracted, e.g. the pia surface position.
-
-        Returns
-        -------
-        pandas.DataFrame
-            One row per soma (index ``soma``); lengths µm, areas µm², volumes µm³, widths nm
-            (:data:`~neurograph.features.perisomatic.SOMA_COLUMNS`).
-        """
+    def soma_features(self, **kwargs) -> pd.DataFrame:
+        """Deprecated: use :func:`neurograph.soma_features`."""
+        deprecated("Neuron.soma_features()", "neurograph.soma_features(neuron)")
         from ..features.perisomatic import soma_features
 
-        return soma_features(self, depth_axis=depth_axis, depth_origin=depth_origin)
+        return soma_features(self, **kwargs)
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """Deprecated: use :func:`neurograph.neuron_summary`."""
+        deprecated("Neuron.summary", "neurograph.neuron_summary(neuron)")
+        from ..features.summary import neuron_summary
+
+        return neuron_summary(self)
 
     def to_navis(self, kind: str = "tree"):
         """The neuron as a navis ``TreeNeuron`` (``kind="tree"``) or ``MeshNeuron`` (``"mesh"``), nm.
@@ -232,8 +156,6 @@ class Neuron:
     @property
     def branches(self) -> pd.DataFrame:
         """One row per branch (index: branch id); lengths µm, widths nm, areas µm², volumes µm³."""
-        from ..features.branch import BRANCH_COLUMNS
-
         rows = {b: d for b, d in self.graph.nodes(data=True) if d.get("kind") == "branch"}
         table = pd.DataFrame.from_dict(rows, orient="index").drop(columns="kind", errors="ignore")
         if table.empty:  # a lone soma: no branch, the usual columns
@@ -242,111 +164,32 @@ class Neuron:
         cols = [c for c in BRANCH_COLUMNS if c in table.columns]
         return table[cols + [c for c in table.columns if c not in cols]].sort_index()
 
-    @property
-    def summary(self) -> pd.DataFrame:
-        """One row of neuron-level features (see ``neurograph.features.neuron.SUMMARY_COLUMNS``)."""
-        area = float(self.mesh.area) / 1e6 if self.mesh is not None else float("nan")
-        row = neuron_summary(self.branches, self.skeleton.vertices, self.somas, area)
-        from ..compartments import compartment_lengths
-        from ..features.perisomatic import soma_summary
-        from ..features.synapses import synapse_summary
-
-        row.update(synapse_summary(self.synapses, row["total_length"]))
-        row.update(compartment_lengths(self))
-        from ..features.spines import spine_summary
-
-        row.update(spine_summary(self))
-        if self.somas:
-            row.update(soma_summary(self.soma_features()))
-        return pd.DataFrame([row], index=pd.Index([self.name], name="neuron"))
-
     def __repr__(self) -> str:
         n_branches = sum(1 for _, d in self.graph.nodes(data=True) if d.get("kind") == "branch")
         return f"Neuron({self.name!r}: {self.n_somas} soma(s), {n_branches} branches, {self.skeleton.n_nodes} skeleton nodes)"
 
     def save(self, path: str | os.PathLike) -> None:
-        """Save to a zip archive of JSON, NPZ and CSV (format in :mod:`neurograph.io.saved`).
+        """Save to a zip archive of JSON, NPZ and CSV (see :func:`neurograph.graph.saved.save_neuron`).
 
         Parameters
         ----------
         path : str or os.PathLike
-            Output file, conventionally ``<name>.neuron.zip`` (replaced if it exists). Coordinates
-            are stored in nm.
+            Output file, conventionally ``<name>.neuron.zip`` (replaced if it exists); nm.
 
         Returns
         -------
         None
         """
-        arrays = {"skeleton_vertices": self.skeleton.vertices, "skeleton_parent": self.skeleton.parent,
-                  "skeleton_radius": self.skeleton.radius, "skeleton_node_type": self.skeleton.node_type,
-                  "soma_nodes": self.skeleton.soma_nodes, "node_branch": self.node_branch}
-        if self.skeleton.vertex_map is not None:
-            arrays["vertex_map"] = self.skeleton.vertex_map
-        if self.mesh is not None:
-            arrays.update(mesh_vertices=np.asarray(self.mesh.vertices), mesh_faces=np.asarray(self.mesh.faces),
-                          face_branch=self.face_branch)
-        for i, s in enumerate(self.somas):
-            arrays[f"soma_faces_{i}"] = s.faces
-        meta = {"name": self.name, "units": "nm", "repair_report": self.repair_report,
-                "somas": [{"center": s.center, "radius": s.radius, "area_density": s.area_density}
-                          for s in self.somas]}
-        if self.face_compartment is not None:
-            arrays["face_compartment"] = self.face_compartment
-        meta["synapse_report"] = self.synapse_report
-        meta["settings"] = self.settings
-        if self.face_spine is not None:
-            arrays["face_spine"] = self.face_spine
-        if self.shaft_radius is not None:
-            arrays["shaft_radius"] = self.shaft_radius
-        write_archive(path, meta, arrays, self.graph,
-                      {"branches": self.branches, "synapses": self.synapses, "spines": self.spines,
-                       "cuts": self.cuts})
+        from .saved import save_neuron
+
+        save_neuron(self, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Neuron":
-        """Load a neuron saved with :meth:`save`.
+        """Load a neuron saved with :meth:`save` (see :func:`neurograph.graph.saved.load_neuron`)."""
+        from .saved import load_neuron
 
-        Parameters
-        ----------
-        path : str or os.PathLike
-            A ``.neuron.zip`` archive.
-
-        Returns
-        -------
-        Neuron
-            The saved neuron, coordinates in nm.
-
-        Raises
-        ------
-        FormatError
-            No file at ``path``, or not a readable neurograph neuron archive.
-        """
-        meta, a, graph, tables = read_archive(path)
-        try:
-            return cls._from_archive(meta, a, graph, tables)
-        except (KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
-            raise FormatError(f"{os.fspath(path)}: the archive lacks or garbles a part of a saved neuron "
-                              f"({type(exc).__name__}: {exc}); it is damaged or was not written by Neuron.save: "
-                              "extract and save the neuron again") from exc
-
-    @classmethod
-    def _from_archive(cls, meta: dict, a: dict, graph, tables: dict) -> "Neuron":
-        somas = [Soma(np.asarray(s["center"]), float(s["radius"]), a.get(f"soma_faces_{i}", np.empty(0, np.int64)),
-                      float(s.get("area_density", 0.0))) for i, s in enumerate(meta["somas"])]
-        skeleton = Skeleton(a["skeleton_vertices"], a["skeleton_parent"], a["skeleton_radius"],
-                            a.get("vertex_map"), a["soma_nodes"], a["skeleton_node_type"])
-        mesh = None
-        if "mesh_vertices" in a:
-            mesh = trimesh.Trimesh(a["mesh_vertices"], a["mesh_faces"], process=False)
-        synapses = tables.get("synapses")
-        if synapses is not None:
-            for col in ("compartment", "spine_part"):
-                if col in synapses.columns:
-                    synapses[col] = synapses[col].astype(object).where(synapses[col].notna(), "").astype(str)
-        return cls(meta["name"], skeleton, somas, graph, a["node_branch"], mesh, a.get("face_branch"),
-                   meta.get("repair_report", {}), synapses, meta.get("synapse_report", {}),
-                   a.get("face_compartment"), tables.get("spines"), a.get("face_spine"),
-                   a.get("shaft_radius"), settings=meta.get("settings", {}), cuts=tables.get("cuts"))
+        return load_neuron(path)
 
 
 def decompose(skeleton: Skeleton, somas: list | None = None, mesh: trimesh.Trimesh | None = None,
@@ -387,8 +230,3 @@ def decompose(skeleton: Skeleton, somas: list | None = None, mesh: trimesh.Trime
     return Neuron(name, skeleton, somas, graph, node_branch, mesh, face_branch, dict(repair_report or {}))
 
 
-def load(path: str | os.PathLike) -> Neuron:
-    return Neuron.load(path)
-
-
-load.__doc__ = Neuron.load.__doc__  # the same call: one text

@@ -174,7 +174,7 @@ def load_swc(path: str | os.PathLike, units: str | None = None, voxel_size: floa
         constant placeholder value, as written by the CAVE skeleton service / pcg_skel) is
         loaded as radius-less, with a warning: widths are NaN (the soma radius too, unless
         ``soma_radius`` is given), and :func:`neurograph.label_compartments` and
-        :func:`neurograph.features.synapses.map_synapses` use their radius-free rules.
+        :func:`neurograph.map_synapses` use their radius-free rules.
     units : {"nm", "um", "µm", "voxel"}, optional
         Units of the file's coordinates and radii. Required unless ``dataset`` gives them:
         SWC does not record units.

@@ -21,7 +21,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from .paths import atomic_write_bytes
-from .precomputed import COMPARTMENT_CODES
+from ..codes import COMPARTMENT_CODES
 
 
 def compartment_shader(colors: Mapping[str, Sequence[float]]) -> str:

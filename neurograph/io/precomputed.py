@@ -37,14 +37,12 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from ..codes import COMPARTMENT_CODES, SWC_OF_CODE  # noqa: F401  (also read from here)
 from ..errors import FormatError, InputError, SourceError
 
 #: URL schemes that name a precomputed layer (after an optional ``precomputed://`` prefix)
 SCHEMES = ("precomputed://", "graphene://", "gs://", "s3://", "https://", "http://", "file://")
 #: compartment label -> integer code of the ``compartment`` skeleton vertex attribute
-COMPARTMENT_CODES = {"unknown": 0, "soma": 1, "axon": 2, "basal": 3, "apical": 4, "dendrite": 5}
-#: SWC type written in ``vertex_types`` for each compartment code (navis / cloud-volume read it)
-SWC_OF_CODE = np.array([0, 1, 2, 3, 4, 3], np.uint8)
 #: vertex attributes neurograph writes into its skeletons: id -> (data type, meaning)
 VERTEX_ATTRIBUTES = {
     "radius": ("float32", "skeleton radius at the vertex, nm (NaN written as 0)"),

@@ -14,10 +14,10 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from ..codes import COMPARTMENT_CODES
 from ..errors import InputError
 from .paths import atomic_write_bytes
 from .precomputed import (
-    COMPARTMENT_CODES,
     VERTEX_ATTRIBUTES,
     _cloudvolume,
     _segment,

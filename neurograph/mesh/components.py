@@ -33,7 +33,7 @@ def vertex_components(n_vertices: int, faces: np.ndarray) -> np.ndarray:
 _OFFSETS = np.array([(i, j, k) for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)])
 
 
-def _cell_keys(cells: np.ndarray) -> np.ndarray:
+def cell_keys(cells: np.ndarray) -> np.ndarray:
     shifted = cells + (1 << 20)
     return (shifted[:, 0] << 42) | (shifted[:, 1] << 21) | shifted[:, 2]
 
@@ -62,13 +62,13 @@ def candidate_pairs(vertices: np.ndarray, labels: np.ndarray, gap: float) -> np.
     cell = max(gap, extent / 1e6, 1e-9)  # keeps cell indices inside the 21-bit key
     cells = np.floor((vertices - vertices.min(axis=0)) / cell).astype(np.int64)
     occupied = np.unique(np.column_stack([cells, labels]), axis=0)  # (cell xyz, component)
-    keys = _cell_keys(occupied[:, :3])
+    keys = cell_keys(occupied[:, :3])
     order = np.argsort(keys, kind="stable")
     occupied, keys = occupied[order], keys[order]
     comps = occupied[:, 3]
     pairs = []
     for offset in _OFFSETS:
-        neighbour = _cell_keys(occupied[:, :3] + offset)
+        neighbour = cell_keys(occupied[:, :3] + offset)
         lo = np.searchsorted(keys, neighbour, side="left")
         hi = np.searchsorted(keys, neighbour, side="right")
         counts = hi - lo

@@ -20,7 +20,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from .components import _cell_keys
+from .components import cell_keys
 
 
 @dataclass
@@ -53,7 +53,7 @@ class Soma:
 
 def _ball_sums(cells: np.ndarray, weights: np.ndarray, radius_cells: float) -> np.ndarray:
     """Sum ``weights`` of occupied cells within ``radius_cells`` of each occupied cell."""
-    keys = _cell_keys(cells)
+    keys = cell_keys(cells)
     order = np.argsort(keys)
     keys_sorted, w_sorted = keys[order], weights[order]
     r = int(np.ceil(radius_cells))
@@ -61,7 +61,7 @@ def _ball_sums(cells: np.ndarray, weights: np.ndarray, radius_cells: float) -> n
     offsets = grid[np.linalg.norm(grid, axis=1) <= radius_cells]
     total = np.zeros(len(cells))
     for off in offsets:
-        k = _cell_keys(cells + off)
+        k = cell_keys(cells + off)
         pos = np.clip(np.searchsorted(keys_sorted, k), 0, len(keys_sorted) - 1)
         hit = keys_sorted[pos] == k
         total[hit] += w_sorted[pos[hit]]

@@ -4,17 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..codes import COMPARTMENT_COLORS
 from ..errors import InputError
 
-#: fixed colours of compartment labels (RGBA)
-COMPARTMENT_COLORS: dict[str, tuple[float, float, float, float]] = {
-    "soma": (0.15, 0.15, 0.15, 1.0),
-    "axon": (0.12, 0.47, 0.71, 1.0),
-    "dendrite": (0.84, 0.15, 0.16, 1.0),
-    "basal": (0.84, 0.15, 0.16, 1.0),
-    "apical": (0.80, 0.30, 0.75, 1.0),
-    "unknown": (0.6, 0.6, 0.6, 1.0),
-}
 SOMA_COLOR = COMPARTMENT_COLORS["soma"]
 CATEGORICAL = ("branch", "limb")
 

@@ -59,7 +59,7 @@ def view_basis(neuron, view: str | Sequence[float]) -> tuple[np.ndarray, tuple[s
     return np.column_stack([u, np.cross(d, u)]), ("u", "v")
 
 
-def _scale_bar(ax, pts: np.ndarray) -> None:
+def scale_bar(ax, pts: np.ndarray) -> None:
     span = max(np.ptp(pts[:, 0]), 1e-3)
     bar = 10 ** np.floor(np.log10(max(span / 5, 1e-3)))
     x0, y0 = ax.get_xlim()[0] + 0.05 * span, ax.get_ylim()[0] + 0.05 * max(np.ptp(pts[:, 1]), 1e-3)
@@ -159,6 +159,6 @@ def plot_neuron(neuron, view: str | Sequence[float] = "xy", color_by: str = "bra
     ax.set_aspect("equal")
     ax.set_xlabel(f"{labels[0]} (µm)")
     ax.set_ylabel(f"{labels[1]} (µm)")
-    _scale_bar(ax, pts)
+    scale_bar(ax, pts)
     ax.set_title(title or f"{neuron.name}: coloured by {color_by}")
     return ax.figure

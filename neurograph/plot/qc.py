@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from ..features.summary import neuron_summary
 from .dendrogram import plot_dendrogram
 from .projection import plot_neuron
 
@@ -31,7 +32,7 @@ def qc_figure(neuron, path: str | os.PathLike | None = None, dpi: int = 90):
     plot_neuron(neuron, "xy", color_by, ax=axes[0], title="xy")
     plot_neuron(neuron, "pca", color_by, ax=axes[1], title="main axes (PCA)")
     plot_dendrogram(neuron, color_by, ax=axes[2], title="dendrogram")
-    s = neuron.summary.iloc[0]
+    s = neuron_summary(neuron).iloc[0]
     fig.suptitle(f"{neuron.name}: {neuron.n_somas} soma(s), {s['n_branches']:.0f} branches, "
                  f"{s['total_length']:.0f} µm of cable")
     fig.tight_layout()

@@ -6,7 +6,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .projection import _scale_bar, view_basis
+from .projection import scale_bar, view_basis
 
 PART_COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown", "tab:pink")
 
@@ -84,7 +84,7 @@ def plot_split(parts: Sequence, view: str | Sequence[float] = "xy", ax=None, max
     ax.set_aspect("equal")
     ax.set_xlabel(f"{labels[0]} (µm)")
     ax.set_ylabel(f"{labels[1]} (µm)")
-    _scale_bar(ax, pts)
+    scale_bar(ax, pts)
     ax.legend(handles=handles, loc="upper right", fontsize=7, framealpha=0.85)
     ax.set_title(title or f"split into {len(parts)} neurons")
     return ax.figure

@@ -16,7 +16,10 @@ from scipy import sparse
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
+from ..compartments import label_compartments
 from ..graph import Neuron, decompose
+from ..spines import detect_spines
+from ..synapses import SYNAPSE_COLUMNS, map_synapses
 from ..skeleton import Skeleton
 from ..skeleton.kernels import face_owner
 
@@ -165,13 +168,11 @@ def divide(neuron: Neuron, node_label: np.ndarray, names: list[str] | None = Non
         new = decompose(skel, somas, mesh, name=names[part], repair_report=neuron.repair_report)
         new.settings = dict(neuron.settings)
         if mesh is not None and neuron.spines is not None:
-            from ..features.spines import detect_spines
-
             detect_spines(new)
         if neuron.synapses is not None and len(neuron.synapses):
             _remap_synapses(neuron, new, part, node_label, face_label)
         if labelled:  # with the parameters the neuron was labelled with (defaults if unrecorded)
-            new.label_compartments(**neuron.settings.get("label_compartments", {}))
+            label_compartments(new, **neuron.settings.get("label_compartments", {}))
         out.append(new)
     return out
 
@@ -179,8 +180,6 @@ def divide(neuron: Neuron, node_label: np.ndarray, names: list[str] | None = Non
 def _remap_synapses(old: Neuron, new: Neuron, part: int, node_label: np.ndarray,
                     face_label: np.ndarray | None) -> None:
     """Map the synapses of ``old`` that sat on faces (or nodes) of ``part`` onto ``new``."""
-    from ..features.synapses import SYNAPSE_COLUMNS
-
     syn = old.synapses
     face = syn["face"].to_numpy(np.int64) if "face" in syn else np.full(len(syn), -1)
     node = syn["node"].to_numpy(np.int64) if "node" in syn else np.full(len(syn), -1)
@@ -195,7 +194,7 @@ def _remap_synapses(old: Neuron, new: Neuron, part: int, node_label: np.ndarray,
     keep_cols = [c for c in syn.columns if c not in SYNAPSE_COLUMNS or c in ("synapse_id", "direction", "x", "y", "z")]
     table = syn.loc[mine, keep_cols].reset_index(drop=True)
     tol = float(old.synapse_report.get("tolerance_nm", 1000.0))
-    new.map_synapses(table, tolerance=tol)
+    map_synapses(new, table, tolerance=tol)
 
 
 def empty_cuts() -> pd.DataFrame:

@@ -30,8 +30,8 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
 from ..errors import InputError
-from ..features.kernels import root_labels
 from ..graph import Neuron
+from ..skeleton.tree import root_labels
 from .divide import CUT_COLUMNS, divide, empty_cuts, node_contacts
 
 REASONS = ("thinnest calibre", "calibre jump", "high-degree crossing", "doubling back")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .skeleton import Skeleton
+from .tree import fold_nodes
 
 
 def _twig_paths(parent: np.ndarray, n_children: np.ndarray) -> list[np.ndarray]:
@@ -69,15 +70,4 @@ def collapse_twigs(skeleton: Skeleton, factor: float) -> Skeleton:
                 changed = True
         if not changed:
             break
-    # Resolve chains of merges, then renumber the surviving nodes.
-    while True:
-        nxt = merged_into[merged_into]
-        if np.array_equal(nxt, merged_into):
-            break
-        merged_into = nxt
-    new_id = np.cumsum(alive) - 1
-    keep = np.flatnonzero(alive)
-    new_parent = np.where(parent[keep] >= 0, new_id[np.maximum(parent[keep], 0)], -1)
-    vmap = None if skeleton.vertex_map is None else new_id[merged_into[skeleton.vertex_map]]
-    return Skeleton(vertices[keep], new_parent, radius[keep], vmap, new_id[skeleton.soma_nodes],
-                    skeleton.node_type[keep])
+    return fold_nodes(skeleton, merged_into)[0]

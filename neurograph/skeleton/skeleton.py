@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .tree import edge_lengths, topological_order
+
 
 @dataclass
 class Skeleton:
@@ -58,10 +60,7 @@ class Skeleton:
     @property
     def edge_lengths(self) -> np.ndarray:
         """Length in nm of the edge from each node to its parent (0 for roots)."""
-        has = self.parent >= 0
-        out = np.zeros(self.n_nodes)
-        out[has] = np.linalg.norm(self.vertices[has] - self.vertices[self.parent[has]], axis=1)
-        return out
+        return edge_lengths(self.vertices, self.parent)
 
     @property
     def cable_length(self) -> float:
@@ -87,17 +86,7 @@ class Skeleton:
             Breadth-first order from the roots (a permutation of ``range(n_nodes)`` when
             ``parent`` has no cycles).
         """
-        from scipy import sparse
-        from scipy.sparse.csgraph import breadth_first_order
-
-        has = np.flatnonzero(self.parent >= 0)
-        n = self.n_nodes
-        super_root = n  # join all roots under one virtual node
-        rows = np.concatenate([self.parent[has], np.full(len(self.roots), super_root)])
-        cols = np.concatenate([has, self.roots])
-        graph = sparse.coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n + 1, n + 1)).tocsr()
-        order = breadth_first_order(graph, super_root, directed=True, return_predecessors=False)
-        return order[1:]
+        return topological_order(self.parent)
 
     def to_swc(self, units: str = "um") -> pd.DataFrame:
         """SWC table (``node_id, type, x, y, z, radius, parent_id``), 1-based ids.

@@ -14,8 +14,8 @@ import glob
 import os
 import time
 
-from ..errors import InputError
-from ..io.paths import check_output_file, check_output_folder
+from .errors import InputError
+from .io.paths import check_output_file, check_output_folder
 
 
 def read_table(path: str):
@@ -64,7 +64,7 @@ def read_table(path: str):
 
 def _batch_features(path: str):
     """The feature table of a ``neurograph batch`` output folder (``neurons`` indexed by id)."""
-    from ..batch.store import read_results
+    from .batch.store import read_results
 
     try:
         results = read_results(path, tables=("neurons",))
@@ -111,11 +111,11 @@ def _inputs(paths: list[str]) -> list[str]:
 
 
 def _features(args: argparse.Namespace) -> int:
-    from ..features.registry import ALL_GROUPS, DEFAULT_GROUPS
-    from ..features.vector import neuron_features
-    from ..graph import load, load_swc
+    from .features.registry import ALL_GROUPS, DEFAULT_GROUPS
+    from .features.vector import neuron_features
+    from .graph import load, load_swc
 
-    from ..io.paths import voxel_arg
+    from .io.paths import voxel_arg
 
     voxel = voxel_arg(args.voxel_size, "--voxel-size")
     rows, times = [], []
@@ -143,7 +143,7 @@ def _features(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from . import DEFAULT_MODEL, cross_validate, save_model, train
+    from .classify import DEFAULT_MODEL, cross_validate, save_model, train
 
     args.model = args.model or DEFAULT_MODEL
     check_output_folder(args.output)
@@ -184,7 +184,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from . import load_model, predict
+    from .classify import load_model, predict
 
     check_output_file(args.output)
     model = load_model(args.model, trust_pickle=args.trust_pickle)

@@ -26,8 +26,8 @@ import trimesh
 from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
 
-from .errors import InputError
-from .synthetic import SyntheticNeuron, _path, _perpendicular, _segments, _unit, make_neuron
+from ..errors import InputError
+from .cells import SyntheticNeuron, make_neuron, perpendicular, segment_capsules, unit_vector, wiggly_path
 
 KINDS = ("touch", "axon_on_dendrite", "soma_bridge")
 
@@ -110,7 +110,7 @@ def _manifold(mesh: trimesh.Trimesh) -> m3d.Manifold:
 
 
 def _tube(path: np.ndarray, r0: float, r1: float) -> m3d.Manifold:
-    return m3d.Manifold.batch_boolean(_segments(path, r0, r1), m3d.OpType.Add)
+    return m3d.Manifold.batch_boolean(segment_capsules(path, r0, r1), m3d.OpType.Add)
 
 
 def _point_on(cell: SyntheticNeuron, rng: np.random.Generator, min_soma_dist: float,
@@ -131,7 +131,7 @@ def _point_on(cell: SyntheticNeuron, rng: np.random.Generator, min_soma_dist: fl
         if np.linalg.norm(p - np.zeros(3)) < min_soma_dist:
             continue
         r0, r1 = cell.branches["radius_start"].iat[b], cell.branches["radius_end"].iat[b]
-        return p, _unit(path[k] - path[k - 1]), float(np.interp(t, [0, s[-1]], [r0, r1]))
+        return p, unit_vector(path[k] - path[k - 1]), float(np.interp(t, [0, s[-1]], [r0, r1]))
     raise RuntimeError("no dendrite point far enough from the soma")
 
 
@@ -234,17 +234,17 @@ def _build(kind, a, solid_a, rng, shape_b):
     min_soma = 25000.0
     if kind == "axon_on_dendrite":
         p, tangent, r = _point_on(a, rng, min_soma)
-        across = _perpendicular(tangent, rng)
+        across = perpendicular(tangent, rng)
         radius = rng.uniform(100, 200)
         length = rng.uniform(30000, 60000)
         if rng.random() < 0.5:  # passing through the dendrite
             start = p - across * length / 2
-            path = _path(start, across, length, rng, step=2000.0, wiggle=0.05)
+            path = wiggly_path(start, across, length, rng, step=2000.0, wiggle=0.05)
             # make sure it passes through p: shift the middle sample onto it
             mid = path[np.argmin(np.linalg.norm(path - p, axis=1))]
             path = path + (p - mid)
         else:  # ending on the dendrite: starts inside it
-            path = _path(p, across, length, rng, step=2000.0, wiggle=0.05)
+            path = wiggly_path(p, across, length, rng, step=2000.0, wiggle=0.05)
         frag = _tube(path, radius, radius)
         if _far_contacts(a, path, radius, p):
             return None
@@ -258,7 +258,7 @@ def _build(kind, a, solid_a, rng, shape_b):
     if kind == "touch":
         pa_, ta, ra_ = _point_on(a, rng, min_soma)
         pb_, tb, rb_ = _point_on(b, rng, min_soma)
-        target_t = _perpendicular(ta, rng)
+        target_t = perpendicular(ta, rng)
         R, t = _rigid(rng, pb_, tb, pa_, target_t)
         if rng.random() < 0.5:  # side by side, overlapping by a third of the thinner one
             normal = np.cross(ta, target_t)
@@ -275,14 +275,14 @@ def _build(kind, a, solid_a, rng, shape_b):
         return mesh, face_src, [_centroid(overlaps[0])], [pa, pb], [ra, rb], [np.zeros(3), centre_b], \
             [a.soma_radius, b.soma_radius]
     # soma_bridge: the second cell sits 35-60 µm away; one of its dendrites runs to the first soma
-    u = _unit(rng.normal(size=3))
+    u = unit_vector(rng.normal(size=3))
     dist = rng.uniform(35000, 60000)
     R = Rotation.random(random_state=rng.integers(2 ** 31)).as_matrix()
     centre_b = u * dist
     start = centre_b - u * b.soma_radius * 0.7
     end = -u * 0.0 + u * a.soma_radius * 0.8  # inside the first soma's surface
     length = np.linalg.norm(end - start)
-    path = _path(start, -u, length, rng, step=2000.0, wiggle=0.05)
+    path = wiggly_path(start, -u, length, rng, step=2000.0, wiggle=0.05)
     path = path + np.linspace(0, 1, len(path))[:, None] * (end - path[-1])
     r0, r1 = rng.uniform(800, 1100), rng.uniform(300, 400)
     solid_b = _manifold(b.mesh).transform(np.column_stack([R, centre_b])) + _tube(path, r0, r1)

@@ -8,68 +8,11 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
-from ..graph.kernels import subtree_sum
-from ..skeleton import Skeleton
 from ..skeleton.kernels import distance_to_segments
-from .spine_kernels import segment_points, subtree_heights
+from ..skeleton.tree import children_lists, edge_lengths, reroot_at, subtree_sum, topological_order
+from .kernels import segment_points, subtree_heights
 
 SAMPLE_SPACING = 100.0  # nm between sample points along skeleton edges for nearest-edge queries
-
-
-def children_lists(parent: np.ndarray) -> list[np.ndarray]:
-    """Children of every node (a list of int arrays).
-
-    Parameters
-    ----------
-    parent : (n,) int ndarray
-        Parent of every node, -1 for roots.
-
-    Returns
-    -------
-    list of (k,) int ndarray
-        ``n`` arrays: the children of node ``i``, in increasing order.
-    """
-    has = np.flatnonzero(parent >= 0)
-    order = has[np.argsort(parent[has], kind="stable")]
-    bounds = np.searchsorted(parent[order], np.arange(len(parent) + 1))
-    return [order[bounds[i]:bounds[i + 1]] for i in range(len(parent))]
-
-
-def topological_order(parent: np.ndarray) -> np.ndarray:
-    """Nodes ordered parents first.
-
-    Parameters
-    ----------
-    parent : (n,) int ndarray
-        Parent of every node, -1 for roots.
-
-    Returns
-    -------
-    (n,) int ndarray
-        Node indices, every parent before its children.
-    """
-    return Skeleton(np.zeros((len(parent), 3)), parent, np.zeros(len(parent))).topological_order()
-
-
-def edge_lengths(vertices: np.ndarray, parent: np.ndarray) -> np.ndarray:
-    """Length (nm) of the edge from every node to its parent (0 for roots).
-
-    Parameters
-    ----------
-    vertices : (n, 3) float ndarray
-        Node coordinates, nm.
-    parent : (n,) int ndarray
-        Parent of every node, -1 for roots.
-
-    Returns
-    -------
-    (n,) float ndarray
-        Edge lengths, nm.
-    """
-    out = np.zeros(len(parent))
-    has = parent >= 0
-    out[has] = np.linalg.norm(vertices[has] - vertices[parent[has]], axis=1)
-    return out
 
 
 def reroot_at_thick_end(vertices: np.ndarray, parent: np.ndarray, is_soma: np.ndarray,
@@ -116,32 +59,7 @@ def reroot_at_thick_end(vertices: np.ndarray, parent: np.ndarray, is_soma: np.nd
     for root in roots:
         members = np.flatnonzero(ok & (source == root))
         if len(members):
-            parent = reroot(parent, int(members[np.argmax(dist[members])]))
-    return parent
-
-
-def reroot(parent: np.ndarray, node: int) -> np.ndarray:
-    """The parent array of the same tree re-rooted at ``node``.
-
-    Parameters
-    ----------
-    parent : (n,) int ndarray
-        Parent of every node, -1 for roots (not modified).
-    node : int
-        The new root; the edges on its path to the old root are reversed.
-
-    Returns
-    -------
-    (n,) int ndarray
-        The new parent array.
-    """
-    parent = parent.copy()
-    path = [int(node)]
-    while parent[path[-1]] >= 0:
-        path.append(int(parent[path[-1]]))
-    for child, par in zip(path[:-1], path[1:]):
-        parent[par] = child
-    parent[node] = -1
+            parent = reroot_at(parent, int(members[np.argmax(dist[members])]))
     return parent
 
 

@@ -26,7 +26,7 @@ import trimesh
 from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
 
-from .errors import InputError
+from ..errors import InputError
 
 #: shape -> (number of primary dendrites (lo, hi), bifurcation depth (lo, hi), apical dendrite)
 SHAPES: dict[str, tuple[tuple[int, int], tuple[int, int], bool]] = {
@@ -102,30 +102,30 @@ class SyntheticNeuron:
         return ends[self.branches["n_children"].to_numpy() == 0]
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
+def unit_vector(v: np.ndarray) -> np.ndarray:
     return v / np.linalg.norm(v, axis=-1, keepdims=True)
 
 
-def _perpendicular(d: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def perpendicular(d: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A random unit vector perpendicular to unit vector ``d``."""
     v = rng.normal(size=3)
     v -= v.dot(d) * d
-    return _unit(v)
+    return unit_vector(v)
 
 
 def _rotate_away(d: np.ndarray, angle: float, axis: np.ndarray) -> np.ndarray:
     """Rotate unit ``d`` by ``angle`` (rad) towards unit ``axis`` (perpendicular to d)."""
-    return _unit(np.cos(angle) * d + np.sin(angle) * axis)
+    return unit_vector(np.cos(angle) * d + np.sin(angle) * axis)
 
 
-def _path(start: np.ndarray, direction: np.ndarray, length: float, rng: np.random.Generator,
+def wiggly_path(start: np.ndarray, direction: np.ndarray, length: float, rng: np.random.Generator,
           step: float = 2000.0, wiggle: float = 0.15) -> np.ndarray:
     """A gently curving polyline of exactly ``length`` nm (in ``step`` nm pieces)."""
     n = max(2, int(np.ceil(length / step)))
     seg = length / n
     pts, d = [start], direction.copy()
     for _ in range(n):
-        d = _unit(d + wiggle * rng.normal(size=3) + 0.3 * (direction - d))
+        d = unit_vector(d + wiggle * rng.normal(size=3) + 0.3 * (direction - d))
         pts.append(pts[-1] + seg * d)
     return np.array(pts)
 
@@ -152,13 +152,13 @@ class _Tree:
              radius: float, depth: int, rng: np.random.Generator, length: tuple[float, float],
              taper: float = 0.8, min_radius: float = 300.0) -> None:
         """A branch, then (depth > 0) two children splitting around its end direction."""
-        path = _path(start, direction, rng.uniform(*length), rng)
+        path = wiggly_path(start, direction, rng.uniform(*length), rng)
         r1 = max(min_radius, radius * taper)
         me = self.add(parent, compartment, path, radius, r1)
         if depth <= 0:
             return
-        end_dir = _unit(path[-1] - path[-2])
-        axis = _perpendicular(end_dir, rng)
+        end_dir = unit_vector(path[-1] - path[-2])
+        axis = perpendicular(end_dir, rng)
         for sign in (1.0, -1.0):
             child_dir = _rotate_away(end_dir, sign * rng.uniform(0.45, 0.8), axis)
             self.grow(me, compartment, path[-1], child_dir, max(min_radius, r1 * 0.85), depth - 1,
@@ -177,20 +177,20 @@ def _grow(shape: str, rng: np.random.Generator, soma_radius: float) -> _Tree:
         return _grow_unipolar(tree, rng, soma_radius, depth)
     up = np.array([0.0, 0.0, 1.0])
     # primary directions spread over the sphere, the axon leaving downwards
-    dirs = _unit(rng.normal(size=(n, 3)))
+    dirs = unit_vector(rng.normal(size=(n, 3)))
     if shape == "bipolar":
         dirs = np.array([[1.0, 0, 0.2], [-1.0, 0, -0.2]])
-    dirs = _unit(dirs)
+    dirs = unit_vector(dirs)
     if apical:
         dirs[:, 2] = np.minimum(dirs[:, 2], 0.3)  # basal dendrites stay below the apical one
-        dirs = _unit(dirs)
+        dirs = unit_vector(dirs)
         surface = up * soma_radius
         tree.grow(-1, "apical", surface, up, rng.uniform(1300, 1600), int(rng.integers(2, 4)), rng,
                   (30000.0, 60000.0), taper=0.75)
     for d in dirs:
         tree.grow(-1, "dendrite", d * soma_radius, d, rng.uniform(900, 1200),
                   int(rng.integers(depth[0], depth[1] + 1)), rng, (18000.0, 45000.0))
-    axon_dir = _unit(-up + 0.3 * _perpendicular(-up, rng))
+    axon_dir = unit_vector(-up + 0.3 * perpendicular(-up, rng))
     tree.grow(-1, "axon", axon_dir * soma_radius, axon_dir, rng.uniform(180, 240), 1, rng,
               (60000.0, 120000.0), taper=1.0, min_radius=150.0)
     return tree
@@ -199,21 +199,21 @@ def _grow(shape: str, rng: np.random.Generator, soma_radius: float) -> _Tree:
 def _grow_unipolar(tree: _Tree, rng: np.random.Generator, soma_radius: float, depth: tuple[int, int]) -> _Tree:
     """Insect-like neuron: soma -> primary neurite -> junction -> dendrite arbor + axon tract ->
     axon terminal arbor (truth labels ``primary``, ``dendrite``, ``axon``)."""
-    d0 = _unit(rng.normal(size=3))
-    pn_path = _path(d0 * soma_radius, d0, rng.uniform(15000, 30000), rng)
+    d0 = unit_vector(rng.normal(size=3))
+    pn_path = wiggly_path(d0 * soma_radius, d0, rng.uniform(15000, 30000), rng)
     pn = tree.add(-1, "primary", pn_path, 500.0, 400.0)
     end = pn_path[-1]
-    end_dir = _unit(pn_path[-1] - pn_path[-2])
-    axis = _perpendicular(end_dir, rng)
+    end_dir = unit_vector(pn_path[-1] - pn_path[-2])
+    axis = perpendicular(end_dir, rng)
     dend_dir = _rotate_away(end_dir, rng.uniform(0.5, 0.9), axis)
     tract_dir = _rotate_away(end_dir, -rng.uniform(0.3, 0.6), axis)
     tree.grow(pn, "dendrite", end, dend_dir, 350.0, int(rng.integers(depth[0], depth[1] + 1)), rng,
               (4000.0, 10000.0), taper=0.85, min_radius=150.0)
-    tract_path = _path(end, tract_dir, rng.uniform(50000, 100000), rng)
+    tract_path = wiggly_path(end, tract_dir, rng.uniform(50000, 100000), rng)
     r_tract = rng.uniform(250, 350)
     tract = tree.add(pn, "axon", tract_path, r_tract, r_tract)
-    t_end, t_dir = tract_path[-1], _unit(tract_path[-1] - tract_path[-2])
-    t_axis = _perpendicular(t_dir, rng)
+    t_end, t_dir = tract_path[-1], unit_vector(tract_path[-1] - tract_path[-2])
+    t_axis = perpendicular(t_dir, rng)
     n_terminal = int(rng.integers(2, 4))
     for sign in (1.0, -1.0):
         tree.grow(tract, "axon", t_end, _rotate_away(t_dir, sign * rng.uniform(0.45, 0.8), t_axis), r_tract * 0.9,
@@ -296,8 +296,8 @@ def _place_spines(tree: _Tree, density: float, rng: np.random.Generator,
             rn = rh if kind == "stubby" else rng.uniform(n_lo, n_hi)
             k = min(int(np.searchsorted(s, t)), len(s) - 1)
             axis_pt = np.array([np.interp(t, s, path[:, c]) for c in range(3)])
-            tangent = _unit(path[k] - path[k - 1])
-            u = _perpendicular(tangent, rng)
+            tangent = unit_vector(path[k] - path[k - 1])
+            u = perpendicular(tangent, rng)
             rs = float(np.interp(t, [0, s[-1]], [tree.r0[b], tree.r1[b]]))
             head = axis_pt + (rs + length - rh) * u
             if heads and np.min(np.linalg.norm(np.array(heads) - head, axis=1) - np.array(head_r)) < rh + 250:
@@ -313,7 +313,7 @@ def _place_spines(tree: _Tree, density: float, rng: np.random.Generator,
     return spines
 
 
-def _segments(path: np.ndarray, r0: float, r1: float) -> list:
+def segment_capsules(path: np.ndarray, r0: float, r1: float) -> list:
     """Convex hulls of consecutive spheres along a path (a tapered tube with round ends)."""
     seg = np.linalg.norm(np.diff(path, axis=0), axis=1)
     radii = np.interp(np.concatenate([[0], np.cumsum(seg)]), [0, seg.sum()], [r0, r1])
@@ -386,7 +386,7 @@ def make_neuron(seed: int = 0, shape: str = "pyramidal", spine_density: float = 
         full = path
         if tree.parent[b] == -1 and radius > 0:  # bury the root of primary branches in the soma
             full = np.vstack([path[0] * 0.7, path])
-        tube = _segments(full, tree.r0[b], tree.r1[b])
+        tube = segment_capsules(full, tree.r0[b], tree.r1[b])
         tubes.append(m3d.Manifold.batch_boolean(tube, m3d.OpType.Add))
         solids.extend(tube)
     if radius > 0:
@@ -427,179 +427,3 @@ def make_neuron(seed: int = 0, shape: str = "pyramidal", spine_density: float = 
     spine_table.index.name = "spine"
     center = move(np.zeros(3)) if radius > 0 else None
     return SyntheticNeuron(mesh, center, radius, branches, paths, spine_table, seed, shape, transform)
-
-
-def sample_synapses(cell: SyntheticNeuron, seed: int = 0, pre_per_um: float = 0.2, post_per_um: float = 0.3,
-                    spine_fraction: float = 0.8, n_soma: int = 10) -> pd.DataFrame:
-    """Synapses with known placement on a synthetic neuron (additive helper; nm).
-
-    Presynaptic sites sit on the axon surface, postsynaptic sites on the dendrite surface, on
-    spine tips (a ``spine_fraction`` of the spines) and on the soma surface.
-
-    Parameters
-    ----------
-    cell : SyntheticNeuron
-    seed : int
-    pre_per_um, post_per_um : float
-        Mean sites per µm of axon and of dendrite shaft.
-    spine_fraction : float
-        Fraction of spines carrying one postsynaptic site on the head.
-    n_soma : int
-        Postsynaptic sites on the soma (none for fragments).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``x, y, z`` (nm), ``direction`` (pre/post), truth ``branch`` (-1 soma), ``compartment``
-        (``axon``/``dendrite``/``apical``/``soma``), ``on_spine``.
-    """
-    rng = np.random.default_rng(seed)
-    rows = []
-    for b, path in enumerate(cell.paths):
-        comp = cell.branches["compartment"].iat[b]
-        seg = np.linalg.norm(np.diff(path, axis=0), axis=1)
-        s = np.concatenate([[0], np.cumsum(seg)])
-        rate = pre_per_um if comp == "axon" else post_per_um
-        r0, r1 = cell.branches["radius_start"].iat[b], cell.branches["radius_end"].iat[b]
-        for t in rng.uniform(0, s[-1], rng.poisson(rate * s[-1] / 1000)):
-            k = min(max(int(np.searchsorted(s, t)), 1), len(s) - 1)
-            axis_pt = np.array([np.interp(t, s, path[:, c]) for c in range(3)])
-            u = _perpendicular(_unit(path[k] - path[k - 1]), rng)
-            r = float(np.interp(t, [0, s[-1]], [r0, r1]))
-            if cell.soma_center is not None and np.linalg.norm(axis_pt + r * u - cell.soma_center) < cell.soma_radius:
-                continue  # buried in the soma
-            rows.append((*(axis_pt + r * u), "pre" if comp == "axon" else "post", b, comp, False))
-    for i, sp in cell.spines.iterrows():
-        if rng.random() < spine_fraction:
-            tip = sp[["tip_x", "tip_y", "tip_z"]].to_numpy(float)
-            rows.append((*tip, "post", int(sp["branch"]), cell.branches["compartment"].iat[int(sp["branch"])], True))
-    if cell.soma_center is not None:
-        for _ in range(n_soma):
-            d = _unit(rng.normal(size=3))
-            rows.append((*(cell.soma_center + cell.soma_radius * d), "post", -1, "soma", False))
-    return pd.DataFrame(rows, columns=["x", "y", "z", "direction", "branch", "compartment", "on_spine"])
-
-
-def truth_compartments(cell: SyntheticNeuron, points: np.ndarray) -> np.ndarray:
-    """Truth compartment of the branch axis nearest to each point.
-
-    Parameters
-    ----------
-    cell : SyntheticNeuron
-        Synthetic neuron with its branch axes (``paths``, nm) and their ``compartment`` labels.
-    points : (k, 3) float ndarray
-        Query points, nm (matched to axis samples every 100 nm).
-
-    Returns
-    -------
-    (k,) object ndarray
-        ``"axon"``, ``"dendrite"``, ``"apical"`` or ``"primary"`` (the nearest branch's label), or ``"soma"``
-        for points within the soma radius of its centre.
-    """
-    pts, lab = [], []
-    for b, path in enumerate(cell.paths):
-        seg = np.linalg.norm(np.diff(path, axis=0), axis=1)
-        s = np.concatenate([[0], np.cumsum(seg)])
-        t = np.arange(0, s[-1] + 1e-9, 100.0)
-        pts.append(np.column_stack([np.interp(t, s, path[:, k]) for k in range(3)]))
-        lab.append(np.full(len(t), b))
-    _, idx = cKDTree(np.vstack(pts)).query(np.asarray(points, float))
-    out = cell.branches["compartment"].to_numpy()[np.concatenate(lab)[idx]].astype(object)
-    if cell.soma_center is not None:
-        out[np.linalg.norm(np.asarray(points, float) - cell.soma_center, axis=1) < cell.soma_radius] = "soma"
-    return out
-
-
-def truth_skeleton(cell: SyntheticNeuron, radii: bool = True, spacing: float | None = None,
-                   jitter: float = 0.0, seed: int = 0):
-    """The neuron's true centre-line skeleton (nm), as an SWC exporter would write it.
-
-    One soma node at the soma centre (radius = soma radius), then every branch axis; node
-    types are the true compartments (SWC 1 soma, 2 axon, 3 dendrite, 4 apical). With
-    ``radii=False`` every radius is NaN (written as 0 by :meth:`Skeleton.to_swc`): the
-    skeletons of the CAVE skeleton service / pcg_skel look like this, sampled every ~2 µm.
-
-    Parameters
-    ----------
-    cell : SyntheticNeuron
-    radii : bool, default True
-        Keep the true radii (branch radii interpolated along the branch, soma radius).
-    spacing : float, optional
-        Resample every unbranched run to about this node spacing (nm), see
-        :func:`neurograph.skeleton.resample.resample` (``keep_soma_edges=True``).
-    jitter : float, default 0
-        Move every non-soma node by a random offset of this fraction of its true radius
-        (per axis, normal), like level-2 chunk centroids that sit off the centre line.
-    seed : int
-        For the jitter.
-
-    Returns
-    -------
-    neurograph.Skeleton
-    """
-    from .compartments import SWC_TYPE
-    from .skeleton import Skeleton
-    from .skeleton.resample import resample
-
-    has_soma = cell.soma_center is not None
-    verts = [cell.soma_center[None, :]] if has_soma else []
-    rad = [np.array([cell.soma_radius])] if has_soma else []
-    types = [np.array([1])] if has_soma else []
-    parent = [np.array([-1])] if has_soma else []
-    end_node, n = {}, int(has_soma)
-    for b, path in enumerate(cell.paths):
-        row = cell.branches.iloc[b]
-        seg = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(path, axis=0), axis=1))])
-        r = np.interp(seg, [0.0, seg[-1]], [row["radius_start"], row["radius_end"]])
-        top = int(row["parent"])
-        pts, r = (path, r) if top < 0 else (path[1:], r[1:])  # a child starts at its parent's end
-        first_parent = end_node[top] if top >= 0 else (0 if has_soma else -1)
-        ids = n + np.arange(len(pts))
-        verts.append(pts)
-        rad.append(r)
-        types.append(np.full(len(pts), SWC_TYPE.get(row["compartment"], 0)))  # 0: a unipolar primary neurite
-        parent.append(np.concatenate([[first_parent], ids[:-1]]))
-        end_node[b] = int(ids[-1])
-        n += len(pts)
-    sk = Skeleton(np.vstack(verts), np.concatenate(parent), np.concatenate(rad).astype(float), None,
-                  np.arange(int(has_soma), dtype=np.int64), np.concatenate(types).astype(np.int8))
-    if spacing is not None:
-        sk = resample(sk, spacing, keep_soma_edges=True)
-    if jitter > 0:
-        rng = np.random.default_rng(seed)
-        move = np.ones(sk.n_nodes, bool)
-        move[sk.soma_nodes] = False
-        sk.vertices[move] += rng.normal(size=(int(move.sum()), 3)) * jitter * sk.radius[move, None]
-    if not radii:
-        sk.radius = np.full(sk.n_nodes, np.nan)
-    return sk
-
-
-def labelled_edges(neuron) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every skeleton edge of a labelled neuron, to score it against :func:`truth_compartments`.
-
-    Parameters
-    ----------
-    neuron : Neuron
-        After :func:`neurograph.label_compartments` (``skeleton.node_type`` set).
-
-    Returns
-    -------
-    midpoints : (k, 3) float ndarray
-        nm, one per non-root skeleton node (its edge to the parent).
-    lengths : (k,) float ndarray
-        nm.
-    labels : (k,) object ndarray
-        ``soma``, ``axon``, ``dendrite`` (apical and basal dendrites included) or ``?``.
-    """
-    sk = neuron.skeleton
-    has = np.flatnonzero(sk.parent >= 0)
-    mid = 0.5 * (sk.vertices[has] + sk.vertices[sk.parent[has]])
-    length = np.linalg.norm(sk.vertices[has] - sk.vertices[sk.parent[has]], axis=1)
-    names = {1: "soma", 2: "axon", 3: "dendrite", 4: "dendrite"}
-    return mid, length, np.array([names.get(int(c), "?") for c in sk.node_type[has]], dtype=object)
-
-
-
-# Merge errors with exact truth live in their own module; reachable from here as well.
-from .synthetic_merge import MergedNeuron, make_merge  # noqa: E402,F401

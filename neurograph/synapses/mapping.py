@@ -1,6 +1,6 @@
 """Synapses on a neuron: nearest mesh surface -> branch, spine (head/neck) or soma.
 
-:func:`map_synapses` takes a normalised synapse table (:func:`neurograph.load_synapses`, nm)
+:func:`assign_synapses` takes a normalised synapse table (:func:`neurograph.load_synapses`, nm)
 and a neuron (duck-typed: ``mesh``, ``face_branch``, ``skeleton``, ``node_branch``, ``graph``,
 ``somas``, optionally ``spines``) and returns one row per synapse with its branch, soma,
 skeleton node, spine and distance to the mesh. Synapses farther than ``tolerance`` from the
@@ -16,6 +16,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from ..errors import InputError
+from ..skeleton.tree import path_from_soma
 
 from typing import TYPE_CHECKING
 
@@ -91,7 +92,7 @@ def _head_or_neck(neuron, pts: np.ndarray, spine: np.ndarray, part: np.ndarray) 
     return part
 
 
-def map_synapses(neuron: Neuron, synapses: pd.DataFrame, tolerance: float = 1000.0,
+def assign_synapses(neuron: Neuron, synapses: pd.DataFrame, tolerance: float = 1000.0,
                  strict_units: bool = True,
                  centerline_tolerance: float = CENTERLINE_TOLERANCE) -> tuple[pd.DataFrame, dict]:
     """Assign every synapse to the nearest mesh surface and from there to a branch, spine or soma.
@@ -128,7 +129,7 @@ def map_synapses(neuron: Neuron, synapses: pd.DataFrame, tolerance: float = 1000
         (synapses measured from the centre line).
     """
     if not isinstance(synapses, pd.DataFrame) or not {"x", "y", "z", "direction"} <= set(synapses.columns):
-        raise InputError("map_synapses needs a table with x, y, z (nm) and direction columns; "
+        raise InputError("synapse mapping needs a table with x, y, z (nm) and direction columns; "
                          "read it with neurograph.load_synapses(table, voxel_size=..., columns=...)")
     if not np.isfinite(tolerance) or tolerance < 0:
         raise InputError(f"tolerance must be a non-negative distance in nm, not {tolerance!r}")
@@ -162,7 +163,7 @@ def map_synapses(neuron: Neuron, synapses: pd.DataFrame, tolerance: float = 1000
             f" or {centerline_tolerance:g} nm from the centre line where the radius is unknown" if n_centerline else "")
     if strict_units and n >= 10 and mapped.mean() < 0.5:
         raise InputError(_unit_message(int((~mapped).sum()), n, limit, float(np.median(dist)), "median"))
-    node_path = _node_path_to_soma(neuron)
+    node_path = path_from_soma(sk, [so.radius for so in neuron.somas])
     soma = np.where(mapped & (branch < n_somas), branch, -1)
     labels = {b: d.get("compartment", "") for b, d in neuron.graph.nodes(data=True)}
     comp = np.array([labels.get(int(b), "") or ("soma" if 0 <= b < n_somas else "") for b in branch], dtype=object)
@@ -374,16 +375,6 @@ def _linked_reach(sk, s: int) -> float:
     return float(np.median(np.linalg.norm(sk.vertices[linked] - sk.vertices[s], axis=1)))
 
 
-def _node_path_to_soma(neuron) -> np.ndarray:
-    """Path length (nm) of every skeleton node from its soma surface (or root)."""
-    from ..graph.decompose import contributing_lengths
-    from ..graph.kernels import path_lengths
-
-    sk = neuron.skeleton
-    edge = contributing_lengths(sk, np.array([s.radius for s in neuron.somas], float))
-    return path_lengths(sk.topological_order().astype(np.int64), sk.parent, edge)
-
-
 def branch_synapse_counts(table: pd.DataFrame, branches: pd.DataFrame, n_ids: int) -> pd.DataFrame:
     """Per-graph-node counts and densities (:data:`SYNAPSE_BRANCH_COLUMNS`) from a mapped table.
 
@@ -392,7 +383,7 @@ def branch_synapse_counts(table: pd.DataFrame, branches: pd.DataFrame, n_ids: in
     Parameters
     ----------
     table : pandas.DataFrame
-        Mapped synapse table (:func:`map_synapses`) with ``mapped``, ``branch``, ``direction``
+        Mapped synapse table (:func:`assign_synapses`) with ``mapped``, ``branch``, ``direction``
         and ``on_spine`` columns; unmapped synapses are not counted.
     branches : pandas.DataFrame
         Branch table indexed by graph node, ``length`` in µm.
@@ -418,32 +409,3 @@ def branch_synapse_counts(table: pd.DataFrame, branches: pd.DataFrame, n_ids: in
         out["pre_per_um"] = np.where(length > 0, out["n_pre"] / length, np.nan)
         out["post_per_um"] = np.where(length > 0, out["n_post"] / length, np.nan)
     return out
-
-
-def synapse_summary(table: pd.DataFrame | None, total_length_um: float) -> dict:
-    """Neuron totals of a mapped synapse table, with densities per µm of cable.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame or None
-        Mapped synapse table (:func:`map_synapses`).
-    total_length_um : float
-        Total cable length of the neuron, µm.
-
-    Returns
-    -------
-    dict
-        ``n_synapses, n_pre, n_post, n_unmapped, n_post_spine, n_post_soma`` (counts; all but
-        ``n_synapses`` and ``n_unmapped`` count mapped synapses only) and ``pre_per_um``,
-        ``post_per_um`` (1/µm, NaN without cable); empty when ``table`` is None.
-    """
-    if table is None:
-        return {}
-    ok = table["mapped"].to_numpy(bool)
-    pre = table["direction"].to_numpy() == "pre"
-    n_pre, n_post = int((ok & pre).sum()), int((ok & ~pre).sum())
-    L = total_length_um if total_length_um and total_length_um > 0 else np.nan
-    return {"n_synapses": int(len(table)), "n_pre": n_pre, "n_post": n_post, "n_unmapped": int((~ok).sum()),
-            "n_post_spine": int((ok & ~pre & table["on_spine"].to_numpy(bool)).sum()),
-            "n_post_soma": int((ok & ~pre & (table["soma"].to_numpy() >= 0)).sum()),
-            "pre_per_um": n_pre / L, "post_per_um": n_post / L}

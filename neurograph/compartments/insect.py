@@ -23,7 +23,7 @@ inside each arbor branch points follow each other every few µm. The rule here:
    carry many short postsynaptic twigs, axon terminals fewer, bouton-bearing ones.
 
 Everything is computed on the skeleton arrays of
-:class:`neurograph.compartments._Arbor` (nm); no synapses are used.
+:class:`neurograph.compartments.arbor.Arbor` (nm); no synapses are used.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .compartments import _wmedian
-from .graph.kernels import subtree_sum
+from ..skeleton.tree import subtree_sum
+from ..stats import weighted_median
 
 
 def substantial_primaries(arbor, soma_node: int, share: float = 0.05) -> int:
@@ -40,7 +40,7 @@ def substantial_primaries(arbor, soma_node: int, share: float = 0.05) -> int:
 
     Parameters
     ----------
-    arbor : neurograph.compartments._Arbor
+    arbor : neurograph.compartments.Arbor
         Skeleton arrays (nm).
     soma_node : int
         A soma skeleton node.
@@ -103,7 +103,7 @@ def insect_axon(arbor, tree: int, prune: float = 0.02, min_side: float = 0.1, mi
 
     Parameters
     ----------
-    arbor : neurograph.compartments._Arbor
+    arbor : neurograph.compartments.Arbor
         Skeleton arrays (nm).
     tree : int
         Root label of the tree (``arbor.root``).
@@ -149,7 +149,7 @@ def insect_axon(arbor, tree: int, prune: float = 0.02, min_side: float = 0.1, mi
     cand = np.flatnonzero(ok)
     best = int(cand[np.argmax(length[cand])])
     others = np.delete(np.arange(len(ids)), best)
-    ref = _wmedian(length[others], length[others]) if len(others) else 0.0
+    ref = weighted_median(length[others], length[others]) if len(others) else 0.0
     ref = 0.0 if not np.isfinite(ref) else ref
     if length[best] < min_tract or length[best] < tract_ratio * ref:
         return None

@@ -46,11 +46,14 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from ..errors import InputError
+from ..graph.neuron import decompose
 from ..skeleton import Skeleton
 from ..skeleton.kernels import face_owner, group_median
-from .spine_geometry import (EdgeIndex, cut_ends, edge_lengths, group_csr, head_and_neck_width, reroot,
-                             reroot_at_thick_end, terminal_segments, tree_adjacency, twig_roots, vertex_neighbours)
-from .spine_kernels import grow_labels, window_circle_fit, window_shaft_radius
+from ..skeleton.tree import edge_lengths, fold_nodes, reroot_at
+from .geometry import (EdgeIndex, cut_ends, group_csr, head_and_neck_width, reroot_at_thick_end, terminal_segments, twig_roots,
+                       vertex_neighbours)
+from .kernels import grow_labels
+from .shaft import final_shaft_radius, fit_shaft, smooth_chains, vertex_area
 
 #: spine table column -> (unit, description)
 SPINE_COLUMNS: dict[str, tuple[str, str]] = {
@@ -79,114 +82,9 @@ SPINE_BRANCH_COLUMNS: dict[str, tuple[str, str]] = {
     "shaft_width_median": ("nm", "median of 2 x the local shaft radius (spines excluded) over the branch's nodes"),
 }
 
-RECENTRE_ITERATIONS = 2  # passes moving shaft skeleton nodes onto the shaft axis
 RADIUS_CAP = 1500.0  # nm: largest node radius added to max_length when deciding what is a twig
-SMOOTH_ROUNDS = 3  # Laplacian smoothing passes over the re-centred shaft skeleton
-TANGENT_SPAN = 1.0  # x window: arc length each side over which the shaft direction is taken
 CUT_MIN_RADIUS = 150.0  # nm: open boundary loops at least this wide (perimeter / 2 pi) are cut ends
 GROW_REACH = 250.0  # nm: a spine grows down to its rim only this far from its seed part
-
-
-def _vertex_area(mesh) -> np.ndarray:
-    faces = np.asarray(mesh.faces)
-    return np.bincount(faces.ravel(), weights=np.repeat(np.asarray(mesh.area_faces) / 3.0, 3),
-                       minlength=len(mesh.vertices))
-
-
-def _shaft_radius(index: EdgeIndex, nodes: np.ndarray, n_nodes: int, points: np.ndarray, weight: np.ndarray,
-                  window: float, adjacency: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Nearest edge, distance and the per-node local shaft radius (nm) from ``points``
-    (``adjacency``: :func:`tree_adjacency` of the index's skeleton over ``nodes``)."""
-    seg, dist = index.query(points)
-    ptr, adj, adj_len = adjacency
-    node_ptr, vals, w = group_csr(seg, n_nodes, dist, weight)
-    radius = window_shaft_radius(ptr, adj, adj_len, node_ptr, vals, w, window, 0.5, 12)
-    known = np.isfinite(radius[nodes])
-    fill = float(np.median(radius[nodes][known])) if known.any() else float(np.median(dist)) if len(dist) else 0.0
-    radius[nodes[~known]] = fill
-    return seg, dist, radius
-
-
-def _tangents(pos: np.ndarray, parent: np.ndarray, nodes: np.ndarray, span: float = 0.0) -> np.ndarray:
-    """Unit direction of the skeleton at ``nodes``: the chord between the nodes about
-    ``span`` nm of arc length up and down the skeleton among ``nodes`` (one edge each way
-    when ``span`` is 0). Wavefront nodes scatter off the axis by up to a few hundred nm
-    near spines, so the direction of a single edge can be tens of degrees off the shaft."""
-    n = len(pos)
-    inside = np.zeros(n, bool)
-    inside[nodes] = True
-    kids = nodes[parent[nodes] >= 0]
-    kids = kids[inside[parent[kids]]]
-    n_kids = np.bincount(parent[kids], minlength=n)
-    child = np.arange(n)
-    child[parent[kids]] = kids
-    par = np.arange(n)
-    par[kids] = parent[kids]
-    t = np.zeros((n, 3))
-    t[nodes] = pos[par[nodes]] - pos[child[nodes]]
-    el = edge_lengths(pos, parent)
-    step = float(np.median(el[kids])) if len(kids) else 0.0
-    hops = int(round(span / step)) if span > 0 and step > 0 else 0
-    if hops > 1:
-        # the chord stays within the branch: walks stop at branch nodes
-        child[n_kids != 1] = np.flatnonzero(n_kids != 1)
-        up, down = nodes.copy(), nodes.copy()
-        for _ in range(hops):
-            up = np.where(n_kids[up] > 1, up, par[up])
-            down = child[down]
-        chord = pos[up] - pos[down]
-        long = np.linalg.norm(chord, axis=1) > 0
-        t[nodes[long]] = chord[long]
-    norm = np.linalg.norm(t, axis=1, keepdims=True)
-    return np.divide(t, norm, out=np.zeros_like(t), where=norm > 0)
-
-
-def _fit_shaft(pos: np.ndarray, parent: np.ndarray, nodes: np.ndarray, points: np.ndarray, weight: np.ndarray,
-               window: float, tolerance: float, relative: float, fixed: np.ndarray | None = None,
-               fixed_radius: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, EdgeIndex]:
-    """Shaft axis and radius at ``nodes``: start from the shorth of the distances to the
-    skeleton, then robust circle fits across the skeleton (which also move the nodes onto
-    the shaft axis). Nodes in ``fixed`` (cut ends: centres of cut cross-sections) keep their
-    position and take ``fixed_radius``. Returns node positions, radii (nm) and the edge
-    index over them."""
-    n = len(pos)
-    pos = pos.copy()
-    fixed = np.empty(0, np.int64) if fixed is None else np.asarray(fixed, np.int64)
-    index = EdgeIndex(pos, parent, nodes)
-    ptr, adj, adj_len = tree_adjacency(pos, parent, nodes)
-    seg, _, radius = _shaft_radius(index, nodes, n, points, weight, window, (ptr, adj, adj_len))
-    radius[fixed] = fixed_radius
-    start = pos[fixed]
-    for it in range(RECENTRE_ITERATIONS):
-        if it:
-            seg, _ = index.query(points)
-        node_ptr, p_sorted, w_sorted = group_csr(seg, n, points, weight)
-        centre, r = window_circle_fit(ptr, adj, adj_len, node_ptr, p_sorted, w_sorted, pos,
-                                      _tangents(pos, parent, nodes, TANGENT_SPAN * window), radius, window,
-                                      tolerance / 2, relative / 2, 12)
-        pos[nodes], radius[nodes] = centre[nodes], r[nodes]
-        pos[fixed], radius[fixed] = start, fixed_radius
-        index = EdgeIndex(pos, parent, nodes)
-    return pos, radius, index
-
-
-def _smooth_chains(pos: np.ndarray, parent: np.ndarray, nodes: np.ndarray, rounds: int = SMOOTH_ROUNDS) -> np.ndarray:
-    """Laplacian smoothing (1/4, 1/2, 1/4) of ``nodes`` with one parent and one child among
-    ``nodes``: the fitted axis points scatter by tens of nm, which would add length."""
-    n = len(pos)
-    inside = np.zeros(n, bool)
-    inside[nodes] = True
-    kids = nodes[(parent[nodes] >= 0)]
-    kids = kids[inside[parent[kids]]]
-    n_kids = np.bincount(parent[kids], minlength=n)
-    child = np.full(n, -1)
-    child[parent[kids]] = kids
-    move = nodes[(n_kids[nodes] == 1) & (parent[nodes] >= 0)]
-    move = move[inside[parent[move]]]
-    out = pos.copy()
-    for _ in range(rounds):
-        out[move] = 0.25 * out[parent[move]] + 0.5 * out[move] + 0.25 * out[child[move]]
-    return out
 
 
 def _check(neuron, **limits: float) -> None:
@@ -258,7 +156,7 @@ def detect_spines(neuron, min_length: float = 300.0, max_length: float = 3000.0,
     # 2. shaft radius along it, from every non-soma vertex
     valid = ~is_soma[skel.vertex_map]
     vid = np.flatnonzero(valid)
-    area_v = _vertex_area(mesh)
+    area_v = vertex_area(mesh)
     seg_n = np.full(len(verts), -1, np.int64)
     dist = np.zeros(len(verts))
     radius = np.zeros(n_nodes)
@@ -270,10 +168,10 @@ def detect_spines(neuron, min_length: float = 300.0, max_length: float = 3000.0,
         fit_v = vid
     index = None  # no shaft (every vertex on a soma, or no shaft node): no spines
     if len(core) and len(vid):
-        pos, radius, index = _fit_shaft(pos, parent, core, verts[fit_v], area_v[fit_v], window, shaft_tolerance,
+        pos, radius, index = fit_shaft(pos, parent, core, verts[fit_v], area_v[fit_v], window, shaft_tolerance,
                                         relative_tolerance, ends, skel.radius[ends])
         seg_n[vid], dist[vid] = index.query(verts[vid])
-        pos = _smooth_chains(pos, parent, core)
+        pos = smooth_chains(pos, parent, core)
     r_v = radius[np.maximum(seg_n, 0)]
     height = dist - r_v
     # 3. protrusions
@@ -309,8 +207,6 @@ def detect_spines(neuron, min_length: float = 300.0, max_length: float = 3000.0,
     else:
         new_skel = Skeleton(pos, parent, skel.radius, skel.vertex_map, skel.soma_nodes, skel.node_type)
     if changed:
-        from ..graph.neuron import decompose  # graph builds on features; import late
-
         rebuilt = decompose(new_skel, neuron.somas, mesh, name=neuron.name, repair_report=neuron.repair_report)
         neuron.skeleton, neuron.graph = rebuilt.skeleton, rebuilt.graph
         neuron.node_branch, neuron.face_branch = rebuilt.node_branch, rebuilt.face_branch
@@ -327,7 +223,7 @@ def detect_spines(neuron, min_length: float = 300.0, max_length: float = 3000.0,
     table["area"] = np.bincount(face_spine[on], weights=np.asarray(mesh.area_faces)[on], minlength=len(table)) / 1e6
     neuron.spines = table
     neuron.face_spine = face_spine
-    neuron.shaft_radius = _final_shaft_radius(neuron, label < 0, area_v, window, shaft_tolerance,
+    neuron.shaft_radius = final_shaft_radius(neuron, label < 0, area_v, window, shaft_tolerance,
                                               relative_tolerance)
     _branch_columns(neuron)
     if changed:  # branch ids changed: synapses and compartment labels follow the new graph
@@ -367,7 +263,7 @@ def _root_at_cut_ends(parent: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray,
         while parent[v] >= 0:
             v = int(parent[v])
         if v not in rooted:
-            parent = reroot(parent, int(e))
+            parent = reroot_at(parent, int(e))
             rooted.add(int(e))
     for e in ends:
         v = int(e)
@@ -492,30 +388,8 @@ def _fold_twigs(skel: Skeleton, pos: np.ndarray, parent: np.ndarray, twig: np.nd
     gone = np.isin(twig, roots)
     target = np.arange(n)
     target[gone] = parent[twig[gone]]  # the branch node each folded twig hangs from
-    keep = ~gone
-    new_id = np.cumsum(keep) - 1
-    new_id[gone] = new_id[target[gone]]
-    kept = np.flatnonzero(keep)
-    new_parent = np.where(parent[kept] >= 0, new_id[np.maximum(parent[kept], 0)], -1)
-    out = Skeleton(pos[kept], new_parent, skel.radius[kept], new_id[vm], new_id[skel.soma_nodes],
-                   skel.node_type[kept])
+    out, new_id = fold_nodes(Skeleton(pos, parent, skel.radius, vm, skel.soma_nodes, skel.node_type), target)
     return out, new_id, True
-
-
-def _final_shaft_radius(neuron, off_spine: np.ndarray, area_v: np.ndarray, window: float, tolerance: float,
-                        relative: float) -> np.ndarray:
-    """Shaft radius (nm) per node of the final skeleton, from non-spine, non-soma vertices."""
-    skel = neuron.skeleton
-    is_soma = np.zeros(skel.n_nodes, bool)
-    is_soma[skel.soma_nodes] = True
-    nodes = np.flatnonzero(~is_soma)
-    use = np.flatnonzero(off_spine & ~is_soma[skel.vertex_map])
-    radius = np.full(skel.n_nodes, np.nan)
-    if len(nodes) and len(use):
-        _, r, _ = _fit_shaft(skel.vertices, skel.parent, nodes, np.asarray(neuron.mesh.vertices)[use], area_v[use],
-                             window, tolerance, relative)
-        radius[nodes] = r[nodes]
-    return radius
 
 
 def _branch_columns(neuron) -> None:
@@ -534,51 +408,3 @@ def _branch_columns(neuron) -> None:
         data.update(n_spines=int(count[b]), spine_density=count[b] / length if length > 0 else 0.0,
                     spine_volume_density=float(vol[b]) / length if length > 0 else 0.0,
                     shaft_width_median=float(width[b]))
-
-
-COMPARTMENTS = {2: "axon", 3: "dendrite", 4: "apical"}
-
-
-def spine_summary(neuron) -> dict:
-    """Neuron-level spine numbers: counts and densities (per µm), overall and per compartment.
-
-    Per-compartment columns ``n_spines_<name>`` and ``spine_density_<name>`` (spines per µm
-    of that compartment's cable) appear once branches carry a ``compartment`` label
-    (:func:`neurograph.label_compartments`) or skeleton nodes SWC types 2-4
-    (axon/dendrite/apical). Empty when spines were not detected.
-
-    Parameters
-    ----------
-    neuron : Neuron
-        Neuron with ``spines`` (from :func:`neurograph.detect_spines`, or None) and ``branches``
-        (lengths µm).
-
-    Returns
-    -------
-    dict
-        ``n_spines``, ``spine_density`` (1/µm), ``spine_volume_density`` (spine volume per
-        cable length, µm³/µm) and the per-compartment columns; NaN densities where there is no
-        cable.
-    """
-    sp = getattr(neuron, "spines", None)
-    if sp is None:
-        return {}
-    b = neuron.branches
-    total = float(b["length"].sum())
-    out = {"n_spines": int(len(sp)), "spine_density": len(sp) / total if total > 0 else float("nan"),
-           "spine_volume_density": float(sp["volume"].sum()) / total if total > 0 else float("nan")}
-    if "compartment" in b.columns:
-        label = b["compartment"].astype(str)
-    else:
-        types = np.asarray(neuron.skeleton.node_type)
-        if not np.isin(types, list(COMPARTMENTS)).any():
-            return out
-        mode = pd.Series(types).groupby(neuron.node_branch).agg(lambda s: s.mode().iloc[0])
-        label = mode.reindex(b.index).map(COMPARTMENTS).fillna("undefined").astype(str)
-    sp_label = label.reindex(sp["branch"].to_numpy()).to_numpy()
-    for name in sorted(set(label)):
-        length = float(b["length"][label == name].sum())
-        n = int((sp_label == name).sum())
-        out[f"n_spines_{name}"] = n
-        out[f"spine_density_{name}"] = n / length if length > 0 else float("nan")
-    return out

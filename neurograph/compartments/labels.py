@@ -1,0 +1,255 @@
+"""Axon / dendrite (apical / basal) / soma labels for every branch, skeleton node and mesh face.
+
+:func:`label_compartments` uses synapses when the neuron has them (``neuron.synapses`` from
+:meth:`Neuron.map_synapses`) and geometry otherwise:
+
+- **synapses** (per skeleton tree with enough of them): directed synapse flow (Schneider-Mizell
+  et al. 2016): for every node, the number of input -> output paths through it with the
+  outputs downstream, ``pre_below * (post_total - post_below)``. The axon is the subtree below
+  the node where this flow peaks (the most proximal of near-ties); for soma-less fragments the
+  axon may also be the part *above* a node. Further axon subtrees (a second cell of a merge)
+  are split off while a subtree still carries >= 10 % of the tree's outputs at >= 70 % purity.
+- **geometry**: axons are thin, smooth and spine-free and leave the soma or a proximal
+  dendrite as a single process. Every subtree starting within ``proximal`` µm of the soma is a
+  candidate; its base width (first 1-10 µm) is compared with the primary neurites (for soma
+  children) or with its parent; the thinnest long, spine-poor candidate (< 0.6 of the
+  reference width) becomes the axon.
+
+- **insect geometry** (``method="insect"``, or ``"auto"`` for a soma with a single substantial
+  neurite): the axon is the arbor beyond the long tract between two arbors
+  (:mod:`neurograph.compartments.insect`).
+
+Pyramidal-like cells: among the dendritic primary neurites, one that is clearly the thickest and
+reaches farthest (base width >= 1.2 x and width ratio x reach ratio >= 1.8 against the median of
+the others, with >= 3 dendritic primaries, >= 2 of them substantial) is labelled ``apical`` and the others ``basal``; otherwise all are
+``dendrite``. SWC types: 1 soma, 2 axon, 3 dendrite/basal, 4 apical.
+
+Radius-less skeletons (CAVE skeleton service, pcg_skel; widths NaN): the width rules cannot run.
+The axon then comes from synapse flow only (without synapses the tree is all ``dendrite``, method
+``default``), and the apical dendrite from the pia direction only: the primary dendrite that leaves the soma
+towards the pia (first 20 µm, within 60 degrees) and reaches >= 2 x farther towards it than any other neurite not
+leaving away from it (an unlabelled axon, leaving from the far side, may climb as high), lying
+mostly above the soma (``apical_method``
+``pia``). Every branch reports the rule that labelled it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING, Sequence
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from ..codes import SWC_TYPE
+from ..errors import InputError
+from ..graph.annotations import register_annotation
+from ..synapses.mapping import branch_synapse_counts
+from .apical import apical_limb, apical_limb_forced
+from .arbor import Arbor
+from .flow import flow_axons, output_twigs
+from .geometry import geometry_axon
+from .insect import insect_axon, is_unipolar
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..graph import Neuron
+
+
+def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical: bool | str = "auto",
+                       proximal: float = 30.0, pia: Sequence[float] | None = None,
+                       method: str = "auto") -> pd.DataFrame:
+    """Label every branch ``soma``, ``axon``, ``dendrite`` (or ``apical``/``basal``) with a confidence.
+
+    Parameters
+    ----------
+    neuron : Neuron
+        Synapses are taken from ``neuron.synapses`` (:meth:`Neuron.map_synapses`) and spines from
+        ``neuron.spines`` / ``n_spines`` when present.
+    use_synapses : bool or "auto", default "auto"
+        ``"auto"``: synapse flow in every tree with >= 10 pre- and 10 postsynaptic sites,
+        geometry elsewhere. ``False``: geometry only. ``True``: require synapses.
+    apical : bool or "auto", default "auto"
+        Split dendrites into apical and basal: ``"auto"`` when one primary dendrite clearly
+        dominates, ``True`` always (thickest x farthest primary), ``False`` never.
+    proximal : float, default 30
+        µm of path from the soma surface within which an axon may leave a dendrite.
+    pia : (3,) floats, optional
+        Direction towards the pia in the mesh's coordinates (e.g. ``(0, -1, 0)`` for MICrONS
+        minnie65, where y is cortical depth). Given, the apical dendrite is the thick primary
+        dendrite that reaches farthest towards the pia, and with ``apical="auto"`` only when
+        most of its subtree lies above the soma; without it, the one that reaches farthest in
+        any direction.
+    method : {"auto", "vertebrate", "insect"}, default "auto"
+        Geometry-only axon rule: ``"vertebrate"`` (above), ``"insect"`` (unipolar neurons:
+        :func:`neurograph.compartments.insect.insect_axon`), ``"auto"``: insect for trees
+        whose soma has a single substantial neurite, vertebrate otherwise. Dataset profiles
+        set it (``dataset="hemibrain"`` -> ``"insect"``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: graph node (somata and branches); ``compartment``, ``compartment_confidence``
+        (0-1), ``compartment_method`` (``soma``, ``synapses``, ``geometry``, ``geometry-insect``,
+        ``default``: no rule could decide, e.g. a radius-less skeleton without synapses, so the
+        tree is all dendrite with confidence 0.5) and ``apical_method`` for dendrites split into
+        apical and basal (``width``: thickest x farthest; ``pia``: radius-less, the primary
+        reaching farthest towards the pia; ``reach``: forced, radius-less, no pia; ``""`` not split).
+        The labels are also written to the graph (so they appear in ``neuron.branches``), to
+        ``neuron.skeleton.node_type`` (SWC 1/2/3/4), ``neuron.face_compartment`` (SWC code
+        per mesh face) and the ``compartment`` column of ``neuron.synapses``.
+    """
+    if use_synapses not in (True, False, "auto") or apical not in (True, False, "auto"):
+        raise InputError("use_synapses and apical must be True, False or 'auto'")
+    if method not in ("auto", "vertebrate", "insect"):
+        raise InputError(f"method must be 'auto', 'vertebrate' or 'insect', got {method!r}")
+    if pia is not None:
+        pia = np.asarray(pia, float).reshape(-1)
+        if pia.shape != (3,) or not np.isfinite(pia).all() or not np.linalg.norm(pia) > 0:
+            raise InputError(f"pia must be a non-zero direction (x, y, z), got {pia!r}")
+        pia = pia / np.linalg.norm(pia)
+    arbor = Arbor(neuron)
+    branches = neuron.branches
+    n_somas = len(neuron.somas)
+    n_ids = int(arbor.node_branch.max()) + 1 if arbor.n else n_somas
+    syn = getattr(neuron, "synapses", None)
+    if use_synapses is True and (syn is None or not len(syn)):
+        raise InputError("use_synapses=True but the neuron has no synapses; call neurograph.map_synapses(neuron, table) first")
+    pre = np.zeros(arbor.n)
+    post = np.zeros(arbor.n)
+    if use_synapses and syn is not None and len(syn):
+        ok = syn["mapped"].to_numpy(bool) & (syn["node"].to_numpy() >= 0)
+        node = syn["node"].to_numpy()[ok].astype(np.int64)
+        is_pre = syn["direction"].to_numpy()[ok] == "pre"
+        pre = np.bincount(node[is_pre], minlength=arbor.n).astype(float)
+        post = np.bincount(node[~is_pre], minlength=arbor.n).astype(float)
+    spine_count = spines_per_branch(neuron, n_ids)
+
+    axon = np.zeros(arbor.n, bool)
+    conf_node = np.full(arbor.n, 0.5)
+    method_node = np.full(arbor.n, "default", dtype=object)
+    for tree in np.unique(arbor.root):
+        in_tree = arbor.root == tree
+        found = flow_axons(arbor, pre, post, tree) if (use_synapses and pre.sum() > 0) else None
+        how = "synapses"
+        if found is None:
+            if use_synapses is True:
+                continue
+            insect = method == "insect" or (method == "auto" and is_unipolar(arbor, tree))
+            found = insect_axon(arbor, tree) if insect else \
+                geometry_axon(neuron, arbor, tree, branches, spine_count, proximal, post)
+            how = "geometry-insect" if insect else "geometry"
+        if found is None:
+            conf_node[in_tree] = 0.5
+            continue
+        part, conf = found
+        axon |= part
+        conf_node[in_tree] = conf
+        method_node[in_tree] = how
+
+    if use_synapses and pre.sum() > 0:
+        axon |= output_twigs(neuron, arbor, pre, post, axon)
+
+    # branch labels: cable majority of their nodes
+    cable = np.maximum(arbor.edge, 1e-9)
+    axon_cable = np.bincount(arbor.node_branch, weights=cable * axon, minlength=n_ids)
+    all_cable = np.bincount(arbor.node_branch, weights=cable, minlength=n_ids)
+    is_axon_branch = axon_cable > 0.5 * all_cable
+    axon_branches = {int(b) for b in branches.index if is_axon_branch[b]}
+    labels = {i: "soma" for i in range(n_somas)}
+    for b in branches.index:
+        labels[int(b)] = "axon" if b in axon_branches else "dendrite"
+    apical_how: dict[int, str] = {}
+    if apical is not False and n_somas:
+        tops = apical_limb(neuron, arbor, branches, axon_branches, pia) if apical == "auto" else \
+            apical_limb_forced(neuron, arbor, branches, axon_branches, pia)
+        for s, (top, how) in tops.items():
+            ap = {top, *nx.descendants(neuron.graph, top)}
+            for d in nx.descendants(neuron.graph, s):
+                if labels.get(d) == "dendrite":
+                    labels[d] = "apical" if d in ap else "basal"
+                    apical_how[d] = how
+
+    _, first = np.unique(arbor.node_branch[arbor.order], return_index=True)
+    first_node = {int(arbor.node_branch[n]): int(n) for n in arbor.order[first]}
+    rows = []
+    for b in range(n_ids):
+        if b not in labels:
+            continue
+        nd = first_node.get(b)
+        rows.append({"branch": b, "compartment": labels[b],
+                     "compartment_confidence": 1.0 if b < n_somas else float(conf_node[nd]) if nd is not None else 0.5,
+                     "compartment_method": "soma" if b < n_somas else method_node[nd] if nd is not None else "default",
+                     "apical_method": apical_how.get(b, "")})
+    table = pd.DataFrame(rows).set_index("branch")
+    apply_labels(neuron, table, arbor, use_synapses=bool(use_synapses))
+    neuron.settings["label_compartments"] = {"use_synapses": use_synapses, "apical": apical, "proximal": proximal,
+                                             "pia": None if pia is None else [float(v) for v in pia],
+                                             "method": method}
+    return table
+
+
+def spines_per_branch(neuron, n_ids: int) -> np.ndarray:
+    spines = getattr(neuron, "spines", None)
+    if spines is not None and len(spines) and "branch" in spines.columns:
+        b = spines["branch"].to_numpy()
+        b = b[(b >= 0) & (b < n_ids)].astype(np.int64)
+        return np.bincount(b, minlength=n_ids).astype(float)
+    branches = neuron.branches
+    out = np.zeros(n_ids)
+    if "n_spines" in branches.columns:
+        out[branches.index.to_numpy()] = branches["n_spines"].fillna(0).to_numpy(float)
+    return out
+
+
+def apply_labels(neuron, table: pd.DataFrame, arbor: Arbor, use_synapses: bool = True) -> None:
+    """Write labels to the graph, skeleton node types, mesh faces and the synapse table."""
+    for b, row in table.iterrows():
+        neuron.graph.nodes[int(b)].update(compartment=row["compartment"],
+                                          compartment_confidence=float(row["compartment_confidence"]),
+                                          compartment_method=row["compartment_method"])
+    code = np.zeros(int(table.index.max()) + 1, np.int8)
+    code[table.index.to_numpy()] = [SWC_TYPE[c] for c in table["compartment"]]
+    neuron.skeleton.node_type = code[arbor.node_branch].astype(np.int8)
+    if neuron.face_branch is not None:
+        neuron.face_compartment = code[np.asarray(neuron.face_branch, np.int64)]
+    syn = getattr(neuron, "synapses", None)
+    if syn is not None and len(syn):
+        names = table["compartment"].to_dict()
+        b = syn["branch"].to_numpy()
+        comp = np.array([names.get(int(x), "unmapped") if x >= 0 else "unmapped" for x in b], dtype=object)
+        spine = syn["spine"].to_numpy() if "spine" in syn.columns else np.full(len(syn), -1)
+        pre = syn["direction"].to_numpy() == "pre"
+        # a "spine" on a dendrite carrying outputs and no inputs is an axon piece (a bouton of an
+        # axon merged onto the dendrite): its faces and synapses are axon
+        on = (spine >= 0) & (comp != "axon") & (comp != "unmapped") & use_synapses
+        if on.any():
+            n_pre = pd.Series(pre[on]).groupby(spine[on]).sum()
+            n_post = pd.Series(~pre[on]).groupby(spine[on]).sum()
+            axonal = n_pre.index[(n_pre >= 1) & (n_post == 0)].to_numpy()
+            comp[np.isin(spine, axonal) & on] = "axon"
+            face_spine = getattr(neuron, "face_spine", None)
+            if len(axonal) and face_spine is not None and neuron.face_branch is not None:
+                neuron.face_compartment[np.isin(face_spine, axonal)] = SWC_TYPE["axon"]
+        syn["compartment"] = comp.astype(str)
+        if "on_spine" in syn.columns:  # spines are dendritic: protrusions of the axon are boutons
+            syn["on_spine"] = syn["on_spine"].to_numpy(bool) & (comp != "axon")
+            counts = branch_synapse_counts(syn, neuron.branches, len(code))
+            for b, n in counts["n_post_spine"].items():
+                if b in neuron.graph and "n_post_spine" in neuron.graph.nodes[b]:
+                    neuron.graph.nodes[b]["n_post_spine"] = int(n)
+
+
+def _relabel(neuron) -> None:
+    """Label the compartments again with the recorded parameters after the branch graph changed;
+    labels whose parameters are unknown (archives of older versions) are dropped with a warning."""
+    neuron.face_compartment = None
+    if "label_compartments" in neuron.settings:
+        label_compartments(neuron, **neuron.settings["label_compartments"])
+    elif neuron.synapses is not None and "compartment" in neuron.synapses.columns:
+        warnings.warn(f"{neuron.name}: the branch graph changed and the compartment labels' parameters are "
+                      "unknown; labels dropped: call neurograph.label_compartments(neuron) again", stacklevel=3)
+        neuron.synapses = neuron.synapses.drop(columns="compartment")
+
+
+register_annotation("compartments", 20, _relabel)

@@ -1,0 +1,243 @@
+"""Tree primitives: the one place for walking rooted skeleton trees given as parent arrays.
+
+Every tree here is a forest given by ``parent`` ((n,) int, ``-1`` for roots); lengths are in
+the units of the coordinates given (nm everywhere in neurograph). The Numba kernels take an
+``order`` in which every parent precedes its children (:func:`topological_order`).
+
+- order and shape: :func:`topological_order`, :func:`children_lists`, :func:`edge_lengths`;
+- sums along the tree: :func:`path_lengths` (root -> node), :func:`subtree_sum`
+  (node -> leaves), :func:`root_labels`, :func:`mark_subtree`;
+- somata: :func:`contributing_lengths`, :func:`path_from_soma`;
+- edits: :func:`reroot_at`, :func:`fold_nodes` (twig folding: merge nodes into others and
+  renumber).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+from scipy import sparse
+from scipy.sparse.csgraph import breadth_first_order
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .skeleton import Skeleton
+
+
+def topological_order(parent: np.ndarray) -> np.ndarray:
+    """Node ids ordered so that every parent precedes its children.
+
+    Parameters
+    ----------
+    parent : (n,) int ndarray
+        Parent of every node, -1 for roots.
+
+    Returns
+    -------
+    (n,) int64 ndarray
+        Breadth-first order from the roots (a permutation of ``range(n)`` when ``parent``
+        has no cycles).
+    """
+    parent = np.asarray(parent, np.int64)
+    n = len(parent)
+    has = np.flatnonzero(parent >= 0)
+    roots = np.flatnonzero(parent < 0)
+    super_root = n  # join all roots under one virtual node
+    rows = np.concatenate([parent[has], np.full(len(roots), super_root)])
+    cols = np.concatenate([has, roots])
+    graph = sparse.coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n + 1, n + 1)).tocsr()
+    order = breadth_first_order(graph, super_root, directed=True, return_predecessors=False)
+    return order[1:].astype(np.int64)
+
+
+def children_lists(parent: np.ndarray) -> list[np.ndarray]:
+    """Children of every node (a list of int arrays).
+
+    Parameters
+    ----------
+    parent : (n,) int ndarray
+        Parent of every node, -1 for roots.
+
+    Returns
+    -------
+    list of (k,) int ndarray
+        ``n`` arrays: the children of node ``i``, in increasing order.
+    """
+    has = np.flatnonzero(parent >= 0)
+    order = has[np.argsort(parent[has], kind="stable")]
+    bounds = np.searchsorted(parent[order], np.arange(len(parent) + 1))
+    return [order[bounds[i]:bounds[i + 1]] for i in range(len(parent))]
+
+
+def edge_lengths(vertices: np.ndarray, parent: np.ndarray) -> np.ndarray:
+    """Length of the edge from every node to its parent (0 for roots).
+
+    Parameters
+    ----------
+    vertices : (n, 3) float ndarray
+        Node coordinates, nm.
+    parent : (n,) int ndarray
+        Parent of every node, -1 for roots.
+
+    Returns
+    -------
+    (n,) float ndarray
+        Edge lengths, nm.
+    """
+    out = np.zeros(len(parent))
+    has = parent >= 0
+    out[has] = np.linalg.norm(vertices[has] - vertices[parent[has]], axis=1)
+    return out
+
+
+@njit(cache=True)
+def path_lengths(order: np.ndarray, parent: np.ndarray, edge_length: np.ndarray) -> np.ndarray:
+    """Distance along the tree from the root to every node (same units as ``edge_length``)."""
+    out = np.zeros(parent.shape[0])
+    for k in range(order.shape[0]):
+        node = order[k]
+        if parent[node] >= 0:
+            out[node] = out[parent[node]] + edge_length[node]
+    return out
+
+
+@njit(cache=True)
+def subtree_sum(order: np.ndarray, parent: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Sum of ``values`` over every node's subtree (``order``: parents before children)."""
+    out = values.copy()
+    for k in range(order.shape[0] - 1, -1, -1):
+        node = order[k]
+        if parent[node] >= 0:
+            out[parent[node]] += out[node]
+    return out
+
+
+@njit(cache=True)
+def root_labels(order: np.ndarray, parent: np.ndarray) -> np.ndarray:
+    """The root node of every node's tree (``order``: parents before children)."""
+    out = np.arange(parent.shape[0])
+    for k in range(order.shape[0]):
+        node = order[k]
+        if parent[node] >= 0:
+            out[node] = out[parent[node]]
+    return out
+
+
+@njit(cache=True)
+def mark_subtree(order: np.ndarray, parent: np.ndarray, top: np.ndarray) -> np.ndarray:
+    """True for every node at or below a node with ``top`` True (``order``: parents first)."""
+    out = top.copy()
+    for k in range(order.shape[0]):
+        node = order[k]
+        if parent[node] >= 0 and out[parent[node]]:
+            out[node] = True
+    return out
+
+
+def contributing_lengths(skeleton: "Skeleton", soma_radius: np.ndarray) -> np.ndarray:
+    """Edge length (nm) each node adds to its branch: edges leaving a soma start at its surface.
+
+    Parameters
+    ----------
+    skeleton : Skeleton
+        Skeleton in nm, with its soma nodes.
+    soma_radius : (k,) float ndarray
+        Radius of each soma node's soma, nm, in the order of ``skeleton.soma_nodes``.
+
+    Returns
+    -------
+    (n,) float ndarray
+        Length of every node's edge to its parent, nm; for children of a soma node reduced
+        by the soma radius (at least 0).
+    """
+    length = skeleton.edge_lengths
+    parent = skeleton.parent
+    for node, radius in zip(skeleton.soma_nodes, soma_radius):
+        kids = np.flatnonzero(parent == node)
+        length[kids] = np.maximum(length[kids] - radius, 0.0)
+    return length
+
+
+def path_from_soma(skeleton: "Skeleton", soma_radius, order: np.ndarray | None = None) -> np.ndarray:
+    """Path length (nm) of every skeleton node from its soma's surface (or its tree's root).
+
+    Parameters
+    ----------
+    skeleton : Skeleton
+        Skeleton in nm.
+    soma_radius : sequence of float
+        Radius of each soma, nm, in the order of ``skeleton.soma_nodes``.
+    order : (n,) int ndarray, optional
+        An order with parents first (default :func:`topological_order`).
+
+    Returns
+    -------
+    (n,) float ndarray
+        nm; 0 at roots and soma nodes.
+    """
+    order = skeleton.topological_order() if order is None else np.asarray(order, np.int64)
+    edge = contributing_lengths(skeleton, np.asarray(soma_radius, float))
+    return path_lengths(order, skeleton.parent, edge)
+
+
+def reroot_at(parent: np.ndarray, node: int) -> np.ndarray:
+    """The parent array of the same tree re-rooted at ``node``.
+
+    Parameters
+    ----------
+    parent : (n,) int ndarray
+        Parent of every node, -1 for roots (not modified).
+    node : int
+        The new root; the edges on its path to the old root are reversed.
+
+    Returns
+    -------
+    (n,) int ndarray
+        The new parent array.
+    """
+    parent = parent.copy()
+    path = [int(node)]
+    while parent[path[-1]] >= 0:
+        path.append(int(parent[path[-1]]))
+    for child, par in zip(path[:-1], path[1:]):
+        parent[par] = child
+    parent[node] = -1
+    return parent
+
+
+def fold_nodes(skeleton: "Skeleton", merged_into: np.ndarray) -> tuple["Skeleton", np.ndarray]:
+    """Merge nodes into others (twig folding) and renumber the survivors.
+
+    Parameters
+    ----------
+    skeleton : Skeleton
+        The tree (nm); not modified.
+    merged_into : (n,) int ndarray
+        For every node, the node it merges into (itself to survive). Chains are followed:
+        a node merged into a node that is itself merged ends at the surviving one.
+
+    Returns
+    -------
+    skeleton : Skeleton
+        The surviving nodes, renumbered in their old order; ``vertex_map``, ``soma_nodes``
+        and ``node_type`` follow the renumbering.
+    new_id : (n,) int ndarray
+        New id of every old node (a merged node: the id of the node it merged into).
+    """
+    target = np.asarray(merged_into, np.int64).copy()
+    while True:
+        nxt = target[target]
+        if np.array_equal(nxt, target):
+            break
+        target = nxt
+    keep = target == np.arange(len(target))
+    new_id = np.cumsum(keep) - 1
+    new_id = new_id[target]
+    kept = np.flatnonzero(keep)
+    parent = skeleton.parent
+    new_parent = np.where(parent[kept] >= 0, new_id[np.maximum(parent[kept], 0)], -1)
+    vmap = None if skeleton.vertex_map is None else new_id[skeleton.vertex_map]
+    out = type(skeleton)(skeleton.vertices[kept], new_parent, skeleton.radius[kept], vmap, new_id[skeleton.soma_nodes],
+                   skeleton.node_type[kept])
+    return out, new_id
