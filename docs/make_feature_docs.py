@@ -10,6 +10,18 @@ from pathlib import Path
 
 OUT = Path(__file__).resolve().parent / "features.md"
 
+#: a paragraph under a group's heading, for groups whose inputs need saying
+GROUP_NOTES = {
+    "cortical": "Compartments come from the skeleton's SWC types (2 axon, 3 basal, 4 apical) when the file has "
+                "them, as curated reconstructions do, and otherwise from `ng.label_compartments` run on a copy "
+                "(geometry, or synapses when mapped). "
+                "*height* is measured from the soma centre along the apical axis the neuron gives itself: towards "
+                "the cable-weighted centre of the apical dendrite, or, without one, along the dendrites' first "
+                "principal axis pointing to the side that holds more axon (more dendrite without an axon); never "
+                "the file's axes. *lateral* is the distance from that axis. Axon features are NaN with less than "
+                "500 µm of axon (dendrite-only reconstructions keep a stub). Module `neurograph.features.cortical`.",
+}
+
 
 def _columns(cols: list[str]) -> str:
     if len(cols) <= 4:
@@ -30,13 +42,15 @@ def render() -> str:
              "change when the neuron is scaled. The `position` group is opt-in (it depends on the "
              "brain space); every other feature is independent of orientation, handedness and node density. "
              "*form*: the form of the neuron the feature is computed on (`form` in `ng.feature_table()`): "
-             "*canonical* = the healed tree with side arms < 5 µm pruned and the cable resampled every 1 µm "
+             "*canonical* = the healed tree with side arms < 10 µm pruned and the cable resampled every 1 µm "
              "(`ng.canonical`: the same whatever the tracing style's twig density and node spacing), for every "
              "feature of the skeleton's shape; *raw* = the neuron as given, for features of inputs tied to its "
              "nodes (radii, mesh, synapses, spines, compartment labels).", ""]
     for group, rows in table.groupby("group", sort=False):
-        lines += [f"## {group} ({len(rows)} columns)", "",
-                  "| feature | columns | unit | needs | scale-free | form | description |",
+        lines += [f"## {group} ({len(rows)} columns)", ""]
+        if group in GROUP_NOTES:
+            lines += [GROUP_NOTES[group], ""]
+        lines += ["| feature | columns | unit | needs | scale-free | form | description |",
                   "| --- | --- | --- | --- | --- | --- | --- |"]
         for feature, part in rows.groupby("feature", sort=False):
             first = part.iloc[0]

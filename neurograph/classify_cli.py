@@ -143,7 +143,7 @@ def _features(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from .classify import DEFAULT_MODEL, cross_validate, save_model, train
+    from .classify import DEFAULT_MODEL, cross_validate, label_strings, save_model, train
 
     args.model = args.model or DEFAULT_MODEL
     check_output_folder(args.output)
@@ -166,20 +166,20 @@ def _train(args: argparse.Namespace) -> int:
         extra = {"cv_balanced_accuracy": res.balanced_accuracy, "cv_macro_f1": res.macro_f1,
                  "cv_folds": args.cv, "dropped_classes": res.dropped_classes}
         if res.dropped_classes:
-            keep = ~labelled[args.label].astype(str).isin(res.dropped_classes)
+            keep = ~label_strings(labelled[args.label]).isin(res.dropped_classes)
             labelled = labelled[keep]
     elif args.min_class_size:
-        counts = labelled[args.label].astype(str).value_counts()
+        counts = label_strings(labelled[args.label]).value_counts()
         small = counts[counts < args.min_class_size]
         if len(small):
             print(f"left out {len(small)} class(es) with fewer than {args.min_class_size} neurons: "
                   + ", ".join(f"{k} ({v})" for k, v in small.items()))
-            labelled = labelled[~labelled[args.label].astype(str).isin(small.index)]
+            labelled = labelled[~label_strings(labelled[args.label]).isin(small.index)]
         extra = {"dropped_classes": {str(k): int(v) for k, v in small.items()}}
     model = train(labelled, args.label, model=args.model)
     save_model(model, args.output, label=args.label, extra=extra)
     print(f"trained {args.model} on {len(labelled)} neurons, {len(model.feature_names_in_)} features, "
-          f"classes {list(model.classes_)}; saved to {args.output}")
+          f"classes {[str(c) for c in model.classes_]}; saved to {args.output}")
     return 0
 
 

@@ -81,6 +81,25 @@ def test_labels_align_by_index_and_label_column():
     np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
 
 
+def test_fit_labels_with_a_search_as_the_last_step():
+    # a GridSearchCV's classes_ is a read-only property: the text labels go to its refitted model
+    from sklearn.ensemble import ExtraTreesClassifier
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import Pipeline
+
+    from neurograph.classify.pipeline import fit_labels
+
+    X, y = synthetic_table()
+    X = X.replace(np.inf, np.nan).fillna(0.0)
+    search = GridSearchCV(ExtraTreesClassifier(n_estimators=20, random_state=0), {"max_features": [0.3, 1.0]}, cv=3)
+    pipe = fit_labels(Pipeline([("model", search)]), X, y.to_numpy())
+    assert list(pipe.classes_) == ["a", "b", "c"] and set(pipe.predict(X)) == {"a", "b", "c"}
+    inner = Pipeline([("model", ExtraTreesClassifier(n_estimators=20, random_state=0))])  # a search over a pipeline
+    nested = Pipeline([("tuned", GridSearchCV(inner, {"model__max_features": [0.3, 1.0]}, cv=3))])
+    pipe = fit_labels(nested, X, y.to_numpy())
+    assert list(pipe.classes_) == ["a", "b", "c"] and set(pipe.predict(X)) == {"a", "b", "c"}
+
+
 def test_cross_validate_beats_chance_and_shuffled_labels_do_not():
     X, y = synthetic_table(60)
     res = classify.cross_validate(X, y, n_splits=5, n_estimators=100)
@@ -186,3 +205,68 @@ def test_neuromorpho_families_from_swc():
     X = ng.neuron_features(neurons)
     res = classify.cross_validate(X, labels["family"].to_numpy())
     assert res.balanced_accuracy > 0.2 + 0.6                         # chance 0.2 for 5 families
+
+
+# ------------------------------------------------------------------------ labels of any type (#17)
+def _mixed_labels(y: pd.Series) -> pd.Series:
+    """The synthetic classes as a layer-like mixture: "a" -> 4 / "4" / 4.0 / np.int64(4),
+    "b" -> "2/3", "c" -> "6a" (object dtype, as a hand-made or CSV-read column would be)."""
+    forms = {"a": [4, "4", 4.0, np.int64(4), " 4"], "b": ["2/3"], "c": ["6a"]}
+    return pd.Series([forms[c][k % len(forms[c])] for k, c in enumerate(y)], index=y.index, dtype=object)
+
+
+def test_label_strings_merges_same_numbers_and_keeps_text():
+    got = classify.label_strings(pd.Series([4, "4.0", 4.0, np.float32(4), "2/3", "6a", 6.5, True, None, np.nan, b"5"]))
+    assert got.tolist()[:8] == ["4", "4", "4", "4", "2/3", "6a", "6.5", "True"]
+    assert got.iloc[8] is None and got.iloc[9] is None and got.iloc[10] == "5"
+
+
+def test_mixed_type_labels_everywhere(tmp_path):
+    X, y = synthetic_table(40)
+    mixed = _mixed_labels(y)
+    expect = y.map({"a": "4", "b": "2/3", "c": "6a"})
+    res = classify.cross_validate(X, mixed, n_splits=5, n_estimators=100)
+    assert list(res.confusion.index) == ["2/3", "4", "6a"] and res.balanced_accuracy > 0.9
+    assert (res.predictions["true"] == expect.loc[res.predictions.index]).all()
+    for labels in (mixed, mixed.to_list(), X.assign(layer=mixed)["layer"]):
+        model = classify.train(X, labels, n_estimators=100)
+        assert list(model.classes_) == ["2/3", "4", "6a"]
+        pred = classify.predict(model, X)
+        assert (pred["predicted"] == expect).mean() > 0.95 and {"p_4", "p_2/3", "p_6a"} <= set(pred.columns)
+    model = classify.train(X.assign(layer=mixed), "layer", n_estimators=100)
+    assert "layer" not in model.feature_names_in_
+    imp = classify.feature_importance(model, X, mixed, n_repeats=2)
+    assert imp.index[0] in ("good1", "good2")
+    classify.save_model(model, tmp_path / "m", label="layer")
+    again = classify.load_model(tmp_path / "m")
+    assert list(again.classes_) == ["2/3", "4", "6a"]
+    np.testing.assert_array_equal(again.predict_proba(X), model.predict_proba(X))
+
+
+def test_cli_train_predict_with_mixed_labels_and_missing(tmp_path, capsys):
+    X, y = synthetic_table(25)
+    table = X.assign(layer=_mixed_labels(y))
+    table.iloc[:5, table.columns.get_loc("layer")] = np.nan            # unlabelled rows are left out
+    table.to_csv(tmp_path / "train.csv")
+    # integer labels with a missing value: pandas reads them as floats (4.0); classes stay "4"
+    ints = X.assign(layer=y.map({"a": 4, "b": 23, "c": 6}).astype(float))
+    ints.iloc[0, ints.columns.get_loc("layer")] = np.nan
+    ints.to_parquet(tmp_path / "ints.parquet")
+    for name, classes in (("train.csv", ["2/3", "4", "6a"]), ("ints.parquet", ["23", "4", "6"])):
+        model = tmp_path / f"model_{name}"
+        assert main(["train", str(tmp_path / name), "--label", "layer", "-o", str(model)]) == 0
+        meta = json.loads((model / "model.json").read_text())
+        assert meta["classes"] == classes and "layer" not in meta["features"] and meta["cv_balanced_accuracy"] > 0.9
+        assert main(["predict", str(model), str(tmp_path / name), "-o", str(tmp_path / "pred.csv")]) == 0
+        pred = pd.read_csv(tmp_path / "pred.csv", index_col=0, dtype={"predicted": str})
+        assert set(pred["predicted"]) == set(classes)
+    out = capsys.readouterr().out
+    assert "5 rows without a label left out" in out and "classes ['2/3', '4', '6a']" in out
+    # a class too small for the folds is left out with --min-class-size, whatever its type
+    small = X.assign(layer=_mixed_labels(y))
+    small.iloc[:3, small.columns.get_loc("layer")] = 5
+    small.to_csv(tmp_path / "small.csv")
+    assert main(["train", str(tmp_path / "small.csv"), "--label", "layer", "--min-class-size", "5",
+                 "-o", str(tmp_path / "m_small")]) == 0
+    meta = json.loads((tmp_path / "m_small" / "model.json").read_text())
+    assert meta["classes"] == ["2/3", "4", "6a"] and meta["dropped_classes"] == {"5": 3}

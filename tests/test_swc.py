@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pytest
@@ -273,11 +272,8 @@ def test_real_fafb_and_neuromorpho_files():
     nmo = SHARED / "nmo_families_127" / "swc" / "purkinje_dendrite__p20.CNG.swc"   # µm, 36-node soma chain
     if not (fafb.exists() and nmo.exists()):
         pytest.skip("real SWC data not present (../shared/data)")
-    ng.neuron_features(ng.load_swc(fafb, units="nm"))  # compile / warm up
-    t0 = time.perf_counter()
-    neuron = ng.load_swc(fafb, units="nm")
+    neuron = ng.load_swc(fafb, units="nm")               # the largest FAFB skeleton (speed: benchmarks/)
     feats = ng.neuron_features(neuron).iloc[0]
-    assert time.perf_counter() - t0 < 5.0                   # the largest FAFB skeleton in seconds
     assert neuron.n_somas == 1 and 1.0 < feats["soma_radius"] < 5.0
     assert 5000 < feats["total_length"] < 15000 and feats["n_stems"] == 1
     p20 = ng.load_swc(nmo, units="um")

@@ -17,8 +17,8 @@ Pipelines are ``inf -> NaN``, median imputation, standard scaling and a classifi
 
 from .evaluate import CVResult, cross_validate, describe, feature_importance
 from .persist import load_model, save_model
-from .pipeline import DEFAULT_MODEL, MODELS, build_pipeline, feature_matrix, predict, train
+from .pipeline import DEFAULT_MODEL, MODELS, build_pipeline, feature_matrix, label_strings, predict, train
 from .plot import plot_confusion
 
 __all__ = ["CVResult", "DEFAULT_MODEL", "MODELS", "build_pipeline", "cross_validate", "describe",
-           "feature_importance", "feature_matrix", "load_model", "plot_confusion", "predict", "save_model", "train"]
+           "feature_importance", "feature_matrix", "label_strings", "load_model", "plot_confusion", "predict", "save_model", "train"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Sequence
 
 import numpy as np
@@ -103,6 +104,42 @@ def feature_matrix(features: pd.DataFrame, columns: Sequence[str] | None = None)
     return numeric.astype(float)
 
 
+def _label_text(value: Any) -> str:
+    if isinstance(value, (bytes, np.bytes_)):
+        value = value.decode("utf-8", "replace")
+    if isinstance(value, (float, np.floating)) and np.isfinite(value) and float(value).is_integer():
+        value = int(value)  # 4.0 (an integer column that held a NaN) is class "4", as 4 and "4" are
+    text = str(value).strip()
+    return _INTEGRAL_TEXT.sub(r"\1", text)  # "4.0": an integer label written from a float column
+
+
+_INTEGRAL_TEXT = re.compile(r"^([+-]?\d+)\.0+$")
+
+
+def label_strings(labels: Any) -> pd.Series:
+    """Class labels of any type as text: the form every :mod:`neurograph.classify` function uses.
+
+    Strings (``"2/3"``, ``"6a"``), integers, floats and mixtures of them are accepted; values
+    that are the same integer are the same class (``4``, ``4.0``, ``"4"`` and ``"4.0"``, the form an
+    integer column with a missing value takes in a CSV file, all become ``"4"``), and surrounding
+    spaces are removed. Missing values stay missing.
+
+    Parameters
+    ----------
+    labels : array-like or pandas.Series
+        One label per neuron.
+
+    Returns
+    -------
+    pandas.Series of str (object dtype)
+        Same index as ``labels`` when it is a Series; NaN/None where a label is missing.
+    """
+    y = labels if isinstance(labels, pd.Series) else pd.Series(np.asarray(labels, dtype=object))
+    missing = y.isna().to_numpy()
+    text = [None if m else _label_text(v) for v, m in zip(y.to_numpy(dtype=object), missing)]
+    return pd.Series(text, index=y.index, name=y.name, dtype=object)
+
+
 def label_array(labels: Any, features: pd.DataFrame) -> pd.Series:
     if isinstance(labels, str):
         if labels not in features.columns:
@@ -118,7 +155,7 @@ def label_array(labels: Any, features: pd.DataFrame) -> pd.Series:
         y = pd.Series(values, index=features.index)
     if y.isna().any():
         raise InputError(f"{int(y.isna().sum())} label(s) are missing (NaN); drop those neurons first")
-    return y.astype(str)
+    return label_strings(y)
 
 
 def train(features: pd.DataFrame, labels: Any, model: str = DEFAULT_MODEL, random_state: int = 0,
@@ -192,17 +229,19 @@ def fit_labels(pipe: Pipeline, X: pd.DataFrame, y: np.ndarray) -> Pipeline:
         Unfitted pipeline whose last step is a classifier.
     X : pandas.DataFrame
         Feature matrix.
-    y : (n,) array of str
-        Class per row.
+    y : (n,) array-like
+        Class per row (any type: see :func:`label_strings`).
 
     Returns
     -------
     Pipeline
         ``pipe``, fitted; ``pipe.classes_`` holds the labels (sorted, as str).
     """
-    classes, codes = np.unique(np.asarray(y).astype(str), return_inverse=True)
+    classes, codes = np.unique(label_strings(y).to_numpy(dtype=str), return_inverse=True)
     pipe.fit(X, codes)
-    final = pipe.steps[-1][1]
+    final = pipe
+    while hasattr(final, "best_estimator_") or hasattr(final, "steps"):  # a search (GridSearchCV) or a pipeline
+        final = final.best_estimator_ if hasattr(final, "best_estimator_") else final.steps[-1][1]
     final.classes_ = classes[np.asarray(final.classes_, dtype=np.int64)]
     return pipe
 
