@@ -136,10 +136,12 @@ def test_compartments_without_radii(cells, name):
     cell, path, syn, up = cells[name]
     neuron = _load(path)
     pyramidal = name.startswith("pyramidal")
-    # no synapses, no pia: nothing to decide the axon or the apical with -> said so, no crash
+    # no synapses, no pia: the width-free geometry rules (compartments.vertebrate) decide
     table = ng.label_compartments(neuron)
-    assert set(table.loc[table.index >= neuron.n_somas, "compartment_method"]) == {"default"}
-    assert "apical" not in set(table["compartment"])
+    assert set(table.loc[table.index >= neuron.n_somas, "compartment_method"]) == {"geometry"}
+    assert accuracy(neuron, cell)[0] >= 0.95
+    if not pyramidal:
+        assert "apical" not in set(table["compartment"])
     # no synapses, with the pia direction: the apical dendrite of pyramidal cells only
     table = ng.label_compartments(neuron, pia=up)
     _, apical = accuracy(neuron, cell)

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from .arbor import Arbor, base_width
+from .vertebrate import axis_apical, axis_ratios
 
 
 def reach_of(arbor: Arbor, nodes: np.ndarray, center: np.ndarray, pia: np.ndarray | None) -> float:
@@ -54,10 +55,12 @@ def apical_limb(neuron, arbor: Arbor, branches: pd.DataFrame, axon_branch: set,
     """Soma id -> (the primary branch that is the apical dendrite, the rule that found it),
     pyramidal-like cells only.
 
-    ``"width"``: thickest x farthest (every primary has a width). Without widths (radius-less
-    skeletons) and with a pia direction, ``"pia"``: the primary that leaves the soma towards the
+    Without a pia direction, ``"axis"``: :func:`neurograph.compartments.vertebrate.axis_apical`
+    (no widths needed); failing that, with widths, ``"width"``: thickest x farthest, also
+    reaching >= 1.1 x farther along its axis than the others reach. With a pia direction and widths, ``"width"``;
+    without widths, ``"pia"``: the primary that leaves the soma towards the
     pia (within 60 degrees) and reaches farthest towards it, >= 2 x as far as any other neurite that does not leave
-    away from the pia. Without widths or pia nothing is apical.
+    away from the pia.
     """
     out = {}
     for s in range(len(neuron.somas)):
@@ -67,8 +70,13 @@ def apical_limb(neuron, arbor: Arbor, branches: pd.DataFrame, axon_branch: set,
         center = np.asarray(neuron.somas[s].center, float)
         w, reach, cable, nodes = limbs(neuron, arbor, branches, prim, center, pia)
         with_width = bool(np.isfinite(w).all())
-        if not with_width and pia is None:
-            continue
+        if pia is None:  # the apical axis from the neuron itself (widths not needed)
+            k = axis_apical(arbor.sk.vertices, center, nodes)
+            if k is not None:
+                out[s] = (prim[k], "axis")
+                continue
+            if not with_width:
+                continue
         if with_width:
             k = int(np.argmax(w * reach))
             others = np.delete(np.arange(len(prim)), k)
@@ -88,7 +96,9 @@ def apical_limb(neuron, arbor: Arbor, branches: pd.DataFrame, axon_branch: set,
         big_others = np.sum(cable[others] >= max(20.0, 0.1 * cable[k]))
         # with a pia direction, an apical dendrite lies mostly above its soma
         upward = pia is None or float(((arbor.sk.vertices[nodes[k]] - center) @ pia).mean()) > 0
-        if np.isfinite(z) and z >= 1.8 and wide and upward and big_others >= 2 \
+        # the thickest x farthest also reaches farther along its axis than the others at all
+        along = pia is not None or axis_ratios(arbor.sk.vertices, center, nodes)[k] >= 1.1
+        if np.isfinite(z) and z >= 1.8 and wide and upward and along and big_others >= 2 \
                 and cable[others].sum() >= 0.15 * cable[k]:
             out[s] = (prim[k], "width" if with_width else "pia")
     return out

@@ -9,28 +9,32 @@
   the node where this flow peaks (the most proximal of near-ties); for soma-less fragments the
   axon may also be the part *above* a node. Further axon subtrees (a second cell of a merge)
   are split off while a subtree still carries >= 10 % of the tree's outputs at >= 70 % purity.
-- **geometry**: axons are thin, smooth and spine-free and leave the soma or a proximal
-  dendrite as a single process. Every subtree starting within ``proximal`` µm of the soma is a
-  candidate; its base width (first 1-10 µm) is compared with the primary neurites (for soma
-  children) or with its parent; the thinnest long, spine-poor candidate (< 0.6 of the
-  reference width) becomes the axon.
+- **geometry** (vertebrate, :mod:`neurograph.compartments.vertebrate`; with or without
+  radii): a neuron has one axon, a whole subtree leaving the soma or a proximal dendrite
+  (within ``proximal`` µm). Each candidate is compared with the rest of its tree: axons
+  meander and recurve (path / straight distance to the soma), run longer branches and, where
+  radii are known, are thinner; spiny candidates are dendrites. The best candidate is the axon
+  when the evidence is strong enough, else nothing is (e.g. a dendrite-only reconstruction).
+  Soma-less pieces of a neuron with a soma (a tracing broken into pieces) are axon when the
+  soma's tree has one (method ``geometry-pieces``). Soma-less neurons (fragments) keep the
+  width rule (:mod:`.geometry`).
 
 - **insect geometry** (``method="insect"``, or ``"auto"`` for a soma with a single substantial
   neurite): the axon is the arbor beyond the long tract between two arbors
   (:mod:`neurograph.compartments.insect`).
 
-Pyramidal-like cells: among the dendritic primary neurites, one that is clearly the thickest and
-reaches farthest (base width >= 1.2 x and width ratio x reach ratio >= 1.8 against the median of
-the others, with >= 3 dendritic primaries, >= 2 of them substantial) is labelled ``apical`` and the others ``basal``; otherwise all are
-``dendrite``. SWC types: 1 soma, 2 axon, 3 dendrite/basal, 4 apical.
-
-Radius-less skeletons (CAVE skeleton service, pcg_skel; widths NaN): the width rules cannot run.
-The axon then comes from synapse flow only (without synapses the tree is all ``dendrite``, method
-``default``), and the apical dendrite from the pia direction only: the primary dendrite that leaves the soma
-towards the pia (first 20 µm, within 60 degrees) and reaches >= 2 x farther towards it than any other neurite not
-leaving away from it (an unlabelled axon, leaving from the far side, may climb as high), lying
-mostly above the soma (``apical_method``
-``pia``). Every branch reports the rule that labelled it.
+Pyramidal-like cells (>= 3 dendritic primary neurites): without a pia direction, the apical
+dendrite is the primary that reaches much farther along its own axis (soma -> its farthest
+node) than any other primary reaches at all (>= 1.8 x; ``apical_method`` ``axis``: no widths
+needed, the axis comes from the neuron, not the file's axes); failing that, with widths, one that
+is clearly the thickest and reaches farthest (base width >= 1.2 x and width ratio x reach ratio
+>= 1.8 against the median of the others, >= 2 others substantial, and >= 1.1 x along its axis;
+``width``). With a pia direction, the thickest x farthest towards the pia (``width``), or
+without widths the primary that leaves the soma towards the pia (first 20 µm, within 60
+degrees) and reaches >= 2 x farther towards it than any other neurite not leaving away from it,
+lying mostly above the soma (``pia``). Otherwise all are ``dendrite``. SWC types: 1 soma, 2
+axon, 3 dendrite/basal, 4 apical. Radius-less skeletons (CAVE skeleton service, pcg_skel;
+widths NaN) use the width-free rules. Every branch reports the rule that labelled it.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ from .arbor import Arbor
 from .flow import flow_axons, output_twigs
 from .geometry import geometry_axon
 from .insect import insect_axon, is_unipolar
+from .vertebrate import label_pieces, multipolar, tree_axon
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..graph import Neuron
@@ -91,6 +96,7 @@ def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical
     pandas.DataFrame
         Index: graph node (somata and branches); ``compartment``, ``compartment_confidence``
         (0-1), ``compartment_method`` (``soma``, ``synapses``, ``geometry``, ``geometry-insect``,
+        ``geometry-pieces`` (a soma-less piece of a neuron with a soma),
         ``default``: no rule could decide, e.g. a radius-less skeleton without synapses, so the
         tree is all dendrite with confidence 0.5) and ``apical_method`` for dendrites split into
         apical and basal (``width``: thickest x farthest; ``pia``: radius-less, the primary
@@ -128,6 +134,7 @@ def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical
     axon = np.zeros(arbor.n, bool)
     conf_node = np.full(arbor.n, 0.5)
     method_node = np.full(arbor.n, "default", dtype=object)
+    pieces = []  # soma-less trees of a neuron with a soma, labelled by geometry: done last
     for tree in np.unique(arbor.root):
         in_tree = arbor.root == tree
         found = flow_axons(arbor, pre, post, tree) if (use_synapses and pre.sum() > 0) else None
@@ -135,10 +142,17 @@ def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical
         if found is None:
             if use_synapses is True:
                 continue
-            insect = method == "insect" or (method == "auto" and is_unipolar(arbor, tree))
-            found = insect_axon(arbor, tree) if insect else \
-                geometry_axon(neuron, arbor, tree, branches, spine_count, proximal, post)
-            how = "geometry-insect" if insect else "geometry"
+            insect = method == "insect" or (method == "auto" and is_unipolar(arbor, tree)
+                                            and not multipolar(arbor, tree))
+            if insect:
+                found, how = insect_axon(arbor, tree), "geometry-insect"
+            elif tree in arbor.soma_trees:
+                found, how = tree_axon(neuron, arbor, tree, proximal, spine_count), "geometry"
+            elif n_somas:
+                pieces.append(tree)
+                continue
+            else:
+                found, how = geometry_axon(neuron, arbor, tree, branches, spine_count, proximal, post), "geometry"
         if found is None:
             conf_node[in_tree] = 0.5
             continue
@@ -146,6 +160,8 @@ def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical
         axon |= part
         conf_node[in_tree] = conf
         method_node[in_tree] = how
+    if pieces:
+        axon, conf_node, method_node = label_pieces(arbor, pieces, axon, conf_node, method_node)
 
     if use_synapses and pre.sum() > 0:
         axon |= output_twigs(neuron, arbor, pre, post, axon)
