@@ -21,13 +21,13 @@ STEP = 600.0  # coarser wavefront: the same topology, 3x faster
 @pytest.fixture(scope="module")
 def bridge():
     m = make_merge(seed=3, kind="soma_bridge")
-    return m, ng.extract(m.mesh, spines=False, step=STEP)
+    return m, ng.extract(m.mesh, voxel_size=1, spines=False, step=STEP)
 
 
 @pytest.fixture(scope="module")
 def axon_merge():
     m = make_merge(seed=2, kind="axon_on_dendrite")
-    return m, ng.extract(m.mesh, spines=False, step=STEP)
+    return m, ng.extract(m.mesh, voxel_size=1, spines=False, step=STEP)
 
 
 def _cable_of(m, neuron, cell):
@@ -114,7 +114,7 @@ def test_divide_keeps_everything_with_one_label(axon_merge):
 
 def test_unmerged_neuron_not_cut():
     cell = ng.synthetic.make_neuron(seed=5, shape="bipolar")
-    neuron = ng.extract(cell.mesh, spines=False, step=STEP)
+    neuron = ng.extract(cell.mesh, voxel_size=1, spines=False, step=STEP)
     cleaned, pieces = ng.proofread(neuron)
     assert (pieces["action"] == "cut").sum() == 0
     assert cleaned.skeleton.cable_length == pytest.approx(neuron.skeleton.cable_length)
