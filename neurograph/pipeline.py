@@ -129,8 +129,8 @@ def extract(source: Any, voxel_size: float | Sequence[float] | None = None, name
 
     profile = get_profile(dataset)
     voxel_size = pick(voxel_size, profile, "mesh_voxel_size", None)
-    if voxel_size is None and not is_precomputed_source(source):  # a layer says its own units
-        voxel_size = unit_or_nm(None, f"extract({name or 'mesh'!r})")
+    if voxel_size is None:  # a precomputed layer says its own units (nm)
+        voxel_size = 1.0 if is_precomputed_source(source) else unit_or_nm(None, f"extract({name or 'mesh'!r})")
     min_soma_radius = float(pick(min_soma_radius, profile, "min_soma_radius_nm", 2500.0))
     max_soma_radius = float(pick(max_soma_radius, profile, "max_soma_radius_nm", 15000.0))
     synapse_voxel_size = pick(synapse_voxel_size, profile, "synapse_voxel_size", None)
