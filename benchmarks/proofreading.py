@@ -14,16 +14,17 @@ its cell. Each merged mesh goes through ``extract -> split_somas -> proofread``;
 MICrONS 864691135510518224 (two somata): split, proofread, and compared with NEURD's own
 skeleton of the segment (µm, soma-centred; aligned by translating onto our matching soma).
 
-Usage: ``python benchmarks/proofreading.py [--n 30] [--unmerged 10] [--quick]``; results in
-``benchmarks/results/proofreading.txt`` (the run also caches per-merge results under
-``benchmarks/.cache_proofreading/`` so a re-run only recomputes what changed).
+Usage: ``python benchmarks/proofreading.py [--n 30] [--unmerged 4] [--no-microns]``; results in
+``benchmarks/results/proofreading.txt``. Extraction is the slow step and split/proofread do not
+change it, so extracted neurons are cached under ``benchmarks/.cache_proofreading/neurons``
+(delete the folder after a change to extraction or to the synthetic generator).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
+import pickle
 import sys
 import time
 import warnings
@@ -42,16 +43,7 @@ SHARED = os.path.join(HERE, "..", "..", "shared", "data")
 CACHE = os.environ.get("NEUROGRAPH_PROOFREAD_CACHE", os.path.join(HERE, ".cache_proofreading"))
 STEP = 600.0  # wavefront step (nm) for the synthetic runs: 3x faster than 300, same topology
 TOL = 5000.0
-CACHED_ONLY = "--cached-only" in sys.argv
 
-
-def process(mesh, step: float = STEP):
-    """extract -> split_somas -> proofread; returns (merged neuron, outputs, seconds)."""
-    t0 = time.perf_counter()
-    neuron = ng.extract(mesh, spines=False, step=step)
-    parts = split_somas(neuron)
-    outs = [proofread(p)[0] for p in parts]
-    return neuron, outs, time.perf_counter() - t0
 
 
 def predicted_points(outs) -> np.ndarray:
@@ -98,29 +90,45 @@ def evaluate_merge(m, neuron, outs) -> dict:
                 reasons=sorted(set(r for o in outs if o.cuts is not None for r in o.cuts["reason"])))
 
 
-def cached(key: str, fn):
-    os.makedirs(CACHE, exist_ok=True)
-    path = os.path.join(CACHE, key + ".json")
-    if os.path.exists(path):
-        with open(path) as f:
-            return json.load(f)
-    out = fn()
-    with open(path, "w") as f:
-        json.dump(out, f)
-    return out
+def extracted(key: str, make):
+    """(truth, extracted neuron, extract seconds) for ``key``, cached under ``CACHE/neurons``:
+    extraction is the slow step, and split/proofread changes do not alter it."""
+    folder = os.path.join(CACHE, "neurons")
+    os.makedirs(folder, exist_ok=True)
+    stem = os.path.join(folder, key)
+    if os.path.exists(stem + ".neuron.zip") and os.path.exists(stem + ".truth.pkl"):
+        with open(stem + ".truth.pkl", "rb") as f:
+            truth, secs = pickle.load(f)
+        return truth, ng.load(stem + ".neuron.zip"), secs
+    truth = make()
+    t0 = time.perf_counter()
+    neuron = ng.extract(truth.mesh, spines=False, step=STEP)
+    secs = time.perf_counter() - t0
+    neuron.save(stem + ".neuron.zip")
+    with open(stem + ".truth.pkl", "wb") as f:
+        pickle.dump((truth, secs), f)
+    return truth, neuron, secs
+
+
+def split_and_proofread(neuron):
+    """split_somas -> proofread (default rules); returns (outputs, seconds)."""
+    t0 = time.perf_counter()
+    outs = [proofread(p)[0] for p in split_somas(neuron)]
+    return outs, time.perf_counter() - t0
 
 
 def run_merge(kind: str, seed: int) -> dict:
-    m = make_merge(seed=seed, kind=kind)
-    neuron, outs, secs = process(m.mesh)
+    m, neuron, t_extract = extracted(f"{kind}_{seed}", lambda: make_merge(seed=seed, kind=kind))
+    outs, secs = split_and_proofread(neuron)
     out = evaluate_merge(m, neuron, outs)
     out["seconds"] = secs
+    out["extract_seconds"] = t_extract
     return out
 
 
 def run_unmerged(shape: str, seed: int) -> dict:
-    cell = make_neuron(seed=seed, shape=shape)
-    neuron, outs, secs = process(cell.mesh)
+    cell, neuron, t_extract = extracted(f"plain_{shape}_{seed}", lambda: make_neuron(seed=seed, shape=shape))
+    outs, secs = split_and_proofread(neuron)
     cuts = pd.concat([o.cuts for o in outs if o.cuts is not None])
     return dict(shape=shape, seed=seed, cable_um=float(neuron.skeleton.cable_length / 1e3),
                 n_cut=int((cuts["action"] == "cut").sum()), n_flag=int((cuts["action"] == "flag").sum()),
@@ -132,10 +140,7 @@ def synthetic(n: int, n_unmerged: int, kinds, lines: list) -> None:
                  "default rules; a cut or flag within 5 µm of a true merge point counts) ==")
     all_rows = []
     for kind in kinds:
-        seeds = range(n)[::-1] if os.environ.get("NEUROGRAPH_PROOFREAD_REVERSE") else range(n)  # a 2nd process
-        if CACHED_ONLY:  # report what earlier (parallel) runs finished; the header gives n
-            seeds = [s for s in seeds if os.path.exists(os.path.join(CACHE, f"{kind}_{s}.json"))]
-        rows = sorted((cached(f"{kind}_{s}", lambda s=s: run_merge(kind, s)) for s in seeds), key=lambda r: r["seed"])
+        rows = [run_merge(kind, s) for s in range(n)]
         if not rows:
             continue
         all_rows += rows
@@ -149,7 +154,8 @@ def synthetic(n: int, n_unmerged: int, kinds, lines: list) -> None:
                      f"{found / max(ntrue, 1):.3f} ({found}/{ntrue}) | cable share cell0 mean {shares[:, 0].mean():.3f} "
                      f"min {shares[:, 0].min():.3f}, cell1 mean {shares[:, 1].mean():.3f} min {shares[:, 1].min():.3f} | "
                      f"merges with both cells >= 95%: {(worst >= 0.95).mean():.2f} | "
-                     f"{np.median([r['seconds'] for r in rows]):.1f} s median")
+                     f"split+proofread {np.median([r['seconds'] for r in rows]):.1f} s median "
+                     f"(extract {np.median([r['extract_seconds'] for r in rows]):.0f} s)")
     tp = sum(r["tp_pred"] for r in all_rows)
     npred = sum(r["n_pred"] for r in all_rows)
     found = sum(r["found"] for r in all_rows)
@@ -169,7 +175,7 @@ def synthetic(n: int, n_unmerged: int, kinds, lines: list) -> None:
 
 def _unmerged(n_unmerged: int, lines: list) -> None:
     lines.append("== unmerged synthetic cells: false cuts ==")
-    rows = [cached(f"plain_{shape}_{s}", lambda s=s, shape=shape: run_unmerged(shape, s))
+    rows = [run_unmerged(shape, s)
             for s in range(n_unmerged) for shape in ("multipolar", "pyramidal", "bipolar")]
     if not rows:
         return
@@ -213,14 +219,21 @@ def microns(lines: list) -> None:
         return
     lines.append("== MICrONS 864691135510518224 (two somata) vs NEURD's skeleton of the segment ==")
     t0 = time.perf_counter()
-    neuron = ng.extract(stem + "_decimated_mesh.off", synapses=stem + "_synapses.csv", synapse_voxel_size=(4, 4, 40))
+    saved = os.path.join(CACHE, "neurons", "microns_864691135510518224.neuron.zip")
+    if os.path.exists(saved):
+        neuron = ng.load(saved)
+    else:
+        neuron = ng.extract(stem + "_decimated_mesh.off", synapses=stem + "_synapses.csv",
+                            synapse_voxel_size=(4, 4, 40))
+        os.makedirs(os.path.dirname(saved), exist_ok=True)
+        neuron.save(saved)
     t1 = time.perf_counter()
     parts = split_somas(neuron)
     t2 = time.perf_counter()
     dense0 = neurd_skeleton(stem + "_neurd_skeleton.swc")
     match = int(np.argmin([np.median(cKDTree(dense0 + s.center).query(neuron.skeleton.vertices)[0])
                            for s in neuron.somas]))
-    lines.append(f"extract {t1 - t0:.1f} s, split_somas {t2 - t1:.1f} s: {len(parts)} neurons "
+    lines.append(f"extract (or load the cached extraction) {t1 - t0:.1f} s, split_somas {t2 - t1:.1f} s: {len(parts)} neurons "
                  f"({', '.join(p.name for p in parts)}); NEURD's soma matches our soma {match} "
                  f"(NEURD is soma-centred: translated onto its centre)")
     dense = dense0 + neuron.somas[match].center
@@ -248,8 +261,30 @@ def microns(lines: list) -> None:
         lines.append(pieces.drop(columns=["x", "y", "z", "reason"]).round(3).to_string())
     comp = cleaned.branches.groupby("compartment")["length"].sum().round(1).to_dict()
     lines.append(f"compartments of the proofread neuron (µm): {comp}")
+    neurd_like, _ = proofread(parts[match], rules={"axon_crossing": "cut"})
+    r = compare_neurd(neurd_like, dense)
+    lines.append(f"proofread with axon_crossing='cut' (as NEURD cuts high-degree axon branch points): cable "
+                 f"{r['cable_um']:.0f} µm, own cable within 5 µm of NEURD {r['own_near']:.3f}, NEURD covered "
+                 f"{r['covered']:.3f} | {r['n_pre']} pre (on axon {r['pre_on_axon']:.3f}), {r['n_post']} post")
+    lines += missing_in_neurd(parts[match], dense)
     figure(parts, os.path.join(HERE, "..", "docs", "microns_split.png"))
     lines.append("picture: docs/microns_split.png (split_somas result, cuts marked)")
+
+
+def missing_in_neurd(neuron, dense: np.ndarray) -> list:
+    """What of the split neuron NEURD's skeleton lacks (farther than 5 µm), by compartment, and
+    the presynaptic sites on it."""
+    sk = neuron.skeleton
+    far = cKDTree(dense).query(sk.vertices)[0] > TOL
+    comp = neuron.branches["compartment"].reindex(neuron.node_branch).to_numpy()
+    L = sk.edge_lengths
+    by = {c: round(float(L[far & (comp == c)].sum()) / 1e3, 1) for c in ("axon", "dendrite")}
+    syn = neuron.synapses
+    pre = syn[syn["direction"] == "pre"]
+    pre_far = cKDTree(dense).query(pre[["x", "y", "z"]].to_numpy(float))[0] > TOL
+    return [f"split neuron's cable farther than 5 µm from NEURD's skeleton (µm): {by}; presynaptic sites there: "
+            f"{int(pre_far.sum())} of {len(pre)} (NEURD's skeleton has "
+            f"{float(np.sum(np.linalg.norm(np.diff(dense, axis=0), axis=1)[np.linalg.norm(np.diff(dense, axis=0), axis=1) < 300])) / 1e3:.0f} µm)"]
 
 
 def figure(parts, path: str) -> None:
@@ -269,12 +304,6 @@ def figure(parts, path: str) -> None:
     plt.close(fig)
 
 
-def _microns_lines() -> list:
-    out: list = []
-    microns(out)
-    return out
-
-
 def main() -> None:
     warnings.filterwarnings("ignore")
     ap = argparse.ArgumentParser()
@@ -282,7 +311,6 @@ def main() -> None:
     ap.add_argument("--unmerged", type=int, default=4, help="unmerged cells of each shape")
     ap.add_argument("--kinds", default="touch,axon_on_dendrite,soma_bridge")
     ap.add_argument("--no-microns", action="store_true")
-    ap.add_argument("--cached-only", action="store_true", help="only merges an earlier run finished")
     ap.add_argument("--out", default=os.path.join(HERE, "results", "proofreading.txt"))
     args = ap.parse_args()
     lines = [f"neurograph {ng.__version__}; {os.cpu_count()} cores; python benchmarks/proofreading.py "
@@ -291,8 +319,9 @@ def main() -> None:
     synthetic(args.n, args.unmerged, args.kinds.split(","), lines)
     lines.append("")
     if not args.no_microns:
-        lines += cached("microns", _microns_lines)
-    lines.append(f"\ntotal {time.perf_counter() - t0:.0f} s (per-merge results cached)")
+        microns(lines)
+    lines.append(f"\ntotal {time.perf_counter() - t0:.0f} s (extracted neurons cached in {os.path.relpath(CACHE, HERE)}: "
+                 "delete it after a change to extraction)")
     text = "\n".join(lines)
     print(text)
     if args.kinds == "touch,axon_on_dendrite,soma_bridge":

@@ -11,6 +11,8 @@ and automatic-segmentation skeletons, issue #11):
 - :func:`resample_spacing` — node spacing changed several-fold;
 - :func:`rotate_mirror` — another brain template: rotated, mirrored, moved;
 - :func:`set_radii` — radii dropped or set to one constant;
+- :func:`scale` — every length times one factor (tissue shrinks differently with each
+  preparation; not in :data:`KINDS`, see :mod:`neurograph.classify.align`);
 - :func:`perturb_all` — all of them at once.
 
 All lengths in nm unless the parameter name says ``_um``. Every function takes a ``seed``
@@ -265,6 +267,49 @@ def set_radii(neuron: Neuron, mode: str = "drop", value: float = 100.0, seed: in
     somas = [Soma(center=np.asarray(s.center, float), radius=soma_r, faces=np.empty(0, np.int64))
              for s in neuron.somas]
     return _neuron(skeleton, somas, neuron.name, _as_neuron)
+
+
+def scale(neuron: Neuron, factor: float) -> Neuron:
+    """The neuron with every length multiplied by ``factor`` (about the origin).
+
+    Skeleton nodes and radii, somata (centre and radius) and the mesh (if any) are scaled;
+    synapse, spine and compartment annotations are not carried over (features that need
+    them are NaN on the result).
+
+    Parameters
+    ----------
+    neuron : Neuron
+    factor : float
+        > 0; e.g. ``1 / 1.2`` to bring a dataset whose tissue is 1.2x larger to the size of
+        another.
+
+    Returns
+    -------
+    Neuron
+
+    Raises
+    ------
+    InputError
+        ``factor`` is not a positive number.
+    """
+    _check(neuron)
+    try:
+        f = float(factor)
+    except (TypeError, ValueError):
+        f = float("nan")
+    if not (np.isfinite(f) and f > 0):
+        raise InputError(f"scale factor must be a positive number, got {factor!r}")
+    sk = neuron.skeleton
+    skeleton = Skeleton(sk.vertices * f, sk.parent, sk.radius * f, sk.vertex_map, sk.soma_nodes, sk.node_type)
+    somas = [Soma(center=np.asarray(s.center, float) * f, radius=s.radius * f, faces=s.faces,
+                  area_density=s.area_density) for s in neuron.somas]
+    mesh = None
+    if neuron.mesh is not None:
+        mesh = neuron.mesh.copy()
+        mesh.apply_scale(f)
+    out = decompose(skeleton, somas, mesh, name=neuron.name)
+    out.settings = dict(neuron.settings)
+    return out
 
 
 def perturb(neuron: Neuron, kind: str, seed: int = 0) -> Neuron:

@@ -81,6 +81,25 @@ def test_labels_align_by_index_and_label_column():
     np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
 
 
+def test_fit_labels_with_a_search_as_the_last_step():
+    # a GridSearchCV's classes_ is a read-only property: the text labels go to its refitted model
+    from sklearn.ensemble import ExtraTreesClassifier
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import Pipeline
+
+    from neurograph.classify.pipeline import fit_labels
+
+    X, y = synthetic_table()
+    X = X.replace(np.inf, np.nan).fillna(0.0)
+    search = GridSearchCV(ExtraTreesClassifier(n_estimators=20, random_state=0), {"max_features": [0.3, 1.0]}, cv=3)
+    pipe = fit_labels(Pipeline([("model", search)]), X, y.to_numpy())
+    assert list(pipe.classes_) == ["a", "b", "c"] and set(pipe.predict(X)) == {"a", "b", "c"}
+    inner = Pipeline([("model", ExtraTreesClassifier(n_estimators=20, random_state=0))])  # a search over a pipeline
+    nested = Pipeline([("tuned", GridSearchCV(inner, {"model__max_features": [0.3, 1.0]}, cv=3))])
+    pipe = fit_labels(nested, X, y.to_numpy())
+    assert list(pipe.classes_) == ["a", "b", "c"] and set(pipe.predict(X)) == {"a", "b", "c"}
+
+
 def test_cross_validate_beats_chance_and_shuffled_labels_do_not():
     X, y = synthetic_table(60)
     res = classify.cross_validate(X, y, n_splits=5, n_estimators=100)

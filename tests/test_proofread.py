@@ -159,3 +159,95 @@ def test_batch_split(bridge, tmp_path):
     assert set(rows["segment"]) == {"merge"} and (rows["n_cuts"] >= 1).all()
     assert all(r for r in rows["cut_reasons"])
     assert set(res.branches["neuron"]) == {"merge_0", "merge_1"}
+
+
+def _line(start, direction, length, parent, pts, par, step=500.0):
+    """Append nodes every ``step`` nm from ``start`` along ``direction``; returns the last node."""
+    d = np.asarray(direction, float) / np.linalg.norm(direction)
+    for k in range(1, int(length // step) + 1):
+        pts.append(np.asarray(start, float) + d * k * step)
+        par.append(parent)
+        parent = len(pts) - 1
+    return parent
+
+
+def _junction_tree(kind: str):
+    """Soma, a 40 µm neurite along x, and at its end a junction of the given kind:
+    ``crossing`` (goes on along x, two 15 µm arms along +y and -y), ``branch`` (one arm along +y),
+    ``stubs`` (goes on along x, three 400 nm stubs at nodes around the junction)."""
+    from neurograph.mesh import Soma
+    from neurograph.skeleton import Skeleton
+
+    pts, par = [np.zeros(3)], [-1]
+    j = _line([3000.0, 0, 0], [1, 0, 0], 40000, 0, pts, par)
+    jp = pts[j].copy()
+    end = _line(jp, [1, 0, 0], 20000, j, pts, par)
+    if kind in ("crossing", "branch"):
+        _line(jp, [0, 1, 0], 15000, j, pts, par)
+    if kind == "crossing":
+        _line(jp, [0, -1, 0], 15000, j, pts, par)
+    if kind == "stubs":
+        for node in (j - 1, j, j + 1):
+            _line(pts[node], [0, 0, 1], 400, node, pts, par, step=400.0)
+    xyz = np.asarray(pts)
+    radius = np.r_[3000.0, np.full(len(xyz) - 1, 150.0)]
+    sk = Skeleton(xyz, np.asarray(par), radius, None, np.array([0]))
+    neuron = ng.decompose(sk, [Soma(center=xyz[0], radius=3000.0, faces=np.empty(0, np.int64))], name=kind)
+    return neuron, j, end
+
+
+@pytest.mark.parametrize("kind, extra", [("crossing", 2), ("branch", 1), ("stubs", 0)])
+def test_split_counts_arms_leaving_a_junction(kind, extra):
+    # the split's crossing evidence: arms leaving a ball around the junction, not forks inside it
+    from neurograph.proofread.split import _side_arms
+
+    neuron, j, end = _junction_tree(kind)
+    sk = neuron.skeleton
+    path = np.r_[np.arange(1, j + 1), np.arange(j + 1, end + 1)]  # soma side -> continuation
+    side = _side_arms(sk, path)
+    assert side[path == j][0] == extra
+    far = np.linalg.norm(sk.vertices[path] - sk.vertices[j], axis=1) > 3000
+    assert (side[far] == 0).all()
+
+
+def test_axon_crossing_flagged_unless_asked(tmp_path):
+    neuron, j, _ = _junction_tree("crossing")
+    arms = find_merges(neuron, rules=["crossing"])
+    assert len(arms) == 2 and set(arms["rule"]) == {"crossing"}  # unlabelled: a crossing, cut
+    cut, _ = ng.proofread(neuron, rules=["crossing"])
+    assert cut.skeleton.cable_length == pytest.approx(neuron.skeleton.cable_length - 30000, abs=1500)
+    # the same junction inside a labelled axon: the axon_crossing rule, flagged by default
+    import networkx as nx
+
+    nx.set_node_attributes(neuron.graph, {b: "axon" for b in neuron.branches.index}, "compartment")
+    kept, pieces = ng.proofread(neuron)
+    assert set(pieces["rule"]) == {"axon_crossing"} and (pieces["action"] == "flag").all()
+    assert kept.skeleton.cable_length == neuron.skeleton.cable_length
+    cut, pieces = ng.proofread(neuron, rules={"axon_crossing": "cut"})
+    assert (pieces["action"] == "cut").all() and cut.skeleton.cable_length < neuron.skeleton.cable_length - 25000
+
+
+def test_doubling_back_ignores_stubs():
+    from neurograph.proofread.rules import _doubling_back, _Tree
+
+    neuron, _, _ = _junction_tree("stubs")
+    t = _Tree(neuron)
+    t.table["angle_to_parent"] = 170.0  # pretend every branch turns back on its parent
+    found = {f["branch"] for f in _doubling_back(t)}
+    short = {x for x in t.table.index if t.cable_um(t.subtree(x)) < 3.0}
+    assert short and not found & short  # 400 nm stubs: a junction's bulge, not a neurite
+    assert found  # the 20 µm continuation is reported
+
+
+def test_soma_bridge_touches_only_at_its_ends(bridge):
+    # the synthetic bridge is a dendrite: it must not fuse through other neurites on its way
+    from types import SimpleNamespace
+
+    from neurograph.synthetic.merge import _passes_through
+
+    m, _ = bridge
+    for cell in (0, 1):
+        axes = m.paths[cell][:-1] if cell == 1 else m.paths[cell]
+        thickest = SimpleNamespace(branches=pd.DataFrame({"radius_start": [max(r[0] for r in m.radii[cell])]}))
+        assert not _passes_through(m.paths[1][-1], m.radii[1][-1][0], axes, thickest, m.soma_centers[cell],
+                                   m.soma_radii[cell])

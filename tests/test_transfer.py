@@ -178,3 +178,18 @@ def test_constant_radii_are_not_measurements():
     row = ng.neuron_features(const, groups=["radii"])
     assert row.isna().all(axis=None)
     assert ng.neuron_features(tree, groups=["radii"]).notna().all(axis=None)
+
+
+def test_scale_multiplies_lengths_and_keeps_ratios():
+    tree = random_tree(3)
+    big = perturb.scale(tree, 1.25)
+    # the raw form scales exactly (the canonical form prunes and resamples at fixed lengths)
+    a, b = (ng.neuron_features(n, groups=["morphology", "branches", "arbors"], form="raw").iloc[0] for n in (tree, big))
+    assert b["total_length"] == pytest.approx(1.25 * a["total_length"], rel=1e-9)
+    assert b["max_path_length"] == pytest.approx(1.25 * a["max_path_length"], rel=1e-9)
+    assert big.somas[0].radius == pytest.approx(1.25 * tree.somas[0].radius)
+    for col in ("tortuosity_q50", "partition_asymmetry", "pc2_over_pc1"):  # scale-free
+        assert b[col] == pytest.approx(a[col], rel=1e-6, abs=1e-9)
+    for bad in (0, -1.0, float("nan"), "x"):
+        with pytest.raises(ng.InputError):
+            perturb.scale(tree, bad)

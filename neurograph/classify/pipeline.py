@@ -202,7 +202,9 @@ def fit_labels(pipe: Pipeline, X: pd.DataFrame, y: np.ndarray) -> Pipeline:
     """
     classes, codes = np.unique(np.asarray(y).astype(str), return_inverse=True)
     pipe.fit(X, codes)
-    final = pipe.steps[-1][1]
+    final = pipe
+    while hasattr(final, "best_estimator_") or hasattr(final, "steps"):  # a search (GridSearchCV) or a pipeline
+        final = final.best_estimator_ if hasattr(final, "best_estimator_") else final.steps[-1][1]
     final.classes_ = classes[np.asarray(final.classes_, dtype=np.int64)]
     return pipe
 

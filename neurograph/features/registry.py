@@ -34,7 +34,7 @@ ALL_GROUPS = DEFAULT_GROUPS + ("position",)
 
 #: inputs tied to the nodes of the neuron as given: a feature needing one is computed on the raw
 #: form; every other feature (skeleton shape, soma position) on the canonical form: the healed tree
-#: with side arms < 5 µm pruned and the cable resampled every 1 µm (:func:`neurograph.canonical`), the
+#: with side arms < 10 µm pruned and the cable resampled every 1 µm (:func:`neurograph.canonical`), the
 #: same whatever the reconstruction's twig density or node spacing
 RAW_INPUTS = frozenset({"radii", "mesh", "synapses", "spines", "compartments"})
 

@@ -13,7 +13,7 @@ from .neuron import Neuron, decompose
 #: default largest gap joined by :func:`heal`, µm
 MAX_GAP_UM = 5.0
 #: canonical form: side arms shorter than this are pruned, µm
-CANONICAL_TWIG_UM = 5.0
+CANONICAL_TWIG_UM = 10.0
 #: canonical form: node spacing along the cable, µm
 CANONICAL_SPACING_UM = 1.0
 

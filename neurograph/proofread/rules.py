@@ -8,12 +8,19 @@ that another cell most likely contributed, with a reason and a confidence (0-1):
     where the parent goes straight on and two other arms of the same calibre (widths within
     a factor 2, each at least 3 µm of cable) leave in opposite directions (cosine <
     ``-cos_crossing``): another neurite passing through. Both arms are removed.
+``axon_crossing``
+    The same junction when the parent, its continuation and both arms are labelled axon
+    (:func:`neurograph.label_compartments`). Every arm then has the axon's calibre, the host
+    keeps its calibre through the junction, and an axon branching into two opposite
+    collaterals looks the same as an axon crossing another: flagged by default (NEURD cuts
+    high-degree axon branch points; set ``"cut"`` for that).
 ``calibre_jump``
     A child branch far thinner than its parent and than its sibling (median width ratio <
     ``max_width_ratio``), farther than ``proximal_um`` from the soma: a thin axon glued onto a
     dendrite. (Axons leaving a dendrite close to the soma are real and are kept.)
 ``doubling_back``
-    A child that turns back along its parent (angle > ``min_turn_deg``).
+    A child that turns back along its parent (angle > ``min_turn_deg``), with at least 3 µm
+    of cable (shorter stubs are the skeleton of a junction's bulge).
 ``axon_on_dendrite`` / ``dendrite_on_axon``
     With compartment labels: an axon subtree hanging from a dendrite farther than
     ``proximal_um`` from the soma, or a dendrite subtree hanging from the axon.
@@ -36,10 +43,11 @@ from ..graph import Neuron
 from .divide import CUT_COLUMNS, divide, empty_cuts
 
 #: rule -> default action
-RULES: dict[str, str] = {"crossing": "cut", "calibre_jump": "cut", "doubling_back": "cut",
+RULES: dict[str, str] = {"crossing": "cut", "axon_crossing": "flag", "calibre_jump": "cut", "doubling_back": "cut",
                          "axon_on_dendrite": "cut", "dendrite_on_axon": "cut", "bridge_fragment": "flag"}
 
 REASON = {"crossing": "high-degree crossing: two opposite arms not continuing the parent",
+          "axon_crossing": "high-degree axon branch point: two opposite arms of the axon's calibre",
           "calibre_jump": "calibre jump at a branch point: child much thinner than parent and sibling",
           "doubling_back": "path doubles back at a branch point",
           "axon_on_dendrite": "axon piece merged onto a dendrite",
@@ -132,6 +140,12 @@ class _Tree:
     def width(self, b: int) -> float:
         return float(self.table.at[b, "width_median"]) if b in self.table.index else float("nan")
 
+    def compartment(self, b: int) -> str:
+        """Compartment label of a branch ("" without labels)."""
+        if "compartment" not in self.table or b not in self.table.index:
+            return ""
+        return str(self.table.at[b, "compartment"])
+
     def position(self, b: int) -> np.ndarray:
         return self.polyline(b)[0]
 
@@ -178,8 +192,11 @@ def _crossing(t: _Tree, cos_crossing: float = 0.8, connector_um: float = 2.0, co
         wa, wb, wc = t.width(a), t.width(b), t.width(cont)
         similar = min(wa, wb) / max(wa, wb, 1.0)
         conf = float(np.clip(-c, 0, 1) * (0.5 + 0.5 * similar))
+        # inside the cell's own axon every arm has the axon's calibre, and geometry cannot tell a
+        # crossing from a branch point with two collaterals: a separate rule, flagged by default
+        rule = "axon_crossing" if all(t.compartment(x) == "axon" for x in (p, cont, a, b)) else "crossing"
         for arm in (a, b):
-            out.append(dict(rule="crossing", branch=arm, confidence=conf,
+            out.append(dict(rule=rule, branch=arm, confidence=conf,
                             detail=f"arms {a}/{b} at {np.degrees(np.arccos(np.clip(c, -1, 1))):.0f} deg; "
                                    f"widths {wa:.0f}/{wb:.0f} nm, parent continuation {wc:.0f} nm"))
     return out
@@ -210,12 +227,15 @@ def _calibre_jump(t: _Tree, max_width_ratio: float = 0.35, proximal_um: float = 
     return out
 
 
-def _doubling_back(t: _Tree, min_turn_deg: float = 150.0) -> list[dict]:
+def _doubling_back(t: _Tree, min_turn_deg: float = 150.0, min_cable_um: float = 3.0) -> list[dict]:
     out = []
     for b in t.table.index:
         p = next(iter(t.graph.predecessors(b)), -1)
         ang = t.table.at[b, "angle_to_parent"]
         if p < t.n_somas or not ang > min_turn_deg:
+            continue
+        # a stub of a few µm turning back is the skeleton of a junction's bulge, not a neurite
+        if t.cable_um(t.subtree(b)) < min_cable_um:
             continue
         out.append(dict(rule="doubling_back", branch=b, confidence=float((ang - min_turn_deg) / (180 - min_turn_deg)),
                         detail=f"turns {ang:.0f} deg from its parent"))
@@ -304,8 +324,8 @@ def _find_merges(t: "_Tree", rules, max_width_ratio: float = 0.35, proximal_um: 
     """:func:`find_merges` on a built tree (so that :func:`proofread` builds it once)."""
     actions = _rule_actions(rules)
     found: list[dict] = []
-    if "crossing" in actions:
-        found += _crossing(t, cos_crossing)
+    if {"crossing", "axon_crossing"} & set(actions):
+        found += [f for f in _crossing(t, cos_crossing) if f["rule"] in actions]
     if "calibre_jump" in actions:
         found += _calibre_jump(t, max_width_ratio, proximal_um)
     if "doubling_back" in actions:

@@ -200,18 +200,49 @@ def _final_labels(sk, comp: np.ndarray, fixed: np.ndarray, soma_of: dict) -> np.
     return label
 
 
-def _side_arms(sk, path: np.ndarray, span: float = 1500.0) -> np.ndarray:
-    """Extra skeleton arms (children beyond the first, summed) within ``span`` nm plus one radius
-    of every path node: 1 at a branch point, 2 or more where neurites cross."""
-    extra = np.maximum(sk.children_count() - 1, 0).astype(float)
-    extra[sk.soma_nodes] = 0.0
-    nodes = np.flatnonzero(extra > 0)
-    if len(nodes) == 0:
-        return np.zeros(len(path), np.int64)
-    tree = cKDTree(sk.vertices[nodes])
+def _side_arms(sk, path: np.ndarray, span: float = 1500.0, cos_same: float = 0.8) -> np.ndarray:
+    """Extra arms of the junction region around every path node: the directions in which
+    skeleton edges leave the ball of ``span`` nm plus the node's radius, less the two the path
+    itself uses.
+
+    1 at a branch point, 2 or more where neurites cross. Counting the arms that leave the
+    ball (rather than summing branch nodes inside it) sees a junction the skeleton draws as a
+    cluster of nearby forks as one junction and ignores stubs that end inside the ball; edges
+    leaving within ~37° of each other (``cos_same``) are one arm, as when the skeleton of one
+    thick neurite runs in two parallel strands.
+    """
+    has = np.flatnonzero(sk.parent >= 0)
+    has = has[~np.isin(has, sk.soma_nodes) & ~np.isin(sk.parent[has], sk.soma_nodes)]
+    child, parent = has, sk.parent[has]
+    # incident edges of every node, CSR-style
+    ends = np.concatenate([child, parent])
+    other = np.concatenate([parent, child])
+    order = np.argsort(ends, kind="stable")
+    start = np.searchsorted(ends[order], np.arange(sk.n_nodes + 1))
+    tree = cKDTree(sk.vertices)
     reach = span + np.nan_to_num(sk.radius[path], nan=0.0)
-    hits = tree.query_ball_point(sk.vertices[path], reach)
-    return np.array([extra[nodes[h]].sum() for h in hits], np.int64)
+    inside = np.zeros(sk.n_nodes, bool)
+    out = np.zeros(len(path), np.int64)
+    for k, hit in enumerate(tree.query_ball_point(sk.vertices[path], reach)):
+        hit = np.asarray(hit, np.int64)
+        inside[hit] = True
+        inc = np.concatenate([order[start[v]:start[v + 1]] for v in hit]) if len(hit) else np.empty(0, np.int64)
+        exits = other[inc][~inside[other[inc]]]
+        out[k] = max(_directions(sk.vertices[exits] - sk.vertices[path[k]], cos_same) - 2, 0)
+        inside[hit] = False
+    return out
+
+
+def _directions(d: np.ndarray, cos_same: float) -> int:
+    """Number of distinct directions among vectors ``d`` (greedy: a vector within ``cos_same``
+    of an earlier direction joins it)."""
+    n = np.linalg.norm(d, axis=1, keepdims=True)
+    d = d / np.maximum(n, 1e-9)
+    seen: list[np.ndarray] = []
+    for v in d:
+        if not any(v @ u > cos_same for u in seen):
+            seen.append(v)
+    return len(seen)
 
 
 def _cut_once(neuron, graph, pairs, alive, fixed, path, inside, soma_of, i, j, region) -> dict:
@@ -230,22 +261,36 @@ def _cut_once(neuron, graph, pairs, alive, fixed, path, inside, soma_of, i, j, r
     t = int(np.argmax(score))
     centre = path[t]
     r_c = np.nan_to_num(sk.radius[centre], nan=0.0)
-    dist = dijkstra(graph, directed=False, indices=centre, limit=max(region, 2 * r_c))
-    R = np.flatnonzero(np.isfinite(dist) & ~np.isin(np.arange(sk.n_nodes), sk.soma_nodes))
-    in_r = np.zeros(sk.n_nodes, bool)
-    in_r[R] = True
-    touches = in_r[pairs[:, 0]] | in_r[pairs[:, 1]]
-    both = in_r[pairs[:, 0]] & in_r[pairs[:, 1]]
-    rest_alive = alive & ~touches
-    m = sparse.coo_matrix((np.ones(rest_alive.sum()), (pairs[rest_alive, 0], pairs[rest_alive, 1])),
-                          shape=graph.shape)
-    _, comp = connected_components(m + m.T, directed=False)
-    edge = alive & touches & ~both  # edges from the region to its arms
-    outer = np.where(in_r[pairs[edge, 0]], pairs[edge, 1], pairs[edge, 0])
-    arms = np.unique(comp[outer])
-    a_comp, b_comp = comp[sk.soma_nodes[i]], comp[sk.soma_nodes[j]]
+    # the junction region, grown (x2, x4) while the somata's sides, or a crossing's far halves
+    # (two extra arms), are still joined around it, as where two neurites touch side by side over
+    # several µm; never into a soma. When no size parts the somata (they are joined elsewhere
+    # too) the smallest region is cut and the next path is scored.
+    def cut_region(grow: float):
+        radius = max(region * grow, 2 * r_c)
+        dist = dijkstra(graph, directed=False, indices=centre, limit=radius)
+        R = np.flatnonzero(np.isfinite(dist) & ~inside)
+        in_r = np.zeros(sk.n_nodes, bool)
+        in_r[R] = True
+        touches = in_r[pairs[:, 0]] | in_r[pairs[:, 1]]
+        both = in_r[pairs[:, 0]] & in_r[pairs[:, 1]]
+        rest_alive = alive & ~touches
+        m = sparse.coo_matrix((np.ones(rest_alive.sum()), (pairs[rest_alive, 0], pairs[rest_alive, 1])),
+                              shape=graph.shape)
+        _, comp = connected_components(m + m.T, directed=False)
+        edge = alive & touches & ~both  # edges from the region to its arms
+        outer = np.where(in_r[pairs[edge, 0]], pairs[edge, 1], pairs[edge, 0])
+        return radius, R, in_r, comp, edge, outer, np.unique(comp[outer])
+
+    for grow in (1.0, 2.0, 4.0):
+        radius, R, in_r, comp, edge, outer, arms = cut_region(grow)
+        a_comp, b_comp = comp[sk.soma_nodes[i]], comp[sk.soma_nodes[j]]
+        if a_comp != b_comp and len(arms) >= 2 + min(int(side[t]), 2):
+            break
+    if a_comp == b_comp:
+        radius, R, in_r, comp, edge, outer, arms = cut_region(1.0)
+        a_comp = b_comp = comp[sk.soma_nodes[i]]
     c_pos = sk.vertices[centre]
-    reach = max(region, 2 * r_c) + 3000.0
+    reach = radius + 3000.0
 
     def direction(c: int) -> np.ndarray:
         members = np.flatnonzero((comp == c) & (np.linalg.norm(sk.vertices - c_pos, axis=1) < reach))
@@ -274,9 +319,11 @@ def _cut_once(neuron, graph, pairs, alive, fixed, path, inside, soma_of, i, j, r
                 side_of[c] = j
             elif any(comp[s] == c for s in sk.soma_nodes):
                 side_of[c] = -2  # a third soma's side: leave joined to the region for its own pair
-            else:
-                d = direction(c)
-                side_of[c] = j if d @ d_b < d @ d_a else i
+            else:  # the far half of a crossing neurite: straight on from its side's arm, same calibre
+                d, r_c = direction(c), max(arm_radius(c), 1.0)
+                cost_a = d @ d_a + abs(np.log(r_c / max(arm_radius(a_comp), 1.0)))
+                cost_b = d @ d_b + abs(np.log(r_c / max(arm_radius(b_comp), 1.0)))
+                side_of[c] = j if cost_b < cost_a else i
         region_side = i if arm_radius(a_comp) >= arm_radius(b_comp) else j
         for c, s in side_of.items():
             if s >= 0 and s != region_side:

@@ -167,6 +167,82 @@ def _edge_point(edges: np.ndarray, start: np.ndarray, k: np.ndarray, n_v: int, o
 
 
 @njit(cache=True)
+def _steiner_counts(vertices: np.ndarray, edges: np.ndarray, max_edge: float) -> tuple[np.ndarray, np.ndarray]:
+    """Steiner points per edge (``k``) and where each edge's run starts among them."""
+    n_e = edges.shape[0]
+    k = np.zeros(n_e, np.int64)
+    for e in range(n_e):
+        a, b = edges[e, 0], edges[e, 1]
+        d = np.sqrt(((vertices[a] - vertices[b]) ** 2).sum())
+        k[e] = max(0, int(np.ceil(d / max_edge)) - 1)
+    start = np.zeros(n_e + 1, np.int64)
+    for e in range(n_e):
+        start[e + 1] = start[e] + k[e]
+    return k, start
+
+
+@njit(cache=True)
+def face_band_pairs(vertices: np.ndarray, edges: np.ndarray, face_edges: np.ndarray, max_edge: float,
+                    bins: np.ndarray) -> np.ndarray:
+    """Pairs of points on the border of one face that lie in the same level set.
+
+    Within one (flat) triangle a geodesic distance field is close to linear, so the points
+    of its border that fall in one distance band belong to one connected strip across the
+    face. Chords of :func:`steiner_graph` join only nearby points, and on long thin
+    triangles crossed obliquely by a band they can miss it: the band's ring then breaks
+    into pieces, which become side-by-side nodes (zig-zag and one-node stubs). These pairs
+    join each such point to the first point of its band on the same face.
+
+    Parameters
+    ----------
+    vertices, edges, face_edges, max_edge
+        As given to :func:`steiner_graph` (the point numbering is the same).
+    bins : (n + p,) int ndarray
+        Level-set index of every point.
+
+    Returns
+    -------
+    (q, 2) int64 ndarray
+        Point pairs (for clustering only; not surface edges).
+    """
+    n_v = vertices.shape[0]
+    k, start = _steiner_counts(vertices, edges, max_edge)
+    n_f = face_edges.shape[0]
+    total = 0
+    longest = 0
+    for f in range(n_f):
+        m = 0
+        for j in range(3):
+            m += k[face_edges[f, j]] + 2
+        total += m
+        longest = max(longest, m)
+    out = np.empty((total, 2), np.int64)
+    seen_bin = np.empty(longest, np.int64)
+    seen_pt = np.empty(longest, np.int64)
+    c = 0
+    for f in range(n_f):
+        n_seen = 0
+        for j in range(3):
+            e = face_edges[f, j]
+            for q in range(k[e] + 2):
+                p = _edge_point(edges, start, k, n_v, e, q)
+                b = bins[p]
+                first = -1
+                for i in range(n_seen):
+                    if seen_bin[i] == b:
+                        first = seen_pt[i]
+                        break
+                if first < 0:
+                    seen_bin[n_seen] = b
+                    seen_pt[n_seen] = p
+                    n_seen += 1
+                elif first != p:
+                    out[c, 0], out[c, 1] = p, first
+                    c += 1
+    return out[:c]
+
+
+@njit(cache=True)
 def steiner_graph(vertices: np.ndarray, edges: np.ndarray, face_edges: np.ndarray,
                   max_edge: float, fan: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """A surface graph fine enough for wavefronts, without remeshing.
@@ -200,14 +276,7 @@ def steiner_graph(vertices: np.ndarray, edges: np.ndarray, face_edges: np.ndarra
     """
     n_e = edges.shape[0]
     n_v = vertices.shape[0]
-    k = np.zeros(n_e, np.int64)
-    for e in range(n_e):
-        a, b = edges[e, 0], edges[e, 1]
-        d = np.sqrt(((vertices[a] - vertices[b]) ** 2).sum())
-        k[e] = max(0, int(np.ceil(d / max_edge)) - 1)
-    start = np.zeros(n_e + 1, np.int64)
-    for e in range(n_e):
-        start[e + 1] = start[e] + k[e]
+    k, start = _steiner_counts(vertices, edges, max_edge)
     n_p = start[n_e]
     points = np.empty((n_v + n_p, 3))
     points[:n_v] = vertices

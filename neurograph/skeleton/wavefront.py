@@ -23,7 +23,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components, dijkstra
 
 from ..errors import SkeletonError
-from .kernels import cluster_level_sets, distance_to_segments, group_median, steiner_graph
+from .kernels import cluster_level_sets, distance_to_segments, face_band_pairs, group_median, steiner_graph
 from .skeleton import Skeleton
 
 TIP_INSET = 0.0
@@ -62,7 +62,7 @@ def _extra_roots(graph: sparse.csr_matrix, covered: np.ndarray) -> np.ndarray:
 
 
 def skeletonize(mesh: trimesh.Trimesh, somas: Sequence | None = None, bridges: np.ndarray | None = None,
-                step: float | str = 300.0, prune_factor: float = 0.5) -> Skeleton:
+                step: float | str = 300.0, prune_factor: float = 0.5, ring_bands: bool = False) -> Skeleton:
     """Skeletonize a neuron mesh into a tree rooted at its soma(s).
 
     Parameters
@@ -80,10 +80,21 @@ def skeletonize(mesh: trimesh.Trimesh, somas: Sequence | None = None, bridges: n
     step : float or "auto", default 300
         Width in nm of each geodesic level set collapsed into one node. ``"auto"`` uses
         twice the median mesh edge length (clipped to 200-1000 nm). Smaller steps resolve
-        shorter twigs; edges longer than ``step / 2`` get Steiner points first.
+        shorter twigs, but on meshes with edges several times longer than the step (decimated
+        meshes) rings break into stubs and zig-zag (see ``ring_bands``); edges longer than
+        ``step / 2`` get Steiner points first.
     prune_factor : float, default 0.5
         Terminal twigs shorter than ``prune_factor`` times the radius of the node they
         hang from are bumps, not branches: they are merged into that node.
+    ring_bands : bool, default False
+        Also join the points of one face that fall in the same level set
+        (:func:`neurograph.skeleton.kernels.face_band_pairs`). On coarse, irregular meshes
+        (long thin triangles, e.g. the decimated hemibrain meshes with ~1 µm edges) the
+        Steiner chords can miss a level set crossing a face obliquely, and its ring breaks
+        into side-by-side nodes: zig-zag and one-node stubs, more of them the smaller the
+        step. Joining fixes those, but it also merges a thin twig running along its parent
+        through shared faces; on the hemibrain DA1 meshes it removes about as many real
+        twigs as spurious ones (``benchmarks/hemibrain_cable.py``), so it is off by default.
 
     Returns
     -------
@@ -107,8 +118,10 @@ def skeletonize(mesh: trimesh.Trimesh, somas: Sequence | None = None, bridges: n
     if not step > 0:
         raise SkeletonError(f"step must be a positive length in nm, got {step!r}")
     # Level sets need several points around each ring: add Steiner points on long edges.
-    points, edges = steiner_graph(np.asarray(mesh.vertices, dtype=float), np.asarray(mesh.edges_unique, np.int64),
-                                  np.asarray(mesh.faces_unique_edges, np.int64), step / 2.0)
+    mesh_vertices = np.asarray(mesh.vertices, dtype=float)
+    mesh_edges = np.asarray(mesh.edges_unique, np.int64)
+    face_edges = np.asarray(mesh.faces_unique_edges, np.int64)
+    points, edges = steiner_graph(mesh_vertices, mesh_edges, face_edges, step / 2.0)
     graph, edges = _surface_graph(points, edges, bridges)
 
     # Sources: soma points (label = soma index) and one root per soma-less piece.
@@ -122,7 +135,11 @@ def skeletonize(mesh: trimesh.Trimesh, somas: Sequence | None = None, bridges: n
     bins = np.floor(dist / step).astype(np.int64)
     fixed = soma_of_vertex >= 0
     bins[fixed] = -1 - soma_of_vertex[fixed]
-    labels = cluster_level_sets(edges, bins, fixed)
+    if ring_bands:
+        bands = face_band_pairs(mesh_vertices, mesh_edges, face_edges, step / 2.0, bins)
+        labels = cluster_level_sets(np.vstack([edges, bands]), bins, fixed)
+    else:
+        labels = cluster_level_sets(edges, bins, fixed)
     # Soma vertices of one soma may lie in several pieces: give them one label.
     for i in range(len(somas)):
         members = soma_of_vertex == i

@@ -285,12 +285,16 @@ def _build(kind, a, solid_a, rng, shape_b):
     path = wiggly_path(start, -u, length, rng, step=2000.0, wiggle=0.05)
     path = path + np.linspace(0, 1, len(path))[:, None] * (end - path[-1])
     r0, r1 = rng.uniform(800, 1100), rng.uniform(300, 400)
+    pb, rb = _cell_paths(b, R, centre_b)
+    # a real dendrite does not fuse through other neurites on its way: only its two ends touch
+    pa, ra = _cell_paths(a)
+    if _passes_through(path, r0, pa, a, np.zeros(3), a.soma_radius) or \
+            _passes_through(path, r0, pb, b, centre_b, b.soma_radius):
+        return None
     solid_b = _manifold(b.mesh).transform(np.column_stack([R, centre_b])) + _tube(path, r0, r1)
     mesh, face_src, overlaps = _union([solid_a, solid_b])
     if len(overlaps) != 1:
         return None
-    pa, ra = _cell_paths(a)
-    pb, rb = _cell_paths(b, R, centre_b)
     return mesh, face_src, [_centroid(overlaps[0])], [pa, pb + [path]], [ra, rb + [(r0, r1)]], \
         [np.zeros(3), centre_b], [a.soma_radius, b.soma_radius]
 
@@ -303,3 +307,16 @@ def _far_contacts(a: SyntheticNeuron, path: np.ndarray, radius: float, p: np.nda
     limit = radius + a.branches["radius_start"].max() + 1500
     far = np.linalg.norm(pts - p, axis=1) > 6000
     return bool(np.any((d < limit) & far)) or bool(np.any(np.linalg.norm(pts, axis=1) < a.soma_radius + 3000))
+
+
+def _passes_through(path: np.ndarray, radius: float, axes: list, cell: SyntheticNeuron, centre: np.ndarray,
+                    soma_radius: float, margin: float = 1500.0) -> bool:
+    """True when a neurite (``path``, nm, ending at ``centre``'s soma) comes within touching distance
+    (its radius + the branch's + ``margin``) of any branch axis of ``cell`` (``axes``, placed)
+    farther than ``soma_radius`` + 6 µm from that soma: a segmentation would merge it there too."""
+    pts = np.vstack([np.linspace(x, y, 10) for x, y in zip(path[:-1], path[1:])])
+    pts = pts[np.linalg.norm(pts - centre, axis=1) > soma_radius + 6000.0]
+    if len(pts) == 0:
+        return False
+    d, _ = cKDTree(np.vstack(axes)).query(pts)
+    return bool(np.any(d < radius + cell.branches["radius_start"].max() + margin))
