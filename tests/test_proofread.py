@@ -217,9 +217,7 @@ def test_axon_crossing_flagged_unless_asked(tmp_path):
     cut, _ = ng.proofread(neuron, rules=["crossing"])
     assert cut.skeleton.cable_length == pytest.approx(neuron.skeleton.cable_length - 30000, abs=1500)
     # the same junction inside a labelled axon: the axon_crossing rule, flagged by default
-    import networkx as nx
-
-    nx.set_node_attributes(neuron.graph, {b: "axon" for b in neuron.branches.index}, "compartment")
+    neuron.set_branch_values({b: {"compartment": "axon"} for b in neuron.branches.index})  # drops the cached table
     kept, pieces = ng.proofread(neuron)
     assert set(pieces["rule"]) == {"axon_crossing"} and (pieces["action"] == "flag").all()
     assert kept.skeleton.cable_length == neuron.skeleton.cable_length
