@@ -58,13 +58,13 @@ def synthetic(quick: bool) -> None:
     seeds = range(1) if quick else range(3)
     for shape, spines in (("pyramidal", 1.0), ("multipolar", 0.0), ("bipolar", 0.0), ("multipolar", 1.0)):
         for seed in seeds:
-            cell = make_neuron(seed, shape, spine_density=spines)
-            neuron = ng.extract(cell.mesh, name=f"{shape}{seed}")
+            cell = make_neuron(seed, shape, spines_per_um=spines)
+            neuron = ng.extract(cell.mesh, voxel_size=1, name=f"{shape}{seed}")
             res = []
             for use in (False, True):
                 if use:
-                    ng.map_synapses(neuron, sample_synapses(cell, seed))
-                ng.label_compartments(neuron, use_synapses=use)
+                    neuron = ng.map_synapses(neuron, sample_synapses(cell, seed))
+                neuron = ng.label_compartments(neuron, use_synapses=use)
                 mid, length, ours = edges(neuron)
                 truth = truth_compartments(cell, mid)
                 keep = (truth != "soma") & (ours != "soma")
@@ -99,7 +99,7 @@ def hemibrain() -> None:
         theirs_all = split["compartment"].to_numpy()
         out = []
         for use in (True, False):
-            ng.label_compartments(neuron, use_synapses=use)
+            neuron = ng.label_compartments(neuron, use_synapses=use)
             mid, length, ours = edges(neuron)
             _, idx = tree.query(mid)
             theirs = theirs_all[idx]
@@ -127,7 +127,7 @@ def microns() -> None:
                         synapse_voxel_size=(4, 4, 40))
     print(f"extract + synapses + compartments {time.perf_counter() - t0:.1f} s; synapse report {neuron.synapse_report}")
     for use in (True, False):
-        ng.label_compartments(neuron, use_synapses=use)
+        neuron = ng.label_compartments(neuron, use_synapses=use)
         syn = neuron.synapses
         pre, on_axon, on_dend = synapse_scores(syn)
         lengths = neuron.branches.groupby("compartment")["length"].sum().round(1).to_dict()

@@ -84,7 +84,8 @@ def score_cells(folder: str, ids, radii: bool = True, **label_kwargs) -> pd.Data
         neuron, truth = load_stripped(folder, int(sid), radii)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            table = ng.label_compartments(neuron, use_synapses=False, **label_kwargs)
+            neuron = ng.label_compartments(neuron, use_synapses=False, **label_kwargs)
+            table = ng.compartment_table(neuron)
         methods = "/".join(sorted(set(table["compartment_method"]) - {"soma"}))
         rows.append({"specimen_id": int(sid), "radii": radii, "method": methods, **cell_scores(neuron, truth)})
     return pd.DataFrame(rows)

@@ -110,7 +110,7 @@ def run(path: Path, voxel: float, ref_cable_nm: float | None, ref_somas: np.ndar
 def run_synthetic(shape: str, seed: int) -> None:
     cell = ng.synthetic.make_neuron(seed, shape)
     t0 = time.perf_counter()
-    neuron = ng.extract(cell.mesh)
+    neuron = ng.extract(cell.mesh, voxel_size=1)
     sec = time.perf_counter() - t0
     err = (f"{np.linalg.norm(neuron.somas[0].center - cell.soma_center) / cell.soma_radius:.3f}"
            if neuron.somas and cell.soma_center is not None else "-")

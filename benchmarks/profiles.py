@@ -123,7 +123,7 @@ def synthetic(quick: bool) -> None:
         row = []
         for label, kw in (("dataset='flywire'", dict(dataset="flywire")),
                           ("no profile, min_soma_radius=1500", dict(spines=False, min_soma_radius=1500.0))):
-            neuron = ng.extract(cell.mesh, compartments=True, **kw)
+            neuron = ng.extract(cell.mesh, voxel_size=1, compartments=True, **kw)
             mid, length, ours = edges(neuron)
             truth = truth_compartments(cell, mid)
             keep = np.isin(truth, ["axon", "dendrite"]) & (ours != "soma")
@@ -140,7 +140,7 @@ def synthetic(quick: bool) -> None:
     for label, a in accs.items():
         print(f"unipolar, {label}: mean {np.mean(a):.3f}, min {np.min(a):.3f} over {len(a)} neurons")
     for seed in range(2 if quick else 3):
-        cell = make_neuron(seed, "pyramidal", spine_density=1.0)
+        cell = make_neuron(seed, "pyramidal", spines_per_um=1.0)
         neuron, warned = extract_warned(cell.mesh)
         print(f"pyramidal seed {seed} with spines (no profile): InsectTwigWarning {'YES' if warned else 'no'} "
               f"({check_text(neuron)})", flush=True)
@@ -165,7 +165,8 @@ def fafb(quick: bool) -> None:
         neuron = ng.load_swc(path, dataset="fafb")
         if not neuron.somas:
             continue
-        table = ng.label_compartments(neuron, use_synapses=False, method="insect")
+        neuron = ng.label_compartments(neuron, use_synapses=False, method="insect")
+        table = ng.compartment_table(neuron)
         mid, length, ours = edges(neuron)
         center = neuron.somas[0].center
         out = {"lineage": lab.trivial_name, "PN_type": lab.PN_type,

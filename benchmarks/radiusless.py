@@ -67,7 +67,7 @@ def synthetic(quick: bool, tmp: str) -> None:
     print("   accuracy: axon/dendrite | apical recall / basal->apical | method")
     rows = []
     for shape, seed, spines in synthetic_cells(quick):
-        cell = make_neuron(seed, shape, spine_density=spines)
+        cell = make_neuron(seed, shape, spines_per_um=spines)
         # the model grows a pyramidal cell's apical along +z before its random rotation; for the
         # other shapes this direction means nothing (any apical there is a false one)
         apical_dir = cell.transform[:3, :3] @ np.array([0.0, 0.0, 1.0])
@@ -79,10 +79,11 @@ def synthetic(quick: bool, tmp: str) -> None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 neuron = ng.load_swc(path, units="nm")
-                ng.map_synapses(neuron, syn)
+                neuron = ng.map_synapses(neuron, syn)
             mapped = neuron.synapse_report["n_mapped"] / neuron.synapse_report["n_synapses"]
             for use, pia in [(u, p) for u in (False, True) for p in (None, apical_dir)]:
-                table = ng.label_compartments(neuron, use_synapses=use, pia=pia)
+                neuron = ng.label_compartments(neuron, use_synapses=use, pia=pia)
+                table = ng.compartment_table(neuron)
                 mid, length, ours = edges(neuron)
                 ad, rec, fp = scores(length, ours, truth_compartments(cell, mid))
                 methods = "/".join(sorted(set(table["compartment_method"]) - {"soma"}))
@@ -122,7 +123,7 @@ def allen_cells(folder: str, ids, tmp: str) -> pd.DataFrame:
             has = np.flatnonzero(neuron.skeleton.parent >= 0)
             truth = np.array([NAME.get(int(c), "?") for c in truth_node[has]], dtype=object)
             for pia in (None, (0.0, -1.0, 0.0)):
-                ng.label_compartments(neuron, use_synapses=False, pia=pia)
+                neuron = ng.label_compartments(neuron, use_synapses=False, pia=pia)
                 _, length, ours = edges(neuron)
                 ok = truth != "?"
                 ad, rec, fp = scores(length[ok], ours[ok], truth[ok])

@@ -169,7 +169,7 @@ def prepare(cache: Path, levels: int, synthetic_levels: int,
         m = ng.load_mesh(MICRONS, voxel_size=1)
         bases.append(("microns", np.asarray(m.vertices), np.asarray(m.faces), levels, True))
     if synthetic_levels:
-        cell = ng.synthetic.make_neuron(0, "fragment", spine_density=1.0)
+        cell = ng.synthetic.make_neuron(0, "fragment", spines_per_um=1.0)
         bases.append(("synthetic", np.asarray(cell.mesh.vertices), np.asarray(cell.mesh.faces), synthetic_levels,
                       False))
     for family, v, f, n_levels, syn in bases:

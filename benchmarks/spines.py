@@ -66,11 +66,11 @@ def evaluate(cell, neuron) -> dict:
 
 
 def run(shape: str, seed: int, density: float) -> dict:
-    cell = synthetic.make_neuron(seed, shape, spine_density=density)
+    cell = synthetic.make_neuron(seed, shape, spines_per_um=density)
     t0 = time.perf_counter()
-    neuron = ng.extract(cell.mesh, name=f"{shape}_{seed}", spines=False)
+    neuron = ng.extract(cell.mesh, voxel_size=1, name=f"{shape}_{seed}", spines=False)
     t1 = time.perf_counter()
-    ng.detect_spines(neuron)
+    neuron = ng.detect_spines(neuron)
     t2 = time.perf_counter()
     out = evaluate(cell, neuron)
     out.update(shape=shape, seed=seed, density=density, faces=len(cell.mesh.faces), t_extract=t1 - t0,
@@ -154,7 +154,8 @@ def real_data() -> None:
         print("hemibrain DA1 (fly neurons, no true spines: the counts are short terminal twigs)")
         for path in sorted(obj.glob("*.obj")):
             neuron = ng.extract(path, voxel_size=8, spines=False)
-            sp = ng.detect_spines(neuron, fold=False)
+            neuron = ng.detect_spines(neuron, fold=False)
+            sp = neuron.spines
             length = float(neuron.branches.length.sum())
             print(f"  {path.stem}: {len(sp)} twig-like protrusions on {length:.0f} µm "
                   f"({len(sp) / length:.2f} per µm)")

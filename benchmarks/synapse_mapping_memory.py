@@ -68,7 +68,7 @@ def main() -> None:
     neuron = ng.extract(mesh, spines=False)
     t0 = time.perf_counter()
     try:
-        ng.map_synapses(neuron, os.path.join(DATA, "864691135510518224_synapses.csv"))  # voxel size forgotten
+        neuron = ng.map_synapses(neuron, os.path.join(DATA, "864691135510518224_synapses.csv"))  # voxel size forgotten
     except InputError as exc:
         print(f"map_synapses without the voxel size: InputError after {time.perf_counter() - t0:.2f} s: {exc}")
 

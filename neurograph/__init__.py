@@ -26,7 +26,7 @@ from .graph.interop import load_skeleton
 from .graph.heal import canonical, heal, heal_report
 from .spines import detect_spines
 from .synapses import map_synapses
-from .compartments import label_compartments
+from .compartments import compartment_table, label_compartments
 from .proofread import proofread, split_somas
 from .features.vector import neuron_features
 from .features.registry import feature_table
@@ -37,7 +37,7 @@ from . import synthetic
 
 from .version import __version__  # noqa: E402,F401
 
-__all__ = ["from_navis", "load_skeleton", "graph_arrays", "heal", "heal_report", "canonical", "FormatError", "InsectTwigWarning", "NeurographWarning", "DATASETS", "load_swc", "neuron_features", "feature_table", "classify", "detect_spines", "map_synapses", "neuron_summary", "NeurographDeprecationWarning", "load_synapses", "label_compartments", "soma_features", "InputError", "MeshError", "NeurographError", "SkeletonError", "Neuron", "RepairResult", "Skeleton",
+__all__ = ["from_navis", "load_skeleton", "graph_arrays", "heal", "heal_report", "canonical", "FormatError", "InsectTwigWarning", "NeurographWarning", "DATASETS", "load_swc", "neuron_features", "feature_table", "classify", "detect_spines", "map_synapses", "neuron_summary", "NeurographDeprecationWarning", "load_synapses", "label_compartments", "compartment_table", "soma_features", "InputError", "MeshError", "NeurographError", "SkeletonError", "Neuron", "RepairResult", "Skeleton",
            "Soma", "decompose", "extract", "find_somas", "load", "load_mesh", "repair", "skeletonize",
            "synthetic", "write_swc", "batch", "split_somas", "proofread"]
 

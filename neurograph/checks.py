@@ -14,6 +14,8 @@ Invariants checked (each violation is one message naming the invariant):
 - ``lengths``: branch lengths are finite, non-negative, and add up to the skeleton cable
   (minus what lies inside the somata).
 - ``branch_table``: the branch table holds exactly the graph's branches.
+- ``cache``: the cached branch table is the graph's current one; per-node arrays
+  (``skeleton.node_type``, ``shaft_radius``) have one value per skeleton node.
 - ``synapses``: every mapped synapse's branch exists; its node lies on that branch; its face
   (mesh neurons) belongs to that branch.
 - ``compartments``: when any branch is labelled, every branch is; mesh face codes and
@@ -28,6 +30,7 @@ import numpy as np
 
 from .codes import SWC_TYPE
 from .errors import NeurographError
+from .graph.branch_table import branch_table
 
 
 
@@ -94,6 +97,18 @@ def _table(neuron, ids: set) -> list[str]:
     if branches != graph_branches:
         return [f"branch_table: {len(branches ^ graph_branches)} ids differ between the table and the graph"]
     return []
+
+
+def _cache(neuron, ids: set) -> list[str]:
+    """The cached branch table is the one the graph gives now, and per-node arrays fit the skeleton."""
+    out = []
+    if not neuron.branches.equals(branch_table(neuron.graph)):
+        out.append("cache: the branch table differs from the graph's (a value written without set_branch_values)")
+    n = neuron.skeleton.n_nodes
+    for name, values in (("skeleton.node_type", neuron.skeleton.node_type), ("shaft_radius", neuron.shaft_radius)):
+        if values is not None and len(values) != n:
+            out.append(f"cache: {name} has {len(values)} values for {n} skeleton nodes")
+    return out
 
 
 def _on_branch(what: str, index: np.ndarray, branch: np.ndarray, owner: np.ndarray, kind: str) -> list[str]:
@@ -191,7 +206,7 @@ def check_neuron(neuron) -> list[str]:
     problems = _graph(neuron)
     nb_problems, ids = _node_branch(neuron)
     problems += nb_problems + _lengths(neuron)
-    for check in (_faces, _table, _synapses, _compartments, _spines):
+    for check in (_faces, _table, _cache, _synapses, _compartments, _spines):
         problems += check(neuron, ids)
     return problems
 

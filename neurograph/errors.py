@@ -58,3 +58,26 @@ def deprecated(old: str, new: str, stacklevel: int = 3) -> None:
 
     warnings.warn(f"{old} is deprecated and will be removed in the next release; use {new}",
                   NeurographDeprecationWarning, stacklevel=stacklevel)
+
+
+def renamed_parameters(**old_to_new: str):
+    """Decorator: accept the old names of renamed keyword parameters for one release, with a warning.
+
+    ``@renamed_parameters(proximal="proximal_um")`` maps ``proximal=`` to ``proximal_um=`` and
+    issues a :class:`NeurographDeprecationWarning` naming the new parameter; giving both raises
+    :class:`InputError`.
+    """
+    import functools
+
+    def wrap(func):
+        @functools.wraps(func)
+        def inner(*args, **kwargs):
+            for old, new in old_to_new.items():
+                if old in kwargs:
+                    if new in kwargs:
+                        raise InputError(f"{func.__name__}: give {new}= only ({old}= is its old name)")
+                    deprecated(f"{func.__name__}({old}=...)", f"{new}=... (the unit is in the name)")
+                    kwargs[new] = kwargs.pop(old)
+            return func(*args, **kwargs)
+        return inner
+    return wrap

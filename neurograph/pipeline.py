@@ -16,7 +16,8 @@ from .graph import Neuron, decompose
 from .graph.interop import neuron_from_table
 from .io.meshes import load_mesh
 from .io.navis import connector_table, mesh_arrays, navis_module, tree_table
-from .io.units import check_extent, check_thickness
+from .io.precomputed import is_precomputed_source
+from .io.units import check_extent, check_thickness, unit_or_nm
 from .mesh import find_somas, repair
 from .proofread import proofread as proofread_neuron
 from .proofread import split_somas
@@ -48,7 +49,8 @@ def extract(source: Any, voxel_size: float | Sequence[float] | None = None, name
         with ``segment_id`` (see :func:`neurograph.load_mesh`).
     voxel_size : float or (3,) floats, optional
         nm per mesh unit (8 for hemibrain meshes in voxels, 1 for MICrONS meshes in nm).
-        Default: the profile's, else 1.
+        Default: the profile's; without either, nm is assumed with a deprecation warning (for one
+        release: the unit will be required).
     name : str, optional
         Defaults to the file stem.
     gap : float, default 2000
@@ -65,7 +67,8 @@ def extract(source: Any, voxel_size: float | Sequence[float] | None = None, name
         (:meth:`Neuron.map_synapses`) and used for the compartment labels.
     synapse_voxel_size : float or (3,) floats, optional
         nm per unit of the synapse coordinates ((4, 4, 40) for MICrONS tables, 8 for hemibrain);
-        default the profile's, else 1.
+        default the profile's; a table from :func:`neurograph.load_synapses` is in nm already;
+        otherwise nm is assumed with a deprecation warning (for one release).
     synapse_columns : dict, optional
         Explicit synapse column names (``direction, x, y, z, id``); default the profile's
         when the table has those columns, else detected from the table.
@@ -125,10 +128,12 @@ def extract(source: Any, voxel_size: float | Sequence[float] | None = None, name
         return time.perf_counter()
 
     profile = get_profile(dataset)
-    voxel_size = pick(voxel_size, profile, "mesh_voxel_size", 1.0)
+    voxel_size = pick(voxel_size, profile, "mesh_voxel_size", None)
+    if voxel_size is None:  # a precomputed layer says its own units (nm)
+        voxel_size = 1.0 if is_precomputed_source(source) else unit_or_nm(None, f"extract({name or 'mesh'!r})")
     min_soma_radius = float(pick(min_soma_radius, profile, "min_soma_radius_nm", 2500.0))
     max_soma_radius = float(pick(max_soma_radius, profile, "max_soma_radius_nm", 15000.0))
-    synapse_voxel_size = pick(synapse_voxel_size, profile, "synapse_voxel_size", 1.0)
+    synapse_voxel_size = pick(synapse_voxel_size, profile, "synapse_voxel_size", None)
     if synapse_columns is None and synapses is not None:
         synapse_columns = synapse_columns_for(profile, synapses)
     spines = pick(spines, profile, "spines", True)
@@ -160,16 +165,16 @@ def extract(source: Any, voxel_size: float | Sequence[float] | None = None, name
         check_thickness(float(np.nanmax(skeleton.radius)), len(somas), f"mesh {name!r}", min_soma_radius)
     t = done("decompose", t)
     if spines:
-        table = detect_spines(neuron, **(spines if isinstance(spines, dict) else {}))
+        neuron = detect_spines(neuron, inplace=True, **(spines if isinstance(spines, dict) else {}))
         # measured always (in neuron.settings); a warning only when no profile said what the data is
-        settings["spine_check"] = warn_if_insect_twigs(neuron, table, warn=profile is None)
+        settings["spine_check"] = warn_if_insect_twigs(neuron, neuron.spines, warn=profile is None)
         t = done("spines", t)
     if synapses is not None:
         map_synapses(neuron, synapses, voxel_size=synapse_voxel_size, columns=synapse_columns,
-                     tolerance=synapse_tolerance)
+                     tolerance=synapse_tolerance, inplace=True)
         t = done("synapses", t)
     if compartments or (compartments is None and synapses is not None):
-        label_compartments(neuron, **comp_kwargs)
+        label_compartments(neuron, inplace=True, **comp_kwargs)
         t = done("compartments", t)
     settings.update(split=bool(split), proofread=proofread if isinstance(proofread, (bool, dict, list)) else bool(proofread))
     neuron.settings = {**_plain(settings), **neuron.settings}  # the steps' own records (compartments) kept
@@ -271,5 +276,5 @@ def from_navis(x: Any, nm_per_unit: float | None = None, name: str | None = None
                 gap = np.linalg.norm(synapses.loc[tied, ["x", "y", "z"]].to_numpy(float)
                                      - nodes.loc[synapses.loc[tied, "node_id"]].to_numpy(float), axis=1)
                 tolerance = max(tolerance, float(gap.max()) * 1.01 + 1.0)
-        map_synapses(neuron, synapses.drop(columns="node_id", errors="ignore"), tolerance=tolerance)
+        map_synapses(neuron, synapses.drop(columns="node_id", errors="ignore"), tolerance=tolerance, inplace=True)
     return neuron

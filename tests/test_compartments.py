@@ -17,7 +17,7 @@ def cells():
     out = {}
     for shape, seed in CASES:
         cell = make_neuron(seed, shape)
-        out[shape] = (cell, ng.extract(cell.mesh, name=f"{shape}_{seed}"))
+        out[shape] = (cell, ng.extract(cell.mesh, voxel_size=1, name=f"{shape}_{seed}"))
     return out
 
 
@@ -38,12 +38,14 @@ def accuracy(neuron, cell, level="coarse"):
 @pytest.mark.parametrize("shape", [c[0] for c in CASES])
 def test_geometry_and_synapse_labels_match_truth(cells, shape):
     cell, neuron = cells[shape]
-    table = ng.label_compartments(neuron, use_synapses=False)
+    neuron = ng.label_compartments(neuron, use_synapses=False)
+    table = ng.compartment_table(neuron)
     assert accuracy(neuron, cell) >= 0.95
     assert set(table["compartment"]) >= {"soma", "axon"}
     assert table["compartment_confidence"].between(0, 1).all()
-    ng.map_synapses(neuron, sample_synapses(cell, seed=1))
-    table = ng.label_compartments(neuron)
+    neuron = ng.map_synapses(neuron, sample_synapses(cell, seed=1))
+    neuron = ng.label_compartments(neuron)
+    table = ng.compartment_table(neuron)
     assert (table.loc[table.index >= neuron.n_somas, "compartment_method"] == "synapses").all()
     assert accuracy(neuron, cell) >= 0.95
     syn = neuron.synapses
@@ -52,11 +54,11 @@ def test_geometry_and_synapse_labels_match_truth(cells, shape):
 
 def test_apical_only_for_pyramidal(cells):
     cell, neuron = cells["pyramidal"]
-    ng.label_compartments(neuron, use_synapses=False)
+    neuron = ng.label_compartments(neuron, use_synapses=False)
     assert accuracy(neuron, cell, level="fine") >= 0.95
     assert {"apical", "basal"} <= set(neuron.branches["compartment"])
     _, multi = cells["multipolar"]
-    ng.label_compartments(multi, use_synapses=False)
+    multi = ng.label_compartments(multi, use_synapses=False)
     assert "apical" not in set(multi.branches["compartment"])
 
 
@@ -65,19 +67,20 @@ def test_pia_direction_picks_or_vetoes_the_apical(cells):
     paths = cell.paths
     apical = np.vstack([paths[b] for b in np.flatnonzero(cell.branches["compartment"].to_numpy() == "apical")])
     up = apical.mean(axis=0) - cell.soma_center  # the true apical tuft lies towards the pia
-    ng.label_compartments(neuron, use_synapses=False, pia=up)
+    neuron = ng.label_compartments(neuron, use_synapses=False, pia=up)
     assert accuracy(neuron, cell, level="fine") >= 0.95
     # the same cell with the pia on the other side has no apical dendrite
-    ng.label_compartments(neuron, use_synapses=False, pia=-up)
+    neuron = ng.label_compartments(neuron, use_synapses=False, pia=-up)
     assert "apical" not in set(neuron.branches["compartment"])
     assert accuracy(neuron, cell) >= 0.95  # axon / dendrite unchanged
     with pytest.raises(InputError, match="pia"):
-        ng.label_compartments(neuron, pia=(0, 0, 0))
+        neuron = ng.label_compartments(neuron, pia=(0, 0, 0))
 
 
 def test_labels_propagate_to_nodes_faces_and_summary(cells):
     cell, neuron = cells["bipolar"]
-    table = ng.label_compartments(neuron, use_synapses=False)
+    neuron = ng.label_compartments(neuron, use_synapses=False)
+    table = ng.compartment_table(neuron)
     code = {"soma": 1, "axon": 2, "dendrite": 3, "basal": 3, "apical": 4}
     expected = np.array([code[table.at[b, "compartment"]] for b in neuron.node_branch])
     assert np.array_equal(neuron.skeleton.node_type, expected)
@@ -91,14 +94,14 @@ def test_labels_propagate_to_nodes_faces_and_summary(cells):
 
 def test_use_synapses_true_needs_synapses():
     cell = make_neuron(0, "fragment")
-    neuron = ng.extract(cell.mesh)
+    neuron = ng.extract(cell.mesh, voxel_size=1)
     with pytest.raises(InputError, match="map_synapses"):
-        ng.label_compartments(neuron, use_synapses=True)
+        neuron = ng.label_compartments(neuron, use_synapses=True)
 
 
 def test_perisomatic_features_of_a_synthetic_soma(cells):
     cell, neuron = cells["bipolar"]
-    ng.map_synapses(neuron, sample_synapses(cell, seed=3, n_soma=12))
+    neuron = ng.map_synapses(neuron, sample_synapses(cell, seed=3, n_soma=12))
     soma = ng.soma_features(neuron, depth_axis=(0, 0, 2)).iloc[0]
     r = cell.soma_radius / 1e3
     assert soma["equivalent_radius"] == pytest.approx(r, rel=0.1)

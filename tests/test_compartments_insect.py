@@ -14,7 +14,7 @@ from neurograph.synthetic import labelled_edges, make_neuron, truth_compartments
 @pytest.fixture(scope="module")
 def unipolar():
     cells = [make_neuron(seed, "unipolar") for seed in (0, 3)]
-    return [(c, ng.extract(c.mesh, spines=False, min_soma_radius=1500.0)) for c in cells]
+    return [(c, ng.extract(c.mesh, voxel_size=1, spines=False, min_soma_radius=1500.0)) for c in cells]
 
 
 def test_unipolar_truth_is_insect_like():
@@ -32,7 +32,8 @@ def test_unipolar_truth_is_insect_like():
 def test_unipolar_axon_without_synapses(unipolar, method):
     for cell, neuron in unipolar:
         assert neuron.n_somas == 1
-        table = ng.label_compartments(neuron, use_synapses=False, method=method)
+        neuron = ng.label_compartments(neuron, use_synapses=False, method=method)
+        table = ng.compartment_table(neuron)
         assert (table["compartment_method"] == "geometry-insect").sum() == len(table) - 1
         mid, length, ours = labelled_edges(neuron)
         truth = truth_compartments(cell, mid)
@@ -63,12 +64,13 @@ def test_soma_less_insect_tree_uses_twig_density(unipolar):
 
 def test_auto_keeps_the_vertebrate_rule_for_multipolar_cells():
     cell = make_neuron(0, "multipolar")
-    neuron = ng.extract(cell.mesh, spines=False)
-    table = ng.label_compartments(neuron, use_synapses=False)
+    neuron = ng.extract(cell.mesh, voxel_size=1, spines=False)
+    neuron = ng.label_compartments(neuron, use_synapses=False)
+    table = ng.compartment_table(neuron)
     assert "geometry-insect" not in set(table["compartment_method"])
     assert (table["compartment"] == "axon").any()
     with pytest.raises(ng.InputError, match="method"):
-        ng.label_compartments(neuron, method="fly")
+        neuron = ng.label_compartments(neuron, method="fly")
 
 
 def test_local_neuron_without_a_tract_gets_no_axon():
@@ -93,7 +95,7 @@ def test_hemibrain_axon_without_synapses_matches_navis_split(hemibrain_neurons, 
         x = skeletons[sid]
         x = navis.heal_skeleton(x) if x.n_trees > 1 else x
         split = navis.split_axon_dendrite(x, label_only=True).nodes
-        ng.label_compartments(neuron, use_synapses=False, method="insect")
+        neuron = ng.label_compartments(neuron, use_synapses=False, method="insect")
         mid, length, ours = labelled_edges(neuron)
         _, idx = cKDTree(split[["x", "y", "z"]].to_numpy(float) * 8.0).query(mid)
         theirs = split["compartment"].to_numpy()[idx]
@@ -103,10 +105,10 @@ def test_hemibrain_axon_without_synapses_matches_navis_split(hemibrain_neurons, 
 
 
 def test_no_twig_warning_on_a_spiny_pyramidal_cell():
-    cell = make_neuron(2, "pyramidal", spine_density=1.0)  # the smallest of the benchmark's three
+    cell = make_neuron(2, "pyramidal", spines_per_um=1.0)  # the smallest of the benchmark's three
     with warnings.catch_warnings():
         warnings.simplefilter("error", ng.InsectTwigWarning)
-        neuron = ng.extract(cell.mesh)
+        neuron = ng.extract(cell.mesh, voxel_size=1)
     check = neuron.settings["spine_check"]
     assert not check["insect_like"] and check["carrier_length_um"] > 12.0 and check["n_spines"] > 50
 

@@ -19,8 +19,8 @@ navis = pytest.importorskip("navis")
 @pytest.fixture(scope="module")
 def labelled():
     """A small synthetic neuron with spines, synapses and compartment labels."""
-    cell = synthetic.make_neuron(seed=3, shape="bipolar", spine_density=0.6)
-    neuron = ng.extract(cell.mesh, name="bipolar3", synapses=synthetic.sample_synapses(cell, seed=3))
+    cell = synthetic.make_neuron(seed=3, shape="bipolar", spines_per_um=0.6)
+    neuron = ng.extract(cell.mesh, voxel_size=1, name="bipolar3", synapses=synthetic.sample_synapses(cell, seed=3))
     assert neuron.spines is not None and len(neuron.spines) > 5
     assert set(node_compartments(neuron)) >= {"soma", "axon"}
     return neuron

@@ -21,13 +21,13 @@ STEP = 600.0  # coarser wavefront: the same topology, 3x faster
 @pytest.fixture(scope="module")
 def bridge():
     m = make_merge(seed=3, kind="soma_bridge")
-    return m, ng.extract(m.mesh, spines=False, step=STEP)
+    return m, ng.extract(m.mesh, voxel_size=1, spines=False, step=STEP)
 
 
 @pytest.fixture(scope="module")
 def axon_merge():
     m = make_merge(seed=2, kind="axon_on_dendrite")
-    return m, ng.extract(m.mesh, spines=False, step=STEP)
+    return m, ng.extract(m.mesh, voxel_size=1, spines=False, step=STEP)
 
 
 def _cable_of(m, neuron, cell):
@@ -114,7 +114,7 @@ def test_divide_keeps_everything_with_one_label(axon_merge):
 
 def test_unmerged_neuron_not_cut():
     cell = ng.synthetic.make_neuron(seed=5, shape="bipolar")
-    neuron = ng.extract(cell.mesh, spines=False, step=STEP)
+    neuron = ng.extract(cell.mesh, voxel_size=1, spines=False, step=STEP)
     cleaned, pieces = ng.proofread(neuron)
     assert (pieces["action"] == "cut").sum() == 0
     assert cleaned.skeleton.cable_length == pytest.approx(neuron.skeleton.cable_length)
@@ -217,9 +217,7 @@ def test_axon_crossing_flagged_unless_asked(tmp_path):
     cut, _ = ng.proofread(neuron, rules=["crossing"])
     assert cut.skeleton.cable_length == pytest.approx(neuron.skeleton.cable_length - 30000, abs=1500)
     # the same junction inside a labelled axon: the axon_crossing rule, flagged by default
-    import networkx as nx
-
-    nx.set_node_attributes(neuron.graph, {b: "axon" for b in neuron.branches.index}, "compartment")
+    neuron.set_branch_values({b: {"compartment": "axon"} for b in neuron.branches.index})  # drops the cached table
     kept, pieces = ng.proofread(neuron)
     assert set(pieces["rule"]) == {"axon_crossing"} and (pieces["action"] == "flag").all()
     assert kept.skeleton.cable_length == neuron.skeleton.cable_length

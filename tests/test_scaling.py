@@ -15,9 +15,9 @@ def bipolar():
 
 
 def test_decimate_keeps_the_tree(bipolar):
-    full = ng.extract(bipolar.mesh, spines=False)
+    full = ng.extract(bipolar.mesh, voxel_size=1, spines=False)
     for decimate in (0.3, len(bipolar.mesh.faces) // 3):
-        small = ng.extract(bipolar.mesh, spines=False, decimate=decimate)
+        small = ng.extract(bipolar.mesh, voxel_size=1, spines=False, decimate=decimate)
         kept = small.repair_report["faces_decimated"] / len(bipolar.mesh.faces)
         assert 0.28 < kept < 0.36
         assert len(small.branches) == len(full.branches) == len(bipolar.branches)
@@ -27,7 +27,7 @@ def test_decimate_keeps_the_tree(bipolar):
 @pytest.mark.parametrize("bad", [0, -3, 1.5, "half", True])
 def test_bad_decimate_is_a_clear_error(bipolar, bad):
     with pytest.raises(InputError, match="decimate"):
-        ng.extract(bipolar.mesh, spines=False, decimate=bad)
+        ng.extract(bipolar.mesh, voxel_size=1, spines=False, decimate=bad)
 
 
 def _subdivided(mesh: trimesh.Trimesh, times: int) -> trimesh.Trimesh:
@@ -40,7 +40,7 @@ def _subdivided(mesh: trimesh.Trimesh, times: int) -> trimesh.Trimesh:
 @pytest.fixture(scope="module")
 def tessellations():
     """One spiny dendrite at 1x, 4x and 16x the faces (midpoint subdivision: same surface)."""
-    cell = synthetic.make_neuron(100, "fragment", spine_density=0.5)
+    cell = synthetic.make_neuron(100, "fragment", spines_per_um=0.5)
     out = []
     for k in range(3):
         n = ng.extract(_subdivided(cell.mesh, k))

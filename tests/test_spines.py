@@ -26,8 +26,8 @@ def spiny():
     """Two spiny fragments (sparse and dense), extracted with spine detection."""
     out = {}
     for seed, density in ((1, 0.5), (5, 1.5)):
-        cell = synthetic.make_neuron(seed, "fragment", spine_density=density)
-        out[seed] = (cell, ng.extract(cell.mesh, name=f"spiny_{seed}"))
+        cell = synthetic.make_neuron(seed, "fragment", spines_per_um=density)
+        out[seed] = (cell, ng.extract(cell.mesh, voxel_size=1, name=f"spiny_{seed}"))
     return out
 
 
@@ -94,7 +94,7 @@ def test_branch_columns_and_summary(spiny):
 def test_spine_twigs_are_folded(spiny):
     cell, neuron = spiny[1]
     assert len(neuron.branches) == len(cell.branches)
-    raw = ng.extract(cell.mesh, spines=False)
+    raw = ng.extract(cell.mesh, voxel_size=1, spines=False)
     assert len(raw.branches) > 3 * len(cell.branches)  # without folding every spine is a branch
     total = neuron.branches.length.sum()
     assert abs(total / cell.total_length - 1) < 0.05
@@ -104,8 +104,8 @@ def test_spine_twigs_are_folded(spiny):
 def test_dense_spines_fold_to_true_branch_count(seed):
     """At 2.5 spines per µm (spines touching, stubby ones as wide as the shaft) every spine
     twig is folded: the branch graph is the true one."""
-    cell = synthetic.make_neuron(seed, "fragment", spine_density=2.5)
-    neuron = ng.extract(cell.mesh)
+    cell = synthetic.make_neuron(seed, "fragment", spines_per_um=2.5)
+    neuron = ng.extract(cell.mesh, voxel_size=1)
     assert len(neuron.branches) == len(cell.branches)
     pairs = match_points(neuron.spines[["base_x", "base_y", "base_z"]].to_numpy(),
                          cell.spines[["base_x", "base_y", "base_z"]].to_numpy(), 500.0)
@@ -113,8 +113,8 @@ def test_dense_spines_fold_to_true_branch_count(seed):
 
 
 def test_smooth_control_has_almost_no_spines():
-    cell = synthetic.make_neuron(2, "bipolar", spine_density=0.0)
-    neuron = ng.extract(cell.mesh)
+    cell = synthetic.make_neuron(2, "bipolar", spines_per_um=0.0)
+    neuron = ng.extract(cell.mesh, voxel_size=1)
     assert len(neuron.spines) / cell.total_length < 0.1
     assert len(neuron.branches) == len(cell.branches)
     assert (neuron.face_spine >= 0).sum() <= 0.01 * len(neuron.mesh.faces)
@@ -134,14 +134,14 @@ def test_save_load_keeps_spines(spiny, tmp_path):
 
 def test_bad_parameters_and_input_raise():
     cell = synthetic.make_neuron(0, "fragment")
-    neuron = ng.extract(cell.mesh, spines=False)
+    neuron = ng.extract(cell.mesh, voxel_size=1, spines=False)
     with pytest.raises(ng.InputError, match="min_length < max_length"):
-        ng.detect_spines(neuron, min_length=5000.0, max_length=1000.0)
+        neuron = ng.detect_spines(neuron, min_length=5000.0, max_length=1000.0)
     with pytest.raises(ng.InputError, match="non-negative"):
-        ng.detect_spines(neuron, shaft_tolerance=-1.0)
+        neuron = ng.detect_spines(neuron, shaft_tolerance=-1.0)
     neuron.mesh = None
     with pytest.raises(ng.InputError, match="needs a neuron made from a mesh"):
-        ng.detect_spines(neuron)
+        neuron = ng.detect_spines(neuron)
 
 
 def test_hemibrain_runs(navis_data):

@@ -17,7 +17,7 @@ from neurograph.synthetic import make_neuron, sample_synapses
 @pytest.fixture(scope="module")
 def bipolar():
     cell = make_neuron(2, "bipolar")
-    return cell, ng.extract(cell.mesh, name="bipolar_2")
+    return cell, ng.extract(cell.mesh, voxel_size=1, name="bipolar_2")
 
 
 def test_load_microns_layout_converts_voxels_to_nm():
@@ -64,7 +64,8 @@ def test_load_rejects_bad_voxel_size_and_column_names():
 def test_map_synapses_on_synthetic(bipolar):
     cell, neuron = bipolar
     truth = sample_synapses(cell, seed=2)
-    syn = ng.map_synapses(neuron, truth)
+    neuron = ng.map_synapses(neuron, truth)
+    syn = neuron.synapses
     assert len(syn) == len(truth) and syn["mapped"].all()
     dist = syn["distance_to_mesh_nm"]  # sampled on the surface of the truth solid (a few lie inside it)
     assert dist.quantile(0.95) < 100 and dist.max() < 1000
@@ -87,7 +88,8 @@ def test_far_synapses_are_reported_not_dropped(bipolar):
     far = truth.iloc[:3].copy()
     far[["x", "y", "z"]] += 50_000.0
     with pytest.warns(UserWarning, match="3 of"):
-        syn = ng.map_synapses(neuron, pd.concat([truth, far], ignore_index=True), tolerance=1000)
+        neuron = ng.map_synapses(neuron, pd.concat([truth, far], ignore_index=True), tolerance=1000)
+        syn = neuron.synapses
     assert len(syn) == len(truth) + 3
     assert (~syn["mapped"]).sum() == 3 and (syn.loc[~syn["mapped"], "branch"] == -1).all()
     assert neuron.synapse_report["n_unmapped"] == 3 and ng.neuron_summary(neuron).iloc[0]["n_unmapped"] == 3
@@ -98,15 +100,15 @@ def test_wrong_units_raise(bipolar):
     truth = sample_synapses(cell, seed=2)
     in_um = truth.assign(x=truth.x / 1e3, y=truth.y / 1e3, z=truth.z / 1e3)
     with pytest.raises(InputError, match="units"):
-        ng.map_synapses(neuron, in_um)
+        neuron = ng.map_synapses(neuron, in_um)
 
 
 def test_save_load_keeps_synapses_and_labels(bipolar, tmp_path):
     cell, neuron = bipolar
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ng.map_synapses(neuron, sample_synapses(cell, seed=2))
-    ng.label_compartments(neuron)
+        neuron = ng.map_synapses(neuron, sample_synapses(cell, seed=2))
+    neuron = ng.label_compartments(neuron)
     neuron.save(tmp_path / "n.zip")
     back = ng.load(tmp_path / "n.zip")
     assert back.synapses is not None and len(back.synapses) == len(neuron.synapses)
@@ -154,13 +156,14 @@ def test_microns_synapses_land_on_the_right_compartments(microns_mesh_path):
 
 
 def test_spine_synapses_land_on_spine_heads():
-    cell = make_neuron(2, "bipolar", spine_density=1.0)
-    neuron = ng.extract(cell.mesh, name="spiny")
+    cell = make_neuron(2, "bipolar", spines_per_um=1.0)
+    neuron = ng.extract(cell.mesh, voxel_size=1, name="spiny")
     if getattr(neuron, "spines", None) is None:
         pytest.skip("spine detection not available")
     truth = sample_synapses(cell, seed=2)
-    syn = ng.map_synapses(neuron, truth)
-    ng.label_compartments(neuron)
+    neuron = ng.map_synapses(neuron, truth)
+    syn = neuron.synapses
+    neuron = ng.label_compartments(neuron)
     on = truth["on_spine"].to_numpy()
     assert on.sum() > 50
     assert syn["on_spine"].to_numpy()[on].mean() >= 0.85

@@ -15,7 +15,7 @@ def extracted():
     out = {}
     for shape, seed in CASES:
         cell = synthetic.make_neuron(seed, shape)
-        out[shape, seed] = (cell, ng.extract(cell.mesh, name=f"{shape}_{seed}"))
+        out[shape, seed] = (cell, ng.extract(cell.mesh, voxel_size=1, name=f"{shape}_{seed}"))
     return out
 
 
@@ -29,7 +29,7 @@ def test_generator_is_seeded_and_watertight():
 
 
 def test_generator_truth_is_consistent():
-    cell = synthetic.make_neuron(2, "pyramidal", spine_density=1.0)
+    cell = synthetic.make_neuron(2, "pyramidal", spines_per_um=1.0)
     br = cell.branches
     # path lengths are the table lengths, children counts match parents
     lengths = [np.linalg.norm(np.diff(p, axis=0), axis=1).sum() / 1000 for p in cell.paths]
@@ -52,7 +52,7 @@ def test_generator_truth_is_consistent():
 
 
 def test_smooth_control_has_no_spines():
-    assert len(synthetic.make_neuron(1, "bipolar", spine_density=0).spines) == 0
+    assert len(synthetic.make_neuron(1, "bipolar", spines_per_um=0).spines) == 0
 
 
 def test_bad_shape_is_a_clear_error():

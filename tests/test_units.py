@@ -73,3 +73,37 @@ def test_skeletonize_refuses_a_soma_given_twice():
         ng.skeletonize(mesh, [soma, soma])
     with pytest.raises(SkeletonError, match="no mesh faces"):
         ng.skeletonize(mesh, [Soma(center=soma.center, radius=soma.radius, faces=np.empty(0, np.int64))])
+
+
+def test_one_unit_vocabulary_old_names_warn_and_no_silent_nm_default():
+    """Parameters not in nm carry their unit; old names work for one release with a warning;
+    a loader without a unit warns instead of silently assuming nm; one name per quantity."""
+    cell = synthetic.make_neuron(seed=0, shape="fragment")
+    with pytest.warns(ng.NeurographDeprecationWarning, match="no unit given"):
+        ng.load_mesh(cell.mesh)
+    with pytest.warns(ng.NeurographDeprecationWarning, match="no unit given"):
+        neuron = ng.extract(cell.mesh, spines=False)
+    table = synthetic.sample_synapses(cell, seed=0)
+    assert table.attrs["units"] == "nm"
+    raw = table[["x", "y", "z", "direction"]].copy()
+    raw.attrs = {}
+    with pytest.warns(ng.NeurographDeprecationWarning, match="no unit given"):
+        ng.load_synapses(raw)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ng.NeurographDeprecationWarning)
+        assert ng.load_synapses(table).attrs["units"] == "nm"  # says its unit: no warning
+        mapped = ng.map_synapses(neuron, table)
+    with pytest.warns(ng.NeurographDeprecationWarning, match="proximal_um"):
+        old = ng.label_compartments(mapped, proximal=20.0)
+    assert old.settings["label_compartments"]["proximal_um"] == 20.0
+    with pytest.raises(ng.InputError, match="proximal_um"):
+        ng.label_compartments(mapped, proximal=20.0, proximal_um=20.0)
+    with pytest.warns(ng.NeurographDeprecationWarning, match="depth_origin_um"):
+        ng.soma_features(mapped, depth_origin=1.0)
+    with pytest.warns(ng.NeurographDeprecationWarning, match="spines_per_um"):
+        synthetic.make_neuron(seed=0, shape="fragment", spine_density=0.0)
+    summary = ng.neuron_summary(mapped)
+    assert "n_tips" in summary.columns and "n_leaves" not in summary.columns
+    assert summary["n_tips"].iloc[0] == (mapped.branches["n_children"] == 0).sum()

@@ -45,7 +45,8 @@ def test_radius_less_geometry_axon_within_005_of_with_radii(tmp_path, shape, see
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             neuron = ng.load_swc(path, units="nm")
-        table = ng.label_compartments(neuron, use_synapses=False)
+        neuron = ng.label_compartments(neuron, use_synapses=False)
+        table = ng.compartment_table(neuron)
         acc[radii] = _accuracy(neuron, cell)
         methods[radii] = set(table["compartment_method"]) - {"soma"}
     assert methods[False] == {"geometry"}, methods

@@ -28,7 +28,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.proofread:
         kwargs["proofread"] = True
     summary = extract_all(args.inputs, args.output, workers=args.workers, scheduler=args.scheduler,
-                          voxel_size=voxel_arg(args.voxel_size, "--voxel-size"), swc_units=args.units,
+                          voxel_size=voxel_arg(args.voxel_size, "--voxel-size"), units=args.units,
                           synapse_voxel_size=voxel_arg(args.synapse_voxel_size, "--synapse-voxel-size"),
                           dataset=args.dataset,
                           extract_kwargs=kwargs, retry_failed=args.retry_failed, time_limit=args.time_limit,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 from ..datasets import get_profile
-from ..errors import InputError
+from ..errors import InputError, renamed_parameters
 from . import store
 from .inputs import Task, resolve_inputs
 
@@ -127,9 +127,10 @@ def _voxel(value: Any) -> float | list[float] | None:
     return values[0] if len(values) == 1 else values
 
 
+@renamed_parameters(swc_units="units")
 def extract_all(inputs: str | os.PathLike | Task | Iterable[str | os.PathLike | Task], out_dir: str | os.PathLike,
                 *, workers: int | None = None, scheduler: Any = None,
-                voxel_size: float | Sequence[float] | None = None, swc_units: str | None = None,
+                voxel_size: float | Sequence[float] | None = None, units: str | None = None,
                 synapse_voxel_size: float | Sequence[float] | None = None,
                 extract_kwargs: Mapping[str, Any] | None = None, retry_failed: bool = False,
                 time_limit: float | None = None, memory_limit: int | str | None = None,
@@ -161,8 +162,10 @@ def extract_all(inputs: str | os.PathLike | Task | Iterable[str | os.PathLike | 
     voxel_size : float or (3,) floats, optional
         nm per mesh unit (default 1: meshes in nm; 8 for hemibrain). Manifest rows override it.
         For SWC files it is used only with ``units="voxel"``.
-    swc_units : {"nm", "um", "voxel"}, optional
-        Units of SWC inputs (required when there are any, unless the manifest has ``units``).
+    units : {"nm", "um", "voxel"}, optional
+        Units of SWC inputs (required when there are any, unless the manifest has ``units`` or a
+        dataset profile is given; ``swc_units``: its deprecated old name), as in
+        :func:`neurograph.load_swc` and ``neurograph batch --units``.
     synapse_voxel_size : float or (3,) floats, optional
         nm per coordinate unit of the synapse tables named in a manifest (default 1: nm;
         ``(4, 4, 40)`` for MICrONS tables); a manifest's ``synapse_voxel_size`` column overrides it.
@@ -224,12 +227,12 @@ def extract_all(inputs: str | os.PathLike | Task | Iterable[str | os.PathLike | 
     out_dir = os.path.abspath(os.fspath(out_dir))
     tasks = resolve_inputs(inputs, segment_ids=segment_ids)
     profile = get_profile(dataset)
-    if swc_units is None:
+    if units is None:
         missing = [t.path for t in tasks if t.kind == "swc" and t.units is None and t.dataset is None
                    and profile is None]
         if missing:
             raise InputError(f"{len(missing)} SWC input(s) (e.g. {missing[0]}) but no SWC units: pass "
-                             "swc_units='nm' (EM skeletons), 'um' or 'voxel' (with voxel_size), "
+                             "units='nm' (EM skeletons), 'um' or 'voxel' (with voxel_size), "
                              "a dataset profile (dataset=/--dataset), or a 'units' column in a manifest")
     if workers is None:
         workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -238,7 +241,7 @@ def extract_all(inputs: str | os.PathLike | Task | Iterable[str | os.PathLike | 
     if time_limit is not None and not time_limit > 0:
         raise InputError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
     memory = parse_memory(memory_limit)
-    options = {"voxel_size": _voxel(voxel_size), "swc_units": swc_units,
+    options = {"voxel_size": _voxel(voxel_size), "swc_units": units,
                "extract_kwargs": dict(extract_kwargs or {}), "save_neurons": bool(save_neurons), "qc": bool(qc)}
     if precomputed is not None:
         from ..io.precomputed_write import create_layer

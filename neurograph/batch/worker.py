@@ -113,7 +113,7 @@ def _load(task: Task, options: dict, progress: Callable[[str, float], None]) -> 
         load_swc = neurograph.load_swc
         units = task.units or options.get("swc_units")
         if units is None and dataset is None:
-            raise InputError(f"{task.path}: SWC units unknown; pass swc_units ('nm', 'um' or 'voxel'), a "
+            raise InputError(f"{task.path}: SWC units unknown; pass units ('nm', 'um' or 'voxel'), a "
                              "dataset profile, or a 'units' column in the manifest")
         kwargs: dict[str, Any] = {"units": units, "name": task.id, "dataset": dataset}
         if units is not None and str(units).strip().lower() in ("voxel", "voxels", "vx"):
@@ -198,7 +198,7 @@ def process_one(task: Task, out_dir: str, options: dict, report: Callable[[str],
             enter("synapses")
             from ..synapses import map_synapses
 
-            map_synapses(neuron, task.synapses, voxel_size=_synapse_voxel(task, options))
+            map_synapses(neuron, task.synapses, voxel_size=_synapse_voxel(task, options), inplace=True)
         enter("features")
         tables = split_tables(parts, task) if parts else neuron_tables(neuron, task)
         enter("write")

@@ -14,6 +14,6 @@ The code table (label -> SWC type) is :data:`neurograph.codes.SWC_TYPE`.
 
 from ..codes import SWC_TYPE
 from .arbor import MIN_SYNAPSES, Arbor
-from .labels import label_compartments
+from .labels import compartment_table, label_compartments
 
-__all__ = ["MIN_SYNAPSES", "SWC_TYPE", "Arbor", "label_compartments"]
+__all__ = ["MIN_SYNAPSES", "SWC_TYPE", "Arbor", "compartment_table", "label_compartments"]

@@ -11,7 +11,7 @@ from .arbor import MIN_SYNAPSES, Arbor, base_width
 
 
 def geometry_axon(neuron, arbor: Arbor, tree: int, branches: pd.DataFrame, spine_count: np.ndarray,
-                   proximal: float, post: np.ndarray | None = None,
+                   proximal_um: float, post: np.ndarray | None = None,
                    debug: bool = False) -> tuple[np.ndarray, float] | None:
     """Axon nodes of one tree from geometry, and a confidence (0-1); None if no candidate."""
     in_tree = arbor.root == tree
@@ -44,7 +44,7 @@ def geometry_axon(neuron, arbor: Arbor, tree: int, branches: pd.DataFrame, spine
     tree_cable = dend_len
     for b in tree_branches:
         par = int(branches.at[b, "parent"])
-        if start[b] > proximal * 1e3:
+        if start[b] > proximal_um * 1e3:
             continue
         sub = [b, *nx.descendants(graph, b)]
         cable = branches.loc[[s for s in sub if s in branches.index], "length"].sum()

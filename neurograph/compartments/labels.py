@@ -11,7 +11,7 @@
   are split off while a subtree still carries >= 10 % of the tree's outputs at >= 70 % purity.
 - **geometry** (vertebrate, :mod:`neurograph.compartments.vertebrate`; with or without
   radii): a neuron has one axon, a whole subtree leaving the soma or a proximal dendrite
-  (within ``proximal`` µm). Each candidate is compared with the rest of its tree: axons
+  (within ``proximal_um`` µm). Each candidate is compared with the rest of its tree: axons
   meander and recurve (path / straight distance to the soma), run longer branches and, where
   radii are known, are thinner; spiny candidates are dendrites. The best candidate is the axon
   when the evidence is strong enough, else nothing is (e.g. a dendrite-only reconstruction).
@@ -39,16 +39,16 @@ widths NaN) use the width-free rules. Every branch reports the rule that labelle
 
 from __future__ import annotations
 
-import warnings
 from typing import TYPE_CHECKING, Sequence
 
 import networkx as nx
 import numpy as np
 import pandas as pd
 
-from ..codes import SWC_TYPE
-from ..errors import InputError
+from ..codes import COMPARTMENT_NAMES, SWC_TYPE
+from ..errors import InputError, renamed_parameters
 from ..graph.annotations import register_annotation
+from ..graph.labels import apply_node_labels
 from ..synapses.mapping import branch_synapse_counts
 from .apical import apical_limb, apical_limb_forced
 from .arbor import Arbor
@@ -61,9 +61,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..graph import Neuron
 
 
+@renamed_parameters(proximal="proximal_um")
 def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical: bool | str = "auto",
-                       proximal: float = 30.0, pia: Sequence[float] | None = None,
-                       method: str = "auto") -> pd.DataFrame:
+                       proximal_um: float = 30.0, pia: Sequence[float] | None = None,
+                       method: str = "auto",
+                       inplace: bool = False) -> Neuron:
     """Label every branch ``soma``, ``axon``, ``dendrite`` (or ``apical``/``basal``) with a confidence.
 
     Parameters
@@ -77,7 +79,7 @@ def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical
     apical : bool or "auto", default "auto"
         Split dendrites into apical and basal: ``"auto"`` when one primary dendrite clearly
         dominates, ``True`` always (thickest x farthest primary), ``False`` never.
-    proximal : float, default 30
+    proximal_um : float, default 30
         µm of path from the soma surface within which an axon may leave a dendrite.
     pia : (3,) floats, optional
         Direction towards the pia in the mesh's coordinates (e.g. ``(0, -1, 0)`` for MICrONS
@@ -90,20 +92,24 @@ def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical
         :func:`neurograph.compartments.insect.insect_axon`), ``"auto"``: insect for trees
         whose soma has a single substantial neurite, vertebrate otherwise. Dataset profiles
         set it (``dataset="hemibrain"`` -> ``"insect"``).
+    inplace : bool, default False
+        Change ``neuron`` itself (and return it) instead of returning a new Neuron.
 
     Returns
     -------
-    pandas.DataFrame
-        Index: graph node (somata and branches); ``compartment``, ``compartment_confidence``
+    Neuron
+        Labelled: every graph node (somata and branches) has ``compartment``, ``compartment_confidence``
         (0-1), ``compartment_method`` (``soma``, ``synapses``, ``geometry``, ``geometry-insect``,
         ``geometry-pieces`` (a soma-less piece of a neuron with a soma),
         ``default``: no rule could decide, e.g. a radius-less skeleton without synapses, so the
         tree is all dendrite with confidence 0.5) and ``apical_method`` for dendrites split into
         apical and basal (``width``: thickest x farthest; ``pia``: radius-less, the primary
         reaching farthest towards the pia; ``reach``: forced, radius-less, no pia; ``""`` not split).
-        The labels are also written to the graph (so they appear in ``neuron.branches``), to
-        ``neuron.skeleton.node_type`` (SWC 1/2/3/4), ``neuron.face_compartment`` (SWC code
-        per mesh face) and the ``compartment`` column of ``neuron.synapses``.
+        These are in ``neuron.branches`` and :func:`compartment_table` (somata included); the
+        labels are also written to ``neuron.skeleton.node_type`` (SWC 1/2/3/4),
+        ``neuron.face_compartment`` (SWC code per mesh face) and the ``compartment`` column of
+        ``neuron.synapses``. The parameters are recorded in ``neuron.settings
+        ["label_compartments"]`` (to label again after the graph changes).
     """
     if use_synapses not in (True, False, "auto") or apical not in (True, False, "auto"):
         raise InputError("use_synapses and apical must be True, False or 'auto'")
@@ -114,6 +120,7 @@ def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical
         if pia.shape != (3,) or not np.isfinite(pia).all() or not np.linalg.norm(pia) > 0:
             raise InputError(f"pia must be a non-zero direction (x, y, z), got {pia!r}")
         pia = pia / np.linalg.norm(pia)
+    neuron = neuron if inplace else neuron.copy()
     arbor = Arbor(neuron)
     branches = neuron.branches
     n_somas = len(neuron.somas)
@@ -147,12 +154,12 @@ def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical
             if insect:
                 found, how = insect_axon(arbor, tree), "geometry-insect"
             elif tree in arbor.soma_trees:
-                found, how = tree_axon(neuron, arbor, tree, proximal, spine_count), "geometry"
+                found, how = tree_axon(neuron, arbor, tree, proximal_um, spine_count), "geometry"
             elif n_somas:
                 pieces.append(tree)
                 continue
             else:
-                found, how = geometry_axon(neuron, arbor, tree, branches, spine_count, proximal, post), "geometry"
+                found, how = geometry_axon(neuron, arbor, tree, branches, spine_count, proximal_um, post), "geometry"
         if found is None:
             conf_node[in_tree] = 0.5
             continue
@@ -199,10 +206,32 @@ def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical
                      "apical_method": apical_how.get(b, "")})
     table = pd.DataFrame(rows).set_index("branch")
     apply_labels(neuron, table, arbor, use_synapses=bool(use_synapses))
-    neuron.settings["label_compartments"] = {"use_synapses": use_synapses, "apical": apical, "proximal": proximal,
+    neuron.settings["label_compartments"] = {"use_synapses": use_synapses, "apical": apical, "proximal_um": proximal_um,
                                              "pia": None if pia is None else [float(v) for v in pia],
                                              "method": method}
-    return table
+    return neuron
+
+
+def compartment_table(neuron) -> pd.DataFrame:
+    """The compartment labels of a labelled neuron as a table.
+
+    Parameters
+    ----------
+    neuron : Neuron
+        After :func:`label_compartments`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``branch`` (graph node: somata and branches); ``compartment``,
+        ``compartment_confidence`` (0-1), ``compartment_method``, ``apical_method``; empty when
+        the neuron is not labelled.
+    """
+    cols = ["compartment", "compartment_confidence", "compartment_method", "apical_method"]
+    rows = {b: {c: d.get(c, "") for c in cols} for b, d in neuron.graph.nodes(data=True) if d.get("compartment")}
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=cols)
+    table.index.name = "branch"
+    return table.sort_index()
 
 
 def spines_per_branch(neuron, n_ids: int) -> np.ndarray:
@@ -220,10 +249,11 @@ def spines_per_branch(neuron, n_ids: int) -> np.ndarray:
 
 def apply_labels(neuron, table: pd.DataFrame, arbor: Arbor, use_synapses: bool = True) -> None:
     """Write labels to the graph, skeleton node types, mesh faces and the synapse table."""
-    for b, row in table.iterrows():
-        neuron.graph.nodes[int(b)].update(compartment=row["compartment"],
-                                          compartment_confidence=float(row["compartment_confidence"]),
-                                          compartment_method=row["compartment_method"])
+    neuron.set_branch_values({int(b): dict(compartment=row["compartment"],
+                                           compartment_confidence=float(row["compartment_confidence"]),
+                                           compartment_method=row["compartment_method"],
+                                           apical_method=row["apical_method"])
+                              for b, row in table.iterrows()})
     code = np.zeros(int(table.index.max()) + 1, np.int8)
     code[table.index.to_numpy()] = [SWC_TYPE[c] for c in table["compartment"]]
     neuron.skeleton.node_type = code[arbor.node_branch].astype(np.int8)
@@ -251,21 +281,30 @@ def apply_labels(neuron, table: pd.DataFrame, arbor: Arbor, use_synapses: bool =
         if "on_spine" in syn.columns:  # spines are dendritic: protrusions of the axon are boutons
             syn["on_spine"] = syn["on_spine"].to_numpy(bool) & (comp != "axon")
             counts = branch_synapse_counts(syn, neuron.branches, len(code))
-            for b, n in counts["n_post_spine"].items():
-                if b in neuron.graph and "n_post_spine" in neuron.graph.nodes[b]:
-                    neuron.graph.nodes[b]["n_post_spine"] = int(n)
+            neuron.set_branch_values({b: {"n_post_spine": int(n)} for b, n in counts["n_post_spine"].items()
+                                      if b in neuron.graph and "n_post_spine" in neuron.graph.nodes[b]})
 
 
-def _relabel(neuron) -> None:
-    """Label the compartments again with the recorded parameters after the branch graph changed;
-    labels whose parameters are unknown (archives of older versions) are dropped with a warning."""
-    neuron.face_compartment = None
-    if "label_compartments" in neuron.settings:
-        label_compartments(neuron, **neuron.settings["label_compartments"])
-    elif neuron.synapses is not None and "compartment" in neuron.synapses.columns:
-        warnings.warn(f"{neuron.name}: the branch graph changed and the compartment labels' parameters are "
-                      "unknown; labels dropped: call neurograph.label_compartments(neuron) again", stacklevel=3)
-        neuron.synapses = neuron.synapses.drop(columns="compartment")
+def _relabel(new, old) -> None:
+    """Label ``new`` as ``old`` was labelled: again with the recorded parameters
+    (``settings["label_compartments"]``), or, for labels read with the skeleton (SWC, navis,
+    precomputed) whose rule is unknown, from the skeleton node types the new skeleton kept
+    (per branch, the most common; ``compartment_method`` ``"node types"``)."""
+    params = old.settings.get("label_compartments")
+    if params is not None:
+        new.face_compartment = None
+        label_compartments(new, inplace=True, **params)
+        return
+    if new is old or not any(d.get("compartment") for _, d in old.graph.nodes(data=True)):
+        return
+    types = np.asarray(new.skeleton.node_type, np.int64)
+    labels = np.array([COMPARTMENT_NAMES.get(int(t), "unknown") for t in types], dtype=object)
+    labels[new.skeleton.soma_nodes] = "soma"
+    apply_node_labels(new, labels, "node types")
+    if new.synapses is not None and "branch" in new.synapses.columns:
+        names = {b: d.get("compartment") for b, d in new.graph.nodes(data=True) if d.get("compartment")}
+        new.synapses["compartment"] = [names.get(int(x), "unmapped") if x >= 0 else "unmapped"
+                                       for x in new.synapses["branch"].to_numpy()]
 
 
 register_annotation("compartments", 20, _relabel)

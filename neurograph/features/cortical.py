@@ -75,7 +75,7 @@ def _labels(ctx: NeuronContext) -> tuple[np.ndarray, float]:
     syn = getattr(ctx.neuron, "synapses", None)
     if syn is not None and len(syn):
         copy.synapses = syn.copy()
-    label_compartments(copy, apical="auto")
+    copy = label_compartments(copy, apical="auto")
     types = np.asarray(copy.skeleton.node_type, np.int64)
     return np.where(np.isin(types, [AXON, BASAL, APICAL]), types, 0), 0.0
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..errors import renamed_parameters
 from ..skeleton.tree import path_from_soma, root_labels
 
 from typing import TYPE_CHECKING
@@ -81,8 +82,9 @@ def _base_widths(neuron, soma_id: int, node_path: np.ndarray) -> list[float]:
     return sorted(widths, reverse=True)
 
 
+@renamed_parameters(depth_origin="depth_origin_um")
 def soma_features(neuron: Neuron, synapses: pd.DataFrame | None = None, depth_axis=(0.0, 1.0, 0.0),
-                  depth_origin: float = 0.0) -> pd.DataFrame:
+                  depth_origin_um: float = 0.0) -> pd.DataFrame:
     """Perisomatic features of every soma of a neuron.
 
     Parameters
@@ -94,7 +96,7 @@ def soma_features(neuron: Neuron, synapses: pd.DataFrame | None = None, depth_ax
     depth_axis : (3,) floats, default (0, 1, 0)
         Direction along which depth is measured (normalised here). MICrONS and most EM
         volumes have the cortical depth (pia -> white matter) along +y.
-    depth_origin : float, default 0
+    depth_origin_um : float, default 0
         Depth (µm along the axis) subtracted, e.g. the pia surface position.
 
     Returns
@@ -122,7 +124,7 @@ def soma_features(neuron: Neuron, synapses: pd.DataFrame | None = None, depth_ax
                "primary_width_mean": float(np.mean(widths)) if widths else np.nan,
                "primary_width_max": float(np.max(widths)) if widths else np.nan,
                "primary_widths": ";".join(f"{w:.0f}" for w in widths),
-               "depth": float(np.asarray(s.center) @ axis / 1e3 - depth_origin),
+               "depth": float(np.asarray(s.center) @ axis / 1e3 - depth_origin_um),
                "x": s.center[0] / 1e3, "y": s.center[1] / 1e3, "z": s.center[2] / 1e3}
         if synapses is not None and len(synapses) and "mapped" in synapses.columns:
             ok = synapses["mapped"].to_numpy(bool)

@@ -17,7 +17,8 @@ SUMMARY_COLUMNS: dict[str, tuple[str, str]] = {
     "n_limbs": ("", "number of primary neurites (subtrees leaving a soma)"),
     "n_branches": ("", "number of branches"),
     "n_branch_points": ("", "number of branches with children"),
-    "n_leaves": ("", "number of terminal branches"),
+    "n_tips": ("", "number of terminal branches (tips) as reconstructed; the feature vector's n_tips counts "
+                   "them on the canonical form"),
     "total_length": ("µm", "sum of branch lengths"),
     "max_path_length": ("µm", "longest path from the soma surface (or root) to a tip"),
     "max_branch_order": ("", "highest branch order"),
@@ -75,7 +76,7 @@ def shape_summary(branches: pd.DataFrame, skeleton_vertices: np.ndarray, somas: 
         "n_limbs": int(branches["limb"].nunique()) if has_rows else 0,
         "n_branches": int(len(branches)),
         "n_branch_points": int((branches["n_children"] > 0).sum()) if has_rows else 0,
-        "n_leaves": int((branches["n_children"] == 0).sum()) if has_rows else 0,
+        "n_tips": int((branches["n_children"] == 0).sum()) if has_rows else 0,
         "total_length": float(branches["length"].sum()) if has_rows else 0.0,
         "max_path_length": float(ends.max()) if has_rows else 0.0,
         "max_branch_order": int(branches["branch_order"].max()) if has_rows else 0,

@@ -179,3 +179,26 @@ def _angle(b: int, par: int, polylines: dict, soma_center: dict) -> float:
     if not np.any(own) or not np.any(ref):
         return np.nan
     return float(np.degrees(np.arccos(np.clip(own @ ref, -1.0, 1.0))))
+
+
+def branch_table(graph) -> pd.DataFrame:
+    """The branch table of a branch graph: one row per ``kind="branch"`` node.
+
+    Parameters
+    ----------
+    graph : networkx.DiGraph
+        A :class:`~neurograph.graph.neuron.Neuron`'s graph.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``branch``; the :data:`BRANCH_COLUMNS` first (lengths µm, widths nm, areas µm²,
+        volumes µm³), then the columns the steps added; the usual columns and no row for a lone soma.
+    """
+    rows = {b: d for b, d in graph.nodes(data=True) if d.get("kind") == "branch"}
+    table = pd.DataFrame.from_dict(rows, orient="index").drop(columns="kind", errors="ignore")
+    if table.empty:  # a lone soma: no branch, the usual columns
+        table = pd.DataFrame(columns=list(BRANCH_COLUMNS), dtype=float)
+    table.index.name = "branch"
+    cols = [c for c in BRANCH_COLUMNS if c in table.columns]
+    return table[cols + [c for c in table.columns if c not in cols]].sort_index()

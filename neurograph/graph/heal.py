@@ -56,18 +56,10 @@ def heal(neuron: Neuron, max_gap_um: float = MAX_GAP_UM) -> Neuron:
     skeleton, joins = heal_skeleton(neuron.skeleton, max_gap)
     before = len(neuron.skeleton.roots)
     if len(joins) == 0 and np.array_equal(skeleton.parent, neuron.skeleton.parent):
-        healed = neuron
+        healed = neuron.copy()
     else:
-        healed = decompose(skeleton, neuron.somas, neuron.mesh, name=neuron.name,
-                           repair_report=neuron.repair_report)
-        # node ids are unchanged: annotations keep their nodes and follow the new branch ids
-        healed.settings = dict(neuron.settings)
-        healed.synapses, healed.synapse_report = neuron.synapses, dict(neuron.synapse_report)
-        if neuron.spines is not None:
-            healed.spines = neuron.spines.copy()
-            healed.spines["branch"] = healed.node_branch[healed.spines["node"].to_numpy(np.int64)]
-            healed.face_spine, healed.shaft_radius = neuron.face_spine, neuron.shaft_radius
-        healed.refresh_annotations()
+        # the same nodes in one tree: spines, synapses and labels follow the new branch ids
+        healed = neuron.with_core(skeleton=skeleton)
     report = dict(healed.repair_report)
     report["heal"] = {"pieces_before": int(before), "pieces_after": int(len(skeleton.roots)),
                       "max_gap_um": float(max_gap_um), "joins": joins.to_dict("records")}

@@ -115,11 +115,12 @@ def apply_node_labels(neuron, labels: np.ndarray, method: str) -> None:
     counts["share"] = counts["n"] / counts.groupby("branch")["n"].transform("sum")
     best = counts.sort_values(["branch", "n", "label"], ascending=[True, False, True]).drop_duplicates("branch")
     code = np.zeros(int(neuron.node_branch.max()) + 1, np.int8)
+    rows = {}
     for b, lab, share in zip(best["branch"], best["label"], best["share"]):
-        if int(b) in neuron.graph:
-            neuron.graph.nodes[int(b)].update(compartment=lab, compartment_confidence=float(share),
-                                              compartment_method=method)
+        rows[int(b)] = dict(compartment=lab, compartment_confidence=float(share), compartment_method=method,
+                            apical_method="")
         code[int(b)] = SWC_OF_CODE[COMPARTMENT_CODES[lab]]
+    neuron.set_branch_values(rows)
     neuron.skeleton.node_type = code[neuron.node_branch].astype(np.int8)
     if neuron.face_branch is not None:
         neuron.face_compartment = code[np.asarray(neuron.face_branch, np.int64)]

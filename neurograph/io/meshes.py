@@ -9,7 +9,7 @@ import numpy as np
 import trimesh
 
 from ..errors import MeshError
-from .units import check_extent
+from .units import check_extent, unit_or_nm
 
 MESH_SUFFIXES = (".ply", ".obj", ".off", ".stl")
 
@@ -116,7 +116,7 @@ def validate_arrays(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray
     return vertices, faces
 
 
-def load_mesh(source: Any, voxel_size: float | Sequence[float] = 1.0, segment_id: Any = None,
+def load_mesh(source: Any, voxel_size: float | Sequence[float] | None = None, segment_id: Any = None,
               lod: int = 0) -> trimesh.Trimesh:
     """Load a neuron mesh and return it in nanometres.
 
@@ -128,11 +128,12 @@ def load_mesh(source: Any, voxel_size: float | Sequence[float] = 1.0, segment_id
         ``precomputed://gs://bucket/seg``, ``https://...``, a local folder with an ``info``
         file) together with ``segment_id`` (needs ``pip install neurograph[cloud]``;
         legacy and multi-resolution, sharded or not: :mod:`neurograph.io.precomputed`).
-    voxel_size : float or (3,) floats, default 1.0
-        Size of one coordinate unit in nanometres: ``1`` for meshes already in nm
+    voxel_size : float or (3,) floats
+        Size of one coordinate unit in nanometres (required; without it nm is assumed with a
+        deprecation warning, for one release): ``1`` for meshes already in nm
         (MICrONS, H01, FlyWire), ``8`` for hemibrain meshes in 8 nm voxels, ``1000`` for
         meshes in micrometres, or an anisotropic ``(x, y, z)`` voxel size. Not used for a
-        precomputed layer, whose ``info`` defines its coordinates in nm (leave it at 1).
+        precomputed layer, whose ``info`` defines its coordinates in nm (leave it out).
     segment_id : int, optional
         Segment of a precomputed layer (required there, refused for files).
     lod : int, default 0
@@ -164,7 +165,7 @@ def load_mesh(source: Any, voxel_size: float | Sequence[float] = 1.0, segment_id
     if is_precomputed_source(source):
         if segment_id is None:
             raise MeshError(f"{source} is a precomputed layer: pass segment_id= (the neuron's segment id)")
-        if np.any(np.asarray(voxel_size, dtype=float) != 1.0):
+        if voxel_size is not None and np.any(np.asarray(voxel_size, dtype=float) != 1.0):
             raise MeshError(f"{source}: a precomputed layer defines its own units (nm, from its info); "
                             f"do not pass voxel_size (got {voxel_size!r})")
         vertices, faces, meta = read_mesh(source, segment_id, lod=lod)
@@ -177,7 +178,7 @@ def load_mesh(source: Any, voxel_size: float | Sequence[float] = 1.0, segment_id
                         "(a layer is a folder with an 'info' file, or a precomputed:// / gs:// / https:// address)")
     vertices, faces, name = _as_arrays(source)
     vertices, faces = validate_arrays(vertices, faces)
-    vertices = vertices * scale_vector(voxel_size)
+    vertices = vertices * scale_vector(unit_or_nm(voxel_size, f"mesh {name!r}"))
     check_extent(vertices, "mesh", f"mesh {name!r}", error=False)
     mesh = trimesh.Trimesh(vertices, faces, process=False)
     mesh.metadata["name"] = name

@@ -130,6 +130,7 @@ def connector_table(x: Any, nm_per_unit: float | None = None) -> pd.DataFrame | 
                         "direction": direction[keep].to_numpy()})
     if "node_id" in con.columns:
         out["node_id"] = con["node_id"].to_numpy()[keep]
+    out.attrs["units"] = "nm"
     return out
 
 

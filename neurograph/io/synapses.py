@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from .units import unit_or_nm
 
 #: candidate column names, in order of preference
 DIRECTION_NAMES = ("direction", "prepost", "pre_post", "type", "kind", "relation", "syn_type")
@@ -87,7 +88,7 @@ def _directions(values: pd.Series, column: str) -> np.ndarray:
     return out.astype(str)
 
 
-def load_synapses(table, voxel_size: float | Sequence[float] = 1.0,
+def load_synapses(table, voxel_size: float | Sequence[float] | None = None,
                   columns: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Read a synapse table and normalise it: positions in nm, ``direction`` pre/post.
 
@@ -95,8 +96,10 @@ def load_synapses(table, voxel_size: float | Sequence[float] = 1.0,
     ----------
     table : path, pandas.DataFrame or dict of columns
         CSV/TSV/Parquet file or table with one row per synapse.
-    voxel_size : float or (3,) floats, default 1.0
-        nm per coordinate unit: 1 for tables in nm, ``(4, 4, 40)`` for MICrONS synapse tables
+    voxel_size : float or (3,) floats
+        nm per coordinate unit (required, unless ``table`` is a table this function made, whose
+        ``attrs['units']`` is ``'nm'``; without it nm is assumed with a deprecation warning, for
+        one release): 1 for tables in nm, ``(4, 4, 40)`` for MICrONS synapse tables
         in voxels, 8 for hemibrain / navis connectors.
     columns : dict, optional
         Explicit column names for ``"direction"``, ``"x"``, ``"y"``, ``"z"`` and ``"id"``
@@ -113,6 +116,9 @@ def load_synapses(table, voxel_size: float | Sequence[float] = 1.0,
         Missing or ambiguous columns, unknown direction values, NaN/inf coordinates, a bad
         voxel size or an empty table.
     """
+    if voxel_size is None and isinstance(table, pd.DataFrame) and table.attrs.get("units") == "nm":
+        voxel_size = 1.0  # made by load_synapses (or map_synapses): already nm
+    voxel_size = unit_or_nm(voxel_size, "synapse table")
     df = _read(table)
     columns = dict(columns or {})
     unknown = set(columns) - {"direction", "x", "y", "z", "id"}
@@ -161,4 +167,5 @@ def load_synapses(table, voxel_size: float | Sequence[float] = 1.0,
                         "x": pos[:, 0], "y": pos[:, 1], "z": pos[:, 2]})
     out = pd.concat([out, rest.reset_index(drop=True)], axis=1)
     out.index.name = "synapse"
+    out.attrs["units"] = "nm"
     return out

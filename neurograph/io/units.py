@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 
-from ..errors import InputError, UnitsWarning
+from ..errors import InputError, NeurographDeprecationWarning, UnitsWarning
 
 #: smallest and largest plausible extent (bounding-box diagonal) of a neuron, nm
 MIN_EXTENT_NM = 1_000.0
@@ -121,3 +121,30 @@ def check_thickness(max_radius_nm: float, n_somas: int, what: str, min_soma_radi
                "for hemibrain, 4 4 40 for MICrONS voxels)")
     warnings.warn(message, UnitsWarning, stacklevel=3)
     return message
+
+
+def unit_or_nm(voxel_size, what: str):
+    """The voxel size given, or 1 (nm) with a deprecation warning when none was given.
+
+    Coordinates have no unit of their own: every loader takes it (``voxel_size``, ``units``
+    or a dataset profile). The silent nm default of earlier releases is kept for one release,
+    with a :class:`~neurograph.errors.NeurographDeprecationWarning`.
+
+    Parameters
+    ----------
+    voxel_size : float, (3,) floats or None
+        nm per coordinate unit, as given by the caller.
+    what : str
+        The input, for the message.
+
+    Returns
+    -------
+    float or (3,) floats
+        ``voxel_size``, or 1.0 when it is None.
+    """
+    if voxel_size is not None:
+        return voxel_size
+    warnings.warn(f"{what}: no unit given, nm assumed. Pass voxel_size=1 for coordinates already in nm, the "
+                  "voxel size in nm otherwise (8 for hemibrain, (4, 4, 40) for MICrONS voxels) or dataset=...; "
+                  "the next release will require it", NeurographDeprecationWarning, stacklevel=3)
+    return 1.0

@@ -168,11 +168,11 @@ def divide(neuron: Neuron, node_label: np.ndarray, names: list[str] | None = Non
         new = decompose(skel, somas, mesh, name=names[part], repair_report=neuron.repair_report)
         new.settings = dict(neuron.settings)
         if mesh is not None and neuron.spines is not None:
-            detect_spines(new)
+            new = detect_spines(new)
         if neuron.synapses is not None and len(neuron.synapses):
             _remap_synapses(neuron, new, part, node_label, face_label)
         if labelled:  # with the parameters the neuron was labelled with (defaults if unrecorded)
-            label_compartments(new, **neuron.settings.get("label_compartments", {}))
+            label_compartments(new, inplace=True, **neuron.settings.get("label_compartments", {}))
         out.append(new)
     return out
 
@@ -194,7 +194,7 @@ def _remap_synapses(old: Neuron, new: Neuron, part: int, node_label: np.ndarray,
     keep_cols = [c for c in syn.columns if c not in SYNAPSE_COLUMNS or c in ("synapse_id", "direction", "x", "y", "z")]
     table = syn.loc[mine, keep_cols].reset_index(drop=True)
     tol = float(old.synapse_report.get("tolerance_nm", 1000.0))
-    map_synapses(new, table, tolerance=tol)
+    map_synapses(new, table, tolerance=tol, inplace=True)
 
 
 def empty_cuts() -> pd.DataFrame:

@@ -39,14 +39,18 @@ Method (pure numpy + Numba, no mesh segmentation library):
 
 from __future__ import annotations
 
+import copy
+import warnings
+
 import numpy as np
 import pandas as pd
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from ..errors import InputError
-from ..graph.neuron import decompose
+from ..errors import DataWarning, InputError, renamed_parameters
+from ..graph.annotations import carry_annotations, register_annotation
+from ..graph.neuron import Neuron, decompose
 from ..skeleton import Skeleton
 from ..skeleton.kernels import face_owner, group_median
 from ..skeleton.tree import edge_lengths, fold_nodes, reroot_at
@@ -93,13 +97,15 @@ def _check(neuron, **limits: float) -> None:
     for name, value in limits.items():
         if not np.isfinite(value) or value < 0:
             raise InputError(f"{name} must be a non-negative number, got {value!r}")
-    if limits["max_length"] <= limits["min_length"] or limits["max_volume"] <= limits["min_volume"]:
-        raise InputError("spine limits must satisfy min_length < max_length and min_volume < max_volume")
+    if limits["max_length"] <= limits["min_length"] or limits["max_volume_um3"] <= limits["min_volume_um3"]:
+        raise InputError("spine limits must satisfy min_length < max_length and min_volume_um3 < max_volume_um3")
 
 
-def detect_spines(neuron, min_length: float = 300.0, max_length: float = 3000.0, min_volume: float = 0.005,
-                  max_volume: float = 2.0, shaft_tolerance: float = 100.0, relative_tolerance: float = 0.15,
-                  grow_tolerance: float = 30.0, window: float = 1500.0, fold: bool = True) -> pd.DataFrame:
+@renamed_parameters(min_volume="min_volume_um3", max_volume="max_volume_um3")
+def detect_spines(neuron, min_length: float = 300.0, max_length: float = 3000.0, min_volume_um3: float = 0.005,
+                  max_volume_um3: float = 2.0, shaft_tolerance: float = 100.0, relative_tolerance: float = 0.15,
+                  grow_tolerance: float = 30.0, window: float = 1500.0, fold: bool = True,
+                  inplace: bool = False) -> Neuron:
     """Find dendritic spines on a neuron's mesh and add spine features to it.
 
     Parameters
@@ -108,8 +114,8 @@ def detect_spines(neuron, min_length: float = 300.0, max_length: float = 3000.0,
         From :func:`neurograph.extract` or :func:`neurograph.decompose` with a mesh (nm).
     min_length, max_length : float, default 300, 3000
         Spine length limits in nm (base on the shaft surface to tip).
-    min_volume, max_volume : float, default 0.005, 2.0
-        Spine volume limits in µm³.
+    min_volume_um3, max_volume_um3 : float, default 0.005, 2.0
+        Spine volume limits in µm³ (``min_volume``, ``max_volume``: deprecated old names).
     shaft_tolerance : float, default 100
         nm beyond the local shaft surface a vertex must reach to seed a spine ...
     relative_tolerance : float, default 0.15
@@ -121,22 +127,27 @@ def detect_spines(neuron, min_length: float = 300.0, max_length: float = 3000.0,
     fold : bool, default True
         Fold skeleton twigs that are spines back into their shaft branch and rebuild the
         branch graph (branch ids change).
+    inplace : bool, default False
+        Change ``neuron`` itself (and return it) instead of returning a new Neuron.
 
     Returns
     -------
-    pandas.DataFrame
-        One row per spine (index ``spine``), columns :data:`SPINE_COLUMNS`. The neuron is
-        updated in place: ``neuron.spines`` (this table), ``neuron.face_spine`` (spine id of
-        every mesh face, -1 for none), ``neuron.shaft_radius`` (nm per skeleton node, NaN at
-        somata) and the branch columns :data:`SPINE_BRANCH_COLUMNS`. ``table.attrs
-        ["folded_cable_um"]``: skeleton cable removed with the folded twigs.
+    Neuron
+        With ``spines`` (one row per spine, index ``spine``, columns :data:`SPINE_COLUMNS`;
+        ``spines.attrs["folded_cable_um"]``: skeleton cable removed with the folded twigs),
+        ``face_spine`` (spine id of every mesh face, -1 for none), ``shaft_radius`` (nm per
+        skeleton node, NaN at somata) and the branch columns :data:`SPINE_BRANCH_COLUMNS`. With
+        folded twigs the skeleton and branch graph are new; synapses are mapped again and
+        compartments labelled again with their recorded parameters
+        (:func:`neurograph.graph.annotations.carry_annotations`).
 
     Raises
     ------
     InputError
         Without a mesh, or for negative or inconsistent limits.
     """
-    _check(neuron, min_length=min_length, max_length=max_length, min_volume=min_volume, max_volume=max_volume,
+    _check(neuron, min_length=min_length, max_length=max_length, min_volume_um3=min_volume_um3,
+           max_volume_um3=max_volume_um3,
            shaft_tolerance=shaft_tolerance, relative_tolerance=relative_tolerance, grow_tolerance=grow_tolerance,
            window=window)
     skel, mesh = neuron.skeleton, neuron.mesh
@@ -189,8 +200,8 @@ def detect_spines(neuron, min_length: float = 300.0, max_length: float = 3000.0,
     label = _split_by_twigs(label, height, terminal_segments(parent, twig)[skel.vertex_map], edges,
                             max(min_length, shaft_tolerance))
     rows, label, bumps = _measure(label, verts, faces, edges, np.asarray(mesh.area_faces), index,
-                           radius, dict(min_length=min_length, max_length=max_length, min_volume=min_volume,
-                                        max_volume=max_volume))
+                           radius, dict(min_length=min_length, max_length=max_length, min_volume=min_volume_um3,
+                                        max_volume=max_volume_um3))
     # 5. fold spine twigs, rebuild the graph; the shaft skeleton is re-centred near spines only
     # (elsewhere the wavefront's ring centroids are already on the axis)
     near = np.zeros(n_nodes, bool)
@@ -206,13 +217,11 @@ def detect_spines(neuron, min_length: float = 300.0, max_length: float = 3000.0,
         changed |= folded
     else:
         new_skel = Skeleton(pos, parent, skel.radius, skel.vertex_map, skel.soma_nodes, skel.node_type)
-    if changed:
-        rebuilt = decompose(new_skel, neuron.somas, mesh, name=neuron.name, repair_report=neuron.repair_report)
-        neuron.skeleton, neuron.graph = rebuilt.skeleton, rebuilt.graph
-        neuron.node_branch, neuron.face_branch = rebuilt.node_branch, rebuilt.face_branch
+    out = decompose(new_skel, neuron.somas, mesh, name=neuron.name, repair_report=copy.deepcopy(neuron.repair_report)) \
+        if changed else neuron.copy()
     table = pd.DataFrame(rows, columns=["node", *[c for c in SPINE_COLUMNS if c not in ("branch", "node")]])
     table["node"] = new_id[table["node"].to_numpy(np.int64)] if len(table) else table["node"]
-    table.insert(0, "branch", neuron.node_branch[table["node"].to_numpy(np.int64)] if len(table) else [])
+    table.insert(0, "branch", out.node_branch[table["node"].to_numpy(np.int64)] if len(table) else [])
     table = table.astype({"branch": np.int64, "node": np.int64, "n_faces": np.int64})
     table.index.name = "spine"
     # skeleton cable of the twigs folded away (spines and bumps are not cable)
@@ -221,14 +230,16 @@ def detect_spines(neuron, min_length: float = 300.0, max_length: float = 3000.0,
     on = face_spine >= 0
     table["n_faces"] = np.bincount(face_spine[on], minlength=len(table))
     table["area"] = np.bincount(face_spine[on], weights=np.asarray(mesh.area_faces)[on], minlength=len(table)) / 1e6
-    neuron.spines = table
-    neuron.face_spine = face_spine
-    neuron.shaft_radius = final_shaft_radius(neuron, label < 0, area_v, window, shaft_tolerance,
-                                              relative_tolerance)
-    _branch_columns(neuron)
-    if changed:  # branch ids changed: synapses and compartment labels follow the new graph
-        neuron.refresh_annotations()
-    return table
+    out.spines = table
+    out.face_spine = face_spine
+    out.shaft_radius = final_shaft_radius(out, label < 0, area_v, window, shaft_tolerance, relative_tolerance)
+    set_spine_columns(out)
+    # synapses (on spines now) and compartment labels follow the new spines and graph
+    carry_annotations(neuron, out, skip=("spines",))
+    if inplace:
+        neuron.assign(out)
+        return neuron
+    return out
 
 
 def _add_cut_ends(skel: Skeleton, mesh) -> tuple[Skeleton, np.ndarray, np.ndarray]:
@@ -392,8 +403,8 @@ def _fold_twigs(skel: Skeleton, pos: np.ndarray, parent: np.ndarray, twig: np.nd
     return out, new_id, True
 
 
-def _branch_columns(neuron) -> None:
-    """Write :data:`SPINE_BRANCH_COLUMNS` into the branch graph's node attributes."""
+def set_spine_columns(neuron) -> None:
+    """Write :data:`SPINE_BRANCH_COLUMNS` into the branch graph (from ``neuron.spines``, ``shaft_radius``)."""
     n_ids = int(neuron.node_branch.max()) + 1
     sp = neuron.spines
     count = np.bincount(sp["branch"].to_numpy(np.int64), minlength=n_ids)
@@ -401,10 +412,41 @@ def _branch_columns(neuron) -> None:
     r = neuron.shaft_radius
     ok = np.isfinite(r)
     width = 2 * group_median(r[ok], neuron.node_branch[ok], n_ids)
+    rows = {}
     for b, data in neuron.graph.nodes(data=True):
         if data.get("kind") != "branch":
             continue
         length = float(data.get("length", 0.0))
-        data.update(n_spines=int(count[b]), spine_density=count[b] / length if length > 0 else 0.0,
-                    spine_volume_density=float(vol[b]) / length if length > 0 else 0.0,
-                    shaft_width_median=float(width[b]))
+        rows[b] = dict(n_spines=int(count[b]), spine_density=count[b] / length if length > 0 else 0.0,
+                       spine_volume_density=float(vol[b]) / length if length > 0 else 0.0,
+                       shaft_width_median=float(width[b]))
+    neuron.set_branch_values(rows)
+
+
+def _remap(new, old) -> None:
+    """Spines of ``old`` onto ``new`` (a new skeleton on the same mesh): each spine's node is the
+    new skeleton node nearest its skeleton base point, the shaft radius is taken from the nearest
+    old node; dropped with a warning when the mesh is another one."""
+    if old.spines is None or new is old:
+        return
+    if new.mesh is None or old.mesh is None or len(new.mesh.faces) != len(old.mesh.faces):
+        warnings.warn(f"{new.name}: the mesh changed, so the spines found on the old one were dropped; "
+                      "run neurograph.detect_spines(neuron) again", DataWarning, stacklevel=4)
+        new.spines = new.face_spine = new.shaft_radius = None
+        return
+    sk = new.skeleton
+    spines = old.spines.copy()
+    if len(spines):
+        base = spines[["skeleton_x", "skeleton_y", "skeleton_z"]].to_numpy(float)
+        spines["node"] = cKDTree(sk.vertices).query(base)[1].astype(np.int64)
+        spines["branch"] = new.node_branch[spines["node"].to_numpy(np.int64)]
+    new.spines, new.face_spine = spines, None if old.face_spine is None else old.face_spine.copy()
+    radius = np.full(sk.n_nodes, np.nan)
+    if old.shaft_radius is not None and old.skeleton.n_nodes:
+        radius = old.shaft_radius[cKDTree(old.skeleton.vertices).query(sk.vertices)[1]]
+        radius[sk.soma_nodes] = np.nan
+    new.shaft_radius = radius
+    set_spine_columns(new)
+
+
+register_annotation("spines", 5, _remap)

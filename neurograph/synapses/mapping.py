@@ -182,6 +182,7 @@ def assign_synapses(neuron: Neuron, synapses: pd.DataFrame, tolerance: float = 1
     extra = synapses.drop(columns=[c for c in SYNAPSE_COLUMNS if c in synapses.columns]).reset_index(drop=True)
     table = pd.concat([table, extra], axis=1)
     table.index.name = "synapse"
+    table.attrs["units"] = "nm"
     report = {"n_synapses": int(n), "n_mapped": int(mapped.sum()), "n_unmapped": int((~mapped).sum()),
               "tolerance_nm": float(tolerance), "max_distance_nm": float(dist.max()) if n else 0.0,
               "median_distance_nm": float(np.median(dist)) if n else 0.0}

@@ -10,8 +10,8 @@ from ..io.synapses import load_synapses
 from .mapping import assign_synapses, branch_synapse_counts
 
 
-def map_synapses(neuron, table, voxel_size: float | tuple = 1.0, columns: dict | None = None,
-                 tolerance: float = 1000.0, centerline_tolerance: float | None = None) -> pd.DataFrame:
+def map_synapses(neuron, table, voxel_size: float | tuple | None = None, columns: dict | None = None,
+                 tolerance: float = 1000.0, centerline_tolerance: float | None = None, inplace: bool = False):
     """Assign synapses to the nearest mesh surface -> branch, spine (head/neck) or soma.
 
     Parameters
@@ -21,8 +21,9 @@ def map_synapses(neuron, table, voxel_size: float | tuple = 1.0, columns: dict |
     table : path, pandas.DataFrame or dict
         Synapse table (see :func:`neurograph.load_synapses`); an already loaded table
         (``x, y, z`` nm and ``direction``) is used as is.
-    voxel_size : float or (3,) floats, default 1.0
-        nm per coordinate unit of ``table`` ((4, 4, 40) for MICrONS, 8 for hemibrain).
+    voxel_size : float or (3,) floats, optional
+        nm per coordinate unit of ``table`` (required for a table in other units than nm; a
+        table from :func:`neurograph.load_synapses` says it is in nm) ((4, 4, 40) for MICrONS, 8 for hemibrain).
     columns : dict, optional
         Explicit column names (``direction, x, y, z, id``).
     tolerance : float, default 1000
@@ -30,38 +31,44 @@ def map_synapses(neuron, table, voxel_size: float | tuple = 1.0, columns: dict |
     centerline_tolerance : float, optional
         Skeletons without radii: the largest distance (nm) from the centre line
         (default :data:`neurograph.synapses.mapping.CENTERLINE_TOLERANCE`, 5000).
+    inplace : bool, default False
+        Change ``neuron`` itself (and return it) instead of returning a new Neuron.
 
     Returns
     -------
-    pandas.DataFrame
-        ``neuron.synapses``: one row per synapse. Per-branch ``n_pre, n_post, n_post_spine,
-        pre_per_um, post_per_um`` are added to ``neuron.branches``.
+    Neuron
+        With ``synapses`` (one row per synapse, :data:`~neurograph.synapses.SYNAPSE_COLUMNS`),
+        ``synapse_report``, and per-branch ``n_pre, n_post, n_post_spine, pre_per_um,
+        post_per_um`` in ``branches``; a labelled neuron's synapses get their ``compartment``.
     """
     loaded = isinstance(table, pd.DataFrame) and {"x", "y", "z", "direction"} <= set(table.columns) \
-        and np.all(np.asarray(voxel_size) == 1.0) and columns is None
+        and table.attrs.get("units") == "nm" and columns is None \
+        and (voxel_size is None or np.all(np.asarray(voxel_size, float) == 1.0))
     syn = table if loaded else load_synapses(table, voxel_size=voxel_size, columns=columns)
     extra = {} if centerline_tolerance is None else {"centerline_tolerance": centerline_tolerance}
-    neuron.synapses, neuron.synapse_report = assign_synapses(neuron, syn, tolerance=tolerance, **extra)
-    n_ids = int(neuron.node_branch.max()) + 1
-    counts = branch_synapse_counts(neuron.synapses, neuron.branches, n_ids)
-    for b, row in zip(counts.index, counts.to_dict("records")):
-        if b in neuron.graph:
-            neuron.graph.nodes[b].update({k: float(v) if k.endswith("_um") else int(v) for k, v in row.items()})
-    labels = {b: d.get("compartment") for b, d in neuron.graph.nodes(data=True) if d.get("compartment")}
+    out = neuron if inplace else neuron.copy()
+    out.synapses, out.synapse_report = assign_synapses(out, syn, tolerance=tolerance, **extra)
+    n_ids = int(out.node_branch.max()) + 1
+    counts = branch_synapse_counts(out.synapses, out.branches, n_ids)
+    out.set_branch_values({b: {k: float(v) if k.endswith("_um") else int(v) for k, v in row.items()}
+                           for b, row in zip(counts.index, counts.to_dict("records"))})
+    labels = {b: d.get("compartment") for b, d in out.graph.nodes(data=True) if d.get("compartment")}
     if labels:
-        b = neuron.synapses["branch"].to_numpy()
-        neuron.synapses["compartment"] = [labels.get(int(x), "unmapped") if x >= 0 else "unmapped" for x in b]
-    return neuron.synapses
+        b = out.synapses["branch"].to_numpy()
+        out.synapses["compartment"] = [labels.get(int(x), "unmapped") if x >= 0 else "unmapped" for x in b]
+    return out
 
 
-def _remap(neuron) -> None:
-    """Map the neuron's synapses again (same tolerance) after its branch graph changed."""
-    if neuron.synapses is not None:
-        tolerance = float(neuron.synapse_report.get("tolerance_nm", 1000.0))
+def _remap(new, old) -> None:
+    """Map ``old``'s synapses onto ``new`` from their positions (nm), with the same tolerance."""
+    if old.synapses is not None:
+        tolerance = float(old.synapse_report.get("tolerance_nm", 1000.0))
         extra = {}
-        if "centerline_tolerance_nm" in neuron.synapse_report:
-            extra["centerline_tolerance"] = float(neuron.synapse_report["centerline_tolerance_nm"])
-        map_synapses(neuron, neuron.synapses, tolerance=tolerance, **extra)
+        if "centerline_tolerance_nm" in old.synapse_report:
+            extra["centerline_tolerance"] = float(old.synapse_report["centerline_tolerance_nm"])
+        map_synapses(new, old.synapses, tolerance=tolerance, inplace=True, **extra)
+    elif new is not old:
+        new.synapses, new.synapse_report = None, {}
 
 
 register_annotation("synapses", 10, _remap)

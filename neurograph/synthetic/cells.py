@@ -11,7 +11,7 @@ tests see coordinates like those of a real EM volume.
 
 Example
 -------
->>> cell = make_neuron(seed=1, shape="pyramidal", spine_density=1.0)
+>>> cell = make_neuron(seed=1, shape="pyramidal", spines_per_um=1.0)
 >>> cell.mesh, cell.branches.length.sum(), len(cell.spines)   # doctest: +SKIP
 """
 
@@ -26,7 +26,7 @@ import trimesh
 from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
 
-from ..errors import InputError
+from ..errors import InputError, renamed_parameters
 
 #: shape -> (number of primary dendrites (lo, hi), bifurcation depth (lo, hi), apical dendrite)
 SHAPES: dict[str, tuple[tuple[int, int], tuple[int, int], bool]] = {
@@ -333,7 +333,8 @@ def _spine_solid(sp: dict) -> m3d.Manifold:
     return neck + head.translate(tuple(sp["head"]))
 
 
-def make_neuron(seed: int = 0, shape: str = "pyramidal", spine_density: float = 0.0,
+@renamed_parameters(spine_density="spines_per_um")
+def make_neuron(seed: int = 0, shape: str = "pyramidal", spines_per_um: float = 0.0,
                 spine_kinds: tuple[str, ...] = ("stubby", "thin", "mushroom"),
                 soma_radius: tuple[float, float] | None = None, orient: bool = True) -> SyntheticNeuron:
     """Grow a synthetic neuron with known ground truth.
@@ -349,7 +350,7 @@ def make_neuron(seed: int = 0, shape: str = "pyramidal", spine_density: float = 
         ``unipolar``: an insect-like neuron (small soma, one primary neurite of 15-30 µm,
         truth label ``primary``, ending where a dense dendritic arbor of short branches
         and a 50-100 µm axon tract leave it; the tract ends in a branching axon terminal).
-    spine_density : float, default 0
+    spines_per_um : float, default 0
         Mean spines per µm of dendrite (0 gives a smooth neuron; cortical spiny dendrites
         carry ~1-3 per µm). Axons never get spines.
     spine_kinds : tuple of str
@@ -378,7 +379,7 @@ def make_neuron(seed: int = 0, shape: str = "pyramidal", spine_density: float = 
             break
     else:
         raise RuntimeError(f"could not grow a self-avoiding {shape} neuron for seed {seed}")
-    spines = _place_spines(tree, spine_density, rng, tuple(spine_kinds)) if spine_density > 0 else []
+    spines = _place_spines(tree, spines_per_um, rng, tuple(spine_kinds)) if spines_per_um > 0 else []
 
     solids = []
     tubes = []

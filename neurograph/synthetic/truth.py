@@ -61,7 +61,9 @@ def sample_synapses(cell: SyntheticNeuron, seed: int = 0, pre_per_um: float = 0.
         for _ in range(n_soma):
             d = unit_vector(rng.normal(size=3))
             rows.append((*(cell.soma_center + cell.soma_radius * d), "post", -1, "soma", False))
-    return pd.DataFrame(rows, columns=["x", "y", "z", "direction", "branch", "compartment", "on_spine"])
+    table = pd.DataFrame(rows, columns=["x", "y", "z", "direction", "branch", "compartment", "on_spine"])
+    table.attrs["units"] = "nm"  # positions in nm: map_synapses takes it without a voxel size
+    return table
 
 
 def truth_compartments(cell: SyntheticNeuron, points: np.ndarray) -> np.ndarray:
