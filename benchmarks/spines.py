@@ -1,8 +1,10 @@
 """Spine detection against synthetic ground truth: precision, recall, shaft width, time.
 
-Run: ``python benchmarks/spines.py [n_neurons]`` (default 20 spiny neurons, sparse to dense,
-plus smooth controls; then the real meshes: the Harris spiny dendrite segment, which also
+Run: ``python benchmarks/spines.py [n_neurons] [shape]`` (default 20 spiny neurons, sparse to
+dense, plus smooth controls; then the real meshes: the Harris spiny dendrite segment, which also
 redraws ``docs/spines_harris.png``, the MICrONS example cell and the hemibrain DA1 neurons).
+With a ``shape`` (e.g. ``fragment``) only the neurons of that shape in the same list are run,
+and not the real meshes: a quicker check of a change.
 A detection matches a true spine when its base lies within 0.5 µm of
 the true base (one-to-one, closest pairs first). Shaft width: per skeleton node of the
 final skeleton, 2 x the detected shaft radius against 2 x the true radius at the nearest
@@ -78,7 +80,7 @@ def run(shape: str, seed: int, density: float) -> dict:
     return out
 
 
-def main(n: int = 20) -> None:
+def main(n: int = 20, shape: str | None = None) -> None:
     import platform
     import os
 
@@ -89,6 +91,7 @@ def main(n: int = 20) -> None:
     densities = np.linspace(0.3, 3.0, n)
     cases = [(SHAPES[i % len(SHAPES)], i, float(d)) for i, d in enumerate(densities)]
     cases += [("fragment", 100, 0.0), ("bipolar", 101, 0.0), ("multipolar", 102, 0.0)]
+    cases = [c for c in cases if shape is None or c[0] == shape]
     for shape, seed, density in cases:
         r = run(shape, seed, density)
         rows.append(r)
@@ -162,5 +165,6 @@ def real_data() -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 20)
-    real_data()
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 20, sys.argv[2] if len(sys.argv) > 2 else None)
+    if len(sys.argv) <= 2:
+        real_data()

@@ -13,8 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..codes import COMPARTMENT_NAMES
-from ..skeleton.tree import path_lengths, root_labels
-from .kernels import direction_nodes
+from ..skeleton.tree import direction_nodes, path_lengths, root_labels
 
 #: SWC structure types used as compartment labels
 COMPARTMENT_TYPES = {name: code for code, name in COMPARTMENT_NAMES.items()}  # axon 2, dendrite 3, apical 4

@@ -47,33 +47,6 @@ def sholl_crossings(d0: np.ndarray, d1: np.ndarray, radii: np.ndarray) -> np.nda
 
 
 @njit(cache=True)
-def direction_nodes(order: np.ndarray, node_branch: np.ndarray, start_path: np.ndarray,
-                    node_path: np.ndarray, span: float, n_ids: int) -> np.ndarray:
-    """For each branch, the first node at least ``span`` along it from its start (else its last node).
-
-    ``start_path[b]`` is the path length at the start of branch ``b``.
-    """
-    best = np.full(n_ids, -1, np.int64)
-    best_d = np.full(n_ids, np.inf)
-    last = np.full(n_ids, -1, np.int64)
-    last_d = np.full(n_ids, -np.inf)
-    for k in range(order.shape[0]):
-        node = order[k]
-        b = node_branch[node]
-        d = node_path[node] - start_path[b]
-        if d >= span and d < best_d[b]:
-            best_d[b] = d
-            best[b] = node
-        if d > last_d[b]:
-            last_d[b] = d
-            last[b] = node
-    for b in range(n_ids):
-        if best[b] < 0:
-            best[b] = last[b]
-    return best
-
-
-@njit(cache=True)
 def weighted_quantiles(values: np.ndarray, weights: np.ndarray, qs: np.ndarray) -> np.ndarray:
     """Quantiles of ``values`` weighted by ``weights`` (NaN when the weights sum to 0)."""
     out = np.full(qs.shape[0], np.nan)

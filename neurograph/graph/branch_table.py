@@ -6,12 +6,12 @@ Every feature is listed in :data:`BRANCH_COLUMNS` with its unit; the table
 
 from __future__ import annotations
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 
 from ..skeleton import Skeleton
 from ..skeleton.kernels import distance_to_segments, group_median
+from ..skeleton.tree import direction_nodes, path_lengths, root_labels, strahler_orders, topological_order
 
 #: name -> (unit, description)
 BRANCH_COLUMNS: dict[str, tuple[str, str]] = {
@@ -36,30 +36,6 @@ BRANCH_COLUMNS: dict[str, tuple[str, str]] = {
 DIRECTION_SPAN = 5000.0  # nm of skeleton used to estimate a branch's direction
 
 
-def _strahler(graph: nx.DiGraph, branches: list[int]) -> dict[int, int]:
-    order: dict[int, int] = {}
-    for b in reversed(list(nx.topological_sort(graph.subgraph(branches)))):
-        kids = [order[c] for c in graph.successors(b) if c in order]
-        if not kids:
-            order[b] = 1
-        else:
-            top = max(kids)
-            order[b] = top + 1 if kids.count(top) > 1 else top
-    return order
-
-
-def _direction(points: np.ndarray, from_start: bool) -> np.ndarray:
-    """Unit vector along the first (or last) DIRECTION_SPAN nm of a polyline."""
-    pts = points if from_start else points[::-1]
-    seg = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(pts, axis=0), axis=1))])
-    k = int(np.searchsorted(seg, DIRECTION_SPAN))
-    vec = pts[min(k, len(pts) - 1)] - pts[0]
-    if not from_start:
-        vec = -vec
-    n = np.linalg.norm(vec)
-    return vec / n if n > 0 else vec
-
-
 def branch_features(skeleton: Skeleton, decomposition: dict, somas: list, mesh=None,
                     face_branch: np.ndarray | None = None) -> pd.DataFrame:
     """Compute the per-branch feature table.
@@ -81,11 +57,9 @@ def branch_features(skeleton: Skeleton, decomposition: dict, somas: list, mesh=N
     pandas.DataFrame
         One row per branch, indexed by branch id, columns :data:`BRANCH_COLUMNS`.
     """
-    graph = decomposition["graph"]
     node_branch = decomposition["node_branch"]
     n_ids = int(node_branch.max()) + 1
     n_somas = len(skeleton.soma_nodes)
-    branches = list(range(n_somas, n_ids))
     contrib = decomposition["edge_length"]
     length = np.bincount(node_branch, weights=contrib, minlength=n_ids)
     n_nodes = np.bincount(node_branch, minlength=n_ids)
@@ -116,69 +90,86 @@ def branch_features(skeleton: Skeleton, decomposition: dict, somas: list, mesh=N
     frustum = np.pi / 3 * contrib * (r ** 2 + r * pr + pr ** 2)
     volume = np.bincount(node_branch, weights=frustum, minlength=n_ids) / 1e9
 
-    # Polylines per branch (start point = parent node position) for tortuosity and angles.
-    order = np.argsort(node_branch, kind="stable")
+    # Start point of every branch: its parent node (on the soma surface for a soma's
+    # child), or its first node at a root; tortuosity and angles from there.
     path = decomposition["node_path"]
-    bounds = np.searchsorted(node_branch[order], np.arange(n_ids + 1))
-    soma_center = {i: np.asarray(s.center) for i, s in enumerate(somas)}
-    strahler = _strahler(graph, branches)
-    branch_order: dict[int, int] = {}
-    for b in nx.topological_sort(graph):
-        preds = list(graph.predecessors(b))
-        branch_order[b] = 0 if b < n_somas else (branch_order[preds[0]] + 1 if preds else 1)
-    limb = decomposition["limb"]
-    rows = []
-    polylines: dict[int, np.ndarray] = {}
-    for b in branches:
-        nodes = order[bounds[b]:bounds[b + 1]]
-        nodes = nodes[np.argsort(path[nodes], kind="stable")]
-        start_parent = skeleton.parent[nodes[0]]
-        pts = skeleton.vertices[nodes]
-        if start_parent >= 0:
-            pts = np.vstack([skeleton.vertices[start_parent], pts])
-            soma_id = node_branch[start_parent]
-            if soma_id < n_somas:  # start on the soma surface, where the branch length starts
-                out = pts[1] - pts[0]
-                dist = np.linalg.norm(out)
-                pts[0] = pts[0] + out * min(1.0, somas[soma_id].radius / dist if dist > 0 else 0.0)
-        polylines[b] = pts
-        preds = list(graph.predecessors(b))
-        par = preds[0] if preds else -1
-        chord = np.linalg.norm(pts[-1] - pts[0])
-        rows.append({
-            "branch": b, "limb": limb.get(b, -1), "parent": par, "n_nodes": int(n_nodes[b]),
-            "n_faces": int(n_faces[b]), "length": length[b] / 1e3,
-            "width_mean": width_mean[b], "width_median": width_median[b], "area": area[b],
-            "volume": volume[b],
-            "tortuosity": (length[b] / chord) if chord > 0 and length[b] > 0 else 1.0,
-            "path_to_soma": (path[start_parent] if start_parent >= 0 else 0.0) / 1e3,
-            "branch_order": branch_order[b],
-            "strahler": strahler[b], "n_children": graph.out_degree(b), "_par": par,
-        })
-    table = pd.DataFrame(rows).set_index("branch") if rows else pd.DataFrame(columns=["branch", *BRANCH_COLUMNS]).set_index("branch")
-    table["angle_to_parent"] = [_angle(b, par, polylines, soma_center)
-                                for b, par in zip(table.index.tolist(), table.get("_par", pd.Series(dtype=int)).tolist())]
-    table = table.drop(columns="_par", errors="ignore")  # absent when there is no branch (a lone soma)
-    table["path_to_soma"] = np.maximum(table["path_to_soma"], 0.0)
+    parent = skeleton.parent
+    pos = skeleton.vertices
+    starts = np.flatnonzero((parent < 0) | (node_branch[np.maximum(parent, 0)] != node_branch))
+    starts = starts[node_branch[starts] >= n_somas]
+    first = np.zeros(n_ids, np.int64)
+    first[node_branch[starts]] = starts
+    by_path = np.lexsort((path, node_branch))  # by branch, then along it
+    last = by_path[np.maximum(np.searchsorted(node_branch[by_path], np.arange(n_ids), side="right") - 1, 0)]
+    sp = parent[first]
+    has_par = sp >= 0
+    start_pos = pos[first].copy()
+    start_pos[has_par] = pos[sp[has_par]]
+    start_path = np.where(has_par, path[np.maximum(sp, 0)], path[first])
+    par = np.where(has_par, node_branch[np.maximum(sp, 0)], -1)
+    on_soma = has_par & (par < n_somas)
+    if on_soma.any():  # start on the soma surface, where the branch length starts
+        out = pos[first[on_soma]] - start_pos[on_soma]
+        dist = np.linalg.norm(out, axis=1)
+        radius = np.array([s.radius for s in somas], float)[par[on_soma]]
+        scale = np.minimum(1.0, np.divide(radius, dist, out=np.zeros_like(dist), where=dist > 0))
+        start_pos[on_soma] += out * scale[:, None]
+    chord = np.linalg.norm(pos[last] - start_pos, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tortuosity = np.where((chord > 0) & (length > 0), length / chord, 1.0)
+
+    order = skeleton.topological_order()
+    bpar = par.copy()
+    bpar[:n_somas] = -1
+    b_order = topological_order(bpar)
+    depth = path_lengths(b_order, bpar, np.ones(n_ids)).astype(np.int64)
+    rooted_at_soma = root_labels(b_order, bpar) < n_somas
+    branch_order = depth + (~rooted_at_soma).astype(np.int64)  # a root branch without soma is 1
+    strahler = strahler_orders(b_order, bpar)
+    n_children = np.bincount(bpar[bpar >= 0], minlength=n_ids)
+    angle = _angles(pos, order, node_branch, path, start_pos, start_path, par, last, n_somas,
+                    np.array([s.center for s in somas], float).reshape(-1, 3))
+
+    ids = np.arange(n_somas, n_ids)
+    table = pd.DataFrame({
+        "limb": [decomposition["limb"].get(b, -1) for b in ids.tolist()], "parent": par[ids],
+        "n_nodes": n_nodes[ids], "n_faces": np.asarray(n_faces)[ids].astype(np.int64), "length": length[ids] / 1e3,
+        "width_mean": width_mean[ids], "width_median": width_median[ids], "area": area[ids],
+        "volume": volume[ids], "tortuosity": tortuosity[ids],
+        "path_to_soma": np.maximum(np.where(has_par, start_path, 0.0)[ids] / 1e3, 0.0),
+        "branch_order": branch_order[ids], "strahler": strahler[ids], "angle_to_parent": angle[ids],
+        "n_children": n_children[ids]}, index=pd.Index(ids, name="branch"))
     return table[list(BRANCH_COLUMNS)]
 
 
-def _angle(b: int, par: int, polylines: dict, soma_center: dict) -> float:
-    pts = polylines[b]
-    if len(pts) < 2:
-        return np.nan
-    if par in soma_center:  # radial direction from the soma centre to the branch start
-        ref = pts[0] - soma_center[par]
-        n = np.linalg.norm(ref)
-        ref = ref / n if n > 0 else ref
-    elif par in polylines and len(polylines[par]) >= 2:
-        ref = _direction(polylines[par], from_start=False)
-    else:
-        return np.nan
-    own = _direction(pts, from_start=True)
-    if not np.any(own) or not np.any(ref):
-        return np.nan
-    return float(np.degrees(np.arccos(np.clip(own @ ref, -1.0, 1.0))))
+def _angles(pos: np.ndarray, order: np.ndarray, node_branch: np.ndarray, path: np.ndarray, start_pos: np.ndarray,
+            start_path: np.ndarray, par: np.ndarray, last: np.ndarray, n_somas: int,
+            soma_center: np.ndarray) -> np.ndarray:
+    """Angle (deg) between every branch's first :data:`DIRECTION_SPAN` nm and its parent's
+    last (for a soma's child: the radial direction at its start); NaN at a root or where a
+    direction has no length.
+
+    ``start_pos``, ``start_path``: where each branch starts (nm) and the path length there;
+    ``last``: each branch's farthest node; ``par``: parent branch or soma id, -1 at a root."""
+    n_ids = len(par)
+    ahead = direction_nodes(order, node_branch, start_path, path, DIRECTION_SPAN, n_ids)
+    own = pos[np.maximum(ahead, 0)] - start_pos
+    # the parent's last DIRECTION_SPAN nm: path lengths counted back from its end
+    end_path = path[last]
+    back = np.maximum(direction_nodes(order, node_branch, -end_path, -path, DIRECTION_SPAN, n_ids), 0)
+    tail_start = np.where((end_path - path[back] >= DIRECTION_SPAN)[:, None], pos[back], start_pos)
+    tail = pos[last] - tail_start
+    ref = np.zeros((n_ids, 3))
+    on_branch = par >= n_somas
+    ref[on_branch] = tail[par[on_branch]]
+    on_soma = (par >= 0) & (par < n_somas)
+    ref[on_soma] = start_pos[on_soma] - soma_center[par[on_soma]]
+    nu, nr = np.linalg.norm(own, axis=1), np.linalg.norm(ref, axis=1)
+    ok = (nu > 0) & (nr > 0) & (par >= 0)
+    out = np.full(n_ids, np.nan)
+    cos = np.einsum("ij,ij->i", own[ok], ref[ok]) / (nu[ok] * nr[ok])
+    out[ok] = np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+    return out
 
 
 def branch_table(graph) -> pd.DataFrame:

@@ -108,22 +108,36 @@ def closest_links(vertices: np.ndarray, labels: np.ndarray, pairs: np.ndarray,
     dist : (k,) float64 ndarray
         Link lengths, in the unit of ``vertices`` (nm).
     """
+    pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
+    none = np.empty((0, 2), dtype=np.int64), np.empty(0)
+    if not len(pairs):
+        return none
     order = np.argsort(labels, kind="stable")
-    bounds = np.searchsorted(labels[order], np.arange(labels.max() + 2))
-    members = lambda c: order[bounds[c]:bounds[c + 1]]  # noqa: E731
-    trees: dict[int, cKDTree] = {}
-    links, dists = [], []
-    for a, b in pairs:
-        va, vb = members(a), members(b)
-        if len(va) > len(vb):
-            va, vb, b = vb, va, a
-        if b not in trees:
-            trees[b] = cKDTree(vertices[vb])
-        d, j = trees[b].query(vertices[va], distance_upper_bound=gap)
-        i = int(np.argmin(d))
-        if np.isfinite(d[i]):
-            links.append((va[i], vb[j[i]]))
-            dists.append(d[i])
-    if not links:
-        return np.empty((0, 2), dtype=np.int64), np.empty(0)
-    return np.asarray(links, dtype=np.int64), np.asarray(dists)
+    size = np.bincount(labels, minlength=int(labels.max()) + 1)
+    start = np.concatenate([[0], np.cumsum(size)[:-1]])
+    swap = size[pairs[:, 0]] > size[pairs[:, 1]]
+    small = np.where(swap, pairs[:, 1], pairs[:, 0])  # the query side: fewer vertices
+    big = np.where(swap, pairs[:, 0], pairs[:, 1])
+    found, links, dists = [], [], []
+    # one tree per larger component, queried with the vertices of all its smaller partners
+    # (one pass per distinct larger component, not per pair: usually one, the main body)
+    by_big = np.argsort(big, kind="stable")
+    for group in np.split(by_big, np.flatnonzero(np.diff(big[by_big])) + 1):
+        b = int(big[group[0]])
+        tree = cKDTree(vertices[order[start[b]:start[b] + size[b]]])
+        n_q = size[small[group]]
+        offset = np.repeat(start[small[group]] - np.concatenate([[0], np.cumsum(n_q)[:-1]]), n_q)
+        query = order[offset + np.arange(int(n_q.sum()))]
+        pair_of = np.repeat(np.arange(len(group)), n_q)
+        d, j = tree.query(vertices[query], distance_upper_bound=gap)
+        best = np.lexsort((d, pair_of))  # per pair: the closest, the first listed on ties
+        best = best[np.concatenate([[True], np.diff(pair_of[best]) > 0])]
+        best = best[np.isfinite(d[best])]
+        found.append(group[pair_of[best]])
+        links.append(np.column_stack([query[best], order[start[b] + j[best]]]))
+        dists.append(d[best])
+    found = np.concatenate(found)
+    if not len(found):
+        return none
+    keep = np.argsort(found, kind="stable")  # in the order of ``pairs``
+    return np.concatenate(links)[keep].astype(np.int64), np.concatenate(dists)[keep]

@@ -135,6 +135,58 @@ def mark_subtree(order: np.ndarray, parent: np.ndarray, top: np.ndarray) -> np.n
     return out
 
 
+@njit(cache=True)
+def direction_nodes(order: np.ndarray, node_branch: np.ndarray, start_path: np.ndarray,
+                    node_path: np.ndarray, span: float, n_ids: int) -> np.ndarray:
+    """For each branch, the first node at least ``span`` along it from its start (else its last node).
+
+    ``start_path[b]`` is the path length at the start of branch ``b``.
+    """
+    best = np.full(n_ids, -1, np.int64)
+    best_d = np.full(n_ids, np.inf)
+    last = np.full(n_ids, -1, np.int64)
+    last_d = np.full(n_ids, -np.inf)
+    for k in range(order.shape[0]):
+        node = order[k]
+        b = node_branch[node]
+        d = node_path[node] - start_path[b]
+        if d >= span and d < best_d[b]:
+            best_d[b] = d
+            best[b] = node
+        if d > last_d[b]:
+            last_d[b] = d
+            last[b] = node
+    for b in range(n_ids):
+        if best[b] < 0:
+            best[b] = last[b]
+    return best
+
+
+@njit(cache=True)
+def strahler_orders(order: np.ndarray, parent: np.ndarray) -> np.ndarray:
+    """Strahler order of every node of a forest (``order``: parents before children).
+
+    Leaves are 1; a node whose children's highest order ``k`` occurs more than once is
+    ``k + 1``, else ``k``.
+    """
+    n = parent.shape[0]
+    top = np.zeros(n, np.int64)  # highest child order so far
+    count = np.zeros(n, np.int64)  # children reaching it
+    out = np.ones(n, np.int64)
+    for k in range(order.shape[0] - 1, -1, -1):
+        node = order[k]
+        if top[node] > 0:
+            out[node] = top[node] + 1 if count[node] > 1 else top[node]
+        p = parent[node]
+        if p >= 0:
+            if out[node] > top[p]:
+                top[p] = out[node]
+                count[p] = 1
+            elif out[node] == top[p]:
+                count[p] += 1
+    return out
+
+
 def contributing_lengths(skeleton: "Skeleton", soma_radius: np.ndarray) -> np.ndarray:
     """Edge length (nm) each node adds to its branch: edges leaving a soma start at its surface.
 
