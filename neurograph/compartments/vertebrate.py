@@ -152,10 +152,10 @@ def candidate_scores(arbor, tree: int, soma_center: np.ndarray, soma_radius: flo
 def _descend(ev: _Evidence, node: int, min_score: float, min_cable: float) -> int:
     """From an axon candidate, step past dendrites that share its base.
 
-    At the candidate's first branch point, a child subtree that looks like the dendrites
-    outside the candidate (score vs them < ``min_score / 2``) is a dendrite the axon leaves
-    from; when exactly one child looks like axon (score >= ``min_score``) and every other
-    substantial child like dendrite, the axon starts at that child. Repeated downwards.
+    At the candidate's first branch point each substantial child subtree (>= ``min_cable``)
+    is scored against the dendrites outside the candidate; when exactly one of them looks
+    like axon (score >= ``min_score``), the others are dendrites the axon leaves from and the
+    axon starts at that child. Repeated downwards.
     """
     outside = ev.in_tree & ~ev.below(node)
     for _ in range(64):

@@ -75,7 +75,7 @@ def _labels(ctx: NeuronContext) -> tuple[np.ndarray, float]:
     syn = getattr(ctx.neuron, "synapses", None)
     if syn is not None and len(syn):
         copy.synapses = syn.copy()
-    copy = label_compartments(copy, apical="auto")
+    label_compartments(copy, apical="auto", inplace=True)  # a throw-away copy: no second copy
     types = np.asarray(copy.skeleton.node_type, np.int64)
     return np.where(np.isin(types, [AXON, BASAL, APICAL]), types, 0), 0.0
 
