@@ -22,7 +22,7 @@ Everything is measured in a frame the neuron gives itself, never in the file's c
 
 Heights, lateral distances, path lengths and cable fractions do not change when the neuron is
 rotated or mirrored; the features are computed on the canonical form
-(:func:`neurograph.canonical`: twigs < 5 µm pruned, 1 µm spacing), so node spacing and tracing
+(:func:`neurograph.canonical`: side arms < 10 µm pruned, 1 µm spacing), so node spacing and tracing
 density do not enter either.
 """
 
