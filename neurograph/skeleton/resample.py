@@ -266,45 +266,54 @@ def _end_stretches(parent: np.ndarray, n_children: np.ndarray, edge: np.ndarray)
     return out
 
 
-def root_at_soma_end(skeleton: Skeleton) -> Skeleton:
+def root_at_soma_end(skeleton: Skeleton, twig_length: float = 0.0) -> Skeleton:
     """Root each soma-less tree at the end of its longest unbranched end stretch.
 
     Without a soma the root of a skeleton is wherever the file or the skeletoniser put it
     (often a tip of the far arbor), and every feature measured from the root moves with it.
     The estimate: a neuron whose soma is missing (outside the volume, cut off, not annotated)
     keeps the neurite that led to it, an unbranched stretch ending where the soma was: the
-    cell body fibre of an insect neuron, the primary neurite of a unipolar one. Run after
-    twig pruning (:func:`prune_twigs`), so that short twigs do not split the stretch.
-    Measured on the 345 single-stem FAFB projection neurons with their soma removed: the end
-    chosen is the soma's stretch for 316 (92 %).
+    cell body fibre of an insect neuron, the primary neurite of a unipolar one. Stretches are
+    measured with side arms shorter than ``twig_length`` pruned (:func:`prune_twigs`), so that
+    short twigs do not split them; the tree itself is re-rooted unpruned. Measured on the 345
+    single-stem FAFB projection neurons with their soma removed and rooted at a tip: the end
+    chosen is the soma's for 316 (92 %).
 
     Parameters
     ----------
     skeleton : Skeleton
         nm; not modified. Trees that hold a soma node keep their root.
+    twig_length : float
+        nm.
 
     Returns
     -------
     Skeleton
-        The same nodes; only ``parent`` changes (the input itself when nothing moves).
+        The same nodes; only ``parent`` changes (the input itself when no root moves).
     """
     parent = skeleton.parent
     if skeleton.n_nodes < 3:
         return skeleton
     order = skeleton.topological_order()
     tree = root_labels(order, parent)
-    with_soma = np.zeros(skeleton.n_nodes, bool)
-    with_soma[tree[skeleton.soma_nodes]] = True
-    stretch = _end_stretches(parent, skeleton.children_count(), skeleton.edge_lengths)
+    soma_trees = np.unique(tree[skeleton.soma_nodes])
+    if len(soma_trees) == len(skeleton.roots):
+        return skeleton
+    kept = ~_pruned(order, parent, _arm_lengths(order, parent, skeleton.edge_lengths), float(twig_length),
+                    np.isin(np.arange(skeleton.n_nodes), skeleton.soma_nodes))
+    pruned = _subset(skeleton, kept, order) if not kept.all() else skeleton
+    raw_id = np.flatnonzero(kept)  # pruned node -> raw node (tips and roots survive pruning as themselves)
+    stretch = _end_stretches(pruned.parent, pruned.children_count(), pruned.edge_lengths)
+    ends = np.flatnonzero(stretch >= 0)
     new_parent = parent
     for r in skeleton.roots:
-        if with_soma[r]:
+        if r in soma_trees:
             continue
-        ends = np.flatnonzero((tree == r) & (stretch >= 0))
-        if not len(ends):
+        mine = ends[tree[raw_id[ends]] == r]
+        if not len(mine):
             continue
-        best = int(ends[np.argmax(stretch[ends])])
-        if best != r and stretch[best] > stretch[r]:
+        best = int(raw_id[mine[np.argmax(stretch[mine])]])
+        if best != r:
             new_parent = reroot_at(new_parent, best)
     if new_parent is parent:
         return skeleton
@@ -313,9 +322,8 @@ def root_at_soma_end(skeleton: Skeleton) -> Skeleton:
 
 
 def canonical_skeleton(skeleton: Skeleton, twig_length: float, spacing: float) -> Skeleton:
-    """Prune side arms shorter than ``twig_length``, root soma-less trees at their most likely
-    soma end (:func:`root_at_soma_end`; pruned again from the new root), then resample at
-    ``spacing`` (both nm).
+    """Root soma-less trees at their most likely soma end (:func:`root_at_soma_end`), prune
+    side arms shorter than ``twig_length``, then resample at ``spacing`` (both nm).
 
     Parameters
     ----------
@@ -328,8 +336,5 @@ def canonical_skeleton(skeleton: Skeleton, twig_length: float, spacing: float) -
     -------
     Skeleton
     """
-    pruned = prune_twigs(skeleton, twig_length)
-    rooted = root_at_soma_end(pruned)
-    if rooted is not pruned:  # the old root's own short end is a side arm now
-        pruned = prune_twigs(rooted, twig_length)
-    return resample(pruned, spacing)
+    rooted = root_at_soma_end(skeleton, twig_length)
+    return resample(prune_twigs(rooted, twig_length), spacing)
