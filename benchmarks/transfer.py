@@ -196,6 +196,8 @@ def cv_transfer(X: dict[str, pd.DataFrame], y: pd.Series, seed: int = 0) -> dict
         truth = pd.Series(yv[te], index=names)
         for kind, table in X.items():
             sub = names[names.isin(table.index)]
+            if not len(sub):  # a small subset (--limit) can leave a fold without perturbed neurons
+                continue
             pred = pred_clean[sub] if kind == "clean" else pipe.predict(table.loc[sub])
             scores[kind][0].append(balanced_accuracy_score(truth[sub], pred_clean[sub]))
             scores[kind][1].append(balanced_accuracy_score(truth[sub], pred))
