@@ -228,13 +228,15 @@ def test_soma_less_tree_is_rooted_at_its_fibre_end(seed):
     truth = _with_fibre(seed)
     sk = truth.skeleton
     tips = np.flatnonzero(sk.children_count() == 0)
-    for tip in tips[:: max(1, len(tips) // 4)]:  # the file's root anywhere: a tip of the far arbor
+    a = ng.neuron_features(truth, groups=["morphology", "arbors"]).iloc[0]
+    for tip in tips[:: max(1, len(tips) // 3)][:3]:  # the file's root anywhere: a tip of the far arbor
         moved = ng.decompose(Skeleton(sk.vertices, reroot_at(sk.parent, int(tip)), sk.radius), [], name="m")
         form = ng.canonical(moved)
         root = form.skeleton.vertices[form.skeleton.roots[0]]
         assert np.linalg.norm(root - sk.vertices[0]) < 1.0  # the fibre's end, where the soma was
-        a, b = (ng.neuron_features(n, groups=["morphology", "arbors"]).iloc[0] for n in (truth, moved))
+        b = ng.neuron_features(moved, groups=["morphology", "arbors"]).iloc[0]
         both = a.notna() & b.notna()
+        assert both.sum() > 50 and (a.notna() == b.notna()).all()
         assert np.allclose(a[both], b[both], rtol=1e-6, atol=1e-6)  # features do not depend on the file's root
 
 
@@ -242,3 +244,13 @@ def test_trees_with_a_soma_keep_their_root():
     tree = random_tree(4)
     form = ng.canonical(tree)
     assert form.skeleton.roots.tolist() == [0] and form.skeleton.soma_nodes.tolist() == [0]
+
+
+def test_drop_soma_perturbation():
+    tree = random_tree(2)
+    bare = perturb.drop_soma(tree, seed=3)
+    assert bare.somas == [] and len(bare.skeleton.soma_nodes) == 0
+    assert bare.skeleton.n_nodes == tree.skeleton.n_nodes - 1
+    assert len(bare.skeleton.roots) == int((tree.skeleton.parent == 0).sum())  # one tree per stem
+    root = bare.skeleton.roots
+    assert all((bare.skeleton.parent == r).sum() == 1 for r in root)  # every root is a former tip

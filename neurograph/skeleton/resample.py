@@ -312,9 +312,11 @@ def root_at_soma_end(skeleton: Skeleton, twig_length: float = 0.0) -> Skeleton:
         mine = ends[tree[raw_id[ends]] == r]
         if not len(mine):
             continue
-        best = int(raw_id[mine[np.argmax(stretch[mine])]])
-        if best != r:
-            new_parent = reroot_at(new_parent, best)
+        top = mine[np.argmax(stretch[mine])]
+        here = int(np.searchsorted(raw_id, r))  # roots survive pruning
+        if stretch[here] >= stretch[top] - 1.0:  # the root ends the longest stretch already (ties: 1 nm)
+            continue
+        new_parent = reroot_at(new_parent, int(raw_id[top]))
     if new_parent is parent:
         return skeleton
     return Skeleton(skeleton.vertices, new_parent, skeleton.radius, skeleton.vertex_map,
