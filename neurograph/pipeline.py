@@ -22,6 +22,7 @@ from .mesh import find_somas, repair
 from .proofread import proofread as proofread_neuron
 from .proofread import split_somas
 from .skeleton import skeletonize
+from .skeleton.protrusions import PROTRUSION_RATIO
 from .spines import detect_spines, warn_if_insect_twigs
 from .synapses import map_synapses
 
@@ -106,13 +107,13 @@ def extract(source: Any, voxel_size: float | Sequence[float] | None = None, name
     proofread : bool, dict or list, default False
         Remove merge errors (:func:`neurograph.proofread`; a dict or list gives the rules).
         With ``split`` each part is proofread.
-    protrusion_ratio : float, optional (off)
+    protrusion_ratio : float, optional
         Make a twig of every patch of mesh surface standing out from the skeleton by more
         than this many times the local radius (:mod:`neurograph.skeleton.protrusions`):
-        short twigs the wavefront passes by (on the decimated hemibrain meshes +0.5-1.7 %
-        of the reference cable with 2). Off by default (a blunt cut end of a flattened
-        neurite can pass for protrusions); not for spiny dendrites, whose protrusions are
-        spines, measured by the spine step.
+        short twigs the wavefront passes by (on the decimated hemibrain DA1 meshes ~20-60
+        per neuron, +0.5-1.7 % of the reference cable). Default: 2 when spines are not
+        detected (the insect profiles), else off (on spiny dendrites such protrusions are
+        spines, measured by the spine step); 0 turns it off.
 
     Returns
     -------
@@ -145,7 +146,8 @@ def extract(source: Any, voxel_size: float | Sequence[float] | None = None, name
     if synapse_columns is None and synapses is not None:
         synapse_columns = synapse_columns_for(profile, synapses)
     spines = pick(spines, profile, "spines", True)
-    protrusion_ratio = float(protrusion_ratio or 0.0)
+    if protrusion_ratio is None:  # twigs from surface protrusions where protrusions are not spines
+        protrusion_ratio = 0.0 if spines else PROTRUSION_RATIO
     comp_kwargs = dict(compartments) if isinstance(compartments, dict) else {}
     if profile is not None:
         comp_kwargs.setdefault("pia", profile.pia)

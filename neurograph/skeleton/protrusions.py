@@ -25,22 +25,23 @@ from scipy.sparse.csgraph import connected_components
 from .kernels import distance_to_segments
 from .skeleton import Skeleton
 
-#: the ``ratio`` measured in ``benchmarks/hemibrain_cable.py`` (opt-in: not a default anywhere)
+#: default ``ratio`` of :func:`neurograph.extract` for neurons without spines
 PROTRUSION_RATIO = 2.0
 
 
 def local_radius(skeleton: Skeleton) -> np.ndarray:
-    """Radius (nm) of each node, or of its parent where that is larger; NaN as 0.
+    """Largest radius (nm) of each node and its tree neighbours (parent, children); NaN as 0.
 
     A node's own radius is the median distance of its surface points; next to a tip or a
-    cut end it can be much smaller than the neurite's, and the end's rim would look like a
-    protrusion against it. (Children are not looked at: at a fork the thicker child would
-    hide the twigs of the thinner one.)
+    blunt cut end (a flat cap whose points lie mostly near the axis) it can be much smaller
+    than the neurite's, and the rim would look like a protrusion against it.
     """
     radius = np.nan_to_num(np.asarray(skeleton.radius, dtype=float))
     out = radius.copy()
     child = np.flatnonzero(skeleton.parent >= 0)
-    out[child] = np.maximum(out[child], radius[skeleton.parent[child]])
+    up = skeleton.parent[child]
+    np.maximum.at(out, up, radius[child])
+    out[child] = np.maximum(out[child], radius[up])
     return out
 
 
