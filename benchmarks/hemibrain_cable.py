@@ -15,7 +15,7 @@ wavefront step, the disagreement between our skeleton and the reference SWC is s
   (> 2 node radii and > 400 nm: surface our skeleton does not reach).
 
 - the cable ratio outside our soma's sphere (the reference skeletons run many short
-  branches through the cell body, ~12-40 µm inside a 3 µm sphere; since the soma fold of
+  branches through the cell body, 12-33 µm inside a 3 µm sphere; since the soma fold of
   8b066fd ours holds only the edges from the centre to the neurites).
 
 Default run: the pipeline as ``extract(dataset="hemibrain")`` gives it (twigs from surface
