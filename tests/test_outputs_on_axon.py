@@ -57,6 +57,9 @@ def test_an_output_between_dendrite_and_axon_goes_to_the_axon(labelled):
     n_pre = moved.synapses[moved.synapses.direction == "pre"].groupby("branch").size()
     assert int(moved.branches.loc[int(row["branch"]), "n_pre"]) == int(n_pre[int(row["branch"])])
     assert moved.settings["label_compartments"]["outputs_on_axon"] is True
+    # the input neuron is unchanged (steps return a new Neuron)
+    assert mapped.synapses["compartment"].iloc[-1] != "axon"
+    assert int(mapped.synapses["face"].iloc[-1]) != int(row["face"])
 
 
 def test_inputs_and_far_outputs_stay(labelled):
