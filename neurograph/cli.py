@@ -99,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("mesh", nargs="?", help=".ply/.obj/.off/.stl mesh")
     ex.add_argument("-o", "--output", required=True, help="output folder")
     ex.add_argument("--voxel-size", nargs="+", type=float, default=None,
-                    help="nm per mesh unit: one value or X Y Z (default: the --dataset's, else 1 = mesh in nm)")
+                    help="nm per mesh unit: one value or X Y Z, 1 for a mesh in nm (required unless --dataset "
+                    "gives it: there is no default unit)")
     ex.add_argument("--dataset", default=None, help=DATASET_HELP)
     ex.add_argument("--example", action="store_true",
                     help="use skeletor's example hemibrain mesh (a fly neuron: implies --no-spines)")
@@ -112,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "the neuron and used for axon/dendrite labels; writes <name>_synapses.csv")
     ex.add_argument("--synapse-voxel-size", nargs="+", type=float, default=None,
                     help="nm per synapse coordinate unit: 1 (nm), 4 4 40 (MICrONS voxels), 8 (hemibrain); "
-                    "default: the --dataset's, else 1")
+                    "required with --synapses unless --dataset gives it")
     ex.add_argument("--compartments", action="store_true",
                     help="label axon/dendrite/soma without synapses too (always done with --synapses)")
     ex.add_argument("--pia", nargs=3, type=float, metavar=("X", "Y", "Z"),
