@@ -145,10 +145,6 @@ def _limit_memory(value: str | None) -> tuple | None:
     """Cap this process's address space (``RLIMIT_AS``); returns the limits to restore."""
     if value is None or str(value).strip().lower() in ("none", "off", "0"):
         return None
-    try:
-        import resource
-    except ImportError:  # pragma: no cover - Windows
-        return None
     if str(value).strip().lower() == "auto":
         try:
             limit = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -158,12 +154,9 @@ def _limit_memory(value: str | None) -> tuple | None:
         from .batch.runner import parse_memory
 
         limit = parse_memory(value)
-    old = resource.getrlimit(resource.RLIMIT_AS)
-    soft = limit if old[1] == resource.RLIM_INFINITY else min(limit, old[1])
-    if old[0] != resource.RLIM_INFINITY and old[0] <= soft:
-        return None  # already tighter
-    resource.setrlimit(resource.RLIMIT_AS, (soft, old[1]))
-    return old
+    from .batch.limits import limit_address_space
+
+    return limit_address_space(limit, keep_tighter=True)  # a tighter limit set by the caller wins
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,6 +25,7 @@ from typing import Any, Callable
 from ..errors import InputError, NeurographError, UnitsError
 from . import store
 from .inputs import Task
+from .limits import limit_address_space
 from .tables import neuron_tables, qc_png, split_tables, write_precomputed
 
 #: stage that starts when ``neurograph.extract`` reports the end of a stage
@@ -242,12 +243,7 @@ def apply_limits(memory_limit: int | None) -> None:
     memory_limit : int or None
         Address space in bytes (``RLIMIT_AS``, never above the hard limit); None or 0: no cap.
     """
-    if memory_limit:
-        import resource
-
-        _, hard = resource.getrlimit(resource.RLIMIT_AS)
-        soft = int(memory_limit) if hard == resource.RLIM_INFINITY else min(int(memory_limit), hard)
-        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+    limit_address_space(memory_limit)
     try:
         from threadpoolctl import threadpool_limits
 
