@@ -42,7 +42,8 @@ def test_bad_files(tmp_path):
 
 def test_voxel_size_scales_to_nm():
     box = trimesh.creation.box(extents=(1, 2, 3))
-    mesh = ng.load_mesh(box, voxel_size=(8, 8, 40))
+    with pytest.warns(ng.errors.UnitsWarning, match="probably in µm"):  # a box 121 nm across: no neuron
+        mesh = ng.load_mesh(box, voxel_size=(8, 8, 40))
     assert np.allclose(np.ptp(mesh.vertices, axis=0), (8, 16, 120))
 
 
