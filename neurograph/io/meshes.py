@@ -8,9 +8,8 @@ from typing import Any, Sequence
 import numpy as np
 import trimesh
 
-from ..datasets import get_profile
 from ..errors import MeshError
-from .units import check_extent, nm_per_unit, require_unit
+from .units import check_extent, nm_per_unit, resolve_unit
 
 MESH_SUFFIXES = (".ply", ".obj", ".off", ".stl")
 
@@ -137,19 +136,16 @@ def mesh_voxel_size(source: Any, voxel_size: float | Sequence[float] | None = No
     Returns
     -------
     float or (3,) floats
+        nm per mesh unit (:func:`~neurograph.io.units.resolve_unit`).
 
     Raises
     ------
     UnitsError
-        None of the three gives a unit (the message says what to pass).
+        No voxel size, no unit on the mesh object and no dataset: the message says what to pass.
     """
-    if voxel_size is None:
-        voxel_size = nm_per_unit(getattr(source, "units", None))
-    if voxel_size is None and dataset is not None:
-        voxel_size = get_profile(dataset).mesh_voxel_size
     if what is None:
         what = f"mesh {os.path.basename(os.fspath(source))!r}" if isinstance(source, (str, os.PathLike)) else "mesh"
-    return require_unit(voxel_size, what, "mesh")
+    return resolve_unit(voxel_size, nm_per_unit(getattr(source, "units", None)), dataset, "mesh_voxel_size", what)
 
 
 def load_mesh(source: Any, voxel_size: float | Sequence[float] | None = None, segment_id: Any = None,

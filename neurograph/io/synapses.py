@@ -32,7 +32,7 @@ import pandas as pd
 
 from ..datasets import get_profile, synapse_columns_for
 from ..errors import InputError
-from .units import require_unit
+from .units import resolve_unit
 
 #: candidate column names, in order of preference
 DIRECTION_NAMES = ("direction", "prepost", "pre_post", "type", "kind", "relation", "syn_type")
@@ -107,17 +107,15 @@ def synapse_voxel_size(table, voxel_size: float | Sequence[float] | None = None,
     Returns
     -------
     float or (3,) floats
+        nm per table unit (:func:`~neurograph.io.units.resolve_unit`).
 
     Raises
     ------
     UnitsError
-        None of the three gives a unit (the message says what to pass).
+        No voxel size, no ``attrs['units']`` and no dataset: the message says what to pass.
     """
-    if voxel_size is None and isinstance(table, pd.DataFrame) and table.attrs.get("units") == "nm":
-        voxel_size = 1.0  # made by load_synapses (or map_synapses): already nm
-    if voxel_size is None and dataset is not None:
-        voxel_size = get_profile(dataset).synapse_voxel_size
-    return require_unit(voxel_size, "synapse table", "synapses", parameter)
+    own = 1.0 if isinstance(table, pd.DataFrame) and table.attrs.get("units") == "nm" else None  # load_synapses'
+    return resolve_unit(voxel_size, own, dataset, "synapse_voxel_size", "synapse table", "synapses", parameter)
 
 
 def load_synapses(table, voxel_size: float | Sequence[float] | None = None,

@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 
-from ..datasets import PROFILES
+from ..datasets import PROFILES, get_profile
 from ..errors import UnitsError, UnitsWarning
 
 #: smallest and largest plausible extent (bounding-box diagonal) of a neuron, nm
@@ -194,3 +194,35 @@ def require_unit(value, what: str, kind: str = "mesh", parameter: str | None = N
                      f"if they are in nm ({in_nm}), else the voxel size in nm ({parameter}= {examples}), or "
                      f"dataset= one of {', '.join(map(repr, PROFILES))} to take it from that dataset's profile. "
                      f"Command line: {flag} 1 (or the voxel size), or --dataset NAME")
+
+
+def resolve_unit(given, own, dataset, field: str, what: str, kind: str = "mesh", parameter: str | None = None):
+    """nm per coordinate unit: the caller's, else the object's own, else the dataset profile's, else an error.
+
+    Parameters
+    ----------
+    given : float, (3,) floats or None
+        What the caller passed (wins over the rest).
+    own : float or None
+        The unit the object says it has (``trimesh.Trimesh.units``, a table's ``attrs['units']``).
+    dataset : str, DatasetProfile or None
+        Dataset profile, whose ``field`` applies to an object without a unit of its own.
+    field : str
+        The profile's field (``"mesh_voxel_size"``, ``"synapse_voxel_size"``).
+    what, kind, parameter
+        For the message (:func:`require_unit`).
+
+    Returns
+    -------
+    float or (3,) floats
+
+    Raises
+    ------
+    UnitsError
+        None of the three gives a unit.
+    """
+    if given is None:
+        given = own
+    if given is None and dataset is not None:
+        given = getattr(get_profile(dataset), field)
+    return require_unit(given, what, kind, parameter)
