@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 
 from ..codes import COMPARTMENT_NAMES
+from .vector import feature_row  # first: it imports the feature modules in the registry's order
 from .morphology import wquant
 from .perisomatic import soma_features, soma_summary
-from .vector import feature_row
 
 #: summary columns that are registered features: computed by the registry (one definition per name),
 #: on the neuron as given (``form="raw"``), by these features
