@@ -100,3 +100,17 @@ def test_one_address_space_cap_for_the_cli_and_the_workers():
     pytest.importorskip("resource")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+def test_feature_columns_keep_one_order_whatever_is_imported_first():
+    """The registry's order (the feature-vector columns, what a saved model expects) does not
+    depend on which module a process imports first (a batch worker starts from the summary)."""
+    orders = set()
+    for module in ("neurograph.features.morphology", "neurograph.features.summary", "neurograph.batch.tables",
+                   "neurograph"):
+        code = (f"import importlib; importlib.import_module({module!r}); "
+                "from neurograph.features.registry import FEATURES; print(','.join(FEATURES))")
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        orders.add(done.stdout.strip())
+    assert len(orders) == 1

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ..codes import COMPARTMENT_NAMES
-from .vector import feature_row  # first: it imports the feature modules in the registry's order
+from .vector import feature_row
 from .morphology import wquant
 from .perisomatic import soma_features, soma_summary
 
