@@ -200,7 +200,8 @@ def process_one(task: Task, out_dir: str, options: dict, report: Callable[[str],
             enter("synapses")
             from ..synapses import map_synapses
 
-            map_synapses(neuron, task.synapses, voxel_size=_synapse_voxel(task, options), inplace=True)
+            map_synapses(neuron, task.synapses, voxel_size=_synapse_voxel(task, options), inplace=True,
+                         dataset=task.dataset or options.get("dataset"))  # the profile's unit when none is given
         enter("features")
         tables = split_tables(parts, task) if parts else neuron_tables(neuron, task)
         enter("write")
