@@ -9,6 +9,7 @@ what holds for every neuron: a whole neuron or fragment spans between ~1 µm and
 from __future__ import annotations
 
 import warnings
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -158,7 +159,8 @@ def nm_per_unit(name: object) -> float | None:
     return LENGTH_UNITS.get(name.strip().lower().replace("µ", "u").replace("μ", "u"))
 
 
-def require_unit(value, what: str, kind: str = "mesh", parameter: str | None = None):
+def require_unit(value: float | Sequence[float] | None, what: str, kind: str = "mesh",
+                 parameter: str | None = None) -> float | Sequence[float]:
     """``value`` when it is given; else raise :class:`~neurograph.errors.UnitsError` saying what to pass.
 
     Coordinates have no unit of their own: every loader takes it (``voxel_size``, ``units``) or
@@ -196,7 +198,8 @@ def require_unit(value, what: str, kind: str = "mesh", parameter: str | None = N
                      f"Command line: {flag} 1 (or the voxel size), or --dataset NAME")
 
 
-def resolve_unit(given, own, dataset, field: str, what: str, kind: str = "mesh", parameter: str | None = None):
+def resolve_unit(given: float | Sequence[float] | None, own: float | None, dataset: Any, field: str, what: str,
+                 kind: str = "mesh", parameter: str | None = None) -> float | Sequence[float]:
     """nm per coordinate unit: the caller's, else the object's own, else the dataset profile's, else an error.
 
     Parameters
