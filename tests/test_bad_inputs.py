@@ -26,7 +26,7 @@ from tests.bad_inputs.generate import MARKER, generate
 
 TIMEOUT_S = 60          # per call: a hang fails the case
 MEMORY_BUDGET = 3 * 2**30  # peak resident memory of the whole run, bytes
-CLEAR_BATCH_ERRORS = {"InputError", "MeshError", "SkeletonError", "FormatError", "NeurographError"}
+CLEAR_BATCH_ERRORS = {"InputError", "UnitsError", "MeshError", "SkeletonError", "FormatError", "NeurographError"}
 
 
 class Hang(BaseException):
