@@ -218,6 +218,7 @@ def test_corpus_never_crashes_hangs_or_runs_code(corpus, tmp_path, monkeypatch, 
     assert peak < MEMORY_BUDGET
 
 
+@pytest.mark.filterwarnings("ignore::neurograph.errors.UnitsWarning")  # the corpus' SWCs span ~2 nm on purpose
 def test_batch_runner_on_the_corpus(corpus, tmp_path, monkeypatch, capsys):
     """Broken meshes and SWCs in one batch, run from a folder holding a foreign ``neurograph/``
     package: every failure is a clear error row, the exit status is 3 and names the table."""
