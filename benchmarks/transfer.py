@@ -25,6 +25,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import sys
 import time
 import warnings
@@ -195,6 +196,8 @@ def cv_transfer(X: dict[str, pd.DataFrame], y: pd.Series, seed: int = 0) -> dict
         truth = pd.Series(yv[te], index=names)
         for kind, table in X.items():
             sub = names[names.isin(table.index)]
+            if not len(sub):  # a small subset (--limit) can leave a fold without perturbed neurons
+                continue
             pred = pred_clean[sub] if kind == "clean" else pipe.predict(table.loc[sub])
             scores[kind][0].append(balanced_accuracy_score(truth[sub], pred_clean[sub]))
             scores[kind][1].append(balanced_accuracy_score(truth[sub], pred))
@@ -239,6 +242,11 @@ def hemibrain(X: pd.DataFrame, y: pd.Series, form: str) -> list[str]:
     return lines
 
 
+#: columns measured from the soma's position in space (radial distances, Sholl spheres, soma-anchored
+#: backbone and arbor distances and angles, the soma in the arbor frame): the diagnosis drops them
+SOMA_PLACE = re.compile(r"radial|sholl|backbone_d|backbone_r_|backbone_arbor1|soma_to_centroid|arbor\d_distance|"
+                        r"arbor\d_detour|angle_|_frame_|soma_pc|first_branch_distance|primary_neurite_detour|"
+                        r"cable_within|branch_points_near_soma|tip_detour")
 SIZE_COLUMNS = ("extent_pc1", "max_radial_distance", "arbor12_distance", "max_path_length", "total_length",
                 "tortuosity_q50", "arbor1_distance", "arbor1_spread")
 
@@ -264,6 +272,20 @@ def da1_diagnosis(X: pd.DataFrame, F: pd.DataFrame, model, neurons: list, ids: l
     G = ng.neuron_features([perturb.scale(n, 1 / f) for n in neurons], groups=DEFAULT_GROUPS)
     G.index = ids
     pred = classify.predict(model, G)
+    place = ["arbor1_distance", "angle_soma_arbor1_arbor2", "arbor12_distance"]
+    adpn = X[lab["trivial_name"] == "adPN"]
+    out.append("    soma placement (median [min-max]): " + "; ".join(
+        f"{c}: hemibrain {F[c].median():.0f} [{F[c].min():.0f}-{F[c].max():.0f}], FAFB DA1 lPN {da1[c].median():.0f} "
+        f"[{da1[c].min():.0f}-{da1[c].max():.0f}], FAFB adPN {adpn[c].median():.0f}" for c in place))
+    y = lab["trivial_name"].reindex(X.index)
+    y = y[y.isin(["vPN", "adPN", "lvPN", "lPN", "l2PN"])]
+    keep = [c for c in cols if not SOMA_PLACE.search(c)]
+    m2 = classify.train(X.loc[y.index, keep], y)
+    p2 = classify.predict(m2, F[keep])
+    cv = cv_transfer({"clean": X[keep]}, y)["clean"][1]
+    out.append(f"    without the {len(cols) - len(keep)} soma-position columns (diagnosis): FAFB lineage CV {cv:.3f}, "
+               f"DA1 from skeletons {int((p2['predicted'] == 'lPN').sum())}/5 lPN ["
+               + ", ".join(f"{p} ({q:.2f})" for p, q in zip(p2["predicted"], p2["probability"])) + "]")
     out.append(f"    hemibrain skeletons shrunk by 1/{f:.2f} (diagnosis only): {int((pred['predicted'] == 'lPN').sum())}/5 "
                "lPN [" + ", ".join(f"{p} ({q:.2f})" for p, q in zip(pred["predicted"], pred["probability"])) + "]")
     return out

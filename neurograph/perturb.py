@@ -11,6 +11,8 @@ and automatic-segmentation skeletons, issue #11):
 - :func:`resample_spacing` — node spacing changed several-fold;
 - :func:`rotate_mirror` — another brain template: rotated, mirrored, moved;
 - :func:`set_radii` — radii dropped or set to one constant;
+- :func:`drop_soma` — the soma missing (outside the volume, not annotated), the file rooted
+  at a random tip (not in :data:`KINDS`; see :func:`neurograph.skeleton.resample.root_at_soma_end`);
 - :func:`scale` — every length times one factor (tissue shrinks differently with each
   preparation; not in :data:`KINDS`, see :mod:`neurograph.classify.align`);
 - :func:`perturb_all` — all of them at once.
@@ -30,6 +32,7 @@ from .graph.neuron import Neuron, decompose
 from .mesh.soma import Soma
 from .skeleton import Skeleton
 from .skeleton.resample import resample
+from .skeleton.tree import reroot_at, root_labels, topological_order
 
 #: perturbation kinds of :func:`perturb`, in the order of issue #11 (a)-(f)
 KINDS = ("twigs", "fragments", "resample", "rotate_mirror", "radii", "all")
@@ -310,6 +313,43 @@ def scale(neuron: Neuron, factor: float) -> Neuron:
     out = decompose(skeleton, somas, mesh, name=neuron.name)
     out.settings = dict(neuron.settings)
     return out
+
+
+def drop_soma(neuron: Neuron, seed: int = 0) -> Neuron:
+    """The neuron without its soma nodes, each tree rooted at a random tip.
+
+    What a skeleton looks like when the soma lies outside the imaged volume or is not
+    annotated: the stems that left the soma start free, and the root is wherever the file
+    puts it (here: a tip drawn with ``seed``).
+
+    Parameters
+    ----------
+    neuron : Neuron
+    seed : int
+
+    Returns
+    -------
+    Neuron
+        No somata; the same non-soma nodes (renumbered), radii and SWC types.
+    """
+    _check(neuron)
+    sk = neuron.skeleton
+    keep = np.ones(sk.n_nodes, bool)
+    keep[sk.soma_nodes] = False
+    idx = np.flatnonzero(keep)
+    new_id = np.cumsum(keep) - 1
+    par = sk.parent[idx]
+    parent = np.where((par >= 0) & keep[np.maximum(par, 0)], new_id[np.maximum(par, 0)], -1)
+    rng = np.random.default_rng(seed)
+    tips = np.flatnonzero(np.bincount(parent[parent >= 0], minlength=len(parent)) == 0)
+    labels = root_labels(topological_order(parent), parent)
+    for r in np.flatnonzero(parent < 0):
+        mine = tips[labels[tips] == r]
+        if len(mine):
+            parent = reroot_at(parent, int(rng.choice(mine)))
+            labels = root_labels(topological_order(parent), parent)
+    skeleton = Skeleton(sk.vertices[idx], parent, sk.radius[idx], None, np.empty(0, np.int64), sk.node_type[idx])
+    return decompose(skeleton, [], None, name=neuron.name)
 
 
 def perturb(neuron: Neuron, kind: str, seed: int = 0) -> Neuron:

@@ -193,3 +193,64 @@ def test_scale_multiplies_lengths_and_keeps_ratios():
     for bad in (0, -1.0, float("nan"), "x"):
         with pytest.raises(ng.InputError):
             perturb.scale(tree, bad)
+
+
+# --------------------------------------------------------------------------- soma-less: root estimate
+def _with_fibre(seed: int, fibre_um: float = 80.0) -> ng.Neuron:
+    """random_tree(seed) with one stem, hung on an unbranched cell body fibre of ``fibre_um``
+    µm (an insect neuron's soma sits at the end of one)."""
+    tree = random_tree(seed)
+    sk = tree.skeleton
+    stems = np.flatnonzero(sk.parent == 0)
+    keep = np.ones(sk.n_nodes, bool)
+    keep[0] = False
+    from neurograph.skeleton.tree import mark_subtree
+    top = np.zeros(sk.n_nodes, bool)
+    top[stems[0]] = True
+    keep &= mark_subtree(sk.topological_order(), sk.parent, top)  # the first stem only
+    idx = np.flatnonzero(keep)
+    new = np.cumsum(keep) - 1
+    start = sk.vertices[stems[0]]
+    d = start - sk.vertices[0]
+    d /= np.linalg.norm(d)
+    n_fibre = int(fibre_um)
+    fibre = start - d * np.arange(n_fibre, 0, -1)[:, None] * 1e3  # soma end first, 1 µm apart
+    xyz = np.vstack([fibre, sk.vertices[idx]])
+    parent = np.r_[-1, np.arange(n_fibre - 1), np.where(sk.parent[idx] > 0, new[np.maximum(sk.parent[idx], 0)] + n_fibre,
+                                                         n_fibre - 1)]
+    return ng.decompose(Skeleton(xyz, parent, np.full(len(xyz), 200.0)), [], name=f"f{seed}")
+
+
+@pytest.mark.parametrize("seed", [0, 2, 7])
+def test_soma_less_tree_is_rooted_at_its_fibre_end(seed):
+    from neurograph.skeleton.tree import reroot_at
+
+    truth = _with_fibre(seed)
+    sk = truth.skeleton
+    tips = np.flatnonzero(sk.children_count() == 0)
+    a = ng.neuron_features(truth, groups=["morphology", "arbors"]).iloc[0]
+    for tip in tips[:: max(1, len(tips) // 3)][:3]:  # the file's root anywhere: a tip of the far arbor
+        moved = ng.decompose(Skeleton(sk.vertices, reroot_at(sk.parent, int(tip)), sk.radius), [], name="m")
+        form = ng.canonical(moved)
+        root = form.skeleton.vertices[form.skeleton.roots[0]]
+        assert np.linalg.norm(root - sk.vertices[0]) < 1.0  # the fibre's end, where the soma was
+        b = ng.neuron_features(moved, groups=["morphology", "arbors"]).iloc[0]
+        both = a.notna() & b.notna()
+        assert both.sum() > 50 and (a.notna() == b.notna()).all()
+        assert np.allclose(a[both], b[both], rtol=1e-6, atol=1e-6)  # features do not depend on the file's root
+
+
+def test_trees_with_a_soma_keep_their_root():
+    tree = random_tree(4)
+    form = ng.canonical(tree)
+    assert form.skeleton.roots.tolist() == [0] and form.skeleton.soma_nodes.tolist() == [0]
+
+
+def test_drop_soma_perturbation():
+    tree = random_tree(2)
+    bare = perturb.drop_soma(tree, seed=3)
+    assert bare.somas == [] and len(bare.skeleton.soma_nodes) == 0
+    assert bare.skeleton.n_nodes == tree.skeleton.n_nodes - 1
+    assert len(bare.skeleton.roots) == int((tree.skeleton.parent == 0).sum())  # one tree per stem
+    root = bare.skeleton.roots
+    assert all((bare.skeleton.parent == r).sum() == 1 for r in root)  # every root is a former tip

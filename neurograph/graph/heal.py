@@ -92,7 +92,9 @@ def canonical(neuron: Neuron, twig_um: float = CANONICAL_TWIG_UM,
 
     Side arms shorter than ``twig_um`` are pruned (:func:`neurograph.skeleton.resample.prune_twigs`),
     then the cable is resampled every ``spacing_um`` (:func:`~neurograph.skeleton.resample.resample`);
-    the tree stays rooted at its soma. Orientation and handedness do not enter: features
+    the tree stays rooted at its soma. A tree without a soma is first rooted at the end of its
+    longest unbranched end stretch, where its soma most likely was
+    (:func:`~neurograph.skeleton.resample.root_at_soma_end`), not wherever the file put its root. Orientation and handedness do not enter: features
     of this form use distances, angles and the neuron's own principal frame only. Mesh,
     synapses and spines stay with the raw neuron.
 
