@@ -157,3 +157,47 @@ def test_dendrite_features_do_not_depend_on_how_much_axon_was_traced():
     assert whole["total_length"].iloc[0] > 1.5 * whole["total_length"].iloc[1]
     up, down = rows([interneuron(True), interneuron(False)]).to_numpy(float)  # axon up or down
     np.testing.assert_allclose(up[cols], down[cols], rtol=1e-9)
+
+
+def test_allen_full_reconstructions_keep_their_dendrite_features_without_the_axon():
+    """Real cells (skips without ../shared/data): six full Allen reconstructions, their axon cut off
+    (as in a dendrite-only reconstruction): the dendrite columns do not move, the axon columns turn
+    NaN, and the barcode has one bar per tip and matches the recursive elder rule."""
+    import pandas as pd
+
+    from neurograph.skeleton import Skeleton
+    from neurograph.skeleton.resample import _subset
+
+    from .conftest import SHARED
+
+    allen = SHARED / "allen_celltypes_509"
+    if not (allen / "labels.csv").exists():
+        pytest.skip("Allen Cell Types data not present (../shared/data/allen_celltypes_509)")
+    lab = pd.read_csv(allen / "labels.csv", dtype={"specimen_id": str}).sort_values("specimen_id")
+    ids = lab.loc[lab["reconstruction_type"] == "full"].groupby("dendrite_type").head(2)["specimen_id"]
+    full, cut = [], []
+    for sid in ids:
+        neuron = ng.load_swc(allen / "swc" / f"{sid}.swc", units="um")
+        sk = neuron.skeleton
+        keep = np.asarray(sk.node_type) != AXON_TYPE
+        below_axon = np.zeros(len(keep), bool)  # a dendrite hanging below the axon would lose its parent
+        for v in sk.topological_order():
+            p = sk.parent[v]
+            below_axon[v] = p >= 0 and (below_axon[p] or not keep[p])
+        keep &= ~below_axon
+        stripped = _subset(sk, keep, sk.topological_order())
+        cut.append(ng.decompose(Skeleton(stripped.vertices, stripped.parent, stripped.radius, None,
+                                         stripped.soma_nodes, stripped.node_type), neuron.somas, None, name=sid))
+        full.append(neuron)
+    a, b = rows(full), rows(cut)
+    # radius columns left out: whether radii count as measured is judged on the whole skeleton
+    # (NeuronContext._measured_radii), and the axon can decide it; the canonical form of the dendrites
+    # next to a cut-off axon stem moves by a few nm
+    dend = [c for c in a.columns if c.startswith("dendrite_arbor_") and "radius" not in c and "taper" not in c]
+    np.testing.assert_allclose(b[dend].to_numpy(float), a[dend].to_numpy(float), rtol=1e-3, atol=1e-6)
+    assert a["axon_arbor_cable"].gt(500).all() and b[[c for c in b.columns if c.startswith("axon_arbor_")]].isna().all().all()
+    ctx = NeuronContext(ng.canonical(full[0]))
+    arb = arbor(ctx, "axon")
+    bars = sorted(map(tuple, arb.barcode().tolist()))
+    assert len(bars) == len(arb.tips) > 20
+    np.testing.assert_allclose(np.array(bars), np.array(_elder_rule(ctx.parent, arb.inside, ctx.node_radial)))

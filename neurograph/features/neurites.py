@@ -87,8 +87,8 @@ def _subtree_max(order: np.ndarray, parent: np.ndarray, inside: np.ndarray, valu
 def _barcode(order: np.ndarray, parent: np.ndarray, inside: np.ndarray, kids: np.ndarray, reach: np.ndarray,
              f: np.ndarray) -> np.ndarray:
     """Persistence barcode (elder rule) of the compartment for the filtration ``f`` (per node):
-    rows (birth, death), birth = the greatest ``f`` below the bar's branch (``reach``, from
-    :func:`_subtree_max`), death = ``f`` at the branch point where it meets a bar reaching farther
+    rows (birth, death), birth = the greatest ``f`` of the tips below the bar's branch (``reach``,
+    from :func:`_subtree_max`), death = ``f`` at the branch point where it meets a bar reaching farther
     (at the stem's start for the bar of each stem that survives to the soma)."""
     n = parent.shape[0]
     best = np.full(n, -1, np.int64)  # the child below each branch point that reaches farthest
@@ -117,17 +117,22 @@ class Arbor:
     """The compartment's nodes, segments and tree pass, built once per context and compartment."""
 
     def __init__(self, ctx: NeuronContext, codes: tuple[int, ...]) -> None:
+        self._ctx = ctx
         fr = frame(ctx)
         self.inside = np.isin(fr.codes, codes) & ~ctx.is_soma
         self.seg = self.inside[ctx.seg]
         self.cable = float(ctx.seg_length[self.seg].sum())
         self.kids, self.branch_order, self.anchor = _tree_pass(ctx.order, ctx.parent, self.inside, ctx.node_path)
-        self.reach = _subtree_max(ctx.order, ctx.parent, self.inside, ctx.node_radial)
+        self.reach = self._tip_max(ctx.node_radial)
         par = ctx.parent
         self.stems = np.flatnonzero(self.inside & ((par < 0) | ~self.inside[np.maximum(par, 0)]))
         self.tips = np.flatnonzero(self.inside & (self.kids == 0))
         self.bps = np.flatnonzero(self.inside & (self.kids >= 2))
-        self._ctx = ctx
+
+    def _tip_max(self, f: np.ndarray) -> np.ndarray:
+        """Greatest ``f`` over the tips below every node (the value a bar is born at)."""
+        ctx = self._ctx
+        return _subtree_max(ctx.order, ctx.parent, self.inside, np.where(self.kids == 0, f, -np.inf))
 
     def barcode(self, filtration: str = "radial") -> np.ndarray:
         """(k, 2) float ndarray: the persistence bars (birth, death), nm, for the ``"radial"``
@@ -136,7 +141,7 @@ class Arbor:
         if filtration not in cache:
             ctx = self._ctx
             f = ctx.node_radial if filtration == "radial" else ctx.node_path
-            reach = self.reach if filtration == "radial" else _subtree_max(ctx.order, ctx.parent, self.inside, f)
+            reach = self.reach if filtration == "radial" else self._tip_max(f)
             cache[filtration] = _barcode(ctx.order, ctx.parent, self.inside, self.kids, reach, f)
         return cache[filtration]
 
