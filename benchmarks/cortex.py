@@ -169,13 +169,13 @@ def axis_check(n_cells: int = 60) -> str:
 def compartments(recompute: bool = False) -> list[str]:
     """The two geometry-only compartment rows (``cortex_compartments.compartment_rows``), with the
     radii of the files and with the radii dropped (radius-less skeletons), in the table's shape; the
-    per-cell scores are cached in ``cortex_compartments_cells_{radii,no_radii}.parquet`` (``recompute``:
+    per-cell scores are cached in ``cortex_compartments_cells_{radii,no_radii}.pkl`` (``recompute``:
     scored again)."""
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from cortex_compartments import compartment_rows  # noqa: PLC0415  (a script beside this one)
 
     before = {"axon": (0.36, "axon vs dendrite"), "apical": (0.83, "apical vs basal")}
-    cache = os.path.join(OUT, "cortex_compartments_cells_{}.parquet")
+    cache = os.path.join(OUT, "cortex_compartments_cells_{}.pkl")
     for name in ("radii", "no_radii") if recompute else ():
         if os.path.exists(cache.format(name)):
             os.remove(cache.format(name))

@@ -103,7 +103,7 @@ def compartment_rows(folder: str = FOLDER, radii: bool = True, ids=None, cache: 
     ids : iterable of int, optional
         Specimen ids (default: all full reconstructions).
     cache : str, optional
-        Parquet file of the per-cell scores: read when it exists and holds the cells, else written
+        Pickle file of the per-cell scores: read when it exists and holds the cells, else written
         (delete it to re-score; scoring takes ~10 min on 2 cores).
 
     Returns
@@ -118,13 +118,13 @@ def compartment_rows(folder: str = FOLDER, radii: bool = True, ids=None, cache: 
     labels = pd.read_csv(os.path.join(folder, "labels.csv")).set_index("specimen_id")
     full = labels[labels["reconstruction_type"] == "full"]
     ids = full.index if ids is None else list(ids)
-    if cache is not None and os.path.exists(cache) and set(ids) <= set(pd.read_parquet(cache)["specimen_id"]):
-        df = pd.read_parquet(cache)
+    if cache is not None and os.path.exists(cache) and set(ids) <= set(pd.read_pickle(cache)["specimen_id"]):
+        df = pd.read_pickle(cache)
         df = df[df["specimen_id"].isin(ids)]
     else:
         df = score_cells(folder, ids, radii)
         if cache is not None:
-            df.to_parquet(cache)
+            df.to_pickle(cache)  # a cell's confusion matrix is a 2-D array: not parquet
     df = df.set_index("specimen_id")
     df["dendrite_type"] = labels.loc[df.index, "dendrite_type"]
     return _rows(df)
