@@ -91,7 +91,7 @@ def score_cells(folder: str, ids, radii: bool = True, **label_kwargs) -> pd.Data
     return pd.DataFrame(rows)
 
 
-def compartment_rows(folder: str = FOLDER, radii: bool = True, ids=None) -> list[dict]:
+def compartment_rows(folder: str = FOLDER, radii: bool = True, ids=None, cache: str | None = None) -> list[dict]:
     """Geometry-only compartment scores on the Allen full reconstructions, as table rows.
 
     Parameters
@@ -102,6 +102,9 @@ def compartment_rows(folder: str = FOLDER, radii: bool = True, ids=None) -> list
         Keep the SWC radii (False: drop them, radius-less skeletons).
     ids : iterable of int, optional
         Specimen ids (default: all full reconstructions).
+    cache : str, optional
+        Pickle file of the per-cell scores: read when it exists and holds the cells, else written
+        (delete it to re-score; scoring takes ~10 min on 2 cores).
 
     Returns
     -------
@@ -115,7 +118,14 @@ def compartment_rows(folder: str = FOLDER, radii: bool = True, ids=None) -> list
     labels = pd.read_csv(os.path.join(folder, "labels.csv")).set_index("specimen_id")
     full = labels[labels["reconstruction_type"] == "full"]
     ids = full.index if ids is None else list(ids)
-    df = score_cells(folder, ids, radii).set_index("specimen_id")
+    if cache is not None and os.path.exists(cache) and set(ids) <= set(pd.read_pickle(cache)["specimen_id"]):
+        df = pd.read_pickle(cache)
+        df = df[df["specimen_id"].isin(ids)]
+    else:
+        df = score_cells(folder, ids, radii)
+        if cache is not None:
+            df.to_pickle(cache)  # a cell's confusion matrix is a 2-D array: not parquet
+    df = df.set_index("specimen_id")
     df["dendrite_type"] = labels.loc[df.index, "dendrite_type"]
     return _rows(df)
 

@@ -20,6 +20,12 @@ GROUP_NOTES = {
                 "principal axis pointing to the side that holds more axon (more dendrite without an axon); never "
                 "the file's axes. *lateral* is the distance from that axis. Axon features are NaN with less than "
                 "500 µm of axon (dendrite-only reconstructions keep a stub). Module `neurograph.features.cortical`.",
+    "neurites": "The dendrites (basal + apical, `dendrite_arbor_*`) and the axon (`axon_arbor_*`) measured each on "
+                "its own, with the compartments of the `cortical` group (SWC types, or `ng.label_compartments` on a "
+                "copy): whole-neuron features mix the two, so they change with how much axon was traced, these do "
+                "not. The persistence barcode is the topological morphology descriptor of Kanari et al. 2018 (elder "
+                "rule; filtration: radial distance from the soma centre, or path length for `pbar_*`). Axon columns "
+                "are NaN with less than 500 µm of axon. Module `neurograph.features.neurites`.",
 }
 
 

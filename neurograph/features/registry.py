@@ -29,7 +29,7 @@ INPUTS = frozenset({"skeleton", "soma", "radii", "mesh", "synapses", "spines", "
 
 #: feature groups computed by default; ``position`` (brain-space coordinates) is opt-in
 DEFAULT_GROUPS = ("morphology", "branches", "sholl", "arbors", "radii", "perisomatic", "compartments", "mesh",
-                  "synapses", "spines", "cortical")
+                  "synapses", "spines", "cortical", "neurites")
 ALL_GROUPS = DEFAULT_GROUPS + ("position",)
 
 #: inputs tied to the nodes of the neuron as given: a feature needing one is computed on the raw
