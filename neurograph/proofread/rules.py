@@ -24,6 +24,12 @@ that another cell most likely contributed, with a reason and a confidence (0-1):
 ``axon_on_dendrite`` / ``dendrite_on_axon``
     With compartment labels: an axon subtree hanging from a dendrite farther than
     ``proximal_um`` from the soma, or a dendrite subtree hanging from the axon.
+``second_axon``
+    An axon-like side branch of a dendrite (:mod:`neurograph.proofread.second_axon`): thin
+    against the dendrite on both sides of the junction (width ratio < 0.6), not spiny, scoring
+    as axon against the tree's dendrites (>= ``min_axon_score`` with the geometry axon rule's
+    evidence), and either farther than ``proximal_um`` from the soma or on a neuron whose axon
+    leaves elsewhere: a neuron has one axon. Needs widths, not compartment labels.
 ``bridge_fragment``
     A soma-less subtree whose only tie to the rest is a bridge of :func:`neurograph.repair`
     (a separate mesh piece); confident when it joins the side of a neurite, not its tip.
@@ -41,10 +47,12 @@ from scipy.sparse.csgraph import connected_components
 from ..errors import InputError
 from ..graph import Neuron
 from .divide import CUT_COLUMNS, divide, empty_cuts
+from .second_axon import axon_like_pieces
 
 #: rule -> default action
 RULES: dict[str, str] = {"crossing": "cut", "axon_crossing": "flag", "calibre_jump": "cut", "doubling_back": "cut",
-                         "axon_on_dendrite": "cut", "dendrite_on_axon": "cut", "bridge_fragment": "flag"}
+                         "axon_on_dendrite": "cut", "dendrite_on_axon": "cut", "second_axon": "cut",
+                         "bridge_fragment": "flag"}
 
 REASON = {"crossing": "high-degree crossing: two opposite arms not continuing the parent",
           "axon_crossing": "high-degree axon branch point: two opposite arms of the axon's calibre",
@@ -52,6 +60,7 @@ REASON = {"crossing": "high-degree crossing: two opposite arms not continuing th
           "doubling_back": "path doubles back at a branch point",
           "axon_on_dendrite": "axon piece merged onto a dendrite",
           "dendrite_on_axon": "dendrite piece merged onto the axon",
+          "second_axon": "axon-like piece on a dendrite: a second axon (a neuron has one)",
           "bridge_fragment": "soma-less fragment joined only through a repair bridge"}
 
 DENDRITE = ("dendrite", "apical", "basal")
@@ -262,6 +271,18 @@ def _compartment_mismatch(t: _Tree, proximal_um: float = 30.0) -> list[dict]:
     return out
 
 
+def _second_axon(t: _Tree, proximal_um: float = 30.0, min_axon_score: float = 0.5) -> list[dict]:
+    pieces = axon_like_pieces(t.neuron, proximal_um=proximal_um, min_score=min_axon_score)
+    out = []
+    for r in pieces[pieces["merge"]].itertuples(index=False):
+        conf = 0.5 + 0.25 * min(1.0, r.score - min_axon_score) + 0.25 * (1 - r.width_ratio / 0.6)
+        where = f"{r.path_um:.0f} µm from the soma" + ("" if r.path_um >= proximal_um else ", the axon leaves elsewhere")
+        out.append(dict(rule="second_axon", branch=int(r.branch), confidence=float(np.clip(conf, 0.5, 1.0)),
+                        detail=f"width {r.width_nm:.0f} nm on a {r.host_width_nm:.0f} nm dendrite "
+                               f"(ratio {r.width_ratio:.2f}), axon score {r.score:.2f}, {where}"))
+    return out
+
+
 def _bridge_fragment(t: _Tree) -> list[dict]:
     neuron, sk = t.neuron, t.sk
     if neuron.mesh is None or sk.vertex_map is None:
@@ -298,7 +319,7 @@ def _bridge_fragment(t: _Tree) -> list[dict]:
 
 
 def find_merges(neuron: Neuron, rules=None, max_width_ratio: float = 0.35, proximal_um: float = 30.0,
-                cos_crossing: float = 0.8, min_turn_deg: float = 150.0) -> pd.DataFrame:
+                cos_crossing: float = 0.8, min_turn_deg: float = 150.0, min_axon_score: float = 0.5) -> pd.DataFrame:
     """Pieces of a neuron that the enabled rules name as merge errors (nothing is changed).
 
     Parameters
@@ -307,7 +328,7 @@ def find_merges(neuron: Neuron, rules=None, max_width_ratio: float = 0.35, proxi
         Decomposed neuron (nm); compartment rules need :func:`neurograph.label_compartments`.
     rules : None, list of str or dict, optional
         Rules and their actions (see :data:`RULES`); None: all, with their default actions.
-    max_width_ratio, proximal_um, cos_crossing, min_turn_deg
+    max_width_ratio, proximal_um, cos_crossing, min_turn_deg, min_axon_score
         Rule thresholds (see the module docstring); ``proximal_um`` in µm of path.
 
     Returns
@@ -316,11 +337,12 @@ def find_merges(neuron: Neuron, rules=None, max_width_ratio: float = 0.35, proxi
         One row per piece: ``branch`` (root of the subtree), ``x, y, z`` (nm, where it
         joins), ``cable_um``, ``rule``, ``reason``, ``confidence``, ``action``, ``detail``.
     """
-    return _find_merges(_Tree(neuron), rules, max_width_ratio, proximal_um, cos_crossing, min_turn_deg)
+    return _find_merges(_Tree(neuron), rules, max_width_ratio, proximal_um, cos_crossing, min_turn_deg,
+                        min_axon_score)
 
 
 def _find_merges(t: "_Tree", rules, max_width_ratio: float = 0.35, proximal_um: float = 30.0,
-                 cos_crossing: float = 0.8, min_turn_deg: float = 150.0) -> pd.DataFrame:
+                 cos_crossing: float = 0.8, min_turn_deg: float = 150.0, min_axon_score: float = 0.5) -> pd.DataFrame:
     """:func:`find_merges` on a built tree (so that :func:`proofread` builds it once)."""
     actions = _rule_actions(rules)
     found: list[dict] = []
@@ -332,6 +354,8 @@ def _find_merges(t: "_Tree", rules, max_width_ratio: float = 0.35, proximal_um: 
         found += _doubling_back(t, min_turn_deg)
     if {"axon_on_dendrite", "dendrite_on_axon"} & set(actions):
         found += [f for f in _compartment_mismatch(t, proximal_um) if f["rule"] in actions]
+    if "second_axon" in actions:
+        found += _second_axon(t, proximal_um, min_axon_score)
     if "bridge_fragment" in actions:
         found += _bridge_fragment(t)
     rows = []
@@ -358,7 +382,7 @@ def proofread(neuron: Neuron, rules=None, **thresholds) -> tuple[Neuron, pd.Data
         cut; a dict: rule -> ``"cut"``, ``"flag"`` or ``False`` (off), others at default.
     **thresholds
         ``max_width_ratio`` (0.35), ``proximal_um`` (30 µm), ``cos_crossing`` (0.8),
-        ``min_turn_deg`` (150°): see :func:`find_merges`.
+        ``min_turn_deg`` (150°), ``min_axon_score`` (0.5): see :func:`find_merges`.
 
     Returns
     -------
