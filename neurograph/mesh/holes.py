@@ -76,14 +76,60 @@ def _walk_loops(start: np.ndarray, end: np.ndarray, out_of: np.ndarray, max_edge
     return ptr[:n_loops + 1], loop_edges[:m]
 
 
-def fill_small_holes(vertices: np.ndarray, faces: np.ndarray,
-                     max_hole_edges: int = 100) -> tuple[np.ndarray, np.ndarray, int]:
-    """Close every simple boundary loop of at most ``max_hole_edges`` edges.
+def fan_flatness(vertices: np.ndarray, a: np.ndarray, b: np.ndarray, loop_of: np.ndarray,
+                 centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """How faithfully a fan about each loop's centroid closes it.
+
+    For the fan triangles ``(a, b, centre)`` of a loop, the flatness is the length of their
+    summed area vectors over the sum of their areas: 1 for a planar loop that is
+    star-shaped about its centroid (the fan is a proper triangulation of it), lower when
+    the loop is warped (a saddle, a hole wrapping round a junction) or folds back on itself,
+    where a fan would cut through the neuron.
+
+    Parameters
+    ----------
+    vertices : (n, 3) float ndarray
+        Mesh vertices (nm).
+    a, b : (k,) int ndarray
+        Each boundary edge's tail and head vertex.
+    loop_of : (k,) int ndarray
+        Loop index of each edge.
+    centres : (h, 3) float ndarray
+        Loop centroids (nm).
+
+    Returns
+    -------
+    flatness : (h,) float ndarray
+        In [0, 1].
+    min_cos : (h,) float ndarray
+        Lowest cosine between one fan triangle's normal and the loop's mean normal
+        (negative: a triangle is flipped).
+    """
+    c = centres[loop_of]
+    normal = np.cross(vertices[a] - c, vertices[b] - c)
+    area = np.linalg.norm(normal, axis=1)
+    h = len(centres)
+    total = np.column_stack([np.bincount(loop_of, weights=normal[:, k], minlength=h) for k in range(3)])
+    total_len = np.linalg.norm(total, axis=1)
+    flatness = total_len / np.maximum(np.bincount(loop_of, weights=area, minlength=h), 1e-300)
+    cos = np.einsum("ij,ij->i", normal, total[loop_of]) / np.maximum(area * total_len[loop_of], 1e-300)
+    min_cos = np.full(h, 1.0)
+    np.minimum.at(min_cos, loop_of, cos)
+    return flatness, min_cos
+
+
+def fill_small_holes(vertices: np.ndarray, faces: np.ndarray, max_hole_edges: int = 100,
+                     min_flatness: float = 0.9) -> tuple[np.ndarray, np.ndarray, int]:
+    """Close every simple boundary loop of at most ``max_hole_edges`` edges that a fan closes faithfully.
 
     A loop of three edges gets one triangle; a longer loop a fan of triangles about a new
-    vertex at the loop's centroid, oriented like the faces around it. Loops through a
-    vertex with several boundary edges (non-manifold spots) are left open. Existing
-    vertices and faces keep their indices (new ones are appended).
+    vertex at the loop's centroid, oriented like the faces around it, if the loop is nearly
+    planar and star-shaped about its centroid (:func:`fan_flatness` at least
+    ``min_flatness`` and no flipped triangle). Warped loops (a hole wrapping round the base
+    of a neurite, a gap between a soma and its neurites) stay open: a fan across them would
+    join surfaces that are apart. Loops through a vertex with several boundary edges
+    (non-manifold spots) are left open. Existing vertices and faces keep their indices (new
+    ones are appended).
 
     Parameters
     ----------
@@ -93,6 +139,9 @@ def fill_small_holes(vertices: np.ndarray, faces: np.ndarray,
         Triangles.
     max_hole_edges : int, default 100
         Largest hole, in boundary edges, that is closed.
+    min_flatness : float, default 0.9
+        Least :func:`fan_flatness` of a loop closed by a fan (1: only planar, star-shaped
+        loops; 0: every loop).
 
     Returns
     -------
@@ -123,11 +172,14 @@ def fill_small_holes(vertices: np.ndarray, faces: np.ndarray,
     # three-edge loops: one face using every edge reversed
     first = ptr[:-1][tri]
     new_faces = [np.column_stack([a[first], a[first + 2], a[first + 1]])]
-    fan = ~tri[loop_of]
-    fan_loops = np.flatnonzero(~tri)
+    sums = np.column_stack([np.bincount(loop_of, weights=vertices[a, k], minlength=len(size)) for k in range(3)])
+    centres = sums / size[:, None]
+    flatness, min_cos = fan_flatness(vertices, a, b, loop_of, centres)
+    fan_ok = ~tri & (flatness >= min_flatness) & (min_cos > 0)
+    fan = fan_ok[loop_of]
+    fan_loops = np.flatnonzero(fan_ok)
     centre_id = np.full(len(size), -1, np.int64)
     centre_id[fan_loops] = n + np.arange(len(fan_loops))
-    sums = np.column_stack([np.bincount(loop_of, weights=vertices[a, k], minlength=len(size)) for k in range(3)])
-    centres = sums[fan_loops] / size[fan_loops, None]
     new_faces.append(np.column_stack([b[fan], a[fan], centre_id[loop_of[fan]]]))
-    return (np.vstack([vertices, centres]), np.vstack([faces] + new_faces).astype(np.int64), int(len(size)))
+    return (np.vstack([vertices, centres[fan_loops]]), np.vstack([faces] + new_faces).astype(np.int64),
+            int(tri.sum() + len(fan_loops)))

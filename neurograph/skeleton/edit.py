@@ -28,7 +28,8 @@ def collapse_twigs(skeleton: Skeleton, factor: float) -> Skeleton:
     Their nodes (and mesh vertices) are merged into the branch point. Repeats until no
     such twig is left, since folding a twig can turn its branch point into a plain node.
     Twigs containing soma nodes are kept; a twig on a soma node is measured from the soma
-    surface (length minus the soma radius) against the radius of its node next to the soma.
+    surface (length minus the soma radius) against the soma radius: a bump on the cell
+    body, not a primary neurite.
 
     Parameters
     ----------
@@ -60,9 +61,8 @@ def collapse_twigs(skeleton: Skeleton, factor: float) -> Skeleton:
                 continue
             seg = np.linalg.norm(np.diff(vertices[path], axis=0), axis=1).sum()
             limit = factor * np.nan_to_num(radius[base], nan=0.0)
-            if protected[base]:  # a stub on a soma: measure from its surface, against its own radius
+            if protected[base]:  # a stub on a soma: measured from the soma's surface
                 seg -= radius[base]
-                limit = factor * np.nan_to_num(radius[path[-2]], nan=0.0)
             if seg < limit:
                 alive[path[:-1]] = False
                 merged_into[path[:-1]] = base

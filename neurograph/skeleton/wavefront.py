@@ -25,6 +25,7 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 from ..errors import SkeletonError
 from .kernels import cluster_level_sets, distance_to_segments, face_band_pairs, group_median, steiner_graph
 from .skeleton import Skeleton
+from .tree import fold_nodes, path_lengths, root_labels, topological_order
 
 TIP_INSET = 0.0
 
@@ -161,7 +162,10 @@ def skeletonize(mesh: trimesh.Trimesh, somas: Sequence | None = None, bridges: n
     parent = _reeb_parents(edges, node_of_vertex, node_bin)
     parent[soma_nodes] = -1
 
-    skeleton = Skeleton(nodes, parent, np.zeros(n_nodes), node_of_vertex, soma_nodes)
+    radius = np.zeros(n_nodes)
+    radius[soma_nodes] = [soma.radius for soma in somas]
+    skeleton = Skeleton(nodes, parent, radius, node_of_vertex, soma_nodes)
+    skeleton = _absorb_into_somas(skeleton)
     _measure_radii(skeleton, points, somas)
     skeleton = _prune_twigs(skeleton, prune_factor, points, somas)
     skeleton = _extend_tips(skeleton, points, dist)
@@ -231,6 +235,28 @@ def _assign_soma_points(points: np.ndarray, edges: np.ndarray, mesh: trimesh.Tri
                             "points is nearer to another one; pass each soma once, with faces of its own "
                             "(as neurograph.find_somas does)")
     return soma_of_vertex
+
+
+def _absorb_into_somas(skeleton: Skeleton) -> Skeleton:
+    """Merge into its soma every node inside the soma's sphere and reached from it without
+    leaving the sphere: neurites leave the soma's surface separately, and a branch point
+    inside the cell body is an artefact of the surface (holes, inner folds, two neurite
+    bases meeting in one level set before the soma points end), not a fork of a neurite.
+    Needs ``radius`` set at the soma nodes (nm)."""
+    parent = skeleton.parent
+    order = topological_order(parent)
+    root = root_labels(order, parent)
+    centre = skeleton.vertices[root]
+    inside = np.linalg.norm(skeleton.vertices - centre, axis=1) < skeleton.radius[root]
+    is_soma_root = np.zeros(len(parent), bool)
+    is_soma_root[skeleton.soma_nodes] = True
+    outside_on_path = path_lengths(order, parent, (~inside).astype(float))
+    absorb = is_soma_root[root] & (outside_on_path == 0) & (parent >= 0)
+    if not absorb.any():
+        return skeleton
+    merged_into = np.arange(len(parent))
+    merged_into[absorb] = root[absorb]
+    return fold_nodes(skeleton, merged_into)[0]
 
 
 def _measure_radii(skeleton: Skeleton, points: np.ndarray, somas: Sequence) -> None:
