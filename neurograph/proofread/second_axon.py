@@ -13,6 +13,9 @@ branch is what is true of axons and dendrites everywhere, without a threshold pe
   the geometry axon rule (:func:`neurograph.compartments.vertebrate.piece_scores`: it
   meanders away from the radial direction, runs long unbranched segments, is thinner than
   the dendrites) and is not spiny;
+- **uniform calibre** - axons keep their calibre along their length, dendrites taper: the
+  piece's median width over its farther half is at least ``min_taper`` (0.8) of its width
+  near the start;
 - **thin where it joins** - its calibre (1-10 µm from its start) is far below that of the
   dendrite it hangs from, measured on both sides of the junction: the dendrite goes on
   through the contact with its own calibre (a T-junction), as it does where an axon touches
@@ -34,7 +37,7 @@ from ..compartments.vertebrate import piece_scores, tree_axon, vertebrate_axon
 from ..skeleton.tree import mark_subtree
 
 #: columns of :func:`axon_like_pieces`
-COLUMNS = ["branch", "soma", "path_um", "cable_um", "width_nm", "host_width_nm", "width_ratio", "detour",
+COLUMNS = ["branch", "soma", "path_um", "cable_um", "width_nm", "host_width_nm", "width_ratio", "taper", "detour",
            "segment", "width", "score", "spiny", "host_axon", "axon_elsewhere", "merge"]
 
 
@@ -61,7 +64,7 @@ def _host_widths(arbor: Arbor, junction: int, first: int, children: list[np.ndar
 
 
 def axon_like_pieces(neuron, proximal_um: float = 30.0, min_score: float = 0.5, max_width_ratio: float = 0.6,
-                     min_cable_um: float = 10.0, span_um: float = 6.0) -> pd.DataFrame:
+                     min_taper: float = 0.8, min_cable_um: float = 10.0, span_um: float = 6.0) -> pd.DataFrame:
     """Side branches of dendrites, with the evidence that each is another cell's axon.
 
     Parameters
@@ -75,6 +78,9 @@ def axon_like_pieces(neuron, proximal_um: float = 30.0, min_score: float = 0.5, 
         of a merged axon piece.
     max_width_ratio : float, default 0.6
         Largest ratio of the piece's calibre to its host dendrite's.
+    min_taper : float, default 0.8
+        Smallest ratio of the piece's median width over its farther half (in path from its
+        start) to its width near the start.
     min_cable_um : float, default 10
         Smallest piece, µm of cable.
     span_um : float, default 6
@@ -87,15 +93,17 @@ def axon_like_pieces(neuron, proximal_um: float = 30.0, min_score: float = 0.5, 
         tree, with at least ``min_cable_um`` of cable: ``branch`` (graph node, the root of the
         piece), ``soma``, ``path_um`` (from the soma surface to the junction), ``cable_um``,
         ``width_nm`` (the piece's, 1-10 µm from its start), ``host_width_nm`` (the smaller of
-        the host's medians before and after the junction), ``width_ratio``, the axon evidence
+        the host's medians before and after the junction), ``width_ratio``, ``taper``, the axon evidence
         ``detour``, ``segment``, ``width``, ``score``, ``spiny``; ``host_axon`` (the piece hangs
         from the tree's axon), ``axon_elsewhere`` (the tree has an axon outside the piece) and
         ``merge`` (all criteria of the module docstring met).
     """
     sk = neuron.skeleton
-    if sk is None or not len(neuron.somas) or not np.isfinite(sk.radius).any():
+    if sk is None or not len(neuron.somas):
         return pd.DataFrame(columns=COLUMNS)
     arbor = Arbor(neuron)
+    if not np.isfinite(arbor.width[~arbor.is_soma]).any():  # radius-less skeleton
+        return pd.DataFrame(columns=COLUMNS)
     table = neuron.branches
     n_ids = int(arbor.node_branch.max()) + 1
     spines = spines_per_branch(neuron, n_ids)
@@ -139,21 +147,25 @@ def axon_like_pieces(neuron, proximal_um: float = 30.0, min_score: float = 0.5, 
             top[f] = True
             sub = mark_subtree(arbor.order, arbor.parent, top)
             j = int(arbor.parent[f])
-            w = base_width(arbor, np.flatnonzero(sub), float(arbor.path[f]))
+            nodes = np.flatnonzero(sub)
+            w = base_width(arbor, nodes, float(arbor.path[f]))
+            rel = arbor.path[nodes] - arbor.path[f]
+            far = nodes[(rel >= 0.5 * rel.max()) & np.isfinite(arbor.width[nodes])]
+            taper = float(np.median(arbor.width[far]) / w) if len(far) and w > 0 else np.nan
             w_up, w_down = _host_widths(arbor, j, f, children, span)
             host = min(w_up, w_down) if np.isfinite([w_up, w_down]).all() else np.nan
             ratio = w / host if np.isfinite(host) and host > 0 else np.nan
             host_axon = bool(axon[j])
             elsewhere = bool((axon & ~sub).any())
             rows.append(dict(branch=b, soma=s, path_um=float(arbor.path[f]) / 1e3, cable_um=ev["cable"], width_nm=w,
-                             host_width_nm=host, width_ratio=ratio, detour=ev["detour"], segment=ev["segment"],
+                             host_width_nm=host, width_ratio=ratio, taper=taper, detour=ev["detour"], segment=ev["segment"],
                              width=ev["width"], score=ev["score"], spiny=ev["spiny"], host_axon=host_axon,
                              axon_elsewhere=elsewhere, _sub=sub, _tree=tree))
         for r in rows:
             if r.get("_tree") != tree:
                 continue
             axon_like = (not r["host_axon"] and not r["spiny"] and r["width_ratio"] < max_width_ratio
-                         and r["score"] >= min_score)
+                         and r["taper"] >= min_taper and r["score"] >= min_score)
             if axon_like and r["path_um"] < proximal_um and not r["axon_elsewhere"]:
                 # the tree's only axon is in this piece: an axon leaving a proximal dendrite, unless
                 # the tree without the piece still has a clear axon of its own (then this one is a second)
