@@ -34,6 +34,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import neurograph as ng  # noqa: E402
 from neurograph.proofread import proofread, split_somas  # noqa: E402
 from neurograph.synthetic import make_merge, make_neuron  # noqa: E402
@@ -259,6 +260,14 @@ def microns(lines: list) -> None:
                  f"{r['pre_on_axon']:.3f}), {r['n_post']} post")
     with pd.option_context("display.width", 250, "display.max_colwidth", 70):
         lines.append(pieces.drop(columns=["x", "y", "z", "reason"]).round(3).to_string())
+    from neurograph.proofread.second_axon import axon_like_pieces
+
+    side = axon_like_pieces(parts[match])
+    lines.append(f"second_axon on this neuron: {len(side)} side branches >= 10 µm judged, {int(side['merge'].sum())} "
+                 f"axon-like pieces on dendrites (cut); of the others {int(side['host_axon'].sum())} hang from the axon, "
+                 f"{int((~side['host_axon'] & side['spiny']).sum())} are spiny dendrites, "
+                 f"{int((~side['host_axon'] & ~side['spiny'] & (side['width_ratio'] < 0.6)).sum())} thin aspiny ones "
+                 f"(max axon score {side.loc[~side['host_axon'] & ~side['spiny'], 'score'].max():.2f})")
     comp = cleaned.branches.groupby("compartment")["length"].sum().round(1).to_dict()
     lines.append(f"compartments of the proofread neuron (µm): {comp}")
     neurd_like, _ = proofread(parts[match], rules={"axon_crossing": "cut"})
@@ -266,25 +275,36 @@ def microns(lines: list) -> None:
     lines.append(f"proofread with axon_crossing='cut' (as NEURD cuts high-degree axon branch points): cable "
                  f"{r['cable_um']:.0f} µm, own cable within 5 µm of NEURD {r['own_near']:.3f}, NEURD covered "
                  f"{r['covered']:.3f} | {r['n_pre']} pre (on axon {r['pre_on_axon']:.3f}), {r['n_post']} post")
-    lines += missing_in_neurd(parts[match], dense)
+    lines += beyond_neurd(cleaned, stem, neuron.somas[match].center, synapses=neuron.synapses)
     figure(parts, os.path.join(HERE, "..", "docs", "microns_split.png"))
     lines.append("picture: docs/microns_split.png (split_somas result, cuts marked)")
 
 
-def missing_in_neurd(neuron, dense: np.ndarray) -> list:
-    """What of the split neuron NEURD's skeleton lacks (farther than 5 µm), by compartment, and
-    the presynaptic sites on it."""
-    sk = neuron.skeleton
-    far = cKDTree(dense).query(sk.vertices)[0] > TOL
-    comp = neuron.branches["compartment"].reindex(neuron.node_branch).to_numpy()
-    L = sk.edge_lengths
-    by = {c: round(float(L[far & (comp == c)].sum()) / 1e3, 1) for c in ("axon", "dendrite")}
-    syn = neuron.synapses
-    pre = syn[syn["direction"] == "pre"]
-    pre_far = cKDTree(dense).query(pre[["x", "y", "z"]].to_numpy(float))[0] > TOL
-    return [f"split neuron's cable farther than 5 µm from NEURD's skeleton (µm): {by}; presynaptic sites there: "
-            f"{int(pre_far.sum())} of {len(pre)} (NEURD's skeleton has "
-            f"{float(np.sum(np.linalg.norm(np.diff(dense, axis=0), axis=1)[np.linalg.norm(np.diff(dense, axis=0), axis=1) < 300])) / 1e3:.0f} µm)"]
+def beyond_neurd(neuron, stem: str, centre: np.ndarray, synapses) -> list:
+    """What NEURD's skeleton lacks of our proofread neuron, and what cutting it would cost."""
+    import neurd_beyond as nb
+
+    dense, kind = nb.neurd_points(stem + "_neurd_skeleton.swc", centre)
+    out = ["", "-- what NEURD's skeleton lacks (our proofread neuron's pieces farther than 5 µm from it) --",
+           "the segment's synapses by the part of NEURD's skeleton within 5 µm (all 965, before any split):"]
+    with pd.option_context("display.width", 200):
+        out += nb.synapses_near_neurd(synapses, dense, kind).to_string().splitlines()
+        table, roots = nb.pieces_beyond(neuron, dense)
+        out.append(f"{len(table)} pieces beyond NEURD (>= 2 µm), {table['cable_um'].sum():.0f} µm of "
+                   f"{neuron.skeleton.cable_length / 1e3:.0f} µm; axon {(table['cable_um'] * table['axon_share']).sum():.0f} "
+                   f"µm; {table['n_pre'].sum()} of {int((neuron.synapses['direction'] == 'pre').sum())} presynaptic sites, "
+                   f"{table['n_post'].sum()} postsynaptic, {table['spines'].sum()} spines:")
+        out += table.to_string().splitlines()
+        front = nb.cut_frontier(neuron, dense, roots)
+    ok = front[front["own_near"] >= 0.8]
+    out.append(f"every one of the {1 << len(roots)} combinations of cutting these pieces (each with its subtree), "
+               f"labels kept: best share of presynaptic sites on axon with own cable near NEURD >= 0.8: "
+               f"{ok['pre_on_axon'].max():.3f}; best own cable near NEURD with >= 0.9 on axon: "
+               f"{front.loc[front['pre_on_axon'] >= 0.9, 'own_near'].max():.3f}. Pareto front:")
+    out += front.round(3).to_string(index=False).splitlines()
+    nb.figure(neuron, dense, kind, os.path.join(HERE, "..", "docs", "microns_vs_neurd.png"))
+    out.append("picture: docs/microns_vs_neurd.png (ours near/beyond NEURD, NEURD's skeleton, presynaptic sites)")
+    return out
 
 
 def figure(parts, path: str) -> None:
