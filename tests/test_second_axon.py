@@ -119,3 +119,22 @@ def test_rule_is_invariant_to_rotation_and_translation():
     b = axon_like_pieces(turned).set_index("branch")
     assert a["merge"].sum() == b["merge"].sum() == 1
     np.testing.assert_allclose(a["score"].sort_values().to_numpy(), b["score"].sort_values().to_numpy(), atol=0.02)  # float32 nodes far from the origin
+
+
+def test_synthetic_axon_ending_on_a_dendrite_is_cut():
+    # seed 7: a 0.2-0.4 µm axon fragment ending on a dendrite ~95 µm out, at a T-contact whose width
+    # ratio (0.45) is above the calibre_jump threshold: before second_axon nothing removed it
+    from neurograph.synthetic import make_merge
+
+    m = make_merge(seed=7, kind="axon_on_dendrite")
+    neuron = ng.extract(m.mesh, voxel_size=1, spines=False, step=600.0)
+    cleaned, pieces = ng.proofread(neuron)
+    cut = pieces[(pieces["rule"] == "second_axon") & (pieces["action"] == "cut")]
+    assert len(cut) >= 1
+    assert np.linalg.norm(cut[["x", "y", "z"]].to_numpy(float) - m.merge_points[0], axis=1).min() < 5000
+
+    def cable(n, cell):
+        return n.skeleton.edge_lengths[m.cell_of(n.skeleton.vertices) == cell].sum()
+
+    assert cable(cleaned, 1) <= 0.05 * cable(neuron, 1)  # >= 95% of the fragment removed
+    assert cable(cleaned, 0) >= 0.95 * cable(neuron, 0)  # the host keeps its own
