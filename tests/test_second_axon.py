@@ -86,12 +86,12 @@ def test_distal_axon_piece_is_a_merge_real_branch_is_not():
 
 
 @pytest.mark.parametrize("soma_axon, merge", [(True, True), (False, False)])
-def test_proximal_piece_is_a_merge_only_when_the_axon_leaves_elsewhere(soma_axon, merge):
-    # 15 µm out: an axon may leave a proximal dendrite (axon-carrying dendrite), but a neuron
-    # has one axon, so with an axon leaving the soma it is a second one
+def test_piece_is_a_merge_only_when_the_axon_leaves_elsewhere(soma_axon, merge):
+    # 15 µm out: an axon may leave a dendrite (axon-carrying dendrite), but a neuron has one
+    # axon, so with a larger axon leaving the soma it is a second one
     neuron, starts = _cell(piece_at_um=15.0, soma_axon=soma_axon, real_branch=False)
     row = _row(neuron, axon_like_pieces(neuron), starts["piece"])
-    assert bool(row["merge"]) is merge and bool(row["axon_elsewhere"]) is merge
+    assert bool(row["merge"]) is merge and (row["other_axon_um"] > 100) is merge
 
 
 def test_thick_piece_and_radiusless_skeleton_are_not_merges():

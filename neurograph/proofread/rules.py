@@ -28,8 +28,8 @@ that another cell most likely contributed, with a reason and a confidence (0-1):
     An axon-like side branch of a dendrite (:mod:`neurograph.proofread.second_axon`): thin
     against the dendrite on both sides of the junction (width ratio < 0.6), not spiny, scoring
     as axon against the tree's dendrites (>= ``min_axon_score`` with the geometry axon rule's
-    evidence), and either farther than ``proximal_um`` from the soma or on a neuron whose axon
-    leaves elsewhere: a neuron has one axon. Needs widths, not compartment labels.
+    evidence), uniform in calibre, on a neuron whose axon leaves elsewhere and is at least as
+    large: a neuron has one axon. Needs widths, not compartment labels.
 ``bridge_fragment``
     A soma-less subtree whose only tie to the rest is a bridge of :func:`neurograph.repair`
     (a separate mesh piece); confident when it joins the side of a neurite, not its tip.
@@ -276,7 +276,7 @@ def _second_axon(t: _Tree, proximal_um: float = 30.0, min_axon_score: float = 0.
     out = []
     for r in pieces[pieces["merge"]].itertuples(index=False):
         conf = 0.5 + 0.25 * min(1.0, r.score - min_axon_score) + 0.25 * (1 - r.width_ratio / 0.6)
-        where = f"{r.path_um:.0f} µm from the soma" + ("" if r.path_um >= proximal_um else ", the axon leaves elsewhere")
+        where = f"{r.path_um:.0f} µm from the soma; the neuron's axon elsewhere has {r.other_axon_um:.0f} µm"
         out.append(dict(rule="second_axon", branch=int(r.branch), confidence=float(np.clip(conf, 0.5, 1.0)),
                         detail=f"width {r.width_nm:.0f} nm on a {r.host_width_nm:.0f} nm dendrite "
                                f"(ratio {r.width_ratio:.2f}), axon score {r.score:.2f}, {where}"))

@@ -5,10 +5,11 @@ they touch. Its skeleton is a side branch of the dendrite (one branch where the 
 the contact, two opposite ones where it passes through). What tells it from a real side
 branch is what is true of axons and dendrites everywhere, without a threshold per dataset:
 
-- **one axon** - a vertebrate neuron has a single axon, leaving the soma or a proximal
-  dendrite (an axon-carrying dendrite, within ``proximal_um`` of the soma). An axon-like
-  piece hanging from a dendrite farther out, or anywhere on a dendrite of a neuron whose
-  axon leaves elsewhere, belongs to another cell;
+- **one axon** - a vertebrate neuron has a single axon, leaving the soma or a dendrite (an
+  axon-carrying dendrite). An axon-like piece hanging from a dendrite of a neuron whose axon
+  leaves elsewhere and is at least as large as the piece belongs to another cell; the
+  larger of two axon-like subtrees is taken as the neuron's own, so a neuron whose only axon
+  leaves a dendrite keeps it;
 - **axon-like** - the piece scores as axon against its tree's dendrites with the evidence of
   the geometry axon rule (:func:`neurograph.compartments.vertebrate.piece_scores`: it
   meanders away from the radial direction, runs long unbranched segments, is thinner than
@@ -38,7 +39,7 @@ from ..skeleton.tree import mark_subtree
 
 #: columns of :func:`axon_like_pieces`
 COLUMNS = ["branch", "soma", "path_um", "cable_um", "width_nm", "host_width_nm", "width_ratio", "taper", "detour",
-           "segment", "width", "score", "spiny", "host_axon", "axon_elsewhere", "merge"]
+           "segment", "width", "score", "spiny", "host_axon", "other_axon_um", "merge"]
 
 
 def _host_widths(arbor: Arbor, junction: int, first: int, children: list[np.ndarray], span: float
@@ -72,7 +73,8 @@ def axon_like_pieces(neuron, proximal_um: float = 30.0, min_score: float = 0.5, 
     neuron : Neuron
         Decomposed neuron (nm) with skeleton widths; compartment labels are used when present.
     proximal_um : float, default 30
-        µm of path from the soma surface within which an axon may leave a dendrite.
+        µm of path from the soma surface within which the tree's own axon starts (the geometry
+        rule, :func:`~neurograph.compartments.vertebrate.tree_axon`, for unlabelled neurons).
     min_score : float, default 0.5
         Smallest axon score (log-ratio evidence, :func:`~neurograph.compartments.vertebrate.piece_scores`)
         of a merged axon piece.
@@ -95,7 +97,7 @@ def axon_like_pieces(neuron, proximal_um: float = 30.0, min_score: float = 0.5, 
         ``width_nm`` (the piece's, 1-10 µm from its start), ``host_width_nm`` (the smaller of
         the host's medians before and after the junction), ``width_ratio``, ``taper``, the axon evidence
         ``detour``, ``segment``, ``width``, ``score``, ``spiny``; ``host_axon`` (the piece hangs
-        from the tree's axon), ``axon_elsewhere`` (the tree has an axon outside the piece) and
+        from the tree's axon), ``other_axon_um`` (cable of the tree's axon outside the piece) and
         ``merge`` (all criteria of the module docstring met).
     """
     sk = neuron.skeleton
@@ -156,24 +158,24 @@ def axon_like_pieces(neuron, proximal_um: float = 30.0, min_score: float = 0.5, 
             host = min(w_up, w_down) if np.isfinite([w_up, w_down]).all() else np.nan
             ratio = w / host if np.isfinite(host) and host > 0 else np.nan
             host_axon = bool(axon[j])
-            elsewhere = bool((axon & ~sub).any())
+            other = float(arbor.edge[axon & ~sub].sum()) / 1e3
             rows.append(dict(branch=b, soma=s, path_um=float(arbor.path[f]) / 1e3, cable_um=ev["cable"], width_nm=w,
                              host_width_nm=host, width_ratio=ratio, taper=taper, detour=ev["detour"], segment=ev["segment"],
                              width=ev["width"], score=ev["score"], spiny=ev["spiny"], host_axon=host_axon,
-                             axon_elsewhere=elsewhere, _sub=sub, _tree=tree))
+                             other_axon_um=other, _sub=sub, _tree=tree))
         for r in rows:
             if r.get("_tree") != tree:
                 continue
             axon_like = (not r["host_axon"] and not r["spiny"] and r["width_ratio"] < max_width_ratio
                          and r["taper"] >= min_taper and r["score"] >= min_score)
-            if axon_like and r["path_um"] < proximal_um and not r["axon_elsewhere"]:
-                # the tree's only axon is in this piece: an axon leaving a proximal dendrite, unless
-                # the tree without the piece still has a clear axon of its own (then this one is a second)
-                again = None if labelled else vertebrate_axon(arbor, tree, centre, radius, proximal_um * 1e3, spines,
-                                                              min_score=min_score, exclude=r["_sub"])
-                r["axon_elsewhere"] = again is not None
-                axon_like = again is not None
-            r["merge"] = bool(axon_like)
+            if axon_like and r["other_axon_um"] < r["cable_um"] and not labelled:
+                # the geometry rule's axon is (mostly) this piece: is there a clear axon without it?
+                again = vertebrate_axon(arbor, tree, centre, radius, proximal_um * 1e3, spines, min_score=min_score,
+                                        exclude=r["_sub"])
+                if again is not None:
+                    r["other_axon_um"] = max(r["other_axon_um"], float(arbor.edge[again[0]].sum()) / 1e3)
+            # one axon: the neuron's own is the larger; a smaller axon-like piece on a dendrite is a merge
+            r["merge"] = bool(axon_like and r["other_axon_um"] >= r["cable_um"])
     out = pd.DataFrame([{k: v for k, v in r.items() if not k.startswith("_")} for r in rows], columns=COLUMNS)
     return out.astype({"branch": np.int64, "soma": np.int64, "spiny": bool, "host_axon": bool,
-                       "axon_elsewhere": bool, "merge": bool})
+                       "merge": bool})
