@@ -91,7 +91,7 @@ def test_piece_is_a_merge_only_when_the_axon_leaves_elsewhere(soma_axon, merge):
     # axon, so with a larger axon leaving the soma it is a second one
     neuron, starts = _cell(piece_at_um=15.0, soma_axon=soma_axon, real_branch=False)
     row = _row(neuron, axon_like_pieces(neuron), starts["piece"])
-    assert bool(row["merge"]) is merge and (row["other_axon_um"] > 100) is merge
+    assert bool(row["merge"]) is merge and bool(row["other_axon_um"] > 100) is merge
 
 
 def test_thick_piece_and_radiusless_skeleton_are_not_merges():
