@@ -12,9 +12,14 @@ its cell. Each merged mesh goes through ``extract -> split_somas -> proofread``;
 * false cuts on unmerged synthetic cells, per 5 mm of cable.
 
 MICrONS 864691135510518224 (two somata): split, proofread, and compared with NEURD's own
-skeleton of the segment (µm, soma-centred; aligned by translating onto our matching soma).
+skeleton of the segment (µm, soma-centred; aligned by translating onto our matching soma),
+with what NEURD's skeleton lacks and the best any choice of cutting it can do
+(``neurd_beyond.py``).
 
-Usage: ``python benchmarks/proofreading.py [--n 30] [--unmerged 4] [--no-microns]``; results in
+Real unmerged neurons: the default rules on the 211 Allen Cell Types full reconstructions
+(types stripped): every cut is a false cut.
+
+Usage: ``python benchmarks/proofreading.py [--n 30] [--unmerged 4] [--no-microns] [--no-allen]``; results in
 ``benchmarks/results/proofreading.txt``. Extraction is the slow step and split/proofread do not
 change it, so extracted neurons are cached under ``benchmarks/.cache_proofreading/neurons``
 (delete the folder after a change to extraction or to the synthetic generator).
@@ -190,6 +195,44 @@ def _unmerged(n_unmerged: int, lines: list) -> None:
             lines.append(f"   {r['shape']} seed {r['seed']}: {r['n_cut']} cuts, {r['n_flag']} flags, {r['cable_um']:.0f} µm")
 
 
+def allen_unmerged(lines: list) -> None:
+    """Cuts of the default rules on real unmerged neurons: the Allen Cell Types full reconstructions
+    (light microscopy, one cell each; SWC types stripped, kept as the truth of what was cut)."""
+    folder = os.path.join(SHARED, "allen_celltypes_509")
+    if not os.path.exists(os.path.join(folder, "labels.csv")):
+        lines.append("Allen Cell Types data not found; skipped")
+        return
+    from cortex_compartments import load_stripped
+
+    from neurograph.proofread.rules import find_merges
+
+    labels = pd.read_csv(os.path.join(folder, "labels.csv"))
+    ids = labels.loc[labels["reconstruction_type"] == "full", "specimen_id"].sort_values()
+    t0 = time.perf_counter()
+    rows, cable = [], 0.0
+    for sid in ids:
+        neuron, truth = load_stripped(folder, int(sid))
+        cable += neuron.skeleton.cable_length / 1e3
+        found = find_merges(neuron)
+        for r in found.itertuples(index=False):
+            nodes = truth[neuron.node_branch == r.branch]
+            nodes = nodes[nodes > 1]
+            kind = {2: "axon", 3: "dendrite", 4: "apical"}.get(int(np.bincount(nodes).argmax()) if len(nodes) else 0, "?")
+            rows.append(dict(cell=int(sid), rule=r.rule, action=r.action, cable_um=r.cable_um, truth=kind))
+    table = pd.DataFrame(rows, columns=["cell", "rule", "action", "cable_um", "truth"])
+    lines.append(f"== real unmerged neurons: {len(ids)} Allen Cell Types full reconstructions (light microscopy, µm "
+                 f"files, SWC types stripped), {cable / 1e3:.2f} m of cable, default rules ({time.perf_counter() - t0:.0f} s) ==")
+    for rule, g in table.groupby("rule"):
+        cuts = g[g["action"] == "cut"]
+        lines.append(f"{rule:17s} {g['action'].iat[0]:4s} {len(g):4d} pieces in {g['cell'].nunique():3d} cells "
+                     f"({len(g) / (cable / 5000):.3f} per 5 mm), {g['cable_um'].sum() / 1e3:.2f} mm; true type of "
+                     f"the pieces: {g['truth'].value_counts().to_dict()}" + ("" if len(cuts) else " (flags only)"))
+    cuts = table[table["action"] == "cut"]
+    lines.append(f"all cuts: {len(cuts)} ({len(cuts) / (cable / 5000):.3f} per 5 mm of cable), "
+                 f"{cuts['cable_um'].sum() / 1e3:.2f} mm = {cuts['cable_um'].sum() / cable:.4f} of the cable "
+                 "(nested pieces counted once per rule)")
+
+
 def neurd_skeleton(path: str) -> np.ndarray:
     """NEURD's SWC (header ``n type x y z radius parent``, µm, soma-centred) as points every 200 nm, nm."""
     swc = pd.read_csv(path, sep=r"\s+")
@@ -331,6 +374,7 @@ def main() -> None:
     ap.add_argument("--unmerged", type=int, default=4, help="unmerged cells of each shape")
     ap.add_argument("--kinds", default="touch,axon_on_dendrite,soma_bridge")
     ap.add_argument("--no-microns", action="store_true")
+    ap.add_argument("--no-allen", action="store_true", help="skip the false cuts on the Allen reconstructions")
     ap.add_argument("--out", default=os.path.join(HERE, "results", "proofreading.txt"))
     args = ap.parse_args()
     lines = [f"neurograph {ng.__version__}; {os.cpu_count()} cores; python benchmarks/proofreading.py "
@@ -340,6 +384,9 @@ def main() -> None:
     lines.append("")
     if not args.no_microns:
         microns(lines)
+    if not args.no_allen:
+        lines.append("")
+        allen_unmerged(lines)
     lines.append(f"\ntotal {time.perf_counter() - t0:.0f} s (extracted neurons cached in {os.path.relpath(CACHE, HERE)}: "
                  "delete it after a change to extraction)")
     text = "\n".join(lines)
