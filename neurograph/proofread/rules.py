@@ -9,18 +9,22 @@ that another cell most likely contributed, with a reason and a confidence (0-1):
     a factor 2, each at least 3 µm of cable) leave in opposite directions (cosine <
     ``-cos_crossing``): another neurite passing through. Both arms are removed.
 ``axon_crossing``
-    The same junction when the parent, its continuation and both arms are labelled axon
-    (:func:`neurograph.label_compartments`). Every arm then has the axon's calibre, the host
+    The same junction when the parent, its continuation and both arms are axon. Every arm then has the axon's calibre, the host
     keeps its calibre through the junction, and an axon branching into two opposite
     collaterals looks the same as an axon crossing another: flagged by default (NEURD cuts
     high-degree axon branch points; set ``"cut"`` for that).
 ``calibre_jump``
     A child branch far thinner than its parent and than its sibling (median width ratio <
     ``max_width_ratio``), farther than ``proximal_um`` from the soma: a thin axon glued onto a
-    dendrite. (Axons leaving a dendrite close to the soma are real and are kept.)
+    dendrite. (Axons leaving a dendrite close to the soma are real and are kept; so are
+    collaterals leaving the axon, thinner than its trunk.)
 ``doubling_back``
     A child that turns back along its parent (angle > ``min_turn_deg``), with at least 3 µm
-    of cable (shorter stubs are the skeleton of a junction's bulge).
+    of cable (shorter stubs are the skeleton of a junction's bulge), unless both are axon:
+    axons recurve.
+
+The axon is the labelled one (:func:`neurograph.label_compartments`) or, unlabelled, the
+one the geometry rule finds for each soma's tree (:func:`neurograph.compartments.vertebrate.tree_axon`).
 ``axon_on_dendrite`` / ``dendrite_on_axon``
     With compartment labels: an axon subtree hanging from a dendrite farther than
     ``proximal_um`` from the soma, or a dendrite subtree hanging from the axon.
@@ -44,6 +48,8 @@ import numpy as np
 import pandas as pd
 from scipy.sparse.csgraph import connected_components
 
+from ..compartments.arbor import Arbor
+from ..compartments.vertebrate import tree_axon
 from ..errors import InputError
 from ..graph import Neuron
 from .divide import CUT_COLUMNS, divide, empty_cuts
@@ -109,6 +115,7 @@ class _Tree:
         for v in order:  # parents first: each branch's nodes in path order
             self.nodes.setdefault(int(nb[v]), []).append(int(v))
         self.span = span
+        self._axon: set[int] | None = None
 
     def polyline(self, b: int) -> np.ndarray:
         nodes = self.nodes.get(b, [])
@@ -154,6 +161,21 @@ class _Tree:
         if "compartment" not in self.table or b not in self.table.index:
             return ""
         return str(self.table.at[b, "compartment"])
+
+    def is_axon(self, b: int) -> bool:
+        """True for a branch of the neuron's axon: labelled ``axon``, or, unlabelled, in the axon the
+        geometry rule finds for its soma's tree (:func:`neurograph.compartments.vertebrate.tree_axon`)."""
+        if self._axon is None:
+            if "compartment" in self.table:
+                self._axon = set(self.table.index[self.table["compartment"] == "axon"].tolist())
+            else:
+                self._axon = set()
+                arbor = Arbor(self.neuron)
+                for tree in arbor.soma_trees:
+                    found = tree_axon(self.neuron, arbor, int(tree), 30.0)
+                    if found is not None:
+                        self._axon |= set(arbor.node_branch[found[0]].tolist())
+        return b in self._axon
 
     def position(self, b: int) -> np.ndarray:
         return self.polyline(b)[0]
@@ -203,7 +225,7 @@ def _crossing(t: _Tree, cos_crossing: float = 0.8, connector_um: float = 2.0, co
         conf = float(np.clip(-c, 0, 1) * (0.5 + 0.5 * similar))
         # inside the cell's own axon every arm has the axon's calibre, and geometry cannot tell a
         # crossing from a branch point with two collaterals: a separate rule, flagged by default
-        rule = "axon_crossing" if all(t.compartment(x) == "axon" for x in (p, cont, a, b)) else "crossing"
+        rule = "axon_crossing" if all(t.is_axon(x) for x in (p, cont, a, b)) else "crossing"
         for arm in (a, b):
             out.append(dict(rule=rule, branch=arm, confidence=conf,
                             detail=f"arms {a}/{b} at {np.degrees(np.arccos(np.clip(c, -1, 1))):.0f} deg; "
@@ -223,6 +245,8 @@ def _calibre_jump(t: _Tree, max_width_ratio: float = 0.35, proximal_um: float = 
         # short connectors (a junction's own node cluster) are wider than either neurite
         while t.table.at[p, "length"] < 2.0 and next(iter(t.graph.predecessors(p)), -1) in t.table.index:
             p = next(iter(t.graph.predecessors(p)))
+        if t.is_axon(p):  # axon collaterals are thinner than the trunk they leave
+            continue
         sib = [s for s in t.graph.successors(p) if s != b and t.table.at[s, "length"] >= 2.0]
         ref = np.nanmax([t.width(p)] + [t.width(s) for s in sib])
         ratio = t.width(b) / ref if ref > 0 else np.nan
@@ -241,8 +265,8 @@ def _doubling_back(t: _Tree, min_turn_deg: float = 150.0, min_cable_um: float = 
     for b in t.table.index:
         p = next(iter(t.graph.predecessors(b)), -1)
         ang = t.table.at[b, "angle_to_parent"]
-        if p < t.n_somas or not ang > min_turn_deg:
-            continue
+        if p < t.n_somas or not ang > min_turn_deg or (t.is_axon(b) and t.is_axon(p)):
+            continue  # axons recurve (recurrent collaterals): turning back inside the axon is normal
         # a stub of a few µm turning back is the skeleton of a junction's bulge, not a neurite
         if t.cable_um(t.subtree(b)) < min_cable_um:
             continue
