@@ -221,7 +221,7 @@ def allen_unmerged(lines: list) -> None:
             rows.append(dict(cell=int(sid), rule=r.rule, action=r.action, cable_um=r.cable_um, truth=kind))
     table = pd.DataFrame(rows, columns=["cell", "rule", "action", "cable_um", "truth"])
     lines.append(f"== real unmerged neurons: {len(ids)} Allen Cell Types full reconstructions (light microscopy, µm "
-                 f"files, SWC types stripped), {cable / 1e3:.2f} m of cable, default rules ({time.perf_counter() - t0:.0f} s) ==")
+                 f"files, SWC types stripped), {cable / 1e6:.2f} m of cable, default rules ({time.perf_counter() - t0:.0f} s) ==")
     for rule, g in table.groupby("rule"):
         cuts = g[g["action"] == "cut"]
         lines.append(f"{rule:17s} {g['action'].iat[0]:4s} {len(g):4d} pieces in {g['cell'].nunique():3d} cells "
