@@ -41,9 +41,10 @@ def _one(inputs: list[str], out: str, workers: int, swc_units: str | None, dask:
 
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as c, \
                 Client(c) as client:
-            summary = extract_all(inputs, out, scheduler=client, units=swc_units, progress=False, isolate=isolate)
+            summary = extract_all(inputs, out, scheduler=client, voxel_size=1, units=swc_units, progress=False,
+                                      isolate=isolate)  # meshes in nm
     else:
-        summary = extract_all(inputs, out, workers=workers, units=swc_units, progress=False)
+        summary = extract_all(inputs, out, workers=workers, voxel_size=1, units=swc_units, progress=False)
     wall = time.perf_counter() - t0
     parent = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     peaks, secs = [], []

@@ -123,7 +123,7 @@ def microns() -> None:
         return
     print("\n== MICrONS 864691135510518224 (double-soma merge) with its synapses ==")
     t0 = time.perf_counter()
-    neuron = ng.extract(stem + "_decimated_mesh.off", synapses=stem + "_synapses.csv",
+    neuron = ng.extract(stem + "_decimated_mesh.off", voxel_size=1, synapses=stem + "_synapses.csv",
                         synapse_voxel_size=(4, 4, 40))
     print(f"extract + synapses + compartments {time.perf_counter() - t0:.1f} s; synapse report {neuron.synapse_report}")
     for use in (True, False):

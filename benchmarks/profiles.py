@@ -96,7 +96,7 @@ def microns() -> None:
         return
     print("\n== MICrONS 864691135510518224 (two somata) with its 965 synapses ==")
     mesh, syn = stem.parent / (stem.name + "_decimated_mesh.off"), stem.parent / (stem.name + "_synapses.csv")
-    runs = {"no profile (synapse_voxel_size=(4,4,40))": dict(synapse_voxel_size=(4, 4, 40)),
+    runs = {"no profile (synapse_voxel_size=(4,4,40))": dict(voxel_size=1, synapse_voxel_size=(4, 4, 40)),
             "dataset='microns'": dict(dataset="microns")}
     for label, kw in runs.items():
         t0 = time.perf_counter()
@@ -110,7 +110,8 @@ def microns() -> None:
     v = SHARED / "microns_neurd" / "harris_spiny_dendrite_vertices_um.txt"
     if v.exists():
         f = SHARED / "microns_neurd" / "harris_spiny_dendrite_faces.txt"
-        neuron, warned = extract_warned((np.loadtxt(v) * 1000.0, np.loadtxt(f, dtype=np.int64)), name="harris")
+        neuron, warned = extract_warned((np.loadtxt(v) * 1000.0, np.loadtxt(f, dtype=np.int64)), voxel_size=1,
+                                       name="harris")
         print(f"Harris spiny dendrite (no profile): InsectTwigWarning {'YES' if warned else 'no'} ({check_text(neuron)})")
 
 

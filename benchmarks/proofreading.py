@@ -267,7 +267,7 @@ def microns(lines: list) -> None:
     if os.path.exists(saved):
         neuron = ng.load(saved)
     else:
-        neuron = ng.extract(stem + "_decimated_mesh.off", synapses=stem + "_synapses.csv",
+        neuron = ng.extract(stem + "_decimated_mesh.off", voxel_size=1, synapses=stem + "_synapses.csv",
                             synapse_voxel_size=(4, 4, 40))
         os.makedirs(os.path.dirname(saved), exist_ok=True)
         neuron.save(saved)

@@ -71,7 +71,7 @@ def child_extract(path: str, voxel: float, spines: bool, synapses: bool, decimat
         cpu[stage] = time.process_time() - last[0]
         last[0] = time.process_time()
 
-    neuron = ng.extract(mesh, spines=spines, progress=progress, decimate=decimate,
+    neuron = ng.extract(mesh, voxel_size=1, spines=spines, progress=progress, decimate=decimate,
                         synapses=str(SYNAPSES) if synapses else None, synapse_voxel_size=(4, 4, 40))
     t1 = time.perf_counter()
     feats = neuron_features(neuron).iloc[0]

@@ -127,7 +127,7 @@ def real_data() -> None:
     f = shared / "microns_neurd" / "harris_spiny_dendrite_faces.txt"
     if v.exists() and f.exists():
         t0 = time.perf_counter()
-        neuron = ng.extract((np.loadtxt(v) * 1000.0, np.loadtxt(f, dtype=np.int64)), name="harris")
+        neuron = ng.extract((np.loadtxt(v) * 1000.0, np.loadtxt(f, dtype=np.int64)), voxel_size=1, name="harris")
         sp, length = neuron.spines, float(neuron.branches.length.sum())
         print(f"Harris spiny dendrite segment: {len(sp)} spines on {length:.2f} µm of shaft "
               f"({len(sp) / length:.2f} per µm), {len(neuron.branches)} branch(es); "

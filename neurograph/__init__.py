@@ -9,10 +9,10 @@ The pipeline, one public entry point per step (all lengths in nm unless a table 
     neuron = neurograph.decompose(skel, somas, fixed.mesh)     # graph + features
     neuron.branches, neuron.summary
 
-or all at once: ``neurograph.extract("cell.off")``.
+or all at once: ``neurograph.extract("cell.off", voxel_size=1)`` (the unit is required: 1 for nm).
 """
 
-from .errors import InputError, MeshError, NeurographError, SkeletonError
+from .errors import InputError, MeshError, NeurographError, SkeletonError, UnitsError
 from .errors import FormatError
 from .errors import InsectTwigWarning, NeurographDeprecationWarning, NeurographWarning
 from .datasets import PROFILES as DATASETS
@@ -37,7 +37,7 @@ from . import synthetic
 
 from .version import __version__  # noqa: E402,F401
 
-__all__ = ["from_navis", "load_skeleton", "graph_arrays", "heal", "heal_report", "canonical", "FormatError", "InsectTwigWarning", "NeurographWarning", "DATASETS", "load_swc", "neuron_features", "feature_table", "classify", "detect_spines", "map_synapses", "neuron_summary", "NeurographDeprecationWarning", "load_synapses", "label_compartments", "compartment_table", "soma_features", "InputError", "MeshError", "NeurographError", "SkeletonError", "Neuron", "RepairResult", "Skeleton",
+__all__ = ["from_navis", "load_skeleton", "graph_arrays", "heal", "heal_report", "canonical", "FormatError", "InsectTwigWarning", "NeurographWarning", "DATASETS", "load_swc", "neuron_features", "feature_table", "classify", "detect_spines", "map_synapses", "neuron_summary", "NeurographDeprecationWarning", "load_synapses", "label_compartments", "compartment_table", "soma_features", "InputError", "MeshError", "NeurographError", "SkeletonError", "UnitsError", "Neuron", "RepairResult", "Skeleton",
            "Soma", "decompose", "extract", "find_somas", "load", "load_mesh", "repair", "skeletonize",
            "synthetic", "write_swc", "batch", "split_somas", "proofread"]
 

@@ -99,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("mesh", nargs="?", help=".ply/.obj/.off/.stl mesh")
     ex.add_argument("-o", "--output", required=True, help="output folder")
     ex.add_argument("--voxel-size", nargs="+", type=float, default=None,
-                    help="nm per mesh unit: one value or X Y Z (default: the --dataset's, else 1 = mesh in nm)")
+                    help="nm per mesh unit: one value or X Y Z, 1 for a mesh in nm (required unless --dataset "
+                    "gives it: there is no default unit)")
     ex.add_argument("--dataset", default=None, help=DATASET_HELP)
     ex.add_argument("--example", action="store_true",
                     help="use skeletor's example hemibrain mesh (a fly neuron: implies --no-spines)")
@@ -112,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "the neuron and used for axon/dendrite labels; writes <name>_synapses.csv")
     ex.add_argument("--synapse-voxel-size", nargs="+", type=float, default=None,
                     help="nm per synapse coordinate unit: 1 (nm), 4 4 40 (MICrONS voxels), 8 (hemibrain); "
-                    "default: the --dataset's, else 1")
+                    "required with --synapses unless --dataset gives it")
     ex.add_argument("--compartments", action="store_true",
                     help="label axon/dendrite/soma without synapses too (always done with --synapses)")
     ex.add_argument("--pia", nargs=3, type=float, metavar=("X", "Y", "Z"),
@@ -144,10 +145,6 @@ def _limit_memory(value: str | None) -> tuple | None:
     """Cap this process's address space (``RLIMIT_AS``); returns the limits to restore."""
     if value is None or str(value).strip().lower() in ("none", "off", "0"):
         return None
-    try:
-        import resource
-    except ImportError:  # pragma: no cover - Windows
-        return None
     if str(value).strip().lower() == "auto":
         try:
             limit = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -157,12 +154,9 @@ def _limit_memory(value: str | None) -> tuple | None:
         from .batch.runner import parse_memory
 
         limit = parse_memory(value)
-    old = resource.getrlimit(resource.RLIMIT_AS)
-    soft = limit if old[1] == resource.RLIM_INFINITY else min(limit, old[1])
-    if old[0] != resource.RLIM_INFINITY and old[0] <= soft:
-        return None  # already tighter
-    resource.setrlimit(resource.RLIMIT_AS, (soft, old[1]))
-    return old
+    from .batch.limits import limit_address_space
+
+    return limit_address_space(limit, keep_tighter=True)  # a tighter limit set by the caller wins
 
 
 def main(argv: list[str] | None = None) -> int:

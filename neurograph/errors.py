@@ -16,6 +16,11 @@ class InputError(NeurographError, ValueError):
     """The input (file, array, table) is malformed, empty or in the wrong units."""
 
 
+class UnitsError(InputError):
+    """Coordinates without a unit (every loader needs one: a voxel size, ``units`` or a dataset
+    profile), or with numbers implausible for a neuron in the unit given."""
+
+
 class MeshError(InputError):
     """A mesh is empty, has NaN/inf coordinates, bad face indices or no area."""
 

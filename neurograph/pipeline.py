@@ -14,14 +14,16 @@ from .datasets import get_profile, pick, synapse_columns_for
 from .errors import InputError, UnitsWarning
 from .graph import Neuron, decompose
 from .graph.interop import neuron_from_table
-from .io.meshes import load_mesh
+from .io.meshes import load_mesh, mesh_voxel_size
 from .io.navis import connector_table, mesh_arrays, navis_module, tree_table
 from .io.precomputed import is_precomputed_source
-from .io.units import check_extent, check_thickness, unit_or_nm
+from .io.synapses import synapse_voxel_size as synapse_voxel
+from .io.units import check_extent, check_thickness
 from .mesh import find_somas, repair
 from .proofread import proofread as proofread_neuron
 from .proofread import split_somas
 from .skeleton import skeletonize
+from .skeleton.protrusions import PROTRUSION_RATIO
 from .spines import detect_spines, warn_if_insect_twigs
 from .synapses import map_synapses
 
@@ -34,7 +36,8 @@ def extract(source: Any, voxel_size: float | Sequence[float] | None = None, name
             spines: bool | dict | None = None, dataset: str | None = None,
             max_soma_radius: float | None = None, segment_id: Any = None,
             decimate: float | int | None = None, split: bool = False,
-            proofread: bool | dict | list = False) -> Neuron | list[Neuron]:
+            proofread: bool | dict | list = False,
+            protrusion_ratio: float | None = None) -> Neuron | list[Neuron]:
     """Run the whole pipeline on one mesh.
 
     Parameters left at ``None`` come from the ``dataset`` profile
@@ -49,8 +52,9 @@ def extract(source: Any, voxel_size: float | Sequence[float] | None = None, name
         with ``segment_id`` (see :func:`neurograph.load_mesh`).
     voxel_size : float or (3,) floats, optional
         nm per mesh unit (8 for hemibrain meshes in voxels, 1 for MICrONS meshes in nm).
-        Default: the profile's; without either, nm is assumed with a deprecation warning (for one
-        release: the unit will be required).
+        Required unless the mesh object says its unit (``trimesh.Trimesh.units``, set by
+        :func:`neurograph.load_mesh`), ``dataset`` gives it, or ``source`` is a precomputed
+        layer: there is no default unit.
     name : str, optional
         Defaults to the file stem.
     gap : float, default 2000
@@ -67,8 +71,8 @@ def extract(source: Any, voxel_size: float | Sequence[float] | None = None, name
         (:meth:`Neuron.map_synapses`) and used for the compartment labels.
     synapse_voxel_size : float or (3,) floats, optional
         nm per unit of the synapse coordinates ((4, 4, 40) for MICrONS tables, 8 for hemibrain);
-        default the profile's; a table from :func:`neurograph.load_synapses` is in nm already;
-        otherwise nm is assumed with a deprecation warning (for one release).
+        required with ``synapses`` unless the table comes from :func:`neurograph.load_synapses`
+        (in nm already) or ``dataset`` gives it: there is no default unit.
     synapse_columns : dict, optional
         Explicit synapse column names (``direction, x, y, z, id``); default the profile's
         when the table has those columns, else detected from the table.
@@ -105,6 +109,13 @@ def extract(source: Any, voxel_size: float | Sequence[float] | None = None, name
     proofread : bool, dict or list, default False
         Remove merge errors (:func:`neurograph.proofread`; a dict or list gives the rules).
         With ``split`` each part is proofread.
+    protrusion_ratio : float, optional
+        Make a twig of every patch of mesh surface standing out from the skeleton by more
+        than this many times the local radius (:mod:`neurograph.skeleton.protrusions`):
+        short twigs the wavefront passes by (on the decimated hemibrain DA1 meshes ~20-60
+        per neuron, +0.5-1.7 % of the reference cable). Default: 2 when spines are not
+        detected (the insect profiles), else off (on spiny dendrites such protrusions are
+        spines, measured by the spine step); 0 turns it off.
 
     Returns
     -------
@@ -112,9 +123,10 @@ def extract(source: Any, voxel_size: float | Sequence[float] | None = None, name
 
     Raises
     ------
-    InputError
-        The mesh spans less than 1 µm or more than 10 mm once scaled to nm: ``voxel_size``
-        is wrong (checked before any expensive step).
+    UnitsError
+        No unit for the mesh or the synapse table (see ``voxel_size``), or the mesh spans less
+        than 1 µm or more than 10 mm once scaled to nm: ``voxel_size`` is wrong (all checked
+        before any expensive step).
 
     Warns
     -----
@@ -128,22 +140,27 @@ def extract(source: Any, voxel_size: float | Sequence[float] | None = None, name
         return time.perf_counter()
 
     profile = get_profile(dataset)
-    voxel_size = pick(voxel_size, profile, "mesh_voxel_size", None)
-    if voxel_size is None:  # a precomputed layer says its own units (nm)
-        voxel_size = 1.0 if is_precomputed_source(source) else unit_or_nm(None, f"extract({name or 'mesh'!r})")
+    # the units first, before any work: a precomputed layer says its own (nm); other meshes and
+    # synapse tables need them given, on the object, or from the profile (no default unit)
+    voxel_size = 1.0 if is_precomputed_source(source) else mesh_voxel_size(source, voxel_size, profile)
+    if synapses is not None:  # given, else the table's own (nm from load_synapses), else the profile's
+        synapse_voxel_size = synapse_voxel(synapses, synapse_voxel_size, profile, "synapse_voxel_size")
+    else:  # recorded in the settings
+        synapse_voxel_size = pick(synapse_voxel_size, profile, "synapse_voxel_size", None)
     min_soma_radius = float(pick(min_soma_radius, profile, "min_soma_radius_nm", 2500.0))
     max_soma_radius = float(pick(max_soma_radius, profile, "max_soma_radius_nm", 15000.0))
-    synapse_voxel_size = pick(synapse_voxel_size, profile, "synapse_voxel_size", None)
     if synapse_columns is None and synapses is not None:
         synapse_columns = synapse_columns_for(profile, synapses)
     spines = pick(spines, profile, "spines", True)
+    if protrusion_ratio is None:  # twigs from surface protrusions where protrusions are not spines
+        protrusion_ratio = 0.0 if spines else PROTRUSION_RATIO
     comp_kwargs = dict(compartments) if isinstance(compartments, dict) else {}
     if profile is not None:
         comp_kwargs.setdefault("pia", profile.pia)
         comp_kwargs.setdefault("method", profile.compartments)
     settings = {"dataset": None if profile is None else profile.name, "voxel_size": voxel_size,
                 "min_soma_radius": min_soma_radius, "max_soma_radius": max_soma_radius, "gap": gap, "step": step,
-                "spines": spines, "synapse_voxel_size": synapse_voxel_size, "synapse_columns": synapse_columns,
+                "spines": spines, "protrusion_ratio": protrusion_ratio, "synapse_voxel_size": synapse_voxel_size, "synapse_columns": synapse_columns,
                 "synapse_tolerance": synapse_tolerance, "compartment_method": comp_kwargs.get("method", "auto"),
                 "pia": comp_kwargs.get("pia"), "decimate": decimate}
 
@@ -158,7 +175,7 @@ def extract(source: Any, voxel_size: float | Sequence[float] | None = None, name
     t = done("repair", t)
     somas = find_somas(repaired.mesh, min_radius=min_soma_radius, max_radius=max_soma_radius)
     t = done("soma", t)
-    skeleton = skeletonize(repaired.mesh, somas, repaired.bridges, step=step)
+    skeleton = skeletonize(repaired.mesh, somas, repaired.bridges, step=step, protrusion_ratio=protrusion_ratio)
     t = done("skeletonize", t)
     neuron = decompose(skeleton, somas, repaired.mesh, name=name, repair_report=repaired.report)
     if skeleton.radius is not None and np.isfinite(skeleton.radius).any():
@@ -276,5 +293,6 @@ def from_navis(x: Any, nm_per_unit: float | None = None, name: str | None = None
                 gap = np.linalg.norm(synapses.loc[tied, ["x", "y", "z"]].to_numpy(float)
                                      - nodes.loc[synapses.loc[tied, "node_id"]].to_numpy(float), axis=1)
                 tolerance = max(tolerance, float(gap.max()) * 1.01 + 1.0)
-        map_synapses(neuron, synapses.drop(columns="node_id", errors="ignore"), tolerance=tolerance, inplace=True)
+        map_synapses(neuron, synapses.drop(columns="node_id", errors="ignore"), voxel_size=1.0,  # nm
+                     tolerance=tolerance, inplace=True)
     return neuron

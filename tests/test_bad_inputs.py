@@ -26,7 +26,7 @@ from tests.bad_inputs.generate import MARKER, generate
 
 TIMEOUT_S = 60          # per call: a hang fails the case
 MEMORY_BUDGET = 3 * 2**30  # peak resident memory of the whole run, bytes
-CLEAR_BATCH_ERRORS = {"InputError", "MeshError", "SkeletonError", "FormatError", "NeurographError"}
+CLEAR_BATCH_ERRORS = {"InputError", "UnitsError", "MeshError", "SkeletonError", "FormatError", "NeurographError"}
 
 
 class Hang(BaseException):
@@ -95,8 +95,8 @@ def _cli(argv: list[str]):
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     folder = tmp_path_factory.mktemp("bad_inputs")
-    neuron = ng.extract(trimesh.creation.capsule(height=20_000.0, radius=1_500.0, count=(12, 12)), spines=False,
-                        name="capsule")
+    neuron = ng.extract(trimesh.creation.capsule(height=20_000.0, radius=1_500.0, count=(12, 12)), voxel_size=1,
+                        spines=False, name="capsule")
     neuron.save(folder / "valid.neuron.zip")
     return folder, generate(str(folder / "corpus"), str(folder / "valid.neuron.zip")), neuron
 
@@ -112,8 +112,8 @@ def _library_call(case, neuron, tables_ok):
         return lambda: ng.load_swc(case.path, units=a["units"])
     if case.kind == "synapses":
         if a.get("strict") is False:
-            return lambda: assign_synapses(neuron, ng.load_synapses(case.path), strict_units=False)
-        return lambda: ng.map_synapses(neuron, case.path)
+            return lambda: assign_synapses(neuron, ng.load_synapses(case.path, voxel_size=1), strict_units=False)
+        return lambda: ng.map_synapses(neuron, case.path, voxel_size=1)
     if case.kind == "neuron":
         return lambda: ng.load(case.path)
     if case.kind == "model":
@@ -135,7 +135,8 @@ def _cli_argv(case, out: str, capsule_path: str, table_ok_path: str) -> list[str
     if case.kind == "swc":
         return ["features", case.path, "--units", a["units"], "-o", os.path.join(out, "f.csv"), "-q"]
     if case.kind == "synapses":
-        return ["extract", capsule_path, "-o", out, "--no-spines", "--synapses", case.path]
+        return ["extract", capsule_path, "-o", out, "--no-spines", "--voxel-size", "1", "--synapses", case.path,
+                "--synapse-voxel-size", "1"]
     if case.kind == "neuron":
         return ["features", case.path, "-o", os.path.join(out, "f.csv"), "-q"]
     if case.kind == "model":
@@ -171,8 +172,9 @@ def test_corpus_never_crashes_hangs_or_runs_code(corpus, tmp_path, monkeypatch, 
         existing.write_text("x")
         for name, argv in {
             "extract --voxel-size 1 2": ["extract", capsule_path, "-o", str(tmp_path / "o1"), "--voxel-size", "1", "2"],
-            "extract -o file": ["extract", capsule_path, "-o", str(existing)],
-            "batch -o file": ["batch", capsule_path, "-o", str(existing), "-q"],
+            "extract -o file": ["extract", capsule_path, "-o", str(existing), "--voxel-size", "1"],
+            "extract without a unit": ["extract", capsule_path, "-o", str(tmp_path / "o3")],
+            "batch -o file": ["batch", capsule_path, "-o", str(existing), "--voxel-size", "1", "-q"],
             "train -o file": ["train", table_ok_path, "--label", "label", "-o", str(existing)],
             "predict -o folder": ["predict", str(folder / "corpus" / "models" / "model_ok"), table_ok_path,
                                   "-o", str(tmp_path)],
@@ -182,7 +184,7 @@ def test_corpus_never_crashes_hangs_or_runs_code(corpus, tmp_path, monkeypatch, 
             "train forest, number-like labels, --cv 0": ["train", table_ok_path, "--label", "label", "--cv", "0",
                                                         "-o", str(tmp_path / "m0")],
             "extract --memory-limit nonsense": ["extract", capsule_path, "-o", str(tmp_path / "o2"),
-                                                "--memory-limit", "lots"],
+                                                "--voxel-size", "1", "--memory-limit", "lots"],
         }.items():
             from tests.bad_inputs.generate import Case
 
@@ -216,6 +218,7 @@ def test_corpus_never_crashes_hangs_or_runs_code(corpus, tmp_path, monkeypatch, 
     assert peak < MEMORY_BUDGET
 
 
+@pytest.mark.filterwarnings("ignore::neurograph.errors.UnitsWarning")  # the corpus' SWCs span ~2 nm on purpose
 def test_batch_runner_on_the_corpus(corpus, tmp_path, monkeypatch, capsys):
     """Broken meshes and SWCs in one batch, run from a folder holding a foreign ``neurograph/``
     package: every failure is a clear error row, the exit status is 3 and names the table."""

@@ -310,7 +310,9 @@ def test_cli_batch_folder(tmp_path, manifest):
     src.mkdir()
     for name in ("syn_1.ply", "empty.ply"):
         (src / name).write_bytes((manifest.parent / name).read_bytes())
-    assert main(["batch", str(src), "-o", str(tmp_path / "o"), "--workers", "1", "-q"]) == 3  # a neuron failed
+    assert main(["batch", str(src), "-o", str(tmp_path / "o"), "--workers", "1", "-q"]) == 1  # no unit: not started
+    assert not (tmp_path / "o").exists()
+    assert main(["batch", str(src), "-o", str(tmp_path / "o"), "--voxel-size", "1", "--workers", "1", "-q"]) == 3
     res = read_results(tmp_path / "o")
     assert list(res.neurons["neuron"]) == ["syn_1"] and list(res.errors["neuron"]) == ["empty"]
     assert main(["batch", str(src), "-o", str(tmp_path / "o"), "--voxel-size", "8", "-q"]) == 1
@@ -333,7 +335,7 @@ def test_microns_mesh_with_synapse_table(tmp_path):
     n_rows = len(pd.read_csv(synapses))
     assert len(res.synapses) == n_rows and set(res.synapses["neuron"]) == {"m864691135510518224"}
     # synapse coordinates came in as 4 x 4 x 40 nm voxels: z in nm lies inside the mesh's z range
-    loaded = ng.load_mesh(mesh)
+    loaded = ng.load_mesh(mesh, voxel_size=1)
     assert loaded.bounds[0, 2] - 5000 < res.synapses["z"].median() < loaded.bounds[1, 2] + 5000
     assert res.neurons.loc[0, "n_somas"] == 2
     # the synapses labelled the compartments, as in `neurograph extract --synapses`

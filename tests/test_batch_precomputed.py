@@ -69,7 +69,7 @@ def test_layer_batch_equals_file_batch(layer_and_files, tmp_path):
     # exit status 3: some neurons failed (the missing and the corrupt segment), named on stderr
     assert done.returncode == 3, done.stderr
     assert "2 neuron(s) failed" in done.stderr and "errors" in done.stderr
-    extract_all(d / "files", tmp_path / "from_files", workers=2, qc=False, progress=False)
+    extract_all(d / "files", tmp_path / "from_files", voxel_size=1, workers=2, qc=False, progress=False)
     a, b = read_results(tmp_path / "from_layer"), read_results(tmp_path / "from_files")
     assert sorted(a.neurons["neuron"]) == sorted(b.neurons["neuron"]) == ["101", "102"]
     drop = ["path", "kind"]

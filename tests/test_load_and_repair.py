@@ -21,37 +21,38 @@ def _two_boxes(gap: float):
 ])
 def test_bad_meshes_raise_clear_errors(vertices, faces, message):
     with pytest.raises(MeshError, match=message):
-        ng.load_mesh((vertices, faces))
+        ng.load_mesh((vertices, faces), voxel_size=1)
 
 
 def test_bad_files(tmp_path):
     empty = tmp_path / "empty.ply"
     empty.write_bytes(b"")
     with pytest.raises(MeshError, match="empty"):
-        ng.load_mesh(empty)
+        ng.load_mesh(empty, voxel_size=1)
     with pytest.raises(MeshError, match="not found"):
-        ng.load_mesh(tmp_path / "missing.obj")
+        ng.load_mesh(tmp_path / "missing.obj", voxel_size=1)
     (tmp_path / "x.xyz").write_text("1 2 3\n")
     with pytest.raises(MeshError, match="unsupported"):
-        ng.load_mesh(tmp_path / "x.xyz")
+        ng.load_mesh(tmp_path / "x.xyz", voxel_size=1)
     truncated = tmp_path / "t.off"
     truncated.write_text("OFF\n10 5 0\n0 0 0\n1 1 1\n")
     with pytest.raises(NeurographError):
-        ng.load_mesh(truncated)
+        ng.load_mesh(truncated, voxel_size=1)
 
 
 def test_voxel_size_scales_to_nm():
     box = trimesh.creation.box(extents=(1, 2, 3))
-    mesh = ng.load_mesh(box, voxel_size=(8, 8, 40))
+    with pytest.warns(ng.errors.UnitsWarning, match="probably in µm"):  # a box 121 nm across: no neuron
+        mesh = ng.load_mesh(box, voxel_size=(8, 8, 40))
     assert np.allclose(np.ptp(mesh.vertices, axis=0), (8, 16, 120))
 
 
 def test_repair_keeps_near_pieces_and_drops_far_ones():
-    near = ng.repair(ng.load_mesh(_two_boxes(500)), gap=2000)
+    near = ng.repair(ng.load_mesh(_two_boxes(500), voxel_size=1), gap=2000)
     assert near.report["components_kept"] == 2 and len(near.bridges) == 1
     d = np.linalg.norm(np.diff(near.mesh.vertices[near.bridges[0]], axis=0))
     assert d == pytest.approx(500, abs=1)
-    far = ng.repair(ng.load_mesh(_two_boxes(5000)), gap=2000)
+    far = ng.repair(ng.load_mesh(_two_boxes(5000), voxel_size=1), gap=2000)
     assert far.report["components_kept"] == 1 and far.report["components_dropped"] == 1
     assert far.report["area_dropped_um2"] == pytest.approx(6.0, rel=1e-6)
 
@@ -59,7 +60,7 @@ def test_repair_keeps_near_pieces_and_drops_far_ones():
 def test_repair_removes_duplicate_and_degenerate_faces():
     box = trimesh.creation.box(extents=(1000, 1000, 1000))
     faces = np.vstack([box.faces, box.faces[:3], [[0, 0, 1]]])
-    result = ng.repair(ng.load_mesh((box.vertices, faces)))
+    result = ng.repair(ng.load_mesh((box.vertices, faces), voxel_size=1))
     assert len(result.mesh.faces) == 12
     assert result.report["faces_removed_degenerate_or_duplicate"] == 4
 

@@ -130,7 +130,7 @@ def test_save_load_keeps_cuts(bridge, tmp_path):
 
 def test_microns_split(microns_mesh_path):
     stem = SHARED / "microns_neurd" / "864691135510518224"
-    parts = ng.extract(microns_mesh_path, synapses=f"{stem}_synapses.csv", synapse_voxel_size=(4, 4, 40),
+    parts = ng.extract(microns_mesh_path, voxel_size=1, synapses=f"{stem}_synapses.csv", synapse_voxel_size=(4, 4, 40),
                        split=True)
     assert len(parts) == 2 and all(p.n_somas == 1 for p in parts)
     neurd = pd.read_csv(f"{stem}_neurd_skeleton.swc", sep=r"\s+")
@@ -150,7 +150,7 @@ def test_batch_split(bridge, tmp_path):
 
     m, _ = bridge
     m.mesh.export(tmp_path / "merge.ply")
-    summary = extract_all([str(tmp_path / "merge.ply")], tmp_path / "out", workers=1, progress=False, qc=False,
+    summary = extract_all([str(tmp_path / "merge.ply")], tmp_path / "out", voxel_size=1, workers=1, progress=False, qc=False,
                           extract_kwargs={"split": True, "spines": False, "step": STEP})
     res = read_results(tmp_path / "out")
     assert summary.succeeded == 1, res.errors.to_dict("records")

@@ -178,7 +178,7 @@ def capsule_meshes(draw):
 def test_random_meshes(mesh):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        neuron = ng.extract(mesh, spines=False)
+        neuron = ng.extract(mesh, voxel_size=1, spines=False)
     _check_neuron(neuron, mesh=True)
     _check_round_trip(neuron)
 
@@ -209,7 +209,7 @@ def test_random_mesh_arrays_raise_clear_errors(n_vertices, n_faces, damage, seed
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            mesh = ng.load_mesh((v, f))
+            mesh = ng.load_mesh((v, f), voxel_size=1)
         except NeurographError:
             return
     assert np.isfinite(mesh.vertices).all() and mesh.faces.min() >= 0 and mesh.faces.max() < len(mesh.vertices)

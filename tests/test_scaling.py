@@ -34,7 +34,7 @@ def _subdivided(mesh: trimesh.Trimesh, times: int) -> trimesh.Trimesh:
     v, f = np.asarray(mesh.vertices), np.asarray(mesh.faces)
     for _ in range(times):
         v, f = trimesh.remesh.subdivide(v, f)
-    return trimesh.Trimesh(v, f, process=False)
+    return trimesh.Trimesh(v, f, process=False, metadata={"units": mesh.units})
 
 
 @pytest.fixture(scope="module")

@@ -104,7 +104,7 @@ def test_soma_without_radius_is_not_invented(tmp_path):
 ])
 def test_malformed_swc_raises_format_error(tmp_path, text, match):
     with pytest.raises(FormatError, match=match):
-        ng.load_swc(_write(tmp_path, text), units="nm")
+        ng.load_swc(_write(tmp_path, text), units="um")  # µm: a plausible size, no units warning first
 
 
 def test_units_are_required_and_checked(tmp_path):

@@ -50,7 +50,7 @@ def test_load_navis_csv_and_explicit_columns(navis_data, tmp_path):
 ])
 def test_load_rejects_bad_tables(table, match):
     with pytest.raises(InputError, match=match):
-        ng.load_synapses(table)
+        ng.load_synapses(table, voxel_size=1)
 
 
 def test_load_rejects_bad_voxel_size_and_column_names():
@@ -58,7 +58,7 @@ def test_load_rejects_bad_voxel_size_and_column_names():
     with pytest.raises(InputError, match="voxel_size"):
         ng.load_synapses(table, voxel_size=(4, 4))
     with pytest.raises(InputError, match="no column"):
-        ng.load_synapses(table, columns={"direction": "nope"})
+        ng.load_synapses(table, voxel_size=1, columns={"direction": "nope"})
 
 
 def test_map_synapses_on_synthetic(bipolar):
@@ -144,7 +144,7 @@ def test_hemibrain_split_agrees_with_navis(navis_data):
 
 def test_microns_synapses_land_on_the_right_compartments(microns_mesh_path):
     stem = str(microns_mesh_path).replace("_decimated_mesh.off", "")
-    neuron = ng.extract(microns_mesh_path, synapses=stem + "_synapses.csv", synapse_voxel_size=(4, 4, 40))
+    neuron = ng.extract(microns_mesh_path, voxel_size=1, synapses=stem + "_synapses.csv", synapse_voxel_size=(4, 4, 40))
     syn = neuron.synapses
     assert len(syn) == 965 and syn["mapped"].all()
     pre = syn["direction"] == "pre"

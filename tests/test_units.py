@@ -10,7 +10,7 @@ import pytest
 import trimesh
 
 import neurograph as ng
-from neurograph.errors import SkeletonError
+from neurograph.errors import SkeletonError, UnitsError
 from neurograph.mesh.soma import Soma
 
 synthetic = pytest.importorskip("neurograph.synthetic")
@@ -75,26 +75,78 @@ def test_skeletonize_refuses_a_soma_given_twice():
         ng.skeletonize(mesh, [Soma(center=soma.center, radius=soma.radius, faces=np.empty(0, np.int64))])
 
 
-def test_one_unit_vocabulary_old_names_warn_and_no_silent_nm_default():
-    """Parameters not in nm carry their unit; old names work for one release with a warning;
-    a loader without a unit warns instead of silently assuming nm; one name per quantity."""
+def test_every_loader_of_coordinates_requires_a_unit(tmp_path):
+    """No default unit: a mesh (file, arrays, Trimesh) or a synapse table without one raises a
+    UnitsError saying what to pass; the unit may come from the object itself or a dataset profile."""
     cell = synthetic.make_neuron(seed=0, shape="fragment")
-    with pytest.warns(ng.NeurographDeprecationWarning, match="no unit given"):
-        ng.load_mesh(cell.mesh)
-    with pytest.warns(ng.NeurographDeprecationWarning, match="no unit given"):
-        neuron = ng.extract(cell.mesh, spines=False)
+    bare = trimesh.Trimesh(cell.mesh.vertices, cell.mesh.faces, process=False)  # no units
+    assert bare.units is None and cell.mesh.units == "nm"
+    bare.export(tmp_path / "cell.ply")
+    remedy = r"voxel_size=1 if they are in nm.*dataset="
+    for source in (bare, (bare.vertices, bare.faces), tmp_path / "cell.ply"):
+        with pytest.raises(UnitsError, match=remedy):
+            ng.load_mesh(source)
+        with pytest.raises(UnitsError, match=remedy):
+            ng.extract(source, spines=False)
     table = synthetic.sample_synapses(cell, seed=0)
     assert table.attrs["units"] == "nm"
     raw = table[["x", "y", "z", "direction"]].copy()
     raw.attrs = {}
-    with pytest.warns(ng.NeurographDeprecationWarning, match="no unit given"):
-        ng.load_synapses(raw)
+    raw.to_csv(tmp_path / "syn.csv", index=False)
+    for source in (raw, tmp_path / "syn.csv"):
+        with pytest.raises(UnitsError, match=remedy):
+            ng.load_synapses(source)
+    with pytest.raises(UnitsError, match=r"synapse_voxel_size=1 if they are in nm"):  # before any work
+        ng.extract(cell.mesh, spines=False, synapses=raw)
+    # the unit from the object, the caller or a dataset profile
+    np.testing.assert_allclose(ng.load_mesh(cell.mesh).vertices, cell.mesh.vertices)
+    assert ng.load_mesh(bare, voxel_size=1).units == "nm"
+    np.testing.assert_allclose(ng.load_mesh(bare, dataset="hemibrain").vertices, bare.vertices * 8)
+    in_um = trimesh.Trimesh(bare.vertices / 1000, bare.faces, process=False, metadata={"units": "um"})
+    np.testing.assert_allclose(ng.load_mesh(in_um).vertices, bare.vertices, rtol=1e-9)
+    np.testing.assert_allclose(ng.load_synapses(raw, voxel_size=1)[["x", "y", "z"]], raw[["x", "y", "z"]])
+    np.testing.assert_allclose(ng.load_synapses(raw, dataset="hemibrain")[["x", "y", "z"]], raw[["x", "y", "z"]] * 8)
     import warnings
 
     with warnings.catch_warnings():
-        warnings.simplefilter("error", ng.NeurographDeprecationWarning)
-        assert ng.load_synapses(table).attrs["units"] == "nm"  # says its unit: no warning
+        warnings.simplefilter("error", ng.NeurographWarning)
+        neuron = ng.extract(cell.mesh, spines=False)
+        assert ng.load_synapses(table).attrs["units"] == "nm"  # says its unit
         mapped = ng.map_synapses(neuron, table)
+    with pytest.raises(UnitsError, match=remedy):
+        ng.map_synapses(neuron, raw)
+    assert mapped.synapses["mapped"].mean() == ng.map_synapses(neuron, raw, voxel_size=1).synapses["mapped"].mean()
+
+
+def test_command_line_and_batch_without_a_unit(tmp_path, capsys):
+    """The CLI says which flag to pass; a batch input without a unit is a failed neuron with that
+    message (the others are extracted); a batch where no input has a unit stops before it starts."""
+    from neurograph.batch import extract_all, read_results
+    from neurograph.cli import main
+
+    cell = synthetic.make_neuron(seed=2, shape="fragment")
+    trimesh.Trimesh(cell.mesh.vertices, cell.mesh.faces, process=False).export(tmp_path / "cell.ply")
+    assert main(["extract", str(tmp_path / "cell.ply"), "-o", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "no unit given" in err and "--voxel-size 1" in err and "--dataset" in err
+    pd = pytest.importorskip("pandas")
+    pd.DataFrame({"id": ["with_unit", "without"], "path": ["cell.ply", "cell.ply"],
+                  "voxel_size": ["1", ""]}).to_csv(tmp_path / "manifest.csv", index=False)
+    summary = extract_all(tmp_path / "manifest.csv", tmp_path / "batch", workers=1, progress=False,
+                          save_neurons=False, qc=False, extract_kwargs={"spines": False})
+    assert summary.succeeded == 1 and summary.failed == 1
+    errors = read_results(tmp_path / "batch").errors.set_index("neuron")
+    assert errors.loc["without", "exception"] == "UnitsError"
+    assert "voxel_size=1 if they are in nm" in errors.loc["without", "message"]
+    with pytest.raises(UnitsError, match="no input has a unit"):
+        extract_all(tmp_path / "cell.ply", tmp_path / "batch2", workers=1, progress=False)
+
+
+def test_one_unit_vocabulary_old_names_warn():
+    """Parameters not in nm carry their unit; old names work for one release with a warning;
+    one name per quantity."""
+    cell = synthetic.make_neuron(seed=0, shape="fragment")
+    mapped = ng.map_synapses(ng.extract(cell.mesh, spines=False), synthetic.sample_synapses(cell, seed=0))
     with pytest.warns(ng.NeurographDeprecationWarning, match="proximal_um"):
         old = ng.label_compartments(mapped, proximal=20.0)
     assert old.settings["label_compartments"]["proximal_um"] == 20.0

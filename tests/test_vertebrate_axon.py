@@ -36,7 +36,7 @@ def _accuracy(neuron, cell) -> float:
 
 @pytest.mark.parametrize("shape,seed", [("pyramidal", 0), ("pyramidal", 5), ("multipolar", 1), ("bipolar", 0)])
 def test_radius_less_geometry_axon_within_005_of_with_radii(tmp_path, shape, seed):
-    cell = make_neuron(seed, shape, spine_density=0.0)
+    cell = make_neuron(seed, shape, spines_per_um=0.0)
     acc, methods = {}, {}
     for radii in (True, False):
         sk = truth_skeleton(cell, radii=radii, spacing=2000.0, jitter=0.3, seed=seed)

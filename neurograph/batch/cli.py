@@ -70,13 +70,15 @@ def add_batch_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=None, help="local worker processes (default: all cores)")
     p.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786")
     p.add_argument("--voxel-size", nargs="+", type=float, default=None,
-                   help="nm per mesh unit: one value or X Y Z (default 1 = meshes in nm)")
+                   help="nm per mesh unit: one value or X Y Z, 1 for meshes in nm (required for meshes unless "
+                   "--dataset or the manifest gives it: there is no default unit)")
     p.add_argument("--units", default=None, help="units of SWC inputs: nm, um or voxel (with --voxel-size)")
     p.add_argument("--swc-units", dest="units", metavar="--units", action=_DeprecatedAlias,
                    help="deprecated name of --units")
     p.add_argument("--synapse-voxel-size", nargs="+", type=float, default=None,
-                   help="nm per synapse coordinate unit of the manifest's synapse tables: 1 (nm, default), "
-                   "4 4 40 (MICrONS voxels), 8 (hemibrain); a manifest column synapse_voxel_size overrides it")
+                   help="nm per synapse coordinate unit of the manifest's synapse tables: 1 (nm), "
+                   "4 4 40 (MICrONS voxels), 8 (hemibrain); a manifest column synapse_voxel_size overrides it; "
+                   "required with synapse tables unless --dataset gives it")
     from ..datasets import DATASET_HELP
 
     p.add_argument("--dataset", default=None, help=DATASET_HELP + "; a manifest's 'dataset' column wins per neuron")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 from ..datasets import get_profile
-from ..errors import InputError, renamed_parameters
+from ..errors import InputError, UnitsError, renamed_parameters
 from . import store
 from .inputs import Task, resolve_inputs
 
@@ -127,6 +127,28 @@ def _voxel(value: Any) -> float | list[float] | None:
     return values[0] if len(values) == 1 else values
 
 
+def _check_units(tasks: list[Task], voxel_size: Any, units: str | None, profile: Any) -> None:
+    """Raise :class:`UnitsError` when no input has a unit (nothing could be extracted).
+
+    An input without a unit (no voxel size / SWC units in its manifest row or for the run, no
+    dataset profile) fails on its own, recorded with the reason in the errors table; when that
+    is every input, the run stops before it starts.
+    """
+    if profile is not None or not tasks:
+        return
+    no_unit = {"mesh": voxel_size is None, "swc": units is None, "precomputed": False}  # a layer has its own
+    missing = [t for t in tasks if t.dataset is None and no_unit.get(t.kind, False)
+               and (t.units if t.kind == "swc" else t.voxel_size) is None]
+    if len(missing) < len(tasks):
+        return
+    swc = sum(t.kind == "swc" for t in missing)
+    raise UnitsError(f"no input has a unit ({len(missing) - swc} mesh(es), {swc} SWC file(s); e.g. {missing[0].path}): "
+                     "pass voxel_size= (--voxel-size: 1 for meshes in nm, 8 for hemibrain voxels, 4 4 40 for "
+                     "MICrONS voxels) for meshes and the SWC units (units='nm', 'um' or 'voxel'; --units) for "
+                     "SWC files, a dataset profile (dataset=, --dataset), or voxel_size / units / dataset columns "
+                     "in a manifest")
+
+
 @renamed_parameters(swc_units="units")
 def extract_all(inputs: str | os.PathLike | Task | Iterable[str | os.PathLike | Task], out_dir: str | os.PathLike,
                 *, workers: int | None = None, scheduler: Any = None,
@@ -160,15 +182,19 @@ def extract_all(inputs: str | os.PathLike | Task | Iterable[str | os.PathLike | 
         Run on Dask instead (``"tcp://host:8786"`` or a client). ``out_dir`` must then be on a
         file system shared by the client and all workers.
     voxel_size : float or (3,) floats, optional
-        nm per mesh unit (default 1: meshes in nm; 8 for hemibrain). Manifest rows override it.
-        For SWC files it is used only with ``units="voxel"``.
+        nm per mesh unit (1 for meshes in nm, 8 for hemibrain; no default: without it, a
+        manifest ``voxel_size`` column or a dataset profile, a mesh fails with a
+        :class:`~neurograph.errors.UnitsError`). Manifest rows override it. For SWC files it is
+        used only with ``units="voxel"``.
     units : {"nm", "um", "voxel"}, optional
         Units of SWC inputs (required when there are any, unless the manifest has ``units`` or a
         dataset profile is given; ``swc_units``: its deprecated old name), as in
         :func:`neurograph.load_swc` and ``neurograph batch --units``.
     synapse_voxel_size : float or (3,) floats, optional
-        nm per coordinate unit of the synapse tables named in a manifest (default 1: nm;
-        ``(4, 4, 40)`` for MICrONS tables); a manifest's ``synapse_voxel_size`` column overrides it.
+        nm per coordinate unit of the synapse tables named in a manifest (1 for nm,
+        ``(4, 4, 40)`` for MICrONS tables; no default: a row with synapses and no unit here, in
+        its ``synapse_voxel_size`` column or from a dataset profile fails); a manifest's
+        ``synapse_voxel_size`` column overrides it.
     extract_kwargs : mapping, optional
         More arguments of :func:`neurograph.extract` (``gap``, ``step``, ``min_soma_radius``, ...)
         in nm.
@@ -220,20 +246,15 @@ def extract_all(inputs: str | os.PathLike | Task | Iterable[str | os.PathLike | 
     Raises
     ------
     InputError
-        No inputs, duplicate ids, SWC inputs without units, another run writing to
+        No inputs, duplicate ids, no input with a unit (:class:`~neurograph.errors.UnitsError`;
+        one input without a unit fails alone, in the errors table), another run writing to
         ``out_dir``, or a resume with different extraction options.
     """
     t0 = time.perf_counter()
     out_dir = os.path.abspath(os.fspath(out_dir))
     tasks = resolve_inputs(inputs, segment_ids=segment_ids)
     profile = get_profile(dataset)
-    if units is None:
-        missing = [t.path for t in tasks if t.kind == "swc" and t.units is None and t.dataset is None
-                   and profile is None]
-        if missing:
-            raise InputError(f"{len(missing)} SWC input(s) (e.g. {missing[0]}) but no SWC units: pass "
-                             "units='nm' (EM skeletons), 'um' or 'voxel' (with voxel_size), "
-                             "a dataset profile (dataset=/--dataset), or a 'units' column in a manifest")
+    _check_units(tasks, voxel_size, units, profile)
     if workers is None:
         workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     if workers < 1:

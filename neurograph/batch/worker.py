@@ -22,9 +22,10 @@ from dataclasses import asdict
 from typing import Any, Callable
 
 
-from ..errors import InputError, NeurographError
+from ..errors import InputError, NeurographError, UnitsError
 from . import store
 from .inputs import Task
+from .limits import limit_address_space
 from .tables import neuron_tables, qc_png, split_tables, write_precomputed
 
 #: stage that starts when ``neurograph.extract`` reports the end of a stage
@@ -113,8 +114,9 @@ def _load(task: Task, options: dict, progress: Callable[[str, float], None]) -> 
         load_swc = neurograph.load_swc
         units = task.units or options.get("swc_units")
         if units is None and dataset is None:
-            raise InputError(f"{task.path}: SWC units unknown; pass units ('nm', 'um' or 'voxel'), a "
-                             "dataset profile, or a 'units' column in the manifest")
+            raise UnitsError(f"{task.path}: SWC units unknown (SWC files do not record them); pass units ('nm', "
+                             "'um' or 'voxel'; --units), a dataset profile (--dataset), or a 'units' or "
+                             "'dataset' column in the manifest")
         kwargs: dict[str, Any] = {"units": units, "name": task.id, "dataset": dataset}
         if units is not None and str(units).strip().lower() in ("voxel", "voxels", "vx"):
             kwargs["voxel_size"] = voxel
@@ -130,10 +132,10 @@ def _load(task: Task, options: dict, progress: Callable[[str, float], None]) -> 
 
 
 def _synapse_voxel(task: Task, options: dict) -> Any:
-    """nm per synapse-table unit: the task's, else the run's, else None (the profile's or 1)."""
+    """nm per synapse-table unit: the task's, else the run's, else None (the profile's; none: the neuron fails)."""
     if task.synapse_voxel_size is not None:
         return task.synapse_voxel_size
-    return options.get("synapse_voxel_size")  # None: the dataset profile's, else 1 (nm)
+    return options.get("synapse_voxel_size")  # None: the dataset profile's (no default unit)
 
 
 def _describe(exc: BaseException, stage: str, memory_limit: int | None) -> tuple[str, str]:
@@ -160,8 +162,8 @@ def process_one(task: Task, out_dir: str, options: dict, report: Callable[[str],
     out_dir : str
         Batch output folder (layout in :mod:`neurograph.batch.store`).
     options : dict
-        ``voxel_size`` (nm per mesh unit, default 1), ``swc_units``, ``synapse_voxel_size`` (nm per
-        synapse-table unit, default 1; a task's own value wins), ``extract_kwargs`` (passed
+        ``voxel_size`` (nm per mesh unit; no default), ``swc_units``, ``synapse_voxel_size`` (nm per
+        synapse-table unit, no default; a task's own value wins), ``extract_kwargs`` (passed
         to :func:`neurograph.extract`), ``save_neurons`` (write the saved Neuron, default True),
         ``precomputed`` (folder of a precomputed layer to write skeleton and mesh into, made by
         the runner; ``precomputed_mesh`` False: skeletons only), ``qc``
@@ -198,7 +200,8 @@ def process_one(task: Task, out_dir: str, options: dict, report: Callable[[str],
             enter("synapses")
             from ..synapses import map_synapses
 
-            map_synapses(neuron, task.synapses, voxel_size=_synapse_voxel(task, options), inplace=True)
+            map_synapses(neuron, task.synapses, voxel_size=_synapse_voxel(task, options), inplace=True,
+                         dataset=task.dataset or options.get("dataset"))  # the profile's unit when none is given
         enter("features")
         tables = split_tables(parts, task) if parts else neuron_tables(neuron, task)
         enter("write")
@@ -241,12 +244,7 @@ def apply_limits(memory_limit: int | None) -> None:
     memory_limit : int or None
         Address space in bytes (``RLIMIT_AS``, never above the hard limit); None or 0: no cap.
     """
-    if memory_limit:
-        import resource
-
-        _, hard = resource.getrlimit(resource.RLIMIT_AS)
-        soft = int(memory_limit) if hard == resource.RLIM_INFINITY else min(int(memory_limit), hard)
-        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+    limit_address_space(memory_limit)
     try:
         from threadpoolctl import threadpool_limits
 

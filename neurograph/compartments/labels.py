@@ -55,6 +55,7 @@ from .arbor import Arbor
 from .flow import flow_axons, output_twigs
 from .geometry import geometry_axon
 from .insect import insect_axon, is_unipolar
+from .outputs import outputs_to_axon
 from .vertebrate import label_pieces, multipolar, tree_axon
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -64,7 +65,7 @@ if TYPE_CHECKING:  # pragma: no cover
 @renamed_parameters(proximal="proximal_um")
 def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical: bool | str = "auto",
                        proximal_um: float = 30.0, pia: Sequence[float] | None = None,
-                       method: str = "auto",
+                       method: str = "auto", outputs_on_axon: bool | None = None,
                        inplace: bool = False) -> Neuron:
     """Label every branch ``soma``, ``axon``, ``dendrite`` (or ``apical``/``basal``) with a confidence.
 
@@ -92,6 +93,13 @@ def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical
         :func:`neurograph.compartments.insect.insect_axon`), ``"auto"``: insect for trees
         whose soma has a single substantial neurite, vertebrate otherwise. Dataset profiles
         set it (``dataset="hemibrain"`` -> ``"insect"``).
+    outputs_on_axon : bool, optional
+        After labelling with synapses, a presynaptic site mapped off the axon moves to the
+        nearest axon surface within the mapping's tolerance, if there is one
+        (:func:`neurograph.compartments.outputs.outputs_to_axon`: the annotation point of an
+        axon's synapse onto a partner that also touches a dendrite can lie nearer the
+        dendrite). Default: on, except with ``method="insect"`` (insect dendrites make
+        outputs). The number moved is ``synapse_report["n_outputs_moved_to_axon"]``.
     inplace : bool, default False
         Change ``neuron`` itself (and return it) instead of returning a new Neuron.
 
@@ -206,9 +214,14 @@ def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical
                      "apical_method": apical_how.get(b, "")})
     table = pd.DataFrame(rows).set_index("branch")
     apply_labels(neuron, table, arbor, use_synapses=bool(use_synapses))
+    if outputs_on_axon is None:
+        outputs_on_axon = method != "insect"
+    if outputs_on_axon and use_synapses and pre.sum() > 0:
+        moved = outputs_to_axon(neuron)
+        neuron.synapse_report = {**(neuron.synapse_report or {}), "n_outputs_moved_to_axon": moved}
     neuron.settings["label_compartments"] = {"use_synapses": use_synapses, "apical": apical, "proximal_um": proximal_um,
                                              "pia": None if pia is None else [float(v) for v in pia],
-                                             "method": method}
+                                             "method": method, "outputs_on_axon": bool(outputs_on_axon)}
     return neuron
 
 

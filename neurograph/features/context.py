@@ -13,30 +13,12 @@ import numpy as np
 import pandas as pd
 
 from ..codes import COMPARTMENT_NAMES
-from ..skeleton.tree import direction_nodes, path_lengths, root_labels
+from ..skeleton.tree import clip_at_spheres, contributing_lengths, direction_nodes, path_lengths, root_labels
 
 #: SWC structure types used as compartment labels
 COMPARTMENT_TYPES = {name: code for code, name in COMPARTMENT_NAMES.items()}  # axon 2, dendrite 3, apical 4
 
 DIRECTION_SPAN = 5000.0  # nm of a branch used for its direction (bifurcation angles)
-
-
-def _clip_outside(start: np.ndarray, end: np.ndarray, centre: np.ndarray, radius: float) -> None:
-    """Move segment starts that lie inside a sphere to where the segment leaves it (in place);
-    a segment wholly inside gets length 0. Segments run away from the soma (parent -> child),
-    so whatever the node spacing, the cable measured is the part outside the soma."""
-    if not radius > 0:
-        return
-    inside = np.linalg.norm(start - centre, axis=1) < radius
-    if not inside.any():
-        return
-    k = np.flatnonzero(inside)
-    s, d = start[k] - centre, end[k] - start[k]
-    a = (d * d).sum(1)
-    b = 2.0 * (s * d).sum(1)
-    c = (s * s).sum(1) - radius ** 2  # < 0: the start is inside, so one root lies ahead
-    t = np.divide(-b + np.sqrt(np.maximum(b * b - 4 * a * c, 0.0)), 2 * a, out=np.ones_like(a), where=a > 0)
-    start[k] += d * np.clip(t, 0.0, 1.0)[:, None]
 
 
 class NeuronContext:
@@ -77,14 +59,14 @@ class NeuronContext:
         self.order = sk.topological_order()
         self.seg = np.flatnonzero(self.parent >= 0)
         p = self.parent[self.seg]
-        start = self.vertices[p].copy()
         end = self.vertices[self.seg]
-        for soma in self.somas:  # cable inside a soma is not neurite: clip segments at its surface
-            _clip_outside(start, end, np.asarray(soma.center, float), float(soma.radius))
+        # cable inside a soma is not neurite: segments are clipped exactly at its surface
+        centers = np.asarray([s.center for s in self.somas], float).reshape(-1, 3)
+        radii = np.asarray([s.radius for s in self.somas], float)
+        start = clip_at_spheres(self.vertices[p], end, centers, radii)
         self.seg_start, self.seg_end = start, end
-        self.seg_length = np.linalg.norm(end - start, axis=1)
-        edge = np.zeros(self.n)
-        edge[self.seg] = self.seg_length
+        edge = contributing_lengths(sk, radii, soma_center=centers)  # the same clip, per node
+        self.seg_length = edge[self.seg]
         self.node_path = path_lengths(self.order, self.parent, edge)
         self.seg_path0 = self.node_path[p]
         self.seg_path1 = self.node_path[self.seg]

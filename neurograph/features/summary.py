@@ -7,8 +7,13 @@ import numpy as np
 import pandas as pd
 
 from ..codes import COMPARTMENT_NAMES
-from ..stats import weighted_median
+from .vector import feature_row
+from .morphology import wquant
 from .perisomatic import soma_features, soma_summary
+
+#: summary columns that are registered features: computed by the registry (one definition per name),
+#: on the neuron as given (``form="raw"``), by these features
+FROM_REGISTRY = ("soma_radius", "pca_extent")
 
 #: name -> (unit, description)
 SUMMARY_COLUMNS: dict[str, tuple[str, str]] = {
@@ -29,7 +34,8 @@ SUMMARY_COLUMNS: dict[str, tuple[str, str]] = {
     "bbox_x": ("µm", "bounding-box extent along x (depends on orientation)"),
     "bbox_y": ("µm", "bounding-box extent along y"),
     "bbox_z": ("µm", "bounding-box extent along z"),
-    "extent_pc1": ("µm", "extent along the first principal axis of the skeleton (orientation-free)"),
+    "extent_pc1": ("µm", "extent of the skeleton along the first cable-weighted principal axis (orientation-free; "
+                         "the registered feature on the neuron as given)"),
     "extent_pc2": ("µm", "extent along the second principal axis"),
     "extent_pc3": ("µm", "extent along the third principal axis"),
 }
@@ -37,7 +43,10 @@ SUMMARY_COLUMNS: dict[str, tuple[str, str]] = {
 
 def shape_summary(branches: pd.DataFrame, skeleton_vertices: np.ndarray, somas: list,
                   mesh_area_um2: float = float("nan")) -> dict:
-    """Summary features of one neuron (see :data:`SUMMARY_COLUMNS` for units).
+    """Summary columns of one neuron from its branch table (see :data:`SUMMARY_COLUMNS` for units).
+
+    The columns that are registered features (``soma_radius``, ``extent_pc1-3``:
+    :data:`FROM_REGISTRY`) are not here: :func:`neuron_summary` takes them from the registry.
 
     Parameters
     ----------
@@ -46,33 +55,25 @@ def shape_summary(branches: pd.DataFrame, skeleton_vertices: np.ndarray, somas: 
         ``length``, ``path_to_soma``, ``branch_order``, ``strahler``, ``volume`` and
         ``width_median`` columns.
     skeleton_vertices : (n, 3) float ndarray
-        Skeleton node coordinates in nm (for the bounding box and principal extents).
+        Skeleton node coordinates in nm (for the bounding box).
     somas : list of Soma
-        Detected somata; their radius is in nm (0 = unknown).
+        Detected somata.
     mesh_area_um2 : float, optional
         Mesh surface area in µm² (NaN without a mesh).
 
     Returns
     -------
     dict of str to float or int
-        The :data:`SUMMARY_COLUMNS`: lengths and extents in µm, ``mesh_area`` µm²,
-        ``total_volume`` µm³, ``width_median`` nm (length-weighted), counts.
+        The :data:`SUMMARY_COLUMNS` but those of :data:`FROM_REGISTRY`: lengths and extents in
+        µm, ``mesh_area`` µm², ``total_volume`` µm³, ``width_median`` nm (length-weighted, as
+        the ``mesh_width_q50`` feature: the same function), counts.
     """
     pts = np.asarray(skeleton_vertices, dtype=float) / 1e3
     extent = np.ptp(pts, axis=0) if len(pts) else np.full(3, np.nan)
-    if len(pts) >= 3:
-        centered = pts - pts.mean(axis=0)
-        _, _, vt = np.linalg.svd(centered, full_matrices=False)
-        proj = centered @ vt.T
-        pc = np.ptp(proj, axis=0)
-        pc = np.pad(pc, (0, 3 - len(pc)), constant_values=0.0)
-    else:
-        pc = np.full(3, np.nan)
     has_rows = len(branches) > 0
     ends = branches["path_to_soma"] + branches["length"] if has_rows else pd.Series(dtype=float)
     return {
         "n_somas": len(somas),
-        "soma_radius": max((s.radius for s in somas if s.radius > 0), default=np.nan) / 1e3,  # 0: unknown (SWC)
         "n_limbs": int(branches["limb"].nunique()) if has_rows else 0,
         "n_branches": int(len(branches)),
         "n_branch_points": int((branches["n_children"] > 0).sum()) if has_rows else 0,
@@ -83,10 +84,9 @@ def shape_summary(branches: pd.DataFrame, skeleton_vertices: np.ndarray, somas: 
         "max_strahler": int(branches["strahler"].max()) if has_rows else 0,
         "mesh_area": float(mesh_area_um2),
         "total_volume": float(branches["volume"].sum()) if has_rows else 0.0,
-        "width_median": weighted_median(branches["width_median"].to_numpy(float), branches["length"].to_numpy(float))
-        if has_rows else float("nan"),
+        "width_median": float(wquant(branches["width_median"].to_numpy(float), branches["length"].to_numpy(float),
+                                     np.array([0.5]))[0]) if has_rows else float("nan"),
         "bbox_x": float(extent[0]), "bbox_y": float(extent[1]), "bbox_z": float(extent[2]),
-        "extent_pc1": float(pc[0]), "extent_pc2": float(pc[1]), "extent_pc3": float(pc[2]),
     }
 
 
@@ -207,6 +207,8 @@ def neuron_summary(neuron) -> pd.DataFrame:
     """
     area = float(neuron.mesh.area) / 1e6 if neuron.mesh is not None else float("nan")
     row = shape_summary(neuron.branches, neuron.skeleton.vertices, neuron.somas, area)
+    row.update(feature_row(neuron, form="raw", features=FROM_REGISTRY))
+    row = {**{k: row[k] for k in SUMMARY_COLUMNS}, **row}  # the documented order
     row.update(synapse_summary(neuron.synapses, row["total_length"]))
     row.update(compartment_lengths(neuron))
     row.update(spine_summary(neuron))

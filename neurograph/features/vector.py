@@ -43,7 +43,8 @@ def _contexts(neuron: "Neuron", features: list[Feature], form: str) -> dict[str,
     return ctx
 
 
-def feature_row(neuron: "Neuron", groups: Sequence[str] | None = None, form: str = "canonical") -> dict[str, float]:
+def feature_row(neuron: "Neuron", groups: Sequence[str] | None = None, form: str = "canonical",
+                features: Sequence[str] | None = None) -> dict[str, float]:
     """The registered features of one neuron as ``{column: value}`` (units: :func:`feature_table`).
 
     Parameters
@@ -59,6 +60,9 @@ def feature_row(neuron: "Neuron", groups: Sequence[str] | None = None, form: str
         :func:`neurograph.canonical` (short side arms pruned, resampled at a fixed spacing),
         inputs tied to the raw nodes (radii, mesh, synapses, spines, compartments) on the
         neuron as given. ``"raw"``: everything on the neuron as given.
+    features : sequence of str, optional
+        Only these registered features (names of :data:`~neurograph.features.registry.FEATURES`,
+        any group); default every feature of ``groups``.
 
     Returns
     -------
@@ -69,12 +73,18 @@ def feature_row(neuron: "Neuron", groups: Sequence[str] | None = None, form: str
     Raises
     ------
     InputError
-        ``neuron`` is not a neurograph Neuron, or a group is unknown.
+        ``neuron`` is not a neurograph Neuron, or a group or feature is unknown.
     """
     if not hasattr(neuron, "skeleton") or not hasattr(neuron, "node_branch"):
         raise InputError(f"neuron_features needs neurograph Neuron objects (from neurograph.extract, "
                          f"neurograph.load_swc or neurograph.decompose), got {type(neuron).__name__}")
-    selected = _selected(groups)
+    if features is None:
+        selected = _selected(groups)
+    else:
+        unknown = [name for name in features if name not in FEATURES]
+        if unknown:
+            raise InputError(f"unknown feature(s) {unknown}; see neurograph.feature_table()")
+        selected = [FEATURES[name] for name in features]
     contexts = _contexts(neuron, selected, form)
     row: dict[str, float] = {}
     for f in selected:

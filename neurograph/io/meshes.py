@@ -9,7 +9,7 @@ import numpy as np
 import trimesh
 
 from ..errors import MeshError
-from .units import check_extent, unit_or_nm
+from .units import check_extent, nm_per_unit, resolve_unit
 
 MESH_SUFFIXES = (".ply", ".obj", ".off", ".stl")
 
@@ -116,8 +116,40 @@ def validate_arrays(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray
     return vertices, faces
 
 
+def mesh_voxel_size(source: Any, voxel_size: float | Sequence[float] | None = None, dataset: Any = None,
+                    what: str | None = None) -> float | Sequence[float]:
+    """nm per coordinate unit of a mesh: ``voxel_size``, else the mesh's own unit, else the dataset profile's.
+
+    Parameters
+    ----------
+    source : path, trimesh.Trimesh or (vertices, faces)
+        The mesh (not a precomputed layer, whose ``info`` says its units). A
+        :class:`trimesh.Trimesh` whose ``units`` is a length (``"nm"``, ``"um"``, ``"mm"``...;
+        :func:`load_mesh` sets ``"nm"`` on what it returns) needs no ``voxel_size``.
+    voxel_size : float or (3,) floats, optional
+        nm per coordinate unit, as given by the caller (wins over the rest).
+    dataset : str or DatasetProfile, optional
+        Dataset profile whose ``mesh_voxel_size`` applies to a mesh without a unit of its own.
+    what : str, optional
+        The input, for the message.
+
+    Returns
+    -------
+    float or (3,) floats
+        nm per mesh unit (:func:`~neurograph.io.units.resolve_unit`).
+
+    Raises
+    ------
+    UnitsError
+        No voxel size, no unit on the mesh object and no dataset: the message says what to pass.
+    """
+    if what is None:
+        what = f"mesh {os.path.basename(os.fspath(source))!r}" if isinstance(source, (str, os.PathLike)) else "mesh"
+    return resolve_unit(voxel_size, nm_per_unit(getattr(source, "units", None)), dataset, "mesh_voxel_size", what)
+
+
 def load_mesh(source: Any, voxel_size: float | Sequence[float] | None = None, segment_id: Any = None,
-              lod: int = 0) -> trimesh.Trimesh:
+              lod: int = 0, dataset: str | None = None) -> trimesh.Trimesh:
     """Load a neuron mesh and return it in nanometres.
 
     Parameters
@@ -129,15 +161,19 @@ def load_mesh(source: Any, voxel_size: float | Sequence[float] | None = None, se
         file) together with ``segment_id`` (needs ``pip install neurograph[cloud]``;
         legacy and multi-resolution, sharded or not: :mod:`neurograph.io.precomputed`).
     voxel_size : float or (3,) floats
-        Size of one coordinate unit in nanometres (required; without it nm is assumed with a
-        deprecation warning, for one release): ``1`` for meshes already in nm
-        (MICrONS, H01, FlyWire), ``8`` for hemibrain meshes in 8 nm voxels, ``1000`` for
-        meshes in micrometres, or an anisotropic ``(x, y, z)`` voxel size. Not used for a
-        precomputed layer, whose ``info`` defines its coordinates in nm (leave it out).
+        Size of one coordinate unit in nanometres (required unless ``dataset`` gives it or
+        ``source`` is a :class:`trimesh.Trimesh` whose ``units`` is a length; there is no
+        default unit): ``1`` for meshes already in nm (MICrONS, H01, FlyWire), ``8`` for
+        hemibrain meshes in 8 nm voxels, ``1000`` for meshes in micrometres, or an anisotropic
+        ``(x, y, z)`` voxel size. Not used for a precomputed layer, whose ``info`` defines its
+        coordinates in nm (leave it out).
     segment_id : int, optional
         Segment of a precomputed layer (required there, refused for files).
     lod : int, default 0
         Level of detail of a multi-resolution precomputed mesh (0 = finest).
+    dataset : str, optional
+        Dataset profile (:mod:`neurograph.datasets`) whose mesh voxel size applies when
+        ``voxel_size`` is not given (e.g. ``"hemibrain"``: 8 nm voxels, ``"microns"``: nm).
 
     Warns
     -----
@@ -148,12 +184,15 @@ def load_mesh(source: Any, voxel_size: float | Sequence[float] | None = None, se
     Returns
     -------
     trimesh.Trimesh
-        The mesh in nm, not yet repaired (``process=False``: vertices and faces keep
-        their order). ``mesh.metadata['name']`` holds the file stem (the segment id for a
-        precomputed layer, whose ``info`` values are in ``mesh.metadata['precomputed']``).
+        The mesh in nm (``mesh.units == "nm"``), not yet repaired (``process=False``: vertices
+        and faces keep their order). ``mesh.metadata['name']`` holds the file stem (the segment
+        id for a precomputed layer, whose ``info`` values are in ``mesh.metadata['precomputed']``).
 
     Raises
     ------
+    UnitsError
+        No ``voxel_size``, no ``dataset`` and no unit on the mesh object: the message says
+        what to pass.
     MeshError
         Missing, empty, unreadable or truncated files; NaN/inf coordinates; face indices
         out of range; meshes whose faces all have zero area; a segment missing from a
@@ -171,15 +210,16 @@ def load_mesh(source: Any, voxel_size: float | Sequence[float] | None = None, se
         vertices, faces, meta = read_mesh(source, segment_id, lod=lod)
         vertices, faces = validate_arrays(vertices, faces)
         mesh = trimesh.Trimesh(vertices, faces, process=False)
-        mesh.metadata.update(name=str(meta["segment_id"]), precomputed=meta)
+        mesh.metadata.update(name=str(meta["segment_id"]), precomputed=meta, units="nm")
         return mesh
     if segment_id is not None:
         raise MeshError(f"segment_id is only for precomputed layers; {source!r} is not one "
                         "(a layer is a folder with an 'info' file, or a precomputed:// / gs:// / https:// address)")
+    voxel_size = mesh_voxel_size(source, voxel_size, dataset)  # before reading: a missing unit fails fast
     vertices, faces, name = _as_arrays(source)
     vertices, faces = validate_arrays(vertices, faces)
-    vertices = vertices * scale_vector(unit_or_nm(voxel_size, f"mesh {name!r}"))
+    vertices = vertices * scale_vector(voxel_size)
     check_extent(vertices, "mesh", f"mesh {name!r}", error=False)
     mesh = trimesh.Trimesh(vertices, faces, process=False)
-    mesh.metadata["name"] = name
+    mesh.metadata.update(name=name, units="nm")
     return mesh

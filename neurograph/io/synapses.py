@@ -30,8 +30,9 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ..datasets import get_profile, synapse_columns_for
 from ..errors import InputError
-from .units import unit_or_nm
+from .units import resolve_unit
 
 #: candidate column names, in order of preference
 DIRECTION_NAMES = ("direction", "prepost", "pre_post", "type", "kind", "relation", "syn_type")
@@ -88,8 +89,37 @@ def _directions(values: pd.Series, column: str) -> np.ndarray:
     return out.astype(str)
 
 
+def synapse_voxel_size(table, voxel_size: float | Sequence[float] | None = None, dataset: str | None = None,
+                       parameter: str = "voxel_size") -> float | Sequence[float]:
+    """nm per coordinate unit of a synapse table: ``voxel_size``, else the table's own, else the profile's.
+
+    Parameters
+    ----------
+    table : path, pandas.DataFrame or dict of columns
+        A DataFrame whose ``attrs['units']`` is ``'nm'`` (made by :func:`load_synapses`) is in nm.
+    voxel_size : float or (3,) floats, optional
+        As given by the caller (wins over the rest).
+    dataset : str or DatasetProfile, optional
+        Dataset profile whose ``synapse_voxel_size`` applies to a table without a unit of its own.
+    parameter : str, default "voxel_size"
+        The caller's name for ``voxel_size``, for the message.
+
+    Returns
+    -------
+    float or (3,) floats
+        nm per table unit (:func:`~neurograph.io.units.resolve_unit`).
+
+    Raises
+    ------
+    UnitsError
+        No voxel size, no ``attrs['units']`` and no dataset: the message says what to pass.
+    """
+    own = 1.0 if isinstance(table, pd.DataFrame) and table.attrs.get("units") == "nm" else None  # load_synapses'
+    return resolve_unit(voxel_size, own, dataset, "synapse_voxel_size", "synapse table", "synapses", parameter)
+
+
 def load_synapses(table, voxel_size: float | Sequence[float] | None = None,
-                  columns: Mapping[str, str] | None = None) -> pd.DataFrame:
+                  columns: Mapping[str, str] | None = None, dataset: str | None = None) -> pd.DataFrame:
     """Read a synapse table and normalise it: positions in nm, ``direction`` pre/post.
 
     Parameters
@@ -97,13 +127,16 @@ def load_synapses(table, voxel_size: float | Sequence[float] | None = None,
     table : path, pandas.DataFrame or dict of columns
         CSV/TSV/Parquet file or table with one row per synapse.
     voxel_size : float or (3,) floats
-        nm per coordinate unit (required, unless ``table`` is a table this function made, whose
-        ``attrs['units']`` is ``'nm'``; without it nm is assumed with a deprecation warning, for
-        one release): 1 for tables in nm, ``(4, 4, 40)`` for MICrONS synapse tables
-        in voxels, 8 for hemibrain / navis connectors.
+        nm per coordinate unit (required unless ``dataset`` gives it or ``table`` is a table
+        this function made, whose ``attrs['units']`` is ``'nm'``; there is no default unit):
+        1 for tables in nm, ``(4, 4, 40)`` for MICrONS synapse tables in voxels, 8 for
+        hemibrain / navis connectors.
     columns : dict, optional
         Explicit column names for ``"direction"``, ``"x"``, ``"y"``, ``"z"`` and ``"id"``
         (the others are found automatically, see the module docstring).
+    dataset : str, optional
+        Dataset profile (:mod:`neurograph.datasets`): its synapse voxel size, and its column
+        names when the table has them, apply where ``voxel_size`` / ``columns`` are not given.
 
     Returns
     -------
@@ -112,13 +145,15 @@ def load_synapses(table, voxel_size: float | Sequence[float] | None = None,
 
     Raises
     ------
+    UnitsError
+        No ``voxel_size``, no ``dataset`` and no ``attrs['units']``: the message says what to pass.
     InputError
         Missing or ambiguous columns, unknown direction values, NaN/inf coordinates, a bad
         voxel size or an empty table.
     """
-    if voxel_size is None and isinstance(table, pd.DataFrame) and table.attrs.get("units") == "nm":
-        voxel_size = 1.0  # made by load_synapses (or map_synapses): already nm
-    voxel_size = unit_or_nm(voxel_size, "synapse table")
+    voxel_size = synapse_voxel_size(table, voxel_size, dataset)
+    if columns is None and dataset is not None:
+        columns = synapse_columns_for(get_profile(dataset), table)
     df = _read(table)
     columns = dict(columns or {})
     unknown = set(columns) - {"direction", "x", "y", "z", "id"}

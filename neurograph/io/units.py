@@ -9,10 +9,12 @@ what holds for every neuron: a whole neuron or fragment spans between ~1 µm and
 from __future__ import annotations
 
 import warnings
+from typing import Any, Sequence
 
 import numpy as np
 
-from ..errors import InputError, NeurographDeprecationWarning, UnitsWarning
+from ..datasets import PROFILES, get_profile
+from ..errors import UnitsError, UnitsWarning
 
 #: smallest and largest plausible extent (bounding-box diagonal) of a neuron, nm
 MIN_EXTENT_NM = 1_000.0
@@ -75,7 +77,7 @@ def check_extent(points: np.ndarray, kind: str, what: str, error: bool = True) -
     what : str
         Name of the input, for the message.
     error : bool, default True
-        Raise :class:`~neurograph.errors.InputError`; False: warn (:class:`UnitsWarning`).
+        Raise :class:`~neurograph.errors.UnitsError`; False: warn (:class:`UnitsWarning`).
 
     Returns
     -------
@@ -85,7 +87,7 @@ def check_extent(points: np.ndarray, kind: str, what: str, error: bool = True) -
     if message is None:
         return
     if error:
-        raise InputError(message)
+        raise UnitsError(message)
     warnings.warn(message, UnitsWarning, stacklevel=3)
 
 
@@ -123,28 +125,107 @@ def check_thickness(max_radius_nm: float, n_somas: int, what: str, min_soma_radi
     return message
 
 
-def unit_or_nm(voxel_size, what: str):
-    """The voxel size given, or 1 (nm) with a deprecation warning when none was given.
+#: what to pass, per kind of input, in the message of a missing unit: command-line flag, which
+#: data are in nm, and examples of other voxel sizes
+UNIT_HINTS = {
+    "mesh": ("--voxel-size", "MICrONS, H01, FlyWire meshes",
+             "8 for hemibrain/MANC meshes in 8 nm voxels, (4, 4, 40) for MICrONS voxels, 1000 for µm"),
+    "synapses": ("--synapse-voxel-size", "a table in nm",
+                 "(4, 4, 40) for MICrONS/FlyWire tables in voxels, 8 for hemibrain/neuPrint connectors"),
+}
 
-    Coordinates have no unit of their own: every loader takes it (``voxel_size``, ``units``
-    or a dataset profile). The silent nm default of earlier releases is kept for one release,
-    with a :class:`~neurograph.errors.NeurographDeprecationWarning`.
+#: spellings of a length unit (``trimesh.Trimesh.units``) -> nm per unit
+LENGTH_UNITS: dict[str, float] = {
+    **dict.fromkeys(("nm", "nanometer", "nanometers", "nanometre", "nanometres"), 1.0),
+    **dict.fromkeys(("um", "micron", "microns", "micrometer", "micrometers", "micrometre", "micrometres"), 1e3),
+    **dict.fromkeys(("mm", "millimeter", "millimeters", "millimetre", "millimetres"), 1e6),
+}
+
+
+def nm_per_unit(name: object) -> float | None:
+    """nm per unit of a length unit's name (``"nm"``, ``"um"``, ``"µm"``, ``"micrometers"``...); None if unknown.
 
     Parameters
     ----------
-    voxel_size : float, (3,) floats or None
-        nm per coordinate unit, as given by the caller.
+    name : str or None
+        The unit's name, e.g. ``trimesh.Trimesh.units``.
+
+    Returns
+    -------
+    float or None
+    """
+    if not isinstance(name, str):
+        return None
+    return LENGTH_UNITS.get(name.strip().lower().replace("µ", "u").replace("μ", "u"))
+
+
+def require_unit(value: float | Sequence[float] | None, what: str, kind: str = "mesh",
+                 parameter: str | None = None) -> float | Sequence[float]:
+    """``value`` when it is given; else raise :class:`~neurograph.errors.UnitsError` saying what to pass.
+
+    Coordinates have no unit of their own: every loader takes it (``voxel_size``, ``units``) or
+    a dataset profile gives it (``dataset=``). There is no default unit.
+
+    Parameters
+    ----------
+    value : float, (3,) floats or None
+        nm per coordinate unit, as given by the caller (or the profile).
     what : str
         The input, for the message.
+    kind : {"mesh", "synapses"}
+        Which examples the message gives (:data:`UNIT_HINTS`).
+    parameter : str, optional
+        Name of the parameter to pass (default ``voxel_size``; ``synapse_voxel_size`` in
+        :func:`neurograph.extract`).
 
     Returns
     -------
     float or (3,) floats
-        ``voxel_size``, or 1.0 when it is None.
+        ``value``.
+
+    Raises
+    ------
+    UnitsError
+        ``value`` is None.
     """
-    if voxel_size is not None:
-        return voxel_size
-    warnings.warn(f"{what}: no unit given, nm assumed. Pass voxel_size=1 for coordinates already in nm, the "
-                  "voxel size in nm otherwise (8 for hemibrain, (4, 4, 40) for MICrONS voxels) or dataset=...; "
-                  "the next release will require it", NeurographDeprecationWarning, stacklevel=3)
-    return 1.0
+    if value is not None:
+        return value
+    flag, in_nm, examples = UNIT_HINTS[kind]
+    parameter = parameter or "voxel_size"
+    raise UnitsError(f"{what}: no unit given for its coordinates (neurograph assumes none). Pass {parameter}=1 "
+                     f"if they are in nm ({in_nm}), else the voxel size in nm ({parameter}= {examples}), or "
+                     f"dataset= one of {', '.join(map(repr, PROFILES))} to take it from that dataset's profile. "
+                     f"Command line: {flag} 1 (or the voxel size), or --dataset NAME")
+
+
+def resolve_unit(given: float | Sequence[float] | None, own: float | None, dataset: Any, field: str, what: str,
+                 kind: str = "mesh", parameter: str | None = None) -> float | Sequence[float]:
+    """nm per coordinate unit: the caller's, else the object's own, else the dataset profile's, else an error.
+
+    Parameters
+    ----------
+    given : float, (3,) floats or None
+        What the caller passed (wins over the rest).
+    own : float or None
+        The unit the object says it has (``trimesh.Trimesh.units``, a table's ``attrs['units']``).
+    dataset : str, DatasetProfile or None
+        Dataset profile, whose ``field`` applies to an object without a unit of its own.
+    field : str
+        The profile's field (``"mesh_voxel_size"``, ``"synapse_voxel_size"``).
+    what, kind, parameter
+        For the message (:func:`require_unit`).
+
+    Returns
+    -------
+    float or (3,) floats
+
+    Raises
+    ------
+    UnitsError
+        None of the three gives a unit.
+    """
+    if given is None:
+        given = own
+    if given is None and dataset is not None:
+        given = getattr(get_profile(dataset), field)
+    return require_unit(given, what, kind, parameter)

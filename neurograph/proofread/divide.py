@@ -194,7 +194,7 @@ def _remap_synapses(old: Neuron, new: Neuron, part: int, node_label: np.ndarray,
     keep_cols = [c for c in syn.columns if c not in SYNAPSE_COLUMNS or c in ("synapse_id", "direction", "x", "y", "z")]
     table = syn.loc[mine, keep_cols].reset_index(drop=True)
     tol = float(old.synapse_report.get("tolerance_nm", 1000.0))
-    map_synapses(new, table, tolerance=tol, inplace=True)
+    map_synapses(new, table, voxel_size=1.0, tolerance=tol, inplace=True)  # positions in nm
 
 
 def empty_cuts() -> pd.DataFrame:

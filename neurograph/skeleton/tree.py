@@ -7,7 +7,7 @@ the units of the coordinates given (nm everywhere in neurograph). The Numba kern
 - order and shape: :func:`topological_order`, :func:`children_lists`, :func:`edge_lengths`;
 - sums along the tree: :func:`path_lengths` (root -> node), :func:`subtree_sum`
   (node -> leaves), :func:`root_labels`, :func:`mark_subtree`;
-- somata: :func:`contributing_lengths`, :func:`path_from_soma`;
+- somata: :func:`contributing_lengths`, :func:`path_from_soma`, :func:`clip_at_spheres`;
 - edits: :func:`reroot_at`, :func:`fold_nodes` (twig folding: merge nodes into others and
   renumber).
 """
@@ -187,22 +187,74 @@ def strahler_orders(order: np.ndarray, parent: np.ndarray) -> np.ndarray:
     return out
 
 
-def contributing_lengths(skeleton: "Skeleton", soma_radius: np.ndarray) -> np.ndarray:
-    """Edge length (nm) each node adds to its branch: edges leaving a soma start at its surface.
+def clip_at_spheres(start: np.ndarray, end: np.ndarray, centers: np.ndarray, radii: np.ndarray) -> np.ndarray:
+    """Segment starts moved out of spheres: a segment starting inside one starts where it leaves it.
+
+    Segments run away from the soma (parent -> child), so whatever the node spacing, what lies
+    between the returned start and ``end`` is the part outside the spheres (length 0 for a
+    segment wholly inside). The spheres are taken one after the other, in the order given.
+
+    Parameters
+    ----------
+    start, end : (m, 3) float ndarrays
+        Segment end points, nm.
+    centers : (k, 3) float ndarray
+        Sphere (soma) centres, nm.
+    radii : (k,) float ndarray
+        Sphere radii, nm (a radius <= 0 or NaN clips nothing).
+
+    Returns
+    -------
+    (m, 3) float ndarray
+        The moved starts (a copy; ``start`` is not changed).
+    """
+    start = np.array(start, dtype=float)
+    end = np.asarray(end, dtype=float)
+    for centre, radius in zip(np.asarray(centers, float).reshape(-1, 3), np.asarray(radii, float).ravel()):
+        if not radius > 0:
+            continue
+        inside = np.linalg.norm(start - centre, axis=1) < radius
+        if not inside.any():
+            continue
+        k = np.flatnonzero(inside)
+        s, d = start[k] - centre, end[k] - start[k]
+        a = (d * d).sum(1)
+        b = 2.0 * (s * d).sum(1)
+        c = (s * s).sum(1) - radius ** 2  # < 0: the start is inside, so one root lies ahead
+        t = np.divide(-b + np.sqrt(np.maximum(b * b - 4 * a * c, 0.0)), 2 * a, out=np.ones_like(a), where=a > 0)
+        start[k] += d * np.clip(t, 0.0, 1.0)[:, None]
+    return start
+
+
+def contributing_lengths(skeleton: "Skeleton", soma_radius: np.ndarray,
+                         soma_center: np.ndarray | None = None) -> np.ndarray:
+    """Edge length (nm) each node adds to the cable, soma interior excluded.
 
     Parameters
     ----------
     skeleton : Skeleton
         Skeleton in nm, with its soma nodes.
     soma_radius : (k,) float ndarray
-        Radius of each soma node's soma, nm, in the order of ``skeleton.soma_nodes``.
+        Radius of each soma, nm, in the order of ``skeleton.soma_nodes``.
+    soma_center : (k, 3) float ndarray, optional
+        Soma centres, nm. Without them (the branch table's rule) the edges leaving a soma
+        node are shortened by its radius (at least to 0); with them every edge is clipped
+        exactly at the soma spheres (:func:`clip_at_spheres`: the part of an edge inside a
+        soma is not cable, whichever node it starts from and however dense the nodes are).
 
     Returns
     -------
     (n,) float ndarray
-        Length of every node's edge to its parent, nm; for children of a soma node reduced
-        by the soma radius (at least 0).
+        Length of every node's edge to its parent outside the somata, nm (0 at roots).
     """
+    if soma_center is not None:
+        parent = np.asarray(skeleton.parent, np.int64)
+        seg = np.flatnonzero(parent >= 0)
+        vertices = np.asarray(skeleton.vertices, float)
+        start = clip_at_spheres(vertices[parent[seg]], vertices[seg], soma_center, soma_radius)
+        length = np.zeros(len(parent))
+        length[seg] = np.linalg.norm(vertices[seg] - start, axis=1)
+        return length
     length = skeleton.edge_lengths
     parent = skeleton.parent
     for node, radius in zip(skeleton.soma_nodes, soma_radius):
@@ -211,7 +263,8 @@ def contributing_lengths(skeleton: "Skeleton", soma_radius: np.ndarray) -> np.nd
     return length
 
 
-def path_from_soma(skeleton: "Skeleton", soma_radius, order: np.ndarray | None = None) -> np.ndarray:
+def path_from_soma(skeleton: "Skeleton", soma_radius, order: np.ndarray | None = None,
+                   soma_center: np.ndarray | None = None) -> np.ndarray:
     """Path length (nm) of every skeleton node from its soma's surface (or its tree's root).
 
     Parameters
@@ -222,6 +275,9 @@ def path_from_soma(skeleton: "Skeleton", soma_radius, order: np.ndarray | None =
         Radius of each soma, nm, in the order of ``skeleton.soma_nodes``.
     order : (n,) int ndarray, optional
         An order with parents first (default :func:`topological_order`).
+    soma_center : (k, 3) float ndarray, optional
+        Soma centres, nm: clip the edges exactly at the soma spheres (see
+        :func:`contributing_lengths`).
 
     Returns
     -------
@@ -229,7 +285,7 @@ def path_from_soma(skeleton: "Skeleton", soma_radius, order: np.ndarray | None =
         nm; 0 at roots and soma nodes.
     """
     order = skeleton.topological_order() if order is None else np.asarray(order, np.int64)
-    edge = contributing_lengths(skeleton, np.asarray(soma_radius, float))
+    edge = contributing_lengths(skeleton, np.asarray(soma_radius, float), soma_center)
     return path_lengths(order, skeleton.parent, edge)
 
 

@@ -10,7 +10,9 @@ distance: level sets of distance collapse to their centroids), rebuilt for conne
 * bridges from :func:`neurograph.repair` join the pieces of a fragmented mesh, so one
   connected tree comes out instead of a forest;
 * tips are extended to the end of the mesh, and twigs shorter than the local radius
-  (bumps, not branches) are folded back into their parent.
+  (bumps, not branches) are folded back into their parent;
+* surface protrusions the level sets passed by (short twigs leaning along the wave) become
+  twigs of their own (:mod:`neurograph.skeleton.protrusions`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components, dijkstra
 
 from ..errors import SkeletonError
+from .protrusions import add_protrusions
 from .kernels import cluster_level_sets, distance_to_segments, face_band_pairs, group_median, steiner_graph
 from .skeleton import Skeleton
 from .tree import fold_nodes, path_lengths, root_labels, topological_order
@@ -63,7 +66,8 @@ def _extra_roots(graph: sparse.csr_matrix, covered: np.ndarray) -> np.ndarray:
 
 
 def skeletonize(mesh: trimesh.Trimesh, somas: Sequence | None = None, bridges: np.ndarray | None = None,
-                step: float | str = 300.0, prune_factor: float = 0.5, ring_bands: bool = False) -> Skeleton:
+                step: float | str = 300.0, prune_factor: float = 0.5, ring_bands: bool = False,
+                protrusion_ratio: float | None = None) -> Skeleton:
     """Skeletonize a neuron mesh into a tree rooted at its soma(s).
 
     Parameters
@@ -96,6 +100,13 @@ def skeletonize(mesh: trimesh.Trimesh, somas: Sequence | None = None, bridges: n
         step. Joining fixes those, but it also merges a thin twig running along its parent
         through shared faces; on the hemibrain DA1 meshes it removes about as many real
         twigs as spurious ones (``benchmarks/hemibrain_cable.py``), so it is off by default.
+    protrusion_ratio : float or None, default None (off)
+        Mesh vertices farther from the skeleton than this many times their node's radius
+        (and more than one ``step`` beyond it) are the tips of twigs the level sets passed
+        by; each connected patch of them becomes a twig
+        (:func:`neurograph.skeleton.protrusions.add_protrusions`). 2 is a good value for
+        neurons without spines (:func:`neurograph.extract` uses it when spines are not
+        detected); on spiny dendrites such protrusions are spines, left to the spine step.
 
     Returns
     -------
@@ -169,6 +180,10 @@ def skeletonize(mesh: trimesh.Trimesh, somas: Sequence | None = None, bridges: n
     _measure_radii(skeleton, points, somas)
     skeleton = _prune_twigs(skeleton, prune_factor, points, somas)
     skeleton = _extend_tips(skeleton, points, dist)
+    if protrusion_ratio:
+        skeleton, added = add_protrusions(skeleton, points, mesh_edges, n_vertices, float(protrusion_ratio), step)
+        if added:
+            _measure_radii(skeleton, points, somas)
     skeleton.vertex_map = skeleton.vertex_map[:n_vertices]
     return skeleton
 

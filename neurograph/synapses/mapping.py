@@ -148,7 +148,7 @@ def assign_synapses(neuron: Neuron, synapses: pd.DataFrame, tolerance: float = 1
         closest, dist, face = closest_surface_points(mesh, pts)
         branch = np.asarray(face_branch, np.int64)[face]
         tri = np.asarray(mesh.faces)[face]
-        node = _face_node(np.asarray(mesh.vertices), tri, closest, np.asarray(sk.vertex_map, np.int64),
+        node = face_node(np.asarray(mesh.vertices), tri, closest, np.asarray(sk.vertex_map, np.int64),
                           np.asarray(neuron.node_branch, np.int64), branch)
         spine_of_face, part_of_face = _face_spines(neuron, len(mesh.faces))
         spine, part = spine_of_face[face], part_of_face[face]
@@ -195,7 +195,7 @@ def assign_synapses(neuron: Neuron, synapses: pd.DataFrame, tolerance: float = 1
     return table, report
 
 
-def _face_node(vertices: np.ndarray, tri: np.ndarray, closest: np.ndarray, vertex_map: np.ndarray,
+def face_node(vertices: np.ndarray, tri: np.ndarray, closest: np.ndarray, vertex_map: np.ndarray,
                node_branch: np.ndarray, branch: np.ndarray) -> np.ndarray:
     """Skeleton node of each synapse: that of the nearest corner of its face lying on the face's
     branch (a face's branch is that of at least one of its corners), so node and face agree."""

@@ -11,7 +11,8 @@ from .mapping import assign_synapses, branch_synapse_counts
 
 
 def map_synapses(neuron, table, voxel_size: float | tuple | None = None, columns: dict | None = None,
-                 tolerance: float = 1000.0, centerline_tolerance: float | None = None, inplace: bool = False):
+                 tolerance: float = 1000.0, centerline_tolerance: float | None = None, inplace: bool = False,
+                 dataset: str | None = None):
     """Assign synapses to the nearest mesh surface -> branch, spine (head/neck) or soma.
 
     Parameters
@@ -22,8 +23,9 @@ def map_synapses(neuron, table, voxel_size: float | tuple | None = None, columns
         Synapse table (see :func:`neurograph.load_synapses`); an already loaded table
         (``x, y, z`` nm and ``direction``) is used as is.
     voxel_size : float or (3,) floats, optional
-        nm per coordinate unit of ``table`` (required for a table in other units than nm; a
-        table from :func:`neurograph.load_synapses` says it is in nm) ((4, 4, 40) for MICrONS, 8 for hemibrain).
+        nm per coordinate unit of ``table``: 1 for nm, (4, 4, 40) for MICrONS voxels, 8 for hemibrain.
+        Required unless ``dataset`` gives it or ``table`` comes from :func:`neurograph.load_synapses`
+        (which says it is in nm); there is no default unit.
     columns : dict, optional
         Explicit column names (``direction, x, y, z, id``).
     tolerance : float, default 1000
@@ -33,6 +35,9 @@ def map_synapses(neuron, table, voxel_size: float | tuple | None = None, columns
         (default :data:`neurograph.synapses.mapping.CENTERLINE_TOLERANCE`, 5000).
     inplace : bool, default False
         Change ``neuron`` itself (and return it) instead of returning a new Neuron.
+    dataset : str, optional
+        Dataset profile whose synapse voxel size (and column names) apply when not given
+        (:func:`neurograph.load_synapses`).
 
     Returns
     -------
@@ -44,7 +49,7 @@ def map_synapses(neuron, table, voxel_size: float | tuple | None = None, columns
     loaded = isinstance(table, pd.DataFrame) and {"x", "y", "z", "direction"} <= set(table.columns) \
         and table.attrs.get("units") == "nm" and columns is None \
         and (voxel_size is None or np.all(np.asarray(voxel_size, float) == 1.0))
-    syn = table if loaded else load_synapses(table, voxel_size=voxel_size, columns=columns)
+    syn = table if loaded else load_synapses(table, voxel_size=voxel_size, columns=columns, dataset=dataset)
     extra = {} if centerline_tolerance is None else {"centerline_tolerance": centerline_tolerance}
     out = neuron if inplace else neuron.copy()
     out.synapses, out.synapse_report = assign_synapses(out, syn, tolerance=tolerance, **extra)
@@ -66,7 +71,7 @@ def _remap(new, old) -> None:
         extra = {}
         if "centerline_tolerance_nm" in old.synapse_report:
             extra["centerline_tolerance"] = float(old.synapse_report["centerline_tolerance_nm"])
-        map_synapses(new, old.synapses, tolerance=tolerance, inplace=True, **extra)
+        map_synapses(new, old.synapses, voxel_size=1.0, tolerance=tolerance, inplace=True, **extra)
     elif new is not old:
         new.synapses, new.synapse_report = None, {}
 

@@ -53,7 +53,7 @@ class SyntheticNeuron:
     Attributes
     ----------
     mesh : trimesh.Trimesh
-        Watertight surface, nm.
+        Watertight surface, nm (``mesh.units == "nm"``: loaders need no voxel size).
     soma_center : (3,) ndarray or None
         None for a soma-less fragment.
     soma_radius : float
@@ -406,7 +406,7 @@ def make_neuron(seed: int = 0, shape: str = "pyramidal", spines_per_um: float = 
     def move(p: np.ndarray) -> np.ndarray:
         return np.asarray(p, float) @ transform[:3, :3].T + transform[:3, 3]
 
-    mesh = trimesh.Trimesh(move(vertices), faces, process=False)
+    mesh = trimesh.Trimesh(move(vertices), faces, process=False, metadata={"units": "nm"})  # says its unit
     paths = [move(p) for p in tree.paths]
     lengths = [np.linalg.norm(np.diff(p, axis=0), axis=1).sum() / 1000 for p in tree.paths]
     n_children = np.bincount([p for p in tree.parent if p >= 0], minlength=len(tree.parent))

@@ -39,7 +39,7 @@ class MergedNeuron:
     Attributes
     ----------
     mesh : trimesh.Trimesh
-        The united, watertight surface.
+        The united, watertight surface, nm (``mesh.units == "nm"``).
     face_cell : (n_faces,) int ndarray
         True cell (index into ``paths``/``soma_centers``) of every face.
     merge_points : (k, 3) float ndarray
@@ -160,7 +160,7 @@ def _union(solids: list[m3d.Manifold]) -> tuple[trimesh.Trimesh, np.ndarray, lis
             inter = originals[i] ^ originals[j]
             if not inter.is_empty():
                 overlaps.extend(inter.decompose())
-    mesh = trimesh.Trimesh(np.asarray(out.vert_properties, float)[:, :3], faces, process=False)
+    mesh = trimesh.Trimesh(np.asarray(out.vert_properties, float)[:, :3], faces, process=False, metadata={"units": "nm"})
     return mesh, face_src, overlaps
 
 
@@ -217,7 +217,7 @@ def make_merge(seed: int = 0, kind: str = "touch", shapes: tuple[str, str] = ("m
         def move(p):
             return np.asarray(p, float) @ R.T + off
 
-        mesh = trimesh.Trimesh(move(mesh.vertices), mesh.faces, process=False)
+        mesh = trimesh.Trimesh(move(mesh.vertices), mesh.faces, process=False, metadata={"units": "nm"})
         points = move(points)
         paths = [[move(p) for p in cell] for cell in paths]
         centres = [None if c is None else move(c) for c in centres]
