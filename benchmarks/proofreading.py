@@ -108,7 +108,7 @@ def extracted(key: str, make):
         return truth, ng.load(stem + ".neuron.zip"), secs
     truth = make()
     t0 = time.perf_counter()
-    neuron = ng.extract(truth.mesh, spines=False, step=STEP)
+    neuron = ng.extract(truth.mesh, voxel_size=1, spines=False, step=STEP)
     secs = time.perf_counter() - t0
     neuron.save(stem + ".neuron.zip")
     with open(stem + ".truth.pkl", "wb") as f:
