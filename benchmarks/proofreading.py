@@ -12,9 +12,14 @@ its cell. Each merged mesh goes through ``extract -> split_somas -> proofread``;
 * false cuts on unmerged synthetic cells, per 5 mm of cable.
 
 MICrONS 864691135510518224 (two somata): split, proofread, and compared with NEURD's own
-skeleton of the segment (µm, soma-centred; aligned by translating onto our matching soma).
+skeleton of the segment (µm, soma-centred; aligned by translating onto our matching soma),
+with what NEURD's skeleton lacks and the best any choice of cutting it can do
+(``neurd_beyond.py``).
 
-Usage: ``python benchmarks/proofreading.py [--n 30] [--unmerged 4] [--no-microns]``; results in
+Real unmerged neurons: the default rules on the 211 Allen Cell Types full reconstructions
+(types stripped): every cut is a false cut.
+
+Usage: ``python benchmarks/proofreading.py [--n 30] [--unmerged 4] [--no-microns] [--no-allen]``; results in
 ``benchmarks/results/proofreading.txt``. Extraction is the slow step and split/proofread do not
 change it, so extracted neurons are cached under ``benchmarks/.cache_proofreading/neurons``
 (delete the folder after a change to extraction or to the synthetic generator).
@@ -34,6 +39,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import neurograph as ng  # noqa: E402
 from neurograph.proofread import proofread, split_somas  # noqa: E402
 from neurograph.synthetic import make_merge, make_neuron  # noqa: E402
@@ -102,7 +108,7 @@ def extracted(key: str, make):
         return truth, ng.load(stem + ".neuron.zip"), secs
     truth = make()
     t0 = time.perf_counter()
-    neuron = ng.extract(truth.mesh, spines=False, step=STEP)
+    neuron = ng.extract(truth.mesh, voxel_size=1, spines=False, step=STEP)
     secs = time.perf_counter() - t0
     neuron.save(stem + ".neuron.zip")
     with open(stem + ".truth.pkl", "wb") as f:
@@ -189,6 +195,44 @@ def _unmerged(n_unmerged: int, lines: list) -> None:
             lines.append(f"   {r['shape']} seed {r['seed']}: {r['n_cut']} cuts, {r['n_flag']} flags, {r['cable_um']:.0f} µm")
 
 
+def allen_unmerged(lines: list) -> None:
+    """Cuts of the default rules on real unmerged neurons: the Allen Cell Types full reconstructions
+    (light microscopy, one cell each; SWC types stripped, kept as the truth of what was cut)."""
+    folder = os.path.join(SHARED, "allen_celltypes_509")
+    if not os.path.exists(os.path.join(folder, "labels.csv")):
+        lines.append("Allen Cell Types data not found; skipped")
+        return
+    from cortex_compartments import load_stripped
+
+    from neurograph.proofread.rules import find_merges
+
+    labels = pd.read_csv(os.path.join(folder, "labels.csv"))
+    ids = labels.loc[labels["reconstruction_type"] == "full", "specimen_id"].sort_values()
+    t0 = time.perf_counter()
+    rows, cable = [], 0.0
+    for sid in ids:
+        neuron, truth = load_stripped(folder, int(sid))
+        cable += neuron.skeleton.cable_length / 1e3
+        found = find_merges(neuron)
+        for r in found.itertuples(index=False):
+            nodes = truth[neuron.node_branch == r.branch]
+            nodes = nodes[nodes > 1]
+            kind = {2: "axon", 3: "dendrite", 4: "apical"}.get(int(np.bincount(nodes).argmax()) if len(nodes) else 0, "?")
+            rows.append(dict(cell=int(sid), rule=r.rule, action=r.action, cable_um=r.cable_um, truth=kind))
+    table = pd.DataFrame(rows, columns=["cell", "rule", "action", "cable_um", "truth"])
+    lines.append(f"== real unmerged neurons: {len(ids)} Allen Cell Types full reconstructions (light microscopy, µm "
+                 f"files, SWC types stripped), {cable / 1e6:.2f} m of cable, default rules ({time.perf_counter() - t0:.0f} s) ==")
+    for rule, g in table.groupby("rule"):
+        cuts = g[g["action"] == "cut"]
+        lines.append(f"{rule:17s} {g['action'].iat[0]:4s} {len(g):4d} pieces in {g['cell'].nunique():3d} cells "
+                     f"({len(g) / (cable / 5000):.3f} per 5 mm), {g['cable_um'].sum() / 1e3:.2f} mm; true type of "
+                     f"the pieces: {g['truth'].value_counts().to_dict()}" + ("" if len(cuts) else " (flags only)"))
+    cuts = table[table["action"] == "cut"]
+    lines.append(f"all cuts: {len(cuts)} ({len(cuts) / (cable / 5000):.3f} per 5 mm of cable), "
+                 f"{cuts['cable_um'].sum() / 1e3:.2f} mm = {cuts['cable_um'].sum() / cable:.4f} of the cable "
+                 "(nested pieces counted once per rule)")
+
+
 def neurd_skeleton(path: str) -> np.ndarray:
     """NEURD's SWC (header ``n type x y z radius parent``, µm, soma-centred) as points every 200 nm, nm."""
     swc = pd.read_csv(path, sep=r"\s+")
@@ -259,6 +303,14 @@ def microns(lines: list) -> None:
                  f"{r['pre_on_axon']:.3f}), {r['n_post']} post")
     with pd.option_context("display.width", 250, "display.max_colwidth", 70):
         lines.append(pieces.drop(columns=["x", "y", "z", "reason"]).round(3).to_string())
+    from neurograph.proofread.second_axon import axon_like_pieces
+
+    side = axon_like_pieces(parts[match])
+    lines.append(f"second_axon on this neuron: {len(side)} side branches >= 10 µm judged, {int(side['merge'].sum())} "
+                 f"axon-like pieces on dendrites (cut); of the others {int(side['host_axon'].sum())} hang from the axon, "
+                 f"{int((~side['host_axon'] & side['spiny']).sum())} are spiny dendrites, "
+                 f"{int((~side['host_axon'] & ~side['spiny'] & (side['width_ratio'] < 0.6)).sum())} thin aspiny ones "
+                 f"(max axon score {side.loc[~side['host_axon'] & ~side['spiny'], 'score'].max():.2f})")
     comp = cleaned.branches.groupby("compartment")["length"].sum().round(1).to_dict()
     lines.append(f"compartments of the proofread neuron (µm): {comp}")
     neurd_like, _ = proofread(parts[match], rules={"axon_crossing": "cut"})
@@ -266,25 +318,36 @@ def microns(lines: list) -> None:
     lines.append(f"proofread with axon_crossing='cut' (as NEURD cuts high-degree axon branch points): cable "
                  f"{r['cable_um']:.0f} µm, own cable within 5 µm of NEURD {r['own_near']:.3f}, NEURD covered "
                  f"{r['covered']:.3f} | {r['n_pre']} pre (on axon {r['pre_on_axon']:.3f}), {r['n_post']} post")
-    lines += missing_in_neurd(parts[match], dense)
+    lines += beyond_neurd(cleaned, stem, neuron.somas[match].center, synapses=neuron.synapses)
     figure(parts, os.path.join(HERE, "..", "docs", "microns_split.png"))
     lines.append("picture: docs/microns_split.png (split_somas result, cuts marked)")
 
 
-def missing_in_neurd(neuron, dense: np.ndarray) -> list:
-    """What of the split neuron NEURD's skeleton lacks (farther than 5 µm), by compartment, and
-    the presynaptic sites on it."""
-    sk = neuron.skeleton
-    far = cKDTree(dense).query(sk.vertices)[0] > TOL
-    comp = neuron.branches["compartment"].reindex(neuron.node_branch).to_numpy()
-    L = sk.edge_lengths
-    by = {c: round(float(L[far & (comp == c)].sum()) / 1e3, 1) for c in ("axon", "dendrite")}
-    syn = neuron.synapses
-    pre = syn[syn["direction"] == "pre"]
-    pre_far = cKDTree(dense).query(pre[["x", "y", "z"]].to_numpy(float))[0] > TOL
-    return [f"split neuron's cable farther than 5 µm from NEURD's skeleton (µm): {by}; presynaptic sites there: "
-            f"{int(pre_far.sum())} of {len(pre)} (NEURD's skeleton has "
-            f"{float(np.sum(np.linalg.norm(np.diff(dense, axis=0), axis=1)[np.linalg.norm(np.diff(dense, axis=0), axis=1) < 300])) / 1e3:.0f} µm)"]
+def beyond_neurd(neuron, stem: str, centre: np.ndarray, synapses) -> list:
+    """What NEURD's skeleton lacks of our proofread neuron, and what cutting it would cost."""
+    import neurd_beyond as nb
+
+    dense, kind = nb.neurd_points(stem + "_neurd_skeleton.swc", centre)
+    out = ["", "-- what NEURD's skeleton lacks (our proofread neuron's pieces farther than 5 µm from it) --",
+           "the segment's synapses by the part of NEURD's skeleton within 5 µm (all 965, before any split):"]
+    with pd.option_context("display.width", 200):
+        out += nb.synapses_near_neurd(synapses, dense, kind).to_string().splitlines()
+        table, roots = nb.pieces_beyond(neuron, dense)
+        out.append(f"{len(table)} pieces beyond NEURD (>= 2 µm), {table['cable_um'].sum():.0f} µm of "
+                   f"{neuron.skeleton.cable_length / 1e3:.0f} µm; axon {(table['cable_um'] * table['axon_share']).sum():.0f} "
+                   f"µm; {table['n_pre'].sum()} of {int((neuron.synapses['direction'] == 'pre').sum())} presynaptic sites, "
+                   f"{table['n_post'].sum()} postsynaptic, {table['spines'].sum()} spines:")
+        out += table.to_string().splitlines()
+        front = nb.cut_frontier(neuron, dense, roots)
+    ok = front[front["own_near"] >= 0.8]
+    out.append(f"every one of the {1 << len(roots)} combinations of cutting these pieces (each with its subtree), "
+               f"labels kept: best share of presynaptic sites on axon with own cable near NEURD >= 0.8: "
+               f"{ok['pre_on_axon'].max():.3f}; best own cable near NEURD with >= 0.9 on axon: "
+               f"{front.loc[front['pre_on_axon'] >= 0.9, 'own_near'].max():.3f}. Pareto front:")
+    out += front.round(3).to_string(index=False).splitlines()
+    nb.figure(neuron, dense, kind, os.path.join(HERE, "..", "docs", "microns_vs_neurd.png"))
+    out.append("picture: docs/microns_vs_neurd.png (ours near/beyond NEURD, NEURD's skeleton, presynaptic sites)")
+    return out
 
 
 def figure(parts, path: str) -> None:
@@ -311,6 +374,7 @@ def main() -> None:
     ap.add_argument("--unmerged", type=int, default=4, help="unmerged cells of each shape")
     ap.add_argument("--kinds", default="touch,axon_on_dendrite,soma_bridge")
     ap.add_argument("--no-microns", action="store_true")
+    ap.add_argument("--no-allen", action="store_true", help="skip the false cuts on the Allen reconstructions")
     ap.add_argument("--out", default=os.path.join(HERE, "results", "proofreading.txt"))
     args = ap.parse_args()
     lines = [f"neurograph {ng.__version__}; {os.cpu_count()} cores; python benchmarks/proofreading.py "
@@ -320,6 +384,9 @@ def main() -> None:
     lines.append("")
     if not args.no_microns:
         microns(lines)
+    if not args.no_allen:
+        lines.append("")
+        allen_unmerged(lines)
     lines.append(f"\ntotal {time.perf_counter() - t0:.0f} s (extracted neurons cached in {os.path.relpath(CACHE, HERE)}: "
                  "delete it after a change to extraction)")
     text = "\n".join(lines)

@@ -55,9 +55,11 @@ class _Evidence:
     """Per-node arrays of one soma's tree for the evidence terms (nm)."""
 
     def __init__(self, arbor, tree: int, soma_center: np.ndarray, soma_radius: float,
-                 spine_count: np.ndarray | None = None) -> None:
+                 spine_count: np.ndarray | None = None, exclude: np.ndarray | None = None) -> None:
         self.arbor = arbor
         self.in_tree = (arbor.root == tree) & ~arbor.is_soma
+        if exclude is not None:  # nodes left out (a piece judged separately)
+            self.in_tree &= ~exclude
         r0 = float(soma_radius) if np.isfinite(soma_radius) and soma_radius > 0 else 0.0
         self.edge = np.where(self.in_tree, arbor.edge, 0.0)
         dist = np.linalg.norm(arbor.sk.vertices - soma_center, axis=1)
@@ -105,7 +107,8 @@ class _Evidence:
 
 
 def candidate_scores(arbor, tree: int, soma_center: np.ndarray, soma_radius: float, proximal: float,
-                     spine_count: np.ndarray | None = None, min_cable: float = 20e3):
+                     spine_count: np.ndarray | None = None, min_cable: float = 20e3,
+                     exclude: np.ndarray | None = None):
     """Evidence that each candidate subtree of one soma's tree is the axon.
 
     Parameters
@@ -125,6 +128,8 @@ def candidate_scores(arbor, tree: int, soma_center: np.ndarray, soma_radius: flo
         tree's are dropped.
     min_cable : float, default 20000
         Smallest candidate, nm of cable.
+    exclude : (n_nodes,) bool ndarray, optional
+        Nodes treated as if absent (e.g. a piece that may belong to another cell).
 
     Returns
     -------
@@ -135,7 +140,7 @@ def candidate_scores(arbor, tree: int, soma_center: np.ndarray, soma_radius: flo
     """
     import pandas as pd
 
-    ev = _Evidence(arbor, tree, soma_center, soma_radius, spine_count)
+    ev = _Evidence(arbor, tree, soma_center, soma_radius, spine_count, exclude)
     cable = subtree_sum(arbor.order, arbor.parent, ev.edge)
     total = ev.edge.sum()
     cand = np.flatnonzero(ev.starts & (arbor.path <= proximal) & (cable >= min_cable) & (cable <= total - min_cable))
@@ -147,6 +152,36 @@ def candidate_scores(arbor, tree: int, soma_center: np.ndarray, soma_radius: flo
             rows.append({"node": int(c), **t})
     cols = ["node", "cable", "detour", "segment", "width", "score"]
     return pd.DataFrame(rows, columns=cols + ["spiny"])[cols], ev
+
+
+def piece_scores(arbor, tree: int, soma_center: np.ndarray, soma_radius: float, starts: np.ndarray,
+                 reference: np.ndarray, spine_count: np.ndarray | None = None) -> list[dict]:
+    """Evidence that each piece (the subtree below each start node) is axon, against ``reference``.
+
+    The terms of :func:`candidate_scores` for arbitrary pieces, e.g. side branches far from
+    the soma, compared with the dendrites of their tree rather than with the rest of it.
+
+    Parameters
+    ----------
+    arbor, tree, soma_center, soma_radius, spine_count
+        As in :func:`candidate_scores` (nm).
+    starts : int ndarray
+        First skeleton node of every piece.
+    reference : (n_nodes,) bool ndarray
+        Nodes to compare with (the piece itself is always left out), e.g. the tree's dendrites.
+
+    Returns
+    -------
+    list of dict
+        Per piece: ``cable`` (µm), ``detour``, ``segment``, ``width`` (log ratios, piece vs
+        reference; NaN when unknown), ``spiny`` (bool) and ``score`` (:data:`WEIGHTS`).
+    """
+    ev = _Evidence(arbor, tree, soma_center, soma_radius, spine_count)
+    out = []
+    for s in np.asarray(starts, np.int64):
+        sub = ev.below(int(s))
+        out.append(ev.terms(sub, reference & ev.in_tree & ~sub))
+    return out
 
 
 def _descend(ev: _Evidence, node: int, min_score: float, min_cable: float) -> int:
@@ -178,12 +213,12 @@ def _descend(ev: _Evidence, node: int, min_score: float, min_cable: float) -> in
 
 def vertebrate_axon(arbor, tree: int, soma_center: np.ndarray, soma_radius: float, proximal: float,
                     spine_count: np.ndarray | None = None, min_score: float = 0.15, min_cable: float = 20e3,
-                    ascend: float = 0.2) -> tuple[np.ndarray, float] | None:
+                    ascend: float = 0.2, exclude: np.ndarray | None = None) -> tuple[np.ndarray, float] | None:
     """Axon nodes of one soma's tree from geometry (with or without radii), and a confidence (0.5-1).
 
     Parameters
     ----------
-    arbor, tree, soma_center, soma_radius, proximal, spine_count, min_cable
+    arbor, tree, soma_center, soma_radius, proximal, spine_count, min_cable, exclude
         As in :func:`candidate_scores` (nm; ``min_cable`` is also the smallest axon).
     min_score : float, default 0.15
         Smallest score (:func:`candidate_scores`) of an axon.
@@ -196,7 +231,7 @@ def vertebrate_axon(arbor, tree: int, soma_center: np.ndarray, soma_radius: floa
     (ndarray of bool, float) or None
         Axon nodes and confidence, or None when no candidate reaches ``min_score``.
     """
-    table, ev = candidate_scores(arbor, tree, soma_center, soma_radius, proximal, spine_count, min_cable)
+    table, ev = candidate_scores(arbor, tree, soma_center, soma_radius, proximal, spine_count, min_cable, exclude)
     if not len(table) or table["score"].max() < min_score:
         return None
     best = table.loc[table["score"].idxmax()]
@@ -212,8 +247,8 @@ def vertebrate_axon(arbor, tree: int, soma_center: np.ndarray, soma_radius: floa
     return ev.below(node), conf
 
 
-def tree_axon(neuron, arbor, tree: int, proximal_um: float, spine_count: np.ndarray | None = None
-              ) -> tuple[np.ndarray, float] | None:
+def tree_axon(neuron, arbor, tree: int, proximal_um: float, spine_count: np.ndarray | None = None,
+              exclude: np.ndarray | None = None) -> tuple[np.ndarray, float] | None:
     """:func:`vertebrate_axon` of the tree of one of ``neuron``'s somata (the first soma in it)."""
     soma_nodes = np.asarray(neuron.skeleton.soma_nodes)
     mine = np.flatnonzero(arbor.root[soma_nodes] == tree)
@@ -221,7 +256,7 @@ def tree_axon(neuron, arbor, tree: int, proximal_um: float, spine_count: np.ndar
         return None
     soma = neuron.somas[int(mine[0])]
     return vertebrate_axon(arbor, tree, np.asarray(soma.center, float), float(soma.radius), proximal_um * 1e3,
-                           spine_count)
+                           spine_count, exclude=exclude)
 
 
 def label_pieces(arbor, pieces: list[int], axon: np.ndarray, conf: np.ndarray, method: np.ndarray

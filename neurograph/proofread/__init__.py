@@ -3,6 +3,7 @@
 
 from .divide import divide
 from .rules import RULES, proofread
+from .second_axon import axon_like_pieces
 from .split import split_somas
 
-__all__ = ["RULES", "divide", "proofread", "split_somas"]
+__all__ = ["RULES", "axon_like_pieces", "divide", "proofread", "split_somas"]

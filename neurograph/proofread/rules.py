@@ -9,21 +9,31 @@ that another cell most likely contributed, with a reason and a confidence (0-1):
     a factor 2, each at least 3 µm of cable) leave in opposite directions (cosine <
     ``-cos_crossing``): another neurite passing through. Both arms are removed.
 ``axon_crossing``
-    The same junction when the parent, its continuation and both arms are labelled axon
-    (:func:`neurograph.label_compartments`). Every arm then has the axon's calibre, the host
+    The same junction when the parent, its continuation and both arms are axon. Every arm then has the axon's calibre, the host
     keeps its calibre through the junction, and an axon branching into two opposite
     collaterals looks the same as an axon crossing another: flagged by default (NEURD cuts
     high-degree axon branch points; set ``"cut"`` for that).
 ``calibre_jump``
     A child branch far thinner than its parent and than its sibling (median width ratio <
     ``max_width_ratio``), farther than ``proximal_um`` from the soma: a thin axon glued onto a
-    dendrite. (Axons leaving a dendrite close to the soma are real and are kept.)
+    dendrite. (Axons leaving a dendrite close to the soma are real and are kept; so are
+    collaterals leaving the axon, thinner than its trunk.)
 ``doubling_back``
     A child that turns back along its parent (angle > ``min_turn_deg``), with at least 3 µm
-    of cable (shorter stubs are the skeleton of a junction's bulge).
+    of cable (shorter stubs are the skeleton of a junction's bulge), unless both are axon:
+    axons recurve.
+
+The axon is the labelled one (:func:`neurograph.label_compartments`) or, unlabelled, the
+one the geometry rule finds for each soma's tree (:func:`neurograph.compartments.vertebrate.tree_axon`).
 ``axon_on_dendrite`` / ``dendrite_on_axon``
     With compartment labels: an axon subtree hanging from a dendrite farther than
     ``proximal_um`` from the soma, or a dendrite subtree hanging from the axon.
+``second_axon``
+    An axon-like side branch of a dendrite (:mod:`neurograph.proofread.second_axon`): thin
+    against the dendrite on both sides of the junction (width ratio < 0.6), not spiny, scoring
+    as axon against the tree's dendrites (>= ``min_axon_score`` with the geometry axon rule's
+    evidence), uniform in calibre, on a neuron whose axon leaves elsewhere and is at least as
+    large: a neuron has one axon. Needs widths, not compartment labels.
 ``bridge_fragment``
     A soma-less subtree whose only tie to the rest is a bridge of :func:`neurograph.repair`
     (a separate mesh piece); confident when it joins the side of a neurite, not its tip.
@@ -38,13 +48,17 @@ import numpy as np
 import pandas as pd
 from scipy.sparse.csgraph import connected_components
 
+from ..compartments.arbor import Arbor
+from ..compartments.vertebrate import tree_axon
 from ..errors import InputError
 from ..graph import Neuron
 from .divide import CUT_COLUMNS, divide, empty_cuts
+from .second_axon import axon_like_pieces
 
 #: rule -> default action
 RULES: dict[str, str] = {"crossing": "cut", "axon_crossing": "flag", "calibre_jump": "cut", "doubling_back": "cut",
-                         "axon_on_dendrite": "cut", "dendrite_on_axon": "cut", "bridge_fragment": "flag"}
+                         "axon_on_dendrite": "cut", "dendrite_on_axon": "cut", "second_axon": "cut",
+                         "bridge_fragment": "flag"}
 
 REASON = {"crossing": "high-degree crossing: two opposite arms not continuing the parent",
           "axon_crossing": "high-degree axon branch point: two opposite arms of the axon's calibre",
@@ -52,6 +66,7 @@ REASON = {"crossing": "high-degree crossing: two opposite arms not continuing th
           "doubling_back": "path doubles back at a branch point",
           "axon_on_dendrite": "axon piece merged onto a dendrite",
           "dendrite_on_axon": "dendrite piece merged onto the axon",
+          "second_axon": "axon-like piece on a dendrite: a second axon (a neuron has one)",
           "bridge_fragment": "soma-less fragment joined only through a repair bridge"}
 
 DENDRITE = ("dendrite", "apical", "basal")
@@ -100,6 +115,7 @@ class _Tree:
         for v in order:  # parents first: each branch's nodes in path order
             self.nodes.setdefault(int(nb[v]), []).append(int(v))
         self.span = span
+        self._axon: set[int] | None = None
 
     def polyline(self, b: int) -> np.ndarray:
         nodes = self.nodes.get(b, [])
@@ -145,6 +161,21 @@ class _Tree:
         if "compartment" not in self.table or b not in self.table.index:
             return ""
         return str(self.table.at[b, "compartment"])
+
+    def is_axon(self, b: int) -> bool:
+        """True for a branch of the neuron's axon: labelled ``axon``, or, unlabelled, in the axon the
+        geometry rule finds for its soma's tree (:func:`neurograph.compartments.vertebrate.tree_axon`)."""
+        if self._axon is None:
+            if "compartment" in self.table:
+                self._axon = set(self.table.index[self.table["compartment"] == "axon"].tolist())
+            else:
+                self._axon = set()
+                arbor = Arbor(self.neuron)
+                for tree in arbor.soma_trees:
+                    found = tree_axon(self.neuron, arbor, int(tree), 30.0)
+                    if found is not None:
+                        self._axon |= set(arbor.node_branch[found[0]].tolist())
+        return b in self._axon
 
     def position(self, b: int) -> np.ndarray:
         return self.polyline(b)[0]
@@ -194,7 +225,7 @@ def _crossing(t: _Tree, cos_crossing: float = 0.8, connector_um: float = 2.0, co
         conf = float(np.clip(-c, 0, 1) * (0.5 + 0.5 * similar))
         # inside the cell's own axon every arm has the axon's calibre, and geometry cannot tell a
         # crossing from a branch point with two collaterals: a separate rule, flagged by default
-        rule = "axon_crossing" if all(t.compartment(x) == "axon" for x in (p, cont, a, b)) else "crossing"
+        rule = "axon_crossing" if all(t.is_axon(x) for x in (p, cont, a, b)) else "crossing"
         for arm in (a, b):
             out.append(dict(rule=rule, branch=arm, confidence=conf,
                             detail=f"arms {a}/{b} at {np.degrees(np.arccos(np.clip(c, -1, 1))):.0f} deg; "
@@ -214,6 +245,8 @@ def _calibre_jump(t: _Tree, max_width_ratio: float = 0.35, proximal_um: float = 
         # short connectors (a junction's own node cluster) are wider than either neurite
         while t.table.at[p, "length"] < 2.0 and next(iter(t.graph.predecessors(p)), -1) in t.table.index:
             p = next(iter(t.graph.predecessors(p)))
+        if t.is_axon(p):  # axon collaterals are thinner than the trunk they leave
+            continue
         sib = [s for s in t.graph.successors(p) if s != b and t.table.at[s, "length"] >= 2.0]
         ref = np.nanmax([t.width(p)] + [t.width(s) for s in sib])
         ratio = t.width(b) / ref if ref > 0 else np.nan
@@ -232,8 +265,8 @@ def _doubling_back(t: _Tree, min_turn_deg: float = 150.0, min_cable_um: float = 
     for b in t.table.index:
         p = next(iter(t.graph.predecessors(b)), -1)
         ang = t.table.at[b, "angle_to_parent"]
-        if p < t.n_somas or not ang > min_turn_deg:
-            continue
+        if p < t.n_somas or not ang > min_turn_deg or (t.is_axon(b) and t.is_axon(p)):
+            continue  # axons recurve (recurrent collaterals): turning back inside the axon is normal
         # a stub of a few µm turning back is the skeleton of a junction's bulge, not a neurite
         if t.cable_um(t.subtree(b)) < min_cable_um:
             continue
@@ -259,6 +292,18 @@ def _compartment_mismatch(t: _Tree, proximal_um: float = 30.0) -> list[dict]:
         elif mine in DENDRITE and theirs == "axon":
             out.append(dict(rule="dendrite_on_axon", branch=b, confidence=conf,
                             detail=f"{mine} subtree on the axon"))
+    return out
+
+
+def _second_axon(t: _Tree, proximal_um: float = 30.0, min_axon_score: float = 0.5) -> list[dict]:
+    pieces = axon_like_pieces(t.neuron, proximal_um=proximal_um, min_score=min_axon_score)
+    out = []
+    for r in pieces[pieces["merge"]].itertuples(index=False):
+        conf = 0.5 + 0.25 * min(1.0, r.score - min_axon_score) + 0.25 * (1 - r.width_ratio / 0.6)
+        where = f"{r.path_um:.0f} µm from the soma; the neuron's axon elsewhere has {r.other_axon_um:.0f} µm"
+        out.append(dict(rule="second_axon", branch=int(r.branch), confidence=float(np.clip(conf, 0.5, 1.0)),
+                        detail=f"width {r.width_nm:.0f} nm on a {r.host_width_nm:.0f} nm dendrite "
+                               f"(ratio {r.width_ratio:.2f}), axon score {r.score:.2f}, {where}"))
     return out
 
 
@@ -298,7 +343,7 @@ def _bridge_fragment(t: _Tree) -> list[dict]:
 
 
 def find_merges(neuron: Neuron, rules=None, max_width_ratio: float = 0.35, proximal_um: float = 30.0,
-                cos_crossing: float = 0.8, min_turn_deg: float = 150.0) -> pd.DataFrame:
+                cos_crossing: float = 0.8, min_turn_deg: float = 150.0, min_axon_score: float = 0.5) -> pd.DataFrame:
     """Pieces of a neuron that the enabled rules name as merge errors (nothing is changed).
 
     Parameters
@@ -307,7 +352,7 @@ def find_merges(neuron: Neuron, rules=None, max_width_ratio: float = 0.35, proxi
         Decomposed neuron (nm); compartment rules need :func:`neurograph.label_compartments`.
     rules : None, list of str or dict, optional
         Rules and their actions (see :data:`RULES`); None: all, with their default actions.
-    max_width_ratio, proximal_um, cos_crossing, min_turn_deg
+    max_width_ratio, proximal_um, cos_crossing, min_turn_deg, min_axon_score
         Rule thresholds (see the module docstring); ``proximal_um`` in µm of path.
 
     Returns
@@ -316,11 +361,12 @@ def find_merges(neuron: Neuron, rules=None, max_width_ratio: float = 0.35, proxi
         One row per piece: ``branch`` (root of the subtree), ``x, y, z`` (nm, where it
         joins), ``cable_um``, ``rule``, ``reason``, ``confidence``, ``action``, ``detail``.
     """
-    return _find_merges(_Tree(neuron), rules, max_width_ratio, proximal_um, cos_crossing, min_turn_deg)
+    return _find_merges(_Tree(neuron), rules, max_width_ratio, proximal_um, cos_crossing, min_turn_deg,
+                        min_axon_score)
 
 
 def _find_merges(t: "_Tree", rules, max_width_ratio: float = 0.35, proximal_um: float = 30.0,
-                 cos_crossing: float = 0.8, min_turn_deg: float = 150.0) -> pd.DataFrame:
+                 cos_crossing: float = 0.8, min_turn_deg: float = 150.0, min_axon_score: float = 0.5) -> pd.DataFrame:
     """:func:`find_merges` on a built tree (so that :func:`proofread` builds it once)."""
     actions = _rule_actions(rules)
     found: list[dict] = []
@@ -332,6 +378,8 @@ def _find_merges(t: "_Tree", rules, max_width_ratio: float = 0.35, proximal_um: 
         found += _doubling_back(t, min_turn_deg)
     if {"axon_on_dendrite", "dendrite_on_axon"} & set(actions):
         found += [f for f in _compartment_mismatch(t, proximal_um) if f["rule"] in actions]
+    if "second_axon" in actions:
+        found += _second_axon(t, proximal_um, min_axon_score)
     if "bridge_fragment" in actions:
         found += _bridge_fragment(t)
     rows = []
@@ -358,7 +406,7 @@ def proofread(neuron: Neuron, rules=None, **thresholds) -> tuple[Neuron, pd.Data
         cut; a dict: rule -> ``"cut"``, ``"flag"`` or ``False`` (off), others at default.
     **thresholds
         ``max_width_ratio`` (0.35), ``proximal_um`` (30 µm), ``cos_crossing`` (0.8),
-        ``min_turn_deg`` (150°): see :func:`find_merges`.
+        ``min_turn_deg`` (150°), ``min_axon_score`` (0.5): see :func:`find_merges`.
 
     Returns
     -------
