@@ -68,3 +68,17 @@ def test_spine_count_does_not_depend_on_tessellation(tessellations):
     assert abs(s1 - len(cell.spines)) <= 0.1 * len(cell.spines)
     for _, _, s in out[1:]:
         assert abs(s / s1 - 1) <= 0.05, [o[2] for o in out]
+
+
+def test_microns_does_not_depend_on_tessellation(microns_mesh_path):
+    """The real MICrONS mesh (decimated, 250 nm median edge) and the same surface at 4x the
+    faces: branches within 5 %, cable within 3 %, spines within 5 %."""
+    mesh = ng.load_mesh(microns_mesh_path, voxel_size=1)
+    out = []
+    for k in range(2):
+        n = ng.extract(_subdivided(mesh, k), voxel_size=1)
+        out.append((len(n.branches), n.branches.length.sum(), len(n.spines)))
+    (b1, c1, s1), (b4, c4, s4) = out
+    assert abs(b4 / b1 - 1) <= 0.05, out
+    assert abs(c4 / c1 - 1) <= 0.03, out
+    assert abs(s4 / s1 - 1) <= 0.05, out

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import sparse
+
+from ..arrays import unique_rows
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
@@ -61,7 +63,7 @@ def candidate_pairs(vertices: np.ndarray, labels: np.ndarray, gap: float) -> np.
     extent = float(np.ptp(vertices, axis=0).max()) if len(vertices) else 0.0
     cell = max(gap, extent / 1e6, 1e-9)  # keeps cell indices inside the 21-bit key
     cells = np.floor((vertices - vertices.min(axis=0)) / cell).astype(np.int64)
-    occupied = np.unique(np.column_stack([cells, labels]), axis=0)  # (cell xyz, component)
+    occupied = unique_rows(np.column_stack([cells, labels]))[0]  # (cell xyz, component)
     keys = cell_keys(occupied[:, :3])
     order = np.argsort(keys, kind="stable")
     occupied, keys = occupied[order], keys[order]
@@ -82,7 +84,7 @@ def candidate_pairs(vertices: np.ndarray, labels: np.ndarray, gap: float) -> np.
         pairs.append(np.column_stack([src[keep], dst[keep]]))
     if not pairs:
         return np.empty((0, 2), dtype=np.int64)
-    return np.unique(np.concatenate(pairs), axis=0)
+    return unique_rows(np.concatenate(pairs))[0]
 
 
 def closest_links(vertices: np.ndarray, labels: np.ndarray, pairs: np.ndarray,

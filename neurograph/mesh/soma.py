@@ -20,6 +20,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from ..arrays import unique_rows
 from .components import cell_keys
 
 
@@ -141,8 +142,7 @@ def find_somas(mesh: trimesh.Trimesh, min_radius: float = 2500.0, max_radius: fl
     points, areas = np.asarray(mesh.triangles_center), np.asarray(mesh.area_faces)
     pitch = min_radius / 2.0
     origin = points.min(axis=0)
-    cells, inverse = np.unique(np.floor((points - origin) / pitch).astype(np.int64), axis=0,
-                               return_inverse=True)
+    cells, inverse = unique_rows(np.floor((points - origin) / pitch).astype(np.int64))
     cell_area = np.bincount(inverse.ravel(), weights=areas, minlength=len(cells))
     # 1. Where is there enough membrane for a soma? (cheap, prunes most of the volume)
     density = _ball_sums(cells, cell_area, 1.5 * min_radius / pitch)
@@ -152,7 +152,7 @@ def find_somas(mesh: trimesh.Trimesh, min_radius: float = 2500.0, max_radius: fl
     # 2. Grid points near those cells that are far from any surface and enclosed by it.
     fine = pitch / 2
     offsets = np.mgrid[0:2, 0:2, 0:2].reshape(3, -1).T
-    probes = np.unique((dense[:, None, :] * 2 + offsets[None]).reshape(-1, 3), axis=0)
+    probes = unique_rows((dense[:, None, :] * 2 + offsets[None]).reshape(-1, 3))[0]
     probes = origin + (probes + 0.5) * fine
     surface = cKDTree(np.vstack([mesh.vertices, points]))
     clearance = surface.query(probes)[0]

@@ -24,6 +24,7 @@ import trimesh
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components, dijkstra
 
+from ..arrays import unique
 from ..errors import SkeletonError
 from .protrusions import add_protrusions
 from .kernels import cluster_level_sets, distance_to_segments, face_band_pairs, group_median, steiner_graph
@@ -53,7 +54,7 @@ def _surface_graph(points: np.ndarray, edges: np.ndarray, bridges: np.ndarray | 
 def _extra_roots(graph: sparse.csr_matrix, covered: np.ndarray) -> np.ndarray:
     """One root per connected piece without a soma: the end of a longest geodesic path."""
     _, labels = connected_components(graph, directed=False)
-    pieces = np.setdiff1d(np.unique(labels), np.unique(labels[covered]))
+    pieces = np.setdiff1d(unique(labels), unique(labels[covered]), assume_unique=True)
     if len(pieces) == 0:
         return np.empty(0, np.int64)
     seeds = np.array([np.flatnonzero(labels == p)[0] for p in pieces])
@@ -218,7 +219,7 @@ def _soma_points(points: np.ndarray, edges: np.ndarray, seeds: np.ndarray, soma)
     n = len(near)
     graph = sparse.coo_matrix((np.ones(len(inner)), (inner[:, 0], inner[:, 1])), shape=(n, n))
     _, label = connected_components(graph, directed=False)
-    good = np.unique(label[seeds[near[seeds]]])
+    good = unique(label[seeds[near[seeds]]])
     if len(good) == 0:
         return np.asarray(seeds, dtype=np.int64)
     return np.flatnonzero(near & np.isin(label, good))
@@ -236,7 +237,7 @@ def _assign_soma_points(points: np.ndarray, edges: np.ndarray, mesh: trimesh.Tri
         if len(faces) == 0:
             raise SkeletonError(f"soma {i} ({soma!r}) has no mesh faces; a soma needs its surface faces "
                                 "(neurograph.find_somas gives them)")
-        seeds = np.unique(mesh.faces[faces])
+        seeds = unique(mesh.faces[faces])
         own = _soma_points(points, edges, seeds, soma)
         rel = np.linalg.norm(points[own] - np.asarray(soma.center, dtype=float), axis=1) / float(soma.radius)
         rel[np.isin(own, seeds)] -= 1e6  # its own vertices first

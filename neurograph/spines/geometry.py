@@ -9,8 +9,8 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from ..skeleton.kernels import distance_to_segments
-from ..skeleton.tree import children_lists, edge_lengths, reroot_at, subtree_sum, topological_order
-from .kernels import segment_points, subtree_heights
+from ..skeleton.tree import edge_lengths, reroot_at, subtree_sum, topological_order
+from .kernels import segment_points, subtree_heights, terminal_runs, twig_labels
 
 SAMPLE_SPACING = 100.0  # nm between sample points along skeleton edges for nearest-edge queries
 
@@ -149,23 +149,11 @@ def twig_roots(vertices: np.ndarray, parent: np.ndarray, is_soma: np.ndarray, li
     order = topological_order(parent)
     height = subtree_heights(order, parent, el)
     vol = subtree_sum(order, parent, np.pi * np.nan_to_num(radius, nan=0.0) ** 2 * el)  # nm³ below each node
-    label = np.full(len(parent), -1, np.int64)
-    kids_of = children_lists(parent)
-    for node in order:
-        kids = kids_of[node]
-        if not len(kids):
-            continue
-        if label[node] >= 0:  # inside a twig: the whole subtree is that twig
-            label[kids] = label[node]
-            continue
-        if len(kids) < 2 or is_soma[node]:
-            continue
-        reach = height[kids] + el[kids]
-        main = np.argmax(vol[kids]) if not keep[kids].any() else -1
-        for i, c in enumerate(kids):
-            if i != main and reach[i] < limit[node] and not keep[c]:
-                label[c] = c
-    return label
+    has = np.flatnonzero(parent >= 0)
+    kids = has[np.argsort(parent[has], kind="stable")]
+    kid_ptr = np.searchsorted(parent[kids], np.arange(len(parent) + 1)).astype(np.int64)
+    return twig_labels(order.astype(np.int64), parent.astype(np.int64), kid_ptr, kids.astype(np.int64), height + el,
+                       vol, np.asarray(limit, float), np.asarray(is_soma, bool), np.asarray(keep, bool))
 
 
 def terminal_segments(parent: np.ndarray, twig: np.ndarray) -> np.ndarray:
@@ -188,12 +176,8 @@ def terminal_segments(parent: np.ndarray, twig: np.ndarray) -> np.ndarray:
     """
     n = len(parent)
     kids = np.bincount(parent[parent >= 0], minlength=n)
-    top = np.full(n, -1, np.int64)
-    for v in topological_order(parent):
-        if twig[v] < 0:
-            continue
-        p = parent[v]
-        top[v] = top[p] if p >= 0 and twig[p] == twig[v] and kids[p] == 1 and v != twig[v] else v
+    top = terminal_runs(topological_order(parent).astype(np.int64), np.asarray(parent, np.int64), kids,
+                        np.asarray(twig, np.int64))
     leaf_runs = np.zeros(n, bool)
     leaf_runs[top[(twig >= 0) & (kids == 0)]] = True
     return np.where((top >= 0) & leaf_runs[np.maximum(top, 0)], top, -1)

@@ -290,3 +290,53 @@ def window_circle_fit(adj_ptr: np.ndarray, adj: np.ndarray, adj_len: np.ndarray,
             out_c[s] = centre[s] + cx * u + cy * v
             out_r[s] = r
     return out_c, out_r
+
+
+@njit(cache=True)
+def twig_labels(order: np.ndarray, parent: np.ndarray, kid_ptr: np.ndarray, kids: np.ndarray, reach: np.ndarray,
+                volume: np.ndarray, limit: np.ndarray, is_soma: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Root of the short side twig every node lies on (-1 on the core); see
+    :func:`neurograph.spines.geometry.twig_roots`. ``kids[kid_ptr[i]:kid_ptr[i + 1]]``: the
+    children of node ``i`` in increasing order; ``reach``: subtree height plus the node's own
+    edge (nm); ``volume``: subtree volume (nm³)."""
+    label = np.full(len(parent), -1, np.int64)
+    for node in order:
+        a, b = kid_ptr[node], kid_ptr[node + 1]
+        if a == b:
+            continue
+        if label[node] >= 0:  # inside a twig: the whole subtree is that twig
+            for j in range(a, b):
+                label[kids[j]] = label[node]
+            continue
+        if b - a < 2 or is_soma[node]:
+            continue
+        main = -1
+        kept = False
+        for j in range(a, b):
+            kept |= keep[kids[j]]
+        if not kept:
+            best = -np.inf
+            for j in range(a, b):
+                if volume[kids[j]] > best:
+                    best, main = volume[kids[j]], j
+        for j in range(a, b):
+            c = kids[j]
+            if j != main and reach[c] < limit[node] and not keep[c]:
+                label[c] = c
+    return label
+
+
+@njit(cache=True)
+def terminal_runs(order: np.ndarray, parent: np.ndarray, n_kids: np.ndarray, twig: np.ndarray) -> np.ndarray:
+    """Top node of the unbranched run holding each twig node (-1 off twigs); see
+    :func:`neurograph.spines.geometry.terminal_segments`."""
+    top = np.full(len(parent), -1, np.int64)
+    for v in order:
+        if twig[v] < 0:
+            continue
+        p = parent[v]
+        if p >= 0 and twig[p] == twig[v] and n_kids[p] == 1 and v != twig[v]:
+            top[v] = top[p]
+        else:
+            top[v] = v
+    return top

@@ -1,0 +1,93 @@
+"""Sort-based set operations on integer arrays (plain numpy, no neurograph imports).
+
+NumPy 2.3+ answers ``np.unique(a)`` for integers without ``return_inverse`` with a hash table,
+which on the millions of vertex, edge and cell keys of a full-resolution neuron mesh is ~100x
+slower than sorting (6.3 s against 0.05 s for 4 million int64 keys on this project's machine),
+and ``np.isin`` goes through it too. These helpers sort instead; the answers are the same.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def unique(a: np.ndarray) -> np.ndarray:
+    """Sorted unique values of a 1-D array (what ``np.unique(a)`` returns).
+
+    Parameters
+    ----------
+    a : array-like
+        Values (any sortable dtype; flattened).
+
+    Returns
+    -------
+    (k,) ndarray
+        The distinct values in increasing order.
+    """
+    s = np.sort(np.asarray(a).ravel())
+    if len(s) < 2:
+        return s
+    keep = np.empty(len(s), bool)
+    keep[0] = True
+    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    return s[keep]
+
+
+def isin(a: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Boolean mask: which elements of ``a`` occur in ``values`` (``np.isin(a, values)``).
+
+    Parameters
+    ----------
+    a : array-like
+        Elements to test (any shape).
+    values : array-like
+        The set (flattened).
+
+    Returns
+    -------
+    bool ndarray
+        Shape of ``a``.
+    """
+    a = np.asarray(a)
+    s = unique(values)
+    if len(s) == 0:
+        return np.zeros(a.shape, bool)
+    pos = np.minimum(np.searchsorted(s, a), len(s) - 1)
+    return s[pos] == a
+
+
+def unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of a 2-D integer array and the row each input row became
+    (``np.unique(rows, axis=0, return_inverse=True)``, by sorting one key per row).
+
+    Parameters
+    ----------
+    rows : (n, d) int ndarray
+        Non-negative after subtracting the column minima, and with a product of column
+        ranges below 2**63 (cell indices, vertex ids).
+
+    Returns
+    -------
+    unique : (k, d) int64 ndarray
+        Distinct rows in lexicographic order.
+    inverse : (n,) int64 ndarray
+        Index into ``unique`` of every input row.
+    """
+    rows = np.asarray(rows, np.int64)
+    if rows.ndim != 2 or len(rows) == 0:
+        return np.unique(rows, axis=0, return_inverse=True)
+    lo = rows.min(axis=0)
+    span = rows.max(axis=0) - lo + 1
+    if float(np.prod(span.astype(float))) >= 2.0 ** 62:
+        u, inv = np.unique(rows, axis=0, return_inverse=True)
+        return u, inv.ravel()
+    key = np.zeros(len(rows), np.int64)
+    for c in range(rows.shape[1]):  # mixed radix, first column most significant
+        key = key * span[c] + (rows[:, c] - lo[c])
+    ukey, inv = np.unique(key, return_inverse=True)  # with an inverse NumPy sorts
+    out = np.empty((len(ukey), rows.shape[1]), np.int64)
+    rest = ukey
+    for c in range(rows.shape[1] - 1, -1, -1):
+        out[:, c] = rest % span[c] + lo[c]
+        rest = rest // span[c]
+    return out, inv.ravel()
