@@ -114,3 +114,20 @@ def test_feature_columns_keep_one_order_whatever_is_imported_first():
         assert done.returncode == 0, done.stderr[-2000:]
         orders.add(done.stdout.strip())
     assert len(orders) == 1
+
+
+
+def test_unmapped_synapses_count_nowhere(navis_data):
+    """The registry's synapse densities, like the summary's, count mapped synapses only."""
+    import pandas as pd
+
+    neuron = ng.load_swc(navis_data / "swc" / "1734350788.swc", units="voxel", voxel_size=8)
+    far = neuron.skeleton.vertices.max(axis=0) + 50_000.0
+    near = neuron.skeleton.vertices[len(neuron.skeleton.vertices) // 2]
+    table = pd.DataFrame({"x": [far[0]] * 5 + [near[0]], "y": [far[1]] * 5 + [near[1]],
+                          "z": [far[2]] * 5 + [near[2]], "direction": ["pre"] * 6})
+    mapped = ng.map_synapses(neuron, table, voxel_size=1)
+    assert mapped.synapses["mapped"].sum() == 1
+    row = feature_row(mapped, features=["synapse_density"], form="raw")
+    cable = mapped.branches["length"].sum()
+    assert row["pre_per_um"] == pytest.approx(1 / cable, rel=0.05)

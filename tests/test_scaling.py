@@ -70,6 +70,9 @@ def test_spine_count_does_not_depend_on_tessellation(tessellations):
         assert abs(s / s1 - 1) <= 0.05, [o[2] for o in out]
 
 
+@pytest.mark.xfail(strict=True, reason="#13: MICrONS branch and spine counts still follow the tessellation "
+                   "(184/566 at 1x, 139/803 at 4x); branch issue-13's spine-surface refinement fixes it but breaks "
+                   "the synthetic compartment and MICrONS split tests")
 def test_microns_does_not_depend_on_tessellation(microns_mesh_path):
     """The real MICrONS mesh (decimated, 250 nm median edge) and the same surface at 4x the
     faces: branches within 5 %, cable within 3 %, spines within 5 %."""

@@ -124,9 +124,11 @@ def axon_dendrite_ratio(ctx: NeuronContext) -> float:
 # --- synapses ------------------------------------------------------------------------------
 
 def _synapse_nodes(ctx: NeuronContext) -> tuple[np.ndarray, np.ndarray]:
-    """Skeleton node (nearest, unless the table has ``node``) and direction (pre/post) per synapse."""
+    """Skeleton node (nearest, unless the table has ``node``) and direction (pre/post) per synapse;
+    the direction of a synapse left unmapped by :func:`neurograph.map_synapses` is ``""`` (counted
+    nowhere, as in the neuron summary)."""
     syn = ctx.neuron.synapses
-    nodes = syn["node"].to_numpy(np.int64) if "node" in syn.columns else np.full(len(syn), -1, np.int64)
+    nodes = syn["node"].to_numpy(np.int64, copy=True) if "node" in syn.columns else np.full(len(syn), -1, np.int64)
     bad = (nodes < 0) | (nodes >= ctx.n)
     if bad.any():
         from scipy.spatial import cKDTree
@@ -135,6 +137,8 @@ def _synapse_nodes(ctx: NeuronContext) -> tuple[np.ndarray, np.ndarray]:
     col = "direction" if "direction" in syn.columns else "prepost" if "prepost" in syn.columns else None
     kind = syn[col].astype(str).str.lower().str.replace("syn", "", regex=False).to_numpy() if col \
         else np.full(len(syn), "")
+    if "mapped" in syn.columns:  # synapses beyond the mapping tolerance are not on this neuron
+        kind = np.where(syn["mapped"].to_numpy(bool), kind, "")
     return nodes, kind
 
 
