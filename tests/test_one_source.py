@@ -131,3 +131,16 @@ def test_unmapped_synapses_count_nowhere(navis_data):
     row = feature_row(mapped, features=["synapse_density"], form="raw")
     cable = mapped.branches["length"].sum()
     assert row["pre_per_um"] == pytest.approx(1 / cable, rel=0.05)
+
+
+def test_every_summary_column_named_like_a_feature_has_its_value(neurons):
+    """One name, one quantity: a summary column that shares its name with a registered
+    feature has that feature's value on the neuron as given (``form="raw"``), on a mesh
+    and on an SWC whose soma holds several nodes (both clip cable at the soma sphere)."""
+    for neuron in neurons:
+        summary = ng.neuron_summary(neuron).iloc[0]
+        raw = feature_row(neuron, form="raw")
+        shared = [c for c in summary.index if c in raw]
+        assert {"total_length", "max_path_length", "n_tips"} <= set(shared)
+        for column in shared:
+            assert float(summary[column]) == pytest.approx(float(raw[column]), rel=1e-6, nan_ok=True), column

@@ -106,7 +106,8 @@ def limbs_of(graph: nx.DiGraph, n_somas: int) -> dict[int, int]:
     return limb
 
 
-def decompose_skeleton(skeleton: Skeleton, soma_radius: Sequence[float]) -> dict:
+def decompose_skeleton(skeleton: Skeleton, soma_radius: Sequence[float],
+                       soma_center: np.ndarray | None = None) -> dict:
     """Branch ids per node, the branch graph, limbs and node path distances (nm).
 
     Parameters
@@ -115,6 +116,9 @@ def decompose_skeleton(skeleton: Skeleton, soma_radius: Sequence[float]) -> dict
         Skeleton in nm.
     soma_radius : sequence of float
         Radius of each soma, nm, in the order of ``skeleton.soma_nodes``.
+    soma_center : (k, 3) float ndarray, optional
+        Soma centres, nm (default: the soma nodes' positions). Cable is clipped exactly at
+        the soma spheres, as the features do (:func:`contributing_lengths`).
 
     Returns
     -------
@@ -126,7 +130,10 @@ def decompose_skeleton(skeleton: Skeleton, soma_radius: Sequence[float]) -> dict
     soma_radius = np.asarray(soma_radius, dtype=float)
     node_branch, order = branch_nodes(skeleton)
     graph = build_graph(skeleton, node_branch, len(skeleton.soma_nodes))
-    contrib = contributing_lengths(skeleton, soma_radius)
-    node_path = path_from_soma(skeleton, soma_radius, order)
+    if soma_center is None:
+        soma_center = skeleton.vertices[skeleton.soma_nodes]
+    soma_center = np.asarray(soma_center, dtype=float).reshape(-1, 3)
+    contrib = contributing_lengths(skeleton, soma_radius, soma_center=soma_center)
+    node_path = path_from_soma(skeleton, soma_radius, order, soma_center=soma_center)
     return {"node_branch": node_branch, "graph": graph, "limb": limbs_of(graph, len(skeleton.soma_nodes)),
             "edge_length": contrib, "node_path": node_path}

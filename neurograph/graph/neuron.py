@@ -370,7 +370,7 @@ def decompose(skeleton: Skeleton, somas: list | None = None, mesh: trimesh.Trime
     somas = list(somas or [])
     if len(somas) != len(skeleton.soma_nodes):
         raise InputError(f"{len(somas)} somata given for a skeleton with {len(skeleton.soma_nodes)} soma nodes")
-    parts = decompose_skeleton(skeleton, [s.radius for s in somas])
+    parts = decompose_skeleton(skeleton, [s.radius for s in somas], [s.center for s in somas])
     node_branch = parts["node_branch"]
     face_branch = None
     if mesh is not None and skeleton.vertex_map is not None:
