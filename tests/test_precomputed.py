@@ -170,7 +170,7 @@ def test_skeleton_written_by_cloudvolume_is_rooted_at_its_soma(tmp_path):
                            for i, (x, y, z) in enumerate(vertices)))
     ref = ng.load_swc(swc, units="nm").branches
     assert np.allclose(np.sort(branches["length"]), np.sort(ref["length"]), rtol=1e-6)
-    assert branches["length"].sum() > 25.0                   # 3 arms of 10 um
+    assert branches["length"].sum() == pytest.approx(15.0)  # 3 arms of 10 um, their inner 5 um inside the soma
     assert neuron.repair_report["segment_id"] == 7
     with pytest.raises(InputError, match="not in the layer"):
         ng.load_skeleton(str(tmp_path), 8)

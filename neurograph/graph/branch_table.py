@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..skeleton import Skeleton
 from ..skeleton.kernels import distance_to_segments, group_median
-from ..skeleton.tree import direction_nodes, path_lengths, root_labels, strahler_orders, topological_order
+from ..skeleton.tree import clip_at_spheres, direction_nodes, path_lengths, root_labels, strahler_orders, topological_order
 
 #: name -> (unit, description)
 BRANCH_COLUMNS: dict[str, tuple[str, str]] = {
@@ -24,7 +24,7 @@ BRANCH_COLUMNS: dict[str, tuple[str, str]] = {
     "width_median": ("nm", "median of the same"),
     "area": ("µm²", "surface area of the branch's mesh faces"),
     "volume": ("µm³", "volume of the skeleton's frustums (node radii)"),
-    "tortuosity": ("", "length / straight distance between start and end (>= 1)"),
+    "tortuosity": ("", "path length / straight distance between start and end (>= 1; a path through a soma counts whole)"),
     "path_to_soma": ("µm", "path length from the soma surface (or root) to the branch start"),
     "branch_order": ("", "1 for a branch leaving the soma, +1 at every branch point"),
     "strahler": ("", "Strahler order (terminal branches are 1)"),
@@ -107,16 +107,34 @@ def branch_features(skeleton: Skeleton, decomposition: dict, somas: list, mesh=N
     start_pos[has_par] = pos[sp[has_par]]
     start_path = np.where(has_par, path[np.maximum(sp, 0)], path[first])
     par = np.where(has_par, node_branch[np.maximum(sp, 0)], -1)
-    on_soma = has_par & (par < n_somas)
-    if on_soma.any():  # start on the soma surface, where the branch length starts
-        out = pos[first[on_soma]] - start_pos[on_soma]
-        dist = np.linalg.norm(out, axis=1)
-        radius = np.array([s.radius for s in somas], float)[par[on_soma]]
-        scale = np.minimum(1.0, np.divide(radius, dist, out=np.zeros_like(dist), where=dist > 0))
-        start_pos[on_soma] += out * scale[:, None]
+    # a branch starting inside a soma sphere starts where it leaves it, where its length starts
+    centers = np.array([s.center for s in somas], float).reshape(-1, 3)
+    radii = np.array([s.radius for s in somas], float)
+    in_soma = np.zeros(n_ids, bool)
+    for centre, radius in zip(centers, radii):
+        in_soma |= has_par & (np.linalg.norm(start_pos - centre, axis=1) < radius)
+    if in_soma.any():
+        counted = by_path[(contrib[by_path] > 0) & (parent[by_path] >= 0)]  # by branch, then path
+        ids, at = np.unique(node_branch[counted], return_index=True)
+        exit_node = np.full(n_ids, -1, np.int64)
+        exit_node[ids] = counted[at]
+        rows = np.flatnonzero(in_soma & (exit_node >= 0))
+        k = exit_node[rows]
+        start_pos[rows] = clip_at_spheres(pos[parent[k]], pos[k], centers, radii)
+    # tortuosity compares the branch's path from its start point (soma interior included where
+    # it runs through one) with the chord: >= 1 whatever part of it is cable
+    full = skeleton.edge_lengths
+    geo = np.bincount(node_branch, weights=full, minlength=n_ids)
+    if in_soma.any():
+        rank = np.empty(len(by_path), np.int64)
+        rank[by_path] = np.arange(len(by_path))
+        ex = exit_node[node_branch]
+        before = in_soma[node_branch] & (ex >= 0) & (rank <= rank[np.maximum(ex, 0)])
+        geo -= np.bincount(node_branch[before], weights=full[before], minlength=n_ids)
+        geo[rows] += np.linalg.norm(pos[k] - start_pos[rows], axis=1)
     chord = np.linalg.norm(pos[last] - start_pos, axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        tortuosity = np.where((chord > 0) & (length > 0), length / chord, 1.0)
+        tortuosity = np.where((chord > 0) & (geo > 0), geo / chord, 1.0)
 
     order = skeleton.topological_order()
     bpar = par.copy()
