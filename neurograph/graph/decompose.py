@@ -130,9 +130,8 @@ def decompose_skeleton(skeleton: Skeleton, soma_radius: Sequence[float],
     soma_radius = np.asarray(soma_radius, dtype=float)
     node_branch, order = branch_nodes(skeleton)
     graph = build_graph(skeleton, node_branch, len(skeleton.soma_nodes))
-    if soma_center is None:
-        soma_center = skeleton.vertices[skeleton.soma_nodes]
-    soma_center = np.asarray(soma_center, dtype=float).reshape(-1, 3)
+    if soma_center is not None:
+        soma_center = np.asarray(soma_center, dtype=float).reshape(-1, 3)
     contrib = contributing_lengths(skeleton, soma_radius, soma_center=soma_center)
     node_path = path_from_soma(skeleton, soma_radius, order, soma_center=soma_center)
     return {"node_branch": node_branch, "graph": graph, "limb": limbs_of(graph, len(skeleton.soma_nodes)),

@@ -4,7 +4,7 @@ Every tree here is a forest given by ``parent`` ((n,) int, ``-1`` for roots); le
 the units of the coordinates given (nm everywhere in neurograph). The Numba kernels take an
 ``order`` in which every parent precedes its children (:func:`topological_order`).
 
-- order and shape: :func:`topological_order`, :func:`children_lists`, :func:`edge_lengths`;
+- order and shape: :func:`topological_order`, :func:`children_csr`, :func:`children_lists`, :func:`edge_lengths`;
 - sums along the tree: :func:`path_lengths` (root -> node), :func:`subtree_sum`
   (node -> leaves), :func:`root_labels`, :func:`mark_subtree`;
 - somata: :func:`contributing_lengths`, :func:`path_from_soma`, :func:`clip_at_spheres`;
@@ -51,8 +51,30 @@ def topological_order(parent: np.ndarray) -> np.ndarray:
     return order[1:].astype(np.int64)
 
 
+def children_csr(parent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Children of every node in compressed form (for Numba kernels).
+
+    Parameters
+    ----------
+    parent : (n,) int ndarray
+        Parent of every node, -1 for roots.
+
+    Returns
+    -------
+    ptr : (n + 1,) int64 ndarray
+        The children of node ``i`` are ``kids[ptr[i]:ptr[i + 1]]``.
+    kids : (n - roots,) int64 ndarray
+        Child ids grouped by parent, in increasing order within a parent.
+    """
+    parent = np.asarray(parent, np.int64)
+    has = np.flatnonzero(parent >= 0)
+    kids = has[np.argsort(parent[has], kind="stable")]
+    ptr = np.searchsorted(parent[kids], np.arange(len(parent) + 1)).astype(np.int64)
+    return ptr, kids.astype(np.int64)
+
+
 def children_lists(parent: np.ndarray) -> list[np.ndarray]:
-    """Children of every node (a list of int arrays).
+    """Children of every node (a list of int arrays; :func:`children_csr` split per node).
 
     Parameters
     ----------
@@ -64,10 +86,8 @@ def children_lists(parent: np.ndarray) -> list[np.ndarray]:
     list of (k,) int ndarray
         ``n`` arrays: the children of node ``i``, in increasing order.
     """
-    has = np.flatnonzero(parent >= 0)
-    order = has[np.argsort(parent[has], kind="stable")]
-    bounds = np.searchsorted(parent[order], np.arange(len(parent) + 1))
-    return [order[bounds[i]:bounds[i + 1]] for i in range(len(parent))]
+    ptr, kids = children_csr(parent)
+    return [kids[ptr[i]:ptr[i + 1]] for i in range(len(parent))]
 
 
 def edge_lengths(vertices: np.ndarray, parent: np.ndarray) -> np.ndarray:
@@ -237,29 +257,23 @@ def contributing_lengths(skeleton: "Skeleton", soma_radius: np.ndarray,
     soma_radius : (k,) float ndarray
         Radius of each soma, nm, in the order of ``skeleton.soma_nodes``.
     soma_center : (k, 3) float ndarray, optional
-        Soma centres, nm. Without them (the branch table's rule) the edges leaving a soma
-        node are shortened by its radius (at least to 0); with them every edge is clipped
-        exactly at the soma spheres (:func:`clip_at_spheres`: the part of an edge inside a
-        soma is not cable, whichever node it starts from and however dense the nodes are).
+        Soma centres, nm (default: the soma nodes' positions). Every edge is clipped exactly
+        at the soma spheres (:func:`clip_at_spheres`): the part of an edge inside a soma is
+        not cable, whichever node it starts from and however dense the nodes are.
 
     Returns
     -------
     (n,) float ndarray
         Length of every node's edge to its parent outside the somata, nm (0 at roots).
     """
-    if soma_center is not None:
-        parent = np.asarray(skeleton.parent, np.int64)
-        seg = np.flatnonzero(parent >= 0)
-        vertices = np.asarray(skeleton.vertices, float)
-        start = clip_at_spheres(vertices[parent[seg]], vertices[seg], soma_center, soma_radius)
-        length = np.zeros(len(parent))
-        length[seg] = np.linalg.norm(vertices[seg] - start, axis=1)
-        return length
-    length = skeleton.edge_lengths
-    parent = skeleton.parent
-    for node, radius in zip(skeleton.soma_nodes, soma_radius):
-        kids = np.flatnonzero(parent == node)
-        length[kids] = np.maximum(length[kids] - radius, 0.0)
+    parent = np.asarray(skeleton.parent, np.int64)
+    vertices = np.asarray(skeleton.vertices, float)
+    if soma_center is None:
+        soma_center = vertices[np.asarray(skeleton.soma_nodes, np.int64)]
+    seg = np.flatnonzero(parent >= 0)
+    start = clip_at_spheres(vertices[parent[seg]], vertices[seg], soma_center, soma_radius)
+    length = np.zeros(len(parent))
+    length[seg] = np.linalg.norm(vertices[seg] - start, axis=1)
     return length
 
 
@@ -276,8 +290,8 @@ def path_from_soma(skeleton: "Skeleton", soma_radius, order: np.ndarray | None =
     order : (n,) int ndarray, optional
         An order with parents first (default :func:`topological_order`).
     soma_center : (k, 3) float ndarray, optional
-        Soma centres, nm: clip the edges exactly at the soma spheres (see
-        :func:`contributing_lengths`).
+        Soma centres, nm (default: the soma nodes' positions); edges are clipped exactly at
+        the soma spheres (see :func:`contributing_lengths`).
 
     Returns
     -------

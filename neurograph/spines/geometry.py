@@ -9,7 +9,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from ..skeleton.kernels import distance_to_segments
-from ..skeleton.tree import edge_lengths, reroot_at, subtree_sum, topological_order
+from ..skeleton.tree import children_csr, edge_lengths, reroot_at, subtree_sum, topological_order
 from .kernels import segment_points, subtree_heights, terminal_runs, twig_labels
 
 SAMPLE_SPACING = 100.0  # nm between sample points along skeleton edges for nearest-edge queries
@@ -149,10 +149,8 @@ def twig_roots(vertices: np.ndarray, parent: np.ndarray, is_soma: np.ndarray, li
     order = topological_order(parent)
     height = subtree_heights(order, parent, el)
     vol = subtree_sum(order, parent, np.pi * np.nan_to_num(radius, nan=0.0) ** 2 * el)  # nm³ below each node
-    has = np.flatnonzero(parent >= 0)
-    kids = has[np.argsort(parent[has], kind="stable")]
-    kid_ptr = np.searchsorted(parent[kids], np.arange(len(parent) + 1)).astype(np.int64)
-    return twig_labels(order.astype(np.int64), parent.astype(np.int64), kid_ptr, kids.astype(np.int64), height + el,
+    kid_ptr, kids = children_csr(parent)
+    return twig_labels(order.astype(np.int64), parent.astype(np.int64), kid_ptr, kids, height + el,
                        vol, np.asarray(limit, float), np.asarray(is_soma, bool), np.asarray(keep, bool))
 
 
