@@ -32,7 +32,7 @@ from numba import njit
 from ..skeleton.tree import root_labels
 from .context import NeuronContext
 from .cortical import APICAL, AXON, BASAL, _apical_tree, frame
-from .kernels import binned_cable, weighted_quantiles
+from .kernels import binned_cable
 from .neurites import _descend, arbor
 from .registry import register
 
@@ -49,12 +49,13 @@ AXON_START_UM = (5.0, 30.0)    # µm of axon path from its origin that gives its
 # --- field and stems ----------------------------------------------------------------------------
 
 @register("dendrite_field", "", "dendrites in the cell's own frame: distance from the soma centre to the "
-          "dendrite cable's centroid over the median radial distance of the cable (0: soma at the centre of "
+          "dendrite cable's centroid over the cable's mean distance from the soma centre (0: soma at the centre of "
           "its field), the height asymmetry of the cable along the cell's axis (|sum of length x height| / sum "
-          "of length x |height|: 0 balanced about the soma, 1 all on one side), the aspect of the field (5-95 % height span along the axis over twice the "
-          "95 % distance from it) and the orientation order of the primary dendrites to the axis (mean of "
-          "(3 cos² - 1) / 2 of their directions 10 µm out: 1 all along it either way, as a bitufted cell's; 0 "
-          "spread in 3-D; -0.5 all across it)", group="cortical",
+          "of length x |height|: 0 balanced about the soma, 1 all on one side), the aspect of the field (rms "
+          "height along the axis over rms distance from it: > 1 vertically elongated) and the orientation order "
+          "of the primary dendrites to the axis (mean of (3 cos² - 1) / 2 of their directions 10 µm out: 1 all "
+          "along it either way, as a bitufted cell's; 0 spread in 3-D; -0.5 all across it); moments, not "
+          "quantiles, so that they change smoothly with the cell", group="cortical",
           columns=["dendrite_centroid_offset", "dendrite_height_asymmetry", "dendrite_aspect", "stem_axial_order"])
 def dendrite_field(ctx: NeuronContext) -> np.ndarray:
     fr = frame(ctx)
@@ -65,16 +66,13 @@ def dendrite_field(ctx: NeuronContext) -> np.ndarray:
     w = ctx.seg_length[m]
     centroid = (ctx.seg_mid[m] * w[:, None]).sum(0) / w.sum()
     r = 0.5 * (ctx.seg_radial0[m] + ctx.seg_radial1[m])
-    r50 = weighted_quantiles(r, w, np.array([0.5]))[0]
     hm = 0.5 * (fr.h0[m] + fr.h1[m])
-    h = weighted_quantiles(hm, w, np.array([0.05, 0.95]))
-    lat = weighted_quantiles(fr.lateral[m], w, np.array([0.95]))[0]
     u = ctx.vertices[_descend(ctx, a, STEM_SPAN_UM * 1e3)] - ctx.reference
     norm = np.linalg.norm(u, axis=1)
     cos = np.abs(u[norm > 0] @ fr.axis) / norm[norm > 0]
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.array([np.linalg.norm(centroid - ctx.reference) / r50, abs(w @ hm) / (w @ np.abs(hm)),
-                         (h[1] - h[0]) / (2.0 * lat),
+        return np.array([np.linalg.norm(centroid - ctx.reference) / (w @ r / w.sum()),
+                         abs(w @ hm) / (w @ np.abs(hm)), np.sqrt((w @ hm ** 2) / (w @ fr.lateral[m] ** 2)),
                          (1.5 * cos ** 2 - 0.5).mean() if len(cos) else NAN])
 
 
@@ -225,7 +223,7 @@ def apical_branching(ctx: NeuronContext) -> np.ndarray:
 @register("apical_calibre", "", "apical trunk calibre: median radius of the trunk 5-100 µm from the soma surface "
           "over the median radius of the basal dendrites within 20 µm of it, and over the soma radius (ratios of "
           "the cell's own radii: a lab's radius convention cancels; NaN without an apical trunk)",
-          requires=("radii", "soma"), group="cortical", columns=["trunk_basal_radius_ratio", "trunk_soma_radius_ratio"])
+          requires=("radii", "soma"), group="radii", columns=["trunk_basal_radius_ratio", "trunk_soma_radius_ratio"])
 def apical_calibre(ctx: NeuronContext) -> np.ndarray:
     fr = frame(ctx)
     trunk = _apical_tree(ctx)["trunk"] if fr.axis_from == "apical" else np.zeros(0, np.int64)
