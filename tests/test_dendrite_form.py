@@ -49,13 +49,14 @@ def fork(stem_um: float = 40.0, branch_um: float = 80.0, half_angle_deg: float =
 
 
 def test_registered_in_the_cortical_group_with_units():
-    table = feature_table()
+    table = feature_table(["cortical"])
     mine = table[table["feature"].isin(FEATURES)]
     assert len(mine) == 22
     assert (mine.loc[["dendrite_bif_angle_local", "dendrite_bif_angle_remote"], "unit"] == "deg").all()
     assert mine.loc["dendrite_branching_0_50um", "unit"] == "1/mm"
     assert mine.loc["initial_axon_origin_path", "unit"] == "µm"
-    assert mine.loc["trunk_basal_radius_ratio", ["form", "group"]].tolist() == ["raw", "radii"]  # raw radii
+    assert (mine["group"] == "cortical").all()
+    assert mine.loc["trunk_basal_radius_ratio", "form"] == "raw"   # radii are tied to the raw nodes
 
 
 def test_bitufted_field_and_stem_balance():

@@ -223,7 +223,7 @@ def apical_branching(ctx: NeuronContext) -> np.ndarray:
 @register("apical_calibre", "", "apical trunk calibre: median radius of the trunk 5-100 µm from the soma surface "
           "over the median radius of the basal dendrites within 20 µm of it, and over the soma radius (ratios of "
           "the cell's own radii: a lab's radius convention cancels; NaN without an apical trunk)",
-          requires=("radii", "soma"), group="radii", columns=["trunk_basal_radius_ratio", "trunk_soma_radius_ratio"])
+          requires=("radii", "soma"), group="cortical", columns=["trunk_basal_radius_ratio", "trunk_soma_radius_ratio"])
 def apical_calibre(ctx: NeuronContext) -> np.ndarray:
     fr = frame(ctx)
     trunk = _apical_tree(ctx)["trunk"] if fr.axis_from == "apical" else np.zeros(0, np.int64)
