@@ -324,3 +324,124 @@ def steiner_graph(vertices: np.ndarray, edges: np.ndarray, face_edges: np.ndarra
                             out[m, 0], out[m, 1] = p, c
                             m += 1
     return points, out[:m]
+
+
+@njit(cache=True)
+def undirected_csr(points: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each undirected pair of ``edges`` once, as an upper-triangle CSR graph weighted by length.
+
+    The same pattern as ``scipy.sparse.csr_matrix`` of the pairs ``(min, max)`` followed by
+    ``sum_duplicates()`` (self-pairs dropped), in linear time: a counting sort by the low end,
+    then a sort of each (short) row.
+
+    Parameters
+    ----------
+    points : (n, 3) float ndarray
+        Point coordinates (nm).
+    edges : (m, 2) int ndarray
+        Point pairs, in any order, with repeats.
+
+    Returns
+    -------
+    indptr : (n + 1,) int64 ndarray
+    indices : (k,) int64 ndarray
+        High end of each unique pair, ascending within each row (the low end).
+    low : (k,) int64 ndarray
+        Low end of each pair (its row).
+    length : (k,) float ndarray
+        Euclidean length of each pair (nm).
+    """
+    n = points.shape[0]
+    count = np.zeros(n + 1, np.int64)
+    for e in range(edges.shape[0]):
+        a, b = edges[e, 0], edges[e, 1]
+        if a != b:
+            count[min(a, b) + 1] += 1
+    for i in range(n):
+        count[i + 1] += count[i]
+    cols = np.empty(count[n], np.int64)
+    fill = count[:n].copy()
+    for e in range(edges.shape[0]):
+        a, b = edges[e, 0], edges[e, 1]
+        if a != b:
+            lo = min(a, b)
+            cols[fill[lo]] = max(a, b)
+            fill[lo] += 1
+    indptr = np.zeros(n + 1, np.int64)
+    w = 0
+    for i in range(n):
+        s, stop = count[i], count[i + 1]
+        if stop - s > 32:
+            cols[s:stop] = np.sort(cols[s:stop])
+        else:  # insertion sort: rows of a surface graph are short
+            for j in range(s + 1, stop):
+                v = cols[j]
+                q = j - 1
+                while q >= s and cols[q] > v:
+                    cols[q + 1] = cols[q]
+                    q -= 1
+                cols[q + 1] = v
+        for j in range(s, stop):
+            if j == s or cols[j] != cols[j - 1]:
+                cols[w] = cols[j]
+                w += 1
+        indptr[i + 1] = w
+    low = np.empty(w, np.int64)
+    length = np.empty(w)
+    for i in range(n):
+        for j in range(indptr[i], indptr[i + 1]):
+            low[j] = i
+            dx = points[i, 0] - points[cols[j], 0]
+            dy = points[i, 1] - points[cols[j], 1]
+            dz = points[i, 2] - points[cols[j], 2]
+            length[j] = np.sqrt(dx * dx + dy * dy + dz * dz)
+    return indptr, cols[:w].copy(), low, length
+
+
+@njit(cache=True)
+def reeb_parents(edges: np.ndarray, node_of: np.ndarray, node_bin: np.ndarray) -> np.ndarray:
+    """Parent of each level-set node in the Reeb graph of a wavefront.
+
+    Of the nodes joined to a node through a surface edge and lying in an earlier level set,
+    the latest one; of those the one sharing most edges with it; of those the highest index.
+
+    Parameters
+    ----------
+    edges : (e, 2) int ndarray
+        Surface edges (point pairs).
+    node_of : (p,) int ndarray
+        Node of every point.
+    node_bin : (n,) int ndarray
+        Level set of every node.
+
+    Returns
+    -------
+    (n,) int64 ndarray
+        Parent node, -1 where no edge leads to an earlier level set.
+    """
+    n = node_bin.shape[0]
+    keys = np.empty(edges.shape[0], np.int64)
+    m = 0
+    for e in range(edges.shape[0]):
+        a, b = node_of[edges[e, 0]], node_of[edges[e, 1]]
+        if node_bin[b] < node_bin[a]:
+            keys[m] = a * n + b
+            m += 1
+        elif node_bin[a] < node_bin[b]:
+            keys[m] = b * n + a
+            m += 1
+    keys = np.sort(keys[:m])
+    parent = np.full(n, -1, np.int64)
+    best_bin = np.zeros(n, np.int64)
+    best_count = np.zeros(n, np.int64)
+    i = 0
+    while i < m:
+        j = i
+        while j < m and keys[j] == keys[i]:
+            j += 1
+        a, b, c = keys[i] // n, keys[i] % n, j - i
+        # keys ascend in b within a: on equal (bin, count) the later, higher b wins
+        if parent[a] < 0 or node_bin[b] > best_bin[a] or (node_bin[b] == best_bin[a] and c >= best_count[a]):
+            parent[a], best_bin[a], best_count[a] = b, node_bin[b], c
+        i = j
+    return parent
