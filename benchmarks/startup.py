@@ -118,14 +118,15 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--no-microns", action="store_true")
     ap.add_argument("--no-fresh", action="store_true")
+    ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
     lines: list[str] = []
 
     def log(s: str) -> None:
         print(s, flush=True)
         lines.append(s)
-        OUT.parent.mkdir(exist_ok=True)
-        OUT.write_text("\n".join(lines) + "\n")
+        args.out.parent.mkdir(exist_ok=True)
+        args.out.write_text("\n".join(lines) + "\n")
 
     import neurograph as ng
 

@@ -191,24 +191,28 @@ def find_somas(mesh: trimesh.Trimesh, min_radius: float = 2500.0, max_radius: fl
     pairs = cKDTree(probes).query_pairs(1.5 * min_radius, output_type="ndarray")
     adj = sparse.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(probes),) * 2)
     _, group = connected_components(adj, directed=False)
-    somas: list[Soma] = []
-    for g in np.unique(group):
-        members = np.flatnonzero(group == g)
-        center = probes[members].mean(axis=0)
-        inside_c, radius = _ray_profile(mesh, center[None], max_radius, _sphere_directions(64))
-        if inside_c[0] < min_inside or radius[0] < min_radius:
+    # rays from every blob's centroid, then from every fitted centre, each in one cast
+    sphere = _sphere_directions(64)
+    centres = np.array([probes[group == g].mean(axis=0) for g in np.unique(group)])
+    inside_c, radius_c = _ray_profile(mesh, centres, max_radius, sphere)
+    blobs = []
+    for center, inside, radius in zip(centres, inside_c, radius_c):
+        if inside < min_inside or radius < min_radius:
             continue  # a blob whose centroid falls outside the membrane is no soma
-        radius = float(radius[0])
         near = np.flatnonzero(np.linalg.norm(points - center, axis=1) <= 1.15 * radius)
         if len(near) == 0:
             continue
         faces = _connected_part(mesh, near)
-        fitted = _fit_center(mesh, faces, center)
-        inside_f, radius_f = _ray_profile(mesh, fitted[None], max_radius, _sphere_directions(64))
-        if inside_f[0] >= min_inside and radius_f[0] >= min_radius:
-            near_f = np.flatnonzero(np.linalg.norm(points - fitted, axis=1) <= 1.15 * radius_f[0])
+        blobs.append((center, float(radius), faces, _fit_center(mesh, faces, center)))
+    if not blobs:
+        return []
+    inside_f, radius_f = _ray_profile(mesh, np.array([b[3] for b in blobs]), max_radius, sphere)
+    somas: list[Soma] = []
+    for (center, radius, faces, fitted), inside, radius_fit in zip(blobs, inside_f, radius_f):
+        if inside >= min_inside and radius_fit >= min_radius:
+            near_f = np.flatnonzero(np.linalg.norm(points - fitted, axis=1) <= 1.15 * radius_fit)
             if len(near_f):  # (on a coarse mesh the fitted sphere can hold no face centroid)
-                center, radius, faces = fitted, float(radius_f[0]), _connected_part(mesh, near_f)
+                center, radius, faces = fitted, float(radius_fit), _connected_part(mesh, near_f)
         somas.append(Soma(center=center, radius=radius, faces=faces,
                           area_density=float(areas[faces].sum() / 1e6)))
     return _separate(mesh, somas)
