@@ -8,7 +8,7 @@ from scipy import sparse
 
 import neurograph as ng
 from neurograph.mesh import soma as soma_module
-from neurograph.skeleton.kernels import reeb_parents, undirected_csr
+from neurograph.skeleton.kernels import group_argmax, group_median, reeb_parents, undirected_csr
 
 
 def _scipy_graph(points: np.ndarray, edges: np.ndarray) -> sparse.csr_matrix:
@@ -29,13 +29,14 @@ def test_undirected_csr_is_scipys_deduplicated_pattern(seed):
     edges = np.vstack([edges, edges[: len(edges) // 3, ::-1]])  # repeats in both directions
     hub = np.column_stack([np.zeros(80, np.int64), rng.integers(0, n, 80)])  # a row longer than 32
     edges = np.vstack([edges, hub])
-    indptr, indices, low, length = undirected_csr(points, edges)
+    indptr, indices, pairs, length = undirected_csr(points, edges)
     ref = _scipy_graph(points, edges)
     np.testing.assert_array_equal(indptr, ref.indptr)
     np.testing.assert_array_equal(indices, ref.indices)
-    np.testing.assert_array_equal(low, np.repeat(np.arange(n), np.diff(ref.indptr)))
-    assert (low < indices).all()  # upper triangle, no self pairs
-    np.testing.assert_array_equal(length, np.linalg.norm(points[low] - points[indices], axis=1))
+    np.testing.assert_array_equal(pairs[:, 0], np.repeat(np.arange(n), np.diff(ref.indptr)))
+    np.testing.assert_array_equal(pairs[:, 1], indices)
+    assert (pairs[:, 0] < pairs[:, 1]).all()  # upper triangle, no self pairs
+    np.testing.assert_array_equal(length, np.linalg.norm(points[pairs[:, 0]] - points[pairs[:, 1]], axis=1))
 
 
 def _reeb_reference(edges, node_of, node_bin):
@@ -85,3 +86,21 @@ def test_ray_profile_first_hit_filter_keeps_every_enclosed_point():
     assert 0 < kept.sum() < len(probes)  # both kinds of probe are exercised
     np.testing.assert_array_equal(reach[kept], full_reach[kept])
     assert np.isnan(reach[~kept]).all()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_group_median_and_argmax_per_group(seed):
+    rng = np.random.default_rng(seed)
+    n_groups = 30
+    groups = rng.integers(0, n_groups - 3, 500)  # the last groups stay empty
+    values = np.round(rng.normal(size=500), 1)  # ties
+    values[rng.integers(0, 500, 5)] = np.inf
+    med = group_median(values, groups, n_groups)
+    far = group_argmax(values, groups, n_groups)
+    for g in range(n_groups):
+        members = np.flatnonzero(groups == g)
+        if len(members) == 0:
+            assert np.isnan(med[g]) and far[g] == -1
+            continue
+        assert med[g] == np.median(values[members])
+        assert far[g] == members[np.argmax(values[members])]  # np.argmax: the first of the largest

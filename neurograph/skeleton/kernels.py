@@ -140,19 +140,23 @@ def group_median(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.nd
     (n_groups,) float ndarray
         Median per group (mean of the two middle values for an even count).
     """
-    order = np.argsort(groups)
+    start = np.zeros(n_groups + 1, np.int64)  # values gathered by group: a counting sort
+    for i in range(groups.shape[0]):
+        start[groups[i] + 1] += 1
+    for g in range(n_groups):
+        start[g + 1] += start[g]
+    gathered = np.empty(start[n_groups])
+    fill = start[:n_groups].copy()
+    for i in range(groups.shape[0]):
+        gathered[fill[groups[i]]] = values[i]
+        fill[groups[i]] += 1
     out = np.full(n_groups, np.nan)
-    start = 0
-    n = values.shape[0]
-    while start < n:
-        g = groups[order[start]]
-        stop = start
-        while stop < n and groups[order[stop]] == g:
-            stop += 1
-        vals = np.sort(values[order[start:stop]])
-        m = vals.shape[0]
+    for g in range(n_groups):
+        m = start[g + 1] - start[g]
+        if m == 0:
+            continue
+        vals = np.sort(gathered[start[g]:start[g + 1]])
         out[g] = vals[m // 2] if m % 2 == 1 else 0.5 * (vals[m // 2 - 1] + vals[m // 2])
-        start = stop
     return out
 
 
@@ -346,8 +350,8 @@ def undirected_csr(points: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, n
     indptr : (n + 1,) int64 ndarray
     indices : (k,) int64 ndarray
         High end of each unique pair, ascending within each row (the low end).
-    low : (k,) int64 ndarray
-        Low end of each pair (its row).
+    pairs : (k, 2) int64 ndarray
+        (low, high) end of each pair, in that order.
     length : (k,) float ndarray
         Euclidean length of each pair (nm).
     """
@@ -386,16 +390,16 @@ def undirected_csr(points: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, n
                 cols[w] = cols[j]
                 w += 1
         indptr[i + 1] = w
-    low = np.empty(w, np.int64)
+    pairs = np.empty((w, 2), np.int64)
     length = np.empty(w)
     for i in range(n):
         for j in range(indptr[i], indptr[i + 1]):
-            low[j] = i
+            pairs[j, 0], pairs[j, 1] = i, cols[j]
             dx = points[i, 0] - points[cols[j], 0]
             dy = points[i, 1] - points[cols[j], 1]
             dz = points[i, 2] - points[cols[j], 2]
             length[j] = np.sqrt(dx * dx + dy * dy + dz * dz)
-    return indptr, cols[:w].copy(), low, length
+    return indptr, cols[:w].copy(), pairs, length
 
 
 @njit(cache=True)
@@ -445,3 +449,28 @@ def reeb_parents(edges: np.ndarray, node_of: np.ndarray, node_bin: np.ndarray) -
             parent[a], best_bin[a], best_count[a] = b, node_bin[b], c
         i = j
     return parent
+
+
+@njit(cache=True)
+def group_argmax(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
+    """Index of the largest value of each group (the lowest index on ties; NaN counts least).
+
+    Parameters
+    ----------
+    values : (m,) float ndarray
+    groups : (m,) int ndarray
+        Group id of each value, in ``[0, n_groups)``.
+    n_groups : int
+
+    Returns
+    -------
+    (n_groups,) int64 ndarray
+        Index into ``values``; -1 for an empty group.
+    """
+    best = np.full(n_groups, -1, np.int64)
+    for i in range(values.shape[0]):
+        g = groups[i]
+        b = best[g]
+        if b < 0 or values[i] > values[b] or (np.isnan(values[b]) and not np.isnan(values[i])):
+            best[g] = i
+    return best

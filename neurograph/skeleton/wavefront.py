@@ -27,8 +27,8 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 from ..arrays import unique
 from ..errors import SkeletonError
 from .protrusions import add_protrusions
-from .kernels import (cluster_level_sets, distance_to_segments, face_band_pairs, group_median, reeb_parents,
-                      steiner_graph, undirected_csr)
+from .kernels import (cluster_level_sets, distance_to_segments, face_band_pairs, group_argmax, group_median,
+                      reeb_parents, steiner_graph, undirected_csr)
 from .skeleton import Skeleton
 from .tree import fold_nodes, path_lengths, root_labels, topological_order
 
@@ -42,8 +42,8 @@ def _surface_graph(points: np.ndarray, edges: np.ndarray, bridges: np.ndarray | 
     if bridges is not None and len(bridges):
         edges = np.vstack([edges, np.asarray(bridges, dtype=np.int64)])
     n = len(points)
-    indptr, indices, low, length = undirected_csr(np.asarray(points, dtype=float), np.asarray(edges, dtype=np.int64))
-    return sparse.csr_matrix((length + 1e-6, indices, indptr), shape=(n, n)), np.column_stack([low, indices])
+    indptr, indices, pairs, length = undirected_csr(np.asarray(points, dtype=float), np.asarray(edges, dtype=np.int64))
+    return sparse.csr_matrix((length + 1e-6, indices, indptr), shape=(n, n)), pairs
 
 
 def _extra_roots(graph: sparse.csr_matrix, covered: np.ndarray) -> np.ndarray:
@@ -276,8 +276,10 @@ def _extend_tips(skeleton: Skeleton, points: np.ndarray, dist: np.ndarray) -> Sk
     """Move each leaf node out to the end of its neurite (farthest vertex, less one radius)."""
     leaves = np.flatnonzero((skeleton.children_count() == 0) & (skeleton.parent >= 0))
     vm = skeleton.vertex_map
-    order = np.lexsort((-dist, vm))
-    far = order[np.searchsorted(vm[order], leaves)]
+    far = group_argmax(dist, vm, skeleton.n_nodes)[leaves]
+    if (far < 0).any():  # a leaf holding no point (not one the level sets make): the old lookup
+        order = np.lexsort((-dist, vm))
+        far = order[np.searchsorted(vm[order], leaves)]
     tip = points[far]
     vec = tip - skeleton.vertices[leaves]
     length = np.linalg.norm(vec, axis=1)
