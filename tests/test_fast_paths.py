@@ -70,7 +70,8 @@ def test_reeb_parents_follow_the_definition(seed):
 
 def test_ray_profile_first_hit_filter_keeps_every_enclosed_point():
     """Casting every hit only for points already enclosed by their first hits changes neither
-    ``inside`` nor, for those points, ``reach``; the others are the ones find_somas drops."""
+    ``inside`` nor, for those points, ``reach`` and ``free``; the others are the ones
+    find_somas drops."""
     cell = ng.synthetic.make_neuron(0, "pyramidal")
     mesh = cell.mesh
     rng = np.random.default_rng(0)
@@ -79,13 +80,14 @@ def test_ray_profile_first_hit_filter_keeps_every_enclosed_point():
     probes = np.vstack([centre + rng.normal(size=(60, 3)) * cell.soma_radius * 0.4,  # inside the soma
                         rng.uniform(lo, hi, size=(200, 3))])  # mostly outside
     directions = soma_module._sphere_directions()
-    full_inside, full_reach = soma_module._ray_profile(mesh, probes, 15000.0, directions, chunk=64)
-    inside, reach = soma_module._ray_profile(mesh, probes, 15000.0, directions, chunk=64, min_inside=0.6)
+    full_inside, full_reach, full_free = soma_module._ray_profile(mesh, probes, 15000.0, directions, chunk=64)
+    inside, reach, free = soma_module._ray_profile(mesh, probes, 15000.0, directions, chunk=64, min_inside=0.6)
     np.testing.assert_array_equal(inside, full_inside)
     kept = full_inside >= 0.6
     assert 0 < kept.sum() < len(probes)  # both kinds of probe are exercised
     np.testing.assert_array_equal(reach[kept], full_reach[kept])
-    assert np.isnan(reach[~kept]).all()
+    np.testing.assert_array_equal(free[kept], full_free[kept])
+    assert np.isnan(reach[~kept]).all() and np.isnan(free[~kept]).all()
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -52,6 +52,15 @@ class Soma:
         return f"Soma(center=({c}) nm, radius={self.radius / 1000:.2f} µm, {len(self.faces)} faces)"
 
 
+#: A soma centre has free space around it: the median distance to the first membrane its rays
+#: meet is at least this fraction of ``min_radius`` (about the soma radius on a bare cell
+#: body, the nucleus radius where the nucleus is meshed). Inside a thin neurite of a dense
+#: tangle (a fly glomerulus on a coarse mesh) the *last* hits can lie microns away while the
+#: first lie within the neurite's radius (measured: true somata 2.8-3.7 µm, such points
+#: 0.05-0.81 µm on the hemibrain DA1 and MICrONS meshes).
+MIN_FREE = 0.6
+
+
 def _ball_sums(cells: np.ndarray, weights: np.ndarray, radius_cells: float) -> np.ndarray:
     """Sum ``weights`` of occupied cells within ``radius_cells`` of each occupied cell."""
     keys = cell_keys(cells)
@@ -79,15 +88,16 @@ def _sphere_directions(n: int = 26) -> np.ndarray:
 
 def _ray_profile(mesh: trimesh.Trimesh, points: np.ndarray, max_dist: float,
                  directions: np.ndarray, chunk: int = 4096,
-                 min_inside: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    """For each point: fraction of rays whose first hit is a back face (inside), and the
-    median distance to the last hit within ``max_dist`` (nm).
+                 min_inside: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each point: fraction of rays whose first hit is a back face (inside), the
+    median distance to the last hit within ``max_dist`` (nm), and the median distance to
+    the first hit (nm; ``max_dist`` for a ray that hits nothing).
 
     Rays are cast ``chunk`` points at a time so that memory stays bounded whatever ray
     engine trimesh has (embree, or its much hungrier pure-Python fallback). With
     ``min_inside`` > 0 the first hits of every ray are cast first, and every hit along the
-    rays (for ``reach``) only from the points with at least that fraction inside; the others
-    get ``reach`` NaN. Most probes of a neuron lie between neurites, outside the membrane, so
+    rays only from the points with at least that fraction inside; the others get the two
+    distances NaN. Most probes of a neuron lie between neurites, outside the membrane, so
     this casts a fraction of the rays (``inside`` is the same: it needs only first hits).
     """
     if "embree" not in type(mesh.ray).__module__:
@@ -98,21 +108,21 @@ def _ray_profile(mesh: trimesh.Trimesh, points: np.ndarray, max_dist: float,
     if len(points) > chunk:
         parts = [_ray_profile(mesh, points[i:i + chunk], max_dist, directions, chunk, min_inside)
                  for i in range(0, len(points), chunk)]
-        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        return tuple(np.concatenate([p[k] for p in parts]) for k in range(3))
     if min_inside > 0:
         inside = _cast(mesh, points, max_dist, directions, multiple_hits=False)[0]
-        reach = np.full(len(points), np.nan)
+        reach, free = np.full(len(points), np.nan), np.full(len(points), np.nan)
         sure = inside >= min_inside
         if sure.any():
-            inside[sure], reach[sure] = _cast(mesh, points[sure], max_dist, directions, multiple_hits=True)
-        return inside, reach
+            inside[sure], reach[sure], free[sure] = _cast(mesh, points[sure], max_dist, directions, multiple_hits=True)
+        return inside, reach, free
     return _cast(mesh, points, max_dist, directions, multiple_hits=True)
 
 
 def _cast(mesh: trimesh.Trimesh, points: np.ndarray, max_dist: float, directions: np.ndarray,
-          multiple_hits: bool) -> tuple[np.ndarray, np.ndarray | None]:
-    """``inside`` and ``reach`` of :func:`_ray_profile` from one cast of every ray (``reach``
-    None when only first hits are cast)."""
+          multiple_hits: bool) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """``inside``, ``reach`` and ``free`` of :func:`_ray_profile` from one cast of every ray
+    (only ``inside`` when only first hits are cast)."""
     n_p, n_d = len(points), len(directions)
     origins = np.repeat(points, n_d, axis=0)
     dirs = np.tile(directions, (n_p, 1))
@@ -127,12 +137,13 @@ def _cast(mesh: trimesh.Trimesh, points: np.ndarray, max_dist: float, directions
     back[ray_idx[is_first]] = (mesh.face_normals[tri[is_first]] * dirs[ray_idx[is_first]]).sum(1) > 0
     inside = back.reshape(n_p, n_d).mean(axis=1)
     if not multiple_hits:
-        return inside, None
+        return inside, None, None
     last = np.full(n_p * n_d, np.nan)
     order = np.argsort(dist)
     last[ray_idx[order]] = dist[order]  # later (farther) writes win
     reach = np.nanmedian(np.where(np.isfinite(first), last, max_dist).reshape(n_p, n_d), axis=1)
-    return inside, reach
+    free = np.median(np.minimum(first, max_dist).reshape(n_p, n_d), axis=1)
+    return inside, reach, free
 
 
 def find_somas(mesh: trimesh.Trimesh, min_radius: float = 2500.0, max_radius: float = 15000.0,
@@ -182,7 +193,7 @@ def find_somas(mesh: trimesh.Trimesh, min_radius: float = 2500.0, max_radius: fl
     if len(probes) == 0:
         return []
     directions = _sphere_directions()
-    inside, reach = _ray_profile(mesh, probes, max_radius, directions, min_inside=min_inside)
+    inside, reach, _ = _ray_profile(mesh, probes, max_radius, directions, min_inside=min_inside)
     keep = (inside >= min_inside) & (reach >= min_radius)
     probes, clearance, reach = probes[keep], clearance[keep], reach[keep]
     if len(probes) == 0:
@@ -194,11 +205,11 @@ def find_somas(mesh: trimesh.Trimesh, min_radius: float = 2500.0, max_radius: fl
     # rays from every blob's centroid, then from every fitted centre, each in one cast
     sphere = _sphere_directions(64)
     centres = np.array([probes[group == g].mean(axis=0) for g in np.unique(group)])
-    inside_c, radius_c = _ray_profile(mesh, centres, max_radius, sphere)
+    inside_c, radius_c, free_c = _ray_profile(mesh, centres, max_radius, sphere)
     blobs = []
-    for center, inside, radius in zip(centres, inside_c, radius_c):
-        if inside < min_inside or radius < min_radius:
-            continue  # a blob whose centroid falls outside the membrane is no soma
+    for center, inside, radius, free in zip(centres, inside_c, radius_c, free_c):
+        if inside < min_inside or radius < min_radius or free < MIN_FREE * min_radius:
+            continue  # a blob whose centroid falls outside the membrane, or inside a thin neurite, is no soma
         near = np.flatnonzero(np.linalg.norm(points - center, axis=1) <= 1.15 * radius)
         if len(near) == 0:
             continue
@@ -206,10 +217,10 @@ def find_somas(mesh: trimesh.Trimesh, min_radius: float = 2500.0, max_radius: fl
         blobs.append((center, float(radius), faces, _fit_center(mesh, faces, center)))
     if not blobs:
         return []
-    inside_f, radius_f = _ray_profile(mesh, np.array([b[3] for b in blobs]), max_radius, sphere)
+    inside_f, radius_f, free_f = _ray_profile(mesh, np.array([b[3] for b in blobs]), max_radius, sphere)
     somas: list[Soma] = []
-    for (center, radius, faces, fitted), inside, radius_fit in zip(blobs, inside_f, radius_f):
-        if inside >= min_inside and radius_fit >= min_radius:
+    for (center, radius, faces, fitted), inside, radius_fit, free in zip(blobs, inside_f, radius_f, free_f):
+        if inside >= min_inside and radius_fit >= min_radius and free >= MIN_FREE * min_radius:
             near_f = np.flatnonzero(np.linalg.norm(points - fitted, axis=1) <= 1.15 * radius_fit)
             if len(near_f):  # (on a coarse mesh the fitted sphere can hold no face centroid)
                 center, radius, faces = fitted, float(radius_fit), _connected_part(mesh, near_f)
