@@ -11,7 +11,8 @@ labelled dataset the project ships: FAFB lineage / uPN-mPN / ACh-GABA (no positi
 spiny / layer / Cre line, M1 Patch-seq families (62 precomputed morphometrics) and NeuroMorpho families.
 Stratified 5-fold balanced accuracy, seed 0 and the mean over fold seeds 0-2. Within a dataset 0.33 scores
 higher; across datasets it transfers worse (``benchmarks/transfer.py`` with 0.33 as the default:
-``benchmarks/results/transfer_max_features_0.33.txt``), so sqrt stays the default.
+``benchmarks/results/transfer_max_features_0.33.txt``), so sqrt stays the default. The last lines show where
+the FAFB lineage model's importance goes (``--importance-only``: just these, appended to the output).
 """
 
 from __future__ import annotations
@@ -70,12 +71,32 @@ def score(X: pd.DataFrame, y: pd.Series, model) -> list[float]:
             for s in SEEDS]
 
 
+def concentration() -> None:
+    """Where the lineage model trained on all FAFB puts its (impurity) importance, per max_features: the share
+    of the 10 most important columns and of the soma-position columns (``transfer.SOMA_PLACE``)."""
+    fafb = pd.read_parquet(transfer.cache_path("clean", "canonical"))
+    fafb = fafb[transfer.usable(fafb)]
+    y = transfer.tasks(fafb.index)["lineage"]
+    soma = [c for c in fafb.columns if transfer.SOMA_PLACE.search(c)]
+    for v in VALUES:
+        model = classify.train(fafb.loc[y.index], y, max_features=v)
+        imp = pd.Series(model["model"].feature_importances_, index=model.feature_names_in_).sort_values(ascending=False)
+        print(f"  FAFB lineage model, max_features {v}: the 10 most important columns hold {imp.head(10).sum():.2f} of "
+              f"the importance, the {len(soma)} soma-position columns {imp[soma].sum():.2f}; top 5: "
+              + ", ".join(f"{c} {x:.3f}" for c, x in imp.head(5).items()), flush=True)
+
+
 def main() -> int:
     if not os.path.isdir(DATA):
         print(f"no data at {DATA}", file=sys.stderr)
         return 1
-    sys.stdout = _Tee(sys.__stdout__, open(os.path.join(OUT, "classify_max_features.txt"), "w", encoding="utf-8"))
+    only = "--importance-only" in sys.argv  # append the importance lines to an existing output
+    sys.stdout = _Tee(sys.__stdout__, open(os.path.join(OUT, "classify_max_features.txt"), "a" if only else "w",
+                                           encoding="utf-8"))
     t0 = time.perf_counter()
+    if only:
+        concentration()
+        return 0
     print("extra trees max_features: 5-fold balanced accuracy, seed 0 [mean of fold seeds 0-2]; default "
           f"{EXTRA_TREES_MAX_FEATURES}")
     print(f"  {'dataset / task':28s} {'n':>4s} {'cols':>5s} " + " ".join(f"{str(v):>15s}" for v in VALUES))
@@ -85,6 +106,7 @@ def main() -> int:
             s = score(X, y, classify.build_pipeline("extra_trees", max_features=v))
             row.append(f"{s[0]:.3f} [{np.mean(s):.3f}]")
         print(f"  {name:28s} {len(y):4d} {X.shape[1]:5d} " + " ".join(f"{r:>15s}" for r in row), flush=True)
+    concentration()
     print(f"total {time.perf_counter() - t0:.0f} s")
     return 0
 
