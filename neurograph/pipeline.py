@@ -13,7 +13,6 @@ from .compartments import label_compartments
 from .datasets import get_profile, pick, synapse_columns_for
 from .errors import InputError, UnitsWarning
 from .graph import Neuron, decompose
-from .graph.interop import neuron_from_table
 from .io.meshes import load_mesh, mesh_voxel_size
 from .io.navis import connector_table, mesh_arrays, navis_module, tree_table
 from .io.precomputed import is_precomputed_source
@@ -266,6 +265,8 @@ def from_navis(x: Any, nm_per_unit: float | None = None, name: str | None = None
     InputError
         Not a navis neuron, or a neuron without a length unit.
     """
+    from .graph.interop import neuron_from_table
+
     navis = navis_module()
     if isinstance(x, navis.NeuronList):
         return [from_navis(n, nm_per_unit=nm_per_unit, **extract_kwargs) for n in x]
