@@ -106,8 +106,8 @@ def extract(source: Any, voxel_size: float | Sequence[float] | None = None, name
         features). Meshes already at or below the target are left as they are.
     resolution : float, default 30
         Processing resolution in faces per µm² of surface (the "resolution floor",
-        :mod:`neurograph.mesh.resolution`): a mesh finer than this is decimated towards it
-        (never moving the surface by more than ~10 nm) right after duplicate vertices and
+        :mod:`neurograph.mesh.resolution`): a mesh finer than this is simplified as far as
+        a 5 nm geometric tolerance allows, right after duplicate vertices and
         degenerate faces are removed, so the same surface gives the same neuron whatever its
         tessellation, and meshes of millions of faces cost about as much as their decimated
         export. Meshes at or below it (the MICrONS decimated exports, ~26 faces/µm²; hemibrain,

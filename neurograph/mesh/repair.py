@@ -108,10 +108,10 @@ def repair(mesh: trimesh.Trimesh, gap: float = 2000.0, fill_holes: bool = True,
         for meshes of millions of faces.
     resolution : float, default 30
         Processing resolution in faces per µm² of surface (:mod:`neurograph.mesh.resolution`):
-        after duplicate vertices and degenerate faces are removed, a finer mesh is decimated
-        towards it (within ``tolerance``), so that results depend on the surface and not on
-        its tessellation; meshes at or below it are untouched. None or False: off.
-    tolerance : float, default 10
+        after duplicate vertices and degenerate faces are removed, a finer mesh is simplified
+        as far as ``tolerance`` allows, so that results depend on the surface and not on its
+        tessellation; meshes at or below it are untouched. None or False: off.
+    tolerance : float, default 5
         Geometric tolerance of that decimation in nm.
 
     Returns
@@ -142,12 +142,15 @@ def repair(mesh: trimesh.Trimesh, gap: float = 2000.0, fill_holes: bool = True,
     if resolution is not None and resolution is not False:
         if resolution is True:
             resolution = FACES_PER_UM2
+        if not isinstance(resolution, (int, float, np.integer, np.floating)):
+            raise MeshError(f"resolution must be a number of faces per µm² (or None), got {resolution!r}")
         report.update(resolution_faces_per_um2=float(resolution), resolution_tolerance_nm=float(tolerance),
                       faces_before_resolution=int(len(work.faces)))
         area = area_in if len(work.faces) == n_faces_in else surface_area(work.vertices, work.faces)
         coarse = coarsen(work.vertices, work.faces, float(resolution), tolerance, area_nm2=area)
         if coarse is not None:
-            work = _clean(*coarse)
+            work = _clean(*coarse[:2])
+            report["resolution_method"] = coarse[2]
         report["faces_after_resolution"] = int(len(work.faces))
     if target_faces is not None and len(work.faces) > target_faces:
         work = _clean(*_decimate(work, target_faces))
