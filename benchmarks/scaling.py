@@ -42,6 +42,15 @@ SYNAPSES = SHARED / "microns_neurd" / "864691135510518224_synapses.csv"
 
 
 def peak_mb() -> float:
+    """Peak resident memory of this process in MB: VmHWM (reset by exec, so a child does not
+    inherit its parent's high-water mark as ``ru_maxrss`` does after fork), else ru_maxrss."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
