@@ -52,6 +52,15 @@ class Soma:
         return f"Soma(center=({c}) nm, radius={self.radius / 1000:.2f} µm, {len(self.faces)} faces)"
 
 
+#: A soma centre has free space around it: the median distance to the first membrane its rays
+#: meet is at least this fraction of ``min_radius`` (about the soma radius on a bare cell
+#: body, the nucleus radius where the nucleus is meshed). Inside a thin neurite of a dense
+#: tangle (a fly glomerulus on a coarse mesh) the *last* hits can lie microns away while the
+#: first lie within the neurite's radius (measured: true somata 2.8-3.7 µm, such points
+#: 0.05-0.81 µm on the hemibrain DA1 and MICrONS meshes).
+MIN_FREE = 0.6
+
+
 def _ball_sums(cells: np.ndarray, weights: np.ndarray, radius_cells: float) -> np.ndarray:
     """Sum ``weights`` of occupied cells within ``radius_cells`` of each occupied cell."""
     keys = cell_keys(cells)
@@ -78,9 +87,10 @@ def _sphere_directions(n: int = 26) -> np.ndarray:
 
 
 def _ray_profile(mesh: trimesh.Trimesh, points: np.ndarray, max_dist: float,
-                 directions: np.ndarray, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
-    """For each point: fraction of rays whose first hit is a back face (inside), and the
-    median distance to the last hit within ``max_dist`` (nm).
+                 directions: np.ndarray, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each point: fraction of rays whose first hit is a back face (inside), the
+    median distance to the last hit within ``max_dist`` (nm), and the median distance to
+    the first hit (nm; ``max_dist`` for a ray that hits nothing).
 
     Rays are cast ``chunk`` points at a time so that memory stays bounded whatever ray
     engine trimesh has (embree, or its much hungrier pure-Python fallback).
@@ -93,7 +103,7 @@ def _ray_profile(mesh: trimesh.Trimesh, points: np.ndarray, max_dist: float,
     if len(points) > chunk:
         parts = [_ray_profile(mesh, points[i:i + chunk], max_dist, directions, chunk)
                  for i in range(0, len(points), chunk)]
-        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        return tuple(np.concatenate([p[k] for p in parts]) for k in range(3))
     n_p, n_d = len(points), len(directions)
     origins = np.repeat(points, n_d, axis=0)
     dirs = np.tile(directions, (n_p, 1))
@@ -111,7 +121,8 @@ def _ray_profile(mesh: trimesh.Trimesh, points: np.ndarray, max_dist: float,
     back[ray_idx[is_first]] = (mesh.face_normals[tri[is_first]] * dirs[ray_idx[is_first]]).sum(1) > 0
     inside = back.reshape(n_p, n_d).mean(axis=1)
     reach = np.nanmedian(np.where(np.isfinite(first), last, max_dist).reshape(n_p, n_d), axis=1)
-    return inside, reach
+    free = np.median(np.minimum(first, max_dist).reshape(n_p, n_d), axis=1)
+    return inside, reach, free
 
 
 def find_somas(mesh: trimesh.Trimesh, min_radius: float = 2500.0, max_radius: float = 15000.0,
@@ -161,7 +172,7 @@ def find_somas(mesh: trimesh.Trimesh, min_radius: float = 2500.0, max_radius: fl
     if len(probes) == 0:
         return []
     directions = _sphere_directions()
-    inside, reach = _ray_profile(mesh, probes, max_radius, directions)
+    inside, reach, _ = _ray_profile(mesh, probes, max_radius, directions)
     keep = (inside >= min_inside) & (reach >= min_radius)
     probes, clearance, reach = probes[keep], clearance[keep], reach[keep]
     if len(probes) == 0:
@@ -174,17 +185,17 @@ def find_somas(mesh: trimesh.Trimesh, min_radius: float = 2500.0, max_radius: fl
     for g in np.unique(group):
         members = np.flatnonzero(group == g)
         center = probes[members].mean(axis=0)
-        inside_c, radius = _ray_profile(mesh, center[None], max_radius, _sphere_directions(64))
-        if inside_c[0] < min_inside or radius[0] < min_radius:
-            continue  # a blob whose centroid falls outside the membrane is no soma
+        inside_c, radius, free = _ray_profile(mesh, center[None], max_radius, _sphere_directions(64))
+        if inside_c[0] < min_inside or radius[0] < min_radius or free[0] < MIN_FREE * min_radius:
+            continue  # a blob whose centroid falls outside the membrane, or inside a thin neurite, is no soma
         radius = float(radius[0])
         near = np.flatnonzero(np.linalg.norm(points - center, axis=1) <= 1.15 * radius)
         if len(near) == 0:
             continue
         faces = _connected_part(mesh, near)
         fitted = _fit_center(mesh, faces, center)
-        inside_f, radius_f = _ray_profile(mesh, fitted[None], max_radius, _sphere_directions(64))
-        if inside_f[0] >= min_inside and radius_f[0] >= min_radius:
+        inside_f, radius_f, free_f = _ray_profile(mesh, fitted[None], max_radius, _sphere_directions(64))
+        if inside_f[0] >= min_inside and radius_f[0] >= min_radius and free_f[0] >= MIN_FREE * min_radius:
             near_f = np.flatnonzero(np.linalg.norm(points - fitted, axis=1) <= 1.15 * radius_f[0])
             if len(near_f):  # (on a coarse mesh the fitted sphere can hold no face centroid)
                 center, radius, faces = fitted, float(radius_f[0]), _connected_part(mesh, near_f)

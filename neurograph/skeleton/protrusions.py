@@ -22,26 +22,34 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from .kernels import distance_to_segments
+from .kernels import distance_to_segments, group_median
 from .skeleton import Skeleton
 
 #: default ``ratio`` of :func:`neurograph.extract` for neurons without spines
 PROTRUSION_RATIO = 2.0
 
 
-def local_radius(skeleton: Skeleton) -> np.ndarray:
-    """Largest radius (nm) of each node and its tree neighbours (parent, children); NaN as 0.
+def local_radius(skeleton: Skeleton, radius: np.ndarray | None = None) -> np.ndarray:
+    """Largest radius (nm) of each node and its tree neighbours (parent, children), each taken
+    as the median over itself and its neighbours; NaN as 0.
 
-    A node's own radius is the median distance of its surface points; next to a tip or a
-    blunt cut end (a flat cap whose points lie mostly near the axis) it can be much smaller
-    than the neurite's, and the rim would look like a protrusion against it.
+    A node's own radius (``radius``, default ``skeleton.radius``) is the median distance of
+    its surface points; next to a tip or a blunt cut end (a flat cap whose points lie mostly
+    near the axis) it can be much smaller than the neurite's, and the rim would look like a
+    protrusion against it.
     """
-    radius = np.nan_to_num(np.asarray(skeleton.radius, dtype=float))
-    out = radius.copy()
+    radius = np.nan_to_num(np.asarray(skeleton.radius if radius is None else radius, dtype=float))
     child = np.flatnonzero(skeleton.parent >= 0)
     up = skeleton.parent[child]
-    np.maximum.at(out, up, radius[child])
-    out[child] = np.maximum(out[child], radius[up])
+    # first the median over the node and its neighbours: a ring crossed by a protrusion's
+    # long edges (a coarse mesh's twig is one vertex pulled out) is as wide as the twig is
+    # tall, its neighbours are not
+    node = np.concatenate([np.arange(len(radius)), up, child])
+    value = np.concatenate([radius, radius[child], radius[up]])
+    robust = group_median(value, node, len(radius))
+    out = robust.copy()
+    np.maximum.at(out, up, robust[child])
+    out[child] = np.maximum(out[child], robust[up])
     return out
 
 
@@ -122,9 +130,39 @@ def add_protrusions(skeleton: Skeleton, points: np.ndarray, mesh_edges: np.ndarr
     n = skeleton.n_nodes
     vertex_map = skeleton.vertex_map.copy()
     hit = np.flatnonzero(patch >= 0)
+    vertices = _without_protrusions(skeleton, points, hit, ratio)
     vertex_map[hit] = n + patch[hit]
-    grown = Skeleton(np.vstack([skeleton.vertices, points[tips]]),
+    grown = Skeleton(np.vstack([vertices, points[tips]]),
                      np.concatenate([skeleton.parent, skeleton.vertex_map[tips]]),
                      np.concatenate([skeleton.radius, np.full(k, np.nan)]), vertex_map, skeleton.soma_nodes.copy(),
                      np.concatenate([skeleton.node_type, np.zeros(k, np.int8)]))
     return grown, k
+
+
+def _without_protrusions(skeleton: Skeleton, points: np.ndarray, hit: np.ndarray, ratio: float) -> np.ndarray:
+    """Node positions with the protrusions taken out of their level sets.
+
+    An inner node sits at the centroid of its level set's points (nm); a protrusion pulled
+    it towards the twig. Each inner node that lost vertices (``hit``) to a protrusion moves
+    to the centroid of its points within ``ratio`` local radii of it (on a coarse mesh the
+    Steiner points on the protrusion's long edges go too), so that the twig is measured
+    from nearer the neurite's axis. Roots (somata) and tips (extended to the end of their
+    neurite) keep their place.
+    """
+    vertices = skeleton.vertices.copy()
+    vm = skeleton.vertex_map
+    n = skeleton.n_nodes
+    inner = (skeleton.parent >= 0) & (skeleton.children_count() > 0)
+    moved = np.zeros(n, bool)
+    moved[vm[hit]] = True
+    moved &= inner
+    if not moved.any():
+        return vertices
+    own = np.flatnonzero(moved[vm])
+    node = vm[own]
+    keep = np.linalg.norm(points[own] - vertices[node], axis=1) <= ratio * local_radius(skeleton)[node]
+    count = np.bincount(node[keep], minlength=n)
+    sums = np.column_stack([np.bincount(node[keep], weights=points[own[keep], k], minlength=n) for k in range(3)])
+    ok = moved & (count > 0)
+    vertices[ok] = sums[ok] / count[ok, None]
+    return vertices
