@@ -1,6 +1,6 @@
 """Processing resolution ("resolution floor"): a mesh finer than a physical resolution is
-coarsened to it before the expensive steps, so that results follow the geometry and not the
-tessellation of the input.
+simplified, within a geometric tolerance, before the expensive steps, so that results follow the
+geometry and not the tessellation of the input.
 
 The same surface can arrive with 80 thousand or 5 million triangles (a decimated export, the
 full-resolution segmentation mesh, a subdivided copy). Somata, skeleton and above all spine
@@ -16,9 +16,8 @@ else; here the target is physical:
   by the geometry, not by a face count: the same surface tessellated 4x or 16x finer, or with
   its vertices jittered by a nm, comes down to about the same mesh. Where the surface is curved
   at a small scale (spine necks and heads, ~50-200 nm across) few faces go, while flat and
-  gently curved surface (shafts, somata) is coarsened. 5 nm
-  is below one EM voxel (4 x 4 x 40 nm MICrONS, 8 nm hemibrain), the precision of the
-  segmentation the meshes come from.
+  gently curved surface (shafts, somata) is coarsened. 5 nm is below one EM voxel (4 x 4 x 40
+  nm MICrONS, 8 nm hemibrain), the precision of the segmentation the meshes come from.
 
 Two decimators, by what the surface is:
 
