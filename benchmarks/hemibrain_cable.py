@@ -8,7 +8,8 @@ wavefront step, the disagreement between our skeleton and the reference SWC is s
   zig-zag or stubs beside the path; < 1: straighter or shorter);
 - ``spurious``: our cable farther than that from the reference (share of the reference cable);
 - ``missed``: reference cable farther than that from ours (share of the reference cable);
-- terminal twigs (count, and those under 1 µm) against the reference's;
+- terminal twigs (count, and those under 1 µm) against the reference's, and the share of our
+  tips within 500 nm of the reference cable (a twig the reference also has);
 - the cable ratio after both skeletons are resampled at 2 µm (fine-scale zig-zag removed,
   twigs and branches kept);
 - for the missed reference twigs: how far mesh vertices near them stand out from our skeleton
@@ -116,7 +117,9 @@ def compare(ours: Skeleton, ref: Skeleton, mesh_vertices: np.ndarray, somas=()) 
     out = (d > 2 * r) & (d > 400.0) & (ours.parent[ours.vertex_map] >= 0)
     excess = np.zeros(ours.n_nodes)
     np.maximum.at(excess, ours.vertex_map[out], d[out] - r[out])
-    return {"cable": ow.sum() / total, "outside_soma": ow[~o_in].sum() / rw[~r_in].sum(),
+    leaves = np.flatnonzero((ours.children_count() == 0) & (ours.parent >= 0))
+    d_tip, _ = cKDTree(rp).query(ours.vertices[leaves])
+    return {"tips_on_ref": float(np.mean(d_tip <= 500.0)), "cable": ow.sum() / total, "outside_soma": ow[~o_in].sum() / rw[~r_in].sum(),
             "matched": ow[d_ours <= tol_ours].sum() / rw[d_ref <= tol_ref].sum(),
             "spurious": ow[d_ours > tol_ours].sum() / total, "missed": rw[d_ref > tol_ref].sum() / total,
             "twigs": len(tw), "twigs_1um": int((tw < 1000).sum()), "ref_twigs": len(rtw),
@@ -148,7 +151,8 @@ def hemibrain(steps: bool) -> None:
             summary[label].append((c["cable"], c["outside_soma"]))
             print(f"{nid:>10} {label:22}: cable {c['cable']:.3f} | outside soma {c['outside_soma']:.3f} | matched "
                   f"{c['matched']:.3f} | spurious {c['spurious']:.3f} | missed {c['missed']:.3f} | twigs "
-                  f"{c['twigs']} ({c['twigs_1um']}) vs {c['ref_twigs']} ({c['ref_twigs_1um']}) | at 2 µm "
+                  f"{c['twigs']} ({c['twigs_1um']}) vs {c['ref_twigs']} ({c['ref_twigs_1um']}), tips within 500 nm of the "
+                  f"reference {c['tips_on_ref']:.2f} | at 2 µm "
                   f"{c['at_2um']:.3f} | unreached {c['unreached']:.3f} | somata {neuron.n_somas} | "
                   f"{time.perf_counter() - t0:.0f} s", flush=True)
     for label, rows in summary.items():
