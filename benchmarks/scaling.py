@@ -14,6 +14,9 @@ small hemibrain meshes (8 nm voxels, spines off) with cable against the referenc
 a fresh process (import + first extract, warm Numba cache), the Numba compile time (the
 same with an empty cache) and the effect of ``extract(decimate=...)`` on features.
 
+``extract`` runs with its default resolution floor (``resolution=30`` faces/µm²,
+:mod:`neurograph.mesh.resolution`): the faces it processes after the floor are logged.
+
 Writes ``scaling.csv``, ``scaling.png`` (log-log time against faces) and ``scaling.txt``.
 """
 
@@ -39,6 +42,15 @@ SYNAPSES = SHARED / "microns_neurd" / "864691135510518224_synapses.csv"
 
 
 def peak_mb() -> float:
+    """Peak resident memory of this process in MB: VmHWM (reset by exec, so a child does not
+    inherit its parent's high-water mark as ``ru_maxrss`` does after fork), else ru_maxrss."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -80,6 +92,7 @@ def child_extract(path: str, voxel: float, spines: bool, synapses: bool, decimat
     return {"wall": time.perf_counter() - t0, "cpu": time.process_time() - c0, "peak_mb": peak_mb(),
             "stages": stages, "cpu_stages": cpu, "branches": int(len(neuron.branches)),
             "cable_um": float(neuron.branches.length.sum()), "n_spines": int(len(neuron.spines)) if spines else 0,
+            "faces_processed": int(neuron.repair_report.get("faces_after_resolution", neuron.repair_report["faces_out"])),
             "features": {k: float(v) for k, v in feats.items() if np.isscalar(v) and np.isfinite(v)}}
 
 
@@ -273,11 +286,11 @@ def sizes(family: str, label: str, faces: int, r: dict, base: dict, rows: list, 
         return
     rows.append(dict(family=family, label=label, faces=faces, tool="neurograph extract", wall=r["wall"],
                      cpu=r["cpu"], peak_mb=r["peak_mb"], branches=r["branches"], cable_um=r["cable_um"],
-                     n_spines=r["n_spines"], **{f"wall_{k}": v for k, v in r["stages"].items()},
+                     n_spines=r["n_spines"], faces_processed=r.get("faces_processed"), **{f"wall_{k}": v for k, v in r["stages"].items()},
                      **{f"cpu_{k}": v for k, v in r["cpu_stages"].items()}))
     line = (f"{family:9s} {faces:8d} faces | extract {r['wall']:6.1f} s / {r['cpu']:6.1f} s CPU, peak "
-            f"{r['peak_mb'] / 1024:4.2f} GB | {r['branches']} branches, {r['cable_um']:.0f} µm, "
-            f"{r['n_spines']} spines")
+            f"{r['peak_mb'] / 1024:4.2f} GB | {r.get('faces_processed', 0)} faces after the resolution floor | "
+            f"{r['branches']} branches, {r['cable_um']:.0f} µm, {r['n_spines']} spines")
     for tool, b in base.items():
         if "error" in b:
             line += f" | {tool} failed ({b['error'][:80]})"

@@ -1,11 +1,12 @@
 """Spine detection against synthetic ground truth: precision, recall, shaft width, time.
 
-Run: ``python benchmarks/spines.py [n_neurons] [shape]`` (default 20 spiny neurons, sparse to
+Run: ``python benchmarks/spines.py [n_neurons] [shape] [--no-floor]`` (default 20 spiny neurons, sparse to
 dense, plus smooth controls; then the real meshes: the Harris spiny dendrite segment, which also
 redraws ``docs/spines_harris.png``, the MICrONS example cell and the hemibrain DA1 neurons).
 With a ``shape`` (e.g. ``fragment``) only the neurons of that shape in the same list are run,
 and not the real meshes: a quicker check of a change.
-A detection matches a true spine when its base lies within 0.5 µm of
+``--no-floor`` runs every mesh with ``extract(resolution=None)`` (no resolution floor, issue 13)
+to measure the floor's effect. A detection matches a true spine when its base lies within 0.5 µm of
 the true base (one-to-one, closest pairs first). Shaft width: per skeleton node of the
 final skeleton, 2 x the detected shaft radius against 2 x the true radius at the nearest
 point of the true branch axis; reported as the median over nodes and per branch (branches
@@ -25,6 +26,8 @@ from neurograph import synthetic
 from neurograph.spines.geometry import match_points
 
 SHAPES = ["fragment", "fragment", "fragment", "bipolar"]
+# extract(resolution=...): the default floor, or None with --no-floor
+RESOLUTION = {"resolution": None} if "--no-floor" in sys.argv else {}
 
 
 def true_axis(cell, spacing: float = 50.0) -> tuple[np.ndarray, np.ndarray]:
@@ -70,12 +73,13 @@ def evaluate(cell, neuron) -> dict:
 def run(shape: str, seed: int, density: float) -> dict:
     cell = synthetic.make_neuron(seed, shape, spines_per_um=density)
     t0 = time.perf_counter()
-    neuron = ng.extract(cell.mesh, voxel_size=1, name=f"{shape}_{seed}", spines=False)
+    neuron = ng.extract(cell.mesh, voxel_size=1, name=f"{shape}_{seed}", spines=False, **RESOLUTION)
     t1 = time.perf_counter()
     neuron = ng.detect_spines(neuron)
     t2 = time.perf_counter()
     out = evaluate(cell, neuron)
-    out.update(shape=shape, seed=seed, density=density, faces=len(cell.mesh.faces), t_extract=t1 - t0,
+    out.update(shape=shape, seed=seed, density=density, faces=len(cell.mesh.faces),
+               faces_out=neuron.repair_report["faces_out"], t_extract=t1 - t0,
                t_spines=t2 - t1)
     return out
 
@@ -85,7 +89,7 @@ def main(n: int = 20, shape: str | None = None) -> None:
     import os
 
     print(f"neurograph {ng.__version__}; python {platform.python_version()}; {os.cpu_count()} cores")
-    print("shape      seed dens  faces  | true found  prec  recall false/µm | width err node/branch, "
+    print("shape      seed dens  faces  (processed) | true found  prec  recall false/µm | width err node/branch, "
           "branches <10% | branches (truth) | extract s spines s")
     rows = []
     densities = np.linspace(0.3, 3.0, n)
@@ -95,7 +99,7 @@ def main(n: int = 20, shape: str | None = None) -> None:
     for shape, seed, density in cases:
         r = run(shape, seed, density)
         rows.append(r)
-        print(f"{shape:10s} {seed:4d} {density:4.2f} {r['faces']:7d} | {r['n_true']:4d} {r['n_found']:5d} "
+        print(f"{shape:10s} {seed:4d} {density:4.2f} {r['faces']:7d} ({r['faces_out']:7d}) | {r['n_true']:4d} {r['n_found']:5d} "
               f"{r['precision']:5.3f} {r['recall']:6.3f} {r['false_per_um']:7.3f} | "
               f"{r['width_err_node_median']:6.3f} {r['width_err_branch_median']:6.3f} {r['branches_within_10pct']:5.2f} | "
               f"{r['n_branches']:4d} ({r['n_branches_true']:3d}) | {r['t_extract']:6.2f} {r['t_spines']:6.2f}", flush=True)
@@ -127,7 +131,8 @@ def real_data() -> None:
     f = shared / "microns_neurd" / "harris_spiny_dendrite_faces.txt"
     if v.exists() and f.exists():
         t0 = time.perf_counter()
-        neuron = ng.extract((np.loadtxt(v) * 1000.0, np.loadtxt(f, dtype=np.int64)), voxel_size=1, name="harris")
+        neuron = ng.extract((np.loadtxt(v) * 1000.0, np.loadtxt(f, dtype=np.int64)), voxel_size=1, name="harris",
+                            **RESOLUTION)
         sp, length = neuron.spines, float(neuron.branches.length.sum())
         print(f"Harris spiny dendrite segment: {len(sp)} spines on {length:.2f} µm of shaft "
               f"({len(sp) / length:.2f} per µm), {len(neuron.branches)} branch(es); "
@@ -141,7 +146,7 @@ def real_data() -> None:
     micron = shared / "microns_neurd" / "864691135510518224_decimated_mesh.off"
     if micron.exists():
         t0 = time.perf_counter()
-        neuron = ng.extract(micron, voxel_size=1)
+        neuron = ng.extract(micron, voxel_size=1, **RESOLUTION)
         length = float(neuron.branches.length.sum())
         print(f"MICrONS {micron.name}: {len(neuron.spines)} spines on {length:.0f} µm "
               f"({len(neuron.spines) / length:.2f} per µm), {len(neuron.branches)} branches, "
@@ -165,6 +170,7 @@ def real_data() -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 20, sys.argv[2] if len(sys.argv) > 2 else None)
-    if len(sys.argv) <= 2:
+    args = [a for a in sys.argv[1:] if a != "--no-floor"]
+    main(int(args[0]) if args else 20, args[1] if len(args) > 1 else None)
+    if len(args) <= 1:
         real_data()

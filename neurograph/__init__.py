@@ -22,18 +22,12 @@ from .mesh import RepairResult, Soma, find_somas, repair
 from .skeleton import Skeleton, skeletonize
 from .graph import Neuron, decompose, load
 from .graph.swc import load_swc
-from .graph.interop import load_skeleton
 from .graph.heal import canonical, heal, heal_report
 from .spines import detect_spines
 from .synapses import map_synapses
 from .compartments import compartment_table, label_compartments
 from .proofread import proofread, split_somas
-from .features.vector import neuron_features
-from .features.registry import feature_table
-from .features.perisomatic import soma_features
-from .features.summary import neuron_summary
 from .pipeline import extract, from_navis
-from . import synthetic
 
 from .version import __version__  # noqa: E402,F401
 
@@ -42,14 +36,23 @@ __all__ = ["from_navis", "load_skeleton", "graph_arrays", "heal", "heal_report",
            "synthetic", "write_swc", "batch", "split_somas", "proofread"]
 
 
+# names imported on first use (PEP 562): extract needs none of them, and a fresh process
+# (import + one extract) should not pay for them; classify and batch pull in heavy libraries
+_LAZY = {"graph_arrays": ".features.graph_arrays", "neuron_features": ".features.vector",
+         "feature_table": ".features.registry", "soma_features": ".features.perisomatic",
+         "neuron_summary": ".features.summary", "load_skeleton": ".graph.interop"}
+_LAZY_MODULES = ("classify", "batch", "synthetic")
+
+
 def __getattr__(name: str):
-    """Import ``neurograph.classify`` (scikit-learn), ``neurograph.batch`` and ``graph_arrays`` on first use."""
-    if name == "graph_arrays":
-        from .features.graph_arrays import graph_arrays
+    """Import the feature functions, ``load_skeleton``, ``neurograph.synthetic``,
+    ``neurograph.classify`` (scikit-learn) and ``neurograph.batch`` on first use."""
+    import importlib
 
-        return graph_arrays
-    if name in ("classify", "batch"):  # imported on first use: they pull in heavy libraries
-        import importlib
-
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    if name in _LAZY_MODULES:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'neurograph' has no attribute {name!r}")

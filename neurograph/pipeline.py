@@ -13,13 +13,13 @@ from .compartments import label_compartments
 from .datasets import get_profile, pick, synapse_columns_for
 from .errors import InputError, UnitsWarning
 from .graph import Neuron, decompose
-from .graph.interop import neuron_from_table
 from .io.meshes import load_mesh, mesh_voxel_size
 from .io.navis import connector_table, mesh_arrays, navis_module, tree_table
 from .io.precomputed import is_precomputed_source
 from .io.synapses import synapse_voxel_size as synapse_voxel
 from .io.units import check_extent, check_thickness
 from .mesh import find_somas, repair
+from .mesh.resolution import FACES_PER_UM2
 from .proofread import proofread as proofread_neuron
 from .proofread import split_somas
 from .skeleton import skeletonize
@@ -37,7 +37,8 @@ def extract(source: Any, voxel_size: float | Sequence[float] | None = None, name
             max_soma_radius: float | None = None, segment_id: Any = None,
             decimate: float | int | None = None, split: bool = False,
             proofread: bool | dict | list = False,
-            protrusion_ratio: float | None = None) -> Neuron | list[Neuron]:
+            protrusion_ratio: float | None = None,
+            resolution: float | bool | None = FACES_PER_UM2) -> Neuron | list[Neuron]:
     """Run the whole pipeline on one mesh.
 
     Parameters left at ``None`` come from the ``dataset`` profile
@@ -102,6 +103,15 @@ def extract(source: Any, voxel_size: float | Sequence[float] | None = None, name
         the fraction of faces kept. Off by default: it trades accuracy for speed (spines
         and thin twigs lose detail first; ``benchmarks/scaling.py`` measures the effect on
         features). Meshes already at or below the target are left as they are.
+    resolution : float, default 30
+        Processing resolution in faces per µm² of surface (the "resolution floor",
+        :mod:`neurograph.mesh.resolution`): a mesh finer than this is simplified as far as
+        a 5 nm geometric tolerance allows, right after duplicate vertices and
+        degenerate faces are removed, so the same surface gives the same neuron whatever its
+        tessellation, and meshes of millions of faces cost about as much as their decimated
+        export. Meshes at or below it (the MICrONS decimated exports, ~26 faces/µm²; hemibrain,
+        ~3) are untouched. None or False: process every face. Faces before and after are in
+        ``neuron.repair_report``.
     split : bool, default False
         Return one neuron per soma (:func:`neurograph.split_somas`), named ``<name>_<soma>``,
         each with its ``cuts`` table; a neuron with fewer than two somata comes back alone in
@@ -162,7 +172,9 @@ def extract(source: Any, voxel_size: float | Sequence[float] | None = None, name
                 "min_soma_radius": min_soma_radius, "max_soma_radius": max_soma_radius, "gap": gap, "step": step,
                 "spines": spines, "protrusion_ratio": protrusion_ratio, "synapse_voxel_size": synapse_voxel_size, "synapse_columns": synapse_columns,
                 "synapse_tolerance": synapse_tolerance, "compartment_method": comp_kwargs.get("method", "auto"),
-                "pia": comp_kwargs.get("pia"), "decimate": decimate}
+                "pia": comp_kwargs.get("pia"), "decimate": decimate,
+                "resolution": None if resolution is None or resolution is False else
+                float(FACES_PER_UM2 if resolution is True else resolution)}
 
     t = time.perf_counter()
     with warnings.catch_warnings():  # the extent is checked below, as an error
@@ -171,7 +183,7 @@ def extract(source: Any, voxel_size: float | Sequence[float] | None = None, name
     name = name or mesh.metadata.get("name", "neuron")
     check_extent(mesh.vertices, "mesh", f"mesh {name!r}")  # before any work that grows with the size
     t = done("load", t)
-    repaired = repair(mesh, gap=gap, target_faces=_target_faces(decimate, len(mesh.faces)))
+    repaired = repair(mesh, gap=gap, target_faces=_target_faces(decimate, len(mesh.faces)), resolution=resolution)
     t = done("repair", t)
     somas = find_somas(repaired.mesh, min_radius=min_soma_radius, max_radius=max_soma_radius)
     t = done("soma", t)
@@ -266,6 +278,8 @@ def from_navis(x: Any, nm_per_unit: float | None = None, name: str | None = None
     InputError
         Not a navis neuron, or a neuron without a length unit.
     """
+    from .graph.interop import neuron_from_table
+
     navis = navis_module()
     if isinstance(x, navis.NeuronList):
         return [from_navis(n, nm_per_unit=nm_per_unit, **extract_kwargs) for n in x]

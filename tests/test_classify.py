@@ -111,6 +111,23 @@ def test_cross_validate_beats_chance_and_shuffled_labels_do_not():
     assert null.balanced_accuracy < 0.55                              # chance is 1/3
 
 
+def test_more_columns_per_split_find_few_informative_columns_among_many():
+    """3 informative columns among 300 of noise (a long feature vector on a task that uses few of its
+    columns): a third of the columns per split (``max_features=0.33``, the within-dataset option of
+    issue #11) finds them where the default sqrt(p) does not. Bayes-optimal accuracy here is
+    Phi(1.2 * sqrt(3) / 2) = 0.85."""
+    rng = np.random.default_rng(0)
+    y = np.repeat(["a", "b"], 75)
+    info = (y == "b")[:, None] * 1.2 + rng.normal(size=(150, 3))
+    X = pd.DataFrame(np.hstack([info, rng.normal(size=(150, 300))]), columns=[f"c{i}" for i in range(303)])
+    default = classify.cross_validate(X, y, n_estimators=100).balanced_accuracy
+    third = classify.cross_validate(X, y, model=classify.build_pipeline("extra_trees", n_estimators=100,
+                                                                        max_features=0.33)).balanced_accuracy
+    assert classify.build_pipeline()["model"].max_features == "sqrt"
+    assert third >= 0.75
+    assert third >= default + 0.04
+
+
 def test_cross_validate_keeps_groups_together():
     # Each group (say, one animal) has one class and a feature that identifies the group: without
     # groups the folds leak the identity, with groups they cannot.

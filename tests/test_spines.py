@@ -159,7 +159,10 @@ def test_harris_spiny_dendrite():
         pytest.skip("Harris spiny dendrite not present (../shared/data)")
     mesh = (np.loadtxt(v) * 1000.0, np.loadtxt(f, dtype=np.int64))
     with pytest.warns(ng.errors.UnitsWarning, match="fragment of axon or dendrite can be that thin"):
-        neuron = ng.extract(mesh, voxel_size=1, name="harris")  # no soma, 0.6 µm thick: the check says why
+        # no soma, 0.6 µm thick: the check says why. Without the resolution floor (issue 13):
+        # with it (20 nm edges, 5,800 faces/µm², simplified to ~4.7k faces) the count holds but
+        # the shaft skeleton runs 3.7 µm (test_harris_with_the_resolution_floor, README)
+        neuron = ng.extract(mesh, voxel_size=1, name="harris", resolution=None)
     # a ~1.6 µm open tube (cut at both ends) carrying 7 spines, one of them branched (two
     # heads on one neck): the shaft runs between the cut ends and is one branch
     assert len(neuron.branches) == 1, neuron.branches
@@ -167,5 +170,22 @@ def test_harris_spiny_dendrite():
     assert 6 <= len(neuron.spines) <= 9, len(neuron.spines)
     density = len(neuron.spines) / neuron.branches.length.sum()
     assert 2.0 < density < 6.0, density
+    assert neuron.spines.length.between(0.3, 2.5).all()
+    assert neuron.spines.volume.between(0.005, 0.5).all()
+
+
+@pytest.mark.realdata
+def test_harris_with_the_resolution_floor():
+    """With the default floor the Harris segment keeps its 7 spines (one shaft branch, sizes in
+    range); known defect (README "Scaling (issue 13)"): the shaft cable is 3.7 µm, not ~1.6 µm."""
+    v = SHARED / "microns_neurd" / "harris_spiny_dendrite_vertices_um.txt"
+    f = SHARED / "microns_neurd" / "harris_spiny_dendrite_faces.txt"
+    if not v.exists() or not f.exists():
+        pytest.skip("Harris spiny dendrite not present (../shared/data)")
+    with pytest.warns(ng.errors.UnitsWarning):
+        neuron = ng.extract((np.loadtxt(v) * 1000.0, np.loadtxt(f, dtype=np.int64)), voxel_size=1, name="harris")
+    assert neuron.repair_report["faces_after_resolution"] < neuron.repair_report["faces_before_resolution"] / 5
+    assert len(neuron.branches) == 1
+    assert 6 <= len(neuron.spines) <= 9, len(neuron.spines)
     assert neuron.spines.length.between(0.3, 2.5).all()
     assert neuron.spines.volume.between(0.005, 0.5).all()

@@ -46,6 +46,10 @@ def _read_file(path: str) -> tuple[np.ndarray, np.ndarray]:
         raise MeshError(f"{path}: unsupported mesh format {suffix!r}; use one of {MESH_SUFFIXES}")
     if os.path.getsize(path) == 0:
         raise MeshError(f"{path}: the file is empty")
+    if suffix == ".off":
+        fast = _read_plain_off(path)
+        if fast is not None:
+            return fast
     try:
         loaded = trimesh.load(path, process=False, force="mesh")
     except Exception as exc:  # trimesh raises many types for corrupt files
@@ -54,6 +58,35 @@ def _read_file(path: str) -> tuple[np.ndarray, np.ndarray]:
     if not hasattr(loaded, "faces") or len(getattr(loaded, "faces", [])) == 0:
         raise MeshError(f"{path}: the file holds no triangles (point cloud, empty or truncated file)")
     return np.asarray(loaded.vertices), np.asarray(loaded.faces)
+
+
+def _read_plain_off(path: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """Vertices and triangles of a plain ASCII OFF file (no comments, colours or polygons),
+    parsed by numpy in one pass: the same arrays as trimesh's line-by-line reader, ~10x
+    faster. None for anything else (trimesh then reads it, with its checks)."""
+    with open(path, "rb") as fh:
+        text = fh.read()
+    lines = text.split(b"\n", 2)
+    if len(lines) < 3 or lines[0].strip() != b"OFF" or b"#" in text:
+        return None
+    counts = lines[1].split()
+    if len(counts) < 2 or not all(c.isdigit() for c in counts[:2]):
+        return None
+    n_v, n_f = int(counts[0]), int(counts[1])
+    body = lines[2].split(b"\n")
+    if len(body) < n_v + n_f or any(ln.strip() for ln in body[n_v + n_f:]):
+        return None
+    try:
+        vertices = np.array(b" ".join(body[:n_v]).split(), dtype=np.float64)
+        faces = np.array(b" ".join(body[n_v:n_v + n_f]).split(), dtype=np.int64)
+    except ValueError:
+        return None
+    if vertices.size != 3 * n_v or faces.size != 4 * n_f:
+        return None
+    faces = faces.reshape(n_f, 4)
+    if n_f == 0 or (faces[:, 0] != 3).any() or faces[:, 1:].min() < 0 or faces[:, 1:].max() >= n_v:
+        return None
+    return vertices.reshape(n_v, 3), np.ascontiguousarray(faces[:, 1:])
 
 
 def _as_arrays(source: Any) -> tuple[np.ndarray, np.ndarray, str]:

@@ -22,6 +22,7 @@ from ..errors import DataWarning, MeshError
 from ..io.meshes import validate_arrays
 from .components import candidate_pairs, closest_links, vertex_components
 from .holes import fill_small_holes
+from .resolution import FACES_PER_UM2, TOLERANCE_NM, coarsen, surface_area
 
 
 @dataclass
@@ -85,7 +86,8 @@ def _select_pieces(mesh: trimesh.Trimesh, gap: float) -> tuple[np.ndarray, np.nd
 
 
 def repair(mesh: trimesh.Trimesh, gap: float = 2000.0, fill_holes: bool = True,
-           max_hole_edges: int = 100, target_faces: int | None = None) -> RepairResult:
+           max_hole_edges: int = 100, target_faces: int | None = None,
+           resolution: float | bool | None = FACES_PER_UM2, tolerance: float = TOLERANCE_NM) -> RepairResult:
     """Repair a neuron mesh without throwing away the pieces it is made of.
 
     Parameters
@@ -104,6 +106,13 @@ def repair(mesh: trimesh.Trimesh, gap: float = 2000.0, fill_holes: bool = True,
     target_faces : int, optional
         Decimate to about this many faces (quadric decimation) before anything else; useful
         for meshes of millions of faces.
+    resolution : float, default 30
+        Processing resolution in faces per µm² of surface (:mod:`neurograph.mesh.resolution`):
+        after duplicate vertices and degenerate faces are removed, a finer mesh is simplified
+        as far as ``tolerance`` allows, so that results depend on the surface and not on its
+        tessellation; meshes at or below it are untouched. None or False: off.
+    tolerance : float, default 5
+        Geometric tolerance of that decimation in nm.
 
     Returns
     -------
@@ -124,10 +133,25 @@ def repair(mesh: trimesh.Trimesh, gap: float = 2000.0, fill_holes: bool = True,
     if gap < 0 or not np.isfinite(gap):
         raise MeshError(f"gap must be a non-negative number of nm, got {gap!r}")
     name = getattr(mesh, "metadata", {}).get("name", "mesh")
-    area_in = float(trimesh.triangles.area(vertices[faces]).sum())
+    area_in = surface_area(vertices, faces)
+    n_faces_in, n_vertices_in = len(faces), len(vertices)
     work = _clean(vertices, faces)
-    report = {"faces_in": int(len(faces)), "vertices_in": int(len(vertices)), "area_in_um2": area_in / 1e6,
-              "faces_removed_degenerate_or_duplicate": int(len(faces) - len(work.faces))}
+    del vertices, faces  # large meshes: only the cleaned copy from here on
+    report = {"faces_in": int(n_faces_in), "vertices_in": int(n_vertices_in), "area_in_um2": area_in / 1e6,
+              "faces_removed_degenerate_or_duplicate": int(n_faces_in - len(work.faces))}
+    if resolution is not None and resolution is not False:
+        if resolution is True:
+            resolution = FACES_PER_UM2
+        if not isinstance(resolution, (int, float, np.integer, np.floating)):
+            raise MeshError(f"resolution must be a number of faces per µm² (or None), got {resolution!r}")
+        report.update(resolution_faces_per_um2=float(resolution), resolution_tolerance_nm=float(tolerance),
+                      faces_before_resolution=int(len(work.faces)))
+        area = area_in if len(work.faces) == n_faces_in else surface_area(work.vertices, work.faces)
+        coarse = coarsen(work.vertices, work.faces, float(resolution), tolerance, area_nm2=area)
+        if coarse is not None:
+            work = _clean(*coarse[:2])
+            report["resolution_method"] = coarse[2]
+        report["faces_after_resolution"] = int(len(work.faces))
     if target_faces is not None and len(work.faces) > target_faces:
         work = _clean(*_decimate(work, target_faces))
         report["faces_decimated"] = int(len(work.faces))

@@ -87,13 +87,18 @@ def _sphere_directions(n: int = 26) -> np.ndarray:
 
 
 def _ray_profile(mesh: trimesh.Trimesh, points: np.ndarray, max_dist: float,
-                 directions: np.ndarray, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                 directions: np.ndarray, chunk: int = 4096,
+                 min_inside: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each point: fraction of rays whose first hit is a back face (inside), the
     median distance to the last hit within ``max_dist`` (nm), and the median distance to
     the first hit (nm; ``max_dist`` for a ray that hits nothing).
 
     Rays are cast ``chunk`` points at a time so that memory stays bounded whatever ray
-    engine trimesh has (embree, or its much hungrier pure-Python fallback).
+    engine trimesh has (embree, or its much hungrier pure-Python fallback). With
+    ``min_inside`` > 0 the first hits of every ray are cast first, and every hit along the
+    rays only from the points with at least that fraction inside; the others get the two
+    distances NaN. Most probes of a neuron lie between neurites, outside the membrane, so
+    this casts a fraction of the rays (``inside`` is the same: it needs only first hits).
     """
     if "embree" not in type(mesh.ray).__module__:
         # trimesh's fallback engine holds every candidate hit in memory, and is ~100x slower
@@ -101,25 +106,41 @@ def _ray_profile(mesh: trimesh.Trimesh, points: np.ndarray, max_dist: float,
                       RuntimeWarning, stacklevel=3)
         chunk = min(chunk, 128)
     if len(points) > chunk:
-        parts = [_ray_profile(mesh, points[i:i + chunk], max_dist, directions, chunk)
+        parts = [_ray_profile(mesh, points[i:i + chunk], max_dist, directions, chunk, min_inside)
                  for i in range(0, len(points), chunk)]
         return tuple(np.concatenate([p[k] for p in parts]) for k in range(3))
+    if min_inside > 0:
+        inside = _cast(mesh, points, max_dist, directions, multiple_hits=False)[0]
+        reach, free = np.full(len(points), np.nan), np.full(len(points), np.nan)
+        sure = inside >= min_inside
+        if sure.any():
+            inside[sure], reach[sure], free[sure] = _cast(mesh, points[sure], max_dist, directions, multiple_hits=True)
+        return inside, reach, free
+    return _cast(mesh, points, max_dist, directions, multiple_hits=True)
+
+
+def _cast(mesh: trimesh.Trimesh, points: np.ndarray, max_dist: float, directions: np.ndarray,
+          multiple_hits: bool) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """``inside``, ``reach`` and ``free`` of :func:`_ray_profile` from one cast of every ray
+    (only ``inside`` when only first hits are cast)."""
     n_p, n_d = len(points), len(directions)
     origins = np.repeat(points, n_d, axis=0)
     dirs = np.tile(directions, (n_p, 1))
-    locs, ray_idx, tri = mesh.ray.intersects_location(origins, dirs, multiple_hits=True)
+    locs, ray_idx, tri = mesh.ray.intersects_location(origins, dirs, multiple_hits=multiple_hits)
     dist = np.linalg.norm(locs - origins[ray_idx], axis=1)
     ok = dist <= max_dist
     ray_idx, tri, dist = ray_idx[ok], tri[ok], dist[ok]
     first = np.full(n_p * n_d, np.inf)
     np.minimum.at(first, ray_idx, dist)
-    last = np.full(n_p * n_d, np.nan)
-    order = np.argsort(dist)
-    last[ray_idx[order]] = dist[order]  # later (farther) writes win
     is_first = dist == first[ray_idx]
     back = np.zeros(n_p * n_d, bool)
     back[ray_idx[is_first]] = (mesh.face_normals[tri[is_first]] * dirs[ray_idx[is_first]]).sum(1) > 0
     inside = back.reshape(n_p, n_d).mean(axis=1)
+    if not multiple_hits:
+        return inside, None, None
+    last = np.full(n_p * n_d, np.nan)
+    order = np.argsort(dist)
+    last[ray_idx[order]] = dist[order]  # later (farther) writes win
     reach = np.nanmedian(np.where(np.isfinite(first), last, max_dist).reshape(n_p, n_d), axis=1)
     free = np.median(np.minimum(first, max_dist).reshape(n_p, n_d), axis=1)
     return inside, reach, free
@@ -172,7 +193,7 @@ def find_somas(mesh: trimesh.Trimesh, min_radius: float = 2500.0, max_radius: fl
     if len(probes) == 0:
         return []
     directions = _sphere_directions()
-    inside, reach, _ = _ray_profile(mesh, probes, max_radius, directions)
+    inside, reach, _ = _ray_profile(mesh, probes, max_radius, directions, min_inside=min_inside)
     keep = (inside >= min_inside) & (reach >= min_radius)
     probes, clearance, reach = probes[keep], clearance[keep], reach[keep]
     if len(probes) == 0:
@@ -181,24 +202,28 @@ def find_somas(mesh: trimesh.Trimesh, min_radius: float = 2500.0, max_radius: fl
     pairs = cKDTree(probes).query_pairs(1.5 * min_radius, output_type="ndarray")
     adj = sparse.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(probes),) * 2)
     _, group = connected_components(adj, directed=False)
-    somas: list[Soma] = []
-    for g in np.unique(group):
-        members = np.flatnonzero(group == g)
-        center = probes[members].mean(axis=0)
-        inside_c, radius, free = _ray_profile(mesh, center[None], max_radius, _sphere_directions(64))
-        if inside_c[0] < min_inside or radius[0] < min_radius or free[0] < MIN_FREE * min_radius:
+    # rays from every blob's centroid, then from every fitted centre, each in one cast
+    sphere = _sphere_directions(64)
+    centres = np.array([probes[group == g].mean(axis=0) for g in np.unique(group)])
+    inside_c, radius_c, free_c = _ray_profile(mesh, centres, max_radius, sphere)
+    blobs = []
+    for center, inside, radius, free in zip(centres, inside_c, radius_c, free_c):
+        if inside < min_inside or radius < min_radius or free < MIN_FREE * min_radius:
             continue  # a blob whose centroid falls outside the membrane, or inside a thin neurite, is no soma
-        radius = float(radius[0])
         near = np.flatnonzero(np.linalg.norm(points - center, axis=1) <= 1.15 * radius)
         if len(near) == 0:
             continue
         faces = _connected_part(mesh, near)
-        fitted = _fit_center(mesh, faces, center)
-        inside_f, radius_f, free_f = _ray_profile(mesh, fitted[None], max_radius, _sphere_directions(64))
-        if inside_f[0] >= min_inside and radius_f[0] >= min_radius and free_f[0] >= MIN_FREE * min_radius:
-            near_f = np.flatnonzero(np.linalg.norm(points - fitted, axis=1) <= 1.15 * radius_f[0])
+        blobs.append((center, float(radius), faces, _fit_center(mesh, faces, center)))
+    if not blobs:
+        return []
+    inside_f, radius_f, free_f = _ray_profile(mesh, np.array([b[3] for b in blobs]), max_radius, sphere)
+    somas: list[Soma] = []
+    for (center, radius, faces, fitted), inside, radius_fit, free in zip(blobs, inside_f, radius_f, free_f):
+        if inside >= min_inside and radius_fit >= min_radius and free >= MIN_FREE * min_radius:
+            near_f = np.flatnonzero(np.linalg.norm(points - fitted, axis=1) <= 1.15 * radius_fit)
             if len(near_f):  # (on a coarse mesh the fitted sphere can hold no face centroid)
-                center, radius, faces = fitted, float(radius_f[0]), _connected_part(mesh, near_f)
+                center, radius, faces = fitted, float(radius_fit), _connected_part(mesh, near_f)
         somas.append(Soma(center=center, radius=radius, faces=faces,
                           area_density=float(areas[faces].sum() / 1e6)))
     return _separate(mesh, somas)

@@ -140,19 +140,23 @@ def group_median(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.nd
     (n_groups,) float ndarray
         Median per group (mean of the two middle values for an even count).
     """
-    order = np.argsort(groups)
+    start = np.zeros(n_groups + 1, np.int64)  # values gathered by group: a counting sort
+    for i in range(groups.shape[0]):
+        start[groups[i] + 1] += 1
+    for g in range(n_groups):
+        start[g + 1] += start[g]
+    gathered = np.empty(start[n_groups])
+    fill = start[:n_groups].copy()
+    for i in range(groups.shape[0]):
+        gathered[fill[groups[i]]] = values[i]
+        fill[groups[i]] += 1
     out = np.full(n_groups, np.nan)
-    start = 0
-    n = values.shape[0]
-    while start < n:
-        g = groups[order[start]]
-        stop = start
-        while stop < n and groups[order[stop]] == g:
-            stop += 1
-        vals = np.sort(values[order[start:stop]])
-        m = vals.shape[0]
+    for g in range(n_groups):
+        m = start[g + 1] - start[g]
+        if m == 0:
+            continue
+        vals = np.sort(gathered[start[g]:start[g + 1]])
         out[g] = vals[m // 2] if m % 2 == 1 else 0.5 * (vals[m // 2 - 1] + vals[m // 2])
-        start = stop
     return out
 
 
@@ -324,3 +328,149 @@ def steiner_graph(vertices: np.ndarray, edges: np.ndarray, face_edges: np.ndarra
                             out[m, 0], out[m, 1] = p, c
                             m += 1
     return points, out[:m]
+
+
+@njit(cache=True)
+def undirected_csr(points: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each undirected pair of ``edges`` once, as an upper-triangle CSR graph weighted by length.
+
+    The same pattern as ``scipy.sparse.csr_matrix`` of the pairs ``(min, max)`` followed by
+    ``sum_duplicates()`` (self-pairs dropped), in linear time: a counting sort by the low end,
+    then a sort of each (short) row.
+
+    Parameters
+    ----------
+    points : (n, 3) float ndarray
+        Point coordinates (nm).
+    edges : (m, 2) int ndarray
+        Point pairs, in any order, with repeats.
+
+    Returns
+    -------
+    indptr : (n + 1,) int64 ndarray
+    indices : (k,) int64 ndarray
+        High end of each unique pair, ascending within each row (the low end).
+    pairs : (k, 2) int64 ndarray
+        (low, high) end of each pair, in that order.
+    length : (k,) float ndarray
+        Euclidean length of each pair (nm).
+    """
+    n = points.shape[0]
+    count = np.zeros(n + 1, np.int64)
+    for e in range(edges.shape[0]):
+        a, b = edges[e, 0], edges[e, 1]
+        if a != b:
+            count[min(a, b) + 1] += 1
+    for i in range(n):
+        count[i + 1] += count[i]
+    cols = np.empty(count[n], np.int64)
+    fill = count[:n].copy()
+    for e in range(edges.shape[0]):
+        a, b = edges[e, 0], edges[e, 1]
+        if a != b:
+            lo = min(a, b)
+            cols[fill[lo]] = max(a, b)
+            fill[lo] += 1
+    indptr = np.zeros(n + 1, np.int64)
+    w = 0
+    for i in range(n):
+        s, stop = count[i], count[i + 1]
+        if stop - s > 32:
+            cols[s:stop] = np.sort(cols[s:stop])
+        else:  # insertion sort: rows of a surface graph are short
+            for j in range(s + 1, stop):
+                v = cols[j]
+                q = j - 1
+                while q >= s and cols[q] > v:
+                    cols[q + 1] = cols[q]
+                    q -= 1
+                cols[q + 1] = v
+        for j in range(s, stop):
+            if j == s or cols[j] != cols[j - 1]:
+                cols[w] = cols[j]
+                w += 1
+        indptr[i + 1] = w
+    pairs = np.empty((w, 2), np.int64)
+    length = np.empty(w)
+    for i in range(n):
+        for j in range(indptr[i], indptr[i + 1]):
+            pairs[j, 0], pairs[j, 1] = i, cols[j]
+            dx = points[i, 0] - points[cols[j], 0]
+            dy = points[i, 1] - points[cols[j], 1]
+            dz = points[i, 2] - points[cols[j], 2]
+            length[j] = np.sqrt(dx * dx + dy * dy + dz * dz)
+    return indptr, cols[:w].copy(), pairs, length
+
+
+@njit(cache=True)
+def reeb_parents(edges: np.ndarray, node_of: np.ndarray, node_bin: np.ndarray) -> np.ndarray:
+    """Parent of each level-set node in the Reeb graph of a wavefront.
+
+    Of the nodes joined to a node through a surface edge and lying in an earlier level set,
+    the latest one; of those the one sharing most edges with it; of those the highest index.
+
+    Parameters
+    ----------
+    edges : (e, 2) int ndarray
+        Surface edges (point pairs).
+    node_of : (p,) int ndarray
+        Node of every point.
+    node_bin : (n,) int ndarray
+        Level set of every node.
+
+    Returns
+    -------
+    (n,) int64 ndarray
+        Parent node, -1 where no edge leads to an earlier level set.
+    """
+    n = node_bin.shape[0]
+    keys = np.empty(edges.shape[0], np.int64)
+    m = 0
+    for e in range(edges.shape[0]):
+        a, b = node_of[edges[e, 0]], node_of[edges[e, 1]]
+        if node_bin[b] < node_bin[a]:
+            keys[m] = a * n + b
+            m += 1
+        elif node_bin[a] < node_bin[b]:
+            keys[m] = b * n + a
+            m += 1
+    keys = np.sort(keys[:m])
+    parent = np.full(n, -1, np.int64)
+    best_bin = np.zeros(n, np.int64)
+    best_count = np.zeros(n, np.int64)
+    i = 0
+    while i < m:
+        j = i
+        while j < m and keys[j] == keys[i]:
+            j += 1
+        a, b, c = keys[i] // n, keys[i] % n, j - i
+        # keys ascend in b within a: on equal (bin, count) the later, higher b wins
+        if parent[a] < 0 or node_bin[b] > best_bin[a] or (node_bin[b] == best_bin[a] and c >= best_count[a]):
+            parent[a], best_bin[a], best_count[a] = b, node_bin[b], c
+        i = j
+    return parent
+
+
+@njit(cache=True)
+def group_argmax(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
+    """Index of the largest value of each group (the lowest index on ties; NaN counts least).
+
+    Parameters
+    ----------
+    values : (m,) float ndarray
+    groups : (m,) int ndarray
+        Group id of each value, in ``[0, n_groups)``.
+    n_groups : int
+
+    Returns
+    -------
+    (n_groups,) int64 ndarray
+        Index into ``values``; -1 for an empty group.
+    """
+    best = np.full(n_groups, -1, np.int64)
+    for i in range(values.shape[0]):
+        g = groups[i]
+        b = best[g]
+        if b < 0 or values[i] > values[b] or (np.isnan(values[b]) and not np.isnan(values[i])):
+            best[g] = i
+    return best

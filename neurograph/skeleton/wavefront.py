@@ -27,7 +27,8 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 from ..arrays import unique
 from ..errors import SkeletonError
 from .protrusions import add_protrusions
-from .kernels import cluster_level_sets, distance_to_segments, face_band_pairs, group_median, steiner_graph
+from .kernels import (cluster_level_sets, distance_to_segments, face_band_pairs, group_argmax, group_median,
+                      reeb_parents, steiner_graph, undirected_csr)
 from .skeleton import Skeleton
 from .tree import fold_nodes, path_lengths, root_labels, topological_order
 
@@ -36,19 +37,13 @@ TIP_INSET = 0.0
 
 def _surface_graph(points: np.ndarray, edges: np.ndarray, bridges: np.ndarray | None) -> tuple[sparse.csr_matrix, np.ndarray]:
     """Weighted (nm) surface graph, upper triangle, each pair once; and its edges sorted by
-    (low, high) end. Duplicates are merged by the sparse constructor's per-row sort, which
-    is linear in the number of edges (a global unique of pair keys is not)."""
+    (low, high) end (:func:`~neurograph.skeleton.kernels.undirected_csr`, linear in the
+    number of edges)."""
     if bridges is not None and len(bridges):
         edges = np.vstack([edges, np.asarray(bridges, dtype=np.int64)])
     n = len(points)
-    lo, hi = edges.min(axis=1), edges.max(axis=1)
-    keep = lo != hi
-    graph = sparse.csr_matrix((np.ones(int(keep.sum())), (lo[keep], hi[keep])), shape=(n, n))
-    graph.sum_duplicates()
-    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(graph.indptr))
-    edges = np.column_stack([rows, graph.indices.astype(np.int64)])
-    graph.data = np.linalg.norm(points[edges[:, 0]] - points[edges[:, 1]], axis=1) + 1e-6
-    return graph, edges
+    indptr, indices, pairs, length = undirected_csr(np.asarray(points, dtype=float), np.asarray(edges, dtype=np.int64))
+    return sparse.csr_matrix((length + 1e-6, indices, indptr), shape=(n, n)), pairs
 
 
 def _extra_roots(graph: sparse.csr_matrix, covered: np.ndarray) -> np.ndarray:
@@ -171,7 +166,7 @@ def skeletonize(mesh: trimesh.Trimesh, somas: Sequence | None = None, bridges: n
 
     node_bin = np.full(n_nodes, np.iinfo(np.int64).max)
     np.minimum.at(node_bin, node_of_vertex, bins)
-    parent = _reeb_parents(edges, node_of_vertex, node_bin)
+    parent = reeb_parents(edges, node_of_vertex, node_bin)
     parent[soma_nodes] = -1
 
     radius = np.zeros(n_nodes)
@@ -189,23 +184,6 @@ def skeletonize(mesh: trimesh.Trimesh, somas: Sequence | None = None, bridges: n
     return skeleton
 
 
-def _reeb_parents(edges: np.ndarray, node_of: np.ndarray, node_bin: np.ndarray) -> np.ndarray:
-    """Parent of each level-set node: of the nodes touching it (through a surface edge)
-    in earlier level sets, the latest one, and of those the one sharing most edges."""
-    a, b = node_of[edges[:, 0]], node_of[edges[:, 1]]
-    a, b = np.concatenate([a, b]), np.concatenate([b, a])
-    keep = node_bin[b] < node_bin[a]
-    n = len(node_bin)
-    key, count = np.unique(a[keep] * n + b[keep], return_counts=True)
-    pairs = np.column_stack([key // n, key % n])
-    parent = np.full(len(node_bin), -1, np.int64)
-    if len(pairs):
-        # ascending by child, then bin of the candidate, then count: the last row per child wins
-        order = np.lexsort((count, node_bin[pairs[:, 1]], pairs[:, 0]))
-        parent[pairs[order, 0]] = pairs[order, 1]
-    return parent
-
-
 def _soma_points(points: np.ndarray, edges: np.ndarray, seeds: np.ndarray, soma) -> np.ndarray:
     """Points within ``1.15 * radius`` of the soma centre and connected there to the
     soma's own vertices ``seeds``: a border smooth at the Steiner-point resolution (the
@@ -216,13 +194,15 @@ def _soma_points(points: np.ndarray, edges: np.ndarray, seeds: np.ndarray, soma)
     and then the soma's own vertices ``seeds`` are its points."""
     near = np.linalg.norm(points - soma.center, axis=1) <= 1.15 * soma.radius
     inner = edges[near[edges[:, 0]] & near[edges[:, 1]]]
-    n = len(near)
-    graph = sparse.coo_matrix((np.ones(len(inner)), (inner[:, 0], inner[:, 1])), shape=(n, n))
+    idx = np.flatnonzero(near)  # the graph of the near points only, renumbered
+    local = np.full(len(near), -1, np.int64)
+    local[idx] = np.arange(len(idx))
+    graph = sparse.coo_matrix((np.ones(len(inner)), (local[inner[:, 0]], local[inner[:, 1]])), shape=(len(idx),) * 2)
     _, label = connected_components(graph, directed=False)
-    good = unique(label[seeds[near[seeds]]])
+    good = unique(label[local[seeds[near[seeds]]]])
     if len(good) == 0:
         return np.asarray(seeds, dtype=np.int64)
-    return np.flatnonzero(near & np.isin(label, good))
+    return idx[np.isin(label, good)]
 
 
 def _assign_soma_points(points: np.ndarray, edges: np.ndarray, mesh: trimesh.Trimesh, somas: Sequence) -> np.ndarray:
@@ -296,8 +276,10 @@ def _extend_tips(skeleton: Skeleton, points: np.ndarray, dist: np.ndarray) -> Sk
     """Move each leaf node out to the end of its neurite (farthest vertex, less one radius)."""
     leaves = np.flatnonzero((skeleton.children_count() == 0) & (skeleton.parent >= 0))
     vm = skeleton.vertex_map
-    order = np.lexsort((-dist, vm))
-    far = order[np.searchsorted(vm[order], leaves)]
+    far = group_argmax(dist, vm, skeleton.n_nodes)[leaves]
+    if (far < 0).any():  # a leaf holding no point (not one the level sets make): the old lookup
+        order = np.lexsort((-dist, vm))
+        far = order[np.searchsorted(vm[order], leaves)]
     tip = points[far]
     vec = tip - skeleton.vertices[leaves]
     length = np.linalg.norm(vec, axis=1)

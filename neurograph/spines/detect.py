@@ -350,14 +350,18 @@ def _measure(label: np.ndarray, verts: np.ndarray, faces: np.ndarray, edges: np.
     fl = face_lab >= 0
     f_ptr, f_ids = group_csr(face_lab[fl], n_lab, np.flatnonzero(fl))
     rows = []
-    for k in range(n_lab):
-        vk, fk = v_ids[v_ptr[k]:v_ptr[k + 1]], f_ids[f_ptr[k]:f_ptr[k + 1]]
-        if len(fk) < 2:
-            continue
+    # the base of every candidate: the centre of its foot (of its vertices without one); the
+    # nearest skeleton edges of all of them in one query
+    cands = [k for k in range(n_lab) if f_ptr[k + 1] - f_ptr[k] >= 2]
+    centres = np.zeros((len(cands), 3))
+    for i, k in enumerate(cands):
         rk = np.unique(foot_ids[foot_ptr[k]:foot_ptr[k + 1]])
-        centre = verts[rk].mean(axis=0) if len(rk) else verts[vk].mean(axis=0)
-        node, _ = index.query(centre)
-        on_skel = index.closest_points(centre, node)[0]
+        centres[i] = verts[rk].mean(axis=0) if len(rk) else verts[v_ids[v_ptr[k]:v_ptr[k + 1]]].mean(axis=0)
+    nodes = index.query(centres)[0] if len(cands) else np.zeros(0, np.int64)
+    on_skels = index.closest_points(centres, nodes) if len(cands) else centres
+    for i, k in enumerate(cands):
+        vk, fk = v_ids[v_ptr[k]:v_ptr[k + 1]], f_ids[f_ptr[k]:f_ptr[k + 1]]
+        centre, node, on_skel = centres[i], nodes[i:i + 1], on_skels[i]
         r = float(radius[node[0]])
         base = centre
         far = np.linalg.norm(verts[vk] - base, axis=1)

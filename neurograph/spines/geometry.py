@@ -389,14 +389,7 @@ def head_and_neck_width(tri: np.ndarray, base: np.ndarray, tip: np.ndarray, seed
     t = (pts - base) @ axis
     edges = np.linspace(t.min(), t.max(), n_slices + 1)
     which = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, n_slices - 1)
-    widths = np.full(n_slices, np.nan)
-    for s in range(n_slices):
-        p = pts[which == s]
-        if len(p) < 8:
-            continue
-        rel = p - p.mean(axis=0)
-        rel -= np.outer(rel @ axis, axis)
-        widths[s] = 2 * np.median(np.linalg.norm(rel, axis=1))
+    widths = _slice_widths(pts, which, n_slices, axis)
     mid = 0.5 * (edges[:-1] + edges[1:])
     outer = np.flatnonzero(np.isfinite(widths) & (mid >= t.min() + 0.3 * (t.max() - t.min())))
     if not len(outer):
@@ -405,6 +398,32 @@ def head_and_neck_width(tri: np.ndarray, base: np.ndarray, tip: np.ndarray, seed
     below = widths[: head + 1]
     below = below[np.isfinite(below)]
     return float(widths[head]), float(below.min())
+
+
+def _slice_widths(pts: np.ndarray, which: np.ndarray, n_slices: int, axis: np.ndarray,
+                  min_points: int = 8) -> np.ndarray:
+    """Twice the median distance (nm) of each slice's points from the slice centroid, across
+    ``axis``; NaN for slices with fewer than ``min_points`` points. All slices at once."""
+    order = np.argsort(which, kind="stable")
+    count = np.bincount(which, minlength=n_slices)
+    start = np.concatenate([[0], np.cumsum(count)[:-1]])
+    p = pts[order]
+    used = count >= min_points
+    widths = np.full(n_slices, np.nan)
+    if not used.any():
+        return widths
+    mean = np.zeros((n_slices, 3))
+    for s in np.flatnonzero(used):  # numpy's own (pairwise) sum per slice, as a slice's mean
+        mean[s] = p[start[s]:start[s] + count[s]].mean(axis=0)
+    rel = p - mean[which[order]]
+    rel -= np.outer(rel @ axis, axis)
+    dist = np.linalg.norm(rel, axis=1)
+    # median per slice: sort within slices (points are grouped by slice already)
+    dist = dist[np.lexsort((dist, which[order]))]
+    lo = dist[start + (count - 1) // 2]
+    hi = dist[start + count // 2]
+    widths[used] = 2 * ((lo[used] + hi[used]) / 2)
+    return widths
 
 
 def match_points(found: np.ndarray, truth: np.ndarray, radius: float) -> np.ndarray:

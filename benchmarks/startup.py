@@ -1,0 +1,174 @@
+"""Fresh-process time and small-mesh speed (issue 13), beside skeliner and skeletor.
+
+Run: python benchmarks/startup.py [--repeats 3] [--no-microns]
+
+* fresh process: a new Python process that imports neurograph and extracts a 13.8k-face
+  hemibrain mesh (``extract(path, voxel_size=8, spines=False)``, as ``benchmarks/scaling.py``
+  measures it), with the Numba cache warm (one run first to fill it); wall and CPU time of
+  the whole process (CPU of the child from ``getrusage``), min and median over the repeats,
+  and the import alone;
+* small meshes: the five hemibrain DA1 meshes (8 nm voxels, ``dataset="hemibrain"``: spines
+  off), per-stage CPU time of ``ng.extract`` in one warm process (the best of the repeats),
+  beside ``skeliner.skeletonize`` and skeletor ``fix_mesh`` + ``by_wavefront`` on the same
+  mesh in the same process (each tool run once first, so that neither pays its imports or
+  compilation in the timed runs);
+* MICrONS 81k faces (``voxel_size=1``, spines on): the same, per stage.
+
+CPU time (``process_time``) is the comparable number on a shared machine; wall times are
+printed too. Output: ``benchmarks/results/startup.txt`` (rewritten after every line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pipeline import SHARED, hemibrain_dir  # noqa: E402
+
+OUT = Path(__file__).resolve().parent / "results" / "startup.txt"
+MICRONS = SHARED / "microns_neurd" / "864691135510518224_decimated_mesh.off"
+FRESH = ("import json, sys, time; t = time.perf_counter(); import neurograph as ng; "
+         "t_import = time.perf_counter() - t; ng.extract(sys.argv[1], voxel_size=8.0, spines=False); "
+         "print('RESULT ' + json.dumps({'import': t_import, 'total': time.perf_counter() - t}))")
+
+
+def fresh(path: Path) -> dict:
+    """One new Python process (import + first extract), timed from outside: wall and CPU s."""
+    t0, c0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    proc = subprocess.run([sys.executable, "-c", FRESH, str(path)], capture_output=True, text=True)
+    c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+    if not lines:
+        raise RuntimeError((proc.stderr or "no output")[-500:])
+    out = json.loads(lines[-1][7:])
+    out["wall"] = time.perf_counter() - t0
+    out["cpu"] = (c1.ru_utime - c0.ru_utime) + (c1.ru_stime - c0.ru_stime)
+    return out
+
+
+def timed(fn, repeats: int) -> tuple[float, float, object]:
+    """Best (CPU s, wall s) of ``repeats`` calls, and the last result."""
+    best_cpu, best_wall, out = np.inf, np.inf, None
+    for _ in range(repeats):
+        c0, t0 = time.process_time(), time.perf_counter()
+        out = fn()
+        best_cpu, best_wall = min(best_cpu, time.process_time() - c0), min(best_wall, time.perf_counter() - t0)
+    return best_cpu, best_wall, out
+
+
+def extract_stages(path: Path, repeats: int, **kwargs) -> tuple[float, float, dict, object]:
+    """Best-of-``repeats`` ``ng.extract``: total CPU and wall s, CPU s per stage, the neuron."""
+    import neurograph as ng
+
+    best = (np.inf, np.inf, {}, None)
+    for _ in range(repeats):
+        stages: dict[str, float] = {}
+        clock = [time.process_time()]
+
+        def progress(stage: str, sec: float) -> None:
+            now = time.process_time()
+            stages[stage] = now - clock[0]
+            clock[0] = now
+
+        c0, t0 = time.process_time(), time.perf_counter()
+        neuron = ng.extract(path, progress=progress, **kwargs)
+        cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+        if cpu < best[0]:
+            best = (cpu, wall, stages, neuron)
+    return best
+
+
+def baselines(mesh, repeats: int) -> dict:
+    """skeliner and skeletor on the same mesh: best CPU and wall s, cable (µm)."""
+    import skeletor as sk
+
+    def skeletor_run():
+        fixed = sk.pre.fix_mesh(mesh, remove_disconnected=False, inplace=False)
+        return sk.skeletonize.by_wavefront(fixed, waves=1, step_size=1, progress=False)
+
+    out = {}
+    runs = {"skeletor": skeletor_run}
+    try:
+        import skeliner
+
+        runs["skeliner"] = lambda: skeliner.skeletonize(mesh, verbose=False)
+    except ImportError:
+        pass
+    for name, fn in runs.items():
+        fn()  # imports, compilation
+        cpu, wall, skel = timed(fn, repeats)
+        nodes, edges = np.asarray(skel.vertices if name == "skeletor" else skel.nodes, float), np.asarray(skel.edges)
+        cable = float(np.linalg.norm(nodes[edges[:, 0]] - nodes[edges[:, 1]], axis=1).sum()) / 1e3
+        out[name] = (cpu, wall, cable)
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--no-microns", action="store_true")
+    ap.add_argument("--no-fresh", action="store_true")
+    ap.add_argument("--out", type=Path, default=OUT)
+    args = ap.parse_args()
+    lines: list[str] = []
+
+    def log(s: str) -> None:
+        print(s, flush=True)
+        lines.append(s)
+        args.out.parent.mkdir(exist_ok=True)
+        args.out.write_text("\n".join(lines) + "\n")
+
+    import neurograph as ng
+
+    hb = hemibrain_dir()
+    small = hb / "obj" / "722817260.obj"
+    log(f"neurograph {ng.__version__} from {Path(ng.__file__).parent}; python {sys.version.split()[0]}; "
+        f"{os.cpu_count()} cores; load average at start {os.getloadavg()[0]:.1f}")
+    log("times: CPU s (process_time; comparable on a shared machine) / wall s")
+    if not args.no_fresh:
+        fresh(small)  # fills the Numba cache if it is cold
+        runs = [fresh(small) for _ in range(args.repeats)]
+        med = {k: statistics.median(r[k] for r in runs) for k in ("wall", "cpu", "import")}
+        log(f"fresh process (python + import neurograph + extract of the {len(ng.load_mesh(small, 8).faces)}-face "
+            f"hemibrain mesh {small.stem}, spines off, Numba cache warm), {args.repeats} runs: "
+            f"CPU min {min(r['cpu'] for r in runs):.2f} / median {med['cpu']:.2f} s; "
+            f"wall min {min(r['wall'] for r in runs):.2f} / median {med['wall']:.2f} s "
+            f"(import alone: wall median {med['import']:.2f} s)")
+    ng.extract(small, dataset="hemibrain")  # warm: imports, Numba cache loads
+    for obj in sorted((hb / "obj").glob("*.obj")):
+        cpu, wall, stages, neuron = extract_stages(obj, args.repeats, dataset="hemibrain")
+        mesh = ng.load_mesh(obj, 8.0)
+        base = baselines(mesh, args.repeats)
+        line = (f"hemibrain {obj.stem:10s} {len(mesh.faces):6d} faces | extract {cpu:5.2f} / {wall:5.2f} s, "
+                f"{len(neuron.branches)} branches, cable {neuron.skeleton.cable_length / 1e3:7.1f} µm")
+        for name, (b_cpu, b_wall, cable) in base.items():
+            line += f" | {name} {b_cpu:5.2f} / {b_wall:5.2f} s ({cable:7.1f} µm): CPU ratio {cpu / b_cpu:4.2f}"
+        log(line)
+        log("    stages CPU s: " + " ".join(f"{k} {v:.3f}" for k, v in stages.items()))
+    if not args.no_microns and MICRONS.exists():
+        cpu, wall, stages, neuron = extract_stages(MICRONS, max(1, args.repeats - 1), voxel_size=1.0)
+        mesh = ng.load_mesh(MICRONS, 1.0)
+        base = baselines(mesh, max(1, args.repeats - 1))
+        line = (f"microns {len(mesh.faces):6d} faces | extract (spines on) {cpu:5.2f} / {wall:5.2f} s, "
+                f"{len(neuron.branches)} branches, {len(neuron.spines)} spines, "
+                f"cable {neuron.skeleton.cable_length / 1e3:7.1f} µm")
+        for name, (b_cpu, b_wall, cable) in base.items():
+            line += f" | {name} {b_cpu:5.2f} / {b_wall:5.2f} s ({cable:7.1f} µm): CPU ratio {cpu / b_cpu:4.2f}"
+        log(line)
+        log("    stages CPU s: " + " ".join(f"{k} {v:.3f}" for k, v in stages.items()))
+    log(f"load average at end {os.getloadavg()[0]:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

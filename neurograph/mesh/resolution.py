@@ -1,0 +1,183 @@
+"""Processing resolution ("resolution floor"): a mesh finer than a physical resolution is
+simplified, within a geometric tolerance, before the expensive steps, so that results follow the
+geometry and not the tessellation of the input.
+
+The same surface can arrive with 80 thousand or 5 million triangles (a decimated export, the
+full-resolution segmentation mesh, a subdivided copy). Somata, skeleton and above all spine
+detection sample the surface at its vertices, so a finer tessellation of the same surface gave
+other results (issue 13: the MICrONS example cell gave 184 branches and 566 spines as
+exported, 139 and 803 at 4x the faces). NEURD and MeshParty decimate every mesh before anything
+else; here the target is physical:
+
+* a *density* in faces per µm² of surface (:data:`FACES_PER_UM2`) says which meshes are finer
+  than the processing resolution: meshes at or below it are left untouched (bit for bit);
+* a *geometric tolerance* in nm (:data:`TOLERANCE_NM`) says how far a finer mesh is simplified:
+  as far as no collapse moves the surface by more than about ``tolerance``. The result is set
+  by the geometry, not by a face count: the same surface tessellated 4x or 16x finer, or with
+  its vertices jittered by a nm, comes down to about the same mesh. Where the surface is curved
+  at a small scale (spine necks and heads, ~50-200 nm across) few faces go, while flat and
+  gently curved surface (shafts, somata) is coarsened. 5 nm is below one EM voxel (4 x 4 x 40
+  nm MICrONS, 8 nm hemibrain), the precision of the segmentation the meshes come from.
+
+Two decimators, by what the surface is:
+
+* a closed 2-manifold (every edge on two faces, consistently oriented: synthetic neurons,
+  watertight exports) is simplified by ``manifold3d`` (``Manifold.simplify(tolerance)``), which
+  keeps the topology: no holes, pinches or non-manifold edges appear;
+* any other mesh (EM exports in thousands of pieces, with holes and non-manifold edges, which
+  :func:`neurograph.repair` deals with anyway) by quadric decimation (``fast-simplification``),
+  never collapsing an edge whose quadric error (the sum of squared distances of
+  the new vertex to the planes of the original faces merged into it) exceeds
+  ``6 * tolerance**2``: a vertex within ``tolerance`` of each of the ~6 face planes about it
+  (two calls, each bounded so against the surface it starts from: at most ``2 * tolerance``
+  in all).
+
+Quadric decimation alone does not keep the topology (it has no link-condition check): on a
+watertight spiny dendrite subdivided to 4x the faces it left 60 non-manifold edges and 10 holes,
+which the spine step took for cut ends of the dendrite (21 branches instead of 3). Hence the
+topology-preserving path wherever the input has a topology to preserve.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import MeshError
+
+FACES_PER_UM2 = 30.0
+"""Default processing resolution in faces per µm² of surface (equilateral triangles of ~280 nm
+edges). Chosen from measurements (README "Scaling (issue 13)"): the MICrONS example mesh
+(26.1 faces/µm², median edge 253 nm) and the hemibrain meshes (~3 faces/µm²) are below it and
+untouched, as are most synthetic neurons; the MICrONS mesh subdivided to 4x and 16x the faces
+comes down to 75-102k faces with the branch, cable and spine counts of the original within 5 %."""
+
+TOLERANCE_NM = 5.0
+"""Default geometric tolerance of the decimation in nm (about half an EM voxel: 4 x 4 x 40 nm
+MICrONS, 8 nm hemibrain)."""
+
+# fast_simplification raises its collapse threshold each pass as 1e-9 * (pass + 3) ** AGG for
+# at most 100 passes; coordinates are scaled so that the last threshold is 6 * tolerance**2 (nm²):
+# the quadric sums squared distances over the planes merged into a vertex (~6 on a regular mesh).
+_PLANES = 6.0
+# fast_simplification sweeps the mesh at most 100 times: from millions of faces it stops before
+# the tolerance is exhausted (the 1.3M-face MICrONS subdivision: 119k faces after one call, 102k
+# after two); a second call, with the quadrics of the surface it starts from, goes on
+_PASSES = 2
+_AGG = 7.0
+_LAST_THRESHOLD = 1e-9 * 102.0 ** _AGG
+
+
+def surface_area(vertices: np.ndarray, faces: np.ndarray, chunk: int = 1 << 20) -> float:
+    """Total triangle area, in chunks (no (m, 3, 3) copy of a mesh of millions of faces).
+
+    Parameters
+    ----------
+    vertices : (n, 3) float ndarray
+        Vertex coordinates in nm.
+    faces : (m, 3) int ndarray
+        Triangles.
+    chunk : int, default 2**20
+        Faces per chunk.
+
+    Returns
+    -------
+    float
+        Area in nm².
+    """
+    total = 0.0
+    for s in range(0, len(faces), chunk):
+        f = faces[s:s + chunk]
+        a = vertices[f[:, 0]]
+        cross = np.cross(vertices[f[:, 1]] - a, vertices[f[:, 2]] - a)
+        total += 0.5 * float(np.sqrt(np.einsum("ij,ij->i", cross, cross)).sum())
+    return total
+
+
+def target_faces(area_nm2: float, faces_per_um2: float) -> int:
+    """Number of faces of a surface of ``area_nm2`` nm² at ``faces_per_um2`` faces per µm².
+
+    Parameters
+    ----------
+    area_nm2 : float
+        Surface area in nm².
+    faces_per_um2 : float
+        Processing resolution in faces per µm².
+
+    Returns
+    -------
+    int
+        At least 4.
+    """
+    return max(4, int(np.ceil(area_nm2 / 1e6 * faces_per_um2)))
+
+
+def coarsen(vertices: np.ndarray, faces: np.ndarray, faces_per_um2: float = FACES_PER_UM2,
+            tolerance: float = TOLERANCE_NM, area_nm2: float | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+    """Simplify a mesh finer than ``faces_per_um2`` as far as ``tolerance`` allows.
+
+    Parameters
+    ----------
+    vertices : (n, 3) float ndarray
+        Vertex coordinates in nm (duplicates merged: a decimation treats unmerged vertices
+        as borders).
+    faces : (m, 3) int ndarray
+        Triangles.
+    faces_per_um2 : float, default :data:`FACES_PER_UM2`
+        Processing resolution in faces per µm² of surface.
+    tolerance : float, default :data:`TOLERANCE_NM`
+        How far (nm) a collapse may move the surface (see the module docstring); the result
+        may have more or fewer faces than ``faces_per_um2`` asks.
+    area_nm2 : float, optional
+        Surface area in nm², when known.
+
+    Returns
+    -------
+    (vertices, faces, method) or None
+        The decimated mesh (float64 vertices in nm, int64 faces) and the decimator used
+        (``"manifold"`` or ``"quadric"``, see the module docstring), or None when the mesh is
+        at or below the resolution (left untouched).
+
+    Raises
+    ------
+    MeshError
+        A non-positive resolution or tolerance, or ``fast-simplification`` missing.
+    """
+    if not (faces_per_um2 > 0 and np.isfinite(faces_per_um2)):
+        raise MeshError(f"resolution must be a positive number of faces per µm², got {faces_per_um2!r}")
+    if not (tolerance > 0 and np.isfinite(tolerance)):
+        raise MeshError(f"tolerance must be a positive distance in nm, got {tolerance!r}")
+    area = surface_area(vertices, faces) if area_nm2 is None else float(area_nm2)
+    target = target_faces(area, faces_per_um2)
+    if len(faces) <= target:
+        return None
+    centre = vertices.mean(axis=0)
+    closed = _manifold_simplify(vertices - centre, faces, tolerance)
+    if closed is not None:
+        return closed[0] + centre, closed[1], "manifold"
+    try:
+        import fast_simplification
+    except ImportError as exc:  # pragma: no cover - dependency is declared
+        raise MeshError("the resolution floor needs 'fast-simplification': pip install fast-simplification") from exc
+    scale = np.sqrt(_LAST_THRESHOLD / _PLANES) / tolerance  # last pass's threshold = 6 tol² (nm²)
+    out_v, out_f = (vertices - centre) * scale, np.asarray(faces, np.int32)
+    for _ in range(_PASSES):  # as far as the tolerance allows (the density only decides whether)
+        out_v, out_f = fast_simplification.simplify(out_v, out_f, target_count=4, agg=_AGG)
+    out_v /= scale
+    out_v += centre
+    return out_v, out_f.astype(np.int64), "quadric"
+
+
+def _manifold_simplify(vertices: np.ndarray, faces: np.ndarray,
+                       tolerance: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """Topology-preserving simplification of a closed 2-manifold (centred coordinates, nm), or
+    None when the mesh is not one (``manifold3d`` checks it in C++: ~0.4 s at 1.3M faces)."""
+    import manifold3d
+
+    if len(vertices) >= 2 ** 32:  # pragma: no cover - uint32 indices
+        return None
+    mesh = manifold3d.Mesh(vert_properties=np.asarray(vertices, np.float32), tri_verts=np.asarray(faces, np.uint32))
+    solid = manifold3d.Manifold(mesh)
+    if solid.status() != manifold3d.Error.NoError or solid.is_empty():
+        return None
+    out = solid.simplify(tolerance).to_mesh()
+    return np.asarray(out.vert_properties, np.float64)[:, :3], np.asarray(out.tri_verts, np.int64)
