@@ -45,6 +45,7 @@ from sklearn.metrics import balanced_accuracy_score  # noqa: E402
 import neurograph as ng  # noqa: E402
 from neurograph import classify  # noqa: E402
 from neurograph.features import feature_table  # noqa: E402
+from neurograph.features.vector import feature_row  # noqa: E402
 
 warnings.filterwarnings("ignore")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -75,20 +76,28 @@ def load(sid: str, strip: bool = False) -> ng.Neuron:
 
 
 def features(ids, recompute: bool = False, strip: bool = False) -> tuple[pd.DataFrame, float]:
-    """Default-group feature table of the cells (cached); seconds per cell when computed."""
+    """Default-group feature table of the cells (cached); seconds per cell when computed.
+
+    A cache that lacks some registered columns (features added since it was written) gets only the
+    missing features computed and added; ``recompute`` computes everything again."""
     cache = os.path.join(OUT, "cortex_features_unlabelled.parquet" if strip else "cortex_features.parquet")
-    columns = list(feature_table(ng.features.registry.DEFAULT_GROUPS).index)
-    if not recompute and os.path.exists(cache):
-        table = pd.read_parquet(cache)
-        if list(table.columns) == columns and set(ids) <= set(table.index):
-            return table.loc[list(ids)], float("nan")
+    registry = feature_table(ng.features.registry.DEFAULT_GROUPS)
+    columns = list(registry.index)
+    table = pd.read_parquet(cache) if not recompute and os.path.exists(cache) else None
+    if table is not None and set(ids) <= set(table.index) and set(columns) <= set(table.columns):
+        return table.loc[list(ids), columns], float("nan")
     t0 = time.perf_counter()
-    neurons = [load(sid, strip) for sid in ids]
-    table = ng.neuron_features(neurons)
+    if table is not None and set(ids) <= set(table.index):
+        missing = [c for c in columns if c not in table.columns]
+        names = list(dict.fromkeys(registry.loc[missing, "feature"]))
+        new = pd.DataFrame({sid: feature_row(load(sid, strip), features=names) for sid in table.index}).T
+        table = table.drop(columns=[c for c in table.columns if c not in columns]).join(new)[columns]
+    else:
+        table = ng.neuron_features([load(sid, strip) for sid in ids])
     per_cell = (time.perf_counter() - t0) / len(ids)
     table.index = table.index.astype(str)
     table.to_parquet(cache)
-    return table, per_cell
+    return table.loc[list(ids)], per_cell
 
 
 def tasks(lab: pd.DataFrame, min_cre: int = 20) -> dict[str, pd.Series]:
@@ -149,6 +158,56 @@ def halves(X: pd.DataFrame, lab: pd.DataFrame, columns: dict[str, list[str]]) ->
     return out
 
 
+def form_columns() -> list[str]:
+    """Columns of the features in :mod:`neurograph.features.dendrite_form` (dendrite form in the cell's
+    own frame: the ablation that shows what they add)."""
+    from neurograph.features.registry import FEATURES
+
+    return [c for f in FEATURES.values() if f.func.__module__.endswith("dendrite_form") for c in f.columns]
+
+
+#: the Cre-line pairs most confused (issue #17): interneuron subclasses, L5 projection classes
+PAIRS = [("Sst-IRES-Cre", "Pvalb-IRES-Cre"), ("Htr3a-Cre_NO152", "Pvalb-IRES-Cre"),
+         ("Rbp4-Cre_KL100", "Rorb-IRES2-Cre")]
+
+
+def pairs(X: pd.DataFrame, lab: pd.DataFrame, per_compartment: list[str], form: list[str]) -> list[str]:
+    """The most confused Cre lines told apart on their own (binary, per-compartment columns, with and
+    without the dendrite_form columns, mean over the seeds): how far morphology separates them at all."""
+    out = ["\n## the confused Cre-line pairs on their own (binary, per-compartment groups, mean over seeds)"]
+    for a, b in PAIRS:
+        y = lab.loc[lab["cre_line"].isin([a, b]), "cre_line"]
+        with_form = np.mean(score(X[per_compartment], y)[0])
+        without = np.mean(score(X[[c for c in per_compartment if c not in form]], y)[0])
+        out.append(f"  {a.split('-')[0]:6s} vs {b.split('-')[0]:6s} n = {len(y):3d}  balanced accuracy {with_form:.3f} "
+                   f"(without dendrite_form {without:.3f})")
+    return out
+
+
+#: classifier options compared on the per-compartment columns (the default stays extra trees, sqrt)
+MODEL_OPTIONS = {"extra trees, max_features=0.1": ("extra_trees", {"max_features": 0.1}),
+                 "random forest": ("random_forest", {})}
+
+
+def models(X: pd.DataFrame, lab: pd.DataFrame, per_compartment: list[str]) -> list[str]:
+    """Layer and Cre line with other classifier settings (per-compartment columns; mean over the
+    seeds and the even / odd halves): an option, never the default, which other tasks share."""
+    out = ["\n## classifier options (per-compartment groups; mean over seeds; even / odd halves, seed 0)"]
+    for task, y in list(tasks(lab).items())[1:]:
+        for name, (model, params) in MODEL_OPTIONS.items():
+            accs = [classify.cross_validate(X.loc[y.index, per_compartment], y, model=model, random_state=s,
+                                            **params).balanced_accuracy for s in SEEDS]
+            half = []
+            for parity in (0, 1):
+                yy = y[y.index.astype(int) % 2 == parity]
+                yy = yy[yy.map(yy.value_counts()) >= 5]
+                half.append(classify.cross_validate(X.loc[yy.index, per_compartment], yy, model=model, random_state=0,
+                                                    **params).balanced_accuracy)
+            out.append(f"  {task:22s} {name:32s} {np.mean(accs):.3f} ± {np.std(accs):.3f}  even {half[0]:.3f}  "
+                       f"odd {half[1]:.3f}")
+    return out
+
+
 def axis_check(n_cells: int = 60) -> str:
     """How the apical axis the neuron gives itself compares with the files' y axis (the slices are
     drawn roughly pia-up): a diagnostic of the axis, never an input of any feature."""
@@ -186,7 +245,7 @@ def compartments(recompute: bool = False) -> list[str]:
         was = before["apical" if "apical" in r["task"] else "axon"][0]
         status = "MET" if r["score"] >= 0.95 else "NOT MET"
         out.append(f"| {r['task']} ({r['n']} cells) | {was:.2f} | >= 0.95 | **{r['score']:.3f}** ({status}; "
-                   f"held out {r['odd ids']:.3f}) | | | radii dropped: {r0['score']:.3f} |")
+                   f"held out {r['odd ids']:.3f}) | | | | radii dropped: {r0['score']:.3f} |")
     return out
 
 
@@ -212,18 +271,20 @@ def main(argv: list[str]) -> None:
     say("unlabelled: the same cells with their SWC types removed, compartments from label_compartments; "
         + (f"{per_cell_u:.2f} s per cell" if np.isfinite(per_cell_u) else "from the cache"))
     cortical = list(feature_table(["cortical", "neurites"]).index)
+    form = form_columns()
     per_compartment = [c for c in feature_table(PER_COMPARTMENT).index if c in X.columns]
     table, notes = [], []
     for task, y in tasks(lab, 8 if "--quick" in argv else 20).items():
         y = y[y.index.isin(X.index)]
         accs, res = score(X, y)
         without, _ = score(X.drop(columns=cortical), y)
+        no_form, _ = score(X.drop(columns=form), y)
         compartmental, _ = score(X[per_compartment], y)
         unlabelled, _ = score(U, y)
         now, aim = TARGETS[task]
         met = "MET" if np.mean(accs) >= aim else "NOT MET"
         table.append(f"| {task} | {now:.3f} | >= {aim:.2f} | **{np.mean(accs):.3f}** ± {np.std(accs):.3f} ({met}) | "
-                     f"{np.mean(compartmental):.3f} ± {np.std(compartmental):.3f} | {np.mean(without):.3f} | "
+                     f"{np.mean(compartmental):.3f} ± {np.std(compartmental):.3f} | {np.mean(no_form):.3f} | {np.mean(without):.3f} | "
                      f"{np.mean(unlabelled):.3f} |")
         name = short(task)
         order = LAYERS if name == "layer" else None
@@ -246,14 +307,19 @@ def main(argv: list[str]) -> None:
         for feat, row in imp.iterrows():
             notes.append(f"  {feat:32s} {row['importance']:.4f}  [{row.get('unit', '') or '-'}] {row.get('group', '')}")
     say(f"\n| task | before | aim | now (default groups) | per-compartment groups only ({len(per_compartment)} columns) "
-        "| without the cortical and neurites groups | SWC types stripped (label_compartments) |\n"
-        "| --- | --- | --- | --- | --- | --- | --- |")
+        f"| default without the dendrite_form columns ({len(form)}) | without the cortical and neurites groups "
+        "| SWC types stripped (label_compartments) |\n"
+        "| --- | --- | --- | --- | --- | --- | --- | --- |")
     for line in table + compartments("--recompute" in argv):
         say(line)
     for line in notes:
         say(line)
     if "--quick" not in argv:
-        for line in halves(X, lab, {"default groups": list(X.columns), "per-compartment groups": per_compartment}):
+        for line in halves(X, lab, {"default groups": list(X.columns), "per-compartment groups": per_compartment,
+                                    "default without dendrite_form": [c for c in X.columns if c not in form],
+                                    "per-compartment without form": [c for c in per_compartment if c not in form]}):
+            say(line)
+        for line in pairs(X, lab, per_compartment, form) + models(X, lab, per_compartment):
             say(line)
     say("\n" + axis_check())
     say(f"\ntotal {time.perf_counter() - t0:.0f} s")

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from . import arbors, compartments, cortical, morphology, neurites, position, sholl  # noqa: F401  (register the features)
+from . import arbors, compartments, cortical, dendrite_form, morphology, neurites, position, sholl  # noqa: F401  (register the features)
 from .context import NeuronContext
 from .registry import ALL_GROUPS, DEFAULT_GROUPS, FEATURES, Feature
 
