@@ -55,7 +55,9 @@ SEEDS = (0, 1, 2)
 LAYERS = ["1", "2/3", "4", "5", "6a", "6b"]
 #: the issue's table: task -> (value measured before this work, aim)
 #: groups whose features describe one compartment (or the soma), never axon and dendrites mixed
-PER_COMPARTMENT = ("cortical", "neurites", "compartments", "perisomatic", "radii")
+PER_COMPARTMENT = ("cortical", "neurites", "compartments", "perisomatic", "radii", "dendrite_form")
+#: the default groups and the opt-in dendrite_form group (issue #17), so that the table shows both
+GROUPS = tuple(ng.features.registry.DEFAULT_GROUPS) + ("dendrite_form",)
 TARGETS = {"spiny vs aspiny, all 469": (0.985, 0.99), "layer, 6 classes": (0.51, 0.70),
            "Cre line, 9 classes": (0.56, 0.70)}
 
@@ -81,7 +83,7 @@ def features(ids, recompute: bool = False, strip: bool = False) -> tuple[pd.Data
     A cache that lacks some registered columns (features added since it was written) gets only the
     missing features computed and added; ``recompute`` computes everything again."""
     cache = os.path.join(OUT, "cortex_features_unlabelled.parquet" if strip else "cortex_features.parquet")
-    registry = feature_table(ng.features.registry.DEFAULT_GROUPS)
+    registry = feature_table(GROUPS)
     columns = list(registry.index)
     table = pd.read_parquet(cache) if not recompute and os.path.exists(cache) else None
     if table is not None and set(ids) <= set(table.index) and set(columns) <= set(table.columns):
@@ -93,7 +95,7 @@ def features(ids, recompute: bool = False, strip: bool = False) -> tuple[pd.Data
         new = pd.DataFrame({sid: feature_row(load(sid, strip), features=names) for sid in table.index}).T
         table = table.drop(columns=[c for c in table.columns if c not in columns]).join(new)[columns]
     else:
-        table = ng.neuron_features([load(sid, strip) for sid in ids])
+        table = ng.neuron_features([load(sid, strip) for sid in ids], groups=GROUPS)
     per_cell = (time.perf_counter() - t0) / len(ids)
     table.index = table.index.astype(str)
     table.to_parquet(cache)

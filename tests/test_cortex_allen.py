@@ -29,7 +29,7 @@ def allen():
     picked = pd.concat([spiny.groupby("layer").head(PER_LAYER),
                         aspiny.groupby("reconstruction_type").head(PER_KIND)]).set_index("specimen_id")
     neurons = [ng.load_swc(ALLEN / "swc" / f"{sid}.swc", units="um") for sid in picked.index]
-    table = ng.neuron_features(neurons, groups=["cortical"])
+    table = ng.neuron_features(neurons, groups=["cortical", "dendrite_form"])
     table.index = table.index.astype(str)
     return picked, neurons, table
 

@@ -48,14 +48,18 @@ def fork(stem_um: float = 40.0, branch_um: float = 80.0, half_angle_deg: float =
     return b.neuron("fork")
 
 
-def test_registered_in_the_cortical_group_with_units():
-    table = feature_table(["cortical"])
+def test_registered_in_the_opt_in_dendrite_form_group_with_units():
+    from neurograph.features.registry import ALL_GROUPS, DEFAULT_GROUPS
+
+    assert "dendrite_form" in ALL_GROUPS and "dendrite_form" not in DEFAULT_GROUPS
+    assert not feature_table(DEFAULT_GROUPS)["feature"].isin(FEATURES).any()
+    table = feature_table(["dendrite_form"])
     mine = table[table["feature"].isin(FEATURES)]
-    assert len(mine) == 22
+    assert len(mine) == 22 == len(table)
     assert (mine.loc[["dendrite_bif_angle_local", "dendrite_bif_angle_remote"], "unit"] == "deg").all()
     assert mine.loc["dendrite_branching_0_50um", "unit"] == "1/mm"
     assert mine.loc["initial_axon_origin_path", "unit"] == "µm"
-    assert (mine["group"] == "cortical").all()
+    assert (mine["group"] == "dendrite_form").all()
     assert mine.loc["trunk_basal_radius_ratio", "form"] == "raw"   # radii are tied to the raw nodes
 
 

@@ -55,7 +55,7 @@ AXON_START_UM = (5.0, 30.0)    # µm of axon path from its origin that gives its
           "height along the axis over rms distance from it: > 1 vertically elongated) and the orientation order "
           "of the primary dendrites to the axis (mean of (3 cos² - 1) / 2 of their directions 10 µm out: 1 all "
           "along it either way, as a bitufted cell's; 0 spread in 3-D; -0.5 all across it); moments, not "
-          "quantiles, so that they change smoothly with the cell", group="cortical",
+          "quantiles, so that they change smoothly with the cell", group="dendrite_form",
           columns=["dendrite_centroid_offset", "dendrite_height_asymmetry", "dendrite_aspect", "stem_axial_order"])
 def dendrite_field(ctx: NeuronContext) -> np.ndarray:
     fr = frame(ctx)
@@ -85,7 +85,7 @@ def _stem_of(ctx: NeuronContext, stems: np.ndarray) -> np.ndarray:
 
 @register("dendrite_stem_balance", "", "how the dendrite cable is shared among the primary dendrites: the "
           "largest one's share, the number holding >= 10 % of it (major dendrites) and the normalised entropy "
-          "of the shares (1: all equal; 0 with one dendrite)", group="cortical",
+          "of the shares (1: all equal; 0 with one dendrite)", group="dendrite_form",
           columns=["stem_share_max", "major_stems", "stem_share_entropy"])
 def dendrite_stem_balance(ctx: NeuronContext) -> np.ndarray:
     a = arbor(ctx, "dendrite")
@@ -164,7 +164,7 @@ def _bifurcation_angles(parent: np.ndarray, inside: np.ndarray, kids: np.ndarray
 
 @register("dendrite_bifurcations", "deg", "dendrites: median local bifurcation angle (between the two children "
           f"{LOCAL_ANGLE_UM:g} µm down) and median remote angle (between the ends of the children's unbranched runs)",
-          group="cortical", columns=["dendrite_bif_angle_local", "dendrite_bif_angle_remote"])
+          group="dendrite_form", columns=["dendrite_bif_angle_local", "dendrite_bif_angle_remote"])
 def dendrite_bifurcations(ctx: NeuronContext) -> np.ndarray:
     a = arbor(ctx, "dendrite")
     if a is None or not len(a.bps):
@@ -176,7 +176,7 @@ def dendrite_bifurcations(ctx: NeuronContext) -> np.ndarray:
 
 @register("dendrite_branching_profile", "1/mm", "dendrites: branch points per mm of dendrite cable within 0-50, "
           "50-150 and beyond 150 µm of path from the soma surface (where along the dendrites they branch; NaN "
-          "where there is no cable)", group="cortical",
+          "where there is no cable)", group="dendrite_form",
           columns=["dendrite_branching_0_50um", "dendrite_branching_50_150um", "dendrite_branching_150um_plus"])
 def dendrite_branching_profile(ctx: NeuronContext) -> np.ndarray:
     a = arbor(ctx, "dendrite")
@@ -202,7 +202,7 @@ def _tree_counts(ctx: NeuronContext, mask: np.ndarray) -> tuple[float, float]:
 
 @register("apical_branching", "", "apical tuft tips and branch points, tips on the oblique dendrites, and basal "
           "dendrites: primary basal dendrites and basal tips (0 for the apical counts without an apical "
-          "dendrite)", group="cortical",
+          "dendrite)", group="dendrite_form",
           columns=["tuft_tips", "tuft_branch_points", "oblique_tips", "basal_stems", "basal_tips"])
 def apical_branching(ctx: NeuronContext) -> np.ndarray:
     fr = frame(ctx)
@@ -223,7 +223,7 @@ def apical_branching(ctx: NeuronContext) -> np.ndarray:
 @register("apical_calibre", "", "apical trunk calibre: median radius of the trunk 5-100 µm from the soma surface "
           "over the median radius of the basal dendrites within 20 µm of it, and over the soma radius (ratios of "
           "the cell's own radii: a lab's radius convention cancels; NaN without an apical trunk)",
-          requires=("radii", "soma"), group="cortical", columns=["trunk_basal_radius_ratio", "trunk_soma_radius_ratio"])
+          requires=("radii", "soma"), group="dendrite_form", columns=["trunk_basal_radius_ratio", "trunk_soma_radius_ratio"])
 def apical_calibre(ctx: NeuronContext) -> np.ndarray:
     fr = frame(ctx)
     trunk = _apical_tree(ctx)["trunk"] if fr.axis_from == "apical" else np.zeros(0, np.int64)
@@ -271,7 +271,7 @@ def _initial_axon(ctx: NeuronContext) -> np.ndarray:
 
 @register("initial_axon_origin", "µm", "path from the soma surface to where the main axon leaves a dendrite (0: it "
           "leaves the soma); known also for a dendrite-only reconstruction, which keeps the start of the axon; NaN "
-          "without any axon", group="cortical", columns=["initial_axon_origin_path"])
+          "without any axon", group="dendrite_form", columns=["initial_axon_origin_path"])
 def initial_axon_origin(ctx: NeuronContext) -> float:
     return float(_initial_axon(ctx)[0] / 1e3)
 
@@ -280,7 +280,7 @@ def initial_axon_origin(ctx: NeuronContext) -> float:
           f"{AXON_START_UM[1]:g} µm of path: |cosine| with the cell's axis, and cosine with the direction from the "
           "soma centre to the dendrite cable's centroid (-1: it leaves opposite the dendrites; NaN when the centroid is "
           "within 1 µm of the soma centre); NaN without any axon",
-          group="cortical", columns=["initial_axon_alignment", "initial_axon_vs_dendrites"])
+          group="dendrite_form", columns=["initial_axon_alignment", "initial_axon_vs_dendrites"])
 def initial_axon_direction(ctx: NeuronContext) -> np.ndarray:
     d = _initial_axon(ctx)[1:]
     a = arbor(ctx, "dendrite")
