@@ -111,7 +111,7 @@ def _inputs(paths: list[str]) -> list[str]:
 
 
 def _features(args: argparse.Namespace) -> int:
-    from .features.registry import ALL_GROUPS, DEFAULT_GROUPS
+    from .features.registry import DEFAULT_GROUPS
     from .features.vector import neuron_features
     from .graph import load, load_swc
 
@@ -128,7 +128,7 @@ def _features(args: argparse.Namespace) -> int:
                 raise InputError("SWC input needs --units (nm, um or voxel with --voxel-size): SWC files do not "
                                  "record their units")
             neuron = load_swc(path, units=args.units, voxel_size=voxel)
-        rows.append(neuron_features(neuron, groups=ALL_GROUPS if args.position else DEFAULT_GROUPS))
+        rows.append(neuron_features(neuron, groups=DEFAULT_GROUPS + ("position",) if args.position else DEFAULT_GROUPS))
         times.append(time.perf_counter() - t0)
         if not args.quiet:
             print(f"{neuron.name}: {times[-1]:.2f} s", flush=True)

@@ -193,7 +193,7 @@ def test_default_features_are_rotation_invariant_position_is_not(navis_swc_dir, 
     # a mirror image (another hemisphere, a left-handed template) keeps every feature, the arbor frame's
     # z included (a distance from the frame's x-y plane)
     mir = ng.neuron_features(ng.load_swc(_rewrite(src, tmp_path / "mirror.swc", rotation=q @ np.diag([1, 1, -1])),
-                                         units="voxel", voxel_size=8)).iloc[0]
+                                         units="voxel", voxel_size=8), groups=groups).iloc[0]
     assert (base[["soma_frame_z", "first_branch_frame_z"]] > 0.1).all()
     rest = [c for c in inv.index if ok[c]]
     np.testing.assert_allclose(mir[rest], inv[rest], rtol=1e-6, atol=1e-6)

@@ -52,8 +52,9 @@ def feature_row(neuron: "Neuron", groups: Sequence[str] | None = None, form: str
     neuron : Neuron
         From :func:`neurograph.extract`, :func:`neurograph.load_swc` or :func:`neurograph.decompose`.
     groups : sequence of str, optional
-        Feature groups (:data:`~neurograph.features.registry.ALL_GROUPS`); default every
-        group except ``"position"``.
+        Feature groups (:data:`~neurograph.features.registry.ALL_GROUPS`); default
+        :data:`~neurograph.features.registry.DEFAULT_GROUPS` (every group except the opt-in
+        ``"position"`` and ``"dendrite_form"``).
     form : {"canonical", "raw"}
         ``"canonical"`` (default): each feature is computed on the form of the neuron its
         registry entry names (``feature_table()["form"]``): skeleton shape on
