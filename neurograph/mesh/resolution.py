@@ -112,7 +112,7 @@ def target_faces(area_nm2: float, faces_per_um2: float) -> int:
 
 
 def coarsen(vertices: np.ndarray, faces: np.ndarray, faces_per_um2: float = FACES_PER_UM2,
-            tolerance: float = TOLERANCE_NM, area_nm2: float | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+            tolerance: float = TOLERANCE_NM, area_nm2: float | None = None) -> tuple[np.ndarray, np.ndarray, str] | None:
     """Simplify a mesh finer than ``faces_per_um2`` as far as ``tolerance`` allows.
 
     Parameters

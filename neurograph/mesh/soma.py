@@ -188,27 +188,29 @@ def find_somas(mesh: trimesh.Trimesh, min_radius: float = 2500.0, max_radius: fl
     probes = origin + (probes + 0.5) * fine
     surface = cKDTree(np.vstack([mesh.vertices, points]))
     clearance = surface.query(probes)[0]
-    keep = clearance >= 0.25 * min_radius
-    probes, clearance = probes[keep], clearance[keep]
+    probes = probes[clearance >= 0.25 * min_radius]
     if len(probes) == 0:
         return []
     directions = _sphere_directions()
     inside, reach, _ = _ray_profile(mesh, probes, max_radius, directions, min_inside=min_inside)
-    keep = (inside >= min_inside) & (reach >= min_radius)
-    probes, clearance, reach = probes[keep], clearance[keep], reach[keep]
+    probes = probes[(inside >= min_inside) & (reach >= min_radius)]
     if len(probes) == 0:
         return []
     # 3. Group enclosed probes into blobs; each blob is one soma.
     pairs = cKDTree(probes).query_pairs(1.5 * min_radius, output_type="ndarray")
     adj = sparse.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(probes),) * 2)
     _, group = connected_components(adj, directed=False)
+    def enclosed(inside: float, radius: float, free: float) -> bool:
+        # inside the membrane, wide enough, and not inside a thin neurite (MIN_FREE)
+        return inside >= min_inside and radius >= min_radius and free >= MIN_FREE * min_radius
+
     # rays from every blob's centroid, then from every fitted centre, each in one cast
     sphere = _sphere_directions(64)
     centres = np.array([probes[group == g].mean(axis=0) for g in np.unique(group)])
     inside_c, radius_c, free_c = _ray_profile(mesh, centres, max_radius, sphere)
     blobs = []
     for center, inside, radius, free in zip(centres, inside_c, radius_c, free_c):
-        if inside < min_inside or radius < min_radius or free < MIN_FREE * min_radius:
+        if not enclosed(inside, radius, free):
             continue  # a blob whose centroid falls outside the membrane, or inside a thin neurite, is no soma
         near = np.flatnonzero(np.linalg.norm(points - center, axis=1) <= 1.15 * radius)
         if len(near) == 0:
@@ -220,7 +222,7 @@ def find_somas(mesh: trimesh.Trimesh, min_radius: float = 2500.0, max_radius: fl
     inside_f, radius_f, free_f = _ray_profile(mesh, np.array([b[3] for b in blobs]), max_radius, sphere)
     somas: list[Soma] = []
     for (center, radius, faces, fitted), inside, radius_fit, free in zip(blobs, inside_f, radius_f, free_f):
-        if inside >= min_inside and radius_fit >= min_radius and free >= MIN_FREE * min_radius:
+        if enclosed(inside, radius_fit, free):
             near_f = np.flatnonzero(np.linalg.norm(points - fitted, axis=1) <= 1.15 * radius_fit)
             if len(near_f):  # (on a coarse mesh the fitted sphere can hold no face centroid)
                 center, radius, faces = fitted, float(radius_fit), _connected_part(mesh, near_f)

@@ -54,7 +54,8 @@ def local_radius(skeleton: Skeleton, radius: np.ndarray | None = None) -> np.nda
 
 
 def protrusion_tips(skeleton: Skeleton, points: np.ndarray, mesh_edges: np.ndarray, n_vertices: int,
-                    ratio: float = 2.0, min_height: float = 300.0) -> tuple[np.ndarray, np.ndarray]:
+                    ratio: float = 2.0, min_height: float = 300.0,
+                    radius: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Tips of mesh protrusions the skeleton does not reach.
 
     Parameters
@@ -73,6 +74,8 @@ def protrusion_tips(skeleton: Skeleton, points: np.ndarray, mesh_edges: np.ndarr
     min_height : float, default 300
         ... and exceeds the radius by at least this many nm (one wavefront step: a smaller
         bump is below the skeleton's resolution).
+    radius : (n,) float ndarray, optional
+        :func:`local_radius` of the skeleton (nm), when the caller has it.
 
     Returns
     -------
@@ -83,7 +86,7 @@ def protrusion_tips(skeleton: Skeleton, points: np.ndarray, mesh_edges: np.ndarr
     """
     vm = skeleton.vertex_map[:n_vertices]
     d = distance_to_segments(points[:n_vertices], vm, skeleton.vertices, skeleton.parent)
-    r = local_radius(skeleton)[vm]
+    r = (local_radius(skeleton) if radius is None else radius)[vm]
     n_children = skeleton.children_count()
     # roots (somata) and tips (already extended to the end of their neurite) are left alone
     inner = (skeleton.parent[vm] >= 0) & (n_children[vm] > 0)
@@ -123,14 +126,15 @@ def add_protrusions(skeleton: Skeleton, points: np.ndarray, mesh_edges: np.ndarr
     int
         Number of twigs added.
     """
-    tips, patch = protrusion_tips(skeleton, points, mesh_edges, n_vertices, ratio, min_height)
+    radius = local_radius(skeleton)
+    tips, patch = protrusion_tips(skeleton, points, mesh_edges, n_vertices, ratio, min_height, radius)
     k = len(tips)
     if k == 0:
         return skeleton, 0
     n = skeleton.n_nodes
     vertex_map = skeleton.vertex_map.copy()
     hit = np.flatnonzero(patch >= 0)
-    vertices = _without_protrusions(skeleton, points, hit, ratio)
+    vertices = _without_protrusions(skeleton, points, hit, ratio * radius)
     vertex_map[hit] = n + patch[hit]
     grown = Skeleton(np.vstack([vertices, points[tips]]),
                      np.concatenate([skeleton.parent, skeleton.vertex_map[tips]]),
@@ -139,28 +143,24 @@ def add_protrusions(skeleton: Skeleton, points: np.ndarray, mesh_edges: np.ndarr
     return grown, k
 
 
-def _without_protrusions(skeleton: Skeleton, points: np.ndarray, hit: np.ndarray, ratio: float) -> np.ndarray:
+def _without_protrusions(skeleton: Skeleton, points: np.ndarray, hit: np.ndarray, reach: np.ndarray) -> np.ndarray:
     """Node positions with the protrusions taken out of their level sets.
 
     An inner node sits at the centroid of its level set's points (nm); a protrusion pulled
-    it towards the twig. Each inner node that lost vertices (``hit``) to a protrusion moves
-    to the centroid of its points within ``ratio`` local radii of it (on a coarse mesh the
+    it towards the twig. Each node that lost vertices (``hit``) to a protrusion (an inner
+    node: :func:`protrusion_tips` takes none from roots or tips) moves to the centroid of its
+    points within ``reach`` (nm, per node: ``ratio`` local radii) of it (on a coarse mesh the
     Steiner points on the protrusion's long edges go too), so that the twig is measured
-    from nearer the neurite's axis. Roots (somata) and tips (extended to the end of their
-    neurite) keep their place.
+    from nearer the neurite's axis.
     """
     vertices = skeleton.vertices.copy()
     vm = skeleton.vertex_map
     n = skeleton.n_nodes
-    inner = (skeleton.parent >= 0) & (skeleton.children_count() > 0)
     moved = np.zeros(n, bool)
     moved[vm[hit]] = True
-    moved &= inner
-    if not moved.any():
-        return vertices
     own = np.flatnonzero(moved[vm])
     node = vm[own]
-    keep = np.linalg.norm(points[own] - vertices[node], axis=1) <= ratio * local_radius(skeleton)[node]
+    keep = np.linalg.norm(points[own] - vertices[node], axis=1) <= reach[node]
     count = np.bincount(node[keep], minlength=n)
     sums = np.column_stack([np.bincount(node[keep], weights=points[own[keep], k], minlength=n) for k in range(3)])
     ok = moved & (count > 0)
