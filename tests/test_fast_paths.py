@@ -68,10 +68,11 @@ def test_reeb_parents_follow_the_definition(seed):
     assert (node_bin[got[has]] < node_bin[has]).all()
 
 
-def test_ray_profile_first_hit_filter_keeps_every_enclosed_point():
-    """Casting every hit only for points already enclosed by their first hits changes neither
-    ``inside`` nor, for those points, ``reach`` and ``free``; the others are the ones
-    find_somas drops."""
+@pytest.mark.parametrize("min_inside", [0.6, 0.3, 1.0])
+def test_ray_profile_first_hit_filter_keeps_every_enclosed_point(min_inside):
+    """Casting every hit only for points already enclosed by their first hits, and first hits
+    only until a point is ruled out, keeps the same points, with the same ``inside``,
+    ``reach`` and ``free``; the others are the ones find_somas drops."""
     cell = ng.synthetic.make_neuron(0, "pyramidal")
     mesh = cell.mesh
     rng = np.random.default_rng(0)
@@ -81,10 +82,13 @@ def test_ray_profile_first_hit_filter_keeps_every_enclosed_point():
                         rng.uniform(lo, hi, size=(200, 3))])  # mostly outside
     directions = soma_module._sphere_directions()
     full_inside, full_reach, full_free = soma_module._ray_profile(mesh, probes, 15000.0, directions, chunk=64)
-    inside, reach, free = soma_module._ray_profile(mesh, probes, 15000.0, directions, chunk=64, min_inside=0.6)
-    np.testing.assert_array_equal(inside, full_inside)
-    kept = full_inside >= 0.6
+    inside, reach, free = soma_module._ray_profile(mesh, probes, 15000.0, directions, chunk=64, min_inside=min_inside)
+    kept = full_inside >= min_inside
     assert 0 < kept.sum() < len(probes)  # both kinds of probe are exercised
+    np.testing.assert_array_equal(inside >= min_inside, kept)  # the same points kept
+    np.testing.assert_array_equal(inside[kept], full_inside[kept])
+    # a point ruled out early has seen only some of its rays leave through a back face
+    assert (inside[~kept] <= full_inside[~kept]).all()
     np.testing.assert_array_equal(reach[kept], full_reach[kept])
     np.testing.assert_array_equal(free[kept], full_free[kept])
     assert np.isnan(reach[~kept]).all() and np.isnan(free[~kept]).all()

@@ -95,10 +95,12 @@ def _ray_profile(mesh: trimesh.Trimesh, points: np.ndarray, max_dist: float,
 
     Rays are cast ``chunk`` points at a time so that memory stays bounded whatever ray
     engine trimesh has (embree, or its much hungrier pure-Python fallback). With
-    ``min_inside`` > 0 the first hits of every ray are cast first, and every hit along the
-    rays only from the points with at least that fraction inside; the others get the two
-    distances NaN. Most probes of a neuron lie between neurites, outside the membrane, so
-    this casts a fraction of the rays (``inside`` is the same: it needs only first hits).
+    ``min_inside`` > 0 only points with at least that fraction inside are profiled in full
+    (:func:`_enclosed_first_hits`); the others get the two distances NaN and ``inside`` a
+    value below ``min_inside`` (the fraction of all rays seen to leave through a back face
+    before the point was ruled out). Most probes of a neuron lie between neurites, outside
+    the membrane, so this casts a fraction of the rays; for the points kept every value is
+    what the full cast gives.
     """
     if "embree" not in type(mesh.ray).__module__:
         # trimesh's fallback engine holds every candidate hit in memory, and is ~100x slower
@@ -110,13 +112,43 @@ def _ray_profile(mesh: trimesh.Trimesh, points: np.ndarray, max_dist: float,
                  for i in range(0, len(points), chunk)]
         return tuple(np.concatenate([p[k] for p in parts]) for k in range(3))
     if min_inside > 0:
-        inside = _cast(mesh, points, max_dist, directions, multiple_hits=False)[0]
+        inside = _enclosed_first_hits(mesh, points, max_dist, directions, min_inside)
         reach, free = np.full(len(points), np.nan), np.full(len(points), np.nan)
         sure = inside >= min_inside
         if sure.any():
             inside[sure], reach[sure], free[sure] = _cast(mesh, points[sure], max_dist, directions, multiple_hits=True)
         return inside, reach, free
     return _cast(mesh, points, max_dist, directions, multiple_hits=True)
+
+
+def _enclosed_first_hits(mesh: trimesh.Trimesh, points: np.ndarray, max_dist: float, directions: np.ndarray,
+                         min_inside: float) -> np.ndarray:
+    """``inside`` of :func:`_ray_profile` from first hits, exact where it is at least
+    ``min_inside``. A point needs ``need`` rays (of ``n``) leaving through a back face, so
+    it is ruled out as soon as ``n - need + 1`` of its rays do not: the directions are cast
+    in rounds, spread over the sphere, each round only from the points still possible.
+    Every ray gives what it gives in one cast of all (rays are independent), so the points
+    kept get exactly the full count; a point ruled out gets its count so far (/ ``n``),
+    which is below ``min_inside``."""
+    n_p, n_d = len(points), len(directions)
+    need = next((k for k in range(n_d + 1) if k / n_d >= min_inside), n_d + 1)
+    spare = n_d - need  # rays a kept point may have that do not leave through a back face
+    if spare < 0:
+        return np.zeros(n_p)
+    # a low-discrepancy order (golden-ratio stride), so that each round looks all around
+    order = np.argsort((np.arange(n_d) * 0.6180339887498949) % 1.0, kind="stable")
+    back = np.zeros(n_p, np.int64)
+    alive = np.arange(n_p)
+    cast = 0
+    for size in (spare + 1, max(1, (n_d - spare - 1) // 2), n_d):
+        batch = order[cast:cast + size]
+        if not len(batch) or not len(alive):
+            break
+        hits = _cast(mesh, points[alive], max_dist, directions[batch], multiple_hits=False)[0]
+        back[alive] += np.rint(hits * len(batch)).astype(np.int64)
+        cast += len(batch)
+        alive = alive[cast - back[alive] <= spare]
+    return back / n_d
 
 
 def _cast(mesh: trimesh.Trimesh, points: np.ndarray, max_dist: float, directions: np.ndarray,
