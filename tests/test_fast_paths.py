@@ -110,3 +110,133 @@ def test_group_median_and_argmax_per_group(seed):
             continue
         assert med[g] == np.median(values[members])
         assert far[g] == members[np.argmax(values[members])]  # np.argmax: the first of the largest
+
+
+# --- spine shapes: the Numba kernels against the plain numpy code they replace ---------------
+
+def _reference_head_neck(tri, base, tip, seed, n_points=600, n_slices=12):
+    """The numpy code head_and_neck_width ran before its kernel (one spine at a time)."""
+    axis = tip - base
+    length = np.linalg.norm(axis)
+    if length <= 0 or len(tri) == 0:
+        return float("nan"), float("nan")
+    axis = axis / length
+    rng = np.random.default_rng(seed)
+    area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+    if area.sum() <= 0:
+        pts = tri.reshape(-1, 3)
+    else:
+        pick = rng.choice(len(tri), size=n_points, p=area / area.sum())
+        u, v = rng.random(n_points), rng.random(n_points)
+        flip = u + v > 1
+        u[flip], v[flip] = 1 - u[flip], 1 - v[flip]
+        t = tri[pick]
+        pts = t[:, 0] + u[:, None] * (t[:, 1] - t[:, 0]) + v[:, None] * (t[:, 2] - t[:, 0])
+    t = (pts - base) @ axis
+    edges = np.linspace(t.min(), t.max(), n_slices + 1)
+    which = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, n_slices - 1)
+    order = np.argsort(which, kind="stable")
+    count = np.bincount(which, minlength=n_slices)
+    start = np.concatenate([[0], np.cumsum(count)[:-1]])
+    p = pts[order]
+    used = count >= 8
+    widths = np.full(n_slices, np.nan)
+    if used.any():
+        mean = np.zeros((n_slices, 3))
+        for s in np.flatnonzero(used):
+            mean[s] = p[start[s]:start[s] + count[s]].mean(axis=0)
+        rel = p - mean[which[order]]
+        rel -= np.outer(rel @ axis, axis)
+        dist = np.linalg.norm(rel, axis=1)
+        dist = dist[np.lexsort((dist, which[order]))]
+        lo, hi = dist[start + (count - 1) // 2], dist[start + count // 2]
+        widths[used] = 2 * ((lo[used] + hi[used]) / 2)
+    mid = 0.5 * (edges[:-1] + edges[1:])
+    outer = np.flatnonzero(np.isfinite(widths) & (mid >= t.min() + 0.3 * (t.max() - t.min())))
+    if not len(outer):
+        return float("nan"), float("nan")
+    head = outer[np.argmax(widths[outer])]
+    below = widths[: head + 1]
+    return float(widths[head]), float(below[np.isfinite(below)].min())
+
+
+def _spine_like(rng):
+    """A closed-ish knob: a mushroom-like surface (capsule or sphere), randomly placed, in nm."""
+    import trimesh
+
+    r = float(rng.uniform(80, 400))
+    mesh = trimesh.creation.capsule(height=float(rng.uniform(200, 1500)), radius=r, count=[int(rng.integers(6, 20))] * 2) \
+        if rng.random() < 0.7 else trimesh.creation.icosphere(int(rng.integers(1, 3)), radius=r)
+    mesh.vertices = mesh.vertices * rng.uniform(0.6, 1.4, 3) + rng.normal(size=3) * 5e4
+    return mesh
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_head_and_neck_width_kernel_is_the_numpy_code(seed):
+    from neurograph.spines.geometry import head_and_neck_width
+
+    rng = np.random.default_rng(seed)
+    for _ in range(15):
+        mesh = _spine_like(rng)
+        tri = np.asarray(mesh.triangles)[rng.random(len(mesh.faces)) < rng.uniform(0.3, 1.0)]
+        lo, hi = mesh.vertices.min(axis=0), mesh.vertices.max(axis=0)
+        base, tip = lo + rng.random(3) * (hi - lo), hi - rng.random(3) * (hi - lo) * 0.1
+        k = int(rng.integers(0, 10_000))
+        got, want = head_and_neck_width(tri, base, tip, seed=k), _reference_head_neck(tri, base, tip, k)
+        np.testing.assert_array_equal(got, want)  # bit for bit, NaN where the numpy code gives NaN
+    flat = np.repeat(np.zeros((1, 3, 3)), 4, axis=0)  # no area: the 12 corners are the sample
+    assert head_and_neck_width(flat, np.zeros(3), np.ones(3), 0) == _reference_head_neck(flat, np.zeros(3), np.ones(3), 0)
+    assert np.isnan(head_and_neck_width(flat[:2], np.zeros(3), np.ones(3), 0)).all()  # 6 points: no slice of 8
+    assert np.isnan(head_and_neck_width(tri, base, base, 0)).all()  # no length
+
+
+def test_numpy_sum_kernel_is_numpys_order():
+    from neurograph.spines.kernels import numpy_sum
+
+    rng = np.random.default_rng(0)
+    for n in [*range(0, 300), *rng.integers(300, 100_000, 40)]:
+        a = rng.normal(size=n) * 10.0 ** rng.integers(-3, 9, size=n)  # sums that depend on the order
+        assert numpy_sum(a) == a.sum()
+
+
+def test_spine_extent_kernel_is_the_numpy_code():
+    """Base (foot centre), tip, length, volume and area of labelled surface patches, as the
+    per-spine numpy loop computed them."""
+    from scipy.spatial import cKDTree
+
+    from neurograph.skeleton.kernels import face_owner
+    from neurograph.spines.geometry import group_csr
+    from neurograph.spines.kernels import spine_extent
+
+    cell = ng.synthetic.make_neuron(100, "fragment", spines_per_um=0.5)
+    mesh = cell.mesh
+    verts, faces = np.asarray(mesh.vertices, float), np.asarray(mesh.faces, np.int64)
+    edges = np.asarray(mesh.edges_unique, np.int64)
+    rng = np.random.default_rng(1)
+    seeds = verts[rng.choice(len(verts), 60, replace=False)]
+    d, near = cKDTree(seeds).query(verts)
+    label = np.where(d < 600, near, -1)  # patches round 60 seeds, the rest unlabelled
+    n_lab = label.max() + 1
+    face_lab = face_owner(faces, label)
+    a, b = label[edges[:, 0]], label[edges[:, 1]]
+    foot_ptr, foot_ids = group_csr(np.concatenate([a[(a >= 0) & (b < 0)], b[(b >= 0) & (a < 0)]]), n_lab,
+                                   np.concatenate([edges[(a >= 0) & (b < 0), 1], edges[(b >= 0) & (a < 0), 0]]))
+    v_ptr, v_ids = group_csr(label[label >= 0], n_lab, np.flatnonzero(label >= 0))
+    fl = face_lab >= 0
+    f_ptr, f_ids = group_csr(face_lab[fl], n_lab, np.flatnonzero(fl))
+    cands = np.flatnonzero(np.diff(f_ptr) >= 2)
+    area_f = np.asarray(mesh.area_faces, float)
+    base, tip, length, volume, area = spine_extent(verts, faces, foot_ptr, foot_ids, v_ptr, v_ids, f_ptr, f_ids,
+                                                   area_f, cands)
+    assert len(cands) > 30
+    for i, k in enumerate(cands):
+        vk, fk = v_ids[v_ptr[k]:v_ptr[k + 1]], f_ids[f_ptr[k]:f_ptr[k + 1]]
+        rk = np.unique(foot_ids[foot_ptr[k]:foot_ptr[k + 1]])
+        centre = verts[rk].mean(axis=0) if len(rk) else verts[vk].mean(axis=0)
+        far = np.linalg.norm(verts[vk] - centre, axis=1)
+        tri = verts[faces[fk]]
+        vol = abs(float(np.einsum("ij,ij->i", tri[:, 0] - centre,
+                                  np.cross(tri[:, 1] - centre, tri[:, 2] - centre)).sum())) / 6e9
+        np.testing.assert_array_equal(base[i], centre)
+        assert tip[i] == vk[np.argmax(far)] and length[i] == far.max()
+        assert volume[i] == vol and area[i] == area_f[fk].sum()
