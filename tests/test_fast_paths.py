@@ -240,3 +240,34 @@ def test_spine_extent_kernel_is_the_numpy_code():
         np.testing.assert_array_equal(base[i], centre)
         assert tip[i] == vk[np.argmax(far)] and length[i] == far.max()
         assert volume[i] == vol and area[i] == area_f[fk].sum()
+
+
+def test_near_singular_is_the_lapack_determinant_test():
+    """The circle fit's singularity test, decided by cofactors where certain, gives what
+    ``abs(np.linalg.det(A)) < 1e-12 * A00 A11 A22`` gives, also on (nearly) singular
+    normal matrices of points on a line or a tiny arc."""
+    from neurograph.spines.kernels import _near_singular
+
+    rng = np.random.default_rng(0)
+    n_true = 0
+    for i in range(3000):
+        kind = i % 4
+        n = int(rng.integers(3, 40))
+        if kind == 0:  # points round a circle
+            ang = rng.uniform(0, 2 * np.pi, n)
+            x, y = 300 * np.cos(ang), 300 * np.sin(ang)
+        elif kind == 1:  # on a line: singular
+            t = rng.normal(size=n) * 200
+            x, y = t, 0.5 * t + 10
+        elif kind == 2:  # a tiny arc: nearly singular
+            ang = rng.uniform(0, 1e-5, n)
+            x, y = 300 * np.cos(ang), 300 * np.sin(ang)
+        else:  # two distinct points (all weight on them)
+            x, y = np.repeat(rng.normal(size=2), n // 2 + 1)[:n], np.repeat(rng.normal(size=2), n // 2 + 1)[:n]
+        w = rng.random(n)
+        rows = np.column_stack([x, y, np.ones(n)])
+        a = (rows * w[:, None]).T @ rows
+        want = abs(np.linalg.det(a)) < 1e-12 * (a[0, 0] * a[1, 1] * a[2, 2] + 1e-300)
+        assert _near_singular(a) == want
+        n_true += want
+    assert 200 < n_true < 2900  # both answers exercised

@@ -147,6 +147,30 @@ def _support(x: np.ndarray, y: np.ndarray, w: np.ndarray, cx: float, cy: float, 
     return tot
 
 
+@njit(cache=True)
+def _near_singular(A: np.ndarray) -> bool:
+    """``abs(np.linalg.det(A)) < 1e-12 * (A[0, 0] * A[1, 1] * A[2, 2] + 1e-300)`` for a 3 x 3
+    matrix, without LAPACK where the answer is certain.
+
+    The determinant by cofactors and LAPACK's (LU with partial pivoting, then
+    ``exp(sum(log|u_kk|))``) both lie within ~1e-12 x ``Q`` of the exact one, ``Q`` the
+    product of the columns' largest magnitudes (the LU's column-wise growth is at most 4
+    for 3 x 3, and every term of the determinant is at most ``Q``). Where the cofactor value
+    is more than 1e-9 x ``Q`` away from the threshold, both give the same answer; otherwise
+    (nearly singular systems, or non-finite entries, which LAPACK reports) ask LAPACK."""
+    c0 = A[1, 1] * A[2, 2] - A[1, 2] * A[2, 1]
+    c1 = A[1, 0] * A[2, 2] - A[1, 2] * A[2, 0]
+    c2 = A[1, 0] * A[2, 1] - A[1, 1] * A[2, 0]
+    det = A[0, 0] * c0 - A[0, 1] * c1 + A[0, 2] * c2
+    q = 1.0
+    for j in range(3):
+        q *= max(abs(A[0, j]), abs(A[1, j]), abs(A[2, j]))
+    limit = 1e-12 * (A[0, 0] * A[1, 1] * A[2, 2] + 1e-300)
+    if abs(abs(det) - limit) > 1e-9 * q:
+        return abs(det) < limit
+    return abs(np.linalg.det(A)) < limit
+
+
 WIDE = 0.3  # first Tukey scale of the circle fit, x the radius
 OUTSIDE = 1.0  # Tukey scale outside the circle relative to inside
 
@@ -273,7 +297,7 @@ def window_circle_fit(adj_ptr: np.ndarray, adj: np.ndarray, adj_len: np.ndarray,
             if tot <= 0:
                 break
             A[1, 0], A[2, 0], A[2, 1] = A[0, 1], A[0, 2], A[1, 2]
-            if abs(np.linalg.det(A)) < 1e-12 * (A[0, 0] * A[1, 1] * A[2, 2] + 1e-300):
+            if _near_singular(A):
                 break
             sol = np.linalg.solve(A, b)
             ncx, ncy = -sol[0] / 2, -sol[1] / 2
