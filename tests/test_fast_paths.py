@@ -271,3 +271,56 @@ def test_near_singular_is_the_lapack_determinant_test():
         assert _near_singular(a) == want
         n_true += want
     assert 200 < n_true < 2900  # both answers exercised
+
+
+def _reference_collapse(vertices, parent, radius, protected, factor):
+    """The Python loop collapse_twigs ran before its kernel: the node each node merges into."""
+    parent, merged_into = parent.copy(), np.arange(len(parent))
+    alive = np.ones(len(parent), bool)
+    while True:
+        live = np.where(alive, parent, -1)
+        n_children = np.bincount(live[live >= 0], minlength=len(parent))
+        n_children[~alive] = -1
+        paths = []
+        for leaf in np.flatnonzero((n_children == 0) & (live >= 0)):
+            path, node = [leaf], live[leaf]
+            while node >= 0 and n_children[node] == 1 and live[node] >= 0:
+                path.append(node)
+                node = live[node]
+            if node >= 0 and n_children[node] >= 2:
+                paths.append(np.asarray(path + [node]))
+        changed = False
+        for path in paths:
+            base = path[-1]
+            if protected[path[:-1]].any():
+                continue
+            seg = np.linalg.norm(np.diff(vertices[path], axis=0), axis=1).sum()
+            limit = factor * np.nan_to_num(radius[base], nan=0.0)
+            if protected[base]:
+                seg -= radius[base]
+            if seg < limit:
+                alive[path[:-1]] = False
+                merged_into[path[:-1]] = base
+                changed = True
+        if not changed:
+            return merged_into
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_collapse_twigs_kernel_is_the_python_loop(seed):
+    from neurograph.skeleton.edit import _collapse_rounds
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(50, 600))
+    parent = np.array([-1] + [int(rng.integers(max(0, i - 12), i)) for i in range(1, n)])  # bushy trees
+    parent[rng.random(n) < 0.02] = -1  # a forest
+    vertices = rng.normal(size=(n, 3)) * 300
+    radius = rng.uniform(0, 800, n)
+    radius[rng.random(n) < 0.05] = np.nan
+    protected = np.zeros(n, bool)
+    protected[rng.choice(np.flatnonzero(parent < 0), 1)] = True  # a soma root
+    factor = float(rng.uniform(0.5, 3))
+    got = _collapse_rounds(vertices, parent, radius, protected, factor)
+    want = _reference_collapse(vertices, parent, radius, protected, factor)
+    np.testing.assert_array_equal(got, want)
+    assert (got != np.arange(n)).sum() > 5  # twigs were folded, in several rounds on bushy trees
