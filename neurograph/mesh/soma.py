@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import trimesh
+from numba import njit
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
@@ -65,16 +66,33 @@ def _ball_sums(cells: np.ndarray, weights: np.ndarray, radius_cells: float) -> n
     """Sum ``weights`` of occupied cells within ``radius_cells`` of each occupied cell."""
     keys = cell_keys(cells)
     order = np.argsort(keys)
-    keys_sorted, w_sorted = keys[order], weights[order]
     r = int(np.ceil(radius_cells))
     grid = np.mgrid[-r:r + 1, -r:r + 1, -r:r + 1].reshape(3, -1).T
     offsets = grid[np.linalg.norm(grid, axis=1) <= radius_cells]
     total = np.zeros(len(cells))
-    for off in offsets:
-        k = cell_keys(cells + off)
-        pos = np.clip(np.searchsorted(keys_sorted, k), 0, len(keys_sorted) - 1)
-        hit = keys_sorted[pos] == k
-        total[hit] += w_sorted[pos[hit]]
+    total[order] = _offset_sums(keys[order], np.asarray(weights, float)[order], np.asarray(offsets, np.int64))
+    return total
+
+
+@njit(cache=True)
+def _offset_sums(keys: np.ndarray, weights: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """For every cell (``keys`` sorted, as :func:`neurograph.mesh.components.cell_keys`), the
+    ``weights`` of the occupied cells at each of ``offsets`` from it, added offset after
+    offset. Shifting every cell by one offset keeps the keys in order (the fields of a key
+    do not overflow), so each offset is one merge of two sorted lists."""
+    n = keys.shape[0]
+    total = np.zeros(n)
+    for o in range(offsets.shape[0]):
+        shift = (offsets[o, 0] << 42) + (offsets[o, 1] << 21) + offsets[o, 2]
+        j = 0
+        for i in range(n):
+            k = keys[i] + shift
+            while j < n and keys[j] < k:
+                j += 1
+            if j == n:
+                break
+            if keys[j] == k:
+                total[i] += weights[j]
     return total
 
 
@@ -302,11 +320,44 @@ def _fit_center(mesh: trimesh.Trimesh, faces: np.ndarray, guess: np.ndarray) -> 
 
 def _connected_part(mesh: trimesh.Trimesh, faces: np.ndarray) -> np.ndarray:
     """Keep the faces of ``faces`` connected (through shared vertices) to its largest piece."""
-    sub = mesh.faces[faces]
-    n = len(mesh.vertices)
-    rows = np.repeat(np.arange(len(faces)), 3)
-    incidence = sparse.coo_matrix((np.ones(rows.size), (rows, sub.ravel())), shape=(len(faces), n)).tocsr()
-    adj = incidence @ incidence.T
-    _, labels = connected_components(adj, directed=False)
+    labels = _face_pieces(np.asarray(mesh.faces[faces], np.int64), len(mesh.vertices))
     area = np.bincount(labels, weights=mesh.area_faces[faces])
     return np.sort(faces[labels == np.argmax(area)]).astype(np.int64)
+
+
+@njit(cache=True)
+def _face_pieces(tri: np.ndarray, n_vertices: int) -> np.ndarray:
+    """Connected pieces of triangles joined through shared vertices (union-find), numbered
+    in the order of their first triangle (as ``scipy.sparse.csgraph.connected_components``
+    numbers them)."""
+    n = tri.shape[0]
+    root = np.arange(n)
+    first = np.full(n_vertices, -1, np.int64)  # the first triangle at each vertex
+    for f in range(n):
+        for c in range(3):
+            v = tri[f, c]
+            if first[v] < 0:
+                first[v] = f
+                continue
+            a, b = f, first[v]
+            while root[a] != a:
+                root[a] = root[root[a]]  # path halving (roots do not change)
+                a = root[a]
+            while root[b] != b:
+                root[b] = root[root[b]]
+                b = root[b]
+            if a != b:
+                root[max(a, b)] = min(a, b)
+    label = np.empty(n, np.int64)
+    next_label = 0
+    for f in range(n):
+        r = f
+        while root[r] != r:
+            r = root[r]
+        root[f] = r
+        if r == f:
+            label[f] = next_label
+            next_label += 1
+        else:
+            label[f] = label[r]
+    return label
