@@ -324,3 +324,77 @@ def test_collapse_twigs_kernel_is_the_python_loop(seed):
     want = _reference_collapse(vertices, parent, radius, protected, factor)
     np.testing.assert_array_equal(got, want)
     assert (got != np.arange(n)).sum() > 5  # twigs were folded, in several rounds on bushy trees
+
+
+@pytest.mark.parametrize("radius_cells", [1.0, 1.5, 3.0])
+def test_ball_sums_merge_kernel_is_the_offset_loop(radius_cells):
+    """Membrane area summed over a ball of grid cells: one sorted merge per offset gives the
+    sums of one searchsorted per offset, bit for bit (same additions, same order)."""
+    from neurograph.mesh.components import cell_keys
+
+    rng = np.random.default_rng(int(radius_cells * 10))
+    cells = np.unique(rng.integers(0, 30, size=(6000, 3)), axis=0)
+    weights = rng.random(len(cells)) * 10.0 ** rng.integers(0, 7, len(cells))
+    keys = cell_keys(cells)
+    order = np.argsort(keys)
+    r = int(np.ceil(radius_cells))
+    grid = np.mgrid[-r:r + 1, -r:r + 1, -r:r + 1].reshape(3, -1).T
+    want = np.zeros(len(cells))
+    for off in grid[np.linalg.norm(grid, axis=1) <= radius_cells]:
+        k = cell_keys(cells + off)
+        pos = np.clip(np.searchsorted(keys[order], k), 0, len(cells) - 1)
+        hit = keys[order][pos] == k
+        want[hit] += weights[order][pos[hit]]
+    got = soma_module._ball_sums(cells, weights, radius_cells)
+    np.testing.assert_array_equal(got, want)
+    assert (got > weights).mean() > 0.5  # most cells have occupied neighbours
+
+
+def test_connected_part_union_find_is_scipys_components():
+    """The largest piece of a face set (through shared vertices) by union-find, as the sparse
+    incidence product and scipy's connected components gave it."""
+    mesh = ng.synthetic.make_neuron(2, "multipolar").mesh
+    rng = np.random.default_rng(0)
+    centroids = np.asarray(mesh.triangles_center)
+    several = 0
+    for _ in range(20):
+        centre = centroids[rng.integers(len(centroids))]
+        faces = np.flatnonzero(np.linalg.norm(centroids - centre, axis=1) < rng.uniform(2000, 20000))
+        faces = faces[rng.random(len(faces)) < rng.uniform(0.3, 1.0)]  # holes: several pieces
+        sub = mesh.faces[faces]
+        rows = np.repeat(np.arange(len(faces)), 3)
+        inc = sparse.coo_matrix((np.ones(rows.size), (rows, sub.ravel())), shape=(len(faces), len(mesh.vertices))).tocsr()
+        from scipy.sparse.csgraph import connected_components
+
+        _, labels = connected_components(inc @ inc.T, directed=False)
+        np.testing.assert_array_equal(soma_module._face_pieces(np.asarray(sub, np.int64), len(mesh.vertices)), labels)
+        area = np.bincount(labels, weights=mesh.area_faces[faces])
+        want = np.sort(faces[labels == np.argmax(area)])
+        np.testing.assert_array_equal(soma_module._connected_part(mesh, faces), want)
+        several += labels.max() > 0
+    assert several >= 5  # face sets in several pieces are exercised
+
+
+def test_extra_roots_union_find_is_the_scipy_components():
+    """One root per soma-less piece of the surface graph: pieces by union-find labelled by
+    their lowest point give the roots scipy's connected components gave."""
+    from scipy.sparse.csgraph import connected_components, dijkstra
+
+    from neurograph.skeleton import wavefront
+
+    rng = np.random.default_rng(3)
+    points = rng.normal(size=(3000, 3)) * 2000
+    parts = np.array_split(rng.permutation(len(points)), 7)  # 7 pieces, chains plus shortcuts
+    edges = np.vstack([np.column_stack([p[:-1], p[1:]]) for p in parts]
+                      + [np.column_stack([p[rng.integers(0, len(p), 60)], p[rng.integers(0, len(p), 60)]])
+                         for p in parts])
+    graph, pairs = wavefront._surface_graph(points, edges, None)
+    covered = parts[2][:5]  # one piece holds a soma
+    got = wavefront._extra_roots(graph, pairs, covered)
+    _, labels = connected_components(graph, directed=False)
+    pieces = np.setdiff1d(np.unique(labels), np.unique(labels[covered]))
+    seeds = np.array([np.flatnonzero(labels == p)[0] for p in pieces])
+    dist = dijkstra(graph, directed=False, indices=seeds, min_only=True)
+    want = [np.flatnonzero(labels == p)[np.argmax(dist[labels == p])] for p in pieces]
+    assert len(got) == 6
+    np.testing.assert_array_equal(got, want)
