@@ -424,17 +424,43 @@ def reeb_parents(edges: np.ndarray, node_of: np.ndarray, node_bin: np.ndarray) -
         Parent node, -1 where no edge leads to an earlier level set.
     """
     n = node_bin.shape[0]
-    keys = np.empty(edges.shape[0], np.int64)
-    m = 0
+    # (later node, earlier node) of every edge between level sets, sorted as the keys
+    # later * n + earlier: a counting sort by the later node, then each (short) row sorted
+    count = np.zeros(n + 1, np.int64)
     for e in range(edges.shape[0]):
         a, b = node_of[edges[e, 0]], node_of[edges[e, 1]]
         if node_bin[b] < node_bin[a]:
-            keys[m] = a * n + b
-            m += 1
+            count[a + 1] += 1
         elif node_bin[a] < node_bin[b]:
-            keys[m] = b * n + a
-            m += 1
-    keys = np.sort(keys[:m])
+            count[b + 1] += 1
+    for i in range(n):
+        count[i + 1] += count[i]
+    m = count[n]
+    earlier = np.empty(m, np.int64)
+    fill = count[:n].copy()
+    for e in range(edges.shape[0]):
+        a, b = node_of[edges[e, 0]], node_of[edges[e, 1]]
+        if node_bin[b] < node_bin[a]:
+            earlier[fill[a]] = b
+            fill[a] += 1
+        elif node_bin[a] < node_bin[b]:
+            earlier[fill[b]] = a
+            fill[b] += 1
+    keys = np.empty(m, np.int64)
+    for a in range(n):
+        s, stop = count[a], count[a + 1]
+        if stop - s > 32:
+            earlier[s:stop] = np.sort(earlier[s:stop])
+        else:
+            for j in range(s + 1, stop):
+                v = earlier[j]
+                q = j - 1
+                while q >= s and earlier[q] > v:
+                    earlier[q + 1] = earlier[q]
+                    q -= 1
+                earlier[q + 1] = v
+        for j in range(s, stop):
+            keys[j] = a * n + earlier[j]
     parent = np.full(n, -1, np.int64)
     best_bin = np.zeros(n, np.int64)
     best_count = np.zeros(n, np.int64)
