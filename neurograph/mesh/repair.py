@@ -20,6 +20,7 @@ from scipy.sparse.csgraph import breadth_first_order, minimum_spanning_tree
 
 from ..errors import DataWarning, MeshError
 from ..io.meshes import validate_arrays
+from .clean import clean
 from .components import candidate_pairs, closest_links, vertex_components
 from .holes import fill_small_holes
 from .resolution import FACES_PER_UM2, TOLERANCE_NM, coarsen, surface_area
@@ -53,12 +54,9 @@ class RepairResult:
 
 
 def _clean(vertices: np.ndarray, faces: np.ndarray) -> trimesh.Trimesh:
-    mesh = trimesh.Trimesh(vertices, faces, process=True)  # merges duplicate vertices
-    keep = mesh.nondegenerate_faces(height=1e-8) & mesh.unique_faces()
-    if not keep.all():
-        mesh.update_faces(keep)
-        mesh.remove_unreferenced_vertices()
-    return mesh
+    # duplicate vertices merged, degenerate / duplicate faces dropped (:mod:`.clean`: what
+    # trimesh's process=True + nondegenerate_faces + unique_faces give, by sorting)
+    return trimesh.Trimesh(*clean(vertices, faces), process=False)
 
 
 def _select_pieces(mesh: trimesh.Trimesh, gap: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
