@@ -147,7 +147,7 @@ def nondegenerate(vertices: np.ndarray, faces: np.ndarray, height: float = DEGEN
     return ok
 
 
-def clean(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def clean(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Merge duplicate vertices, drop degenerate and duplicate faces and unreferenced vertices.
 
     Parameters
@@ -164,6 +164,8 @@ def clean(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarr
     faces : (j, 3) int64 ndarray
         Kept faces in input order: non-degenerate, the first of faces on the same three
         vertices (in any order).
+    kept : (m,) bool ndarray
+        Which input faces were kept.
     """
     vertices, faces = merge_vertices(vertices, np.asarray(faces, np.int64))
     keep = nondegenerate(vertices, faces)
@@ -171,11 +173,11 @@ def clean(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarr
     unique[first_occurrence_groups(np.sort(faces, axis=1), inverse=False)[0]] = True
     keep &= unique
     if keep.all():
-        return vertices, faces
+        return vertices, faces, keep
     faces = faces[keep]
     used = np.zeros(len(vertices), bool)
     used[faces] = True
     if used.all():
-        return vertices, faces
+        return vertices, faces, keep
     new_index = np.cumsum(used) - 1
-    return vertices[used], new_index[faces]
+    return vertices[used], new_index[faces], keep
