@@ -6,8 +6,8 @@ The same result as ``trimesh.Trimesh(vertices, faces, process=True)`` followed b
 order; faces kept in their order), bit for bit, but ~5-10x faster on meshes of millions of
 faces: trimesh groups vertex rows as raw bytes (``np.void``), whose sort compares bytes one at a
 time (11 s of a 5M-face repair), and builds (m, 3, 3) copies for the face tests. Here rows are
-hashed to one integer, sorted once, and the hash groups are checked row by row (a collision
-falls back to a lexicographic sort); face tests run in chunks.
+packed (or hashed) to one integer and sorted once; rows sharing a hash are checked row by row
+(a collision falls back to a lexicographic sort); face tests run in chunks.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ DEGENERATE_HEIGHT = 1e-8
 """A face whose two heights (twice its area over the edge from its first vertex to the second, and
 to the third) are not above this (nm) is degenerate (trimesh's ``nondegenerate(height=1e-8)``)."""
 
+_TABLE_BITS = 24
 _PRIMES = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9], dtype=np.uint64)
 
 
@@ -45,40 +46,71 @@ def first_occurrence_groups(rows: np.ndarray, inverse: bool = True) -> tuple[np.
     n = len(rows)
     if n == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64) if inverse else None
+    key = _row_keys(rows)[0]
+    sk = np.sort(key)  # a row whose key no other row has is a group of its own: only the rest is grouped
+    repeated = sk[1:][sk[1:] == sk[:-1]]
+    if len(repeated) == 0:
+        return np.arange(n), np.arange(n) if inverse else None
+    # rows whose key's low bits are those of a repeated key (a superset of the rows with a repeated
+    # key: a table lookup instead of a search; the extra rows are grouped too, correctly)
+    low = np.array((1 << _TABLE_BITS) - 1, dtype=key.dtype)
+    table = np.zeros(1 << _TABLE_BITS, bool)
+    table[(repeated & low).astype(np.intp)] = True
+    candidates = np.flatnonzero(table[(key & low).astype(np.intp)])
+    sub_first, sub_groups = _group_rows(rows[candidates])
+    keep = np.ones(n, bool)
+    keep[candidates] = False
+    keep[candidates[sub_first]] = True
+    first = np.flatnonzero(keep)
+    if not inverse:
+        return first, None
+    groups = np.cumsum(keep) - 1
+    groups[candidates] = groups[candidates[sub_first]][sub_groups]
+    return first, groups
+
+
+def _row_keys(rows: np.ndarray) -> tuple[np.ndarray, bool]:
+    """One integer per row, and whether equal keys mean equal rows (rows packed into 63 bits) or
+    only probably (a hash)."""
     lo = rows.min(axis=0)
     bits = [int(b).bit_length() for b in rows.max(axis=0) - lo]
-    exact = sum(bits) <= 63
-    if exact:  # the rows packed into one integer: equal keys are equal rows
-        key = np.zeros(n, np.int64)
+    if sum(bits) <= 63:
+        key = np.zeros(len(rows), np.int64)
         for j, b in enumerate(bits):
             key <<= b
             key |= rows[:, j] - lo[j]
-    else:  # a hash; its groups are checked row by row below
-        key = np.zeros(n, np.uint64)
-        with np.errstate(over="ignore"):
-            for j in range(rows.shape[1]):
-                key ^= rows[:, j].astype(np.uint64) * _PRIMES[j]
-                key ^= key >> np.uint64(29)
-    order = np.argsort(key, kind="stable")  # equal keys keep their input order: first occurrence first
+        return key, True
+    key = np.zeros(len(rows), np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(rows.shape[1]):
+            key ^= rows[:, j].astype(np.uint64) * _PRIMES[j]
+            key ^= key >> np.uint64(29)
+    return key, False
+
+
+def _group_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`first_occurrence_groups` by one argsort of the row keys (rows sharing a hash are
+    compared; a collision falls back to a lexicographic sort)."""
+    n = len(rows)
+    key, exact = _row_keys(rows)
+    order = np.argsort(key)  # not stable: the first occurrence of a group is its smallest index
     sk = key[order]
     start = np.empty(n, bool)
     start[0] = True
     np.not_equal(sk[1:], sk[:-1], out=start[1:])
-    if not exact:
-        sr = rows[order]
-        if not ((sr[1:] == sr[:-1]).all(axis=1) | start[1:]).all():  # a collision: sort the rows
+    if not exact:  # rows that share a hash with the row sorted before them must equal it
+        later = np.flatnonzero(~start)
+        if len(later) and not (rows[order[later]] == rows[order[later - 1]]).all():  # a collision
             order = np.lexsort(rows.T[::-1])
             sr = rows[order]
             start[1:] = (sr[1:] != sr[:-1]).any(axis=1)
-    first_sorted = order[start]  # smallest index of each group (stable sorts)
-    if not inverse:
-        return np.sort(first_sorted), None
-    by_position = np.argsort(first_sorted)
-    rank = np.empty(len(first_sorted), np.int64)
-    rank[by_position] = np.arange(len(first_sorted))
+    first = np.minimum.reduceat(order, np.flatnonzero(start))  # in key order
+    by_position = np.argsort(first)
+    rank = np.empty(len(first), np.int64)
+    rank[by_position] = np.arange(len(first))
     groups = np.empty(n, np.int64)
     groups[order] = rank[np.cumsum(start) - 1]
-    return first_sorted[by_position], groups
+    return first[by_position], groups
 
 
 def merge_vertices(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
