@@ -79,3 +79,24 @@ def test_groups_survive_hash_collisions(monkeypatch):
     _, index = np.unique(rows, axis=0, return_index=True)
     assert np.array_equal(first, np.sort(index))
     assert np.array_equal(rows[first][inverse], rows)
+
+
+def test_edge_pairing_precheck_agrees_with_manifold3d():
+    """The floor skips manifold3d when directed edges cannot pair up; it must never skip a mesh
+    manifold3d would take (closed, consistently oriented), and must reject open or flipped ones."""
+    import manifold3d
+
+    from neurograph.mesh.resolution import _edges_pair_up
+
+    sphere = trimesh.creation.icosphere(subdivisions=3)
+    torus = trimesh.creation.torus(1.0, 0.3)
+    f = np.asarray(sphere.faces)
+    cases = {"sphere": (sphere.vertices, f, True), "torus": (torus.vertices, torus.faces, True),
+             "hole": (sphere.vertices, f[1:], False), "flipped": (sphere.vertices, np.vstack([f[:1, ::-1], f[1:]]), False),
+             "doubled": (sphere.vertices, np.vstack([f, f[:1]]), False)}
+    for name, (v, faces, closed) in cases.items():
+        solid = manifold3d.Manifold(manifold3d.Mesh(vert_properties=np.asarray(v, np.float32),
+                                                    tri_verts=np.asarray(faces, np.uint32)))
+        takes = solid.status() == manifold3d.Error.NoError and not solid.is_empty()
+        assert takes == closed, name
+        assert _edges_pair_up(np.asarray(faces)) == closed, name
