@@ -143,10 +143,20 @@ def validate_arrays(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray
     if faces.min() < 0 or faces.max() >= len(vertices):
         raise MeshError(f"face indices must lie in [0, {len(vertices) - 1}], found "
                         f"[{faces.min()}, {faces.max()}]: the face list does not match the vertices")
-    areas = trimesh.triangles.area(vertices[faces])
-    if not np.any(areas > 0):
+    if not _any_positive_area(vertices, faces):
         raise MeshError("every face of the mesh has zero area: nothing to analyse")
     return vertices, faces
+
+
+def _any_positive_area(vertices: np.ndarray, faces: np.ndarray) -> bool:
+    """Whether some face has a positive area, in chunks growing from 1024 faces: a mesh with area
+    answers from its first faces, without the (m, 3, 3) copy of a mesh of millions."""
+    start, size = 0, 1024
+    while start < len(faces):
+        if np.any(trimesh.triangles.area(vertices[faces[start:start + size]]) > 0):
+            return True
+        start, size = start + size, size * 4
+    return False
 
 
 def mesh_voxel_size(source: Any, voxel_size: float | Sequence[float] | None = None, dataset: Any = None,

@@ -20,6 +20,7 @@ from scipy.sparse.csgraph import breadth_first_order, minimum_spanning_tree
 
 from ..errors import DataWarning, MeshError
 from ..io.meshes import validate_arrays
+from .clean import clean
 from .components import candidate_pairs, closest_links, vertex_components
 from .holes import fill_small_holes
 from .resolution import FACES_PER_UM2, TOLERANCE_NM, coarsen, surface_area
@@ -52,13 +53,12 @@ class RepairResult:
                 f"{r.get('components_dropped')} pieces / {r.get('area_dropped_um2', 0):.1f} µm² dropped)")
 
 
-def _clean(vertices: np.ndarray, faces: np.ndarray) -> trimesh.Trimesh:
-    mesh = trimesh.Trimesh(vertices, faces, process=True)  # merges duplicate vertices
-    keep = mesh.nondegenerate_faces(height=1e-8) & mesh.unique_faces()
-    if not keep.all():
-        mesh.update_faces(keep)
-        mesh.remove_unreferenced_vertices()
-    return mesh
+def _clean(vertices: np.ndarray, faces: np.ndarray) -> tuple[trimesh.Trimesh, np.ndarray]:
+    # duplicate vertices merged, degenerate / duplicate faces dropped (:mod:`.clean`: what
+    # trimesh's process=True + nondegenerate_faces + unique_faces give, by sorting); and which
+    # input faces were kept
+    v, f, kept = clean(vertices, faces)
+    return trimesh.Trimesh(v, f, process=False), kept
 
 
 def _select_pieces(mesh: trimesh.Trimesh, gap: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -135,8 +135,10 @@ def repair(mesh: trimesh.Trimesh, gap: float = 2000.0, fill_holes: bool = True,
     name = getattr(mesh, "metadata", {}).get("name", "mesh")
     area_in = surface_area(vertices, faces)
     n_faces_in, n_vertices_in = len(faces), len(vertices)
-    work = _clean(vertices, faces)
-    del vertices, faces  # large meshes: only the cleaned copy from here on
+    work, kept_in = _clean(vertices, faces)
+    # the area of what is left: the input's less the dropped faces' (merged vertices are within 1e-8 nm)
+    area_clean = area_in if kept_in.all() else area_in - surface_area(vertices, faces[~kept_in])
+    del vertices, faces, kept_in  # large meshes: only the cleaned copy from here on
     report = {"faces_in": int(n_faces_in), "vertices_in": int(n_vertices_in), "area_in_um2": area_in / 1e6,
               "faces_removed_degenerate_or_duplicate": int(n_faces_in - len(work.faces))}
     if resolution is not None and resolution is not False:
@@ -146,14 +148,13 @@ def repair(mesh: trimesh.Trimesh, gap: float = 2000.0, fill_holes: bool = True,
             raise MeshError(f"resolution must be a number of faces per µm² (or None), got {resolution!r}")
         report.update(resolution_faces_per_um2=float(resolution), resolution_tolerance_nm=float(tolerance),
                       faces_before_resolution=int(len(work.faces)))
-        area = area_in if len(work.faces) == n_faces_in else surface_area(work.vertices, work.faces)
-        coarse = coarsen(work.vertices, work.faces, float(resolution), tolerance, area_nm2=area)
+        coarse = coarsen(work.vertices, work.faces, float(resolution), tolerance, area_nm2=area_clean)
         if coarse is not None:
-            work = _clean(*coarse[:2])
+            work = _clean(*coarse[:2])[0]
             report["resolution_method"] = coarse[2]
         report["faces_after_resolution"] = int(len(work.faces))
     if target_faces is not None and len(work.faces) > target_faces:
-        work = _clean(*_decimate(work, target_faces))
+        work = _clean(*_decimate(work, target_faces))[0]
         report["faces_decimated"] = int(len(work.faces))
     labels, kept, bridges, bridge_len = _select_pieces(work, gap)
     keep_vertex = np.isin(labels, kept)
