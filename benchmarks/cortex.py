@@ -210,6 +210,32 @@ def models(X: pd.DataFrame, lab: pd.DataFrame, per_compartment: list[str]) -> li
     return out
 
 
+def hierarchical(X: pd.DataFrame, lab: pd.DataFrame, columns: dict[str, list[str]]) -> list[str]:
+    """Layer and Cre line with the two-stage option (``coarse=`` dendrite type: spiny / aspiny /
+    sparsely spiny first, predicted for the held-out cells, then the label with a model per type on
+    the columns that vary among its cells; hard routing), against the flat model on the same columns:
+    mean over the seeds and each half on its own (seed 0). An option, never the default."""
+    out = ["\n## two-stage classifier (coarse= dendrite type, then the label within it; hard routing): "
+           "flat -> two-stage, mean over seeds; even / odd halves, seed 0"]
+    for task, y in list(tasks(lab).items())[1:]:
+        for name, cols in columns.items():
+            runs = {}
+            for coarse in (None, lab["dendrite_type"]):
+                accs = [classify.cross_validate(X.loc[y.index, cols], y, coarse=coarse, random_state=s).balanced_accuracy
+                        for s in SEEDS]
+                half = []
+                for parity in (0, 1):
+                    yy = y[y.index.astype(int) % 2 == parity]
+                    yy = yy[yy.map(yy.value_counts()) >= 5]
+                    half.append(classify.cross_validate(X.loc[yy.index, cols], yy, coarse=coarse,
+                                                        random_state=0).balanced_accuracy)
+                runs["flat" if coarse is None else "two-stage"] = (accs, half)
+            (fa, fh), (ha, hh) = runs["flat"], runs["two-stage"]
+            out.append(f"  {task:22s} {name:24s} {np.mean(fa):.3f} -> {np.mean(ha):.3f} ± {np.std(ha):.3f}  "
+                       f"even {fh[0]:.3f} -> {hh[0]:.3f}  odd {fh[1]:.3f} -> {hh[1]:.3f}")
+    return out
+
+
 def axis_check(n_cells: int = 60) -> str:
     """How the apical axis the neuron gives itself compares with the files' y axis (the slices are
     drawn roughly pia-up): a diagnostic of the axis, never an input of any feature."""
@@ -322,6 +348,9 @@ def main(argv: list[str]) -> None:
                                     "per-compartment without form": [c for c in per_compartment if c not in form]}):
             say(line)
         for line in pairs(X, lab, per_compartment, form) + models(X, lab, per_compartment):
+            say(line)
+        for line in hierarchical(X, lab, {"default groups + form": list(X.columns),
+                                          "per-compartment groups": per_compartment}):
             say(line)
     say("\n" + axis_check())
     say(f"\ntotal {time.perf_counter() - t0:.0f} s")

@@ -287,3 +287,54 @@ def test_cli_train_predict_with_mixed_labels_and_missing(tmp_path, capsys):
                  "-o", str(tmp_path / "m_small")]) == 0
     meta = json.loads((tmp_path / "m_small" / "model.json").read_text())
     assert meta["classes"] == ["2/3", "4", "6a"] and meta["dropped_classes"] == {"5": 3}
+
+
+def _two_level_table(n: int = 240, seed: int = 0) -> pd.DataFrame:
+    """Coarse type ("P" pyramidal-like, "I" interneuron-like) read from ``kind``; the fine class
+    ("1".."3" for P, "3".."5" for I: class "3" in both) from ``depth`` with the order reversed between
+    the types; ``apical`` is NaN for every I row, as an interneuron's apical columns are."""
+    rng = np.random.default_rng(seed)
+    coarse = np.where(np.arange(n) % 2 == 0, "P", "I")
+    level = rng.integers(0, 3, n)
+    fine = np.where(coarse == "P", level + 1, 5 - level).astype(str)
+    table = pd.DataFrame({"kind": (coarse == "P") * 4.0 + rng.normal(scale=0.5, size=n),
+                          "depth": level * 3.0 + rng.normal(scale=0.5, size=n),
+                          "apical": np.where(coarse == "P", rng.normal(size=n), np.nan),
+                          "noise": rng.normal(size=n),
+                          "type": coarse, "layer": fine},
+                         index=pd.Index([f"c{i}" for i in range(n)], name="neuron"))
+    return table
+
+
+def test_hierarchical_classifier_routes_by_the_coarse_class(tmp_path):
+    table = _two_level_table()
+    X = table.drop(columns=["type", "layer"])
+    model = classify.train(table, "layer", coarse="type", n_estimators=100)
+    assert isinstance(model, classify.HierarchicalClassifier)
+    assert set(model.feature_names_in_) == {"kind", "depth", "apical", "noise"}  # label columns excluded
+    assert list(model.classes_) == ["1", "2", "3", "4", "5"] and list(model.coarse_classes_) == ["I", "P"]
+    # the interneuron model drops the column that is NaN for all of its cells; the pyramidal one keeps it
+    assert "apical" not in model.fine_models_["I"].feature_names_in_
+    assert "apical" in model.fine_models_["P"].feature_names_in_
+    proba = model.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    # hard routing: a cell routed to P has probability 0 for the classes only I holds, and vice versa
+    routed = model.coarse_model_.predict(X)
+    assert (proba[routed == "P"][:, 3:] == 0).all() and (proba[routed == "I"][:, :2] == 0).all()
+    pred = classify.predict(model, X)
+    assert (pred["predicted"] == table["layer"]).mean() > 0.95
+    # soft routing: P(fine) = sum over the coarse classes of P(coarse) P(fine | coarse)
+    soft = classify.train(table, "layer", coarse="type", routing="soft", n_estimators=100)
+    pc = soft.coarse_model_.predict_proba(X)
+    expect = sum(pc[:, [k]] * soft._fine_proba(X, c) for k, c in enumerate(soft.coarse_model_.classes_))
+    np.testing.assert_allclose(soft.predict_proba(X), expect)
+    # cross-validation: the held-out rows' coarse class is predicted, not read; a Series aligns by index
+    res = classify.cross_validate(X, table["layer"], coarse=table["type"].iloc[::-1], n_estimators=100)
+    assert res.balanced_accuracy > 0.9 and list(res.confusion.index) == ["1", "2", "3", "4", "5"]
+    classify.save_model(model, tmp_path / "h", label="layer")
+    again = classify.load_model(tmp_path / "h")
+    np.testing.assert_array_equal(again.predict_proba(X), model.predict_proba(X))
+    with pytest.raises(InputError):
+        classify.HierarchicalClassifier().fit(X, table["layer"])  # no coarse class
+    with pytest.raises(InputError):
+        classify.cross_validate(X, table["layer"], coarse=table["type"], model=classify.build_pipeline())

@@ -12,13 +12,16 @@
     classify.plot_confusion(result).savefig("confusion.png")
 
 Pipelines are ``inf -> NaN``, median imputation, standard scaling and a classifier
-(default: extra trees, 500 trees, balanced class weights).
+(default: extra trees, 500 trees, balanced class weights). ``coarse=`` (in ``train`` and
+``cross_validate``) trains a two-stage :class:`HierarchicalClassifier` instead: a coarse class first
+(e.g. spiny / aspiny), then the label with a model per coarse class (an option; never the default).
 """
 
 from .evaluate import CVResult, cross_validate, describe, feature_importance
+from .hierarchical import HierarchicalClassifier
 from .persist import load_model, save_model
 from .pipeline import DEFAULT_MODEL, MODELS, build_pipeline, feature_matrix, label_strings, predict, train
 from .plot import plot_confusion
 
-__all__ = ["CVResult", "DEFAULT_MODEL", "MODELS", "build_pipeline", "cross_validate", "describe",
+__all__ = ["CVResult", "DEFAULT_MODEL", "HierarchicalClassifier", "MODELS", "build_pipeline", "cross_validate", "describe",
            "feature_importance", "feature_matrix", "label_strings", "load_model", "plot_confusion", "predict", "save_model", "train"]

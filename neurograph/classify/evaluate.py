@@ -14,6 +14,7 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 
 from ..errors import InputError
+from .hierarchical import HierarchicalClassifier
 from .pipeline import DEFAULT_MODEL, label_array, build_pipeline, feature_matrix, fit_labels, training_matrix
 
 
@@ -64,7 +65,7 @@ class CVResult:
 def cross_validate(features: pd.DataFrame, labels: Any, groups: Sequence | None = None,
                    model: str | Pipeline = DEFAULT_MODEL, n_splits: int = 5, random_state: int = 0,
                    min_class_size: int | None = None, importance: bool = False, n_repeats: int = 5,
-                   **params: Any) -> CVResult:
+                   coarse: Any = None, routing: str = "hard", **params: Any) -> CVResult:
     """Stratified k-fold cross-validation of a classification pipeline.
 
     Parameters
@@ -88,6 +89,13 @@ def cross_validate(features: pd.DataFrame, labels: Any, groups: Sequence | None 
         Also compute permutation importance (balanced accuracy drop) on every held-out fold.
     n_repeats : int, default 5
         Permutations per feature and fold for ``importance``.
+    coarse : array-like, pandas.Series or str, optional
+        A coarse class per row (or its column's name): each fold then trains a
+        :class:`~neurograph.classify.hierarchical.HierarchicalClassifier` (coarse class first,
+        e.g. spiny / aspiny, then the label with a model per coarse class); the coarse class of
+        the held-out rows is predicted, never read. Default: one flat model.
+    routing : {"hard", "soft"}
+        How the hierarchical model combines its stages (with ``coarse`` only).
     **params
         Classifier parameters.
 
@@ -96,7 +104,10 @@ def cross_validate(features: pd.DataFrame, labels: Any, groups: Sequence | None 
     CVResult
     """
     y = label_array(labels, features)
-    X = training_matrix(features.drop(columns=[labels]) if isinstance(labels, str) else features)
+    X = training_matrix(features.drop(columns=[c for c in (labels, coarse) if isinstance(c, str)]))
+    cv = None if coarse is None else label_array(coarse, features).to_numpy()
+    if cv is not None and isinstance(model, Pipeline):
+        raise InputError("coarse= builds its own two-stage model; pass a model name, not a pipeline")
     g = None if groups is None else np.asarray(groups)
     if g is not None and len(g) != len(X):
         raise InputError(f"{len(g)} groups for {len(X)} feature rows")
@@ -108,6 +119,7 @@ def cross_validate(features: pd.DataFrame, labels: Any, groups: Sequence | None 
         keep = ~y.isin(small.index).to_numpy()
         X, y = X[keep], y[keep]
         g = g[keep] if g is not None else None
+        cv = cv[keep] if cv is not None else None
         counts = y.value_counts()
     if len(counts) < 2:
         raise InputError(f"need at least two classes for cross-validation, got {list(counts.index)}")
@@ -122,10 +134,16 @@ def cross_validate(features: pd.DataFrame, labels: Any, groups: Sequence | None 
     proba = np.zeros((len(y), len(classes)))
     pred = np.empty(len(y), dtype=object)
     fold_rows, imp = [], []
-    base = model if isinstance(model, Pipeline) else build_pipeline(model, random_state, **params)
+    if cv is not None:
+        base = HierarchicalClassifier(model, random_state, routing, params or None)
+    else:
+        base = model if isinstance(model, Pipeline) else build_pipeline(model, random_state, **params)
     yv = y.to_numpy()
     for k, (tr, te) in enumerate(splitter.split(X, yv, g)):
-        pipe = fit_labels(clone(base), X.iloc[tr], yv[tr])
+        if cv is not None:
+            pipe = clone(base).fit(X.iloc[tr], yv[tr], coarse=cv[tr])
+        else:
+            pipe = fit_labels(clone(base), X.iloc[tr], yv[tr])
         p = pipe.predict_proba(X.iloc[te])
         cols = [classes.index(c) for c in pipe.classes_]
         proba[np.ix_(te, cols)] = p

@@ -24,6 +24,7 @@ from sklearn.pipeline import Pipeline
 
 from ..errors import FormatError, InputError
 from ..io.paths import atomic_write_bytes
+from .hierarchical import HierarchicalClassifier
 
 FORMAT = "neurograph-classifier"
 VERSION = 2
@@ -33,7 +34,8 @@ PICKLE_FILE = "model.joblib"
 #: types a saved model may contain beyond those skops trusts itself (the pipelines of
 #: :func:`neurograph.classify.build_pipeline`: their inf -> NaN step and the fitted trees)
 TRUSTED_TYPES = ("neurograph.classify.pipeline._finite", "numpy.dtype", "sklearn.tree._tree.Tree",
-                 "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor")
+                 "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+                 "neurograph.classify.hierarchical.HierarchicalClassifier")
 
 
 def save_model(model: Pipeline, path: str | os.PathLike, label: str | None = None,
@@ -73,7 +75,7 @@ def save_model(model: Pipeline, path: str | os.PathLike, label: str | None = Non
     os.makedirs(path, exist_ok=True)
     meta = {"format": FORMAT, "version": VERSION, "label": label, "file": MODEL_FILE,
             "features": [str(c) for c in model.feature_names_in_], "classes": [str(c) for c in model.classes_],
-            "model": type(model.steps[-1][1]).__name__, "sklearn_version": sklearn.__version__,
+            "model": type(model.steps[-1][1] if hasattr(model, "steps") else model).__name__, "sklearn_version": sklearn.__version__,
             "neurograph_version": __version__, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             **(extra or {})}
     tmp = os.path.join(path, f"{MODEL_FILE}.tmp-{os.getpid()}")
@@ -186,7 +188,7 @@ def load_model(path: str | os.PathLike, trust_pickle: bool = False) -> Pipeline:
                           "loading a pickle runs any code it carries, so it is refused. If you made this file "
                           "yourself, load it once with load_model(path, trust_pickle=True) (or `neurograph predict "
                           "--trust-pickle`) and save it again with save_model; otherwise train the model again")
-    if not isinstance(model, Pipeline) or not hasattr(model, "classes_"):
+    if not isinstance(model, (Pipeline, HierarchicalClassifier)) or not hasattr(model, "classes_"):
         raise FormatError(f"{path}: the model file does not hold a fitted scikit-learn pipeline")
     if [str(c) for c in getattr(model, "feature_names_in_", [])] != meta["features"]:
         raise FormatError(f"{path}: the model file and model.json disagree on the feature columns")

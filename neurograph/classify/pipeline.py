@@ -168,7 +168,7 @@ def label_array(labels: Any, features: pd.DataFrame) -> pd.Series:
 
 
 def train(features: pd.DataFrame, labels: Any, model: str = DEFAULT_MODEL, random_state: int = 0,
-          **params: Any) -> Pipeline:
+          coarse: Any = None, routing: str = "hard", **params: Any) -> Pipeline:
     """Fit a classification pipeline.
 
     Parameters
@@ -182,19 +182,32 @@ def train(features: pd.DataFrame, labels: Any, model: str = DEFAULT_MODEL, rando
     model : str
         See :func:`build_pipeline`.
     random_state : int
+    coarse : array-like, pandas.Series or str, optional
+        A coarse class per row (or the name of its column, then excluded from the inputs), e.g.
+        the dendrite type when ``labels`` is the cortical layer: the model is then a
+        :class:`~neurograph.classify.hierarchical.HierarchicalClassifier` (coarse class first, then
+        the label with a model per coarse class). Default: one flat model.
+    routing : {"hard", "soft"}
+        How the hierarchical model combines its stages (with ``coarse`` only).
     **params
         Classifier parameters.
 
     Returns
     -------
-    sklearn.pipeline.Pipeline
+    sklearn.pipeline.Pipeline or HierarchicalClassifier
         Fitted; ``predict`` / ``predict_proba`` take a DataFrame with the training columns
         (``pipeline.feature_names_in_``), ``pipeline.classes_`` lists the classes.
     """
     y = label_array(labels, features)
-    X = training_matrix(features.drop(columns=[labels]) if isinstance(labels, str) else features)
+    drop = [c for c in (labels, coarse) if isinstance(c, str)]
+    X = training_matrix(features.drop(columns=drop))
     if y.nunique() < 2:
         raise InputError(f"need at least two classes to train, got {sorted(y.unique())}")
+    if coarse is not None:
+        from .hierarchical import HierarchicalClassifier  # noqa: PLC0415  (it builds on this module)
+
+        hier = HierarchicalClassifier(model, random_state, routing, params or None)
+        return hier.fit(X, y.to_numpy(), coarse=label_array(coarse, features).to_numpy())
     return fit_labels(build_pipeline(model, random_state, **params), X, y.to_numpy())
 
 
