@@ -89,6 +89,33 @@ def hemibrain() -> None:
               f"InsectTwigWarning {'yes' if warned else 'NO'} ({check_text(plain)})", flush=True)
 
 
+def off_axon_sites(neuron) -> None:
+    """Where each presynaptic site the mapping left off the axon lies: the ceiling of "pre on axon".
+
+    A site can move to the axon only if an axon surface lies within the mapping tolerance
+    (``outputs_to_axon``); a site farther from every axon surface stays on the dendrite it touches
+    unless that dendrite were called axon (its inputs say it is not).
+    """
+    import trimesh
+
+    syn, b = neuron.synapses, neuron.branches
+    axon = np.asarray(neuron.face_compartment) == ng.codes.SWC_TYPE["axon"]
+    surface = trimesh.Trimesh(neuron.mesh.vertices, neuron.mesh.faces[axon], process=False)
+    tolerance = float(neuron.synapse_report.get("tolerance_nm", 1000.0))
+    rows = syn.index[(syn["direction"] == "pre") & (syn["compartment"] != "axon")]
+    far = 0
+    for i in rows:
+        _, gap, _ = trimesh.proximity.closest_point(surface, syn.loc[[i], ["x", "y", "z"]].to_numpy(float))
+        br = int(syn.at[i, "branch"])
+        print(f"   pre site {i} off the axon: {syn.at[i, 'distance_to_mesh_nm']:.0f} nm from {b.at[br, 'compartment']} "
+              f"branch {br} ({b.at[br, 'length']:.1f} µm, {int(b.at[br, 'n_post'])} inputs, {int(b.at[br, 'n_pre'])} "
+              f"outputs); nearest axon surface {gap[0]:.0f} nm (tolerance {tolerance:.0f} nm)", flush=True)
+        far += int(gap[0] > tolerance)
+    n_pre = int((syn["direction"] == "pre").sum())
+    print(f"   => {far} of them lie beyond the tolerance from every axon surface: with these axon labels at most "
+          f"{n_pre - far}/{n_pre} = {(n_pre - far) / n_pre:.3f} of presynaptic sites can be on the axon", flush=True)
+
+
 def microns() -> None:
     stem = SHARED / "microns_neurd" / "864691135510518224"
     if not (stem.parent / (stem.name + "_decimated_mesh.off")).exists():
@@ -107,6 +134,7 @@ def microns() -> None:
               f"{len(neuron.spines)} spines | pre on axon {on_axon:.3f}, post on dendrite/soma {post_ok:.3f} | "
               f"cable µm {lengths} | InsectTwigWarning {'YES' if warned else 'no'} ({check_text(neuron)}) | "
               f"{time.perf_counter() - t0:.1f} s", flush=True)
+    off_axon_sites(neuron)
     v = SHARED / "microns_neurd" / "harris_spiny_dendrite_vertices_um.txt"
     if v.exists():
         f = SHARED / "microns_neurd" / "harris_spiny_dendrite_faces.txt"
