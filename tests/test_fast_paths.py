@@ -68,10 +68,11 @@ def test_reeb_parents_follow_the_definition(seed):
     assert (node_bin[got[has]] < node_bin[has]).all()
 
 
-def test_ray_profile_first_hit_filter_keeps_every_enclosed_point():
-    """Casting every hit only for points already enclosed by their first hits changes neither
-    ``inside`` nor, for those points, ``reach`` and ``free``; the others are the ones
-    find_somas drops."""
+@pytest.mark.parametrize("min_inside", [0.6, 0.3, 1.0])
+def test_ray_profile_first_hit_filter_keeps_every_enclosed_point(min_inside):
+    """Casting every hit only for points already enclosed by their first hits, and first hits
+    only until a point is ruled out, keeps the same points, with the same ``inside``,
+    ``reach`` and ``free``; the others are the ones find_somas drops."""
     cell = ng.synthetic.make_neuron(0, "pyramidal")
     mesh = cell.mesh
     rng = np.random.default_rng(0)
@@ -81,10 +82,13 @@ def test_ray_profile_first_hit_filter_keeps_every_enclosed_point():
                         rng.uniform(lo, hi, size=(200, 3))])  # mostly outside
     directions = soma_module._sphere_directions()
     full_inside, full_reach, full_free = soma_module._ray_profile(mesh, probes, 15000.0, directions, chunk=64)
-    inside, reach, free = soma_module._ray_profile(mesh, probes, 15000.0, directions, chunk=64, min_inside=0.6)
-    np.testing.assert_array_equal(inside, full_inside)
-    kept = full_inside >= 0.6
+    inside, reach, free = soma_module._ray_profile(mesh, probes, 15000.0, directions, chunk=64, min_inside=min_inside)
+    kept = full_inside >= min_inside
     assert 0 < kept.sum() < len(probes)  # both kinds of probe are exercised
+    np.testing.assert_array_equal(inside >= min_inside, kept)  # the same points kept
+    np.testing.assert_array_equal(inside[kept], full_inside[kept])
+    # a point ruled out early has seen only some of its rays leave through a back face
+    assert (inside[~kept] <= full_inside[~kept]).all()
     np.testing.assert_array_equal(reach[kept], full_reach[kept])
     np.testing.assert_array_equal(free[kept], full_free[kept])
     assert np.isnan(reach[~kept]).all() and np.isnan(free[~kept]).all()
@@ -106,3 +110,291 @@ def test_group_median_and_argmax_per_group(seed):
             continue
         assert med[g] == np.median(values[members])
         assert far[g] == members[np.argmax(values[members])]  # np.argmax: the first of the largest
+
+
+# --- spine shapes: the Numba kernels against the plain numpy code they replace ---------------
+
+def _reference_head_neck(tri, base, tip, seed, n_points=600, n_slices=12):
+    """The numpy code head_and_neck_width ran before its kernel (one spine at a time)."""
+    axis = tip - base
+    length = np.linalg.norm(axis)
+    if length <= 0 or len(tri) == 0:
+        return float("nan"), float("nan")
+    axis = axis / length
+    rng = np.random.default_rng(seed)
+    area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+    if area.sum() <= 0:
+        pts = tri.reshape(-1, 3)
+    else:
+        pick = rng.choice(len(tri), size=n_points, p=area / area.sum())
+        u, v = rng.random(n_points), rng.random(n_points)
+        flip = u + v > 1
+        u[flip], v[flip] = 1 - u[flip], 1 - v[flip]
+        t = tri[pick]
+        pts = t[:, 0] + u[:, None] * (t[:, 1] - t[:, 0]) + v[:, None] * (t[:, 2] - t[:, 0])
+    t = (pts - base) @ axis
+    edges = np.linspace(t.min(), t.max(), n_slices + 1)
+    which = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, n_slices - 1)
+    order = np.argsort(which, kind="stable")
+    count = np.bincount(which, minlength=n_slices)
+    start = np.concatenate([[0], np.cumsum(count)[:-1]])
+    p = pts[order]
+    used = count >= 8
+    widths = np.full(n_slices, np.nan)
+    if used.any():
+        mean = np.zeros((n_slices, 3))
+        for s in np.flatnonzero(used):
+            mean[s] = p[start[s]:start[s] + count[s]].mean(axis=0)
+        rel = p - mean[which[order]]
+        rel -= np.outer(rel @ axis, axis)
+        dist = np.linalg.norm(rel, axis=1)
+        dist = dist[np.lexsort((dist, which[order]))]
+        lo, hi = dist[start + (count - 1) // 2], dist[start + count // 2]
+        widths[used] = 2 * ((lo[used] + hi[used]) / 2)
+    mid = 0.5 * (edges[:-1] + edges[1:])
+    outer = np.flatnonzero(np.isfinite(widths) & (mid >= t.min() + 0.3 * (t.max() - t.min())))
+    if not len(outer):
+        return float("nan"), float("nan")
+    head = outer[np.argmax(widths[outer])]
+    below = widths[: head + 1]
+    return float(widths[head]), float(below[np.isfinite(below)].min())
+
+
+def _spine_like(rng):
+    """A closed-ish knob: a mushroom-like surface (capsule or sphere), randomly placed, in nm."""
+    import trimesh
+
+    r = float(rng.uniform(80, 400))
+    mesh = trimesh.creation.capsule(height=float(rng.uniform(200, 1500)), radius=r, count=[int(rng.integers(6, 20))] * 2) \
+        if rng.random() < 0.7 else trimesh.creation.icosphere(int(rng.integers(1, 3)), radius=r)
+    mesh.vertices = mesh.vertices * rng.uniform(0.6, 1.4, 3) + rng.normal(size=3) * 5e4
+    return mesh
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_head_and_neck_width_kernel_is_the_numpy_code(seed):
+    from neurograph.spines.geometry import head_and_neck_width
+
+    rng = np.random.default_rng(seed)
+    for _ in range(15):
+        mesh = _spine_like(rng)
+        tri = np.asarray(mesh.triangles)[rng.random(len(mesh.faces)) < rng.uniform(0.3, 1.0)]
+        lo, hi = mesh.vertices.min(axis=0), mesh.vertices.max(axis=0)
+        base, tip = lo + rng.random(3) * (hi - lo), hi - rng.random(3) * (hi - lo) * 0.1
+        k = int(rng.integers(0, 10_000))
+        got, want = head_and_neck_width(tri, base, tip, seed=k), _reference_head_neck(tri, base, tip, k)
+        np.testing.assert_array_equal(got, want)  # bit for bit, NaN where the numpy code gives NaN
+    flat = np.repeat(np.zeros((1, 3, 3)), 4, axis=0)  # no area: the 12 corners are the sample
+    assert head_and_neck_width(flat, np.zeros(3), np.ones(3), 0) == _reference_head_neck(flat, np.zeros(3), np.ones(3), 0)
+    assert np.isnan(head_and_neck_width(flat[:2], np.zeros(3), np.ones(3), 0)).all()  # 6 points: no slice of 8
+    assert np.isnan(head_and_neck_width(tri, base, base, 0)).all()  # no length
+
+
+def test_numpy_sum_kernel_is_numpys_order():
+    from neurograph.spines.kernels import numpy_sum
+
+    rng = np.random.default_rng(0)
+    for n in [*range(0, 300), *rng.integers(300, 100_000, 40)]:
+        a = rng.normal(size=n) * 10.0 ** rng.integers(-3, 9, size=n)  # sums that depend on the order
+        assert numpy_sum(a) == a.sum()
+
+
+def test_spine_extent_kernel_is_the_numpy_code():
+    """Base (foot centre), tip, length, volume and area of labelled surface patches, as the
+    per-spine numpy loop computed them."""
+    from scipy.spatial import cKDTree
+
+    from neurograph.skeleton.kernels import face_owner
+    from neurograph.spines.geometry import group_csr
+    from neurograph.spines.kernels import spine_extent
+
+    cell = ng.synthetic.make_neuron(100, "fragment", spines_per_um=0.5)
+    mesh = cell.mesh
+    verts, faces = np.asarray(mesh.vertices, float), np.asarray(mesh.faces, np.int64)
+    edges = np.asarray(mesh.edges_unique, np.int64)
+    rng = np.random.default_rng(1)
+    seeds = verts[rng.choice(len(verts), 60, replace=False)]
+    d, near = cKDTree(seeds).query(verts)
+    label = np.where(d < 600, near, -1)  # patches round 60 seeds, the rest unlabelled
+    n_lab = label.max() + 1
+    face_lab = face_owner(faces, label)
+    a, b = label[edges[:, 0]], label[edges[:, 1]]
+    foot_ptr, foot_ids = group_csr(np.concatenate([a[(a >= 0) & (b < 0)], b[(b >= 0) & (a < 0)]]), n_lab,
+                                   np.concatenate([edges[(a >= 0) & (b < 0), 1], edges[(b >= 0) & (a < 0), 0]]))
+    v_ptr, v_ids = group_csr(label[label >= 0], n_lab, np.flatnonzero(label >= 0))
+    fl = face_lab >= 0
+    f_ptr, f_ids = group_csr(face_lab[fl], n_lab, np.flatnonzero(fl))
+    cands = np.flatnonzero(np.diff(f_ptr) >= 2)
+    area_f = np.asarray(mesh.area_faces, float)
+    base, tip, length, volume, area = spine_extent(verts, faces, foot_ptr, foot_ids, v_ptr, v_ids, f_ptr, f_ids,
+                                                   area_f, cands)
+    assert len(cands) > 30
+    for i, k in enumerate(cands):
+        vk, fk = v_ids[v_ptr[k]:v_ptr[k + 1]], f_ids[f_ptr[k]:f_ptr[k + 1]]
+        rk = np.unique(foot_ids[foot_ptr[k]:foot_ptr[k + 1]])
+        centre = verts[rk].mean(axis=0) if len(rk) else verts[vk].mean(axis=0)
+        far = np.linalg.norm(verts[vk] - centre, axis=1)
+        tri = verts[faces[fk]]
+        vol = abs(float(np.einsum("ij,ij->i", tri[:, 0] - centre,
+                                  np.cross(tri[:, 1] - centre, tri[:, 2] - centre)).sum())) / 6e9
+        np.testing.assert_array_equal(base[i], centre)
+        assert tip[i] == vk[np.argmax(far)] and length[i] == far.max()
+        assert volume[i] == vol and area[i] == area_f[fk].sum()
+
+
+def test_near_singular_is_the_lapack_determinant_test():
+    """The circle fit's singularity test, decided by cofactors where certain, gives what
+    ``abs(np.linalg.det(A)) < 1e-12 * A00 A11 A22`` gives, also on (nearly) singular
+    normal matrices of points on a line or a tiny arc."""
+    from neurograph.spines.kernels import _near_singular
+
+    rng = np.random.default_rng(0)
+    n_true = 0
+    for i in range(3000):
+        kind = i % 4
+        n = int(rng.integers(3, 40))
+        if kind == 0:  # points round a circle
+            ang = rng.uniform(0, 2 * np.pi, n)
+            x, y = 300 * np.cos(ang), 300 * np.sin(ang)
+        elif kind == 1:  # on a line: singular
+            t = rng.normal(size=n) * 200
+            x, y = t, 0.5 * t + 10
+        elif kind == 2:  # a tiny arc: nearly singular
+            ang = rng.uniform(0, 1e-5, n)
+            x, y = 300 * np.cos(ang), 300 * np.sin(ang)
+        else:  # two distinct points (all weight on them)
+            x, y = np.repeat(rng.normal(size=2), n // 2 + 1)[:n], np.repeat(rng.normal(size=2), n // 2 + 1)[:n]
+        w = rng.random(n)
+        rows = np.column_stack([x, y, np.ones(n)])
+        a = (rows * w[:, None]).T @ rows
+        want = abs(np.linalg.det(a)) < 1e-12 * (a[0, 0] * a[1, 1] * a[2, 2] + 1e-300)
+        assert _near_singular(a) == want
+        n_true += want
+    assert 200 < n_true < 2900  # both answers exercised
+
+
+def _reference_collapse(vertices, parent, radius, protected, factor):
+    """The Python loop collapse_twigs ran before its kernel: the node each node merges into."""
+    parent, merged_into = parent.copy(), np.arange(len(parent))
+    alive = np.ones(len(parent), bool)
+    while True:
+        live = np.where(alive, parent, -1)
+        n_children = np.bincount(live[live >= 0], minlength=len(parent))
+        n_children[~alive] = -1
+        paths = []
+        for leaf in np.flatnonzero((n_children == 0) & (live >= 0)):
+            path, node = [leaf], live[leaf]
+            while node >= 0 and n_children[node] == 1 and live[node] >= 0:
+                path.append(node)
+                node = live[node]
+            if node >= 0 and n_children[node] >= 2:
+                paths.append(np.asarray(path + [node]))
+        changed = False
+        for path in paths:
+            base = path[-1]
+            if protected[path[:-1]].any():
+                continue
+            seg = np.linalg.norm(np.diff(vertices[path], axis=0), axis=1).sum()
+            limit = factor * np.nan_to_num(radius[base], nan=0.0)
+            if protected[base]:
+                seg -= radius[base]
+            if seg < limit:
+                alive[path[:-1]] = False
+                merged_into[path[:-1]] = base
+                changed = True
+        if not changed:
+            return merged_into
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_collapse_twigs_kernel_is_the_python_loop(seed):
+    from neurograph.skeleton.edit import _collapse_rounds
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(50, 600))
+    parent = np.array([-1] + [int(rng.integers(max(0, i - 12), i)) for i in range(1, n)])  # bushy trees
+    parent[rng.random(n) < 0.02] = -1  # a forest
+    vertices = rng.normal(size=(n, 3)) * 300
+    radius = rng.uniform(0, 800, n)
+    radius[rng.random(n) < 0.05] = np.nan
+    protected = np.zeros(n, bool)
+    protected[rng.choice(np.flatnonzero(parent < 0), 1)] = True  # a soma root
+    factor = float(rng.uniform(0.5, 3))
+    got = _collapse_rounds(vertices, parent, radius, protected, factor)
+    want = _reference_collapse(vertices, parent, radius, protected, factor)
+    np.testing.assert_array_equal(got, want)
+    assert (got != np.arange(n)).sum() > 5  # twigs were folded, in several rounds on bushy trees
+
+
+@pytest.mark.parametrize("radius_cells", [1.0, 1.5, 3.0])
+def test_ball_sums_merge_kernel_is_the_offset_loop(radius_cells):
+    """Membrane area summed over a ball of grid cells: one sorted merge per offset gives the
+    sums of one searchsorted per offset, bit for bit (same additions, same order)."""
+    from neurograph.mesh.components import cell_keys
+
+    rng = np.random.default_rng(int(radius_cells * 10))
+    cells = np.unique(rng.integers(0, 30, size=(6000, 3)), axis=0)
+    weights = rng.random(len(cells)) * 10.0 ** rng.integers(0, 7, len(cells))
+    keys = cell_keys(cells)
+    order = np.argsort(keys)
+    r = int(np.ceil(radius_cells))
+    grid = np.mgrid[-r:r + 1, -r:r + 1, -r:r + 1].reshape(3, -1).T
+    want = np.zeros(len(cells))
+    for off in grid[np.linalg.norm(grid, axis=1) <= radius_cells]:
+        k = cell_keys(cells + off)
+        pos = np.clip(np.searchsorted(keys[order], k), 0, len(cells) - 1)
+        hit = keys[order][pos] == k
+        want[hit] += weights[order][pos[hit]]
+    got = soma_module._ball_sums(cells, weights, radius_cells)
+    np.testing.assert_array_equal(got, want)
+    assert (got > weights).mean() > 0.5  # most cells have occupied neighbours
+
+
+def test_connected_part_union_find_is_scipys_components():
+    """The largest piece of a face set (through shared vertices) by union-find, as the sparse
+    incidence product and scipy's connected components gave it."""
+    mesh = ng.synthetic.make_neuron(2, "multipolar").mesh
+    rng = np.random.default_rng(0)
+    centroids = np.asarray(mesh.triangles_center)
+    several = 0
+    for _ in range(20):
+        centre = centroids[rng.integers(len(centroids))]
+        faces = np.flatnonzero(np.linalg.norm(centroids - centre, axis=1) < rng.uniform(2000, 20000))
+        faces = faces[rng.random(len(faces)) < rng.uniform(0.3, 1.0)]  # holes: several pieces
+        sub = mesh.faces[faces]
+        rows = np.repeat(np.arange(len(faces)), 3)
+        inc = sparse.coo_matrix((np.ones(rows.size), (rows, sub.ravel())), shape=(len(faces), len(mesh.vertices))).tocsr()
+        from scipy.sparse.csgraph import connected_components
+
+        _, labels = connected_components(inc @ inc.T, directed=False)
+        np.testing.assert_array_equal(soma_module._face_pieces(np.asarray(sub, np.int64), len(mesh.vertices)), labels)
+        area = np.bincount(labels, weights=mesh.area_faces[faces])
+        want = np.sort(faces[labels == np.argmax(area)])
+        np.testing.assert_array_equal(soma_module._connected_part(mesh, faces), want)
+        several += labels.max() > 0
+    assert several >= 5  # face sets in several pieces are exercised
+
+
+def test_extra_roots_union_find_is_the_scipy_components():
+    """One root per soma-less piece of the surface graph: pieces by union-find labelled by
+    their lowest point give the roots scipy's connected components gave."""
+    from scipy.sparse.csgraph import connected_components, dijkstra
+
+    from neurograph.skeleton import wavefront
+
+    rng = np.random.default_rng(3)
+    points = rng.normal(size=(3000, 3)) * 2000
+    parts = np.array_split(rng.permutation(len(points)), 7)  # 7 pieces, chains plus shortcuts
+    edges = np.vstack([np.column_stack([p[:-1], p[1:]]) for p in parts]
+                      + [np.column_stack([p[rng.integers(0, len(p), 60)], p[rng.integers(0, len(p), 60)]])
+                         for p in parts])
+    graph, pairs = wavefront._surface_graph(points, edges, None)
+    covered = parts[2][:5]  # one piece holds a soma
+    got = wavefront._extra_roots(graph, pairs, covered)
+    _, labels = connected_components(graph, directed=False)
+    pieces = np.setdiff1d(np.unique(labels), np.unique(labels[covered]))
+    seeds = np.array([np.flatnonzero(labels == p)[0] for p in pieces])
+    dist = dijkstra(graph, directed=False, indices=seeds, min_only=True)
+    want = [np.flatnonzero(labels == p)[np.argmax(dist[labels == p])] for p in pieces]
+    assert len(got) == 6
+    np.testing.assert_array_equal(got, want)

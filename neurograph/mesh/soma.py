@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import trimesh
+from numba import njit
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
@@ -65,16 +66,33 @@ def _ball_sums(cells: np.ndarray, weights: np.ndarray, radius_cells: float) -> n
     """Sum ``weights`` of occupied cells within ``radius_cells`` of each occupied cell."""
     keys = cell_keys(cells)
     order = np.argsort(keys)
-    keys_sorted, w_sorted = keys[order], weights[order]
     r = int(np.ceil(radius_cells))
     grid = np.mgrid[-r:r + 1, -r:r + 1, -r:r + 1].reshape(3, -1).T
     offsets = grid[np.linalg.norm(grid, axis=1) <= radius_cells]
     total = np.zeros(len(cells))
-    for off in offsets:
-        k = cell_keys(cells + off)
-        pos = np.clip(np.searchsorted(keys_sorted, k), 0, len(keys_sorted) - 1)
-        hit = keys_sorted[pos] == k
-        total[hit] += w_sorted[pos[hit]]
+    total[order] = _offset_sums(keys[order], np.asarray(weights, float)[order], np.asarray(offsets, np.int64))
+    return total
+
+
+@njit(cache=True)
+def _offset_sums(keys: np.ndarray, weights: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """For every cell (``keys`` sorted, as :func:`neurograph.mesh.components.cell_keys`), the
+    ``weights`` of the occupied cells at each of ``offsets`` from it, added offset after
+    offset. Shifting every cell by one offset keeps the keys in order (the fields of a key
+    do not overflow), so each offset is one merge of two sorted lists."""
+    n = keys.shape[0]
+    total = np.zeros(n)
+    for o in range(offsets.shape[0]):
+        shift = (offsets[o, 0] << 42) + (offsets[o, 1] << 21) + offsets[o, 2]
+        j = 0
+        for i in range(n):
+            k = keys[i] + shift
+            while j < n and keys[j] < k:
+                j += 1
+            if j == n:
+                break
+            if keys[j] == k:
+                total[i] += weights[j]
     return total
 
 
@@ -95,10 +113,12 @@ def _ray_profile(mesh: trimesh.Trimesh, points: np.ndarray, max_dist: float,
 
     Rays are cast ``chunk`` points at a time so that memory stays bounded whatever ray
     engine trimesh has (embree, or its much hungrier pure-Python fallback). With
-    ``min_inside`` > 0 the first hits of every ray are cast first, and every hit along the
-    rays only from the points with at least that fraction inside; the others get the two
-    distances NaN. Most probes of a neuron lie between neurites, outside the membrane, so
-    this casts a fraction of the rays (``inside`` is the same: it needs only first hits).
+    ``min_inside`` > 0 only points with at least that fraction inside are profiled in full
+    (:func:`_enclosed_first_hits`); the others get the two distances NaN and ``inside`` a
+    value below ``min_inside`` (the fraction of all rays seen to leave through a back face
+    before the point was ruled out). Most probes of a neuron lie between neurites, outside
+    the membrane, so this casts a fraction of the rays; for the points kept every value is
+    what the full cast gives.
     """
     if "embree" not in type(mesh.ray).__module__:
         # trimesh's fallback engine holds every candidate hit in memory, and is ~100x slower
@@ -110,13 +130,43 @@ def _ray_profile(mesh: trimesh.Trimesh, points: np.ndarray, max_dist: float,
                  for i in range(0, len(points), chunk)]
         return tuple(np.concatenate([p[k] for p in parts]) for k in range(3))
     if min_inside > 0:
-        inside = _cast(mesh, points, max_dist, directions, multiple_hits=False)[0]
+        inside = _enclosed_first_hits(mesh, points, max_dist, directions, min_inside)
         reach, free = np.full(len(points), np.nan), np.full(len(points), np.nan)
         sure = inside >= min_inside
         if sure.any():
             inside[sure], reach[sure], free[sure] = _cast(mesh, points[sure], max_dist, directions, multiple_hits=True)
         return inside, reach, free
     return _cast(mesh, points, max_dist, directions, multiple_hits=True)
+
+
+def _enclosed_first_hits(mesh: trimesh.Trimesh, points: np.ndarray, max_dist: float, directions: np.ndarray,
+                         min_inside: float) -> np.ndarray:
+    """``inside`` of :func:`_ray_profile` from first hits, exact where it is at least
+    ``min_inside``. A point needs ``need`` rays (of ``n``) leaving through a back face, so
+    it is ruled out as soon as ``n - need + 1`` of its rays do not: the directions are cast
+    in rounds, spread over the sphere, each round only from the points still possible.
+    Every ray gives what it gives in one cast of all (rays are independent), so the points
+    kept get exactly the full count; a point ruled out gets its count so far (/ ``n``),
+    which is below ``min_inside``."""
+    n_p, n_d = len(points), len(directions)
+    need = next((k for k in range(n_d + 1) if k / n_d >= min_inside), n_d + 1)
+    spare = n_d - need  # rays a kept point may have that do not leave through a back face
+    if spare < 0:
+        return np.zeros(n_p)
+    # a low-discrepancy order (golden-ratio stride), so that each round looks all around
+    order = np.argsort((np.arange(n_d) * 0.6180339887498949) % 1.0, kind="stable")
+    back = np.zeros(n_p, np.int64)
+    alive = np.arange(n_p)
+    cast = 0
+    for size in (spare + 1, max(1, (n_d - spare - 1) // 2), n_d):
+        batch = order[cast:cast + size]
+        if not len(batch) or not len(alive):
+            break
+        hits = _cast(mesh, points[alive], max_dist, directions[batch], multiple_hits=False)[0]
+        back[alive] += np.rint(hits * len(batch)).astype(np.int64)
+        cast += len(batch)
+        alive = alive[cast - back[alive] <= spare]
+    return back / n_d
 
 
 def _cast(mesh: trimesh.Trimesh, points: np.ndarray, max_dist: float, directions: np.ndarray,
@@ -270,11 +320,44 @@ def _fit_center(mesh: trimesh.Trimesh, faces: np.ndarray, guess: np.ndarray) -> 
 
 def _connected_part(mesh: trimesh.Trimesh, faces: np.ndarray) -> np.ndarray:
     """Keep the faces of ``faces`` connected (through shared vertices) to its largest piece."""
-    sub = mesh.faces[faces]
-    n = len(mesh.vertices)
-    rows = np.repeat(np.arange(len(faces)), 3)
-    incidence = sparse.coo_matrix((np.ones(rows.size), (rows, sub.ravel())), shape=(len(faces), n)).tocsr()
-    adj = incidence @ incidence.T
-    _, labels = connected_components(adj, directed=False)
+    labels = _face_pieces(np.asarray(mesh.faces[faces], np.int64), len(mesh.vertices))
     area = np.bincount(labels, weights=mesh.area_faces[faces])
     return np.sort(faces[labels == np.argmax(area)]).astype(np.int64)
+
+
+@njit(cache=True)
+def _face_pieces(tri: np.ndarray, n_vertices: int) -> np.ndarray:
+    """Connected pieces of triangles joined through shared vertices (union-find), numbered
+    in the order of their first triangle (as ``scipy.sparse.csgraph.connected_components``
+    numbers them)."""
+    n = tri.shape[0]
+    root = np.arange(n)
+    first = np.full(n_vertices, -1, np.int64)  # the first triangle at each vertex
+    for f in range(n):
+        for c in range(3):
+            v = tri[f, c]
+            if first[v] < 0:
+                first[v] = f
+                continue
+            a, b = f, first[v]
+            while root[a] != a:
+                root[a] = root[root[a]]  # path halving (roots do not change)
+                a = root[a]
+            while root[b] != b:
+                root[b] = root[root[b]]
+                b = root[b]
+            if a != b:
+                root[max(a, b)] = min(a, b)
+    label = np.empty(n, np.int64)
+    next_label = 0
+    for f in range(n):
+        r = f
+        while root[r] != r:
+            r = root[r]
+        root[f] = r
+        if r == f:
+            label[f] = next_label
+            next_label += 1
+        else:
+            label[f] = label[r]
+    return label

@@ -424,17 +424,43 @@ def reeb_parents(edges: np.ndarray, node_of: np.ndarray, node_bin: np.ndarray) -
         Parent node, -1 where no edge leads to an earlier level set.
     """
     n = node_bin.shape[0]
-    keys = np.empty(edges.shape[0], np.int64)
-    m = 0
+    # (later node, earlier node) of every edge between level sets, sorted as the keys
+    # later * n + earlier: a counting sort by the later node, then each (short) row sorted
+    count = np.zeros(n + 1, np.int64)
     for e in range(edges.shape[0]):
         a, b = node_of[edges[e, 0]], node_of[edges[e, 1]]
         if node_bin[b] < node_bin[a]:
-            keys[m] = a * n + b
-            m += 1
+            count[a + 1] += 1
         elif node_bin[a] < node_bin[b]:
-            keys[m] = b * n + a
-            m += 1
-    keys = np.sort(keys[:m])
+            count[b + 1] += 1
+    for i in range(n):
+        count[i + 1] += count[i]
+    m = count[n]
+    earlier = np.empty(m, np.int64)
+    fill = count[:n].copy()
+    for e in range(edges.shape[0]):
+        a, b = node_of[edges[e, 0]], node_of[edges[e, 1]]
+        if node_bin[b] < node_bin[a]:
+            earlier[fill[a]] = b
+            fill[a] += 1
+        elif node_bin[a] < node_bin[b]:
+            earlier[fill[b]] = a
+            fill[b] += 1
+    keys = np.empty(m, np.int64)
+    for a in range(n):
+        s, stop = count[a], count[a + 1]
+        if stop - s > 32:
+            earlier[s:stop] = np.sort(earlier[s:stop])
+        else:
+            for j in range(s + 1, stop):
+                v = earlier[j]
+                q = j - 1
+                while q >= s and earlier[q] > v:
+                    earlier[q + 1] = earlier[q]
+                    q -= 1
+                earlier[q + 1] = v
+        for j in range(s, stop):
+            keys[j] = a * n + earlier[j]
     parent = np.full(n, -1, np.int64)
     best_bin = np.zeros(n, np.int64)
     best_count = np.zeros(n, np.int64)
@@ -474,3 +500,65 @@ def group_argmax(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.nd
         if b < 0 or values[i] > values[b] or (np.isnan(values[b]) and not np.isnan(values[i])):
             best[g] = i
     return best
+
+
+@njit(cache=True)
+def _block_sum(a: np.ndarray, lo: int, n: int) -> float:
+    """numpy's sum of ``a[lo:lo + n]``, ``n`` <= 128: eight accumulators, then the rest."""
+    if n < 8:
+        res = 0.0
+        for i in range(lo, lo + n):
+            res += a[i]
+        return res
+    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+    i = 8
+    while i < n - (n % 8):
+        r0 += a[lo + i]
+        r1 += a[lo + i + 1]
+        r2 += a[lo + i + 2]
+        r3 += a[lo + i + 3]
+        r4 += a[lo + i + 4]
+        r5 += a[lo + i + 5]
+        r6 += a[lo + i + 6]
+        r7 += a[lo + i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[lo + i]
+        i += 1
+    return res
+
+
+@njit(cache=True)
+def numpy_sum(a: np.ndarray) -> float:
+    """``np.sum`` of a contiguous 1-D float64 array, in numpy's summation order (pairwise:
+    halves rounded to multiples of 8 down to blocks of 128, :func:`_block_sum`), so that
+    results match it bit for bit. Without recursion (Numba cannot cache recursive functions)."""
+    n = a.shape[0]
+    if n <= 128:
+        return _block_sum(a, 0, n)
+    depth = 2 * (int(np.log2(n)) + 2)
+    task_lo = np.empty(depth, np.int64)
+    task_n = np.empty(depth, np.int64)
+    task_join = np.empty(depth, np.bool_)
+    vals = np.empty(depth)
+    top, n_vals = 1, 0
+    task_lo[0], task_n[0], task_join[0] = 0, n, False
+    while top > 0:  # post-order: left half, right half, then their sum
+        top -= 1
+        lo, m, join = task_lo[top], task_n[top], task_join[top]
+        if join:
+            vals[n_vals - 2] = vals[n_vals - 2] + vals[n_vals - 1]
+            n_vals -= 1
+        elif m <= 128:
+            vals[n_vals] = _block_sum(a, lo, m)
+            n_vals += 1
+        else:
+            half = m // 2
+            half -= half % 8
+            task_lo[top], task_n[top], task_join[top] = lo, m, True
+            task_lo[top + 1], task_n[top + 1], task_join[top + 1] = lo + half, m - half, False
+            task_lo[top + 2], task_n[top + 2], task_join[top + 2] = lo, half, False
+            top += 3
+    return vals[0]

@@ -46,19 +46,17 @@ def _surface_graph(points: np.ndarray, edges: np.ndarray, bridges: np.ndarray | 
     return sparse.csr_matrix((length + 1e-6, indices, indptr), shape=(n, n)), pairs
 
 
-def _extra_roots(graph: sparse.csr_matrix, covered: np.ndarray) -> np.ndarray:
-    """One root per connected piece without a soma: the end of a longest geodesic path."""
-    _, labels = connected_components(graph, directed=False)
+def _extra_roots(graph: sparse.csr_matrix, pairs: np.ndarray, covered: np.ndarray) -> np.ndarray:
+    """One root per connected piece without a soma: the end of a longest geodesic path (the
+    point farthest from the piece's lowest-numbered point; the first such on ties). Pieces
+    by union-find over the graph's ``pairs``, each labelled by its lowest point."""
+    n = graph.shape[0]
+    labels = cluster_level_sets(pairs, np.zeros(n, np.int64), np.zeros(n, bool))
     pieces = np.setdiff1d(unique(labels), unique(labels[covered]), assume_unique=True)
     if len(pieces) == 0:
         return np.empty(0, np.int64)
-    seeds = np.array([np.flatnonzero(labels == p)[0] for p in pieces])
-    dist = dijkstra(graph, directed=False, indices=seeds, min_only=True)
-    roots = []
-    for p in pieces:
-        members = np.flatnonzero(labels == p)
-        roots.append(members[np.argmax(dist[members])])
-    return np.asarray(roots, dtype=np.int64)
+    dist = dijkstra(graph, directed=False, indices=pieces, min_only=True)
+    return group_argmax(dist, labels, n)[pieces].astype(np.int64)
 
 
 def skeletonize(mesh: trimesh.Trimesh, somas: Sequence | None = None, bridges: np.ndarray | None = None,
@@ -135,7 +133,7 @@ def skeletonize(mesh: trimesh.Trimesh, somas: Sequence | None = None, bridges: n
     # Sources: soma points (label = soma index) and one root per soma-less piece.
     soma_of_vertex = _assign_soma_points(points, edges, mesh, somas)
     soma_vertices = np.flatnonzero(soma_of_vertex >= 0)
-    roots = _extra_roots(graph, soma_vertices)
+    roots = _extra_roots(graph, edges, soma_vertices)
     sources = np.concatenate([soma_vertices, roots])
     dist = dijkstra(graph, directed=False, indices=sources, min_only=True)
 

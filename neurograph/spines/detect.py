@@ -54,9 +54,9 @@ from ..graph.neuron import Neuron, decompose
 from ..skeleton import Skeleton
 from ..skeleton.kernels import face_owner, group_median
 from ..skeleton.tree import edge_lengths, fold_nodes, reroot_at
-from .geometry import (EdgeIndex, cut_ends, group_csr, head_and_neck_width, reroot_at_thick_end, terminal_segments, twig_roots,
+from .geometry import (EdgeIndex, cut_ends, group_csr, reroot_at_thick_end, terminal_segments, twig_roots,
                        vertex_neighbours)
-from .kernels import grow_labels
+from .kernels import grow_labels, spine_extent, spine_widths
 from .shaft import final_shaft_radius, fit_shaft, smooth_chains, vertex_area
 
 #: spine table column -> (unit, description)
@@ -89,6 +89,8 @@ SPINE_BRANCH_COLUMNS: dict[str, tuple[str, str]] = {
 RADIUS_CAP = 1500.0  # nm: largest node radius added to max_length when deciding what is a twig
 CUT_MIN_RADIUS = 150.0  # nm: open boundary loops at least this wide (perimeter / 2 pi) are cut ends
 GROW_REACH = 250.0  # nm: a spine grows down to its rim only this far from its seed part
+WIDTH_SAMPLES = 600  # surface points sampled per spine for its head and neck width
+WIDTH_SLICES = 12  # slices across the base -> tip axis for the widths
 
 
 def _check(neuron, **limits: float) -> None:
@@ -205,8 +207,8 @@ def detect_spines(neuron, min_length: float = 300.0, max_length: float = 3000.0,
     # 5. fold spine twigs, rebuild the graph; the shaft skeleton is re-centred near spines only
     # (elsewhere the wavefront's ring centroids are already on the axis)
     near = np.zeros(n_nodes, bool)
-    if rows:
-        d_sp, _ = cKDTree(np.array([r[5:8] for r in rows])).query(pos, distance_upper_bound=window)
+    if len(rows):
+        d_sp, _ = cKDTree(rows[:, 5:8]).query(pos, distance_upper_bound=window)
         near = np.isfinite(d_sp)
     pos = np.where(near[:, None], pos, skel.vertices)
     new_id = np.arange(n_nodes)
@@ -332,9 +334,10 @@ def _components(seed: np.ndarray, edges: np.ndarray, n: int) -> np.ndarray:
 
 def _measure(label: np.ndarray, verts: np.ndarray, faces: np.ndarray, edges: np.ndarray,
              area_f: np.ndarray,
-             index: EdgeIndex | None, radius: np.ndarray, lim: dict) -> tuple[list, np.ndarray]:
-    """Features of every candidate: the rows of kept spines, vertices relabelled by spine, and
-    the vertices of candidates too small to be spines (bumps)."""
+             index: EdgeIndex | None, radius: np.ndarray, lim: dict) -> tuple[np.ndarray | list, np.ndarray, np.ndarray]:
+    """Features of every candidate: the rows of kept spines (one row of :data:`SPINE_COLUMNS`
+    but ``branch`` per spine, a float array; an empty list without spines), vertices
+    relabelled by spine, and the vertices of candidates too small to be spines (bumps)."""
     n_lab = int(label.max()) + 1
     out = np.full(len(label), -1, np.int64)
     small = np.zeros(len(label), bool)
@@ -349,34 +352,33 @@ def _measure(label: np.ndarray, verts: np.ndarray, faces: np.ndarray, edges: np.
     v_ptr, v_ids = group_csr(label[label >= 0], n_lab, np.flatnonzero(label >= 0))
     fl = face_lab >= 0
     f_ptr, f_ids = group_csr(face_lab[fl], n_lab, np.flatnonzero(fl))
-    rows = []
-    # the base of every candidate: the centre of its foot (of its vertices without one); the
-    # nearest skeleton edges of all of them in one query
-    cands = [k for k in range(n_lab) if f_ptr[k + 1] - f_ptr[k] >= 2]
-    centres = np.zeros((len(cands), 3))
-    for i, k in enumerate(cands):
-        rk = np.unique(foot_ids[foot_ptr[k]:foot_ptr[k + 1]])
-        centres[i] = verts[rk].mean(axis=0) if len(rk) else verts[v_ids[v_ptr[k]:v_ptr[k + 1]]].mean(axis=0)
-    nodes = index.query(centres)[0] if len(cands) else np.zeros(0, np.int64)
-    on_skels = index.closest_points(centres, nodes) if len(cands) else centres
-    for i, k in enumerate(cands):
-        vk, fk = v_ids[v_ptr[k]:v_ptr[k + 1]], f_ids[f_ptr[k]:f_ptr[k + 1]]
-        centre, node, on_skel = centres[i], nodes[i:i + 1], on_skels[i]
-        r = float(radius[node[0]])
-        base = centre
-        far = np.linalg.norm(verts[vk] - base, axis=1)
-        tip = verts[vk[np.argmax(far)]]
-        length = float(far.max())
-        tri = verts[faces[fk]]
-        volume = abs(float(np.einsum("ij,ij->i", tri[:, 0] - centre,
-                                     np.cross(tri[:, 1] - centre, tri[:, 2] - centre)).sum())) / 6e9
-        if not (lim["min_length"] <= length <= lim["max_length"] and lim["min_volume"] <= volume <= lim["max_volume"]):
-            small[vk] = length <= lim["max_length"] and volume <= lim["max_volume"]  # a bump, not a branch
-            continue
-        head, neck = head_and_neck_width(tri, base, tip, seed=k)
-        out[vk] = len(rows)
-        rows.append([int(node[0]), len(fk), *base, *on_skel, *tip, length / 1e3, volume,
-                     float(area_f[fk].sum()) / 1e6, head, neck, r])
+    # every candidate with at least 2 faces: base, tip, length, volume and area in one pass;
+    # the nearest skeleton edges of all bases in one query
+    cands = np.flatnonzero(np.diff(f_ptr) >= 2)
+    if not len(cands):
+        return [], out, small
+    base, tip, length, volume, area = spine_extent(verts, faces, foot_ptr, foot_ids, v_ptr, v_ids, f_ptr, f_ids,
+                                                   np.ascontiguousarray(area_f, float), cands)
+    nodes = index.query(base)[0]
+    on_skel = index.closest_points(base, nodes)
+    keep = ((lim["min_length"] <= length) & (length <= lim["max_length"])
+            & (lim["min_volume"] <= volume) & (volume <= lim["max_volume"]))
+    bump = ~keep & (length <= lim["max_length"]) & (volume <= lim["max_volume"])  # a bump, not a branch
+    is_bump = np.zeros(n_lab, bool)
+    is_bump[cands[bump]] = True
+    small = (label >= 0) & is_bump[np.maximum(label, 0)]
+    kept, at = cands[keep], np.flatnonzero(keep)
+    if not len(kept):
+        return [], out, small
+    spine_of = np.full(n_lab, -1, np.int64)
+    spine_of[kept] = np.arange(len(kept))
+    out = np.where(label >= 0, spine_of[np.maximum(label, 0)], -1)
+    # each spine's surface sample comes from its own stream, seeded by its candidate label
+    # (numpy's seeding has no Numba counterpart: the one step per spine left in Python)
+    draws = np.array([np.random.default_rng(k).random(3 * WIDTH_SAMPLES) for k in kept])
+    head, neck = spine_widths(verts, faces, f_ptr, f_ids, kept, base[at], verts[tip[at]], draws, WIDTH_SLICES)
+    rows = np.column_stack([nodes[at], np.diff(f_ptr)[kept], base[at], on_skel[at], verts[tip[at]], length[at] / 1e3,
+                            volume[at], area[at] / 1e6, head, neck, radius[nodes[at]]])
     return rows, out, small
 
 

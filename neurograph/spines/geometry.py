@@ -10,7 +10,7 @@ from scipy.spatial import cKDTree
 
 from ..skeleton.kernels import distance_to_segments
 from ..skeleton.tree import children_csr, edge_lengths, reroot_at, subtree_sum, topological_order
-from .kernels import segment_points, subtree_heights, terminal_runs, twig_labels
+from .kernels import segment_points, spine_widths, subtree_heights, terminal_runs, twig_labels
 
 SAMPLE_SPACING = 100.0  # nm between sample points along skeleton edges for nearest-edge queries
 
@@ -325,42 +325,16 @@ def vertex_neighbours(n_vertices: int, edges: np.ndarray) -> tuple[np.ndarray, n
     return np.searchsorted(src[order], np.arange(n_vertices + 1)).astype(np.int64), dst[order].astype(np.int64)
 
 
-def sample_surface(tri: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` points spread over triangles ``tri`` (k, 3, 3) in proportion to their area.
-
-    Parameters
-    ----------
-    tri : (k, 3, 3) float ndarray
-        Triangle corners, nm.
-    n : int
-        Number of points.
-    rng : numpy.random.Generator
-        Random source.
-
-    Returns
-    -------
-    (n, 3) float ndarray
-        Points, nm; the triangle corners themselves, (3 k, 3), when the total area is 0.
-    """
-    area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
-    if area.sum() <= 0:
-        return tri.reshape(-1, 3)
-    pick = rng.choice(len(tri), size=n, p=area / area.sum())
-    u, v = rng.random(n), rng.random(n)
-    flip = u + v > 1
-    u[flip], v[flip] = 1 - u[flip], 1 - v[flip]
-    t = tri[pick]
-    return t[:, 0] + u[:, None] * (t[:, 1] - t[:, 0]) + v[:, None] * (t[:, 2] - t[:, 0])
-
-
 def head_and_neck_width(tri: np.ndarray, base: np.ndarray, tip: np.ndarray, seed: int,
                         n_points: int = 600, n_slices: int = 12) -> tuple[float, float]:
     """Head and neck width (nm) of a spine from its surface triangles (k, 3, 3).
 
-    Points sampled on the surface are cut into ``n_slices`` slices across the base -> tip
-    axis; a slice's width is twice the median distance of its points from the slice's
-    centroid, within the slice plane. Head width: the widest slice of the outer 70 %;
-    neck width: the narrowest slice between the base and the head.
+    Points sampled on the surface (``n_points``, in proportion to the triangle areas, from
+    ``numpy.random.default_rng(seed)``) are cut into ``n_slices`` slices across the base ->
+    tip axis; a slice's width is twice the median distance of its points from the slice's
+    centroid, within the slice plane. Head width: the widest slice of the outer 70 %; neck
+    width: the narrowest slice between the base and the head. One spine through the kernel
+    :func:`neurograph.spines.kernels.spine_widths` that measures all of them at once.
 
     Parameters
     ----------
@@ -380,50 +354,14 @@ def head_and_neck_width(tri: np.ndarray, base: np.ndarray, tip: np.ndarray, seed
     head_width, neck_width : float
         nm; NaN when the spine has no length, no triangles or no usable slice.
     """
-    axis = tip - base
-    length = np.linalg.norm(axis)
-    if length <= 0 or len(tri) == 0:
-        return float("nan"), float("nan")
-    axis = axis / length
-    pts = sample_surface(tri, n_points, np.random.default_rng(seed))
-    t = (pts - base) @ axis
-    edges = np.linspace(t.min(), t.max(), n_slices + 1)
-    which = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, n_slices - 1)
-    widths = _slice_widths(pts, which, n_slices, axis)
-    mid = 0.5 * (edges[:-1] + edges[1:])
-    outer = np.flatnonzero(np.isfinite(widths) & (mid >= t.min() + 0.3 * (t.max() - t.min())))
-    if not len(outer):
-        return float("nan"), float("nan")
-    head = outer[np.argmax(widths[outer])]
-    below = widths[: head + 1]
-    below = below[np.isfinite(below)]
-    return float(widths[head]), float(below.min())
-
-
-def _slice_widths(pts: np.ndarray, which: np.ndarray, n_slices: int, axis: np.ndarray,
-                  min_points: int = 8) -> np.ndarray:
-    """Twice the median distance (nm) of each slice's points from the slice centroid, across
-    ``axis``; NaN for slices with fewer than ``min_points`` points. All slices at once."""
-    order = np.argsort(which, kind="stable")
-    count = np.bincount(which, minlength=n_slices)
-    start = np.concatenate([[0], np.cumsum(count)[:-1]])
-    p = pts[order]
-    used = count >= min_points
-    widths = np.full(n_slices, np.nan)
-    if not used.any():
-        return widths
-    mean = np.zeros((n_slices, 3))
-    for s in np.flatnonzero(used):  # numpy's own (pairwise) sum per slice, as a slice's mean
-        mean[s] = p[start[s]:start[s] + count[s]].mean(axis=0)
-    rel = p - mean[which[order]]
-    rel -= np.outer(rel @ axis, axis)
-    dist = np.linalg.norm(rel, axis=1)
-    # median per slice: sort within slices (points are grouped by slice already)
-    dist = dist[np.lexsort((dist, which[order]))]
-    lo = dist[start + (count - 1) // 2]
-    hi = dist[start + count // 2]
-    widths[used] = 2 * ((lo[used] + hi[used]) / 2)
-    return widths
+    tri = np.ascontiguousarray(tri, dtype=float).reshape(-1, 3, 3)
+    k = len(tri)
+    draws = np.random.default_rng(seed).random((1, 3 * n_points))
+    head, neck = spine_widths(tri.reshape(-1, 3), np.arange(3 * k, dtype=np.int64).reshape(-1, 3),
+                              np.array([0, k], np.int64), np.arange(k, dtype=np.int64), np.zeros(1, np.int64),
+                              np.asarray(base, float).reshape(1, 3), np.asarray(tip, float).reshape(1, 3), draws,
+                              n_slices)
+    return float(head[0]), float(neck[0])
 
 
 def match_points(found: np.ndarray, truth: np.ndarray, radius: float) -> np.ndarray:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..skeleton.kernels import numpy_sum
+
 
 @njit(cache=True)
 def subtree_heights(order: np.ndarray, parent: np.ndarray, edge_length: np.ndarray) -> np.ndarray:
@@ -147,6 +149,30 @@ def _support(x: np.ndarray, y: np.ndarray, w: np.ndarray, cx: float, cy: float, 
     return tot
 
 
+@njit(cache=True)
+def _near_singular(A: np.ndarray) -> bool:
+    """``abs(np.linalg.det(A)) < 1e-12 * (A[0, 0] * A[1, 1] * A[2, 2] + 1e-300)`` for a 3 x 3
+    matrix, without LAPACK where the answer is certain.
+
+    The determinant by cofactors and LAPACK's (LU with partial pivoting, then
+    ``exp(sum(log|u_kk|))``) both lie within ~1e-12 x ``Q`` of the exact one, ``Q`` the
+    product of the columns' largest magnitudes (the LU's column-wise growth is at most 4
+    for 3 x 3, and every term of the determinant is at most ``Q``). Where the cofactor value
+    is more than 1e-9 x ``Q`` away from the threshold, both give the same answer; otherwise
+    (nearly singular systems, or non-finite entries, which LAPACK reports) ask LAPACK."""
+    c0 = A[1, 1] * A[2, 2] - A[1, 2] * A[2, 1]
+    c1 = A[1, 0] * A[2, 2] - A[1, 2] * A[2, 0]
+    c2 = A[1, 0] * A[2, 1] - A[1, 1] * A[2, 0]
+    det = A[0, 0] * c0 - A[0, 1] * c1 + A[0, 2] * c2
+    q = 1.0
+    for j in range(3):
+        q *= max(abs(A[0, j]), abs(A[1, j]), abs(A[2, j]))
+    limit = 1e-12 * (A[0, 0] * A[1, 1] * A[2, 2] + 1e-300)
+    if abs(abs(det) - limit) > 1e-9 * q:
+        return abs(det) < limit
+    return abs(np.linalg.det(A)) < limit
+
+
 WIDE = 0.3  # first Tukey scale of the circle fit, x the radius
 OUTSIDE = 1.0  # Tukey scale outside the circle relative to inside
 
@@ -273,7 +299,7 @@ def window_circle_fit(adj_ptr: np.ndarray, adj: np.ndarray, adj_len: np.ndarray,
             if tot <= 0:
                 break
             A[1, 0], A[2, 0], A[2, 1] = A[0, 1], A[0, 2], A[1, 2]
-            if abs(np.linalg.det(A)) < 1e-12 * (A[0, 0] * A[1, 1] * A[2, 2] + 1e-300):
+            if _near_singular(A):
                 break
             sol = np.linalg.solve(A, b)
             ncx, ncy = -sol[0] / 2, -sol[1] / 2
@@ -340,3 +366,184 @@ def terminal_runs(order: np.ndarray, parent: np.ndarray, n_kids: np.ndarray, twi
         else:
             top[v] = v
     return top
+
+
+@njit(cache=True)
+def _mean_rows(pts: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``pts[rows].mean(axis=0)`` in numpy's order (rows added one after the other)."""
+    out = pts[rows[0]].copy()
+    for i in range(1, rows.shape[0]):
+        out += pts[rows[i]]
+    return out / rows.shape[0]
+
+
+@njit(cache=True)
+def spine_extent(verts: np.ndarray, faces: np.ndarray, foot_ptr: np.ndarray, foot_ids: np.ndarray,
+                 v_ptr: np.ndarray, v_ids: np.ndarray, f_ptr: np.ndarray, f_ids: np.ndarray,
+                 area_f: np.ndarray, cands: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Base, tip, length, volume and area of every candidate spine (arrays in, arrays out).
+
+    Candidate ``k`` holds vertices ``v_ids[v_ptr[k]:v_ptr[k + 1]]``, faces ``f_ids[...]``
+    and foot vertices (just outside it) ``foot_ids[...]``. Base: the mean of its distinct
+    foot vertices (of its own vertices without a foot); tip: its vertex farthest from the
+    base; length: that distance (nm); volume: of its surface closed at the base (the
+    signed volumes of the cones from the base over its faces, summed; µm³); area: of its
+    faces (nm²). Every sum in numpy's order, so the values are those of the plain numpy code.
+
+    Returns
+    -------
+    base : (c, 3) float, nm
+    tip : (c,) int64, vertex index
+    length : (c,) float, nm
+    volume : (c,) float, µm³
+    area : (c,) float, nm²
+    """
+    n = cands.shape[0]
+    base = np.zeros((n, 3))
+    tip = np.zeros(n, np.int64)
+    length = np.zeros(n)
+    volume = np.zeros(n)
+    area = np.zeros(n)
+    for i in range(n):
+        k = cands[i]
+        foot = np.unique(foot_ids[foot_ptr[k]:foot_ptr[k + 1]])
+        vk = v_ids[v_ptr[k]:v_ptr[k + 1]]
+        centre = _mean_rows(verts, foot) if foot.shape[0] else _mean_rows(verts, vk)
+        base[i] = centre
+        best, far = -1.0, -1
+        for j in range(vk.shape[0]):
+            dx = verts[vk[j], 0] - centre[0]
+            dy = verts[vk[j], 1] - centre[1]
+            dz = verts[vk[j], 2] - centre[2]
+            d = np.sqrt(dx * dx + dy * dy + dz * dz)
+            if d > best:  # the first of the farthest, as np.argmax
+                best, far = d, vk[j]
+        tip[i], length[i] = far, best
+        fk = f_ids[f_ptr[k]:f_ptr[k + 1]]
+        cone = np.empty(fk.shape[0])
+        fa = np.empty(fk.shape[0])
+        for j in range(fk.shape[0]):
+            a = verts[faces[fk[j], 0]] - centre
+            b = verts[faces[fk[j], 1]] - centre
+            c = verts[faces[fk[j], 2]] - centre
+            x = b[1] * c[2] - b[2] * c[1]
+            y = b[2] * c[0] - b[0] * c[2]
+            z = b[0] * c[1] - b[1] * c[0]
+            cone[j] = (a[0] * x + a[2] * z) + a[1] * y  # np.einsum("ij,ij->i")'s order
+            fa[j] = area_f[fk[j]]
+        volume[i] = abs(numpy_sum(cone)) / 6e9
+        area[i] = numpy_sum(fa)
+    return base, tip, length, volume, area
+
+
+@njit(cache=True)
+def _surface_samples(tri: np.ndarray, draws: np.ndarray) -> np.ndarray:
+    """Points spread over triangles ``tri`` (k, 3, 3) in proportion to their area, from
+    uniform ``draws`` (3 n): what ``numpy.random.Generator.choice(k, n, p=area)`` and two
+    ``Generator.random(n)`` give from the same stream; the corners (3 k, 3) when the
+    total area is 0."""
+    k = tri.shape[0]
+    area = np.empty(k)
+    for f in range(k):
+        ux, uy, uz = tri[f, 1, 0] - tri[f, 0, 0], tri[f, 1, 1] - tri[f, 0, 1], tri[f, 1, 2] - tri[f, 0, 2]
+        vx, vy, vz = tri[f, 2, 0] - tri[f, 0, 0], tri[f, 2, 1] - tri[f, 0, 1], tri[f, 2, 2] - tri[f, 0, 2]
+        cx, cy, cz = uy * vz - uz * vy, uz * vx - ux * vz, ux * vy - uy * vx
+        area[f] = 0.5 * np.sqrt(cx * cx + cy * cy + cz * cz)
+    total = numpy_sum(area)
+    if total <= 0:
+        return tri.reshape(-1, 3).copy()
+    cdf = np.cumsum(area / total)
+    cdf /= cdf[-1]
+    n = draws.shape[0] // 3
+    pick = np.searchsorted(cdf, draws[:n], side="right")
+    pts = np.empty((n, 3))
+    for i in range(n):
+        u, v = draws[n + i], draws[2 * n + i]
+        if u + v > 1:
+            u, v = 1 - u, 1 - v
+        t = tri[pick[i]]
+        for d in range(3):
+            pts[i, d] = t[0, d] + u * (t[1, d] - t[0, d]) + v * (t[2, d] - t[0, d])
+    return pts
+
+
+@njit(cache=True)
+def _slice_widths(pts: np.ndarray, which: np.ndarray, n_slices: int, axis: np.ndarray,
+                  min_points: int = 8) -> np.ndarray:
+    """Twice the median distance (nm) of each slice's points from the slice centroid, across
+    ``axis``; NaN for slices with fewer than ``min_points`` points. The points are taken
+    grouped by slice and projected in one product, as the plain numpy code does (BLAS
+    rounds a row the same way only in the same place of the same matrix)."""
+    order = np.argsort(which, kind="mergesort")
+    count = np.bincount(which, minlength=n_slices)
+    start = np.zeros(n_slices, np.int64)
+    for s in range(1, n_slices):
+        start[s] = start[s - 1] + count[s - 1]
+    mean = np.zeros((n_slices, 3))
+    for s in range(n_slices):
+        if count[s] >= min_points:
+            mean[s] = _mean_rows(pts, order[start[s]:start[s] + count[s]])
+    rel = np.empty((order.shape[0], 3))
+    for i in range(order.shape[0]):
+        rel[i] = pts[order[i]] - mean[which[order[i]]]
+    along = np.dot(rel, axis)  # BLAS, as numpy's matmul
+    dist = np.empty(order.shape[0])
+    for i in range(order.shape[0]):
+        x = rel[i, 0] - along[i] * axis[0]
+        y = rel[i, 1] - along[i] * axis[1]
+        z = rel[i, 2] - along[i] * axis[2]
+        dist[i] = np.sqrt(x * x + y * y + z * z)
+    widths = np.full(n_slices, np.nan)
+    for s in range(n_slices):
+        if count[s] >= min_points:
+            d = np.sort(dist[start[s]:start[s] + count[s]])
+            widths[s] = 2 * ((d[(count[s] - 1) // 2] + d[count[s] // 2]) / 2)
+    return widths
+
+
+@njit(cache=True)
+def spine_widths(verts: np.ndarray, faces: np.ndarray, f_ptr: np.ndarray, f_ids: np.ndarray, cands: np.ndarray,
+                 base: np.ndarray, tip: np.ndarray, draws: np.ndarray, n_slices: int) -> tuple[np.ndarray, np.ndarray]:
+    """Head and neck width (nm) of every spine (see
+    :func:`neurograph.spines.geometry.head_and_neck_width`): its faces
+    ``f_ids[f_ptr[k]:f_ptr[k + 1]]`` for ``k`` in ``cands``, base and tip points (nm) and
+    the uniform draws of its surface sampling (one row per spine, 3 x the sample size)."""
+    n = cands.shape[0]
+    head = np.full(n, np.nan)
+    neck = np.full(n, np.nan)
+    for i in range(n):
+        k = cands[i]
+        fk = f_ids[f_ptr[k]:f_ptr[k + 1]]
+        axis = tip[i] - base[i]
+        length = np.sqrt(np.dot(axis, axis))  # np.linalg.norm's order
+        if length <= 0 or fk.shape[0] == 0:
+            continue
+        axis = axis / length
+        tri = np.empty((fk.shape[0], 3, 3))
+        for j in range(fk.shape[0]):
+            for c in range(3):
+                tri[j, c] = verts[faces[fk[j], c]]
+        pts = _surface_samples(tri, draws[i])
+        t = np.dot(pts - base[i], axis)
+        lo, hi = t.min(), t.max()
+        step = (hi - lo) / n_slices  # edges = np.linspace(lo, hi, n_slices + 1), as numpy computes them
+        edges = np.empty(n_slices + 1)
+        for s in range(n_slices):
+            edges[s] = (s * step if step != 0 else (s / n_slices) * (hi - lo)) + lo
+        edges[n_slices] = hi
+        which = np.minimum(np.maximum(np.searchsorted(edges, t, side="right") - 1, 0), n_slices - 1)
+        widths = _slice_widths(pts, which, n_slices, axis)
+        best = -1
+        for s in range(n_slices):
+            mid = 0.5 * (edges[s] + edges[s + 1])
+            if np.isfinite(widths[s]) and mid >= lo + 0.3 * (hi - lo) and (best < 0 or widths[s] > widths[best]):
+                best = s
+        if best < 0:
+            continue
+        head[i] = widths[best]
+        low = np.inf
+        for s in range(best + 1):
+            if np.isfinite(widths[s]) and widths[s] < low:
+                low = widths[s]
+        neck[i] = low
+    return head, neck
