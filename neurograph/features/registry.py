@@ -30,10 +30,12 @@ INPUTS = frozenset({"skeleton", "soma", "radii", "mesh", "synapses", "spines", "
 #: feature groups computed by default; ``position`` (brain-space coordinates) and ``dendrite_form``
 #: (dendrite field shape in the cell's own frame, issue #17: it did not improve layer or Cre-line
 #: classification on both halves of the Allen cells, and moved FAFB lineage at seed 0 by one neuron
-#: under resampling and radii perturbations; see README) are opt-in
+#: under resampling and radii perturbations; see README) and ``tufts`` (cable density at glomerulus scale,
+#: issue #11: the best single uPN/mPN columns, but no gain in the default FAFB classifiers over 10 fold
+#: seeds; see README) are opt-in
 DEFAULT_GROUPS = ("morphology", "branches", "sholl", "arbors", "radii", "perisomatic", "compartments", "mesh",
                   "synapses", "spines", "cortical", "neurites")
-ALL_GROUPS = DEFAULT_GROUPS + ("position", "dendrite_form")
+ALL_GROUPS = DEFAULT_GROUPS + ("position", "dendrite_form", "tufts")
 
 #: inputs tied to the nodes of the neuron as given: a feature needing one is computed on the raw
 #: form; every other feature (skeleton shape, soma position) on the canonical form: the healed tree

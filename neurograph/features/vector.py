@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from . import arbors, compartments, cortical, dendrite_form, morphology, neurites, position, sholl  # noqa: F401  (register the features)
+from . import arbors, compartments, cortical, dendrite_form, morphology, neurites, position, sholl, tufts  # noqa: F401  (register the features)
 from .context import NeuronContext
 from .registry import ALL_GROUPS, DEFAULT_GROUPS, FEATURES, Feature
 
@@ -54,7 +54,7 @@ def feature_row(neuron: "Neuron", groups: Sequence[str] | None = None, form: str
     groups : sequence of str, optional
         Feature groups (:data:`~neurograph.features.registry.ALL_GROUPS`); default
         :data:`~neurograph.features.registry.DEFAULT_GROUPS` (every group except the opt-in
-        ``"position"`` and ``"dendrite_form"``).
+        ``"position"``, ``"dendrite_form"`` and ``"tufts"``).
     form : {"canonical", "raw"}
         ``"canonical"`` (default): each feature is computed on the form of the neuron its
         registry entry names (``feature_table()["form"]``): skeleton shape on
