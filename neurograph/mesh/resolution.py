@@ -46,6 +46,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import MeshError
+from .clean import _PRIMES  # the same odd 64-bit multipliers hash the edges here
 
 FACES_PER_UM2 = 30.0
 """Default processing resolution in faces per µm² of surface (equilateral triangles of ~280 nm
@@ -208,9 +209,6 @@ def _manifold_simplify(vertices: np.ndarray, faces: np.ndarray,
     return np.asarray(out.vert_properties, np.float64)[:, :3], np.asarray(out.tri_verts, np.int64)
 
 
-_MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9], dtype=np.uint64)
-
-
 def _edges_pair_up(faces: np.ndarray) -> bool:
     """False when some directed edge (a, b) of the triangles occurs more often than (b, a): then
     the mesh is no closed, consistently oriented 2-manifold (whose edges pair up exactly) and
@@ -222,6 +220,6 @@ def _edges_pair_up(faces: np.ndarray) -> bool:
     with np.errstate(over="ignore"):
         for j in range(3):
             a, b = f[:, j], f[:, (j + 1) % 3]
-            forward += np.sum(((a * _MIX[0]) ^ (b * _MIX[1])) * _MIX[2], dtype=np.uint64)
-            reverse += np.sum(((b * _MIX[0]) ^ (a * _MIX[1])) * _MIX[2], dtype=np.uint64)
+            forward += np.sum(((a * _PRIMES[0]) ^ (b * _PRIMES[1])) * _PRIMES[2], dtype=np.uint64)
+            reverse += np.sum(((b * _PRIMES[0]) ^ (a * _PRIMES[1])) * _PRIMES[2], dtype=np.uint64)
     return bool(forward == reverse)

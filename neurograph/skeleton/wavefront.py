@@ -275,9 +275,7 @@ def _extend_tips(skeleton: Skeleton, points: np.ndarray, dist: np.ndarray) -> Sk
     leaves = np.flatnonzero((skeleton.children_count() == 0) & (skeleton.parent >= 0))
     vm = skeleton.vertex_map
     far = group_argmax(dist, vm, skeleton.n_nodes)[leaves]
-    if (far < 0).any():  # a leaf holding no point (not one the level sets make): the old lookup
-        order = np.lexsort((-dist, vm))
-        far = order[np.searchsorted(vm[order], leaves)]
+    leaves, far = leaves[far >= 0], far[far >= 0]  # a leaf holding no point has nothing to reach
     tip = points[far]
     vec = tip - skeleton.vertices[leaves]
     length = np.linalg.norm(vec, axis=1)
