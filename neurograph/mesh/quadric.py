@@ -212,13 +212,17 @@ def _simplify(vertices, faces, thresholds, target_count, remember_refusals):
             if it > 0:  # compact the triangles, keeping their order
                 dst = 0
                 for t in range(m):
-                    if not tdel[t]:
-                        T[dst] = T[t]
-                        TN[dst] = TN[t]
-                        terr[dst] = terr[t]
-                        blocked[dst] = blocked[t]
+                    if tdel[t]:
+                        continue
+                    if dst != t:
+                        for j in range(3):
+                            T[dst, j] = T[t, j]
+                            TN[dst, j] = TN[t, j]
+                            blocked[dst, j] = blocked[t, j]
+                        for j in range(4):
+                            terr[dst, j] = terr[t, j]
                         stale[dst] = stale[t]
-                        dst += 1
+                    dst += 1
                 m = dst
                 tdel[:m] = False
             else:  # plane quadrics, face normals and edge errors of the input
