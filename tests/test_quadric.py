@@ -6,8 +6,12 @@ import numpy as np
 import pytest
 import trimesh
 
-from neurograph.mesh.quadric import decimate, simplify, spatial_order
-from neurograph.mesh.resolution import schedule
+from neurograph.mesh.quadric import FS_SCHEDULE, decimate, simplify
+
+
+def schedule(tolerance):
+    """Thresholds (nm²) rising to 6 x tolerance² in the last sweep."""
+    return FS_SCHEDULE * 6 * tolerance ** 2 / FS_SCHEDULE[-1]
 
 
 def _sphere(subdivisions=5, radius=1000.0, jitter=0.0, seed=0):
@@ -82,15 +86,6 @@ def test_empty_and_open_meshes():
     edges = np.sort(np.vstack([out_f[:, [0, 1]], out_f[:, [1, 2]], out_f[:, [2, 0]]]), axis=1)
     _, counts = np.unique(edges, axis=0, return_counts=True)
     assert (counts == 1).sum() > 0 and len(out_f) > 0
-
-
-def test_spatial_order_is_the_same_mesh():
-    v, f = _subdivided_tube(1)
-    v2, f2 = spatial_order(v, f)
-    assert sorted(map(tuple, np.round(v, 9))) == sorted(map(tuple, np.round(v2, 9)))
-    key = lambda vv, ff: sorted(tuple(sorted(map(tuple, np.round(vv[t], 9)))) for t in ff)  # noqa: E731
-    assert key(v, f) == key(v2, f2)
-    assert np.isclose(trimesh.Trimesh(v, f).area, trimesh.Trimesh(v2, f2).area)
 
 
 def test_same_result_as_fast_simplification():

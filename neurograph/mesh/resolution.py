@@ -48,7 +48,7 @@ import numpy as np
 
 from ..errors import MeshError
 from .clean import _PRIMES  # the same odd 64-bit multipliers hash the edges here
-from .quadric import simplify, spatial_order
+from .quadric import FS_SCHEDULE, simplify
 
 FACES_PER_UM2 = 30.0
 """Default processing resolution in faces per µm² of surface (equilateral triangles of ~280 nm
@@ -61,13 +61,12 @@ TOLERANCE_NM = 5.0
 """Default geometric tolerance of the decimation in nm (about half an EM voxel: 4 x 4 x 40 nm
 MICrONS, 8 nm hemibrain)."""
 
-# The quadric decimation (:mod:`neurograph.mesh.quadric`) sweeps the mesh 100 times, the collapse
-# threshold of sweep k rising as (k + 3) ** 7 (fast-simplification's schedule) up to
-# 6 * tolerance**2 (nm²) in the last: the quadric sums squared distances over the planes merged
-# into a vertex (~6 on a regular mesh).
+# The quadric decimation (:mod:`neurograph.mesh.quadric`) sweeps the mesh 100 times with
+# fast-simplification's schedule, threshold 1e-9 * (k + 3) ** 7 in sweep k; coordinates are
+# scaled so that the last threshold is 6 * tolerance**2 (nm²): the quadric sums squared distances
+# over the planes merged into a vertex (~6 on a regular mesh).
 _PLANES = 6.0
-_SWEEPS = 100
-_AGG = 7.0
+_LAST_THRESHOLD = float(FS_SCHEDULE[-1])
 # 100 sweeps from millions of faces stop before the tolerance is exhausted (the 1.3M-face MICrONS
 # subdivision: 124k faces after one call, 107k after two); a second call, with the quadrics of the
 # surface it starts from, goes on
@@ -86,23 +85,6 @@ _PASSES = 2
 _STAGED = 16
 _STAGE_STOP = 4
 _STAGE_FACTOR = 4
-
-
-def schedule(tolerance: float = TOLERANCE_NM) -> np.ndarray:
-    """Quadric error allowed in each sweep of a tolerance-bound decimation.
-
-    Parameters
-    ----------
-    tolerance : float, default :data:`TOLERANCE_NM`
-        How far (nm) a collapse may move the surface.
-
-    Returns
-    -------
-    (100,) float ndarray
-        Thresholds in nm², rising as ``(k + 3) ** 7`` to ``6 * tolerance**2``.
-    """
-    k = np.arange(_SWEEPS, dtype=float)
-    return _PLANES * tolerance ** 2 * ((k + 3) / (_SWEEPS + 2)) ** _AGG
 
 
 def surface_area(vertices: np.ndarray, faces: np.ndarray, chunk: int = 1 << 20) -> float:
@@ -192,8 +174,11 @@ def coarsen(vertices: np.ndarray, faces: np.ndarray, faces_per_um2: float = FACE
     closed = _manifold_simplify(vertices - centre, faces, tolerance)
     if closed is not None:
         return closed[0] + centre, closed[1], "manifold"
-    thresholds = schedule(tolerance)
-    out_v, out_f = spatial_order(vertices - centre, faces)
+    # coordinates scaled so that fast-simplification's schedule (which the results were validated
+    # with, and which this reproduces bit for bit on the same numbers) ends at 6 * tolerance**2
+    scale = np.sqrt(_LAST_THRESHOLD / _PLANES) / tolerance
+    thresholds = FS_SCHEDULE
+    out_v, out_f = (vertices - centre) * scale, faces
     if len(out_f) > _STAGED * target:  # far finer than the floor: first down in quarters
         while len(out_f) > _STAGE_STOP * target:
             want = max(len(out_f) // _STAGE_FACTOR, _STAGE_STOP * target)
@@ -202,6 +187,7 @@ def coarsen(vertices: np.ndarray, faces: np.ndarray, faces_per_um2: float = FACE
                 break
     for _ in range(_PASSES):  # as far as the tolerance allows (the density only decides whether)
         out_v, out_f = simplify(out_v, out_f, thresholds)
+    out_v /= scale
     out_v += centre
     return out_v, out_f, "quadric"
 
