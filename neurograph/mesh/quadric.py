@@ -363,10 +363,8 @@ def decimate(vertices: np.ndarray, faces: np.ndarray, target_count: int) -> tupl
 
     Parameters
     ----------
-    vertices : (n, 3) float ndarray
-        Vertex coordinates in nm.
-    faces : (m, 3) int ndarray
-        Triangles.
+    vertices, faces : (n, 3) float and (m, 3) int ndarrays
+        The mesh, in nm.
     target_count : int
         Faces wanted; the result has at most this many unless folds stop it first.
 
