@@ -167,8 +167,9 @@ def hemibrain(steps: bool) -> None:
 
 
 def synthetic(steps: bool) -> None:
-    import fast_simplification
     import trimesh
+
+    from neurograph.mesh.quadric import decimate
 
     from neurograph.synthetic import make_neuron
 
@@ -177,7 +178,7 @@ def synthetic(steps: bool) -> None:
         cell = make_neuron(seed, "unipolar")
         rng = np.random.default_rng(seed)
         v = np.asarray(cell.mesh.vertices) + rng.normal(0.0, 40.0, cell.mesh.vertices.shape)
-        v, f = fast_simplification.simplify(v.astype(np.float32), np.asarray(cell.mesh.faces), target_reduction=0.7)
+        v, f = decimate(v, np.asarray(cell.mesh.faces), int(0.3 * len(cell.mesh.faces)))
         coarse = trimesh.Trimesh(v, f, process=True)
         for label, mesh in (("own mesh", cell.mesh), ("coarsened", coarse)):
             row = []

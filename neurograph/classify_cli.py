@@ -153,18 +153,25 @@ def _train(args: argparse.Namespace) -> int:
                          f"(columns: {', '.join(map(str, table.columns[:10]))}, ...)")
     drop = [c for c in (args.drop or []) if c in table.columns]
     table = table.drop(columns=drop)
+    if args.coarse is not None and args.coarse not in table.columns:
+        raise InputError(f"coarse class column {args.coarse!r} is not in {args.features} "
+                         f"(columns: {', '.join(map(str, table.columns[:10]))}, ...)")
+    stages = {} if args.coarse is None else {"coarse": args.coarse, "routing": args.routing}
     labelled = table[table[args.label].notna()]
+    if args.coarse is not None:
+        labelled = labelled[labelled[args.coarse].notna()]
     if len(labelled) < len(table):
-        print(f"{len(table) - len(labelled)} rows without a label left out")
-    extra = {}
+        print(f"{len(table) - len(labelled)} rows without a label{'' if args.coarse is None else ' or coarse class'}"
+              " left out")
+    extra = dict(stages)
     if args.cv:
         res = cross_validate(labelled, args.label, model=args.model, n_splits=args.cv,
-                             min_class_size=args.min_class_size)
+                             min_class_size=args.min_class_size, **stages)
         print(f"{args.cv}-fold cross-validation: balanced accuracy {res.balanced_accuracy:.3f} ± "
               f"{res.balanced_accuracy_sd:.3f}, macro F1 {res.macro_f1:.3f}")
         print(res.confusion.to_string())
-        extra = {"cv_balanced_accuracy": res.balanced_accuracy, "cv_macro_f1": res.macro_f1,
-                 "cv_folds": args.cv, "dropped_classes": res.dropped_classes}
+        extra.update(cv_balanced_accuracy=res.balanced_accuracy, cv_macro_f1=res.macro_f1, cv_folds=args.cv,
+                     dropped_classes=res.dropped_classes)
         if res.dropped_classes:
             keep = ~label_strings(labelled[args.label]).isin(res.dropped_classes)
             labelled = labelled[keep]
@@ -175,8 +182,8 @@ def _train(args: argparse.Namespace) -> int:
             print(f"left out {len(small)} class(es) with fewer than {args.min_class_size} neurons: "
                   + ", ".join(f"{k} ({v})" for k, v in small.items()))
             labelled = labelled[~label_strings(labelled[args.label]).isin(small.index)]
-        extra = {"dropped_classes": {str(k): int(v) for k, v in small.items()}}
-    model = train(labelled, args.label, model=args.model)
+        extra["dropped_classes"] = {str(k): int(v) for k, v in small.items()}
+    model = train(labelled, args.label, model=args.model, **stages)
     save_model(model, args.output, label=args.label, extra=extra)
     print(f"trained {args.model} on {len(labelled)} neurons, {len(model.feature_names_in_)} features, "
           f"classes {[str(c) for c in model.classes_]}; saved to {args.output}")
@@ -229,6 +236,12 @@ def add_classify_parsers(sub) -> None:
     tr.add_argument("--min-class-size", type=int, default=None,
                     help="leave out classes with fewer neurons, with or without --cv (default: keep all; CV needs "
                     ">= --cv each)")
+    tr.add_argument("--coarse", default=None,
+                    help="column with a coarse class (e.g. spiny / aspiny): train a two-stage model, coarse class "
+                    "first, then --label with a model per coarse class (off by default)")
+    tr.add_argument("--routing", choices=["hard", "soft"], default="hard",
+                    help="with --coarse: follow the predicted coarse class (hard) or weigh every stage by its "
+                    "probability (soft)")
     tr.set_defaults(func=_train)
 
     pr = sub.add_parser("predict", help="predict classes and probabilities with a trained model")

@@ -31,7 +31,7 @@ from .errors import InputError
 from .graph.neuron import Neuron, decompose
 from .mesh.soma import Soma
 from .skeleton import Skeleton
-from .skeleton.resample import resample
+from .skeleton.resample import resample, subset
 from .skeleton.tree import reroot_at, root_labels, topological_order
 
 #: perturbation kinds of :func:`perturb`, in the order of issue #11 (a)-(f)
@@ -181,13 +181,11 @@ def fragment(neuron: Neuron, n_pieces: int = 4, gap_um: tuple[float, float] = (0
     added_from = np.asarray(added_from, np.int64)
     vertices = np.vstack([sk.vertices, np.reshape(added_xyz, (-1, 3))])
     parent = np.r_[parent, np.full(len(added_from), -1)]
-    keep = np.r_[~removed, np.ones(len(added_from), bool)]
-    new_id = np.cumsum(keep) - 1
-    idx = np.flatnonzero(keep)
-    new_parent = np.where(parent[idx] >= 0, new_id[np.maximum(parent[idx], 0)], -1)
-    skeleton = Skeleton(vertices[idx], new_parent, np.r_[sk.radius, sk.radius[added_from]][idx], None,
-                        new_id[sk.soma_nodes], np.r_[sk.node_type, sk.node_type[added_from]][idx])
-    return _neuron(skeleton, neuron.somas, neuron.name, _as_neuron)
+    cut = Skeleton(vertices, parent, np.r_[sk.radius, sk.radius[added_from]], None, sk.soma_nodes,
+                   np.r_[sk.node_type, sk.node_type[added_from]])
+    # the removed stretches: nothing below them is kept (each piece below hangs from its new root)
+    return _neuron(subset(cut, np.r_[~removed, np.ones(len(added_from), bool)]), neuron.somas, neuron.name,
+                   _as_neuron)
 
 
 def resample_spacing(neuron: Neuron, factor: float, seed: int = 0, _as_neuron: bool = True) -> Neuron:

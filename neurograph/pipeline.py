@@ -98,7 +98,7 @@ def extract(source: Any, voxel_size: float | Sequence[float] | None = None, name
     segment_id : int, optional
         Segment id in a precomputed layer ``source`` (units from the layer's ``info``).
     decimate : int or float, optional
-        Simplify the mesh (quadric decimation, ``fast-simplification``) before everything
+        Simplify the mesh (quadric decimation, :func:`neurograph.mesh.quadric.decimate`) before everything
         else, as NEURD does: an int > 1 is the target number of faces, a float in (0, 1)
         the fraction of faces kept. Off by default: it trades accuracy for speed (spines
         and thin twigs lose detail first; ``benchmarks/scaling.py`` measures the effect on

@@ -338,3 +338,24 @@ def test_hierarchical_classifier_routes_by_the_coarse_class(tmp_path):
         classify.HierarchicalClassifier().fit(X, table["layer"])  # no coarse class
     with pytest.raises(InputError):
         classify.cross_validate(X, table["layer"], coarse=table["type"], model=classify.build_pipeline())
+
+
+def test_cli_train_two_stage(tmp_path, capsys):
+    """`neurograph train --coarse COLUMN` trains the two-stage model (the coarse column is not a
+    feature), records it in model.json, and `predict` routes new cells without that column."""
+    table = _two_level_table()
+    table.to_parquet(tmp_path / "t.parquet")
+    assert main(["train", str(tmp_path / "t.parquet"), "--label", "layer", "--coarse", "type", "--cv", "3",
+                 "-o", str(tmp_path / "m")]) == 0
+    assert "balanced accuracy" in capsys.readouterr().out
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert meta["coarse"] == "type" and meta["routing"] == "hard" and meta["cv_balanced_accuracy"] > 0.9
+    assert set(meta["features"]) == {"kind", "depth", "apical", "noise"}
+    assert isinstance(classify.load_model(tmp_path / "m"), classify.HierarchicalClassifier)
+    new = _two_level_table(60, seed=3)
+    new.drop(columns=["type", "layer"]).to_csv(tmp_path / "new.csv")
+    assert main(["predict", str(tmp_path / "m"), str(tmp_path / "new.csv"), "-o", str(tmp_path / "p.csv")]) == 0
+    pred = pd.read_csv(tmp_path / "p.csv", index_col=0)
+    assert (pred["predicted"].astype(str) == new["layer"].loc[pred.index]).mean() > 0.9
+    assert main(["train", str(tmp_path / "t.parquet"), "--label", "layer", "--coarse", "nope",
+                 "-o", str(tmp_path / "m2")]) == 1

@@ -166,7 +166,7 @@ def test_allen_full_reconstructions_keep_their_dendrite_features_without_the_axo
     import pandas as pd
 
     from neurograph.skeleton import Skeleton
-    from neurograph.skeleton.resample import _subset
+    from neurograph.skeleton.resample import subset
 
     from .conftest import SHARED
 
@@ -185,7 +185,7 @@ def test_allen_full_reconstructions_keep_their_dendrite_features_without_the_axo
             p = sk.parent[v]
             below_axon[v] = p >= 0 and (below_axon[p] or not keep[p])
         keep &= ~below_axon
-        stripped = _subset(sk, keep, sk.topological_order())
+        stripped = subset(sk, keep)
         cut.append(ng.decompose(Skeleton(stripped.vertices, stripped.parent, stripped.radius, None,
                                          stripped.soma_nodes, stripped.node_type), neuron.somas, None, name=sid))
         full.append(neuron)

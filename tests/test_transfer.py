@@ -122,8 +122,14 @@ def test_load_swc_heal(tmp_path):
     assert len(ng.load_swc(path, units="nm").skeleton.roots) == 3
     healed = ng.load_swc(path, units="nm", heal=True)
     assert len(healed.skeleton.roots) == 1 and len(ng.heal_report(healed)) == 2
+    after = ng.heal(ng.load_swc(path, units="nm"))  # healing on load is healing afterwards
+    assert np.array_equal(healed.skeleton.parent, after.skeleton.parent) and healed.branches.equals(after.branches)
+    assert healed.repair_report["heal"] == after.repair_report["heal"]
     with pytest.raises(ng.InputError):
         ng.heal(tree, max_gap_um=-1)
+    for bad in (-1, "far", float("nan")):
+        with pytest.raises(ng.InputError, match="heal"):
+            ng.load_swc(path, units="nm", heal=bad)
 
 
 # ----------------------------------------------------------------------------------- canonical form

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..skeleton import Skeleton
 from ..skeleton.heal import heal_skeleton
 from ..skeleton.resample import canonical_skeleton
 from .neuron import Neuron, decompose
@@ -54,17 +55,21 @@ def heal(neuron: Neuron, max_gap_um: float = MAX_GAP_UM) -> Neuron:
     except (TypeError, ValueError):
         raise InputError(f"max_gap_um must be a number of µm, got {max_gap_um!r}") from None
     skeleton, joins = heal_skeleton(neuron.skeleton, max_gap)
-    before = len(neuron.skeleton.roots)
     if len(joins) == 0 and np.array_equal(skeleton.parent, neuron.skeleton.parent):
         healed = neuron.copy()
     else:
         # the same nodes in one tree: spines, synapses and labels follow the new branch ids
         healed = neuron.with_core(skeleton=skeleton)
-    report = dict(healed.repair_report)
-    report["heal"] = {"pieces_before": int(before), "pieces_after": int(len(skeleton.roots)),
-                      "max_gap_um": float(max_gap_um), "joins": joins.to_dict("records")}
-    healed.repair_report = report
+    healed.repair_report = {**healed.repair_report,
+                            "heal": heal_record(neuron.skeleton, skeleton, joins, max_gap_um)}
     return healed
+
+
+def heal_record(before: Skeleton, after: Skeleton, joins: pd.DataFrame, max_gap_um: float) -> dict:
+    """What :func:`heal` records in ``repair_report["heal"]``: pieces before and after, the
+    largest gap allowed (µm) and the joins (rows of :func:`heal_report`)."""
+    return {"pieces_before": int(len(before.roots)), "pieces_after": int(len(after.roots)),
+            "max_gap_um": float(max_gap_um), "joins": joins.to_dict("records")}
 
 
 def heal_report(neuron: Neuron) -> pd.DataFrame:

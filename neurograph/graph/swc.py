@@ -244,18 +244,28 @@ def load_swc(path: str | os.PathLike, units: str | None = None, voxel_size: floa
                       f"(units={units!r}); if the file's soma radius is real, its coordinates are probably in "
                       "larger units (units='voxel' with voxel_size=8 for hemibrain, or units='um')",
                       UnitsWarning, stacklevel=2)
-    neuron = decompose(skeleton, somas, None, name=name)
-    neuron.repair_report = {"source": "swc", "path": os.fspath(path), "units": units,
-                            "voxel_size": None if voxel_size is None else np.ravel(voxel_size).tolist(),
-                            "radius_known": radius_known_fraction(skeleton)}
-    neuron.settings = {"dataset": None if profile is None else profile.name, "units": units,
-                       "voxel_size": neuron.repair_report["voxel_size"], "soma_radius": soma_radius,
-                       "swc_radii": bool(np.isfinite(np.asarray(skeleton.radius, float)).any()
-                                         and (np.asarray(skeleton.radius, float) > 0).any())}
-    if heal is not False and heal is not None:
-        from .heal import MAX_GAP_UM, heal as heal_neuron
+    report = {"source": "swc", "path": os.fspath(path), "units": units,
+              "voxel_size": None if voxel_size is None else np.ravel(voxel_size).tolist(),
+              "radius_known": radius_known_fraction(skeleton)}
+    settings = {"dataset": None if profile is None else profile.name, "units": units,
+                "voxel_size": report["voxel_size"], "soma_radius": soma_radius,
+                "swc_radii": bool(np.isfinite(np.asarray(skeleton.radius, float)).any()
+                                  and (np.asarray(skeleton.radius, float) > 0).any())}
+    if heal is not False and heal is not None:  # heal the skeleton, then decompose once
+        from ..skeleton.heal import heal_skeleton
+        from .heal import MAX_GAP_UM, heal_record
 
-        settings = neuron.settings
-        neuron = heal_neuron(neuron, MAX_GAP_UM if heal is True else heal)
-        neuron.settings = {**settings, "heal_max_gap_um": float(MAX_GAP_UM if heal is True else heal)}
+        try:
+            max_gap_um = float(MAX_GAP_UM if heal is True else heal)
+        except (TypeError, ValueError):
+            max_gap_um = float("nan")
+        if not (np.isfinite(max_gap_um) and max_gap_um >= 0):
+            raise InputError(f"heal must be True, False or a largest gap in µm (>= 0), got {heal!r}")
+        healed, joins = heal_skeleton(skeleton, max_gap_um * 1e3)
+        report["heal"] = heal_record(skeleton, healed, joins, max_gap_um)
+        settings["heal_max_gap_um"] = max_gap_um
+        skeleton = healed
+    neuron = decompose(skeleton, somas, None, name=name)
+    neuron.repair_report = report
+    neuron.settings = settings
     return neuron

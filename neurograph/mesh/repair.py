@@ -23,6 +23,7 @@ from ..io.meshes import validate_arrays
 from .clean import clean
 from .components import candidate_pairs, closest_links, vertex_components
 from .holes import fill_small_holes
+from .quadric import decimate
 from .resolution import FACES_PER_UM2, TOLERANCE_NM, coarsen, surface_area
 
 
@@ -192,11 +193,4 @@ def repair(mesh: trimesh.Trimesh, gap: float = 2000.0, fill_holes: bool = True,
 
 
 def _decimate(mesh: trimesh.Trimesh, target_faces: int) -> tuple[np.ndarray, np.ndarray]:
-    try:
-        import fast_simplification
-    except ImportError as exc:  # pragma: no cover - dependency is declared
-        raise MeshError("decimation needs the 'fast-simplification' package: pip install fast-simplification") from exc
-    ratio = 1.0 - target_faces / len(mesh.faces)
-    vertices, faces = fast_simplification.simplify(np.asarray(mesh.vertices, np.float32),
-                                                   np.asarray(mesh.faces, np.int32), target_reduction=ratio)
-    return vertices.astype(np.float64), faces.astype(np.int64)
+    return decimate(np.asarray(mesh.vertices), np.asarray(mesh.faces), target_faces)

@@ -25,7 +25,8 @@ Two decimators, by what the surface is:
   watertight exports) is simplified by ``manifold3d`` (``Manifold.simplify(tolerance)``), which
   keeps the topology: no holes, pinches or non-manifold edges appear;
 * any other mesh (EM exports in thousands of pieces, with holes and non-manifold edges, which
-  :func:`neurograph.repair` deals with anyway) by quadric decimation (``fast-simplification``),
+  :func:`neurograph.repair` deals with anyway) by quadric decimation
+  (:func:`neurograph.mesh.quadric.simplify`, fast-simplification's algorithm in Numba),
   never collapsing an edge whose quadric error (the sum of squared distances of
   the new vertex to the planes of the original faces merged into it) exceeds
   ``6 * tolerance**2``: a vertex within ``tolerance`` of each of the ~6 face planes about it
@@ -47,6 +48,7 @@ import numpy as np
 
 from ..errors import MeshError
 from .clean import _PRIMES  # the same odd 64-bit multipliers hash the edges here
+from .quadric import FS_SCHEDULE, simplify
 
 FACES_PER_UM2 = 30.0
 """Default processing resolution in faces per µm² of surface (equilateral triangles of ~280 nm
@@ -59,15 +61,16 @@ TOLERANCE_NM = 5.0
 """Default geometric tolerance of the decimation in nm (about half an EM voxel: 4 x 4 x 40 nm
 MICrONS, 8 nm hemibrain)."""
 
-# fast_simplification raises its collapse threshold each pass as 1e-9 * (pass + 3) ** AGG for
-# at most 100 passes; coordinates are scaled so that the last threshold is 6 * tolerance**2 (nm²):
-# the quadric sums squared distances over the planes merged into a vertex (~6 on a regular mesh).
+# The quadric decimation (:mod:`neurograph.mesh.quadric`) sweeps the mesh 100 times with
+# fast-simplification's schedule, threshold 1e-9 * (k + 3) ** 7 in sweep k; coordinates are
+# scaled so that the last threshold is 6 * tolerance**2 (nm²): the quadric sums squared distances
+# over the planes merged into a vertex (~6 on a regular mesh).
 _PLANES = 6.0
-# fast_simplification sweeps the mesh at most 100 times: from millions of faces it stops before
-# the tolerance is exhausted (the 1.3M-face MICrONS subdivision: 119k faces after one call, 102k
-# after two); a second call, with the quadrics of the surface it starts from, goes on
+_LAST_THRESHOLD = float(FS_SCHEDULE[-1])
+# 100 sweeps from millions of faces stop before the tolerance is exhausted (the 1.3M-face MICrONS
+# subdivision: 124k faces after one call, 107k after two); a second call, with the quadrics of the
+# surface it starts from, goes on
 _PASSES = 2
-_AGG = 7.0
 # A mesh more than _STAGED times finer than the floor (the MICrONS mesh at 64x its faces: 53x) is
 # first brought down in stages: each call of the same schedule stops once a quarter of the faces
 # is gone (from the MICrONS mesh at 64x, both stages stop in sweeps 15-19, where the collapse
@@ -82,7 +85,6 @@ _AGG = 7.0
 _STAGED = 16
 _STAGE_STOP = 4
 _STAGE_FACTOR = 4
-_LAST_THRESHOLD = 1e-9 * 102.0 ** _AGG
 
 
 def surface_area(vertices: np.ndarray, faces: np.ndarray, chunk: int = 1 << 20) -> float:
@@ -158,7 +160,7 @@ def coarsen(vertices: np.ndarray, faces: np.ndarray, faces_per_um2: float = FACE
     Raises
     ------
     MeshError
-        A non-positive resolution or tolerance, or ``fast-simplification`` missing.
+        A non-positive resolution or tolerance.
     """
     if not (faces_per_um2 > 0 and np.isfinite(faces_per_um2)):
         raise MeshError(f"resolution must be a positive number of faces per µm², got {faces_per_um2!r}")
@@ -172,23 +174,22 @@ def coarsen(vertices: np.ndarray, faces: np.ndarray, faces_per_um2: float = FACE
     closed = _manifold_simplify(vertices - centre, faces, tolerance)
     if closed is not None:
         return closed[0] + centre, closed[1], "manifold"
-    try:
-        import fast_simplification
-    except ImportError as exc:  # pragma: no cover - dependency is declared
-        raise MeshError("the resolution floor needs 'fast-simplification': pip install fast-simplification") from exc
-    scale = np.sqrt(_LAST_THRESHOLD / _PLANES) / tolerance  # last pass's threshold = 6 tol² (nm²)
-    out_v, out_f = (vertices - centre) * scale, np.asarray(faces, np.int32)
+    # coordinates scaled so that fast-simplification's schedule (which the results were validated
+    # with, and which this reproduces bit for bit on the same numbers) ends at 6 * tolerance**2
+    scale = np.sqrt(_LAST_THRESHOLD / _PLANES) / tolerance
+    thresholds = FS_SCHEDULE
+    out_v, out_f = (vertices - centre) * scale, faces
     if len(out_f) > _STAGED * target:  # far finer than the floor: first down in quarters
         while len(out_f) > _STAGE_STOP * target:
             want = max(len(out_f) // _STAGE_FACTOR, _STAGE_STOP * target)
-            out_v, out_f = fast_simplification.simplify(out_v, out_f, target_count=want, agg=_AGG)
+            out_v, out_f = simplify(out_v, out_f, thresholds, target_count=want)
             if len(out_f) > want:  # the tolerance stopped it first
                 break
     for _ in range(_PASSES):  # as far as the tolerance allows (the density only decides whether)
-        out_v, out_f = fast_simplification.simplify(out_v, out_f, target_count=4, agg=_AGG)
+        out_v, out_f = simplify(out_v, out_f, thresholds)
     out_v /= scale
     out_v += centre
-    return out_v, out_f.astype(np.int64), "quadric"
+    return out_v, out_f, "quadric"
 
 
 def _manifold_simplify(vertices: np.ndarray, faces: np.ndarray,

@@ -22,6 +22,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from ..arrays import unique_rows
+from ..unionfind import find, union
 from .components import cell_keys
 
 
@@ -338,23 +339,12 @@ def _face_pieces(tri: np.ndarray, n_vertices: int) -> np.ndarray:
             v = tri[f, c]
             if first[v] < 0:
                 first[v] = f
-                continue
-            a, b = f, first[v]
-            while root[a] != a:
-                root[a] = root[root[a]]  # path halving (roots do not change)
-                a = root[a]
-            while root[b] != b:
-                root[b] = root[root[b]]
-                b = root[b]
-            if a != b:
-                root[max(a, b)] = min(a, b)
+            else:
+                union(root, f, first[v])
     label = np.empty(n, np.int64)
     next_label = 0
     for f in range(n):
-        r = f
-        while root[r] != r:
-            r = root[r]
-        root[f] = r
+        r = find(root, f)  # the piece's first triangle
         if r == f:
             label[f] = next_label
             next_label += 1

@@ -5,17 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-
-@njit(cache=True)
-def _find(parent: np.ndarray, i: int) -> int:
-    root = i
-    while parent[root] != root:
-        root = parent[root]
-    while parent[i] != root:
-        nxt = parent[i]
-        parent[i] = root
-        i = nxt
-    return root
+from ..unionfind import find, union
 
 
 @njit(cache=True)
@@ -46,12 +36,10 @@ def cluster_level_sets(edges: np.ndarray, bins: np.ndarray, fixed: np.ndarray) -
         a, b = edges[k, 0], edges[k, 1]
         if bins[a] != bins[b] or fixed[a] or fixed[b]:
             continue
-        ra, rb = _find(parent, a), _find(parent, b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
+        union(parent, a, b)
     labels = np.empty(n, dtype=np.int64)
     for i in range(n):
-        labels[i] = _find(parent, i)
+        labels[i] = find(parent, i)
     return labels
 
 

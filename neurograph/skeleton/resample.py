@@ -61,19 +61,37 @@ def _pruned(order: np.ndarray, parent: np.ndarray, arm: np.ndarray, min_length: 
     return removed
 
 
-def _subset(skeleton: Skeleton, keep: np.ndarray, order: np.ndarray) -> Skeleton:
-    """The skeleton restricted to ``keep`` (closed under parents); removed nodes (and their
-    mesh vertices) map to their nearest kept ancestor."""
+def subset(skeleton: Skeleton, keep: np.ndarray) -> Skeleton:
+    """The skeleton restricted to the nodes in ``keep``.
+
+    Parameters
+    ----------
+    skeleton : Skeleton
+        Not modified.
+    keep : (n,) bool ndarray
+        Nodes kept; the parent of every kept node must be kept too (or be -1). The mesh
+        vertices of a removed node go to its nearest kept ancestor.
+
+    Returns
+    -------
+    Skeleton
+        Kept nodes in their order, re-indexed.
+    """
     n = skeleton.n_nodes
-    owner = np.arange(n)
     parent = skeleton.parent
-    for v in order:  # parents first: a removed node takes its parent's owner
-        if not keep[v]:
-            owner[v] = owner[parent[v]]
     new_id = np.cumsum(keep) - 1
     idx = np.flatnonzero(keep)
     new_parent = np.where(parent[idx] >= 0, new_id[np.maximum(parent[idx], 0)], -1)
-    vmap = None if skeleton.vertex_map is None else new_id[owner[skeleton.vertex_map]]
+    vmap = None
+    if skeleton.vertex_map is not None:
+        # nearest kept ancestor of every node, by pointer jumping (log of the depth in passes)
+        owner = np.where(keep | (parent < 0), np.arange(n), parent)
+        while True:
+            nxt = owner[owner]
+            if np.array_equal(nxt, owner):
+                break
+            owner = nxt
+        vmap = new_id[owner[skeleton.vertex_map]]
     return Skeleton(skeleton.vertices[idx], new_parent, skeleton.radius[idx], vmap,
                     new_id[skeleton.soma_nodes], skeleton.node_type[idx])
 
@@ -109,7 +127,7 @@ def prune_twigs(skeleton: Skeleton, min_length: float) -> Skeleton:
     removed = _pruned(order, skeleton.parent, arm, float(min_length), protected)
     if not removed.any():
         return skeleton
-    return _subset(skeleton, ~removed, order)
+    return subset(skeleton, ~removed)
 
 
 @njit(cache=True)
@@ -307,7 +325,7 @@ def root_at_soma_end(skeleton: Skeleton, twig_length: float = 0.0) -> Skeleton:
         return skeleton
     kept = ~_pruned(order, parent, _arm_lengths(order, parent, skeleton.edge_lengths), float(twig_length),
                     np.isin(np.arange(skeleton.n_nodes), skeleton.soma_nodes))
-    pruned = _subset(skeleton, kept, order) if not kept.all() else skeleton
+    pruned = subset(skeleton, kept) if not kept.all() else skeleton
     raw_id = np.flatnonzero(kept)  # pruned node -> raw node (tips and roots survive pruning as themselves)
     stretch = _end_stretches(pruned.parent, pruned.children_count(), pruned.edge_lengths)
     ends = np.flatnonzero(stretch >= 0)

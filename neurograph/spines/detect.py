@@ -334,15 +334,16 @@ def _components(seed: np.ndarray, edges: np.ndarray, n: int) -> np.ndarray:
 
 def _measure(label: np.ndarray, verts: np.ndarray, faces: np.ndarray, edges: np.ndarray,
              area_f: np.ndarray,
-             index: EdgeIndex | None, radius: np.ndarray, lim: dict) -> tuple[np.ndarray | list, np.ndarray, np.ndarray]:
+             index: EdgeIndex | None, radius: np.ndarray, lim: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Features of every candidate: the rows of kept spines (one row of :data:`SPINE_COLUMNS`
-    but ``branch`` per spine, a float array; an empty list without spines), vertices
+    but ``branch`` per spine, a float array with no rows when there are none), vertices
     relabelled by spine, and the vertices of candidates too small to be spines (bumps)."""
     n_lab = int(label.max()) + 1
     out = np.full(len(label), -1, np.int64)
     small = np.zeros(len(label), bool)
+    none = np.empty((0, len(SPINE_COLUMNS) - 1))
     if n_lab <= 0 or index is None:
-        return [], out, small
+        return none, out, small
     face_lab = face_owner(faces, label)
     # the foot: vertices just outside each spine, next to one of its vertices
     a, b = label[edges[:, 0]], label[edges[:, 1]]
@@ -356,7 +357,7 @@ def _measure(label: np.ndarray, verts: np.ndarray, faces: np.ndarray, edges: np.
     # the nearest skeleton edges of all bases in one query
     cands = np.flatnonzero(np.diff(f_ptr) >= 2)
     if not len(cands):
-        return [], out, small
+        return none, out, small
     base, tip, length, volume, area = spine_extent(verts, faces, foot_ptr, foot_ids, v_ptr, v_ids, f_ptr, f_ids,
                                                    np.ascontiguousarray(area_f, float), cands)
     nodes = index.query(base)[0]
@@ -369,7 +370,7 @@ def _measure(label: np.ndarray, verts: np.ndarray, faces: np.ndarray, edges: np.
     small = (label >= 0) & is_bump[np.maximum(label, 0)]
     kept, at = cands[keep], np.flatnonzero(keep)
     if not len(kept):
-        return [], out, small
+        return none, out, small
     spine_of = np.full(n_lab, -1, np.int64)
     spine_of[kept] = np.arange(len(kept))
     out = np.where(label >= 0, spine_of[np.maximum(label, 0)], -1)

@@ -1,0 +1,376 @@
+"""Quadric edge-collapse decimation in Numba, bounded by an error schedule.
+
+The algorithm is the one of ``fast-simplification`` (Sven Forstmann's "Fast Quadric Mesh
+Simplification", Garland-Heckbert plane quadrics): each vertex carries the quadric of the
+planes of its original faces; in sweep ``k`` over the triangles every edge whose quadric error
+is below ``thresholds[k]`` collapses to its optimal point, unless that would fold a triangle
+(a normal turned by more than ~78° or a sliver) or the triangle was touched earlier in the same
+sweep. Every fifth sweep compacts the triangles and rebuilds the vertex-to-triangle lists.
+
+Same order, same tests, and on the same coordinates the same result as
+``fast_simplification.simplify``, bit for bit (tested), with three differences:
+
+* the schedule is an explicit array of thresholds (``FS_SCHEDULE`` is fast-simplification's
+  ``1e-9 * (k + 3) ** 7`` for 100 sweeps), so a caller can bound the error of a decimation;
+* a collapse that was refused (fold or sliver) is not tested again until something about its
+  two vertices changes (every collapse stamps the vertices whose fans it changes): late in a
+  schedule most of the work was re-testing, sweep after sweep, collapses refused in the sweep
+  before;
+* the edge errors of a triangle changed by a collapse are computed when a sweep next reaches
+  it, once, instead of after every collapse that touches it (the same numbers: they change only
+  through a collapse at one of its vertices, which marks it again).
+
+On the MICrONS mesh subdivided to 1.3M faces the first of the resolution floor's two passes
+takes 6.4 s here against fast-simplification's 7.8 s (same faces, same vertices).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_NEXT = (1, 2, 0)
+
+FS_SCHEDULE = 1e-9 * (np.arange(100) + 3.0) ** 7
+"""fast-simplification's collapse thresholds, sweep by sweep (``1e-9 * (k + 3) ** 7``, squared units
+of the coordinates)."""
+
+
+@njit(cache=True, error_model="numpy")
+def _det3(q, a11, a12, a13, a21, a22, a23, a31, a32, a33):
+    return (q[a11] * q[a22] * q[a33] + q[a13] * q[a21] * q[a32] + q[a12] * q[a23] * q[a31]
+            - q[a13] * q[a22] * q[a31] - q[a11] * q[a23] * q[a32] - q[a12] * q[a21] * q[a33])
+
+
+@njit(cache=True, error_model="numpy")
+def _vertex_error(q, x, y, z):
+    return (q[0] * x * x + 2 * q[1] * x * y + 2 * q[2] * x * z + 2 * q[3] * x + q[4] * y * y
+            + 2 * q[5] * y * z + 2 * q[6] * y + q[7] * z * z + 2 * q[8] * z + q[9])
+
+
+@njit(cache=True, error_model="numpy")
+def _edge_error(Q, P, border, a, b, q, p):
+    """Quadric error of collapsing edge (a, b); its optimal point is written to ``p``."""
+    for k in range(10):
+        q[k] = Q[a, k] + Q[b, k]
+    det = _det3(q, 0, 1, 2, 1, 4, 5, 2, 5, 7)
+    if det != 0 and not (border[a] and border[b]):
+        p[0] = -1 / det * _det3(q, 1, 2, 3, 4, 5, 6, 5, 7, 8)
+        p[1] = 1 / det * _det3(q, 0, 2, 3, 1, 5, 6, 2, 7, 8)
+        p[2] = -1 / det * _det3(q, 0, 1, 3, 1, 4, 6, 2, 5, 8)
+        return _vertex_error(q, p[0], p[1], p[2])
+    mx, my, mz = (P[a, 0] + P[b, 0]) / 2, (P[a, 1] + P[b, 1]) / 2, (P[a, 2] + P[b, 2]) / 2
+    e1 = _vertex_error(q, P[a, 0], P[a, 1], P[a, 2])
+    e2 = _vertex_error(q, P[b, 0], P[b, 1], P[b, 2])
+    e3 = _vertex_error(q, mx, my, mz)
+    error = min(e1, min(e2, e3))
+    if e1 == error:
+        p[0], p[1], p[2] = P[a, 0], P[a, 1], P[a, 2]
+    if e2 == error:
+        p[0], p[1], p[2] = P[b, 0], P[b, 1], P[b, 2]
+    if e3 == error:
+        p[0], p[1], p[2] = mx, my, mz
+    return error
+
+
+@njit(cache=True, error_model="numpy")
+def _triangle_errors(T, Q, P, border, t, q, p, terr):
+    for j in range(3):
+        terr[t, j] = _edge_error(Q, P, border, T[t, j], T[t, _NEXT[j]], q, p)
+    terr[t, 3] = min(terr[t, 0], min(terr[t, 1], terr[t, 2]))
+
+
+@njit(cache=True, error_model="numpy")
+def _flipped(P, T, TN, tdel, rtid, rtv, start, count, p, i1, deleted):
+    """True when moving the fan's centre to ``p`` folds or slivers one of its triangles; marks
+    in ``deleted`` the fan's triangles that also hold ``i1`` (they vanish with the edge)."""
+    for k in range(count):
+        t = rtid[start + k]
+        if tdel[t]:
+            continue
+        s = rtv[start + k]
+        id1, id2 = T[t, _NEXT[s]], T[t, _NEXT[_NEXT[s]]]
+        if id1 == i1 or id2 == i1:
+            deleted[k] = 1
+            continue
+        d1x, d1y, d1z = P[id1, 0] - p[0], P[id1, 1] - p[1], P[id1, 2] - p[2]
+        n1 = np.sqrt(d1x * d1x + d1y * d1y + d1z * d1z)
+        d1x, d1y, d1z = d1x / n1, d1y / n1, d1z / n1
+        d2x, d2y, d2z = P[id2, 0] - p[0], P[id2, 1] - p[1], P[id2, 2] - p[2]
+        n2 = np.sqrt(d2x * d2x + d2y * d2y + d2z * d2z)
+        d2x, d2y, d2z = d2x / n2, d2y / n2, d2z / n2
+        if abs(d1x * d2x + d1y * d2y + d1z * d2z) > 0.999:
+            return True
+        nx, ny, nz = d1y * d2z - d1z * d2y, d1z * d2x - d1x * d2z, d1x * d2y - d1y * d2x
+        nn = np.sqrt(nx * nx + ny * ny + nz * nz)
+        deleted[k] = 0
+        if (nx / nn) * TN[t, 0] + (ny / nn) * TN[t, 1] + (nz / nn) * TN[t, 2] < 0.2:
+            return True
+    return False
+
+
+@njit(cache=True, error_model="numpy")
+def _build_refs(T, m, n, tstart, tcount, rtid, rtv):
+    tcount[:n] = 0
+    for t in range(m):
+        for j in range(3):
+            tcount[T[t, j]] += 1
+    total = 0
+    for v in range(n):
+        tstart[v] = total
+        total += tcount[v]
+        tcount[v] = 0
+    for t in range(m):
+        for j in range(3):
+            v = T[t, j]
+            rtid[tstart[v] + tcount[v]] = t
+            rtv[tstart[v] + tcount[v]] = j
+            tcount[v] += 1
+    return total
+
+
+@njit(cache=True, error_model="numpy")
+def _find_borders(T, n, tstart, tcount, rtid, border):
+    """A vertex is on a border when it occurs in only one triangle of some neighbour's fan."""
+    ids = np.empty(64, np.int64)
+    counts = np.empty(64, np.int64)
+    for v in range(n):
+        used = 0
+        for k in range(tcount[v]):
+            t = rtid[tstart[v] + k]
+            for j in range(3):
+                w = T[t, j]
+                o = 0
+                while o < used and ids[o] != w:
+                    o += 1
+                if o == used:
+                    if used == len(ids):
+                        ids = np.concatenate((ids, np.empty(len(ids), np.int64)))
+                        counts = np.concatenate((counts, np.empty(len(counts), np.int64)))
+                    ids[used] = w
+                    counts[used] = 1
+                    used += 1
+                else:
+                    counts[o] += 1
+        for o in range(used):
+            if counts[o] == 1:
+                border[ids[o]] = True
+
+
+@njit(cache=True, error_model="numpy")
+def _update_fan(i0, v, T, tdel, tdirty, stale, blocked, rtid, rtv, tstart, tcount, deleted, rlen,
+                stamp, vstamp):
+    """Re-point the surviving triangles of ``v``'s fan to ``i0``, delete the ones that held the
+    collapsed edge, and append the survivors to the reference list; their edge errors are
+    marked stale (computed when a sweep next reaches them: the same values, since only a
+    collapse at one of their vertices changes them, and that marks them again). Returns
+    (refs length, triangles deleted)."""
+    removed = 0
+    for k in range(tcount[v]):
+        t = rtid[tstart[v] + k]
+        if tdel[t]:
+            continue
+        if deleted[k]:
+            tdel[t] = True
+            removed += 1
+            for j in range(3):
+                vstamp[T[t, j]] = stamp
+            continue
+        tv = rtv[tstart[v] + k]
+        T[t, tv] = i0
+        tdirty[t] = True
+        stale[t] = True
+        for j in range(3):
+            vstamp[T[t, j]] = stamp
+            blocked[t, j] = -1
+        rtid[rlen] = t
+        rtv[rlen] = tv
+        rlen += 1
+    return rlen, removed
+
+
+@njit(cache=True, error_model="numpy")
+def _simplify(vertices, faces, thresholds, target_count, remember_refusals):
+    n, m = len(vertices), len(faces)
+    P = vertices.copy()
+    T = faces.astype(np.int32)
+    Q = np.zeros((n, 10))
+    TN = np.empty((m, 3))
+    terr = np.empty((m, 4))
+    tdel = np.zeros(m, np.bool_)
+    tdirty = np.zeros(m, np.bool_)
+    stale = np.zeros(m, np.bool_)
+    blocked = np.full((m, 3), -1, np.int32)
+    border = np.zeros(n, np.bool_)
+    vstamp = np.zeros(n, np.int32)
+    tstart = np.zeros(n, np.int64)
+    tcount = np.zeros(n, np.int64)
+    rtid = np.empty(4 * m + 64, np.int32)
+    rtv = np.empty(4 * m + 64, np.int8)
+    del0 = np.zeros(64, np.int64)
+    del1 = np.zeros(64, np.int64)
+    q = np.empty(10)
+    p = np.empty(3)
+    alive = m
+    stamp = 0
+    rlen = 0
+    for it in range(len(thresholds)):
+        if alive <= target_count:
+            break
+        if it % 5 == 0:
+            if it > 0:  # compact the triangles, keeping their order
+                dst = 0
+                for t in range(m):
+                    if tdel[t]:
+                        continue
+                    if dst != t:
+                        for j in range(3):
+                            T[dst, j] = T[t, j]
+                            TN[dst, j] = TN[t, j]
+                            blocked[dst, j] = blocked[t, j]
+                        for j in range(4):
+                            terr[dst, j] = terr[t, j]
+                        stale[dst] = stale[t]
+                    dst += 1
+                m = dst
+                tdel[:m] = False
+            else:  # plane quadrics, face normals and edge errors of the input
+                for t in range(m):
+                    a, b, c = T[t, 0], T[t, 1], T[t, 2]
+                    ux, uy, uz = P[b, 0] - P[a, 0], P[b, 1] - P[a, 1], P[b, 2] - P[a, 2]
+                    wx, wy, wz = P[c, 0] - P[a, 0], P[c, 1] - P[a, 1], P[c, 2] - P[a, 2]
+                    nx, ny, nz = uy * wz - uz * wy, uz * wx - ux * wz, ux * wy - uy * wx
+                    nn = np.sqrt(nx * nx + ny * ny + nz * nz)
+                    nx, ny, nz = nx / nn, ny / nn, nz / nn
+                    TN[t, 0], TN[t, 1], TN[t, 2] = nx, ny, nz
+                    d = -(nx * P[a, 0] + ny * P[a, 1] + nz * P[a, 2])
+                    for j in range(3):
+                        v = T[t, j]
+                        Q[v, 0] += nx * nx
+                        Q[v, 1] += nx * ny
+                        Q[v, 2] += nx * nz
+                        Q[v, 3] += nx * d
+                        Q[v, 4] += ny * ny
+                        Q[v, 5] += ny * nz
+                        Q[v, 6] += ny * d
+                        Q[v, 7] += nz * nz
+                        Q[v, 8] += nz * d
+                        Q[v, 9] += d * d
+                for t in range(m):
+                    _triangle_errors(T, Q, P, border, t, q, p, terr)
+            rlen = _build_refs(T, m, n, tstart, tcount, rtid, rtv)
+            if it == 0:
+                _find_borders(T, n, tstart, tcount, rtid, border)
+        tdirty[:m] = False
+        threshold = thresholds[it]
+        for t in range(m):
+            if stale[t] and not tdel[t]:
+                _triangle_errors(T, Q, P, border, t, q, p, terr)
+                stale[t] = False
+            if terr[t, 3] > threshold or tdel[t] or tdirty[t]:
+                continue
+            for j in range(3):
+                if not terr[t, j] < threshold:
+                    continue
+                i0, i1 = T[t, j], T[t, _NEXT[j]]
+                if border[i0] != border[i1]:
+                    continue
+                if remember_refusals and blocked[t, j] >= max(vstamp[i0], vstamp[i1]):
+                    continue  # refused before, and nothing about either vertex changed since
+                _edge_error(Q, P, border, i0, i1, q, p)
+                if tcount[i0] > len(del0):
+                    del0 = np.zeros(2 * tcount[i0], np.int64)
+                if tcount[i1] > len(del1):
+                    del1 = np.zeros(2 * tcount[i1], np.int64)
+                if (_flipped(P, T, TN, tdel, rtid, rtv, tstart[i0], tcount[i0], p, i1, del0)
+                        or _flipped(P, T, TN, tdel, rtid, rtv, tstart[i1], tcount[i1], p, i0, del1)):
+                    blocked[t, j] = stamp
+                    continue
+                if rlen + tcount[i0] + tcount[i1] > len(rtid):
+                    grown = max(2 * len(rtid), rlen + tcount[i0] + tcount[i1])
+                    rtid = np.concatenate((rtid, np.empty(grown - len(rtid), np.int32)))
+                    rtv = np.concatenate((rtv, np.empty(grown - len(rtv), np.int8)))
+                stamp += 1
+                P[i0, 0], P[i0, 1], P[i0, 2] = p[0], p[1], p[2]
+                for k in range(10):
+                    Q[i0, k] += Q[i1, k]
+                first = rlen
+                rlen, gone0 = _update_fan(i0, i0, T, tdel, tdirty, stale, blocked, rtid, rtv, tstart, tcount,
+                                          del0, rlen, stamp, vstamp)
+                rlen, gone1 = _update_fan(i0, i1, T, tdel, tdirty, stale, blocked, rtid, rtv, tstart, tcount,
+                                          del1, rlen, stamp, vstamp)
+                alive -= gone0 + gone1
+                count = rlen - first
+                if count <= tcount[i0]:  # fits where the old list was
+                    rtid[tstart[i0]:tstart[i0] + count] = rtid[first:rlen]
+                    rtv[tstart[i0]:tstart[i0] + count] = rtv[first:rlen]
+                    rlen = first
+                else:
+                    tstart[i0] = first
+                tcount[i0] = count
+                break
+            if alive <= target_count:
+                break
+    # the surviving triangles and the vertices they use, in their order
+    keep_t = np.flatnonzero(~tdel[:m])
+    used = np.zeros(n, np.bool_)
+    for t in keep_t:
+        for j in range(3):
+            used[T[t, j]] = True
+    new_index = np.cumsum(used) - 1
+    out_f = np.empty((len(keep_t), 3), np.int64)
+    for i in range(len(keep_t)):
+        for j in range(3):
+            out_f[i, j] = new_index[T[keep_t[i], j]]
+    return P[used], out_f
+
+
+def simplify(vertices: np.ndarray, faces: np.ndarray, thresholds: np.ndarray,
+             target_count: int = 0, remember_refusals: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Collapse edges by quadric error, sweep ``k`` taking every edge below ``thresholds[k]``.
+
+    Parameters
+    ----------
+    vertices : (n, 3) float ndarray
+        Vertex coordinates (nm; any unit, as long as ``thresholds`` is in its square).
+    faces : (m, 3) int ndarray
+        Triangles.
+    thresholds : (k,) float ndarray
+        Quadric error allowed in each sweep (squared units of ``vertices``), usually rising; the
+        number of sweeps is its length.
+    target_count : int, default 0
+        Stop once no more than this many triangles are left.
+    remember_refusals : bool, default True
+        Do not re-test a refused collapse until one of its vertices changes (same result,
+        faster); False re-tests it every sweep, as ``fast-simplification`` does.
+
+    Returns
+    -------
+    vertices : (n', 3) float64 ndarray
+    faces : (m', 3) int64 ndarray
+        The simplified mesh (unused vertices dropped, order kept).
+    """
+    v = np.ascontiguousarray(vertices, np.float64)
+    f = np.ascontiguousarray(faces, np.int64)
+    if not len(f):
+        return v.copy(), f.copy()
+    return _simplify(v, f, np.ascontiguousarray(thresholds, np.float64), int(target_count), bool(remember_refusals))
+
+
+def decimate(vertices: np.ndarray, faces: np.ndarray, target_count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Quadric decimation to about ``target_count`` faces (fast-simplification's default schedule:
+    100 sweeps, thresholds ``1e-9 * (k + 3) ** 7`` in the squared units of ``vertices``).
+
+    Parameters
+    ----------
+    vertices, faces : (n, 3) float and (m, 3) int ndarrays
+        The mesh, in nm.
+    target_count : int
+        Faces wanted; the result has at most this many unless folds stop it first.
+
+    Returns
+    -------
+    vertices : (n', 3) float64 ndarray
+    faces : (m', 3) int64 ndarray
+    """
+    return simplify(vertices, faces, FS_SCHEDULE, target_count)

@@ -1,0 +1,97 @@
+"""The Numba quadric decimation (neurograph.mesh.quadric): bounded error, no folds, the same
+result with and without remembering refused collapses, and fast-simplification's result where
+that package is installed."""
+
+import numpy as np
+import pytest
+import trimesh
+
+from neurograph.mesh.quadric import FS_SCHEDULE, decimate, simplify
+
+
+def schedule(tolerance):
+    """Thresholds (nm²) rising to 6 x tolerance² in the last sweep."""
+    return FS_SCHEDULE * 6 * tolerance ** 2 / FS_SCHEDULE[-1]
+
+
+def _sphere(subdivisions=5, radius=1000.0, jitter=0.0, seed=0):
+    mesh = trimesh.creation.icosphere(subdivisions=subdivisions, radius=radius)
+    v = np.asarray(mesh.vertices, float)
+    if jitter:
+        v = v + np.random.default_rng(seed).normal(0.0, jitter, v.shape)
+    return v, np.asarray(mesh.faces, np.int64)
+
+
+def _subdivided_tube(levels=2):
+    """A capped cylinder subdivided flat: many new vertices lie exactly on old faces."""
+    tube = trimesh.creation.cylinder(radius=300.0, height=4000.0, sections=24)
+    v, f = np.asarray(tube.vertices, float), np.asarray(tube.faces, np.int64)
+    for _ in range(levels):
+        v, f = trimesh.remesh.subdivide(v, f)
+    return v, f
+
+
+def test_tolerance_bounds_the_surface_error():
+    """Every vertex of the result stays within 2x the tolerance of a finely tessellated sphere
+    of radius 1000 nm (the error bound: ~6 planes each within the tolerance), and the faces
+    keep their outward orientation (no fold)."""
+    v, f = _sphere(6)
+    for tol in (1.0, 5.0):
+        out_v, out_f = simplify(v, f, schedule(tol))
+        assert len(out_f) < 0.8 * len(f)
+        assert np.abs(np.linalg.norm(out_v, axis=1) - 1000.0).max() < 2 * tol
+        centroids = out_v[out_f].mean(axis=1)
+        normals = np.cross(out_v[out_f[:, 1]] - out_v[out_f[:, 0]], out_v[out_f[:, 2]] - out_v[out_f[:, 0]])
+        assert (np.einsum("ij,ij->i", normals, centroids) > 0).all()
+    loose, tight = len(simplify(v, f, schedule(5.0))[1]), len(simplify(v, f, schedule(1.0))[1])
+    assert loose < tight
+
+
+def test_flat_subdivision_comes_back_down():
+    """Vertices added on flat faces cost no error: most of a subdivided tube's new faces go
+    (not all: the tube's long thin faces make slivers that the fold test refuses), and the
+    surface does not move."""
+    v, f = _subdivided_tube(2)
+    out_v, out_f = simplify(v, f, schedule(1.0))
+    assert len(out_f) < 0.7 * len(f)
+    r = np.linalg.norm(out_v[:, :2], axis=1)
+    on_side = np.abs(out_v[:, 2]) < 1999.0
+    assert np.abs(r[on_side] - 300.0 * np.cos(np.pi / 24)).max() < 300.0 * (1 - np.cos(np.pi / 24)) + 1e-6
+    assert np.abs(np.abs(out_v[~on_side, 2]) - 2000.0).max() < 1e-6
+
+
+@pytest.mark.parametrize("mesh", ["tube", "jittered sphere"])
+def test_remembering_refusals_changes_nothing(mesh):
+    v, f = _subdivided_tube(2) if mesh == "tube" else _sphere(5, jitter=2.0)
+    thresholds = schedule(5.0)
+    fast = simplify(v, f, thresholds)
+    slow = simplify(v, f, thresholds, remember_refusals=False)
+    assert np.array_equal(fast[1], slow[1]) and np.array_equal(fast[0], slow[0])
+
+
+def test_target_count_and_decimate():
+    v, f = _sphere(5, jitter=1.0)
+    out_v, out_f = decimate(v, f, 2000)
+    assert 1900 <= len(out_f) <= 2000
+    assert len(out_v) == len(np.unique(out_f))  # unused vertices dropped
+    assert np.abs(np.linalg.norm(out_v, axis=1) - 1000.0).max() < 40.0
+
+
+def test_empty_and_open_meshes():
+    v, f = _sphere(3)
+    out_v, out_f = simplify(v, f[:0], schedule(5.0))
+    assert out_f.shape == (0, 3)
+    half = f[v[f].mean(axis=1)[:, 2] > 0]  # open: a border all round; it must not shrink
+    out_v, out_f = simplify(v, half, schedule(5.0))
+    edges = np.sort(np.vstack([out_f[:, [0, 1]], out_f[:, [1, 2]], out_f[:, [2, 0]]]), axis=1)
+    _, counts = np.unique(edges, axis=0, return_counts=True)
+    assert (counts == 1).sum() > 0 and len(out_f) > 0
+
+
+def test_same_result_as_fast_simplification():
+    """Bit for bit the result of the C++ library it ports, on the same coordinates."""
+    fast_simplification = pytest.importorskip("fast_simplification")
+    v, f = _sphere(5, jitter=3.0)
+    a_v, a_f = fast_simplification.simplify(v, f.astype(np.int32), target_count=1500, agg=7.0)
+    b_v, b_f = decimate(v, f, 1500)
+    assert np.array_equal(a_f, b_f) and np.array_equal(a_v, b_v)
