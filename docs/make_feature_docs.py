@@ -48,7 +48,7 @@ def render() -> str:
              "change when the neuron is scaled. The `position` group is opt-in (it depends on the "
              "brain space); every other feature is independent of orientation, handedness and node density. "
              "*form*: the form of the neuron the feature is computed on (`form` in `ng.feature_table()`): "
-             "*canonical* = the healed tree with side arms < 10 µm pruned and the cable resampled every 1 µm, "
+             "*canonical* = the healed tree with side arms < 10 µm pruned, cable that folds straight back onto itself (a node on a misaligned section) put back on its neurite and the cable resampled every 1 µm, "
              "a tree without a soma rooted at the end of its longest unbranched end stretch "
              "(`ng.canonical`: the same whatever the tracing style's twig density and node spacing), for every "
              "feature of the skeleton's shape; *raw* = the neuron as given, for features of inputs tied to its "

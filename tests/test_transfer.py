@@ -260,3 +260,68 @@ def test_drop_soma_perturbation():
     assert len(bare.skeleton.roots) == int((tree.skeleton.parent == 0).sum())  # one tree per stem
     root = bare.skeleton.roots
     assert all((bare.skeleton.parent == r).sum() == 1 for r in root)  # every root is a former tip
+
+
+# ------------------------------------------------------------------- spikes: nodes displaced off their neurite
+def _line(n: int = 41, spacing_nm: float = 1000.0) -> Skeleton:
+    """A straight unbranched neurite along x, ``n`` nodes ``spacing_nm`` apart, rooted at node 0."""
+    xyz = np.column_stack([np.arange(n) * spacing_nm, np.zeros(n), np.zeros(n)])
+    return Skeleton(xyz, np.r_[-1, np.arange(n - 1)], np.full(n, 200.0))
+
+
+def test_straighten_spikes_puts_a_displaced_node_back():
+    from neurograph.skeleton.resample import straighten_spikes
+
+    sk = _line(161, 250.0)  # 40 µm traced every 0.25 µm, as the FAFB tracings
+    bad = sk.vertices.copy()
+    bad[80] += [-3000.0, 12000.0, 0.0]  # a misaligned section: one node 12.4 µm off, both neighbours in place
+    spiked = Skeleton(bad, sk.parent, sk.radius)
+    assert spiked.cable_length == pytest.approx(39500.0 + np.hypot(3250.0, 12000.0) + np.hypot(2750.0, 12000.0))
+    fixed = straighten_spikes(spiked)
+    # the fold (out to the spike and back, until the two ways part) lies on the neurite again, in order
+    assert np.abs(fixed.vertices[:, 1:]).max() < 1e-6 and (np.diff(fixed.vertices[:, 0]) > 0).all()
+    moved = np.flatnonzero(np.linalg.norm(fixed.vertices - sk.vertices, axis=1) > 1e-6)
+    # they part ~4 µm beyond the spike's base on a straight neurite (2 (t - 12.4) = 0.5 t at t ~ 16.5 µm)
+    assert 80 in moved and moved.min() >= 80 - 20 and moved.max() <= 80 + 20
+    assert fixed.cable_length == pytest.approx(40000.0, rel=1e-12)
+    # the same spike sampled 10x more densely, or 12x more coarsely (no node at its tip), comes out the same
+    for spacing in (25.0, 3000.0):
+        other = resample(spiked, spacing)
+        assert other.cable_length > 60000.0 if spacing < 250 else other.cable_length > 50000.0
+        assert straighten_spikes(other).cable_length == pytest.approx(40000.0, rel=1e-9)
+    # a twig on the spike: the canonical form prunes it first, then takes the spike out
+    twig = Skeleton(np.vstack([bad, bad[80] + [1500.0, -2000.0, 0.0]]), np.r_[sk.parent, 80], np.full(162, 200.0))
+    form = ng.canonical(ng.decompose(twig, [], name="t"))
+    assert form.skeleton.cable_length == pytest.approx(40000.0, rel=1e-6)
+    assert straighten_spikes(sk) is sk  # nothing to move
+    # the canonical form measures the neurite, not the spike: a straight backbone, 40 µm long
+    neuron = ng.decompose(spiked, [], name="s")
+    row = ng.neuron_features(neuron, groups=["morphology"]).iloc[0]
+    assert row["total_length"] == pytest.approx(40.0, rel=1e-9)
+    straight = row[[f"backbone_straightness_{k}" for k in range(10)]].to_numpy(float)
+    assert np.allclose(straight, 1.0, atol=1e-9)
+    raw = ng.neuron_features(neuron, groups=["morphology"], form="raw").iloc[0]
+    assert raw["total_length"] > 62.0 and raw["max_path_length"] > 62.0  # the raw form keeps the spike
+
+
+def test_straighten_spikes_moves_a_displaced_branch_point_and_keeps_real_turns():
+    from neurograph.skeleton.resample import straighten_spikes
+
+    # a branch point at (10, 0, 0) µm with two children 1 µm on, displaced by 8 µm in z
+    xyz = np.array([[0, 0, 0], [9, 0, 0], [10, 0, 8], [11, 0.5, 0], [11, -0.5, 0], [20, 5, 0], [20, -5, 0]]) * 1e3
+    parent = np.array([-1, 0, 1, 2, 2, 3, 4])
+    fixed = straighten_spikes(Skeleton(xyz, parent, np.full(7, 200.0)))
+    assert np.allclose(fixed.vertices[2], [31000 / 3, 0.0, 0.0])  # mean of (9, 0, 0), (11, ±0.5, 0)
+    assert np.array_equal(np.delete(fixed.vertices, 2, 0), np.delete(xyz, 2, 0))
+    # real geometry stays: a right angle, a U-turn whose limbs are 2 µm apart (not folded onto
+    # each other) and a soma node whose neighbours crowd together
+    turn = np.array([[0, 0, 0], [5, 0, 0], [5, 5, 0]]) * 1e3
+    u_turn = np.array([[0, 0, 0], [5, 0, 0], [6, 1, 0], [5, 2, 0], [0, 2, 0]]) * 1e3
+    for pts in (turn, u_turn):
+        sk = Skeleton(pts, np.r_[-1, np.arange(len(pts) - 1)], np.full(len(pts), 200.0))
+        assert straighten_spikes(sk) is sk
+    soma = Skeleton(np.array([[0, 0, 0], [5, 0, 0], [5, 0.5, 0]]) * 1e3, np.array([1, -1, 1]), np.full(3, 200.0),
+                    soma_nodes=np.array([1]))
+    assert straighten_spikes(soma) is soma
+    with pytest.raises(ng.InputError):
+        straighten_spikes(soma, ratio=0.0)

@@ -96,7 +96,9 @@ def canonical(neuron: Neuron, twig_um: float = CANONICAL_TWIG_UM,
     """The neuron's canonical form: the form skeleton features are computed on.
 
     Side arms shorter than ``twig_um`` are pruned (:func:`neurograph.skeleton.resample.prune_twigs`),
-    then the cable is resampled every ``spacing_um`` (:func:`~neurograph.skeleton.resample.resample`);
+    cable that folds straight back onto itself (a node on a misaligned section) is put back on its
+    neurite (:func:`~neurograph.skeleton.resample.straighten_spikes`), then the cable is resampled
+    every ``spacing_um`` (:func:`~neurograph.skeleton.resample.resample`);
     the tree stays rooted at its soma. A tree without a soma is first rooted at the end of its
     longest unbranched end stretch, where its soma most likely was
     (:func:`~neurograph.skeleton.resample.root_at_soma_end`), not wherever the file put its root. Orientation and handedness do not enter: features
