@@ -366,9 +366,12 @@ def main() -> int:
         worst_mean = max(summary["canonical", t, "mean"][kind][0] - summary["canonical", t, "mean"][kind][1]
                          for t in y_tasks)
         frac = summary["canonical", kind, "rho"]
+        # <= 0.03 up to float rounding: balanced accuracies are ratios of small integers (class sizes
+        # ~10-200), so a difference within 1e-9 of 0.03 is 0.03 (one neuron: 0.9176 -> 0.8876 gives
+        # 0.0300000000000001 in floats)
         print(f"  ({LETTER[kind]}) {kind:13s} largest accuracy drop {worst:+.3f} "
-              f"{'MET' if worst <= 0.03 else 'NOT MET'} (mean of 3 seeds {worst_mean:+.3f} "
-              f"{'MET' if worst_mean <= 0.03 else 'NOT MET'}); Spearman >= 0.9 for {frac:.1%} "
+              f"{'MET' if worst <= 0.03 + 1e-9 else 'NOT MET'} (mean of 3 seeds {worst_mean:+.3f} "
+              f"{'MET' if worst_mean <= 0.03 + 1e-9 else 'NOT MET'}); Spearman >= 0.9 for {frac:.1%} "
               f"{'MET' if frac >= 0.9 else 'NOT MET'}")
     for task, target in TARGETS.items():
         v = summary["canonical", task]["clean"][1]
