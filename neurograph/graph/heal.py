@@ -50,11 +50,7 @@ def heal(neuron: Neuron, max_gap_um: float = MAX_GAP_UM) -> Neuron:
     """
     if not hasattr(neuron, "skeleton"):
         raise InputError(f"heal needs a neurograph Neuron, got {type(neuron).__name__}")
-    try:
-        max_gap = float(max_gap_um) * 1e3
-    except (TypeError, ValueError):
-        raise InputError(f"max_gap_um must be a number of µm, got {max_gap_um!r}") from None
-    skeleton, joins = heal_skeleton(neuron.skeleton, max_gap)
+    skeleton, joins = heal_skeleton(neuron.skeleton, max_gap_nm(max_gap_um))
     if len(joins) == 0 and np.array_equal(skeleton.parent, neuron.skeleton.parent):
         healed = neuron.copy()
     else:
@@ -63,6 +59,18 @@ def heal(neuron: Neuron, max_gap_um: float = MAX_GAP_UM) -> Neuron:
     healed.repair_report = {**healed.repair_report,
                             "heal": heal_record(neuron.skeleton, skeleton, joins, max_gap_um)}
     return healed
+
+
+def max_gap_nm(max_gap_um: float, what: str = "max_gap_um") -> float:
+    """The largest gap to join, µm -> nm; :class:`InputError` naming ``what`` unless it is a
+    number >= 0."""
+    try:
+        gap = float(max_gap_um)
+    except (TypeError, ValueError):
+        gap = float("nan")
+    if not (np.isfinite(gap) and gap >= 0):
+        raise InputError(f"{what} must be a largest gap in µm (a number >= 0), got {max_gap_um!r}")
+    return gap * 1e3
 
 
 def heal_record(before: Skeleton, after: Skeleton, joins: pd.DataFrame, max_gap_um: float) -> dict:

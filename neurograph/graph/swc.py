@@ -253,15 +253,11 @@ def load_swc(path: str | os.PathLike, units: str | None = None, voxel_size: floa
                                   and (np.asarray(skeleton.radius, float) > 0).any())}
     if heal is not False and heal is not None:  # heal the skeleton, then decompose once
         from ..skeleton.heal import heal_skeleton
-        from .heal import MAX_GAP_UM, heal_record
+        from .heal import MAX_GAP_UM, heal_record, max_gap_nm
 
-        try:
-            max_gap_um = float(MAX_GAP_UM if heal is True else heal)
-        except (TypeError, ValueError):
-            max_gap_um = float("nan")
-        if not (np.isfinite(max_gap_um) and max_gap_um >= 0):
-            raise InputError(f"heal must be True, False or a largest gap in µm (>= 0), got {heal!r}")
-        healed, joins = heal_skeleton(skeleton, max_gap_um * 1e3)
+        gap = MAX_GAP_UM if heal is True else heal
+        healed, joins = heal_skeleton(skeleton, max_gap_nm(gap, what="heal"))
+        max_gap_um = float(gap)
         report["heal"] = heal_record(skeleton, healed, joins, max_gap_um)
         settings["heal_max_gap_um"] = max_gap_um
         skeleton = healed

@@ -155,7 +155,7 @@ def repair(mesh: trimesh.Trimesh, gap: float = 2000.0, fill_holes: bool = True,
             report["resolution_method"] = coarse[2]
         report["faces_after_resolution"] = int(len(work.faces))
     if target_faces is not None and len(work.faces) > target_faces:
-        work = _clean(*_decimate(work, target_faces))[0]
+        work = _clean(*decimate(np.asarray(work.vertices), np.asarray(work.faces), target_faces))[0]
         report["faces_decimated"] = int(len(work.faces))
     labels, kept, bridges, bridge_len = _select_pieces(work, gap)
     keep_vertex = np.isin(labels, kept)
@@ -191,6 +191,3 @@ def repair(mesh: trimesh.Trimesh, gap: float = 2000.0, fill_holes: bool = True,
                       "one neuron in the units given", DataWarning, stacklevel=2)
     return RepairResult(kept_mesh, np.asarray(bridges, dtype=np.int64).reshape(-1, 2), report)
 
-
-def _decimate(mesh: trimesh.Trimesh, target_faces: int) -> tuple[np.ndarray, np.ndarray]:
-    return decimate(np.asarray(mesh.vertices), np.asarray(mesh.faces), target_faces)

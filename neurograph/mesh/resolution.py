@@ -177,16 +177,15 @@ def coarsen(vertices: np.ndarray, faces: np.ndarray, faces_per_um2: float = FACE
     # coordinates scaled so that fast-simplification's schedule (which the results were validated
     # with, and which this reproduces bit for bit on the same numbers) ends at 6 * tolerance**2
     scale = np.sqrt(_LAST_THRESHOLD / _PLANES) / tolerance
-    thresholds = FS_SCHEDULE
     out_v, out_f = (vertices - centre) * scale, faces
     if len(out_f) > _STAGED * target:  # far finer than the floor: first down in quarters
         while len(out_f) > _STAGE_STOP * target:
             want = max(len(out_f) // _STAGE_FACTOR, _STAGE_STOP * target)
-            out_v, out_f = simplify(out_v, out_f, thresholds, target_count=want)
+            out_v, out_f = simplify(out_v, out_f, FS_SCHEDULE, target_count=want)
             if len(out_f) > want:  # the tolerance stopped it first
                 break
     for _ in range(_PASSES):  # as far as the tolerance allows (the density only decides whether)
-        out_v, out_f = simplify(out_v, out_f, thresholds)
+        out_v, out_f = simplify(out_v, out_f, FS_SCHEDULE)
     out_v /= scale
     out_v += centre
     return out_v, out_f, "quadric"

@@ -319,6 +319,22 @@ def steiner_graph(vertices: np.ndarray, edges: np.ndarray, face_edges: np.ndarra
 
 
 @njit(cache=True)
+def _sort_segment(a: np.ndarray, s: int, stop: int) -> None:
+    """Sort ``a[s:stop]`` in place: insertion sort for the short rows of a surface graph, else
+    ``np.sort``."""
+    if stop - s > 32:
+        a[s:stop] = np.sort(a[s:stop])
+        return
+    for j in range(s + 1, stop):
+        v = a[j]
+        q = j - 1
+        while q >= s and a[q] > v:
+            a[q + 1] = a[q]
+            q -= 1
+        a[q + 1] = v
+
+
+@njit(cache=True)
 def undirected_csr(points: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Each undirected pair of ``edges`` once, as an upper-triangle CSR graph weighted by length.
 
@@ -363,16 +379,7 @@ def undirected_csr(points: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, n
     w = 0
     for i in range(n):
         s, stop = count[i], count[i + 1]
-        if stop - s > 32:
-            cols[s:stop] = np.sort(cols[s:stop])
-        else:  # insertion sort: rows of a surface graph are short
-            for j in range(s + 1, stop):
-                v = cols[j]
-                q = j - 1
-                while q >= s and cols[q] > v:
-                    cols[q + 1] = cols[q]
-                    q -= 1
-                cols[q + 1] = v
+        _sort_segment(cols, s, stop)
         for j in range(s, stop):
             if j == s or cols[j] != cols[j - 1]:
                 cols[w] = cols[j]
@@ -437,16 +444,7 @@ def reeb_parents(edges: np.ndarray, node_of: np.ndarray, node_bin: np.ndarray) -
     keys = np.empty(m, np.int64)
     for a in range(n):
         s, stop = count[a], count[a + 1]
-        if stop - s > 32:
-            earlier[s:stop] = np.sort(earlier[s:stop])
-        else:
-            for j in range(s + 1, stop):
-                v = earlier[j]
-                q = j - 1
-                while q >= s and earlier[q] > v:
-                    earlier[q + 1] = earlier[q]
-                    q -= 1
-                earlier[q + 1] = v
+        _sort_segment(earlier, s, stop)
         for j in range(s, stop):
             keys[j] = a * n + earlier[j]
     parent = np.full(n, -1, np.int64)

@@ -19,7 +19,7 @@ from numba import njit
 
 from ..errors import InputError
 from .skeleton import Skeleton
-from .tree import reroot_at, root_labels
+from .tree import children_csr, reroot_at, root_labels
 
 #: :func:`straighten_spikes`: cable is a spike where its two ways from a node stay closer together
 #: than this times their path length from it
@@ -413,27 +413,19 @@ def _limb_at(v: int, first: int, depth: float, vertices: np.ndarray, parent: np.
 
 
 @njit(cache=True)
-def _unfold(vertices: np.ndarray, parent: np.ndarray, is_soma: np.ndarray, ratio: float) -> np.ndarray:
-    """New node positions with spikes taken out (see :func:`straighten_spikes`)."""
+def _unfold(vertices: np.ndarray, parent: np.ndarray, start: np.ndarray, kids: np.ndarray, is_soma: np.ndarray,
+            ratio: float) -> np.ndarray:
+    """New node positions with spikes taken out (see :func:`straighten_spikes`); the children of
+    node ``v`` are ``kids[start[v]:start[v + 1]]`` (:func:`~neurograph.skeleton.tree.children_csr`)."""
     n = parent.shape[0]
     deg = np.zeros(n, np.int64)
     child_of = np.full(n, -1, np.int64)  # the child of a node with one child
-    start = np.zeros(n + 1, np.int64)
     for v in range(n):
         p = parent[v]
         if p >= 0:
             deg[v] += 1
             deg[p] += 1
             child_of[p] = v
-            start[p + 1] += 1
-    for v in range(n):
-        start[v + 1] += start[v]
-    kids = np.zeros(max(start[n], 1), np.int64)
-    fill = start[:n].copy()
-    for v in range(n):
-        if parent[v] >= 0:
-            kids[fill[parent[v]]] = v
-            fill[parent[v]] += 1
     out = vertices.copy()
     done = np.zeros(n, np.bool_)
     na = np.zeros(n, np.int64)
@@ -516,7 +508,8 @@ def straighten_spikes(skeleton: Skeleton, ratio: float = SPIKE_RATIO) -> Skeleto
         raise InputError(f"ratio must be a positive number, got {ratio!r}")
     is_soma = np.zeros(skeleton.n_nodes, np.bool_)
     is_soma[skeleton.soma_nodes] = True
-    vertices = _unfold(skeleton.vertices, skeleton.parent, is_soma, float(ratio))
+    start, kids = children_csr(skeleton.parent)
+    vertices = _unfold(skeleton.vertices, skeleton.parent, start, kids, is_soma, float(ratio))
     if np.array_equal(vertices, skeleton.vertices):
         return skeleton
     return Skeleton(vertices, skeleton.parent, skeleton.radius, skeleton.vertex_map, skeleton.soma_nodes,
