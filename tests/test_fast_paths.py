@@ -94,6 +94,39 @@ def test_ray_profile_first_hit_filter_keeps_every_enclosed_point(min_inside):
     assert np.isnan(reach[~kept]).all() and np.isnan(free[~kept]).all()
 
 
+def test_reversed_rays_give_the_last_hit_of_every_hit_cast():
+    """``reach`` comes from the rays cast back from ``max_dist``: the same medians as the
+    farthest hit within ``max_dist`` from casting every hit along the rays (a synthetic neuron
+    whose rays cross several membranes)."""
+    cell = ng.synthetic.make_neuron(1, "pyramidal")
+    mesh = cell.mesh
+    rng = np.random.default_rng(1)
+    # points just inside the membrane near the soma: their rays leave the neurite or soma and
+    # cross the neighbouring ones
+    v = np.asarray(mesh.vertices)
+    near = np.flatnonzero(np.linalg.norm(v - np.asarray(cell.soma_center, float), axis=1) < 30000)
+    pick = rng.choice(near, 100, replace=False)
+    probes = v[pick] - np.asarray(mesh.vertex_normals)[pick] * 50.0
+    directions = soma_module._sphere_directions()
+    max_dist = 15000.0
+    inside, reach, free = soma_module._cast(mesh, probes, max_dist, directions, multiple_hits=True)
+    origins = np.repeat(probes, len(directions), axis=0)
+    dirs = np.tile(directions, (len(probes), 1))
+    locs, ray, _ = mesh.ray.intersects_location(origins, dirs, multiple_hits=True)
+    dist = np.linalg.norm(locs - origins[ray], axis=1)
+    ok = dist <= max_dist
+    first, last = np.full(len(origins), np.inf), np.full(len(origins), max_dist)
+    np.minimum.at(first, ray[ok], dist[ok])
+    has = np.isfinite(first)
+    last[has] = 0.0
+    np.maximum.at(last, ray[ok], dist[ok])
+    crossings = np.bincount(ray[ok], minlength=len(origins))
+    assert (crossings >= 2).sum() > 150  # rays that meet more than one membrane are exercised
+    np.testing.assert_allclose(reach, np.median(last.reshape(len(probes), -1), axis=1), rtol=1e-6, atol=1e-3)
+    np.testing.assert_allclose(free, np.median(np.minimum(first, max_dist).reshape(len(probes), -1), axis=1),
+                               rtol=1e-6, atol=1e-3)
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_group_median_and_argmax_per_group(seed):
     rng = np.random.default_rng(seed)

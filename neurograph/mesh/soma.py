@@ -172,29 +172,42 @@ def _enclosed_first_hits(mesh: trimesh.Trimesh, points: np.ndarray, max_dist: fl
 
 def _cast(mesh: trimesh.Trimesh, points: np.ndarray, max_dist: float, directions: np.ndarray,
           multiple_hits: bool) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """``inside``, ``reach`` and ``free`` of :func:`_ray_profile` from one cast of every ray
-    (only ``inside`` when only first hits are cast)."""
+    """``inside``, ``reach`` and ``free`` of :func:`_ray_profile` (only ``inside`` when
+    ``multiple_hits`` is false).
+
+    Two first-hit casts give all three: the rays themselves (``inside``, ``free``), and the
+    same rays reversed, from ``max_dist`` out back towards the point, whose first hit is the
+    last membrane within ``max_dist`` (``reach``). That is what casting every hit along the
+    rays gives, without the engine's repeated re-casts past each hit."""
     n_p, n_d = len(points), len(directions)
     origins = np.repeat(points, n_d, axis=0)
     dirs = np.tile(directions, (n_p, 1))
-    locs, ray_idx, tri = mesh.ray.intersects_location(origins, dirs, multiple_hits=multiple_hits)
-    dist = np.linalg.norm(locs - origins[ray_idx], axis=1)
-    ok = dist <= max_dist
-    ray_idx, tri, dist = ray_idx[ok], tri[ok], dist[ok]
-    first = np.full(n_p * n_d, np.inf)
-    np.minimum.at(first, ray_idx, dist)
-    is_first = dist == first[ray_idx]
+    first, tri, ray_idx = _first_hits(mesh, origins, dirs, max_dist)
+    is_first = np.isfinite(first)
     back = np.zeros(n_p * n_d, bool)
-    back[ray_idx[is_first]] = (mesh.face_normals[tri[is_first]] * dirs[ray_idx[is_first]]).sum(1) > 0
+    back[ray_idx] = (mesh.face_normals[tri] * dirs[ray_idx]).sum(1) > 0
     inside = back.reshape(n_p, n_d).mean(axis=1)
     if not multiple_hits:
         return inside, None, None
-    last = np.full(n_p * n_d, np.nan)
-    order = np.argsort(dist)
-    last[ray_idx[order]] = dist[order]  # later (farther) writes win
-    reach = np.nanmedian(np.where(np.isfinite(first), last, max_dist).reshape(n_p, n_d), axis=1)
+    far = origins + dirs * max_dist
+    from_far = _first_hits(mesh, far, -dirs, max_dist)[0]
+    last = np.where(np.isfinite(from_far), max_dist - from_far, np.nan)
+    last[is_first] = np.fmax(last[is_first], first[is_first])  # (a hit the reversed ray grazed past)
+    reach = np.nanmedian(np.where(is_first, last, max_dist).reshape(n_p, n_d), axis=1)
     free = np.median(np.minimum(first, max_dist).reshape(n_p, n_d), axis=1)
     return inside, reach, free
+
+
+def _first_hits(mesh: trimesh.Trimesh, origins: np.ndarray, dirs: np.ndarray,
+                max_dist: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distance (nm; inf: none within ``max_dist``) to the first face each ray hits, and the
+    face and ray index of every hit within ``max_dist``."""
+    locs, ray_idx, tri = mesh.ray.intersects_location(origins, dirs, multiple_hits=False)
+    dist = np.linalg.norm(locs - origins[ray_idx], axis=1)
+    ok = dist <= max_dist
+    first = np.full(len(origins), np.inf)
+    first[ray_idx[ok]] = dist[ok]
+    return first, tri[ok], ray_idx[ok]
 
 
 def find_somas(mesh: trimesh.Trimesh, min_radius: float = 2500.0, max_radius: float = 15000.0,
