@@ -34,7 +34,7 @@ def _link(points: np.ndarray, link_um: float) -> tuple[int, np.ndarray]:
     return connected_components(adj, directed=False)
 
 
-def _arbors(ctx: NeuronContext, link_um: float = LINK_UM) -> list[dict]:
+def tip_arbors(ctx: NeuronContext, link_um: float = LINK_UM) -> list[dict]:
     """Arbors ordered by path distance, as dicts: ``n``, ``frac`` (of tips), ``centre`` (nm),
     ``rg`` (nm), ``sd`` (3 principal standard deviations of the tips, nm), ``path`` (nm)."""
     cache = ctx.__dict__.setdefault("_arbor_cache", {})
@@ -63,7 +63,7 @@ def _arbors(ctx: NeuronContext, link_um: float = LINK_UM) -> list[dict]:
 @register("n_arbors", "", f"terminal arbors: clusters of tips (linked within {LINK_UM:g} µm) holding >= "
           f"{MIN_TIP_FRACTION:.0%} of the tips", group="arbors")
 def n_arbors(ctx: NeuronContext) -> float:
-    return float(len(_arbors(ctx)))
+    return float(len(tip_arbors(ctx)))
 
 
 def _cols(stem: str) -> list[str]:
@@ -71,7 +71,7 @@ def _cols(stem: str) -> list[str]:
 
 
 def _per_arbor(ctx: NeuronContext, value) -> np.ndarray:
-    arbors = _arbors(ctx)[:N_ARBORS]
+    arbors = tip_arbors(ctx)[:N_ARBORS]
     out = np.full(N_ARBORS, NAN)
     for k, a in enumerate(arbors):
         out[k] = value(a)
@@ -93,7 +93,7 @@ def arbor_spread(ctx: NeuronContext) -> np.ndarray:
 @register("arbor1_shape", "µm", "standard deviations of arbor 1's tips along its own principal axes",
           group="arbors", columns=["arbor1_sd1", "arbor1_sd2", "arbor1_sd3"])
 def arbor1_shape(ctx: NeuronContext) -> np.ndarray:
-    arbors = _arbors(ctx)
+    arbors = tip_arbors(ctx)
     return arbors[0]["sd"] / 1e3 if arbors else np.full(3, NAN)
 
 
@@ -102,7 +102,7 @@ def arbor1_shape(ctx: NeuronContext) -> np.ndarray:
           "along the path", group="arbors", scale_free=False,
           columns=["n_fine_arbors", "fine_arbor1_tip_fraction", "fine_arbor1_spread"])
 def fine_arbor1(ctx: NeuronContext) -> np.ndarray:
-    arbors = _arbors(ctx, FINE_LINK_UM)
+    arbors = tip_arbors(ctx, FINE_LINK_UM)
     if not arbors:
         return np.array([0.0, NAN, NAN])
     return np.array([len(arbors), arbors[0]["frac"], arbors[0]["rg"] / 1e3])
@@ -117,7 +117,7 @@ SUB_LINKS_UM = (3.0, 5.0, 8.0)
           columns=[f"arbor1_top_cluster_{int(u)}um" for u in SUB_LINKS_UM]
           + [f"arbor1_cluster_entropy_{int(u)}um" for u in SUB_LINKS_UM])
 def arbor1_substructure(ctx: NeuronContext) -> np.ndarray:
-    arbors = _arbors(ctx)
+    arbors = tip_arbors(ctx)
     if not arbors:
         return np.full(2 * len(SUB_LINKS_UM), NAN)
     pts = ctx.vertices[arbors[0]["tips"]]
@@ -153,7 +153,7 @@ def arbor_detour(ctx: NeuronContext) -> np.ndarray:
 @register("arbor_separation", "µm", "distances between the centres of arbors 1-2, 1-3 and 2-3", group="arbors",
           columns=["arbor12_distance", "arbor13_distance", "arbor23_distance"])
 def arbor_separation(ctx: NeuronContext) -> np.ndarray:
-    arbors = _arbors(ctx)[:N_ARBORS]
+    arbors = tip_arbors(ctx)[:N_ARBORS]
     out = np.full(3, NAN)
     for k, (i, j) in enumerate([(0, 1), (0, 2), (1, 2)]):
         if j < len(arbors):
@@ -164,7 +164,7 @@ def arbor_separation(ctx: NeuronContext) -> np.ndarray:
 @register("arbor_angles", "deg", "angle at arbor 1 between the soma and arbor 2, and at the soma between "
           "arbors 1 and 2", group="arbors", columns=["angle_soma_arbor1_arbor2", "angle_arbor1_soma_arbor2"])
 def arbor_angles(ctx: NeuronContext) -> np.ndarray:
-    arbors = _arbors(ctx)
+    arbors = tip_arbors(ctx)
     if len(arbors) < 2:
         return np.full(2, NAN)
     s, a1, a2 = ctx.reference, arbors[0]["centre"], arbors[1]["centre"]
@@ -181,7 +181,7 @@ def arbor_angles(ctx: NeuronContext) -> np.ndarray:
           "the farthest tip) at 10, 20, ..., 100 µm of path: how the primary neurite approaches the first arbor",
           group="arbors", columns=[f"backbone_arbor1_{int(u)}um" for u in range(10, 110, 10)])
 def backbone_to_arbor1(ctx: NeuronContext) -> np.ndarray:
-    arbors = _arbors(ctx)
+    arbors = tip_arbors(ctx)
     if not arbors or not len(ctx.main_path[0]):
         return np.full(10, NAN)
     at = 1e4 * np.arange(1, 11)
@@ -191,7 +191,7 @@ def backbone_to_arbor1(ctx: NeuronContext) -> np.ndarray:
 def _arbor_frame(ctx: NeuronContext) -> np.ndarray | None:
     """Right-handed frame of the neuron's own layout (rows x, y, z): x from arbor 1 (nearest the soma
     along the path) to the last arbor, y towards the cable centroid; None with < 2 arbors."""
-    arbors = _arbors(ctx)
+    arbors = tip_arbors(ctx)
     if len(arbors) < 2:
         return None
     x = arbors[-1]["centre"] - arbors[0]["centre"]
@@ -212,7 +212,7 @@ def _in_frame(ctx: NeuronContext, point: np.ndarray | None) -> np.ndarray:
     frame = _arbor_frame(ctx)
     if frame is None or point is None:
         return np.full(3, NAN)
-    out = frame @ (point - _arbors(ctx)[0]["centre"]) / 1e3
+    out = frame @ (point - tip_arbors(ctx)[0]["centre"]) / 1e3
     out[2] = abs(out[2])  # distance from the x-y plane: the same for a mirror-image neuron
     return out
 

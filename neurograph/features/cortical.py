@@ -191,7 +191,7 @@ def _trunk(start: int, ptr: np.ndarray, kids: np.ndarray, below: np.ndarray, spl
         v = best
 
 
-def _apical_tree(ctx: NeuronContext) -> dict:
+def apical_tree(ctx: NeuronContext) -> dict:
     """Trunk nodes, main bifurcation (-1: none), tuft nodes and oblique roots of the apical dendrite."""
     cached = ctx.__dict__.get("_cortical_apical")
     if cached is not None:
@@ -256,7 +256,7 @@ def apical_reach(ctx: NeuronContext) -> np.ndarray:
           f"{TUFT_SPLIT:.0%} of the apical cable)", group="cortical",
           columns=["trunk_path", "bifurcation_height"])
 def apical_trunk(ctx: NeuronContext) -> np.ndarray:
-    bif = _apical_tree(ctx)["bif"]
+    bif = apical_tree(ctx)["bif"]
     if bif < 0:
         return np.full(2, NAN)
     return np.array([ctx.node_path[bif], frame(ctx).node_h[bif]]) / 1e3
@@ -268,7 +268,7 @@ def apical_trunk(ctx: NeuronContext) -> np.ndarray:
           columns=["tuft_cable", "tuft_width", "tuft_span"])
 def tuft(ctx: NeuronContext) -> np.ndarray:
     fr = frame(ctx)
-    in_tuft = _apical_tree(ctx)["tuft"][ctx.seg]
+    in_tuft = apical_tree(ctx)["tuft"][ctx.seg]
     w = ctx.seg_length[in_tuft]
     if not w.sum() > 0:
         return np.array([0.0, NAN, NAN])
@@ -286,13 +286,13 @@ def tuft_fraction(ctx: NeuronContext) -> float:
     fr = frame(ctx)
     if fr.axis_from != "apical":
         return NAN
-    return float(ctx.seg_length[_apical_tree(ctx)["tuft"][ctx.seg]].sum() / fr.cable[APICAL])
+    return float(ctx.seg_length[apical_tree(ctx)["tuft"][ctx.seg]].sum() / fr.cable[APICAL])
 
 
 @register("n_obliques", "", "oblique dendrites: side branches of the apical trunk before the main bifurcation",
           group="cortical")
 def n_obliques(ctx: NeuronContext) -> float:
-    return float(len(_apical_tree(ctx)["obliques"])) if frame(ctx).axis_from == "apical" else 0.0
+    return float(len(apical_tree(ctx)["obliques"])) if frame(ctx).axis_from == "apical" else 0.0
 
 
 @register("oblique_fraction", "", "fraction of the apical cable in oblique dendrites", group="cortical")
@@ -300,7 +300,7 @@ def oblique_fraction(ctx: NeuronContext) -> float:
     fr = frame(ctx)
     if fr.axis_from != "apical":
         return NAN
-    roots = _apical_tree(ctx)["obliques"]
+    roots = apical_tree(ctx)["obliques"]
     if not len(roots):
         return 0.0
     edge = np.zeros(ctx.n)

@@ -31,9 +31,9 @@ from numba import njit
 
 from ..skeleton.tree import root_labels
 from .context import NeuronContext
-from .cortical import APICAL, AXON, BASAL, _apical_tree, frame
+from .cortical import APICAL, AXON, BASAL, apical_tree, frame
 from .kernels import binned_cable
-from .neurites import _descend, arbor
+from .neurites import descend, arbor
 from .registry import register
 
 NAN = float("nan")
@@ -67,7 +67,7 @@ def dendrite_field(ctx: NeuronContext) -> np.ndarray:
     centroid = (ctx.seg_mid[m] * w[:, None]).sum(0) / w.sum()
     r = 0.5 * (ctx.seg_radial0[m] + ctx.seg_radial1[m])
     hm = 0.5 * (fr.h0[m] + fr.h1[m])
-    u = ctx.vertices[_descend(ctx, a, STEM_SPAN_UM * 1e3)] - ctx.reference
+    u = ctx.vertices[descend(ctx, a, STEM_SPAN_UM * 1e3)] - ctx.reference
     norm = np.linalg.norm(u, axis=1)
     cos = np.abs(u[norm > 0] @ fr.axis) / norm[norm > 0]
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -208,7 +208,7 @@ def apical_branching(ctx: NeuronContext) -> np.ndarray:
     fr = frame(ctx)
     if fr.axis_from == "none":
         return np.full(5, NAN)
-    tree = _apical_tree(ctx)
+    tree = apical_tree(ctx)
     tuft_tips, tuft_bps = _tree_counts(ctx, tree["tuft"])
     oblique_tips = 0.0
     if len(tree["obliques"]):
@@ -226,7 +226,7 @@ def apical_branching(ctx: NeuronContext) -> np.ndarray:
           requires=("radii", "soma"), group="dendrite_form", columns=["trunk_basal_radius_ratio", "trunk_soma_radius_ratio"])
 def apical_calibre(ctx: NeuronContext) -> np.ndarray:
     fr = frame(ctx)
-    trunk = _apical_tree(ctx)["trunk"] if fr.axis_from == "apical" else np.zeros(0, np.int64)
+    trunk = apical_tree(ctx)["trunk"] if fr.axis_from == "apical" else np.zeros(0, np.int64)
     path = ctx.node_path[trunk] - ctx.node_path[trunk[0]] if len(trunk) else np.zeros(0)
     lo, hi = TRUNK_RADIUS_PATH_UM
     r_trunk = ctx.radius[trunk[(path >= lo * 1e3) & (path <= hi * 1e3)]]

@@ -177,7 +177,7 @@ def _cable(ctx: NeuronContext, a: Arbor) -> np.ndarray:
 def _shape(ctx: NeuronContext, a: Arbor) -> np.ndarray:
     """Stem polarity and alignment, elongation of the cable, cable in the double cone of its main
     axis, tip tortuosity."""
-    u = ctx.vertices[_descend(ctx, a, 10_000.0)] - ctx.reference
+    u = ctx.vertices[descend(ctx, a, 10_000.0)] - ctx.reference
     norm = np.linalg.norm(u, axis=1)
     u = u[norm > 0] / norm[norm > 0, None]
     resultant = float(np.linalg.norm(u.mean(0))) if len(u) else NAN
@@ -200,7 +200,7 @@ def _shape(ctx: NeuronContext, a: Arbor) -> np.ndarray:
         return np.array([resultant, alignment, sd[1] / sd[0], sd[2] / sd[0], cone, detour, order_main, order_apical])
 
 
-def _descend(ctx: NeuronContext, a: Arbor, span: float) -> np.ndarray:
+def descend(ctx: NeuronContext, a: Arbor, span: float) -> np.ndarray:
     """For each stem, the node ``span`` nm of path down its farthest-reaching children (or its last)."""
     heavy = _heaviest_child(ctx, a)
     out = a.stems.copy()

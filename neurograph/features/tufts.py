@@ -26,7 +26,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from .arbors import _arbors
+from .arbors import tip_arbors
 from .context import NeuronContext
 from .registry import register
 
@@ -91,7 +91,7 @@ def _tuft(ctx: NeuronContext) -> np.ndarray:
     if cached is not None:
         return cached
     out = np.full(5, NAN)
-    arbors = _arbors(ctx)
+    arbors = tip_arbors(ctx)
     if arbors:
         gap, _ = cKDTree(ctx.vertices[arbors[0]["tips"]]).query(ctx.seg_mid, distance_upper_bound=REGION_UM * 1e3)
         region = np.isfinite(gap)
