@@ -33,7 +33,7 @@ from ..skeleton.tree import root_labels
 from .context import NeuronContext
 from .cortical import APICAL, AXON, BASAL, apical_tree, frame
 from .kernels import binned_cable
-from .neurites import descend, arbor
+from .neurites import arbor, descend
 from .registry import register
 
 NAN = float("nan")

@@ -135,9 +135,9 @@ def _ray_profile(mesh: trimesh.Trimesh, points: np.ndarray, max_dist: float,
         reach, free = np.full(len(points), np.nan), np.full(len(points), np.nan)
         sure = inside >= min_inside
         if sure.any():
-            inside[sure], reach[sure], free[sure] = _cast(mesh, points[sure], max_dist, directions, multiple_hits=True)
+            inside[sure], reach[sure], free[sure] = _cast(mesh, points[sure], max_dist, directions, full=True)
         return inside, reach, free
-    return _cast(mesh, points, max_dist, directions, multiple_hits=True)
+    return _cast(mesh, points, max_dist, directions, full=True)
 
 
 def _enclosed_first_hits(mesh: trimesh.Trimesh, points: np.ndarray, max_dist: float, directions: np.ndarray,
@@ -163,7 +163,7 @@ def _enclosed_first_hits(mesh: trimesh.Trimesh, points: np.ndarray, max_dist: fl
         batch = order[cast:cast + size]
         if not len(batch) or not len(alive):
             break
-        hits = _cast(mesh, points[alive], max_dist, directions[batch], multiple_hits=False)[0]
+        hits = _cast(mesh, points[alive], max_dist, directions[batch], full=False)[0]
         back[alive] += np.rint(hits * len(batch)).astype(np.int64)
         cast += len(batch)
         alive = alive[cast - back[alive] <= spare]
@@ -171,9 +171,8 @@ def _enclosed_first_hits(mesh: trimesh.Trimesh, points: np.ndarray, max_dist: fl
 
 
 def _cast(mesh: trimesh.Trimesh, points: np.ndarray, max_dist: float, directions: np.ndarray,
-          multiple_hits: bool) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """``inside``, ``reach`` and ``free`` of :func:`_ray_profile` (only ``inside`` when
-    ``multiple_hits`` is false).
+          full: bool) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """``inside``, ``reach`` and ``free`` of :func:`_ray_profile` (only ``inside`` unless ``full``).
 
     Two first-hit casts give all three: the rays themselves (``inside``, ``free``), and the
     same rays reversed, from ``max_dist`` out back towards the point, whose first hit is the
@@ -183,17 +182,15 @@ def _cast(mesh: trimesh.Trimesh, points: np.ndarray, max_dist: float, directions
     origins = np.repeat(points, n_d, axis=0)
     dirs = np.tile(directions, (n_p, 1))
     first, tri, ray_idx = _first_hits(mesh, origins, dirs, max_dist)
-    is_first = np.isfinite(first)
     back = np.zeros(n_p * n_d, bool)
     back[ray_idx] = (mesh.face_normals[tri] * dirs[ray_idx]).sum(1) > 0
     inside = back.reshape(n_p, n_d).mean(axis=1)
-    if not multiple_hits:
+    if not full:
         return inside, None, None
-    far = origins + dirs * max_dist
-    from_far = _first_hits(mesh, far, -dirs, max_dist)[0]
-    last = np.where(np.isfinite(from_far), max_dist - from_far, np.nan)
-    last[is_first] = np.fmax(last[is_first], first[is_first])  # (a hit the reversed ray grazed past)
-    reach = np.nanmedian(np.where(is_first, last, max_dist).reshape(n_p, n_d), axis=1)
+    from_far = _first_hits(mesh, origins + dirs * max_dist, -dirs, max_dist)[0]
+    # a ray without a hit reaches max_dist; one the reversed ray grazed past keeps its first hit
+    last = np.where(np.isfinite(first), np.fmax(max_dist - from_far, first), max_dist)
+    reach = np.median(last.reshape(n_p, n_d), axis=1)
     free = np.median(np.minimum(first, max_dist).reshape(n_p, n_d), axis=1)
     return inside, reach, free
 
