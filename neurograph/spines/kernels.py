@@ -261,9 +261,12 @@ def window_circle_fit(adj_ptr: np.ndarray, adj: np.ndarray, adj_len: np.ndarray,
         for i in range(n_seen):
             q = seen[i]
             for j in range(node_ptr[q], node_ptr[q + 1]):
-                d = pts[j] - centre[s]
-                x[k] = (d * u).sum()
-                y[k] = (d * v).sum()
+                # scalar arithmetic: no temporary arrays per point (the same sums, in the same order)
+                d0 = pts[j, 0] - centre[s, 0]
+                d1 = pts[j, 1] - centre[s, 1]
+                d2 = pts[j, 2] - centre[s, 2]
+                x[k] = d0 * u[0] + d1 * u[1] + d2 * u[2]
+                y[k] = d0 * v[0] + d1 * v[1] + d2 * v[2]
                 ww[k] = w[j]
                 k += 1
         cx, cy, r = 0.0, 0.0, radius0[s]
