@@ -7,7 +7,11 @@ Meshes: the MICrONS example mesh (../shared/data, nm) and a synthetic spiny neur
 surface at 4x the faces). Every measurement runs in a fresh process: the full pipeline
 (repair, somata, skeleton, branches, spines, synapses (MICrONS table, 4 x 4 x 40 nm voxels),
 compartments, features) with wall and CPU time per stage, skeletor ``fix_mesh`` +
-``by_wavefront`` and ``skeliner.skeletonize``. Peak RSS is the process's high-water mark.
+``by_wavefront`` and ``skeliner.skeletonize``. Each process runs its tool twice (``RUNS``), each
+time on the mesh loaded anew: the first run is what one neuron in a fresh process costs (Numba's
+cached machine code loaded on first call), the second the steady state of a process that goes on
+to the next neuron, as a batch does; both are reported, and the ratios to the baselines for
+both. Peak RSS is the process's high-water mark.
 On a shared machine wall time depends on the load: CPU time (``process_time``) is given
 beside it, and ratios to the baselines are taken within one run. Also measured: the
 small hemibrain meshes (8 nm voxels, spines off) with cable against the reference SWCs,
@@ -39,6 +43,8 @@ from pipeline import SHARED, hemibrain_dir  # noqa: E402
 
 MICRONS = SHARED / "microns_neurd" / "864691135510518224_decimated_mesh.off"
 SYNAPSES = SHARED / "microns_neurd" / "864691135510518224_synapses.csv"
+#: runs of each tool per process: the first (fresh process) and the last (warm, steady state)
+RUNS = 2
 
 
 def peak_mb() -> float:
@@ -141,15 +147,24 @@ def fresh(path: Path, voxel: float, env: dict | None = None) -> dict:
 
 
 def child(args: list[str]) -> int:
+    """One tool on one mesh, run ``RUNS`` times in this process, each time on the mesh loaded
+    anew: the first run is what a fresh process pays (imports done, but Numba's cached machine
+    code loaded on first call, first ray-engine set-up ...), the last the steady state of a
+    process that goes on to the next neuron (a batch). Returns the first run's numbers with the
+    last run's wall, CPU and stages under ``"warm"``."""
     kind, path, voxel = args[0], args[1], float(args[2])
+    runs = []
     try:
-        if kind == "extract":
-            out = child_extract(path, voxel, args[3] == "1", args[4] == "1",
-                                None if args[5] == "none" else float(args[5]))
-        elif kind == "skeletor":
-            out = child_skeletor(path, voxel)
-        else:
-            out = child_skeliner(path, voxel)
+        for _ in range(RUNS):
+            if kind == "extract":
+                runs.append(child_extract(path, voxel, args[3] == "1", args[4] == "1",
+                                          None if args[5] == "none" else float(args[5])))
+            elif kind == "skeletor":
+                runs.append(child_skeletor(path, voxel))
+            else:
+                runs.append(child_skeliner(path, voxel))
+        out = dict(runs[0], peak_mb=peak_mb())
+        out["warm"] = {k: runs[-1][k] for k in ("wall", "cpu", "stages", "cpu_stages") if k in runs[-1]}
     except Exception as exc:  # report the failure as a row, keep the run going
         out = {"error": f"{type(exc).__name__}: {exc}"[:300]}
     print("RESULT " + json.dumps(out), flush=True)
@@ -203,7 +218,8 @@ def prepare(cache: Path, levels: int, synthetic_levels: int,
 
 
 def fmt_stages(r: dict) -> str:
-    return " ".join(f"{k} {r['stages'][k]:.1f}/{r['cpu_stages'][k]:.1f}" for k in r.get("stages", {}))
+    warm = r.get("warm", {}).get("cpu_stages", {})
+    return " ".join(f"{k} {r['cpu_stages'][k]:.2f}/{warm.get(k, float('nan')):.2f}" for k in r.get("cpu_stages", {}))
 
 
 def main() -> int:
@@ -239,7 +255,8 @@ def main() -> int:
 
     log(f"neurograph {ng.__version__}; python {sys.version.split()[0]}; {os.cpu_count()} cores; "
         f"load average at start {os.getloadavg()[0]:.1f}")
-    log("times: wall / CPU seconds (CPU = process_time, robust to other jobs on the machine)")
+    log("times: CPU seconds (process_time, robust to other jobs on the machine), first run in a fresh process / "
+        "warm second run in the same process (RUNS)")
     small = hemibrain_dir() / "obj" / "722817260.obj"
     if not opts.only_sizes:
         fresh_process(small, rows, log)
@@ -279,6 +296,21 @@ def fresh_process(small: Path, rows: list, log) -> None:
                      wall=cold["process_wall"] - warm["process_wall"], cpu=cold["process_cpu"] - warm["process_cpu"]))
 
 
+def warm_cols(r: dict) -> dict:
+    """The warm (last) run's wall and CPU time as row columns."""
+    w = r.get("warm", {})
+    return {"wall_warm": w.get("wall"), "cpu_warm": w.get("cpu"),
+            **{f"cpu_warm_{k}": v for k, v in w.get("cpu_stages", {}).items()}}
+
+
+def timing(r: dict, b: dict | None = None) -> str:
+    """``first / warm s CPU`` of one tool, and with a baseline ``b`` the CPU ratios first and warm."""
+    if b is None:
+        return f"{r['cpu']:6.2f} / {r['warm']['cpu']:6.2f} s CPU"
+    return (f"{b['cpu']:5.2f} / {b['warm']['cpu']:5.2f} s CPU: CPU ratio {r['cpu'] / b['cpu']:.2f} first, "
+            f"{r['warm']['cpu'] / b['warm']['cpu']:.2f} warm")
+
+
 def sizes(family: str, label: str, faces: int, r: dict, base: dict, rows: list, log) -> None:
     """One size: the extract result and its baselines, logged and added to ``rows``."""
     if "error" in r:
@@ -287,8 +319,8 @@ def sizes(family: str, label: str, faces: int, r: dict, base: dict, rows: list, 
     rows.append(dict(family=family, label=label, faces=faces, tool="neurograph extract", wall=r["wall"],
                      cpu=r["cpu"], peak_mb=r["peak_mb"], branches=r["branches"], cable_um=r["cable_um"],
                      n_spines=r["n_spines"], faces_processed=r.get("faces_processed"), **{f"wall_{k}": v for k, v in r["stages"].items()},
-                     **{f"cpu_{k}": v for k, v in r["cpu_stages"].items()}))
-    line = (f"{family:9s} {faces:8d} faces | extract {r['wall']:6.1f} s / {r['cpu']:6.1f} s CPU, peak "
+                     **{f"cpu_{k}": v for k, v in r["cpu_stages"].items()}, **warm_cols(r)))
+    line = (f"{family:9s} {faces:8d} faces | extract {timing(r)} (wall {r['wall']:.1f} s first), peak "
             f"{r['peak_mb'] / 1024:4.2f} GB | {r.get('faces_processed', 0)} faces after the resolution floor | "
             f"{r['branches']} branches, {r['cable_um']:.0f} µm, {r['n_spines']} spines")
     for tool, b in base.items():
@@ -296,11 +328,10 @@ def sizes(family: str, label: str, faces: int, r: dict, base: dict, rows: list, 
             line += f" | {tool} failed ({b['error'][:80]})"
             continue
         rows.append(dict(family=family, label=label, faces=faces, tool=tool, wall=b["wall"], cpu=b["cpu"],
-                         peak_mb=b["peak_mb"], cable_um=b["cable_um"]))
-        line += (f" | {tool} {b['wall']:5.1f} / {b['cpu']:5.1f} s CPU, {b['peak_mb'] / 1024:4.2f} GB: "
-                 f"ratio {r['wall'] / b['wall']:.2f} (CPU {r['cpu'] / b['cpu']:.2f})")
+                         peak_mb=b["peak_mb"], cable_um=b["cable_um"], **warm_cols(b)))
+        line += f" | {tool} {timing(r, b)}, {b['peak_mb'] / 1024:4.2f} GB"
     log(line)
-    log("    stages wall/CPU s: " + fmt_stages(r))
+    log("    stages CPU s, first / warm: " + fmt_stages(r))
 
 
 def hemibrain(rows: list, log) -> None:
@@ -319,17 +350,18 @@ def hemibrain(rows: list, log) -> None:
             continue
         faces = int(len(ng.load_mesh(obj, 8.0).faces))
         rows.append(dict(family="hemibrain", label=obj.stem, faces=faces, tool="neurograph extract", wall=r["wall"],
-                         cpu=r["cpu"], peak_mb=r["peak_mb"], cable_um=r["cable_um"], ref_cable_um=ref))
-        line = (f"hemibrain {obj.stem:10s} {faces:6d} faces | extract (spines off) {r['wall']:5.2f} / "
-                f"{r['cpu']:5.2f} s CPU, cable {r['cable_um'] / ref:.2f} of ref SWC")
+                         cpu=r["cpu"], peak_mb=r["peak_mb"], cable_um=r["cable_um"], ref_cable_um=ref,
+                         **warm_cols(r)))
+        line = (f"hemibrain {obj.stem:10s} {faces:6d} faces | extract (spines off) {timing(r)}, "
+                f"cable {r['cable_um'] / ref:.2f} of ref SWC")
         for tool, x in b.items():
             if "error" in x:
                 line += f" | {tool} failed"
                 continue
             rows.append(dict(family="hemibrain", label=obj.stem, faces=faces, tool=tool, wall=x["wall"],
-                             cpu=x["cpu"], peak_mb=x["peak_mb"], cable_um=x["cable_um"], ref_cable_um=ref))
-            line += (f" | {tool} {x['wall']:5.2f} / {x['cpu']:5.2f} s CPU, cable {x['cable_um'] / ref:.2f}: ratio "
-                     f"{r['wall'] / x['wall']:.2f} (CPU {r['cpu'] / x['cpu']:.2f})")
+                             cpu=x["cpu"], peak_mb=x["peak_mb"], cable_um=x["cable_um"], ref_cable_um=ref,
+                             **warm_cols(x)))
+            line += f" | {tool} {timing(r, x)}, cable {x['cable_um'] / ref:.2f}"
         log(line)
 
 
@@ -371,14 +403,16 @@ def plot(table, path: Path) -> None:
     styles = {"neurograph extract": "o-", "skeletor": "s--", "skeliner": "^:"}
     for (family, tool), g in table[table.family.isin(["microns", "synthetic"])].groupby(["family", "tool"]):
         g = g.sort_values("faces")
-        ax.loglog(g.faces, g.cpu, styles.get(tool, "x-"), label=f"{tool} ({family})")
+        ax.loglog(g.faces, g.cpu_warm, styles.get(tool, "x-"), label=f"{tool} ({family})")
+        if tool == "neurograph extract":
+            ax.loglog(g.faces, g.cpu, styles.get(tool, "x-"), alpha=0.35, label=f"{tool} ({family}), first run")
     ext = table[(table.family == "microns") & (table.tool == "neurograph extract")].sort_values("faces")
     if len(ext) >= 2:  # n log n through the second size (320k)
-        f0, c0 = float(ext.faces.iloc[1]), float(ext.cpu.iloc[1])
+        f0, c0 = float(ext.faces.iloc[1]), float(ext.cpu_warm.iloc[1])
         f = np.array([f0, float(ext.faces.max())])
         ax.loglog(f, c0 * f * np.log(f) / (f0 * np.log(f0)), color="0.6", lw=1, label="n log n")
     ax.set_xlabel("mesh faces")
-    ax.set_ylabel("CPU seconds (one process)")
+    ax.set_ylabel("CPU seconds (warm process; faint: first run)")
     ax.set_title("neurograph.extract (full pipeline) vs skeletonizers")
     ax.legend(fontsize=7)
     ax.grid(True, which="both", alpha=0.3)
