@@ -325,3 +325,26 @@ def test_straighten_spikes_moves_a_displaced_branch_point_and_keeps_real_turns()
     assert straighten_spikes(soma) is soma
     with pytest.raises(ng.InputError):
         straighten_spikes(soma, ratio=0.0)
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_soma_less_neuron_is_labelled_as_if_its_soma_ended_the_fibre(seed):
+    """Without a soma the compartment labeller stands a soma at the canonical root (the end of
+    the cell body fibre): the per-compartment columns are measured, not NaN, and are those of
+    the same neuron with a (point-like) soma there, wherever the file put the root."""
+    from neurograph.skeleton.tree import reroot_at
+
+    truth = _with_fibre(seed)
+    sk = truth.skeleton
+    with_soma = ng.decompose(Skeleton(sk.vertices, sk.parent, sk.radius, None, np.array([0])),
+                             [Soma(center=sk.vertices[0], radius=1.0, faces=np.empty(0, np.int64))], name="s")
+    far = int(np.flatnonzero(sk.children_count() == 0)[-1])
+    moved = ng.decompose(Skeleton(sk.vertices, reroot_at(sk.parent, far), sk.radius), [], name="m")
+    groups = ["cortical", "neurites"]
+    needs_soma = ng.feature_table()["requires"].str.split(",").map(lambda r: "soma" in r)
+    a = ng.neuron_features(with_soma, groups=groups).iloc[0]
+    b = ng.neuron_features(moved, groups=groups).iloc[0]
+    cols = [c for c in a.index if not needs_soma[c] and np.isfinite(a[c])]
+    assert len(cols) > 60 and any(c.startswith("dendrite_arbor_") for c in cols)
+    assert np.isfinite(b[cols]).all()
+    assert np.allclose(a[cols], b[cols], rtol=1e-3, atol=1e-3)

@@ -40,6 +40,8 @@ class NeuronContext:
         Path length from the soma surface (or the tree root) to each node, nm.
     reference : (3,) float ndarray
         Soma centre (largest soma) or, without a soma, the root of the largest tree, nm.
+    reference_node : int
+        Without a soma, the node at ``reference`` (the root of the largest tree); -1 with one.
     available : set of str
         Inputs present (see :data:`neurograph.features.registry.INPUTS`).
     """
@@ -70,10 +72,12 @@ class NeuronContext:
         self.node_path = path_lengths(self.order, self.parent, edge)
         self.seg_path0 = self.node_path[p]
         self.seg_path1 = self.node_path[self.seg]
+        #: the node at ``reference`` without a soma (the root of the largest tree), else -1
+        self.reference_node = -1 if len(self.somas) else self._largest_root(edge)
         if len(self.somas):
             self.reference = np.asarray(self.somas[0].center, float)
         else:
-            self.reference = self.vertices[self._largest_root(edge)]
+            self.reference = self.vertices[self.reference_node]
         self.node_radial = np.linalg.norm(self.vertices - self.reference, axis=1)
         self.seg_radial0 = np.linalg.norm(start - self.reference, axis=1)
         self.seg_radial1 = self.node_radial[self.seg]

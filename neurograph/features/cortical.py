@@ -34,6 +34,7 @@ from numba import njit
 from ..codes import SWC_TYPE
 from ..compartments import label_compartments
 from ..graph.neuron import decompose
+from ..mesh.soma import Soma
 from ..skeleton import Skeleton
 from ..skeleton.tree import root_labels, subtree_sum
 from .context import NeuronContext
@@ -67,11 +68,17 @@ def _labels(ctx: NeuronContext) -> tuple[np.ndarray, float]:
     codes = ctx.compartment
     if np.any(codes[~ctx.is_soma] > 0):
         return codes, 1.0
-    if not len(ctx.somas):  # the labeller needs a soma to tell axon, basal and apical apart
-        return codes, 0.0
     sk = ctx.neuron.skeleton
-    copy = decompose(Skeleton(sk.vertices.copy(), sk.parent.copy(), sk.radius.copy(), None, sk.soma_nodes.copy()),
-                     ctx.somas, None, name=ctx.name)
+    somas, soma_nodes = ctx.somas, sk.soma_nodes.copy()
+    if not len(somas):
+        # The labeller tells axon from dendrites by how they leave the soma. Without one (it lies
+        # outside the volume, or was not reconstructed) the soma stands at the root of the largest
+        # tree: on the canonical form, the end of the neurite that led to the soma
+        # (:func:`neurograph.skeleton.resample.root_at_soma_end`), with no radius of its own.
+        somas = [Soma(center=ctx.reference.copy(), radius=0.0, faces=np.empty(0, np.int64))]
+        soma_nodes = np.array([ctx.reference_node], np.int64)
+    copy = decompose(Skeleton(sk.vertices.copy(), sk.parent.copy(), sk.radius.copy(), None, soma_nodes),
+                     somas, None, name=ctx.name)
     syn = getattr(ctx.neuron, "synapses", None)
     if syn is not None and len(syn):
         copy.synapses = syn.copy()
