@@ -72,9 +72,9 @@ def _labels(ctx: NeuronContext) -> tuple[np.ndarray, float]:
     somas, soma_nodes = ctx.somas, sk.soma_nodes.copy()
     if not len(somas):
         # The labeller tells axon from dendrites by how they leave the soma. Without one (it lies
-        # outside the volume, or was not reconstructed) the soma stands at the root of the largest
-        # tree: on the canonical form, the end of the neurite that led to the soma
-        # (:func:`neurograph.skeleton.resample.root_at_soma_end`), with no radius of its own.
+        # outside the volume, or was not reconstructed) a point soma stands at the root of the
+        # largest tree: on the canonical form, the end of the neurite that led to the soma
+        # (:func:`neurograph.skeleton.resample.root_at_soma_end`).
         somas = [Soma(center=ctx.reference.copy(), radius=0.0, faces=np.empty(0, np.int64))]
         soma_nodes = np.array([ctx.reference_node], np.int64)
     copy = decompose(Skeleton(sk.vertices.copy(), sk.parent.copy(), sk.radius.copy(), None, soma_nodes),
@@ -84,7 +84,18 @@ def _labels(ctx: NeuronContext) -> tuple[np.ndarray, float]:
         copy.synapses = syn.copy()
     label_compartments(copy, apical="auto", inplace=True)  # a throw-away copy: no second copy
     types = np.asarray(copy.skeleton.node_type, np.int64)
+    if not len(ctx.somas) and not _found_axon_without_soma(copy, types):
+        return codes, 0.0
     return np.where(np.isin(types, [AXON, BASAL, APICAL]), types, 0), 0.0
+
+
+def _found_axon_without_soma(copy, types: np.ndarray) -> bool:
+    """Whether labels given from a stand-in soma hold: an axon found from synapses, or by the
+    insect rule (two arbors joined by a long tract, :mod:`neurograph.compartments.insect`),
+    neither of which needs the soma itself. Otherwise (a fragment of a multipolar cell, whose
+    one end says nothing about what it is) the neuron keeps no compartment labels."""
+    methods = set(copy.branches["compartment_method"].astype(str))
+    return bool(np.any(types == AXON)) and bool(methods & {"synapses", "geometry-insect"})
 
 
 def _principal(ctx: NeuronContext, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
