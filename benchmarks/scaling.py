@@ -151,9 +151,11 @@ def child(args: list[str]) -> int:
     anew: the first run is what a fresh process pays (imports done, but Numba's cached machine
     code loaded on first call, first ray-engine set-up ...), the last the steady state of a
     process that goes on to the next neuron (a batch). Returns the first run's numbers with the
-    last run's wall, CPU and stages under ``"warm"``."""
+    last run's wall, CPU and stages under ``"warm"``; ``peak_mb`` is the process's high-water mark
+    over all runs (each run loads its own copy of the mesh, so the runs peak alike). A failure in
+    a later run keeps the earlier runs (``"warm_error"``)."""
     kind, path, voxel = args[0], args[1], float(args[2])
-    runs = []
+    runs, out = [], {}
     try:
         for _ in range(RUNS):
             if kind == "extract":
@@ -163,10 +165,11 @@ def child(args: list[str]) -> int:
                 runs.append(child_skeletor(path, voxel))
             else:
                 runs.append(child_skeliner(path, voxel))
-        out = dict(runs[0], peak_mb=peak_mb())
+    except Exception as exc:  # report the failure, keep the run going
+        out["warm_error" if runs else "error"] = f"{type(exc).__name__}: {exc}"[:300]
+    if runs:
+        out.update(runs[0], peak_mb=peak_mb())
         out["warm"] = {k: runs[-1][k] for k in ("wall", "cpu", "stages", "cpu_stages") if k in runs[-1]}
-    except Exception as exc:  # report the failure as a row, keep the run going
-        out = {"error": f"{type(exc).__name__}: {exc}"[:300]}
     print("RESULT " + json.dumps(out), flush=True)
     return 0
 

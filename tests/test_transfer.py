@@ -368,3 +368,40 @@ def test_soma_less_fragment_of_a_multipolar_cell_gets_no_compartments():
     bare = ng.decompose(_unlabelled(truth_skeleton(cell)), [], name="fragment")
     b = ng.neuron_features(bare, groups=["neurites"]).iloc[0]
     assert b[[c for c in b.index if c.startswith(("axon_arbor_", "dendrite_arbor_"))]].isna().all()
+
+
+def test_stand_in_soma_labels_are_kept_per_tree_and_only_on_the_canonical_form():
+    """A soma-less neuron of two trees, an insect-like cell and a fragment of dendrite far from
+    it: on the canonical form the cell's tree is labelled (axon found by the insect rule) and the
+    fragment's is not; the neuron as given (its root wherever the file put it) keeps no labels."""
+    from neurograph.features.context import NeuronContext
+    from neurograph.features.cortical import _labels
+    from neurograph.synthetic import make_neuron, truth_skeleton
+
+    cell = _unlabelled(truth_skeleton(make_neuron(0, "unipolar")))
+    frag = _unlabelled(truth_skeleton(make_neuron(0, "fragment")))
+    keep = np.arange(cell.n_nodes) != cell.soma_nodes[0]  # the cell without its soma node
+    new = np.cumsum(keep) - 1
+    par = cell.parent[keep]
+    par = np.where((par >= 0) & keep[np.maximum(par, 0)], new[np.maximum(par, 0)], -1)
+    n_cell = int(keep.sum())
+    shift = cell.vertices.mean(axis=0) - frag.vertices.mean(axis=0) + 1e6  # the fragment 1.7 mm away
+    xyz = np.vstack([cell.vertices[keep], frag.vertices + shift])
+    parent = np.r_[par, np.where(frag.parent >= 0, frag.parent + n_cell, -1)]
+    both = ng.decompose(Skeleton(xyz, parent, np.r_[cell.radius[keep], frag.radius]), [], name="two")
+    form = ng.canonical(both)
+    codes, _ = _labels(NeuronContext(form, canonical=True))
+    v = form.skeleton.vertices
+    near = np.linalg.norm(v - (frag.vertices + shift).mean(axis=0), axis=1) < np.linalg.norm(v - cell.vertices.mean(axis=0), axis=1)
+    assert (codes[~near] == 2).any() and (codes[~near] == 3).any()  # the cell: axon and dendrite
+    assert (codes[near] == 0).all()  # the fragment: no guess
+    raw_codes, _ = _labels(NeuronContext(both))
+    assert (raw_codes == 0).all()
+
+
+@pytest.mark.parametrize("n_nodes", [1, 2, 3])
+def test_tiny_soma_less_neurons_have_feature_rows(n_nodes):
+    xyz = np.arange(n_nodes)[:, None] * np.array([1000.0, 0.0, 0.0])
+    tiny = ng.decompose(Skeleton(xyz, np.r_[-1, np.arange(n_nodes - 1)], np.full(n_nodes, 100.0)), [], name="tiny")
+    row = ng.neuron_features(tiny).iloc[0]
+    assert row[[c for c in row.index if c.startswith("dendrite_arbor_")]].isna().all()

@@ -42,11 +42,16 @@ class NeuronContext:
         Soma centre (largest soma) or, without a soma, the root of the largest tree, nm.
     reference_node : int
         Without a soma, the node at ``reference`` (the root of the largest tree); -1 with one.
+    canonical : bool
+        Whether the neuron is a canonical form (its soma-less trees rooted at the estimated soma
+        end), not the neuron as given.
     available : set of str
         Inputs present (see :data:`neurograph.features.registry.INPUTS`).
     """
 
-    def __init__(self, neuron) -> None:
+    def __init__(self, neuron, canonical: bool = False) -> None:
+        #: whether ``neuron`` is a canonical form (:func:`neurograph.canonical`), not the neuron as given
+        self.canonical = bool(canonical)
         sk = neuron.skeleton
         self.neuron = neuron
         self.name = neuron.name

@@ -7,6 +7,9 @@ Everything is measured in a frame the neuron gives itself, never in the file's c
   the file has them, as curated reconstructions (Allen Cell Types, NeuroMorpho.Org) do; otherwise
   :func:`neurograph.label_compartments` (geometry, or synapses when mapped) is run on a copy of the
   neuron. :attr:`CorticalFrame.source` says which (not a feature: it describes the data, not the cell).
+  A neuron without a soma is labelled on its canonical form from a stand-in point soma at the
+  estimated soma end (the root of its largest tree), and keeps the labels only where an axon was
+  found from synapses or by the insect rule (:func:`_labels`); the soma centre below is then that root.
 - **apical axis**: from the soma centre towards the cable-weighted centre of the apical dendrite
   (when it has >= :data:`MIN_APICAL_UM` of cable); without an apical dendrite, the first principal
   axis of the dendrites, pointing to the side of the soma that holds more axon (more dendrite without
@@ -36,7 +39,7 @@ from ..compartments import label_compartments
 from ..graph.neuron import decompose
 from ..mesh.soma import Soma
 from ..skeleton import Skeleton
-from ..skeleton.tree import root_labels, subtree_sum
+from ..skeleton.tree import root_labels, subtree_sum, topological_order
 from .context import NeuronContext
 from .kernels import binned_cable, weighted_quantiles
 from .registry import register
@@ -64,17 +67,22 @@ PROFILE_BINS = [_bin_name(a, b) for a, b in zip(PROFILE_EDGES_UM[:-1], PROFILE_E
 
 def _labels(ctx: NeuronContext) -> tuple[np.ndarray, float]:
     """Compartment code per node (2 axon, 3 basal, 4 apical, 0 other) and the source
-    (1.0: the file's SWC types, 0.0: :func:`neurograph.label_compartments` on a copy)."""
+    (1.0: the file's SWC types, 0.0: :func:`neurograph.label_compartments` on a copy).
+
+    A neuron without a soma (it lies outside the volume, or was not reconstructed) is labelled
+    on its canonical form only, with a stand-in point soma (radius 0) at the root of its largest
+    tree: there the canonical form put the estimated soma end
+    (:func:`neurograph.skeleton.resample.root_at_soma_end`); see :func:`_kept_trees` for which of
+    those labels are kept. As given, its root is wherever the file put it, so the raw form of a
+    soma-less neuron (radius, mesh and synapse columns per compartment) keeps no labels."""
     codes = ctx.compartment
     if np.any(codes[~ctx.is_soma] > 0):
         return codes, 1.0
     sk = ctx.neuron.skeleton
     somas, soma_nodes = ctx.somas, sk.soma_nodes.copy()
     if not len(somas):
-        # The labeller tells axon from dendrites by how they leave the soma. Without one (it lies
-        # outside the volume, or was not reconstructed) a point soma stands at the root of the
-        # largest tree: on the canonical form, the end of the neurite that led to the soma
-        # (:func:`neurograph.skeleton.resample.root_at_soma_end`).
+        if not ctx.canonical or sk.n_nodes < 2:
+            return codes, 0.0
         somas = [Soma(center=ctx.reference.copy(), radius=0.0, faces=np.empty(0, np.int64))]
         soma_nodes = np.array([ctx.reference_node], np.int64)
     copy = decompose(Skeleton(sk.vertices.copy(), sk.parent.copy(), sk.radius.copy(), None, soma_nodes),
@@ -84,18 +92,28 @@ def _labels(ctx: NeuronContext) -> tuple[np.ndarray, float]:
         copy.synapses = syn.copy()
     label_compartments(copy, apical="auto", inplace=True)  # a throw-away copy: no second copy
     types = np.asarray(copy.skeleton.node_type, np.int64)
-    if not len(ctx.somas) and not _found_axon_without_soma(copy, types):
-        return codes, 0.0
-    return np.where(np.isin(types, [AXON, BASAL, APICAL]), types, 0), 0.0
+    labels = np.where(np.isin(types, [AXON, BASAL, APICAL]), types, 0)
+    if not len(ctx.somas):
+        labels = np.where(_kept_trees(copy, types), labels, 0)
+    return labels, 0.0
 
 
-def _found_axon_without_soma(copy, types: np.ndarray) -> bool:
-    """Whether labels given from a stand-in soma hold: an axon found from synapses, or by the
-    insect rule (two arbors joined by a long tract, :mod:`neurograph.compartments.insect`),
-    neither of which needs the soma itself. Otherwise (a fragment of a multipolar cell, whose
-    one end says nothing about what it is) the neuron keeps no compartment labels."""
-    methods = set(copy.branches["compartment_method"].astype(str))
-    return bool(np.any(types == AXON)) and bool(methods & {"synapses", "geometry-insect"})
+def _kept_trees(copy, types: np.ndarray) -> np.ndarray:
+    """Per node of a soma-less neuron labelled from a stand-in soma: whether its tree keeps the
+    labels. A tree keeps them when an axon was found on it from synapses, or by the insect rule
+    (:mod:`neurograph.compartments.insect`: two arbors joined by a long unbranched tract; the
+    axon is the arbor beyond the tract, away from the stand-in soma, so a wrong soma-end
+    estimate swaps the two). Any other tree (a fragment of a multipolar cell, whose ends say
+    nothing about what it is; a local neuron without a tract) keeps no labels."""
+    sk = copy.skeleton
+    tree = root_labels(topological_order(sk.parent), sk.parent)
+    if len(copy.branches) == 0 or "compartment_method" not in copy.branches.columns:
+        return np.zeros(sk.n_nodes, bool)
+    method = copy.branches["compartment_method"].astype(str).reindex(np.asarray(copy.node_branch)).to_numpy()
+    trusted = np.isin(method, ["synapses", "geometry-insect"]) & (types == AXON)
+    good = np.zeros(sk.n_nodes, bool)
+    good[np.unique(tree[trusted])] = True
+    return good[tree]
 
 
 def _principal(ctx: NeuronContext, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -130,7 +148,8 @@ class CorticalFrame:
     seg_code : (m,) int ndarray
         Compartment of every segment (of its child node).
     h0, h1 : (m,) float ndarrays
-        Height of each segment's ends along the axis from the soma centre, nm.
+        Height of each segment's ends along the axis from the soma centre (without a soma: the
+        root of the largest tree), nm.
     lateral : (m,) float ndarray
         Distance of each segment's midpoint from the axis, nm.
     """

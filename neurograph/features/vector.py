@@ -39,7 +39,7 @@ def _contexts(neuron: "Neuron", features: list[Feature], form: str) -> dict[str,
     if canonical_too:
         from ..graph.heal import canonical  # features sit above graph; imported late (graph imports features)
 
-        ctx["canonical"] = NeuronContext(canonical(neuron))
+        ctx["canonical"] = NeuronContext(canonical(neuron), canonical=True)
     return ctx
 
 
