@@ -405,3 +405,22 @@ def test_tiny_soma_less_neurons_have_feature_rows(n_nodes):
     tiny = ng.decompose(Skeleton(xyz, np.r_[-1, np.arange(n_nodes - 1)], np.full(n_nodes, 100.0)), [], name="tiny")
     row = ng.neuron_features(tiny).iloc[0]
     assert row[[c for c in row.index if c.startswith("dendrite_arbor_")]].isna().all()
+
+
+def test_estimate_scale_measures_the_tissue_factor(trees):
+    """Features of the same neurons 1.25x larger give an estimate of ~1.25 (and exactly 1 against
+    themselves); a table without length columns is refused; few neurons are warned about."""
+    from neurograph import classify
+    from neurograph.errors import DataWarning, InputError
+
+    groups = ["morphology", "branches", "sholl", "arbors"]
+    clean = ng.neuron_features(trees, groups=groups)
+    large = ng.neuron_features([perturb.scale(t, 1.25) for t in trees], groups=groups)
+    with pytest.warns(DataWarning, match="mix of cell types"):
+        assert classify.estimate_scale(clean, clean) == 1.0
+        assert abs(classify.estimate_scale(large, clean) / 1.25 - 1) < 0.05
+        assert abs(classify.estimate_scale(clean, large) * 1.25 - 1) < 0.05
+    with pytest.raises(InputError, match="length columns"):
+        classify.estimate_scale(clean[["n_tips"]], clean[["n_tips"]])
+    with pytest.raises(InputError, match="DataFrames"):
+        classify.estimate_scale(clean.to_numpy(), clean)

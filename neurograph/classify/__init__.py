@@ -15,8 +15,11 @@ Pipelines are ``inf -> NaN``, median imputation, standard scaling and a classifi
 (default: extra trees, 500 trees, balanced class weights). ``coarse=`` (in ``train`` and
 ``cross_validate``) trains a two-stage :class:`HierarchicalClassifier` instead: a coarse class first
 (e.g. spiny / aspiny), then the label with a model per coarse class (an option; never the default).
+:func:`estimate_scale` measures how much larger the neurons of a new dataset are than those of
+the training set (tissue shrinks differently per dataset; opt-in, for many neurons of mixed types).
 """
 
+from .align import estimate_scale
 from .evaluate import CVResult, cross_validate, describe, feature_importance
 from .hierarchical import HierarchicalClassifier
 from .persist import load_model, save_model
@@ -24,4 +27,4 @@ from .pipeline import DEFAULT_MODEL, MODELS, build_pipeline, feature_matrix, lab
 from .plot import plot_confusion
 
 __all__ = ["CVResult", "DEFAULT_MODEL", "HierarchicalClassifier", "MODELS", "build_pipeline", "cross_validate", "describe",
-           "feature_importance", "feature_matrix", "label_strings", "load_model", "plot_confusion", "predict", "save_model", "train"]
+           "estimate_scale", "feature_importance", "feature_matrix", "label_strings", "load_model", "plot_confusion", "predict", "save_model", "train"]
