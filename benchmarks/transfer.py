@@ -224,20 +224,28 @@ def hemibrain_neurons(source: str) -> tuple[list[str], list, list[str]]:
     return _HEMI[source]
 
 
-def hemibrain(X: pd.DataFrame, y: pd.Series, form: str) -> list[str]:
+#: what the 5 hemibrain DA1 neurons are, per task: lateral-lineage, uniglomerular, cholinergic PNs (as
+#: all 8 FAFB DA1 lPNs of Bates et al. are: uPN, ACh, mALT)
+DA1_TRUTH = {"lineage": "lPN", "PN_type": "uPN", "transmitter": "ACh"}
+
+
+def hemibrain(X: pd.DataFrame, y: pd.Series, form: str, task: str = "lineage") -> list[str]:
+    """FAFB -> the 5 hemibrain DA1 neurons for one task (skeletons and meshes); the lineage also
+    gets the same-type diagnosis."""
     lines = []
     model = classify.train(X.loc[y.index], y)
+    truth = DA1_TRUTH[task]
     for source in ("skeleton", "mesh"):
         t0 = time.perf_counter()
         ids, neurons, info = hemibrain_neurons(source)
         F = ng.neuron_features(neurons, groups=DEFAULT_GROUPS, form=form)
         F.index = ids
         pred = classify.predict(model, F)
-        n_ok = int((pred["predicted"] == "lPN").sum())
-        lines.append(f"  {form:9s} from {source:8s}: {n_ok}/5 lPN  [" + ", ".join(
+        n_ok = int((pred["predicted"] == truth).sum())
+        lines.append(f"  {form:9s} {task:11s} from {source:8s}: {n_ok}/5 {truth}  [" + ", ".join(
             f"{sid}: {p} ({q:.2f}; {i})" for sid, p, q, i in zip(ids, pred["predicted"], pred["probability"], info))
             + f"]  ({time.perf_counter() - t0:.0f} s)")
-        if source == "skeleton" and form == "canonical":
+        if source == "skeleton" and form == "canonical" and task == "lineage":
             lines += da1_diagnosis(X, F, model, neurons, ids)
     return lines
 
@@ -356,9 +364,10 @@ def main() -> int:
             print(f"  {'':12s} mean of seeds {SEEDS}: clean {mean['clean'][1]:.3f} | " + " | ".join(
                 f"({LETTER[k]}) {mean[k][1] - mean[k][0]:+.3f}" for k in perturb.KINDS))
         if limit is None:
-            print("hemibrain DA1 (5 lPN), lineage model trained on all FAFB:")
-            for line in hemibrain(X["clean"], y_tasks["lineage"], form):
-                print(line)
+            print("hemibrain DA1 (5 lateral-lineage uniglomerular cholinergic PNs), each model trained on all FAFB:")
+            for task in DA1_TRUTH:
+                for line in hemibrain(X["clean"], y_tasks[task], form, task):
+                    print(line)
 
     print("\n== targets (canonical form, the default)")
     for kind in perturb.KINDS:
