@@ -432,3 +432,22 @@ def test_estimate_scale_measures_the_tissue_factor(trees):
         classify.estimate_scale(clean.to_numpy(), clean)
     with pytest.raises(InputError, match="min_positive"):
         classify.estimate_scale(large, clean, min_positive=float("nan"))
+
+
+def test_stand_in_soma_follows_the_dataset_profile():
+    """A soma-less piece from a vertebrate dataset (profile ``microns``) is an orphan fragment and
+    gets no compartment labels even with an insect-like tract; from a fly dataset it does."""
+    from neurograph.features.context import NeuronContext
+    from neurograph.features.cortical import _labels
+    from neurograph.synthetic import make_neuron, truth_skeleton
+
+    cell = make_neuron(0, "unipolar")
+    with_soma = ng.decompose(_unlabelled(truth_skeleton(cell)),
+                             [Soma(center=cell.soma_center, radius=cell.soma_radius, faces=np.empty(0, np.int64))], name="c")
+    bare = perturb.drop_soma(with_soma, seed=0)
+    for dataset, labelled in (("hemibrain", True), ("microns", False), (None, True)):
+        bare.settings = {"dataset": dataset}
+        form = ng.canonical(bare)
+        assert form.settings["dataset"] == dataset
+        codes, _ = _labels(NeuronContext(form, canonical=True))
+        assert (codes == 2).any() == labelled, dataset

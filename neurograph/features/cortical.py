@@ -36,6 +36,8 @@ from numba import njit
 
 from ..codes import SWC_TYPE
 from ..compartments import label_compartments
+from ..datasets import get_profile
+from ..errors import InputError
 from ..graph.neuron import decompose
 from ..mesh.soma import Soma
 from ..skeleton import Skeleton
@@ -73,7 +75,9 @@ def _labels(ctx: NeuronContext) -> tuple[np.ndarray, float]:
     on its canonical form only, with a stand-in point soma (radius 0) at the root of its largest
     tree: there the canonical form put the estimated soma end
     (:func:`neurograph.skeleton.resample.root_at_soma_end`); see :func:`_kept_trees` for which of
-    those labels are kept. As given, its root is wherever the file put it, so the raw form of a
+    those labels are kept. Not for a neuron whose dataset profile (``settings["dataset"]``) labels
+    vertebrate compartments (MICrONS, H01, NeuroMorpho): there a soma-less piece is an orphan
+    fragment. As given, its root is wherever the file put it, so the raw form of a
     soma-less neuron (radius, mesh and synapse columns per compartment) keeps no labels."""
     codes = ctx.compartment
     if np.any(codes[~ctx.is_soma] > 0):
@@ -81,8 +85,8 @@ def _labels(ctx: NeuronContext) -> tuple[np.ndarray, float]:
     sk = ctx.neuron.skeleton
     somas, soma_nodes = ctx.somas, sk.soma_nodes.copy()
     if not len(somas):
-        if not ctx.canonical or sk.n_nodes < 2:
-            return codes, 0.0
+        if not ctx.canonical or sk.n_nodes < 2 or _vertebrate_dataset(ctx.neuron):
+            return codes, 0.0  # a soma-less piece of a vertebrate dataset: an orphan fragment, no guess
         somas = [Soma(center=ctx.reference.copy(), radius=0.0, faces=np.empty(0, np.int64))]
         soma_nodes = np.array([ctx.reference_node], np.int64)
     copy = decompose(Skeleton(sk.vertices.copy(), sk.parent.copy(), sk.radius.copy(), None, soma_nodes),
@@ -96,6 +100,16 @@ def _labels(ctx: NeuronContext) -> tuple[np.ndarray, float]:
     if not len(ctx.somas):
         labels = np.where(_kept_trees(copy, types), labels, 0)
     return labels, 0.0
+
+
+def _vertebrate_dataset(neuron) -> bool:
+    """Whether the neuron's dataset profile (``settings["dataset"]``) labels vertebrate
+    compartments; False for an insect profile, none, or a name not in the profile table."""
+    try:
+        profile = get_profile(getattr(neuron, "settings", {}).get("dataset"))
+    except InputError:  # a user's own profile: not known here
+        return False
+    return profile is not None and profile.compartments != "insect"
 
 
 def _kept_trees(copy, types: np.ndarray) -> np.ndarray:

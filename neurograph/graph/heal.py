@@ -124,10 +124,12 @@ def canonical(neuron: Neuron, twig_um: float = CANONICAL_TWIG_UM,
     Returns
     -------
     Neuron
-        Without mesh; ``repair_report["canonical"]`` records the two parameters.
+        Without mesh; ``repair_report["canonical"]`` records the two parameters; ``settings``
+        (the dataset profile) are the neuron's.
     """
     skeleton = canonical_skeleton(neuron.skeleton, twig_um * 1e3, spacing_um * 1e3)
     skeleton.vertex_map = None
     form = decompose(skeleton, neuron.somas, None, name=neuron.name)
     form.repair_report = {"canonical": {"twig_um": float(twig_um), "spacing_um": float(spacing_um)}}
+    form.settings = dict(neuron.settings)  # the dataset profile goes with the form
     return form
