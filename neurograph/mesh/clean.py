@@ -13,6 +13,7 @@ packed (or hashed) to one integer and sorted once; rows sharing a hash are check
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 MERGE_DIGITS = 8
 """Vertices whose coordinates (nm) agree after rounding to 1e-8 nm are one vertex (trimesh's
@@ -140,9 +141,8 @@ def merge_vertices(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray,
     return np.asarray(vertices, np.float64)[ref_index[first]], new_index[faces]
 
 
-def nondegenerate(vertices: np.ndarray, faces: np.ndarray, height: float = DEGENERATE_HEIGHT,
-                  chunk: int = 1 << 19) -> np.ndarray:
-    """Faces whose two heights exceed ``height`` (trimesh's ``triangles.nondegenerate``, in chunks).
+def nondegenerate(vertices: np.ndarray, faces: np.ndarray, height: float = DEGENERATE_HEIGHT) -> np.ndarray:
+    """Faces whose two heights exceed ``height`` (trimesh's ``triangles.nondegenerate``).
 
     Parameters
     ----------
@@ -152,30 +152,35 @@ def nondegenerate(vertices: np.ndarray, faces: np.ndarray, height: float = DEGEN
         Triangles.
     height : float, default :data:`DEGENERATE_HEIGHT`
         Smallest height kept, nm.
-    chunk : int, default 2**19
-        Faces per chunk.
 
     Returns
     -------
     (m,) bool ndarray
     """
-    ok = np.empty(len(faces), bool)
-    for s in range(0, len(faces), chunk):
-        f = faces[s:s + chunk]
-        p0, p1, p2 = vertices[f[:, 0]], vertices[f[:, 1]], vertices[f[:, 2]]
-        u, w = p1 - p0, p2 - p1  # trimesh's area: |(p1 - p0) x (p2 - p1)| / 2
-        c0 = u[:, 1] * w[:, 2] - u[:, 2] * w[:, 1]
-        c1 = u[:, 2] * w[:, 0] - u[:, 0] * w[:, 2]
-        c2 = u[:, 0] * w[:, 1] - u[:, 1] * w[:, 0]
+    return _nondegenerate(np.ascontiguousarray(vertices, np.float64), np.ascontiguousarray(faces, np.int64),
+                          float(height))
+
+
+@njit(cache=True)
+def _nondegenerate(vertices: np.ndarray, faces: np.ndarray, height: float) -> np.ndarray:
+    """:func:`nondegenerate` face by face, with trimesh's arithmetic in its order (the same bits):
+    area ``|(p1 - p0) x (p2 - p1)| / 2``, heights ``2 * area / |edge|`` over the edges p0-p1 and
+    p0-p2 (0 when the edge is not longer than :data:`DEGENERATE_HEIGHT`)."""
+    ok = np.empty(len(faces), np.bool_)
+    for i in range(len(faces)):
+        a, b, c = faces[i, 0], faces[i, 1], faces[i, 2]
+        u0, u1, u2 = vertices[b, 0] - vertices[a, 0], vertices[b, 1] - vertices[a, 1], vertices[b, 2] - vertices[a, 2]
+        w0, w1, w2 = vertices[c, 0] - vertices[b, 0], vertices[c, 1] - vertices[b, 1], vertices[c, 2] - vertices[b, 2]
+        c0 = u1 * w2 - u2 * w1
+        c1 = u2 * w0 - u0 * w2
+        c2 = u0 * w1 - u1 * w0
         area = np.sqrt(c0 * c0 + c1 * c1 + c2 * c2) / 2.0
-        ok_s = np.ones(len(f), bool)
-        for edge in (u, p2 - p0):  # heights over the edges p0-p1 and p0-p2 (0 when the edge is)
-            length = np.sqrt((edge ** 2).sum(axis=1))
-            nonzero = length > DEGENERATE_HEIGHT
-            box = np.zeros(len(f))
-            box[nonzero] = (area[nonzero] * 2) / length[nonzero]
-            ok_s &= box > height
-        ok[s:s + chunk] = ok_s
+        e0, e1, e2 = vertices[c, 0] - vertices[a, 0], vertices[c, 1] - vertices[a, 1], vertices[c, 2] - vertices[a, 2]
+        keep = True
+        for length in (np.sqrt(u0 * u0 + u1 * u1 + u2 * u2), np.sqrt(e0 * e0 + e1 * e1 + e2 * e2)):
+            box = (area * 2) / length if length > DEGENERATE_HEIGHT else 0.0
+            keep = keep and box > height
+        ok[i] = keep
     return ok
 
 
