@@ -263,8 +263,8 @@ def steiner_graph(vertices: np.ndarray, edges: np.ndarray, face_edges: np.ndarra
     -------
     points : (n + p, 3) float
         The mesh vertices followed by the Steiner points.
-    graph_edges : (m, 2) int64
-        Pairs of point indices.
+    graph_edges : (m, 2) int32
+        Pairs of point indices (a pair may occur more than once: :func:`undirected_csr`).
     """
     n_e = edges.shape[0]
     n_v = vertices.shape[0]
@@ -281,7 +281,7 @@ def steiner_graph(vertices: np.ndarray, edges: np.ndarray, face_edges: np.ndarra
     for f in range(face_edges.shape[0]):
         for j in range(3):
             n_chord += 2 * (2 * fan + 1) * (k[face_edges[f, j]] + 2)
-    out = np.empty((n_e + n_p + n_chord, 2), np.int64)
+    out = np.empty((n_e + n_p + n_chord, 2), np.int32)  # int32: half the memory (see undirected_csr)
     m = 0
     for e in range(n_e):  # chains along the edges
         for q in range(k[e] + 1):
@@ -340,7 +340,10 @@ def undirected_csr(points: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, n
 
     The same pattern as ``scipy.sparse.csr_matrix`` of the pairs ``(min, max)`` followed by
     ``sum_duplicates()`` (self-pairs dropped), in linear time: a counting sort by the low end,
-    then a sort of each (short) row.
+    then a sort of each (short) row. Indices are int32, which ``scipy.sparse.csgraph`` works in
+    (int64 ones are copied on every call) and which halves the memory: on a VM whose page
+    faults are slow, touching fresh memory was a third of the skeleton stage's time. The
+    caller makes sure there are fewer than 2**31 points and edges.
 
     Parameters
     ----------
@@ -351,10 +354,10 @@ def undirected_csr(points: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, n
 
     Returns
     -------
-    indptr : (n + 1,) int64 ndarray
-    indices : (k,) int64 ndarray
+    indptr : (n + 1,) int32 ndarray
+    indices : (k,) int32 ndarray
         High end of each unique pair, ascending within each row (the low end).
-    pairs : (k, 2) int64 ndarray
+    pairs : (k, 2) int32 ndarray
         (low, high) end of each pair, in that order.
     length : (k,) float ndarray
         Euclidean length of each pair (nm).
@@ -367,7 +370,7 @@ def undirected_csr(points: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, n
             count[min(a, b) + 1] += 1
     for i in range(n):
         count[i + 1] += count[i]
-    cols = np.empty(count[n], np.int64)
+    cols = np.empty(count[n], np.int32)
     fill = count[:n].copy()
     for e in range(edges.shape[0]):
         a, b = edges[e, 0], edges[e, 1]
@@ -375,7 +378,7 @@ def undirected_csr(points: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, n
             lo = min(a, b)
             cols[fill[lo]] = max(a, b)
             fill[lo] += 1
-    indptr = np.zeros(n + 1, np.int64)
+    indptr = np.zeros(n + 1, np.int32)
     w = 0
     for i in range(n):
         s, stop = count[i], count[i + 1]
@@ -385,7 +388,7 @@ def undirected_csr(points: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, n
                 cols[w] = cols[j]
                 w += 1
         indptr[i + 1] = w
-    pairs = np.empty((w, 2), np.int64)
+    pairs = np.empty((w, 2), np.int32)
     length = np.empty(w)
     for i in range(n):
         for j in range(indptr[i], indptr[i + 1]):
@@ -394,7 +397,7 @@ def undirected_csr(points: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, n
             dy = points[i, 1] - points[cols[j], 1]
             dz = points[i, 2] - points[cols[j], 2]
             length[j] = np.sqrt(dx * dx + dy * dy + dz * dz)
-    return indptr, cols[:w].copy(), pairs, length
+    return indptr, cols[:w], pairs, length
 
 
 @njit(cache=True)

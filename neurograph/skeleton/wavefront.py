@@ -39,11 +39,15 @@ def _surface_graph(points: np.ndarray, edges: np.ndarray, bridges: np.ndarray | 
     """Weighted (nm) surface graph, upper triangle, each pair once; and its edges sorted by
     (low, high) end (:func:`~neurograph.skeleton.kernels.undirected_csr`, linear in the
     number of edges)."""
-    if bridges is not None and len(bridges):
-        edges = np.vstack([edges, np.asarray(bridges, dtype=np.int64)])
     n = len(points)
-    indptr, indices, pairs, length = undirected_csr(np.asarray(points, dtype=float), np.asarray(edges, dtype=np.int64))
-    return sparse.csr_matrix((length + 1e-6, indices, indptr), shape=(n, n)), pairs
+    if max(n, len(edges)) >= 2 ** 31 - 1:
+        raise SkeletonError(f"the surface graph has {n} points and {len(edges)} edges, more than its 32-bit indices "
+                            "hold; decimate the mesh first (repair(..., target_faces=...) or extract(..., decimate=...))")
+    if bridges is not None and len(bridges):
+        edges = np.vstack([edges, np.asarray(bridges, dtype=edges.dtype)])
+    indptr, indices, pairs, length = undirected_csr(np.asarray(points, dtype=float), edges)
+    length += 1e-6  # in place: no second array of millions of weights
+    return sparse.csr_matrix((length, indices, indptr), shape=(n, n)), pairs
 
 
 def _extra_roots(graph: sparse.csr_matrix, pairs: np.ndarray, covered: np.ndarray) -> np.ndarray:
