@@ -165,8 +165,10 @@ def _steiner_counts(vertices: np.ndarray, edges: np.ndarray, max_edge: float) ->
     k = np.zeros(n_e, np.int64)
     for e in range(n_e):
         a, b = edges[e, 0], edges[e, 1]
-        d = np.sqrt(((vertices[a] - vertices[b]) ** 2).sum())
-        k[e] = max(0, int(np.ceil(d / max_edge)) - 1)
+        dx = vertices[a, 0] - vertices[b, 0]
+        dy = vertices[a, 1] - vertices[b, 1]
+        dz = vertices[a, 2] - vertices[b, 2]
+        k[e] = max(0, int(np.ceil(np.sqrt(dx * dx + dy * dy + dz * dz) / max_edge)) - 1)
     start = np.zeros(n_e + 1, np.int64)
     for e in range(n_e):
         start[e + 1] = start[e] + k[e]
@@ -276,7 +278,8 @@ def steiner_graph(vertices: np.ndarray, edges: np.ndarray, face_edges: np.ndarra
         a, b = edges[e, 0], edges[e, 1]
         for i in range(k[e]):
             t = (i + 1.0) / (k[e] + 1.0)
-            points[n_v + start[e] + i] = (1 - t) * vertices[a] + t * vertices[b]
+            for c in range(3):  # scalars: no temporary arrays per point
+                points[n_v + start[e] + i, c] = (1 - t) * vertices[a, c] + t * vertices[b, c]
     n_chord = 0
     for f in range(face_edges.shape[0]):
         for j in range(3):

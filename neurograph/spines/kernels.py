@@ -237,6 +237,12 @@ def window_circle_fit(adj_ptr: np.ndarray, adj: np.ndarray, adj_len: np.ndarray,
     dist = np.full(n, np.inf)
     stack = np.empty(n, np.int64)
     seen = np.empty(n, np.int64)
+    # buffers shared by all nodes (a window holds at most every point): no allocation per node
+    x_all = np.empty(pts.shape[0])
+    y_all = np.empty(pts.shape[0])
+    w_all = np.empty(pts.shape[0])
+    A = np.zeros((3, 3))
+    b = np.zeros(3)
     for s in range(n):
         if node_ptr[s + 1] - node_ptr[s] == 0 and adj_ptr[s + 1] - adj_ptr[s] == 0:
             continue
@@ -244,19 +250,21 @@ def window_circle_fit(adj_ptr: np.ndarray, adj: np.ndarray, adj_len: np.ndarray,
         if (t * t).sum() == 0 or not np.isfinite(radius0[s]):
             continue
         # orthonormal frame (u, v) across the tangent
-        a = np.array([1.0, 0.0, 0.0]) if abs(t[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
-        u = a - (a * t).sum() * t
-        u /= np.sqrt((u * u).sum())
-        v = np.array([t[1] * u[2] - t[2] * u[1], t[2] * u[0] - t[0] * u[2], t[0] * u[1] - t[1] * u[0]])
+        # (scalars, in the order the array expressions took: no temporary arrays per node)
+        a0, a1 = (1.0, 0.0) if abs(t[0]) < 0.9 else (0.0, 1.0)
+        dot = a0 * t[0] + a1 * t[1] + 0.0 * t[2]
+        u0, u1, u2 = a0 - dot * t[0], a1 - dot * t[1], 0.0 - dot * t[2]
+        norm = np.sqrt(u0 * u0 + u1 * u1 + u2 * u2)
+        u0, u1, u2 = u0 / norm, u1 / norm, u2 / norm
+        u = (u0, u1, u2)
+        v = (t[1] * u2 - t[2] * u1, t[2] * u0 - t[0] * u2, t[0] * u1 - t[1] * u0)
         n_seen = _gather_window(s, adj_ptr, adj, adj_len, node_ptr, window, min_count, dist, stack, seen)
         m = 0
         for i in range(n_seen):
             m += node_ptr[seen[i] + 1] - node_ptr[seen[i]]
         if m < 5:
             continue
-        x = np.empty(m)
-        y = np.empty(m)
-        ww = np.empty(m)
+        x, y, ww = x_all[:m], y_all[:m], w_all[:m]
         k = 0
         for i in range(n_seen):
             q = seen[i]
@@ -277,8 +285,8 @@ def window_circle_fit(adj_ptr: np.ndarray, adj: np.ndarray, adj_len: np.ndarray,
             # graduated: start wide (whole wall and spine feet), shrink to the target scale
             scale = 3.0 * max(scale_abs, scale_rel * r, wide)
             wide *= 0.5
-            A = np.zeros((3, 3))
-            b = np.zeros(3)
+            A[:] = 0.0
+            b[:] = 0.0
             tot = 0.0
             for k in range(m):
                 e = np.sqrt((x[k] - cx) ** 2 + (y[k] - cy) ** 2) - r
@@ -316,7 +324,8 @@ def window_circle_fit(adj_ptr: np.ndarray, adj: np.ndarray, adj_len: np.ndarray,
             ok = True
         # keep the new circle only if the wall supports it at least as well as the old one
         if ok and _support(x, y, ww, cx, cy, r, 3.0 * max(scale_abs, scale_rel * r)) >= start:
-            out_c[s] = centre[s] + cx * u + cy * v
+            for c in range(3):
+                out_c[s, c] = centre[s, c] + cx * u[c] + cy * v[c]
             out_r[s] = r
     return out_c, out_r
 
