@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import trimesh
 from scipy import sparse
 
 import neurograph as ng
@@ -431,3 +432,35 @@ def test_extra_roots_union_find_is_the_scipy_components():
     want = [np.flatnonzero(labels == p)[np.argmax(dist[labels == p])] for p in pieces]
     assert len(got) == 6
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_surface_area_kernel_is_the_numpy_cross_product(seed):
+    """``surface_area`` (face by face in Numba) equals the plain numpy formula, face for face and in
+    total; degenerate faces (repeated or collinear corners) count zero."""
+    from neurograph.mesh.resolution import _cross_norms, surface_area
+
+    rng = np.random.default_rng(seed)
+    vertices = rng.normal(size=(200, 3)) * 1e3
+    faces = rng.integers(0, 200, size=(500, 3))
+    faces[:20, 1] = faces[:20, 0]  # repeated corner
+    vertices[faces[20, 2]] = 0.5 * (vertices[faces[20, 0]] + vertices[faces[20, 1]])  # collinear
+    a, b, c = vertices[faces[:, 0]], vertices[faces[:, 1]], vertices[faces[:, 2]]
+    u, w = b - a, c - a
+    cross = np.column_stack([u[:, 1] * w[:, 2] - u[:, 2] * w[:, 1], u[:, 2] * w[:, 0] - u[:, 0] * w[:, 2],
+                             u[:, 0] * w[:, 1] - u[:, 1] * w[:, 0]])
+    norms = np.sqrt(cross[:, 0] * cross[:, 0] + cross[:, 1] * cross[:, 1] + cross[:, 2] * cross[:, 2])
+    assert np.array_equal(_cross_norms(vertices, faces), norms)
+    assert (norms[:20] == 0).all() and norms[20] < 1e-6 * norms.max()
+    assert surface_area(vertices, faces) == 0.5 * float(norms.sum())
+    assert surface_area(vertices, faces, chunk=64) == pytest.approx(0.5 * norms.sum(), rel=1e-12)
+
+
+def test_a_surface_graph_beyond_32_bit_indices_is_refused_before_it_is_built():
+    """A triangle with a 10^12 nm edge needs ~6.7e9 Steiner points at the default step: a clear
+    SkeletonError at once, not a wrapped int32 index or an attempt to allocate 160 GB."""
+    with pytest.warns(ng.errors.UnitsWarning, match="larger than any neuron"):
+        mesh = ng.load_mesh(trimesh.Trimesh([[0, 0, 0], [1e12, 0, 0], [0, 1e3, 0]], [[0, 1, 2]], process=False),
+                            voxel_size=1)
+    with pytest.raises(ng.SkeletonError, match="32-bit indices"):
+        ng.skeletonize(mesh)

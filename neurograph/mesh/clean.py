@@ -7,7 +7,7 @@ order; faces kept in their order), bit for bit, but ~5-10x faster on meshes of m
 faces: trimesh groups vertex rows as raw bytes (``np.void``), whose sort compares bytes one at a
 time (11 s of a 5M-face repair), and builds (m, 3, 3) copies for the face tests. Here rows are
 packed (or hashed) to one integer and sorted once; rows sharing a hash are checked row by row
-(a collision falls back to a lexicographic sort); face tests run in chunks.
+(a collision falls back to a lexicographic sort); the face test runs face by face in Numba.
 """
 
 from __future__ import annotations
@@ -162,6 +162,24 @@ def nondegenerate(vertices: np.ndarray, faces: np.ndarray, height: float = DEGEN
 
 
 @njit(cache=True)
+def cross_norm(vertices: np.ndarray, a: int, b: int, c: int, o: int) -> float:
+    """``|(p_b - p_a) x (p_c - p_o)|`` in scalars, in the order numpy's row arithmetic takes (nm²);
+    ``o = a`` gives twice the area of triangle (a, b, c), ``o = b`` trimesh's form of it."""
+    u0, u1, u2 = vertices[b, 0] - vertices[a, 0], vertices[b, 1] - vertices[a, 1], vertices[b, 2] - vertices[a, 2]
+    w0, w1, w2 = vertices[c, 0] - vertices[o, 0], vertices[c, 1] - vertices[o, 1], vertices[c, 2] - vertices[o, 2]
+    c0 = u1 * w2 - u2 * w1
+    c1 = u2 * w0 - u0 * w2
+    c2 = u0 * w1 - u1 * w0
+    return np.sqrt(c0 * c0 + c1 * c1 + c2 * c2)
+
+
+@njit(cache=True)
+def _distance(vertices: np.ndarray, a: int, b: int) -> float:
+    d0, d1, d2 = vertices[b, 0] - vertices[a, 0], vertices[b, 1] - vertices[a, 1], vertices[b, 2] - vertices[a, 2]
+    return np.sqrt(d0 * d0 + d1 * d1 + d2 * d2)
+
+
+@njit(cache=True)
 def _nondegenerate(vertices: np.ndarray, faces: np.ndarray, height: float) -> np.ndarray:
     """:func:`nondegenerate` face by face, with trimesh's arithmetic in its order (the same bits):
     area ``|(p1 - p0) x (p2 - p1)| / 2``, heights ``2 * area / |edge|`` over the edges p0-p1 and
@@ -169,15 +187,9 @@ def _nondegenerate(vertices: np.ndarray, faces: np.ndarray, height: float) -> np
     ok = np.empty(len(faces), np.bool_)
     for i in range(len(faces)):
         a, b, c = faces[i, 0], faces[i, 1], faces[i, 2]
-        u0, u1, u2 = vertices[b, 0] - vertices[a, 0], vertices[b, 1] - vertices[a, 1], vertices[b, 2] - vertices[a, 2]
-        w0, w1, w2 = vertices[c, 0] - vertices[b, 0], vertices[c, 1] - vertices[b, 1], vertices[c, 2] - vertices[b, 2]
-        c0 = u1 * w2 - u2 * w1
-        c1 = u2 * w0 - u0 * w2
-        c2 = u0 * w1 - u1 * w0
-        area = np.sqrt(c0 * c0 + c1 * c1 + c2 * c2) / 2.0
-        e0, e1, e2 = vertices[c, 0] - vertices[a, 0], vertices[c, 1] - vertices[a, 1], vertices[c, 2] - vertices[a, 2]
+        area = cross_norm(vertices, a, b, c, b) / 2.0
         keep = True
-        for length in (np.sqrt(u0 * u0 + u1 * u1 + u2 * u2), np.sqrt(e0 * e0 + e1 * e1 + e2 * e2)):
+        for length in (_distance(vertices, a, b), _distance(vertices, a, c)):
             box = (area * 2) / length if length > DEGENERATE_HEIGHT else 0.0
             keep = keep and box > height
         ok[i] = keep

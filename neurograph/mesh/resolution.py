@@ -49,6 +49,7 @@ from numba import njit
 
 from ..errors import MeshError
 from .clean import _PRIMES  # the same odd 64-bit multipliers hash the edges here
+from .clean import cross_norm
 from .quadric import FS_SCHEDULE, simplify
 
 FACES_PER_UM2 = 30.0
@@ -118,13 +119,7 @@ def _cross_norms(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     """``|(p1 - p0) x (p2 - p0)|`` of every face (twice its area, nm²)."""
     out = np.empty(len(faces))
     for i in range(len(faces)):
-        a, b, c = faces[i, 0], faces[i, 1], faces[i, 2]
-        u0, u1, u2 = vertices[b, 0] - vertices[a, 0], vertices[b, 1] - vertices[a, 1], vertices[b, 2] - vertices[a, 2]
-        w0, w1, w2 = vertices[c, 0] - vertices[a, 0], vertices[c, 1] - vertices[a, 1], vertices[c, 2] - vertices[a, 2]
-        c0 = u1 * w2 - u2 * w1
-        c1 = u2 * w0 - u0 * w2
-        c2 = u0 * w1 - u1 * w0
-        out[i] = np.sqrt(c0 * c0 + c1 * c1 + c2 * c2)
+        out[i] = cross_norm(vertices, faces[i, 0], faces[i, 1], faces[i, 2], faces[i, 0])
     return out
 
 

@@ -266,12 +266,15 @@ def steiner_graph(vertices: np.ndarray, edges: np.ndarray, face_edges: np.ndarra
     points : (n + p, 3) float
         The mesh vertices followed by the Steiner points.
     graph_edges : (m, 2) int32
-        Pairs of point indices (a pair may occur more than once: :func:`undirected_csr`).
+        Pairs of point indices (a pair may occur more than once: :func:`undirected_csr`); a
+        ValueError for 2**31 points or more.
     """
     n_e = edges.shape[0]
     n_v = vertices.shape[0]
     k, start = _steiner_counts(vertices, edges, max_edge)
     n_p = start[n_e]
+    if n_v + n_p >= 2 ** 31 - 1:
+        raise ValueError("more Steiner graph points than 32-bit indices hold: decimate the mesh or raise max_edge")
     points = np.empty((n_v + n_p, 3))
     points[:n_v] = vertices
     for e in range(n_e):
@@ -343,10 +346,10 @@ def undirected_csr(points: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, n
 
     The same pattern as ``scipy.sparse.csr_matrix`` of the pairs ``(min, max)`` followed by
     ``sum_duplicates()`` (self-pairs dropped), in linear time: a counting sort by the low end,
-    then a sort of each (short) row. Indices are int32, which ``scipy.sparse.csgraph`` works in
-    (int64 ones are copied on every call) and which halves the memory: on a VM whose page
-    faults are slow, touching fresh memory was a third of the skeleton stage's time. The
-    caller makes sure there are fewer than 2**31 points and edges.
+    then a sort of each (short) row. Indices are int32 (scipy shrinks int64 ones to int32 anyway,
+    by a copy): the input's edge list and the sort's buffer take half the memory, and on a VM
+    whose page faults are slow touching fresh memory was a third of the skeleton stage's time.
+    The caller makes sure there are fewer than 2**31 points and edges.
 
     Parameters
     ----------
@@ -400,7 +403,7 @@ def undirected_csr(points: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, n
             dy = points[i, 1] - points[cols[j], 1]
             dz = points[i, 2] - points[cols[j], 2]
             length[j] = np.sqrt(dx * dx + dy * dy + dz * dz)
-    return indptr, cols[:w], pairs, length
+    return indptr, cols[:w].copy(), pairs, length
 
 
 @njit(cache=True)

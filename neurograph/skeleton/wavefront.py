@@ -40,11 +40,11 @@ def _surface_graph(points: np.ndarray, edges: np.ndarray, bridges: np.ndarray | 
     (low, high) end (:func:`~neurograph.skeleton.kernels.undirected_csr`, linear in the
     number of edges)."""
     n = len(points)
+    if bridges is not None and len(bridges):
+        edges = np.vstack([edges, np.asarray(bridges, dtype=edges.dtype)])
     if max(n, len(edges)) >= 2 ** 31 - 1:
         raise SkeletonError(f"the surface graph has {n} points and {len(edges)} edges, more than its 32-bit indices "
                             "hold; decimate the mesh first (repair(..., target_faces=...) or extract(..., decimate=...))")
-    if bridges is not None and len(bridges):
-        edges = np.vstack([edges, np.asarray(bridges, dtype=edges.dtype)])
     indptr, indices, pairs, length = undirected_csr(np.asarray(points, dtype=float), edges)
     length += 1e-6  # in place: no second array of millions of weights
     return sparse.csr_matrix((length, indices, indptr), shape=(n, n)), pairs
@@ -115,8 +115,9 @@ def skeletonize(mesh: trimesh.Trimesh, somas: Sequence | None = None, bridges: n
     Raises
     ------
     SkeletonError
-        An empty mesh, a bad step, a soma without faces, or a soma whose every point
-        belongs to another soma (the same soma given twice).
+        An empty mesh, a bad step, a soma without faces, a soma whose every point
+        belongs to another soma (the same soma given twice), or a surface graph beyond 32-bit
+        indices (2**31 points or edges: decimate first).
     """
     somas = list(somas or [])
     n_vertices = len(mesh.vertices)
@@ -131,7 +132,10 @@ def skeletonize(mesh: trimesh.Trimesh, somas: Sequence | None = None, bridges: n
     mesh_vertices = np.asarray(mesh.vertices, dtype=float)
     mesh_edges = np.asarray(mesh.edges_unique, np.int64)
     face_edges = np.asarray(mesh.faces_unique_edges, np.int64)
-    points, edges = steiner_graph(mesh_vertices, mesh_edges, face_edges, step / 2.0)
+    try:
+        points, edges = steiner_graph(mesh_vertices, mesh_edges, face_edges, step / 2.0)
+    except ValueError as exc:  # beyond 32-bit indices
+        raise SkeletonError(f"{exc} (mesh of {len(mesh.faces)} faces at step {step:g} nm)") from None
     graph, edges = _surface_graph(points, edges, bridges)
 
     # Sources: soma points (label = soma index) and one root per soma-less piece.
@@ -147,7 +151,7 @@ def skeletonize(mesh: trimesh.Trimesh, somas: Sequence | None = None, bridges: n
     bins[fixed] = -1 - soma_of_vertex[fixed]
     if ring_bands:
         bands = face_band_pairs(mesh_vertices, mesh_edges, face_edges, step / 2.0, bins)
-        labels = cluster_level_sets(np.vstack([edges, bands]), bins, fixed)
+        labels = cluster_level_sets(np.vstack([edges, bands.astype(edges.dtype)]), bins, fixed)
     else:
         labels = cluster_level_sets(edges, bins, fixed)
     # Soma vertices of one soma may lie in several pieces: give them one label.
