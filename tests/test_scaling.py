@@ -104,7 +104,7 @@ def test_microns_at_16x_the_faces(microns):
 def test_microns_jittered_subdivision(microns):
     """Not only undoing a midpoint subdivision: the 4x copy with every vertex moved by ~1 nm
     (so no inserted vertex lies exactly on the old faces) gives the same neuron. (At 3 nm, of
-    the order of the 5 nm tolerance, the spine count drifts: 643 vs 570, README.)"""
+    the order of the 5 nm tolerance, the spine count drifts: 643 vs 570, docs/scaling.md.)"""
     mesh, one = microns
     fine = _subdivided(mesh, 1)
     rng = np.random.default_rng(0)

@@ -161,7 +161,7 @@ def test_harris_spiny_dendrite():
     with pytest.warns(ng.errors.UnitsWarning, match="fragment of axon or dendrite can be that thin"):
         # no soma, 0.6 µm thick: the check says why. Without the resolution floor (issue 13):
         # with it (20 nm edges, 5,800 faces/µm², simplified to ~4.7k faces) the count holds but
-        # the shaft skeleton runs 3.7 µm (test_harris_with_the_resolution_floor, README)
+        # the shaft skeleton runs 3.7 µm (test_harris_with_the_resolution_floor, docs/scaling.md)
         neuron = ng.extract(mesh, voxel_size=1, name="harris", resolution=None)
     # a ~1.6 µm open tube (cut at both ends) carrying 7 spines, one of them branched (two
     # heads on one neck): the shaft runs between the cut ends and is one branch
@@ -177,7 +177,7 @@ def test_harris_spiny_dendrite():
 @pytest.mark.realdata
 def test_harris_with_the_resolution_floor():
     """With the default floor the Harris segment keeps its 7 spines (one shaft branch, sizes in
-    range); known defect (README "Scaling (issue 13)"): the shaft cable is 3.7 µm, not ~1.6 µm."""
+    range); known defect (docs/scaling.md): the shaft cable is 3.7 µm, not ~1.6 µm."""
     v = SHARED / "microns_neurd" / "harris_spiny_dendrite_vertices_um.txt"
     f = SHARED / "microns_neurd" / "harris_spiny_dendrite_faces.txt"
     if not v.exists() or not f.exists():

@@ -32,7 +32,7 @@ INPUTS = frozenset({"skeleton", "soma", "radii", "mesh", "synapses", "spines", "
 #: classification on both halves of the Allen cells, and moved FAFB lineage at seed 0 by one neuron
 #: under resampling and radii perturbations; see README) and ``tufts`` (cable density at glomerulus scale,
 #: issue #11: the best single uPN/mPN columns, but no gain in the default FAFB classifiers over 10 fold
-#: seeds; see README) are opt-in
+#: seeds; see docs/transfer.md) are opt-in
 DEFAULT_GROUPS = ("morphology", "branches", "sholl", "arbors", "radii", "perisomatic", "compartments", "mesh",
                   "synapses", "spines", "cortical", "neurites")
 ALL_GROUPS = DEFAULT_GROUPS + ("position", "dendrite_form", "tufts")

@@ -54,7 +54,7 @@ from .quadric import FS_SCHEDULE, simplify
 
 FACES_PER_UM2 = 30.0
 """Default processing resolution in faces per µm² of surface (equilateral triangles of ~280 nm
-edges). Chosen from measurements (README "Scaling (issue 13)"): the MICrONS example mesh
+edges). Chosen from measurements (docs/scaling.md): the MICrONS example mesh
 (26.1 faces/µm², median edge 253 nm) and the hemibrain meshes (~3 faces/µm²) are below it and
 untouched, as are most synthetic neurons; the MICrONS mesh subdivided to 4x and 16x the faces
 comes down to 75-102k faces with the branch, cable and spine counts of the original within 5 %."""
@@ -82,7 +82,7 @@ _PASSES = 2
 # count; the two passes above follow. One call from 5M faces sweeps 400k+ faces it can no longer
 # collapse 80 times (35 s, and it stops at 400k faces: collapses on a surface that fine leave
 # slivers that block the next ones); the stages and passes together took 33 s against 45 s and
-# ended at 194k faces against 263k (README "Scaling"). Meshes up to 16x the floor (every mesh of
+# ended at 194k faces against 263k (docs/scaling.md). Meshes up to 16x the floor (every mesh of
 # the tests, the MICrONS mesh to 16x) take the two passes alone, as before.
 _STAGED = 16
 _STAGE_STOP = 4
