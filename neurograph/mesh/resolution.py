@@ -82,8 +82,8 @@ _PASSES = 2
 # count; the two passes above follow. One call from 5M faces sweeps 400k+ faces it can no longer
 # collapse 80 times (35 s, and it stops at 400k faces: collapses on a surface that fine leave
 # slivers that block the next ones); the stages and passes together took 33 s against 45 s and
-# ended at 194k faces against 263k (docs/scaling.md). Meshes up to 16x the floor (every mesh of
-# the tests, the MICrONS mesh to 16x) take the two passes alone, as before.
+# ended at 194k faces against 263k (a later run: 191k and 260k, docs/scaling.md). Meshes up to
+# 16x the floor (every mesh of the tests, the MICrONS mesh to 16x) take the two passes alone.
 _STAGED = 16
 _STAGE_STOP = 4
 _STAGE_FACTOR = 4
