@@ -4,6 +4,8 @@ loaded (about 0.5 s saved per neuron). Failures here are harmless and ignored.""
 
 from __future__ import annotations
 
+import gc
+
 try:
     import trimesh
 
@@ -15,3 +17,9 @@ try:
     del _capsule
 except Exception:  # pragma: no cover - warm-up only
     pass
+
+# Everything loaded so far lives as long as the forkserver: move it out of the collector's reach
+# (Python's gc.freeze, meant for this: a forked worker's full collections then skip the inherited
+# objects, and do not write into, and so copy, the pages that hold them).
+gc.collect()
+gc.freeze()
