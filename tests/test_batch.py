@@ -344,13 +344,18 @@ def test_microns_mesh_with_synapse_table(tmp_path):
     assert set(res.branches["compartment"]) >= {"axon", "dendrite"}
 
 
-def test_forkserver_preload_freezes_what_it_loaded():
-    """The local backend's forkserver preload (``neurograph.batch._warm``) runs a warm-up
-    extraction and then moves everything it loaded into the collector's permanent generation
-    (``gc.freeze``): forked workers' full collections skip those objects and do not copy their
-    pages (FAFB batch: ~1.8 -> ~1.4-1.6 s per neuron, README "Batch")."""
-    code = ("import gc; assert gc.get_freeze_count() == 0; import neurograph.batch._warm; "
-            "print(gc.get_freeze_count())")
+def test_forkserver_preload_warms_both_paths_and_freezes_what_it_loaded():
+    """The local backend's forkserver preload (``neurograph.batch._warm``) runs what a worker runs
+    on a tiny mesh and a tiny SWC skeleton (extraction, feature tables, QC picture), so forked
+    workers start with matplotlib and the kernels of both paths loaded, and then moves everything
+    into the collector's permanent generation (``gc.freeze``): workers' full collections skip
+    those objects and do not copy their pages (FAFB batch: ~1.8 -> ~1.1 s per neuron, README
+    "Batch")."""
+    code = ("import gc, sys; assert gc.get_freeze_count() == 0; import neurograph.batch._warm; "
+            "print(gc.get_freeze_count(), 'matplotlib.pyplot' in sys.modules, "
+            "'neurograph.features.vector' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert int(out.stdout.strip().splitlines()[-1]) > 10_000  # modules, functions, numba's registries ...
+    frozen, plotted, features = out.stdout.split()[-3:]
+    assert int(frozen) > 10_000  # modules, functions, numba's registries ...
+    assert plotted == "True" and features == "True"
