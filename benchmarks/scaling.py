@@ -7,11 +7,13 @@ Meshes: the MICrONS example mesh (../shared/data, nm) and a synthetic spiny neur
 surface at 4x the faces). Every measurement runs in a fresh process: the full pipeline
 (repair, somata, skeleton, branches, spines, synapses (MICrONS table, 4 x 4 x 40 nm voxels),
 compartments, features) with wall and CPU time per stage, skeletor ``fix_mesh`` +
-``by_wavefront`` and ``skeliner.skeletonize``. Each process runs its tool twice (``RUNS``), each
-time on the mesh loaded anew: the first run is what one neuron in a fresh process costs (Numba's
-cached machine code loaded on first call), the second the steady state of a process that goes on
-to the next neuron, as a batch does; both are reported, and the ratios to the baselines for
-both. Peak RSS is the process's high-water mark.
+``by_wavefront`` and ``skeliner.skeletonize``. Each process runs its tool several times, each
+time on the mesh loaded anew (``runs_for``: 6 on meshes up to 100k faces, 4 up to 400k, else 2):
+the first run is what one neuron in a fresh process costs (Numba's cached machine code loaded on
+first call), the later ones the steady state of a process that goes on to the next neuron, as a
+batch does; "warm" is the later run of median CPU time (a single warm run of 0.1-0.8 s scatters by
+±30 % here, and the second run of a process also pays its first full garbage collection). Both
+are reported, and the ratios to the baselines (run the same way) for both. Peak RSS is the process's high-water mark.
 On a shared machine wall time depends on the load: CPU time (``process_time``) is given
 beside it, and ratios to the baselines are taken within one run. Also measured: the
 small hemibrain meshes (8 nm voxels, spines off) with cable against the reference SWCs,
@@ -43,8 +45,12 @@ from pipeline import SHARED, hemibrain_dir  # noqa: E402
 
 MICRONS = SHARED / "microns_neurd" / "864691135510518224_decimated_mesh.off"
 SYNAPSES = SHARED / "microns_neurd" / "864691135510518224_synapses.csv"
-#: runs of each tool per process: the first (fresh process) and the last (warm, steady state)
-RUNS = 2
+
+
+def runs_for(faces: int) -> int:
+    """Runs of each tool per process: the first (fresh process) and the warm ones (steady state,
+    summarised by their median): more on small meshes, where single runs are short and noisy."""
+    return 6 if faces <= 100_000 else 4 if faces <= 400_000 else 2
 
 
 def peak_mb() -> float:
@@ -147,17 +153,19 @@ def fresh(path: Path, voxel: float, env: dict | None = None) -> dict:
 
 
 def child(args: list[str]) -> int:
-    """One tool on one mesh, run ``RUNS`` times in this process, each time on the mesh loaded
+    """One tool on one mesh, run ``args[0]`` times in this process, each time on the mesh loaded
     anew: the first run is what a fresh process pays (imports done, but Numba's cached machine
-    code loaded on first call, first ray-engine set-up ...), the last the steady state of a
+    code loaded on first call, first ray-engine set-up ...), the later ones the steady state of a
     process that goes on to the next neuron (a batch). Returns the first run's numbers with the
-    last run's wall, CPU and stages under ``"warm"``; ``peak_mb`` is the process's high-water mark
-    over all runs (each run loads its own copy of the mesh, so the runs peak alike). A failure in
-    a later run keeps the earlier runs (``"warm_error"``)."""
+    wall, CPU and stages of the later run of median CPU time under ``"warm"`` (and all later CPU
+    times under ``"warm_cpus"``); ``peak_mb`` is the process's high-water mark over all runs (each
+    run loads its own copy of the mesh, so the runs peak alike). A failure in a later run keeps the
+    earlier runs (``"warm_error"``)."""
+    n_runs, args = int(args[0]), args[1:]
     kind, path, voxel = args[0], args[1], float(args[2])
     runs, out = [], {}
     try:
-        for _ in range(RUNS):
+        for _ in range(n_runs):
             if kind == "extract":
                 runs.append(child_extract(path, voxel, args[3] == "1", args[4] == "1",
                                           None if args[5] == "none" else float(args[5])))
@@ -169,15 +177,19 @@ def child(args: list[str]) -> int:
         out["warm_error" if runs else "error"] = f"{type(exc).__name__}: {exc}"[:300]
     if runs:
         out.update(runs[0], peak_mb=peak_mb())
-        out["warm"] = {k: runs[-1][k] for k in ("wall", "cpu", "stages", "cpu_stages") if k in runs[-1]}
+        later = sorted(runs[1:] or runs, key=lambda r: r["cpu"])
+        median = later[(len(later) - 1) // 2]
+        out["warm"] = {k: median[k] for k in ("wall", "cpu", "stages", "cpu_stages") if k in median}
+        out["warm_cpus"] = [r["cpu"] for r in runs[1:]]
     print("RESULT " + json.dumps(out), flush=True)
     return 0
 
 
-def spawn(*args, env: dict | None = None) -> dict:
+def spawn(*args, runs: int = 2, env: dict | None = None) -> dict:
+    """Run ``child(runs, *args)`` in a fresh process; its result, or ``{"error": ...}``."""
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, __file__, "--one", *map(str, args)], capture_output=True, text=True,
-                          env=env)
+    proc = subprocess.run([sys.executable, __file__, "--one", str(runs), *map(str, args)], capture_output=True,
+                          text=True, env=env)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     out = json.loads(lines[-1][7:]) if lines else {"error": (proc.stderr or "no output")[-300:]}
     out["process_wall"] = time.perf_counter() - t0
@@ -259,7 +271,8 @@ def main() -> int:
     log(f"neurograph {ng.__version__}; python {sys.version.split()[0]}; {os.cpu_count()} cores; "
         f"load average at start {os.getloadavg()[0]:.1f}")
     log("times: CPU seconds (process_time, robust to other jobs on the machine), first run in a fresh process / "
-        "warm second run in the same process (RUNS)")
+        "warm: the median of the later runs in the same process (runs_for: 5 later runs up to 100k faces, 3 up to "
+        "400k, else 1)")
     small = hemibrain_dir() / "obj" / "722817260.obj"
     if not opts.only_sizes:
         fresh_process(small, rows, log)
@@ -267,10 +280,11 @@ def main() -> int:
                                             prepare(Path(opts.cache), opts.levels, opts.synthetic_levels,
                                                     opts.min_level)):
         faces = int(len(np.load(path)["faces"]))
-        r = spawn("extract", path, voxel, 1, int(syn), "none")
+        n = runs_for(faces)
+        r = spawn("extract", path, voxel, 1, int(syn), "none", runs=n)
         base = {}
         if faces <= opts.baseline_max_faces:
-            base = {"skeletor": spawn("skeletor", path, voxel), "skeliner": spawn("skeliner", path, voxel)}
+            base = {tool: spawn(tool, path, voxel, runs=n) for tool in ("skeletor", "skeliner")}
         sizes(family, label, faces, r, base, rows, log)
     if not opts.only_sizes:
         hemibrain(rows, log)
@@ -300,7 +314,7 @@ def fresh_process(small: Path, rows: list, log) -> None:
 
 
 def warm_cols(r: dict) -> dict:
-    """The warm (last) run's wall and CPU time as row columns."""
+    """The warm (median later) run's wall and CPU time as row columns."""
     w = r.get("warm", {})
     return {"wall_warm": w.get("wall"), "cpu_warm": w.get("cpu"),
             **{f"cpu_warm_{k}": v for k, v in w.get("cpu_stages", {}).items()}}
@@ -346,8 +360,9 @@ def hemibrain(rows: list, log) -> None:
     hb = hemibrain_dir()
     for obj in sorted((hb / "obj").glob("*.obj")):
         ref = float(navis.read_swc(hb / "swc" / f"{obj.stem}.swc").cable_length) * 8 / 1e3
-        r = spawn("extract", obj, 8.0, 0, 0, "none")
-        b = {"skeliner": spawn("skeliner", obj, 8.0), "skeletor": spawn("skeletor", obj, 8.0)}
+        n = runs_for(0)
+        r = spawn("extract", obj, 8.0, 0, 0, "none", runs=n)
+        b = {tool: spawn(tool, obj, 8.0, runs=n) for tool in ("skeliner", "skeletor")}
         if "error" in r:
             log(f"hemibrain {obj.stem} extract failed: {r['error']}")
             continue
