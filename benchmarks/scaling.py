@@ -288,6 +288,7 @@ def main() -> int:
         sizes(family, label, faces, r, base, rows, log)
     if not opts.only_sizes:
         hemibrain(rows, log)
+        coarse_tessellation(rows, log)
         decimation(Path(opts.cache) / "microns_2.npz", rows, log)
     table = pd.DataFrame(rows)
     table.to_csv(out_dir / f"scaling{opts.tag}.csv", index=False)
@@ -381,6 +382,32 @@ def hemibrain(rows: list, log) -> None:
                              **warm_cols(x)))
             line += f" | {tool} {timing(r, x)}, cable {x['cable_um'] / ref:.2f}"
         log(line)
+
+
+def coarse_tessellation(rows: list, log) -> None:
+    """The tessellation test on meshes the tests do not use: the hemibrain meshes (~3 faces/µm²,
+    1 µm edges) subdivided to 4x and 16x the faces (the same surface), ``dataset="hemibrain"``.
+    At 4x (~13 faces/µm²) they are still below the resolution floor and processed as they are;
+    at 16x the floor brings them down."""
+    import trimesh
+
+    import neurograph as ng
+
+    log("tessellation of the coarse hemibrain meshes (dataset='hemibrain'; the same surface at 1x, 4x, 16x the "
+        "faces): branches and cable at 4x / 16x against 1x (issue 13 asks ±5 % and ±3 %)")
+    for obj in sorted((hemibrain_dir() / "obj").glob("*.obj")):
+        mesh = ng.load_mesh(obj, 8.0)
+        v, f = np.asarray(mesh.vertices), np.asarray(mesh.faces)
+        got = []
+        for level in range(3):
+            n = ng.extract(trimesh.Trimesh(v, f, process=False), voxel_size=1, dataset="hemibrain")
+            got.append((len(f), len(n.branches), float(n.branches.length.sum())))
+            rows.append(dict(family="tessellation", label=f"{obj.stem} {4 ** level}x", faces=len(f),
+                             tool="neurograph extract", branches=len(n.branches), cable_um=got[-1][2]))
+            v, f = trimesh.remesh.subdivide(v, f)
+        (f1, b1, c1) = got[0]
+        log(f"    {obj.stem:10s} 1x {f1} faces: {b1} branches, {c1:.0f} µm | " + " | ".join(
+            f"{4 ** k}x: branches {b / b1 - 1:+.1%}, cable {c / c1 - 1:+.1%}" for k, (_, b, c) in enumerate(got[1:], 1)))
 
 
 def decimation(dec_src: Path, rows: list, log) -> None:
