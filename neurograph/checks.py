@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .arrays import lookup
 from .codes import SWC_TYPE
 from .errors import NeurographError
 from .graph.branch_table import branch_table
@@ -164,7 +165,7 @@ def _compartments(neuron, ids: set) -> list[str]:
         if "on_spine" in syn.columns:
             ok &= ~syn["on_spine"].to_numpy(bool)
         if ok.any():
-            expect = np.array([labels.get(int(x)) or "" for x in b[ok]], dtype=object)
+            expect = lookup(b[ok], {k: c for k, c in labels.items() if c}, "")
             got = syn["compartment"].to_numpy(object)[ok]
             wrong = expect != got
             if wrong.any():

@@ -1,9 +1,9 @@
-"""neurograph.arrays: the sort-based set operations give what numpy's give."""
+"""neurograph.arrays: the sort-based set operations give what numpy's give; lookup is dict.get per key."""
 
 import numpy as np
 import pytest
 
-from neurograph.arrays import isin, unique, unique_rows
+from neurograph.arrays import isin, lookup, unique, unique_rows
 
 
 @pytest.mark.parametrize("dtype", [np.int64, np.int32, np.float64])
@@ -23,3 +23,21 @@ def test_unique_rows_inverse_rebuilds_the_input():
     np.testing.assert_array_equal(uniq[inverse], rows)
     assert len(uniq) == len(np.unique(rows, axis=0))
     assert len({tuple(r) for r in uniq}) == len(uniq)
+
+
+def test_lookup_is_dict_get_with_negative_and_unknown_keys_the_default():
+    names = {0: "soma", 2: "axon", 5: "dendrite", -1: "never"}  # negative keys in the table are ignored
+    keys = np.array([-1, 0, 1, 2, 5, 6, 10**9, -7])
+    got = lookup(keys, names, "unmapped")
+    assert got.dtype == object
+    assert got.tolist() == ["unmapped", "soma", "unmapped", "axon", "dendrite", "unmapped", "unmapped", "unmapped"]
+    assert lookup(keys.reshape(2, 4), names, "").shape == (2, 4)
+    assert lookup(np.array([], np.int64), names, "").shape == (0,)
+    assert lookup(np.array([0, 3]), {}, "x").tolist() == ["x", "x"]
+    np.testing.assert_array_equal(lookup(np.array([2, 4, -1]), {2: 7, 3: 1}, 0, dtype=np.uint8),
+                                  np.array([7, 0, 0], np.uint8))
+
+
+def test_lookup_keeps_sequence_values_whole():
+    got = lookup(np.array([1, 0]), {0: (1, 2), 1: (3, 4)}, None)
+    assert got.tolist() == [(3, 4), (1, 2)]

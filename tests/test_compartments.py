@@ -115,3 +115,25 @@ def test_perisomatic_features_of_a_synthetic_soma(cells):
     near = syn["mapped"] & (syn["soma"] < 0) & (syn["path_to_soma"] < 60)
     assert total_shells == near.sum()
     assert ng.neuron_summary(neuron).iloc[0]["soma_volume"] == pytest.approx(soma["volume"])
+
+
+def test_node_labels_read_back_skip_unknown_missing_and_foreign_values(tmp_path):
+    """Labels read with a skeleton (navis, precomputed): codes outside the table decode to
+    ``unknown``; ``None``, NaN, ``unknown`` and non-string values label nothing; each branch
+    takes its most common label (ties: alphabetical)."""
+    from neurograph.graph.labels import apply_node_labels, decode_compartments
+
+    codes = np.array([0, 1, 2, 9, 255], np.uint8)
+    assert decode_compartments(codes).tolist() == ["unknown", "soma", "axon", "unknown", "unknown"]
+    swc = tmp_path / "tiny.swc"
+    swc.write_text("1 1 0 0 0 8 -1\n2 3 10 0 0 1 1\n3 3 20 0 0 1 2\n4 3 30 0 0 1 3\n"
+                   "5 3 30 10 0 1 4\n6 3 30 20 0 1 5\n7 2 30 -10 0 1 4\n8 2 30 -20 0 1 7\n")
+    with pytest.warns(UserWarning):
+        neuron = ng.load_swc(swc, units="um")
+    assert neuron.node_branch.tolist() == [0, 1, 1, 1, 2, 2, 3, 3]
+    labels = np.array([None, np.nan, "unknown", 3, "apical", b"axon", "apical", "axon"], dtype=object)
+    apply_node_labels(neuron, labels, "test")
+    table = ng.compartment_table(neuron)
+    assert table["compartment"].to_dict() == {2: "apical", 3: "apical"}
+    assert table["compartment_confidence"].tolist() == [1.0, 0.5]
+    assert neuron.skeleton.node_type.tolist() == [0, 0, 0, 0, 4, 4, 4, 4]

@@ -189,3 +189,35 @@ def test_harris_with_the_resolution_floor():
     assert 6 <= len(neuron.spines) <= 9, len(neuron.spines)
     assert neuron.spines.length.between(0.3, 2.5).all()
     assert neuron.spines.volume.between(0.005, 0.5).all()
+
+
+def test_cut_ends_and_their_attachment_match_the_per_loop_forms():
+    """cut_ends groups the loops' vertices at once and _most_common takes each loop's
+    most common node at once: the same numbers, bit for bit, as one loop at a time."""
+    import trimesh
+
+    from neurograph.spines.detect import _most_common
+    from neurograph.spines.geometry import cut_ends
+
+    rng = np.random.default_rng(3)
+    tube = trimesh.creation.cylinder(radius=400.0, height=3000.0, sections=40)
+    tube.vertices += rng.normal(0, 20.0, tube.vertices.shape)  # no symmetric round-off
+    axis = tube.triangles_center[:, 2]
+    narrow = trimesh.creation.cylinder(radius=200.0, height=1000.0, sections=24)
+    narrow.vertices += [3000.0, 0, 0]
+    # both caps of the wide tube open (two cut ends), one of the narrow one (radius 200)
+    mesh = trimesh.util.concatenate([
+        trimesh.Trimesh(tube.vertices, tube.faces[np.abs(axis) < 1400.0], process=False),
+        trimesh.Trimesh(narrow.vertices, narrow.faces[narrow.triangles_center[:, 2] < 400.0], process=False)])
+    centres, radii, loops = cut_ends(mesh, 150.0)
+    assert len(loops) == 3 and radii[0] > radii[-1]
+    edges = np.asarray(mesh.edges_sorted)[trimesh.grouping.group_rows(mesh.edges_sorted, require_count=1)]
+    verts = np.asarray(mesh.vertices, float)
+    for c, r, m in zip(centres, radii, loops):
+        np.testing.assert_array_equal(m, np.unique(edges[np.isin(edges, m).any(axis=1)]))
+        assert np.array_equal(c, verts[m].mean(axis=0))
+        assert r == np.median(np.linalg.norm(verts[m] - c, axis=1))
+    values = rng.integers(0, 6, 200)
+    groups = rng.integers(0, 9, 200)
+    expect = [np.bincount(values[groups == g]).argmax() for g in range(9)]
+    assert _most_common(values, groups, 9, 6).tolist() == expect

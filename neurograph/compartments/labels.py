@@ -45,6 +45,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from ..arrays import lookup
 from ..codes import COMPARTMENT_NAMES, SWC_TYPE
 from ..errors import InputError, renamed_parameters
 from ..graph.annotations import register_annotation
@@ -262,11 +263,11 @@ def spines_per_branch(neuron, n_ids: int) -> np.ndarray:
 
 def apply_labels(neuron, table: pd.DataFrame, arbor: Arbor, use_synapses: bool = True) -> None:
     """Write labels to the graph, skeleton node types, mesh faces and the synapse table."""
-    neuron.set_branch_values({int(b): dict(compartment=row["compartment"],
-                                           compartment_confidence=float(row["compartment_confidence"]),
-                                           compartment_method=row["compartment_method"],
-                                           apical_method=row["apical_method"])
-                              for b, row in table.iterrows()})
+    neuron.set_branch_values({int(b): dict(compartment=c, compartment_confidence=float(conf), compartment_method=m,
+                                           apical_method=a)
+                              for b, c, conf, m, a in zip(table.index, table["compartment"],
+                                                          table["compartment_confidence"], table["compartment_method"],
+                                                          table["apical_method"])})
     code = np.zeros(int(table.index.max()) + 1, np.int8)
     code[table.index.to_numpy()] = [SWC_TYPE[c] for c in table["compartment"]]
     neuron.skeleton.node_type = code[arbor.node_branch].astype(np.int8)
@@ -274,9 +275,7 @@ def apply_labels(neuron, table: pd.DataFrame, arbor: Arbor, use_synapses: bool =
         neuron.face_compartment = code[np.asarray(neuron.face_branch, np.int64)]
     syn = getattr(neuron, "synapses", None)
     if syn is not None and len(syn):
-        names = table["compartment"].to_dict()
-        b = syn["branch"].to_numpy()
-        comp = np.array([names.get(int(x), "unmapped") if x >= 0 else "unmapped" for x in b], dtype=object)
+        comp = lookup(syn["branch"].to_numpy(), table["compartment"].to_dict(), "unmapped")
         spine = syn["spine"].to_numpy() if "spine" in syn.columns else np.full(len(syn), -1)
         pre = syn["direction"].to_numpy() == "pre"
         # a "spine" on a dendrite carrying outputs and no inputs is an axon piece (a bouton of an
@@ -311,13 +310,12 @@ def _relabel(new, old) -> None:
     if new is old or not any(d.get("compartment") for _, d in old.graph.nodes(data=True)):
         return
     types = np.asarray(new.skeleton.node_type, np.int64)
-    labels = np.array([COMPARTMENT_NAMES.get(int(t), "unknown") for t in types], dtype=object)
+    labels = lookup(types, COMPARTMENT_NAMES, "unknown")
     labels[new.skeleton.soma_nodes] = "soma"
     apply_node_labels(new, labels, "node types")
     if new.synapses is not None and "branch" in new.synapses.columns:
         names = {b: d.get("compartment") for b, d in new.graph.nodes(data=True) if d.get("compartment")}
-        new.synapses["compartment"] = [names.get(int(x), "unmapped") if x >= 0 else "unmapped"
-                                       for x in new.synapses["branch"].to_numpy()]
+        new.synapses["compartment"] = lookup(new.synapses["branch"].to_numpy(), names, "unmapped")
 
 
 register_annotation("compartments", 20, _relabel)

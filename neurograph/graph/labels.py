@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..arrays import lookup
 from ..codes import COMPARTMENT_CODES, LABEL_OF_CODE, SWC_OF_CODE
 from ..skeleton import Skeleton
 
@@ -27,11 +28,15 @@ def node_compartments(neuron) -> np.ndarray:
         ``soma, axon, dendrite, basal, apical`` from :func:`neurograph.label_compartments`;
         soma nodes are ``soma``; ``unknown`` where the neuron is not labelled.
     """
+    return _branch_compartments(neuron)[neuron.node_branch]
+
+
+def _branch_compartments(neuron) -> np.ndarray:
+    """Compartment label of every branch id ``0..max(node_branch)`` (object ndarray)."""
     labels = {int(b): d.get("compartment") or "unknown" for b, d in neuron.graph.nodes(data=True)}
     for i in range(neuron.n_somas):
         labels[i] = "soma"
-    lut = np.array([labels.get(b, "unknown") for b in range(int(neuron.node_branch.max()) + 1)], dtype=object)
-    return lut[neuron.node_branch]
+    return np.array([labels.get(b, "unknown") for b in range(int(neuron.node_branch.max()) + 1)], dtype=object)
 
 
 def node_spine_counts(neuron) -> np.ndarray:
@@ -70,7 +75,7 @@ def vertex_attributes(neuron) -> dict[str, np.ndarray]:
     radius = np.nan_to_num(np.asarray(neuron.skeleton.radius, float), nan=0.0)
     for k, s in zip(neuron.skeleton.soma_nodes, neuron.somas):
         radius[int(k)] = s.radius
-    comp = np.array([COMPARTMENT_CODES.get(c, 0) for c in node_compartments(neuron)], np.uint8)
+    comp = np.array([COMPARTMENT_CODES.get(c, 0) for c in _branch_compartments(neuron)], np.uint8)[neuron.node_branch]
     return {"radius": radius.astype(np.float32), "vertex_types": SWC_OF_CODE[comp], "compartment": comp,
             "branch": neuron.node_branch.astype(np.int32),
             "spine": np.minimum(node_spine_counts(neuron), np.iinfo(np.uint16).max).astype(np.uint16)}
@@ -89,7 +94,7 @@ def decode_compartments(codes: np.ndarray) -> np.ndarray:
     (n,) object ndarray
         Labels; unknown codes give ``unknown``.
     """
-    return np.array([LABEL_OF_CODE.get(int(c), "unknown") for c in np.ravel(codes)], dtype=object)
+    return lookup(np.ravel(codes), LABEL_OF_CODE, "unknown")
 
 
 def apply_node_labels(neuron, labels: np.ndarray, method: str) -> None:
@@ -107,7 +112,9 @@ def apply_node_labels(neuron, labels: np.ndarray, method: str) -> None:
         Recorded in ``compartment_method`` (e.g. ``"navis"``, ``"precomputed"``).
     """
     labels = np.asarray(labels, dtype=object)
-    known = np.array([str(x) in COMPARTMENT_CODES and str(x) != "unknown" for x in labels])
+    codes, distinct = pd.factorize(labels)  # one test per distinct label, not per node
+    ok = np.array([str(x) in COMPARTMENT_CODES and str(x) != "unknown" for x in distinct] + [False], bool)
+    known = ok[codes]  # -1 (None / NaN, never a label) takes the spare last slot
     if not known.any():
         return
     table = pd.DataFrame({"branch": neuron.node_branch[known], "label": labels[known].astype(str)})

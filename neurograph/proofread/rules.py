@@ -321,17 +321,16 @@ def _bridge_fragment(t: _Tree) -> list[dict]:
     n_children = sk.children_count()
     nb = neuron.node_branch
     out, seen = [], set()
-    for v in np.flatnonzero(sk.parent >= 0):
-        p = sk.parent[v]
-        if piece[v] < 0 or piece[p] < 0 or piece[v] == piece[p]:
+    # edges from one mesh piece to another where a branch starts (the fragment starts its own
+    # branch; a gap inside one branch is a neurite continuing across a hole): one per branch at most
+    child = np.flatnonzero(sk.parent >= 0)
+    par = sk.parent[child]
+    jump = ((piece[child] >= 0) & (piece[par] >= 0) & (piece[child] != piece[par]) & (nb[child] >= t.n_somas)
+            & (nb[par] != nb[child]))
+    for v, p in zip(child[jump].tolist(), par[jump].tolist()):
+        root = b = int(nb[v])
+        if b in seen:
             continue
-        b = int(nb[v])
-        if b < t.n_somas or b in seen:
-            continue
-        if nb[p] != b:  # the fragment starts its own branch
-            root = b
-        else:
-            continue  # a gap inside one branch: the neurite simply continues across a hole
         sub = t.subtree(root)
         if any(x < t.n_somas for x in sub):
             continue

@@ -35,24 +35,25 @@ import pandas as pd
 from ..compartments.arbor import Arbor, base_width
 from ..compartments.labels import spines_per_branch
 from ..compartments.vertebrate import piece_scores, tree_axon, vertebrate_axon
-from ..skeleton.tree import mark_subtree
+from ..skeleton.tree import children_csr, mark_subtree
 
 #: columns of :func:`axon_like_pieces`
 COLUMNS = ["branch", "soma", "path_um", "cable_um", "width_nm", "host_width_nm", "width_ratio", "taper", "detour",
            "segment", "width", "score", "spiny", "host_axon", "other_axon_um", "merge"]
 
 
-def _host_widths(arbor: Arbor, junction: int, first: int, children: list[np.ndarray], span: float
+def _host_widths(arbor: Arbor, junction: int, first: int, kid_ptr: np.ndarray, kids: np.ndarray, span: float
                  ) -> tuple[float, float]:
     """Median width of the host within ``span`` nm before the junction, and of its thickest other arm
-    within ``span`` nm after it (NaN where missing)."""
+    within ``span`` nm after it (NaN where missing); the junction's children are
+    ``kids[kid_ptr[junction]:kid_ptr[junction + 1]]`` (:func:`~neurograph.skeleton.tree.children_csr`)."""
     up, v, start = [], junction, arbor.path[junction]
     while v >= 0 and not arbor.is_soma[v] and start - arbor.path[v] <= span:
         up.append(v)
         v = arbor.parent[v]
     w_up = np.nanmedian(arbor.width[up]) if up and np.isfinite(arbor.width[up]).any() else np.nan
     best = np.nan
-    for c in children[junction]:
+    for c in kids[kid_ptr[junction]:kid_ptr[junction + 1]]:
         if c == first:
             continue
         top = np.zeros(arbor.n, bool)
@@ -116,10 +117,7 @@ def axon_like_pieces(neuron, proximal_um: float = 30.0, min_score: float = 0.5, 
     first_node = np.full(n_ids, -1, np.int64)
     ids, at = np.unique(arbor.node_branch[arbor.order], return_index=True)  # parents come first in order
     first_node[ids] = arbor.order[at]
-    kids: list[list[int]] = [[] for _ in range(arbor.n)]
-    for v in np.flatnonzero(arbor.parent >= 0):
-        kids[arbor.parent[v]].append(int(v))
-    children = [np.asarray(k, np.int64) for k in kids]
+    kid_ptr, kids = children_csr(arbor.parent)
     n_somas = len(neuron.somas)
     span = span_um * 1e3
     rows = []
@@ -154,7 +152,7 @@ def axon_like_pieces(neuron, proximal_um: float = 30.0, min_score: float = 0.5, 
             rel = arbor.path[nodes] - arbor.path[f]
             far = nodes[(rel >= 0.5 * rel.max()) & np.isfinite(arbor.width[nodes])]
             taper = float(np.median(arbor.width[far]) / w) if len(far) and w > 0 else np.nan
-            w_up, w_down = _host_widths(arbor, j, f, children, span)
+            w_up, w_down = _host_widths(arbor, j, f, kid_ptr, kids, span)
             host = min(w_up, w_down) if np.isfinite([w_up, w_down]).all() else np.nan
             ratio = w / host if np.isfinite(host) and host > 0 else np.nan
             host_axon = bool(axon[j])

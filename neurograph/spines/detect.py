@@ -52,7 +52,7 @@ from ..errors import DataWarning, InputError, renamed_parameters
 from ..graph.annotations import carry_annotations, register_annotation
 from ..graph.neuron import Neuron, decompose
 from ..skeleton import Skeleton
-from ..skeleton.kernels import face_owner, group_median
+from ..skeleton.kernels import face_owner, group_argmax, group_median
 from ..skeleton.tree import edge_lengths, fold_nodes, reroot_at
 from .geometry import (EdgeIndex, cut_ends, group_csr, reroot_at_thick_end, terminal_segments, twig_roots,
                        vertex_neighbours)
@@ -258,12 +258,22 @@ def _add_cut_ends(skel: Skeleton, mesh) -> tuple[Skeleton, np.ndarray, np.ndarra
     centres, radii, loops = cut_ends(mesh, CUT_MIN_RADIUS)
     if not len(centres):
         return skel, none, none
-    attach = np.array([np.bincount(skel.vertex_map[m]).argmax() for m in loops], np.int64)
     n = skel.n_nodes
+    loop_of = np.repeat(np.arange(len(loops)), [len(m) for m in loops])
+    attach = _most_common(skel.vertex_map[np.concatenate(loops)], loop_of, len(loops), n)
     out = Skeleton(np.vstack([skel.vertices, centres]), np.concatenate([skel.parent, attach]),
                    np.concatenate([skel.radius, radii]), skel.vertex_map, skel.soma_nodes,
                    np.concatenate([skel.node_type, np.asarray(skel.node_type)[attach]]))
     return out, n + np.arange(len(centres)), np.concatenate(loops)
+
+
+def _most_common(values: np.ndarray, groups: np.ndarray, n_groups: int, n_values: int) -> np.ndarray:
+    """Most common value (in ``0 .. n_values - 1``) of each group; the lowest on ties
+    (``np.bincount(values[groups == g]).argmax()``)."""
+    key = np.sort(groups.astype(np.int64) * n_values + values)
+    first = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
+    count = np.diff(np.append(first, len(key))).astype(float)
+    return key[first][group_argmax(count, key[first] // n_values, n_groups)] % n_values
 
 
 def _root_at_cut_ends(parent: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -8,9 +8,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
-from ..skeleton.kernels import distance_to_segments
+from ..arrays import unique
+from ..skeleton.kernels import distance_to_segments, group_median
 from ..skeleton.tree import children_csr, edge_lengths, reroot_at, subtree_sum, topological_order
-from .kernels import segment_points, spine_widths, subtree_heights, terminal_runs, twig_labels
+from .kernels import group_mean_rows, segment_points, spine_widths, subtree_heights, terminal_runs, twig_labels
 
 SAMPLE_SPACING = 100.0  # nm between sample points along skeleton edges for nearest-edge queries
 
@@ -106,12 +107,17 @@ def cut_ends(mesh, min_radius: float) -> tuple[np.ndarray, np.ndarray, list[np.n
                             minlength=comp.max() + 1)
     wide = np.flatnonzero(perimeter >= 2 * np.pi * min_radius)
     wide = wide[np.argsort(-perimeter[wide], kind="stable")]
-    members = [np.unique(edges[loop == k]) for k in wide]
     if not len(wide):
         return empty
-    centroids = np.array([verts[m].mean(axis=0) for m in members])
-    radii = np.array([np.median(np.linalg.norm(verts[m] - c, axis=1)) for m, c in zip(members, centroids)])
-    return centroids, radii, members
+    # the vertices of every wide loop, in increasing order, grouped widest loop first
+    rank = np.full(len(perimeter), -1, np.int64)
+    rank[wide] = np.arange(len(wide))
+    on = unique(edges)
+    on = on[rank[comp[on]] >= 0]
+    ptr, ids, which = group_csr(rank[comp[on]], len(wide), on, rank[comp[on]])
+    centroids = group_mean_rows(verts, ptr, ids)
+    radii = group_median(np.linalg.norm(verts[ids] - centroids[which], axis=1), which, len(wide))
+    return centroids, radii, np.split(ids, ptr[1:-1])
 
 
 def twig_roots(vertices: np.ndarray, parent: np.ndarray, is_soma: np.ndarray, limit: np.ndarray,

@@ -390,6 +390,30 @@ def _mean_rows(pts: np.ndarray, rows: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True)
+def group_mean_rows(pts: np.ndarray, ptr: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Mean point of each group: ``pts[ids[ptr[g]:ptr[g + 1]]].mean(axis=0)`` bit for bit
+    (rows added in their order, as numpy adds them); NaN for an empty group.
+
+    Parameters
+    ----------
+    pts : (n, 3) float ndarray
+    ptr : (k + 1,) int ndarray
+        CSR pointer of the groups into ``ids``.
+    ids : (m,) int ndarray
+        Rows of ``pts``, grouped.
+
+    Returns
+    -------
+    (k, 3) float ndarray
+    """
+    out = np.full((ptr.shape[0] - 1, pts.shape[1]), np.nan)
+    for g in range(ptr.shape[0] - 1):
+        if ptr[g + 1] > ptr[g]:
+            out[g] = _mean_rows(pts, ids[ptr[g]:ptr[g + 1]])
+    return out
+
+
+@njit(cache=True)
 def spine_extent(verts: np.ndarray, faces: np.ndarray, foot_ptr: np.ndarray, foot_ids: np.ndarray,
                  v_ptr: np.ndarray, v_ids: np.ndarray, f_ptr: np.ndarray, f_ids: np.ndarray,
                  area_f: np.ndarray, cands: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from ..arrays import lookup
 from ..errors import InputError
 from ..skeleton.tree import path_from_soma
 
@@ -165,8 +166,9 @@ def assign_synapses(neuron: Neuron, synapses: pd.DataFrame, tolerance: float = 1
         raise InputError(_unit_message(int((~mapped).sum()), n, limit, float(np.median(dist)), "median"))
     node_path = path_from_soma(sk, [so.radius for so in neuron.somas])
     soma = np.where(mapped & (branch < n_somas), branch, -1)
-    labels = {b: d.get("compartment", "") for b, d in neuron.graph.nodes(data=True)}
-    comp = np.array([labels.get(int(b), "") or ("soma" if 0 <= b < n_somas else "") for b in branch], dtype=object)
+    labels = {b: "soma" for b in range(n_somas)}  # a soma's own label, if any, wins
+    labels.update({b: c for b, d in neuron.graph.nodes(data=True) if (c := d.get("compartment", ""))})
+    comp = lookup(branch, labels, "")
     branch = np.where(mapped, branch, -1)
     comp[~mapped] = "unmapped"
     part_names = np.array(["", "head", "neck", "spine"], dtype=object)
