@@ -213,3 +213,29 @@ def test_random_mesh_arrays_raise_clear_errors(n_vertices, n_faces, damage, seed
         except NeurographError:
             return
     assert np.isfinite(mesh.vertices).all() and mesh.faces.min() >= 0 and mesh.faces.max() < len(mesh.vertices)
+
+
+@FAST
+@given(st.lists(st.integers(min_value=0, max_value=10 ** 6), min_size=1, max_size=200), st.integers(0, 10 ** 6),
+       st.sampled_from([np.int64, np.int32]))
+def test_reroot_at_keeps_the_edges_and_roots_the_node(draws, pick, dtype):
+    """A random forest re-rooted at one of its nodes: that node is a root, its old root's tree
+    keeps the same undirected edges, every other tree is untouched, the dtype is kept."""
+    from neurograph.skeleton.tree import reroot_at, root_labels, topological_order
+
+    parent = np.array([-1] + [d % (i + 1) - (d % 7 == 0) * (d % (i + 1) + 1) for i, d in enumerate(draws[1:])],
+                      dtype=dtype)  # node i + 1 takes a parent < i + 1, or none (a new root)
+    parent[parent < -1] = -1
+    node = pick % len(parent)
+    new = reroot_at(parent, node)
+    assert new.dtype == parent.dtype and new[node] == -1
+    root = root_labels(topological_order(parent), parent)
+    mine = root == root[node]
+    assert np.array_equal(new[~mine], parent[~mine])
+    assert (new[mine] == -1).sum() == 1
+
+    def edges(p):
+        kids = np.flatnonzero(p >= 0)
+        return {frozenset((int(k), int(p[k]))) for k in kids}
+
+    assert edges(new) == edges(parent)

@@ -318,14 +318,19 @@ def reroot_at(parent: np.ndarray, node: int) -> np.ndarray:
     (n,) int ndarray
         The new parent array.
     """
-    parent = parent.copy()
-    path = [int(node)]
-    while parent[path[-1]] >= 0:
-        path.append(int(parent[path[-1]]))
-    for child, par in zip(path[:-1], path[1:]):
-        parent[par] = child
-    parent[node] = -1
-    return parent
+    return _reroot(np.asarray(parent), int(node))
+
+
+@njit(cache=True)
+def _reroot(parent: np.ndarray, node: int) -> np.ndarray:
+    """Walk from ``node`` to its root, reversing each edge on the way (one pass, no list)."""
+    out = parent.copy()
+    prev, cur = -1, node
+    while cur >= 0:
+        nxt = parent[cur]
+        out[cur] = prev
+        prev, cur = cur, nxt
+    return out
 
 
 def fold_nodes(skeleton: "Skeleton", merged_into: np.ndarray) -> tuple["Skeleton", np.ndarray]:
