@@ -21,11 +21,8 @@ printed too. Output: ``benchmarks/results/startup.txt`` (rewritten after every l
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import resource
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -33,29 +30,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pipeline import SHARED, hemibrain_dir  # noqa: E402
+from pipeline import SHARED, fresh_process, hemibrain_dir  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results" / "startup.txt"
 MICRONS = SHARED / "microns_neurd" / "864691135510518224_decimated_mesh.off"
-FRESH = ("import json, sys, time; t = time.perf_counter(); import neurograph as ng; "
-         "t_import = time.perf_counter() - t; ng.extract(sys.argv[1], voxel_size=8.0, spines=False); "
-         "print('RESULT ' + json.dumps({'import': t_import, 'total': time.perf_counter() - t}))")
-
-
-def fresh(path: Path) -> dict:
-    """One new Python process (import + first extract), timed from outside: wall and CPU s."""
-    t0, c0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
-    proc = subprocess.run([sys.executable, "-c", FRESH, str(path)], capture_output=True, text=True)
-    c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
-    if not lines:
-        raise RuntimeError((proc.stderr or "no output")[-500:])
-    out = json.loads(lines[-1][7:])
-    out["wall"] = time.perf_counter() - t0
-    out["cpu"] = (c1.ru_utime - c0.ru_utime) + (c1.ru_stime - c0.ru_stime)
-    return out
-
-
 def timed(fn, repeats: int) -> tuple[float, float, object]:
     """Best (CPU s, wall s) of ``repeats`` calls, and the last result."""
     best_cpu, best_wall, out = np.inf, np.inf, None
@@ -136,8 +114,8 @@ def main() -> int:
         f"{os.cpu_count()} cores; load average at start {os.getloadavg()[0]:.1f}")
     log("times: CPU s (process_time; comparable on a shared machine) / wall s")
     if not args.no_fresh:
-        fresh(small)  # fills the Numba cache if it is cold
-        runs = [fresh(small) for _ in range(args.repeats)]
+        fresh_process(small, 8.0)  # fills the Numba and bytecode caches if they are cold
+        runs = [fresh_process(small, 8.0) for _ in range(args.repeats)]
         med = {k: statistics.median(r[k] for r in runs) for k in ("wall", "cpu", "import")}
         log(f"fresh process (python + import neurograph + extract of the {len(ng.load_mesh(small, 8).faces)}-face "
             f"hemibrain mesh {small.stem}, spines off, Numba cache warm), {args.repeats} runs: "
