@@ -104,11 +104,12 @@ def lookup(keys: np.ndarray, table: Mapping[int, Any], default: Any, dtype: Any 
     ----------
     keys : array-like of int
         Keys to look up (any shape; e.g. the branch id of every synapse, ``-1`` for none).
+        Float keys must hold whole numbers; NaN counts as a missing key.
     table : mapping of int to value
         Values of the non-negative keys (e.g. branch id -> compartment label); negative keys
         in it are ignored.
     default : any
-        Value of negative keys and of keys not in ``table``.
+        Value of negative keys, NaN keys and keys not in ``table`` (any object, also a tuple).
     dtype : numpy dtype, default object
         Of the answer (object keeps the mapping's values as they are, e.g. strings).
 
@@ -116,18 +117,41 @@ def lookup(keys: np.ndarray, table: Mapping[int, Any], default: Any, dtype: Any 
     -------
     ndarray
         Shape of ``keys``.
+
+    Raises
+    ------
+    ValueError
+        Float keys that are not whole numbers.
     """
-    keys = np.asarray(keys, np.int64)
+    keys = np.asarray(keys)
+    missing = np.zeros(keys.shape, bool)
+    if keys.dtype.kind == "f":
+        missing = ~np.isfinite(keys)
+        if (keys[~missing] != np.round(keys[~missing])).any():
+            raise ValueError("lookup keys must be whole numbers")
+        keys = np.where(missing, -1, keys)
+    keys = keys.astype(np.int64)
     known = [(int(k), v) for k, v in table.items() if int(k) >= 0]
-    size = max((k for k, _ in known), default=-1) + 1
-    lut = np.full(size + 1, default, dtype=dtype)  # the spare last slot holds the default
-    if known:
-        ids, values = zip(*known)
-        lut[list(ids)] = _objects(values) if np.dtype(dtype) == object else np.asarray(values, dtype)
-    return lut[np.where((keys >= 0) & (keys < size), keys, size)]
+    ids = np.array([k for k, _ in known], np.int64)
+    values = _as_array([v for _, v in known], dtype)
+    if len(ids) and ids.max() > 4 * len(ids) + 1024:  # sparse ids: search a sorted list instead
+        order = np.argsort(ids, kind="stable")
+        ids, values = ids[order], values[order]
+        at = np.clip(np.searchsorted(ids, keys), 0, len(ids) - 1)
+        hit = (ids[at] == keys) & (keys >= 0) & ~missing
+        out = _as_array([default] * keys.size, dtype).reshape(keys.shape)
+        out[hit] = values[at[hit]]
+        return out
+    size = int(ids.max()) + 1 if len(ids) else 0
+    lut = _as_array([default] * (size + 1), dtype)  # the spare last slot holds the default
+    lut[ids] = values
+    return lut[np.where((keys >= 0) & (keys < size) & ~missing, keys, size)]
 
 
-def _objects(values) -> np.ndarray:
-    out = np.empty(len(values), dtype=object)  # element by element: no nesting of sequence values
-    out[:] = list(values)
+def _as_array(values: list, dtype: Any) -> np.ndarray:
+    """A 1-d array of ``values``; for object dtype element by element (no nesting of sequences)."""
+    if np.dtype(dtype) != object:
+        return np.asarray(values, dtype)
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
     return out

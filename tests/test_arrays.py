@@ -41,3 +41,17 @@ def test_lookup_is_dict_get_with_negative_and_unknown_keys_the_default():
 def test_lookup_keeps_sequence_values_whole():
     got = lookup(np.array([1, 0]), {0: (1, 2), 1: (3, 4)}, None)
     assert got.tolist() == [(3, 4), (1, 2)]
+
+
+def test_lookup_edge_cases_match_dict_get():
+    table = {0: "a", 3: "c", -2: "ignored"}
+    keys = [3, 0, -1, -2, 7]
+    assert list(lookup(keys, table, "u")) == [table.get(k, "u") if k >= 0 else "u" for k in keys]
+    assert lookup([1], {0: "a"}, (1, 2))[0] == (1, 2)  # a sequence default stays one object
+    far = {10 ** 11: "far", 2: "b"}  # sparse ids: no table of 10**11 slots
+    assert list(lookup([10 ** 11, 2, 5, -1], far, "u")) == ["far", "b", "u", "u"]
+    assert list(lookup(np.array([1.0, np.nan, 0.0]), {0: "a", 1: "b"}, "u")) == ["b", "u", "a"]
+    with pytest.raises(ValueError):
+        lookup(np.array([0.5]), {0: "a"}, "u")
+    assert lookup(np.array([[0, 3], [9, -1]]), table, None).shape == (2, 2)
+    assert lookup(np.array([], np.int64), {}, "x").shape == (0,)

@@ -239,3 +239,14 @@ def test_reroot_at_keeps_the_edges_and_roots_the_node(draws, pick, dtype):
         return {frozenset((int(k), int(p[k]))) for k in kids}
 
     assert edges(new) == edges(parent)
+
+
+def test_reroot_at_refuses_bad_nodes_and_cycles():
+    from neurograph.skeleton.tree import reroot_at
+
+    with pytest.raises(IndexError):
+        reroot_at(np.array([-1, 0, 1]), 3)
+    with pytest.raises(ValueError, match="cycle"):
+        reroot_at(np.array([1, 0]), 0)  # Numba checks no index: the kernel checks the path itself
+    with pytest.raises(ValueError, match="outside"):
+        reroot_at(np.array([-1, 7]), 1)

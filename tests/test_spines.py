@@ -221,3 +221,46 @@ def test_cut_ends_and_their_attachment_match_the_per_loop_forms():
     groups = rng.integers(0, 9, 200)
     expect = [np.bincount(values[groups == g]).argmax() for g in range(9)]
     assert _most_common(values, groups, 9, 6).tolist() == expect
+
+
+def _root_at_cut_ends_reference(parent, ends):
+    """The per-node Python form the Numba kernel replaced."""
+    keep = np.zeros(len(parent), bool)
+    rooted = set()
+    for e in ends:
+        v = int(e)
+        while parent[v] >= 0:
+            v = int(parent[v])
+        if v not in rooted:
+            path = [int(e)]
+            parent = parent.copy()
+            while parent[path[-1]] >= 0:
+                path.append(int(parent[path[-1]]))
+            for child, par in zip(path[:-1], path[1:]):
+                parent[par] = child
+            parent[int(e)] = -1
+            rooted.add(int(e))
+    for e in ends:
+        v = int(e)
+        while v >= 0 and not keep[v]:
+            keep[v] = True
+            v = int(parent[v])
+    return parent, keep
+
+
+def test_root_at_cut_ends_matches_the_per_node_form_and_refuses_cycles():
+    from neurograph.spines.kernels import root_at_cut_ends
+
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        n = int(rng.integers(1, 200))
+        parent = np.array([-1] + [int(rng.integers(0, i)) for i in range(1, n)], dtype=np.int64)
+        parent[rng.integers(0, n, size=3)] = -1  # a forest
+        ends = rng.choice(n, size=min(n, int(rng.integers(0, 8))), replace=False).astype(np.int64)
+        got, want = root_at_cut_ends(parent, ends), _root_at_cut_ends_reference(parent, ends)
+        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+        assert all(got[0][e] == -1 for e in ends[:1])  # the first (widest) cut end roots its tree
+    with pytest.raises(ValueError, match="cycle"):
+        root_at_cut_ends(np.array([1, 2, 0], np.int64), np.array([0], np.int64))
+    with pytest.raises(ValueError, match="not a node"):
+        root_at_cut_ends(np.array([-1, 0], np.int64), np.array([5], np.int64))

@@ -316,21 +316,48 @@ def reroot_at(parent: np.ndarray, node: int) -> np.ndarray:
     Returns
     -------
     (n,) int ndarray
-        The new parent array.
+        The new parent array (the dtype of ``parent``).
+
+    Raises
+    ------
+    IndexError
+        ``node`` is not a node of ``parent``.
+    ValueError
+        The path from ``node`` leaves the array or never reaches a root (a cycle).
     """
-    return _reroot(np.asarray(parent), int(node))
+    parent = np.asarray(parent)
+    node = int(node)
+    if not 0 <= node < len(parent):
+        raise IndexError(f"node {node} is not in a tree of {len(parent)} nodes")
+    out = parent.copy()
+    reverse_to_root(out, node)
+    return out
 
 
 @njit(cache=True)
-def _reroot(parent: np.ndarray, node: int) -> np.ndarray:
-    """Walk from ``node`` to its root, reversing each edge on the way (one pass, no list)."""
-    out = parent.copy()
+def root_of(parent: np.ndarray, node: int) -> int:
+    """The root of ``node``'s tree; a ValueError when the path leaves the array or has a cycle
+    (checked: Numba does not check indices)."""
+    n = parent.shape[0]
+    v, steps = node, 0
+    while parent[v] >= 0:
+        v = parent[v]
+        steps += 1
+        if v >= n or steps > n:
+            raise ValueError("the parent array has a cycle or a parent outside the array: not a forest")
+    return v
+
+
+@njit(cache=True)
+def reverse_to_root(parent: np.ndarray, node: int) -> None:
+    """Re-root ``node``'s tree at ``node`` in place: walk to the root, reversing each edge on
+    the way (one pass, no list), after :func:`root_of` has checked the path."""
+    root_of(parent, node)
     prev, cur = -1, node
     while cur >= 0:
         nxt = parent[cur]
-        out[cur] = prev
+        parent[cur] = prev
         prev, cur = cur, nxt
-    return out
 
 
 def fold_nodes(skeleton: "Skeleton", merged_into: np.ndarray) -> tuple["Skeleton", np.ndarray]:

@@ -53,10 +53,10 @@ from ..graph.annotations import carry_annotations, register_annotation
 from ..graph.neuron import Neuron, decompose
 from ..skeleton import Skeleton
 from ..skeleton.kernels import face_owner, group_argmax, group_median
-from ..skeleton.tree import edge_lengths, fold_nodes, reroot_at
+from ..skeleton.tree import edge_lengths, fold_nodes
 from .geometry import (EdgeIndex, cut_ends, group_csr, reroot_at_thick_end, terminal_segments, twig_roots,
                        vertex_neighbours)
-from .kernels import grow_labels, spine_extent, spine_widths
+from .kernels import grow_labels, root_at_cut_ends, spine_extent, spine_widths
 from .shaft import final_shaft_radius, fit_shaft, smooth_chains, vertex_area
 
 #: spine table column -> (unit, description)
@@ -163,7 +163,7 @@ def detect_spines(neuron, min_length: float = 300.0, max_length: float = 3000.0,
 
     # 1. shaft skeleton
     parent = reroot_at_thick_end(skel.vertices, skel.parent, is_soma, skel.radius)
-    parent, keep = _root_at_cut_ends(parent, ends)
+    parent, keep = root_at_cut_ends(parent, np.asarray(ends, np.int64))
     twig = twig_roots(skel.vertices, parent, is_soma, limit, skel.radius, keep)
     core = np.flatnonzero((twig < 0) & ~is_soma)
     # 2. shaft radius along it, from every non-soma vertex
@@ -269,31 +269,13 @@ def _add_cut_ends(skel: Skeleton, mesh) -> tuple[Skeleton, np.ndarray, np.ndarra
 
 def _most_common(values: np.ndarray, groups: np.ndarray, n_groups: int, n_values: int) -> np.ndarray:
     """Most common value (in ``0 .. n_values - 1``) of each group; the lowest on ties
-    (``np.bincount(values[groups == g]).argmax()``)."""
+    (``np.bincount(values[groups == g]).argmax()``, which refuses negative values too)."""
+    if len(values) and values.min() < 0:
+        raise ValueError("_most_common counts values in 0 .. n_values - 1; got a negative one")
     key = np.sort(groups.astype(np.int64) * n_values + values)
     first = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
     count = np.diff(np.append(first, len(key))).astype(float)
     return key[first][group_argmax(count, key[first] // n_values, n_groups)] % n_values
-
-
-def _root_at_cut_ends(parent: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Re-root every tree holding a cut end at its widest one; mark the paths from the
-    other cut ends of the tree to it as shaft (never twigs)."""
-    keep = np.zeros(len(parent), bool)
-    rooted: set[int] = set()
-    for e in ends:  # widest first: each tree is rooted at its widest cut end
-        v = int(e)
-        while parent[v] >= 0:
-            v = int(parent[v])
-        if v not in rooted:
-            parent = reroot_at(parent, int(e))
-            rooted.add(int(e))
-    for e in ends:
-        v = int(e)
-        while v >= 0 and not keep[v]:
-            keep[v] = True
-            v = int(parent[v])
-    return parent, keep
 
 
 def _split_by_twigs(label: np.ndarray, height: np.ndarray, vertex_twig: np.ndarray, edges: np.ndarray,

@@ -6,6 +6,7 @@ import numpy as np
 from numba import njit
 
 from ..skeleton.kernels import numpy_sum
+from ..skeleton.tree import reverse_to_root, root_of
 
 
 @njit(cache=True)
@@ -583,3 +584,41 @@ def spine_widths(verts: np.ndarray, faces: np.ndarray, f_ptr: np.ndarray, f_ids:
                 low = widths[s]
         neck[i] = low
     return head, neck
+
+
+@njit(cache=True)
+def root_at_cut_ends(parent: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Re-root every tree holding a cut end at the first of its cut ends in ``ends`` (the caller
+    orders them widest first), and mark the paths from all cut ends to their roots.
+
+    Parameters
+    ----------
+    parent : (n,) int ndarray
+        Parent of every node, -1 for roots (not modified).
+    ends : (k,) int ndarray
+        Cut-end nodes, in order of preference.
+
+    Returns
+    -------
+    parent : (n,) int ndarray
+        The re-rooted parent array.
+    keep : (n,) bool ndarray
+        Nodes on a path from a cut end to its tree's root (shaft, never twigs).
+    """
+    n = parent.shape[0]
+    out = parent.copy()
+    rooted = np.zeros(n, np.bool_)
+    for i in range(ends.shape[0]):
+        if ends[i] < 0 or ends[i] >= n:
+            raise ValueError("a cut end is not a node of the parent array")
+    for i in range(ends.shape[0]):
+        if not rooted[root_of(out, ends[i])]:
+            reverse_to_root(out, ends[i])
+            rooted[ends[i]] = True
+    keep = np.zeros(n, np.bool_)
+    for i in range(ends.shape[0]):
+        v = ends[i]
+        while v >= 0 and not keep[v]:
+            keep[v] = True
+            v = out[v]
+    return out, keep
