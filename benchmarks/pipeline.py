@@ -44,13 +44,16 @@ def user_env(**extra: str) -> dict:
 def fresh_process(path: Path, voxel: float, env: dict | None = None) -> dict:
     """A new Python process that imports neurograph and extracts ``path`` (spines off), timed from
     outside: ``wall`` and ``cpu`` (the child's, from ``getrusage``) of the whole process, s, and
-    the child's own ``import`` and ``total`` wall s; ``{"error": ...}`` when it fails."""
+    the child's own ``import`` and ``total`` wall s. A RuntimeError with the child's stderr when
+    it fails (a crashed child is no fast fresh process)."""
     t0, c0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run([sys.executable, "-c", FRESH, str(path), str(voxel)], capture_output=True, text=True,
                           env=user_env() if env is None else env)
     c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
-    out = json.loads(lines[-1][7:]) if lines else {"error": (proc.stderr or "no output")[-500:]}
+    if not lines:
+        raise RuntimeError(f"fresh process failed: {(proc.stderr or 'no output')[-500:]}")
+    out = json.loads(lines[-1][7:])
     out["wall"] = time.perf_counter() - t0
     out["cpu"] = (c1.ru_utime - c0.ru_utime) + (c1.ru_stime - c0.ru_stime)
     return out

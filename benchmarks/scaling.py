@@ -157,10 +157,11 @@ def child(args: list[str]) -> int:
         out["warm_error" if runs else "error"] = f"{type(exc).__name__}: {exc}"[:300]
     if runs:
         out.update(runs[0], peak_mb=peak_mb())
-        later = sorted(runs[1:] or runs, key=lambda r: r["cpu"])
-        median = later[(len(later) - 1) // 2]
-        out["warm"] = {k: median[k] for k in ("wall", "cpu", "stages", "cpu_stages") if k in median}
-        out["warm_cpus"] = [r["cpu"] for r in runs[1:]]
+        later = sorted(runs[1:], key=lambda r: r["cpu"])
+        if later:  # no warm numbers from the first run when every later one failed
+            median = later[(len(later) - 1) // 2]
+            out["warm"] = {k: median[k] for k in ("wall", "cpu", "stages", "cpu_stages") if k in median}
+        out["warm_cpus"] = [r["cpu"] for r in later]
     print("RESULT " + json.dumps(out), flush=True)
     return 0
 
@@ -280,11 +281,15 @@ def main() -> int:
 
 def fresh_runs(small: Path, rows: list, log) -> None:
     # Numba: a fresh process with the warm cache, and the same with an empty cache (compile)
-    fresh_process(small, 8.0)  # make sure the Numba and bytecode caches are warm
-    runs = sorted((fresh_process(small, 8.0) for _ in range(3)), key=lambda r: r["wall"])
-    warm = runs[1]  # the median of three
-    with tempfile.TemporaryDirectory() as empty:
-        cold = fresh_process(small, 8.0, env=user_env(NUMBA_CACHE_DIR=empty))
+    try:
+        fresh_process(small, 8.0)  # make sure the Numba and bytecode caches are warm
+        runs = sorted((fresh_process(small, 8.0) for _ in range(3)), key=lambda r: r["wall"])
+        warm = runs[1]  # the median of three
+        with tempfile.TemporaryDirectory() as empty:
+            cold = fresh_process(small, 8.0, env=user_env(NUMBA_CACHE_DIR=empty))
+    except RuntimeError as exc:
+        log(str(exc))
+        return
     log(f"fresh process (python start + import + extract of a 13.8k-face hemibrain mesh, spines off; bytecode "
         f"caches on, as in a user's Python): median of 3 {warm['wall']:.2f} s / {warm['cpu']:.2f} s CPU with the "
         f"Numba cache warm (min {runs[0]['wall']:.2f} s, max {runs[2]['wall']:.2f} s; import "
@@ -305,11 +310,20 @@ def warm_cols(r: dict) -> dict:
 
 
 def timing(r: dict, b: dict | None = None) -> str:
-    """``first / warm s CPU`` of one tool, and with a baseline ``b`` the CPU ratios first and warm."""
+    """``first / warm s CPU`` of one tool, and with a baseline ``b`` the CPU ratios first and warm;
+    how many warm runs there were when fewer than asked (a later run failed: ``warm_error``)."""
+    nan = {"cpu": float("nan")}
     if b is None:
-        return f"{r['cpu']:6.2f} / {r['warm']['cpu']:6.2f} s CPU"
-    return (f"{b['cpu']:5.2f} / {b['warm']['cpu']:5.2f} s CPU: CPU ratio {r['cpu'] / b['cpu']:.2f} first, "
-            f"{r['warm']['cpu'] / b['warm']['cpu']:.2f} warm")
+        return f"{r['cpu']:6.2f} / {r.get('warm', nan)['cpu']:6.2f} s CPU" + warm_note(r)
+    return (f"{b['cpu']:5.2f} / {b.get('warm', nan)['cpu']:5.2f} s CPU: CPU ratio {r['cpu'] / b['cpu']:.2f} first, "
+            f"{r.get('warm', nan)['cpu'] / b.get('warm', nan)['cpu']:.2f} warm" + warm_note(b))
+
+
+def warm_note(r: dict) -> str:
+    """`` (warm from k runs: error)`` when a later run failed, else nothing."""
+    if "warm_error" not in r:
+        return ""
+    return f" (warm from {len(r.get('warm_cpus', []))} runs; a later run failed: {r['warm_error'][:120]})"
 
 
 def sizes(family: str, label: str, faces: int, r: dict, base: dict, rows: list, log) -> None:
@@ -344,13 +358,12 @@ def hemibrain(rows: list, log) -> None:
     hb = hemibrain_dir()
     for obj in sorted((hb / "obj").glob("*.obj")):
         ref = float(navis.read_swc(hb / "swc" / f"{obj.stem}.swc").cable_length) * 8 / 1e3
-        n = runs_for(0)
-        r = spawn("extract", obj, 8.0, 0, 0, "none", runs=n)
-        b = {tool: spawn(tool, obj, 8.0, runs=n) for tool in ("skeliner", "skeletor")}
+        faces = int(len(ng.load_mesh(obj, 8.0).faces))
+        r = spawn("extract", obj, 8.0, 0, 0, "none", runs=runs_for(faces))
+        b = {tool: spawn(tool, obj, 8.0, runs=runs_for(faces)) for tool in ("skeliner", "skeletor")}
         if "error" in r:
             log(f"hemibrain {obj.stem} extract failed: {r['error']}")
             continue
-        faces = int(len(ng.load_mesh(obj, 8.0).faces))
         rows.append(dict(family="hemibrain", label=obj.stem, faces=faces, tool="neurograph extract", wall=r["wall"],
                          cpu=r["cpu"], peak_mb=r["peak_mb"], cable_um=r["cable_um"], ref_cable_um=ref,
                          **warm_cols(r)))
@@ -382,15 +395,20 @@ def coarse_tessellation(rows: list, log) -> None:
         mesh = ng.load_mesh(obj, 8.0)
         v, f = np.asarray(mesh.vertices), np.asarray(mesh.faces)
         got = []
-        for level in range(3):
-            n = ng.extract(trimesh.Trimesh(v, f, process=False), voxel_size=1, dataset="hemibrain")
-            got.append((len(f), len(n.branches), float(n.branches.length.sum())))
-            rows.append(dict(family="tessellation", label=f"{obj.stem} {4 ** level}x", faces=len(f),
-                             tool="neurograph extract", branches=len(n.branches), cable_um=got[-1][2]))
-            v, f = trimesh.remesh.subdivide(v, f)
+        try:
+            for level in range(3):
+                n = ng.extract(trimesh.Trimesh(v, f, process=False), voxel_size=1, dataset="hemibrain")
+                got.append((len(f), len(n.branches), float(n.branches.length.sum())))
+                rows.append(dict(family="tessellation", label=f"{obj.stem} {4 ** level}x", faces=len(f),
+                                 tool="neurograph extract", branches=len(n.branches), cable_um=got[-1][2]))
+                v, f = trimesh.remesh.subdivide(v, f)
+        except Exception as exc:  # report it, go on with the next mesh
+            log(f"    {obj.stem:10s} failed at {4 ** len(got)}x: {type(exc).__name__}: {str(exc)[:200]}")
+            continue
         (f1, b1, c1) = got[0]
         log(f"    {obj.stem:10s} 1x {f1} faces: {b1} branches, {c1:.0f} µm | " + " | ".join(
-            f"{4 ** k}x: branches {b / b1 - 1:+.1%}, cable {c / c1 - 1:+.1%}" for k, (_, b, c) in enumerate(got[1:], 1)))
+            f"{4 ** k}x: branches {b / b1 - 1:+.1%}, cable {c / c1 - 1:+.1%}"
+            for k, (_, b, c) in enumerate(got[1:], 1)))
 
 
 def decimation(dec_src: Path, rows: list, log) -> None:

@@ -6,7 +6,8 @@ Run: python benchmarks/startup.py [--repeats 3] [--no-microns]
   hemibrain mesh (``extract(path, voxel_size=8, spines=False)``, as ``benchmarks/scaling.py``
   measures it), with the Numba cache warm (one run first to fill it); wall and CPU time of
   the whole process (CPU of the child from ``getrusage``), min and median over the repeats,
-  and the import alone;
+  and the import alone; the child runs with bytecode caches on, as a user's Python does
+  (``pipeline.user_env``: this sandbox sets ``PYTHONDONTWRITEBYTECODE=1``);
 * small meshes: the five hemibrain DA1 meshes (8 nm voxels, ``dataset="hemibrain"``: spines
   off), per-stage CPU time of ``ng.extract`` in one warm process (the best of the repeats),
   beside ``skeliner.skeletonize`` and skeletor ``fix_mesh`` + ``by_wavefront`` on the same
@@ -34,6 +35,8 @@ from pipeline import SHARED, fresh_process, hemibrain_dir  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results" / "startup.txt"
 MICRONS = SHARED / "microns_neurd" / "864691135510518224_decimated_mesh.off"
+
+
 def timed(fn, repeats: int) -> tuple[float, float, object]:
     """Best (CPU s, wall s) of ``repeats`` calls, and the last result."""
     best_cpu, best_wall, out = np.inf, np.inf, None
