@@ -13,12 +13,15 @@ the first run is what one neuron in a fresh process costs (Numba's cached machin
 first call), the later ones the steady state of a process that goes on to the next neuron, as a
 batch does; "warm" is the later run of median CPU time (a single warm run of 0.1-0.8 s scatters by
 ±30 % here, and the second run of a process also pays its first full garbage collection). Both
-are reported, and the ratios to the baselines (run the same way) for both. Peak RSS is the process's high-water mark.
+are reported, and the ratios to the baselines (run the same way) for both. Peak RSS is the
+process's high-water mark.
 On a shared machine wall time depends on the load: CPU time (``process_time``) is given
 beside it, and ratios to the baselines are taken within one run. Also measured: the
 small hemibrain meshes (8 nm voxels, spines off) with cable against the reference SWCs,
-a fresh process (import + first extract, warm Numba cache), the Numba compile time (the
-same with an empty cache) and the effect of ``extract(decimate=...)`` on features.
+a fresh process (import + first extract, warm Numba cache; median of 3), the Numba compile
+time (the same with an empty cache), the branch and cable counts of the hemibrain meshes
+subdivided to 4x and 16x (in this process: counts, not times) and the effect of
+``extract(decimate=...)`` on features.
 
 ``extract`` runs with its default resolution floor (``resolution=30`` faces/µm²,
 :mod:`neurograph.mesh.resolution`): the faces it processes after the floor are logged.

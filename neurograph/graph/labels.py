@@ -36,7 +36,7 @@ def _branch_compartments(neuron) -> np.ndarray:
     labels = {int(b): d.get("compartment") or "unknown" for b, d in neuron.graph.nodes(data=True)}
     for i in range(neuron.n_somas):
         labels[i] = "soma"
-    return np.array([labels.get(b, "unknown") for b in range(int(neuron.node_branch.max()) + 1)], dtype=object)
+    return lookup(np.arange(int(neuron.node_branch.max()) + 1), labels, "unknown")
 
 
 def node_spine_counts(neuron) -> np.ndarray:

@@ -330,6 +330,7 @@ def reroot_at(parent: np.ndarray, node: int) -> np.ndarray:
     if not 0 <= node < len(parent):
         raise IndexError(f"node {node} is not in a tree of {len(parent)} nodes")
     out = parent.copy()
+    root_of(out, node)  # a cycle or a parent outside the array: ValueError
     reverse_to_root(out, node)
     return out
 
@@ -351,8 +352,8 @@ def root_of(parent: np.ndarray, node: int) -> int:
 @njit(cache=True)
 def reverse_to_root(parent: np.ndarray, node: int) -> None:
     """Re-root ``node``'s tree at ``node`` in place: walk to the root, reversing each edge on
-    the way (one pass, no list), after :func:`root_of` has checked the path."""
-    root_of(parent, node)
+    the way (one pass, no list). The caller checks the path first (:func:`root_of`): this walk
+    trusts it."""
     prev, cur = -1, node
     while cur >= 0:
         nxt = parent[cur]
