@@ -7,7 +7,10 @@ Run: python benchmarks/startup.py [--repeats 3] [--no-microns]
   measures it), with the Numba cache warm (one run first to fill it); wall and CPU time of
   the whole process (CPU of the child from ``getrusage``), min and median over the repeats,
   and the import alone; the child runs with bytecode caches on, as a user's Python does
-  (``pipeline.user_env``: this sandbox sets ``PYTHONDONTWRITEBYTECODE=1``);
+  (``pipeline.user_env``: this sandbox sets ``PYTHONDONTWRITEBYTECODE=1``); once as a script runs
+  by default and once with ``NEUROGRAPH_QUICK_EXIT=1`` (``neurograph.quick_exit``: the exit skips the
+  garbage collector's walks over every imported object; what the ``neurograph`` command does), the
+  two alternating;
 * small meshes: the five hemibrain DA1 meshes (8 nm voxels, ``dataset="hemibrain"``: spines
   off), per-stage CPU time of ``ng.extract`` in one warm process (the best of the repeats),
   beside ``skeliner.skeletonize`` and skeletor ``fix_mesh`` + ``by_wavefront`` on the same
@@ -31,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pipeline import SHARED, fresh_process, hemibrain_dir  # noqa: E402
+from pipeline import SHARED, fresh_process, hemibrain_dir, user_env  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results" / "startup.txt"
 MICRONS = SHARED / "microns_neurd" / "864691135510518224_decimated_mesh.off"
@@ -118,13 +121,20 @@ def main() -> int:
     log("times: CPU s (process_time; comparable on a shared machine) / wall s")
     if not args.no_fresh:
         fresh_process(small, 8.0)  # fills the Numba and bytecode caches if they are cold
-        runs = [fresh_process(small, 8.0) for _ in range(args.repeats)]
-        med = {k: statistics.median(r[k] for r in runs) for k in ("wall", "cpu", "import")}
-        log(f"fresh process (python + import neurograph + extract of the {len(ng.load_mesh(small, 8).faces)}-face "
-            f"hemibrain mesh {small.stem}, spines off, Numba cache warm), {args.repeats} runs: "
-            f"CPU min {min(r['cpu'] for r in runs):.2f} / median {med['cpu']:.2f} s; "
-            f"wall min {min(r['wall'] for r in runs):.2f} / median {med['wall']:.2f} s "
-            f"(import alone: wall median {med['import']:.2f} s)")
+        faces = len(ng.load_mesh(small, 8).faces)
+        modes = {"default": user_env(), "NEUROGRAPH_QUICK_EXIT=1": user_env(NEUROGRAPH_QUICK_EXIT="1")}
+        runs: dict[str, list] = {m: [] for m in modes}
+        for _ in range(args.repeats):  # the two modes alternate: both see the same machine
+            for m, env in modes.items():
+                runs[m].append(fresh_process(small, 8.0, env=env))
+        for m, rs in runs.items():
+            med = {k: statistics.median(r[k] for r in rs) for k in ("wall", "cpu", "import", "total")}
+            med["rest"] = statistics.median(r["wall"] - r["total"] for r in rs)
+            log(f"fresh process, {m} (python + import neurograph + extract of the {faces}-face "
+                f"hemibrain mesh {small.stem}, spines off, Numba cache warm), {args.repeats} runs: "
+                f"CPU min {min(r['cpu'] for r in rs):.2f} / median {med['cpu']:.2f} s; "
+                f"wall min {min(r['wall'] for r in rs):.2f} / median {med['wall']:.2f} s "
+                f"(import alone: wall median {med['import']:.2f} s; python's start and exit: {med['rest']:.2f} s)")
     ng.extract(small, dataset="hemibrain")  # warm: imports, Numba cache loads
     for obj in sorted((hb / "obj").glob("*.obj")):
         cpu, wall, stages, neuron = extract_stages(obj, args.repeats, dataset="hemibrain")

@@ -30,6 +30,9 @@ from .proofread import proofread, split_somas
 from .pipeline import extract, from_navis
 
 from .version import __version__  # noqa: E402,F401
+from .quick_exit import install_if_asked as _quick_exit_if_asked
+
+_quick_exit_if_asked()  # NEUROGRAPH_QUICK_EXIT=1: skip the exit's collections over every imported object
 
 __all__ = ["from_navis", "load_skeleton", "graph_arrays", "heal", "heal_report", "canonical", "FormatError", "InsectTwigWarning", "NeurographWarning", "DATASETS", "load_swc", "neuron_features", "feature_table", "classify", "detect_spines", "map_synapses", "neuron_summary", "NeurographDeprecationWarning", "load_synapses", "label_compartments", "compartment_table", "soma_features", "InputError", "MeshError", "NeurographError", "SkeletonError", "UnitsError", "Neuron", "RepairResult", "Skeleton",
            "Soma", "decompose", "extract", "find_somas", "load", "load_mesh", "repair", "skeletonize",

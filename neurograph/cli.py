@@ -199,5 +199,14 @@ def main(argv: list[str] | None = None) -> int:
             resource.setrlimit(resource.RLIMIT_AS, restore)
 
 
-if __name__ == "__main__":  # pragma: no cover
+def run() -> None:
+    """The ``neurograph`` console script: :func:`main`, with the quicker interpreter exit
+    (:mod:`neurograph.quick_exit`; this process holds no user objects to finalize)."""
+    from .quick_exit import install
+
+    install()
     sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()
