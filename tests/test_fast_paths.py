@@ -29,9 +29,11 @@ def test_undirected_csr_is_scipys_deduplicated_pattern(seed):
     edges = rng.integers(0, n, size=(int(rng.integers(0, 3000)), 2))
     edges = np.vstack([edges, edges[: len(edges) // 3, ::-1]])  # repeats in both directions
     hub = np.column_stack([np.zeros(80, np.int64), rng.integers(0, n, 80)])  # a row longer than 32
-    edges = np.vstack([edges, hub])
-    indptr, indices, pairs, length = undirected_csr(points, edges)
-    ref = _scipy_graph(points, edges)
+    # the second list (bridges) counts as appended to the first, with or without pairs in it
+    split = int(rng.integers(0, len(hub) + 1)) if seed % 2 else len(hub)
+    edges, extra = np.vstack([edges, hub[:split]]), hub[split:]
+    indptr, indices, pairs, length = undirected_csr(points, edges, extra)
+    ref = _scipy_graph(points, np.vstack([edges, extra]))
     np.testing.assert_array_equal(indptr, ref.indptr)
     np.testing.assert_array_equal(indices, ref.indices)
     np.testing.assert_array_equal(pairs[:, 0], np.repeat(np.arange(n), np.diff(ref.indptr)))

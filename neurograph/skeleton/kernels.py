@@ -341,8 +341,10 @@ def _sort_segment(a: np.ndarray, s: int, stop: int) -> None:
 
 
 @njit(cache=True)
-def undirected_csr(points: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Each undirected pair of ``edges`` once, as an upper-triangle CSR graph weighted by length.
+def undirected_csr(points: np.ndarray, edges: np.ndarray,
+                   extra: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each undirected pair of ``edges`` and ``extra`` once, as an upper-triangle CSR graph
+    weighted by length.
 
     The same pattern as ``scipy.sparse.csr_matrix`` of the pairs ``(min, max)`` followed by
     ``sum_duplicates()`` (self-pairs dropped), in linear time: a counting sort by the low end,
@@ -357,6 +359,9 @@ def undirected_csr(points: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, n
         Point coordinates (nm).
     edges : (m, 2) int ndarray
         Point pairs, in any order, with repeats.
+    extra : (k, 2) int ndarray
+        More pairs (bridges between mesh pieces; may be empty), the same as appended to
+        ``edges``, without the copy of millions of pairs that appending takes.
 
     Returns
     -------
@@ -370,20 +375,22 @@ def undirected_csr(points: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, n
     """
     n = points.shape[0]
     count = np.zeros(n + 1, np.int64)
-    for e in range(edges.shape[0]):
-        a, b = edges[e, 0], edges[e, 1]
-        if a != b:
-            count[min(a, b) + 1] += 1
+    for pairs_in in (edges, extra):
+        for e in range(pairs_in.shape[0]):
+            a, b = pairs_in[e, 0], pairs_in[e, 1]
+            if a != b:
+                count[min(a, b) + 1] += 1
     for i in range(n):
         count[i + 1] += count[i]
     cols = np.empty(count[n], np.int32)
     fill = count[:n].copy()
-    for e in range(edges.shape[0]):
-        a, b = edges[e, 0], edges[e, 1]
-        if a != b:
-            lo = min(a, b)
-            cols[fill[lo]] = max(a, b)
-            fill[lo] += 1
+    for pairs_in in (edges, extra):  # edges first, then extra: the order of the appended list
+        for e in range(pairs_in.shape[0]):
+            a, b = pairs_in[e, 0], pairs_in[e, 1]
+            if a != b:
+                lo = min(a, b)
+                cols[fill[lo]] = max(a, b)
+                fill[lo] += 1
     indptr = np.zeros(n + 1, np.int32)
     w = 0
     for i in range(n):

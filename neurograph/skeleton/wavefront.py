@@ -40,12 +40,13 @@ def _surface_graph(points: np.ndarray, edges: np.ndarray, bridges: np.ndarray | 
     (low, high) end (:func:`~neurograph.skeleton.kernels.undirected_csr`, linear in the
     number of edges)."""
     n = len(points)
-    if bridges is not None and len(bridges):
-        edges = np.vstack([edges, np.asarray(bridges, dtype=edges.dtype)])
-    if max(n, len(edges)) >= 2 ** 31 - 1:
-        raise SkeletonError(f"the surface graph has {n} points and {len(edges)} edges, more than its 32-bit indices "
-                            "hold; decimate the mesh first (repair(..., target_faces=...) or extract(..., decimate=...))")
-    indptr, indices, pairs, length = undirected_csr(np.asarray(points, dtype=float), edges)
+    # the bridges go in as a second list: appending them would copy the millions of edges
+    extra = np.asarray(bridges if bridges is not None else np.empty((0, 2)), dtype=edges.dtype).reshape(-1, 2)
+    if max(n, len(edges) + len(extra)) >= 2 ** 31 - 1:
+        raise SkeletonError(f"the surface graph has {n} points and {len(edges) + len(extra)} edges, more than its "
+                            "32-bit indices hold; decimate the mesh first (repair(..., target_faces=...) or "
+                            "extract(..., decimate=...))")
+    indptr, indices, pairs, length = undirected_csr(np.asarray(points, dtype=float), edges, extra)
     length += 1e-6  # in place: no second array of millions of weights
     return sparse.csr_matrix((length, indices, indptr), shape=(n, n)), pairs
 
