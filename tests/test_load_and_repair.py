@@ -98,3 +98,34 @@ def test_fill_small_holes_closes_small_holes_only():
     full = trimesh.Trimesh(v2, f2, process=False)
     assert n2 == 3 and full.is_watertight and full.is_winding_consistent and full.volume > 0
     assert abs(full.area / sphere.area - 1) < 0.01
+
+
+@pytest.mark.parametrize("name, export", [("mesh.ply", {"encoding": "binary"}), ("mesh.ply", {"encoding": "ascii"}),
+                                          ("mesh.stl", {}), ("mesh.stl", {"file_type": "stl_ascii"}),
+                                          ("mesh.obj", {}), ("mesh.off", {})])
+def test_every_format_reads_the_arrays_trimesh_reads(tmp_path, name, export):
+    """PLY and STL are read by trimesh's own format readers, without trimesh.load's scene around
+    them (the scene costs seconds at a million faces): the same vertices and triangles."""
+    from neurograph.io.meshes import _read_file
+
+    mesh = trimesh.creation.icosphere(3, radius=2000.0)
+    mesh.vertices += np.random.default_rng(0).normal(scale=10.0, size=mesh.vertices.shape)
+    path = tmp_path / name
+    mesh.export(path, **export)
+    vertices, faces = _read_file(str(path))
+    ref = trimesh.load(path, process=False, force="mesh")
+    np.testing.assert_array_equal(np.asarray(vertices, float), ref.vertices)
+    np.testing.assert_array_equal(faces, ref.faces)
+    assert ng.load_mesh(path, voxel_size=1).faces.shape == (len(mesh.faces), 3)
+
+
+def test_a_ply_of_quads_is_read_by_trimesh_load_and_triangulated(tmp_path):
+    path = tmp_path / "quads.ply"
+    path.write_text("ply\nformat ascii 1.0\nelement vertex 4\nproperty float x\nproperty float y\nproperty float z\n"
+                    "element face 1\nproperty list uchar int vertex_indices\nend_header\n"
+                    "0 0 0\n1000 0 0\n1000 1000 0\n0 1000 0\n4 0 1 2 3\n")
+    from neurograph.io.meshes import _read_direct, _read_file
+
+    assert _read_direct(str(path), ".ply") is None  # not triangles: the fallback reads it
+    vertices, faces = _read_file(str(path))
+    assert faces.shape == (2, 3) and len(vertices) == 4

@@ -46,10 +46,9 @@ def _read_file(path: str) -> tuple[np.ndarray, np.ndarray]:
         raise MeshError(f"{path}: unsupported mesh format {suffix!r}; use one of {MESH_SUFFIXES}")
     if os.path.getsize(path) == 0:
         raise MeshError(f"{path}: the file is empty")
-    if suffix == ".off":
-        fast = _read_plain_off(path)
-        if fast is not None:
-            return fast
+    fast = _read_plain_off(path) if suffix == ".off" else _read_direct(path, suffix)
+    if fast is not None:
+        return fast
     try:
         loaded = trimesh.load(path, process=False, force="mesh")
     except Exception as exc:  # trimesh raises many types for corrupt files
@@ -58,6 +57,28 @@ def _read_file(path: str) -> tuple[np.ndarray, np.ndarray]:
     if not hasattr(loaded, "faces") or len(getattr(loaded, "faces", [])) == 0:
         raise MeshError(f"{path}: the file holds no triangles (point cloud, empty or truncated file)")
     return np.asarray(loaded.vertices), np.asarray(loaded.faces)
+
+
+def _read_direct(path: str, suffix: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """Vertices and triangles of a PLY or STL file from trimesh's own reader for the format,
+    without ``trimesh.load``'s scene around it (a scene built, dumped, copied and hashed: 1.4-1.8 s
+    of a 1.3M-face binary PLY against 0.01 s, 3.6 s of an STL against 0.5 s; the same arrays). None
+    for another format or anything unusual (no triangles, polygons, a reader error): trimesh.load
+    then reads it, with its checks and messages."""
+    from trimesh.exchange import ply, stl
+
+    loader = {".ply": ply.load_ply, ".stl": stl.load_stl}.get(suffix)
+    if loader is None:
+        return None
+    try:
+        with open(path, "rb") as fh:
+            kwargs = loader(fh)
+        vertices, faces = np.asarray(kwargs["vertices"]), np.asarray(kwargs["faces"])
+    except Exception:  # let trimesh.load raise its own, clearer error
+        return None
+    if vertices.ndim != 2 or vertices.shape[1] != 3 or faces.ndim != 2 or faces.shape[1] != 3 or not len(faces):
+        return None
+    return vertices, faces
 
 
 def _read_plain_off(path: str) -> tuple[np.ndarray, np.ndarray] | None:
