@@ -282,7 +282,7 @@ def test_near_singular_is_the_lapack_determinant_test():
     """The circle fit's singularity test, decided by cofactors where certain, gives what
     ``abs(np.linalg.det(A)) < 1e-12 * A00 A11 A22`` gives, also on (nearly) singular
     normal matrices of points on a line or a tiny arc."""
-    from neurograph.spines.kernels import _near_singular
+    from neurograph.spines.shaft_kernels import _near_singular
 
     rng = np.random.default_rng(0)
     n_true = 0

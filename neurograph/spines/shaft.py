@@ -6,7 +6,7 @@ import numpy as np
 
 from ..skeleton.tree import edge_lengths
 from .geometry import EdgeIndex, group_csr, tree_adjacency
-from .kernels import window_circle_fit, window_shaft_radius
+from .shaft_kernels import window_circle_fit, window_shaft_radius
 
 RECENTRE_ITERATIONS = 2  # passes moving shaft skeleton nodes onto the shaft axis
 SMOOTH_ROUNDS = 3  # Laplacian smoothing passes over the re-centred shaft skeleton
