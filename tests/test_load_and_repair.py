@@ -129,3 +129,42 @@ def test_a_ply_of_quads_is_read_by_trimesh_load_and_triangulated(tmp_path):
     assert _read_direct(str(path), ".ply") is None  # not triangles: the fallback reads it
     vertices, faces = _read_file(str(path))
     assert faces.shape == (2, 3) and len(vertices) == 4
+
+
+OBJ_CASES = {  # text, parsed by the plain-OBJ fast path?
+    "plain": ("v 0 0 0\nv 1000 0 0\nv 0 1000 0\nv 1000 1000 0\nf 1 2 3\nf 2 4 3\n", True),
+    "header": ("# made by hand\no cell\nv 0 0 0\nv 1000 0 0\nv 0 1000 0\nf 1 2 3\n\n", True),
+    "unused vertex": ("v 0 0 0\nv 1000 0 0\nv 0 1000 0\nv 5 5 5\nf 1 2 3\n", False),
+    "texture indices": ("v 0 0 0\nv 1000 0 0\nv 0 1000 0\nvt 0 0\nf 1/1 2/1 3/1\n", False),
+    "quad": ("v 0 0 0\nv 1000 0 0\nv 0 1000 0\nv 1000 1000 0\nf 1 2 4 3\n", False),
+    "normals": ("v 0 0 0\nv 1000 0 0\nv 0 1000 0\nvn 0 0 1\nf 1 2 3\n", False),
+    "relative indices": ("v 0 0 0\nv 1000 0 0\nv 0 1000 0\nf -3 -2 -1\n", False),
+    "two objects": ("o a\nv 0 0 0\nv 1000 0 0\nv 0 1000 0\nf 1 2 3\no b\nv 0 0 1000\nv 1000 0 1000\n"
+                    "v 0 1000 1000\nf 4 5 6\n", False),
+    "vertex colours": ("v 0 0 0 1 0 0\nv 1000 0 0 1 0 0\nv 0 1000 0 1 0 0\nf 1 2 3\n", False),
+    "CRLF": ("v 0 0 0\r\nv 1000 0 0\r\nv 0 1000 0\r\nf 1 2 3\r\n", False),
+}
+
+
+@pytest.mark.parametrize("case", sorted(OBJ_CASES))
+def test_plain_obj_fast_path_reads_what_trimesh_reads_and_leaves_the_rest_to_it(tmp_path, case):
+    from neurograph.io.meshes import _read_file, _read_plain_obj
+
+    text, plain = OBJ_CASES[case]
+    path = tmp_path / "cell.obj"
+    path.write_bytes(text.encode())
+    assert (_read_plain_obj(str(path)) is not None) == plain
+    vertices, faces = _read_file(str(path))
+    ref = trimesh.load(path, process=False, force="mesh")
+    np.testing.assert_array_equal(np.asarray(vertices, float), ref.vertices)
+    np.testing.assert_array_equal(faces, ref.faces)
+
+
+@pytest.mark.parametrize("text", ["v 0 0 x\nv 1000 0 0\nv 0 1000 0\nf 1 2 3\n", "v 0 0 0\nv 1000 0 0\nv 0 1000 0\nf 1 2\n",
+                                  "v 0 0 0\nv 1000 0 0\nv 0 1000 0\nf 1 2 9\n"])
+def test_a_broken_obj_is_not_parsed_by_the_fast_path(tmp_path, text):
+    from neurograph.io.meshes import _read_plain_obj
+
+    path = tmp_path / "broken.obj"
+    path.write_text(text)
+    assert _read_plain_obj(str(path)) is None
