@@ -7,17 +7,19 @@ first :func:`neurograph.extract` on this project's 2-core machine, a fifth of a 
 time (``benchmarks/startup.py``).
 
 :func:`install` registers :func:`quick_exit` with :mod:`atexit`. At exit it first collects as
-usual, so garbage that is already unreachable is finalized (``__del__``, unflushed files in
-reference cycles); then it freezes (:func:`gc.freeze`) whatever is still alive, so that the
-teardown's collections skip it. The price: objects still alive at exit, such as instances held
-in a script's global variables, are then not finalized (their ``__del__`` does not run). Python
-does not promise that it does ("It is not guaranteed that ``__del__()`` methods are called for
-objects that still exist when the interpreter exits", the language reference), but scripts
-often lean on it, e.g. a global ``tempfile.NamedTemporaryFile`` is then left on disk. Hence
-opt-in: ``import neurograph`` changes nothing unless the environment variable
-``NEUROGRAPH_QUICK_EXIT=1`` is set, or the script calls :func:`install`. The ``neurograph``
-command line installs it (its own outputs are closed before it returns). :mod:`atexit` handlers
-and ``weakref.finalize`` callbacks (``tempfile.TemporaryDirectory``, multiprocessing pools) run
+usual, so garbage that is already unreachable is finalized (``__del__``, files in reference
+cycles); it flushes every file object still open for writing (a script's ``open(...)`` never
+closed); then it freezes (:func:`gc.freeze`) whatever is still alive, so that the teardown's
+collections skip it. The price: other objects still alive at exit, such as instances held in a
+script's global variables, are then not finalized (their ``__del__`` does not run). Python does
+not promise that they are ("It is not guaranteed that ``__del__()`` methods are called for objects
+that still exist when the interpreter exits", the language reference), but scripts lean on it:
+a global ``tempfile.NamedTemporaryFile`` stays on disk, and a writer that finishes its file when
+finalized (a ``zipfile.ZipFile`` opened for writing and never closed: no central directory) leaves
+it unfinished. Hence opt-in: ``import neurograph`` changes nothing unless the environment variable
+``NEUROGRAPH_QUICK_EXIT=1`` is set, or the script calls :func:`install`. The ``neurograph`` command
+line installs it (its own outputs are closed before it returns). :mod:`atexit` handlers and
+``weakref.finalize`` callbacks (``tempfile.TemporaryDirectory``, multiprocessing pools) run
 either way.
 """
 
@@ -25,14 +27,29 @@ from __future__ import annotations
 
 import atexit
 import gc
+import io
 import os
 
 _installed = False
 
 
+def _flush_open_files() -> None:
+    """Flush every open, writable file object: freezing keeps them from being finalized, and
+    finalizing is what flushes a file a script never closed."""
+    for obj in gc.get_objects():
+        if isinstance(obj, (io.BufferedWriter, io.BufferedRandom, io.TextIOWrapper)):
+            try:
+                if not obj.closed and obj.writable():
+                    obj.flush()
+            except Exception:  # at exit, as in Python's own teardown: a failing flush stops nothing
+                pass
+
+
 def quick_exit() -> None:
-    """Collect the garbage there is, then freeze the live objects (the :mod:`atexit` handler)."""
+    """Collect the garbage there is, flush open files, then freeze the live objects (the
+    :mod:`atexit` handler)."""
     gc.collect()
+    _flush_open_files()
     gc.freeze()
 
 

@@ -466,3 +466,22 @@ def test_a_surface_graph_beyond_32_bit_indices_is_refused_before_it_is_built():
                             voxel_size=1)
     with pytest.raises(ng.SkeletonError, match="32-bit indices"):
         ng.skeletonize(mesh)
+
+
+def test_surface_graph_takes_bridges_of_any_layout_and_refuses_wrong_shapes():
+    """The bridges count as appended to the edges, whatever their dtype and memory layout."""
+    from neurograph.errors import SkeletonError
+    from neurograph.skeleton import wavefront
+
+    rng = np.random.default_rng(5)
+    points = rng.normal(size=(200, 3)) * 1000
+    edges = rng.integers(0, 200, size=(600, 2)).astype(np.int32)
+    bridges = np.asfortranarray(rng.integers(0, 200, size=(7, 2)))  # int64, Fortran order
+    graph, pairs = wavefront._surface_graph(points, edges, bridges)
+    ref, ref_pairs = wavefront._surface_graph(points, np.vstack([edges, bridges.astype(np.int32)]), None)
+    assert (graph != ref).nnz == 0
+    np.testing.assert_array_equal(pairs, ref_pairs)
+    graph2, _ = wavefront._surface_graph(points, edges[:, ::-1].astype(np.int64)[:, ::-1], bridges[:, ::-1])
+    assert graph2.nnz == ref.nnz  # non-contiguous views too
+    with pytest.raises(SkeletonError, match="bridges"):
+        wavefront._surface_graph(points, edges, np.zeros((2, 3), np.int64))

@@ -106,12 +106,15 @@ def test_fill_small_holes_closes_small_holes_only():
 def test_every_format_reads_the_arrays_trimesh_reads(tmp_path, name, export):
     """PLY and STL are read by trimesh's own format readers, without trimesh.load's scene around
     them (the scene costs seconds at a million faces): the same vertices and triangles."""
-    from neurograph.io.meshes import _read_file
+    from neurograph.io.meshes import _read_direct, _read_file, _read_plain_obj, _read_plain_off
 
     mesh = trimesh.creation.icosphere(3, radius=2000.0)
     mesh.vertices += np.random.default_rng(0).normal(scale=10.0, size=mesh.vertices.shape)
     path = tmp_path / name
     mesh.export(path, **export)
+    suffix = path.suffix
+    fast = {".off": _read_plain_off, ".obj": _read_plain_obj}.get(suffix, lambda p: _read_direct(p, suffix))
+    assert fast(str(path)) is not None  # the fast path reads these files (a fallback would hide it)
     vertices, faces = _read_file(str(path))
     ref = trimesh.load(path, process=False, force="mesh")
     np.testing.assert_array_equal(np.asarray(vertices, float), ref.vertices)
@@ -143,6 +146,9 @@ OBJ_CASES = {  # text, parsed by the plain-OBJ fast path?
                     "v 0 1000 1000\nf 4 5 6\n", False),
     "vertex colours": ("v 0 0 0 1 0 0\nv 1000 0 0 1 0 0\nv 0 1000 0 1 0 0\nf 1 2 3\n", False),
     "CRLF": ("v 0 0 0\r\nv 1000 0 0\r\nv 0 1000 0\r\nf 1 2 3\r\n", False),
+    # a long line and a short one that make up the count together (trimesh triangulates the quad)
+    "quad and short face": ("v 0 0 0\nv 1000 0 0\nv 0 1000 0\nv 1000 1000 0\nf 1 2 4 3\nf 1 2\n", False),
+    "scientific notation, tabs": ("v 0 0 0\nv 1e3\t0 0\nv 0 1.0E+03 0\nf 1 2 3\n", True),
 }
 
 
@@ -168,3 +174,18 @@ def test_a_broken_obj_is_not_parsed_by_the_fast_path(tmp_path, text):
     path = tmp_path / "broken.obj"
     path.write_text(text)
     assert _read_plain_obj(str(path)) is None
+
+
+def test_a_textured_ply_is_read_without_its_image(tmp_path, caplog):
+    """The texture is no concern of a neuron mesh: no attempt (and no logged traceback) to load it."""
+    from neurograph.io.meshes import _read_direct
+
+    mesh = trimesh.creation.icosphere(2, radius=2000.0)
+    path = tmp_path / "cell.ply"
+    mesh.export(path, encoding="ascii")
+    text = path.read_text().replace("ply\nformat ascii 1.0\n", "ply\nformat ascii 1.0\ncomment TextureFile tex.png\n")
+    path.write_text(text)
+    (tmp_path / "tex.png").write_bytes(b"not an image")
+    with caplog.at_level("DEBUG", logger="trimesh"):
+        vertices, faces = _read_direct(str(path), ".ply")
+    assert faces.shape == (len(mesh.faces), 3) and not [r for r in caplog.records if r.levelname in ("WARNING", "ERROR")]

@@ -20,6 +20,9 @@ CHILD = textwrap.dedent("""
         def __del__(self, _open=open):  # at teardown the module's globals may be gone
             _open(self.path, "w").close()
 
+    unclosed = open(os.path.join(out, "unclosed.txt"), "w")  # never closed, data still buffered
+    unclosed.write("kept\\n")
+
     import neurograph
 
     garbage = Marker("cycle_garbage")
@@ -47,6 +50,7 @@ def test_quick_exit_is_opt_in_and_still_finalizes_garbage(tmp_path, quick):
     on = quick == "1"
     assert ("frozen True" in out) == on, out
     assert (tmp_path / "cycle_garbage").exists()  # garbage at exit is finalized either way
+    assert (tmp_path / "unclosed.txt").read_text() == "kept\n"  # and open files are flushed
     # the price of the quick exit, and why it is opt-in: objects alive at exit are not finalized
     assert (tmp_path / "global_alive").exists() != on
 

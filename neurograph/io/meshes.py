@@ -69,8 +69,9 @@ def _read_direct(path: str, suffix: str) -> tuple[np.ndarray, np.ndarray] | None
     """Vertices and triangles of a PLY or STL file from trimesh's own reader for the format,
     without ``trimesh.load``'s scene around it (a scene built, dumped, copied and hashed: 1.4-1.8 s
     of a 1.3M-face binary PLY against 0.01 s, 3.6 s of an STL against 0.5 s; the same arrays). None
-    for another format or anything unusual (no triangles, polygons, a reader error): trimesh.load
-    then reads it, with its checks and messages."""
+    for another format or anything unusual (no triangles, only quads, a reader error): trimesh.load
+    then reads it, with its checks and messages. Mixed polygons come back triangulated, as from
+    trimesh.load."""
     from trimesh.exchange import ply, stl
 
     loader = {".ply": ply.load_ply, ".stl": stl.load_stl}.get(suffix)
@@ -78,7 +79,7 @@ def _read_direct(path: str, suffix: str) -> tuple[np.ndarray, np.ndarray] | None
         return None
     try:
         with open(path, "rb") as fh:
-            kwargs = loader(fh)
+            kwargs = loader(fh, skip_materials=True) if suffix == ".ply" else loader(fh)  # no texture images
         vertices, faces = np.asarray(kwargs["vertices"]), np.asarray(kwargs["faces"])
     except Exception:  # let trimesh.load raise its own, clearer error
         return None
@@ -120,11 +121,16 @@ def _read_plain_obj(path: str) -> tuple[np.ndarray, np.ndarray] | None:
     n_v, n_f = v_block.count(b"\n") + 1, f_block.count(b"\n") + 1
     if v_block.count(b"\nv ") != n_v - 1 or f_block.count(b"\nf ") != n_f - 1:
         return None  # another kind of line among the vertices or the faces
-    vertices = _numbers(v_block.replace(b"v ", b" "), np.float64)
-    faces = _numbers(f_block.replace(b"f ", b" "), np.int64)
-    if vertices is None or faces is None or vertices.size != 3 * n_v or faces.size != 3 * n_f:
+    # a sentinel at each line's start (NaN, 0: never a coordinate or an index here), so that a
+    # line with too few numbers and one with too many cannot make up the count together
+    vertices = _numbers(v_block.replace(b"v ", b" nan "), np.float64)
+    faces = _numbers(f_block.replace(b"f ", b" 0 "), np.int64)
+    if vertices is None or faces is None or vertices.size != 4 * n_v or faces.size != 4 * n_f:
         return None
-    vertices, faces = vertices.reshape(n_v, 3), faces.reshape(n_f, 3) - 1
+    vertices, faces = vertices.reshape(n_v, 4), faces.reshape(n_f, 4)
+    if np.isnan(vertices).sum() != n_v or not np.isnan(vertices[:, 0]).all() or (faces[:, 0] != 0).any():
+        return None
+    vertices, faces = np.ascontiguousarray(vertices[:, 1:]), faces[:, 1:] - 1
     if faces.min() < 0 or faces.max() >= n_v or not np.bincount(faces.ravel(), minlength=n_v).all():
         return None
     return vertices, faces

@@ -41,7 +41,12 @@ def _surface_graph(points: np.ndarray, edges: np.ndarray, bridges: np.ndarray | 
     number of edges)."""
     n = len(points)
     # the bridges go in as a second list: appending them would copy the millions of edges
-    extra = np.asarray(bridges if bridges is not None else np.empty((0, 2)), dtype=edges.dtype).reshape(-1, 2)
+    # (both lists C-ordered and of one dtype: the kernel loops over the two as one type)
+    edges = np.ascontiguousarray(edges)
+    extra = np.ascontiguousarray(bridges if bridges is not None and len(bridges) else np.empty((0, 2)),
+                                 dtype=edges.dtype)
+    if extra.ndim != 2 or extra.shape[1] != 2:
+        raise SkeletonError(f"bridges must be (k, 2) vertex pairs, got an array of shape {extra.shape}")
     if max(n, len(edges) + len(extra)) >= 2 ** 31 - 1:
         raise SkeletonError(f"the surface graph has {n} points and {len(edges) + len(extra)} edges, more than its "
                             "32-bit indices hold; decimate the mesh first (repair(..., target_faces=...) or "
