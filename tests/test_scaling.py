@@ -103,13 +103,20 @@ def test_microns_at_16x_the_faces(microns):
 @pytest.mark.realdata
 def test_microns_jittered_subdivision(microns):
     """Not only undoing a midpoint subdivision: the 4x copy with every vertex moved by ~1 nm
-    (so no inserted vertex lies exactly on the old faces) gives the same neuron. (At 3 nm, of
-    the order of the 5 nm tolerance, the spine count drifts: 643 vs 570, docs/scaling.md.)"""
+    (so no inserted vertex lies exactly on the old faces) gives the same neuron. Three draws of
+    the jitter, their median against the 1x mesh: one draw is at the noise of the branch count
+    (over four seeds 180-191 branches with the decimation of before 2026-12-03, 180-196 with
+    ill-conditioned quadrics handled, against 190 at 1x; docs/scaling.md). (At 3 nm, of the order
+    of the 5 nm tolerance, the spine count drifts: 643 vs 570, docs/scaling.md.)"""
     mesh, one = microns
     fine = _subdivided(mesh, 1)
-    rng = np.random.default_rng(0)
-    jittered = trimesh.Trimesh(fine.vertices + rng.normal(0, 1.0, fine.vertices.shape), fine.faces, process=False)
-    assert _within(one, _microns(jittered)), one
+    draws = []
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        moved = fine.vertices + rng.normal(0, 1.0, fine.vertices.shape)
+        draws.append(_microns(trimesh.Trimesh(moved, fine.faces, process=False)))
+    median = tuple(np.median(np.array(draws), axis=0))
+    assert _within(one, median), (one, draws)
 
 
 def test_loop_subdivision_keeps_the_neuron(tessellations):
