@@ -7,9 +7,8 @@ is below ``thresholds[k]`` collapses to its optimal point, unless that would fol
 (a normal turned by more than ~78° or a sliver) or the triangle was touched earlier in the same
 sweep. Every fifth sweep compacts the triangles and rebuilds the vertex-to-triangle lists.
 
-Same order and the same tests as ``fast_simplification.simplify``, with four differences; with
-``conditioning=0`` the result on the same coordinates is fast-simplification's, bit for bit
-(tested):
+Same order, same tests, and on the same coordinates the same result as
+``fast_simplification.simplify``, bit for bit (tested), with three differences and one option:
 
 * the schedule is an explicit array of thresholds (``FS_SCHEDULE`` is fast-simplification's
   ``1e-9 * (k + 3) ** 7`` for 100 sweeps), so a caller can bound the error of a decimation;
@@ -20,13 +19,21 @@ Same order and the same tests as ``fast_simplification.simplify``, with four dif
 * the edge errors of a triangle changed by a collapse are computed when a sweep next reaches
   it, once, instead of after every collapse that touches it (the same numbers: they change only
   through a collapse at one of its vertices, which marks it again);
-* an edge whose quadric is ill-conditioned (:data:`CONDITIONING`) collapses to the best of its
-  two ends and its midpoint instead of to the quadric's minimiser, which there lies far off
-  along a nearly flat valley: fast-simplification uses the minimiser whenever the determinant
-  is not exactly 0, and the fold test then refuses the collapse. A flat subdivision of a mesh
-  now comes back to that mesh exactly (tested), and on the MICrONS mesh subdivided to 1.3M faces
-  the resolution floor's first pass takes 3.1-3.5 s to 83k faces instead of 5.4-5.8 s to 125k
-  (fast-simplification: 7.8 s).
+* option ``conditioning`` (default 0, fast-simplification's rule): an edge whose quadric is
+  ill-conditioned collapses to the best of its two ends and its midpoint instead of to the
+  quadric's minimiser. Where the planes about an edge are all perpendicular to one direction
+  (coplanar faces, a crease, a cylinder's side: ``det = 0`` in exact arithmetic) the minimiser is
+  set by rounding, often far off along the surface; moving there folds the fan, and the collapse
+  is refused and tested again after every collapse nearby. The resolution floor uses it
+  (:data:`neurograph.mesh.resolution.CONDITIONING`): a flat subdivision of a mesh then comes back
+  to that mesh exactly (tested), and the floor's first pass on the MICrONS mesh subdivided to
+  1.3M faces takes 3.1-3.5 s to 83k faces instead of 5.4-5.8 s to 125k (fast-simplification:
+  7.8 s). On smooth, finely tessellated surfaces the ends and midpoint are worse places than the
+  minimiser (a midpoint lies inside a convex surface): there it leaves more faces at a given
+  error, and shrinks a surface decimated to a face count; hence not the default.
+
+On the MICrONS mesh subdivided to 1.3M faces the first of the resolution floor's two passes took
+6.4 s with ``conditioning=0`` against fast-simplification's 7.8 s (same faces, same vertices).
 """
 
 from __future__ import annotations
@@ -41,19 +48,6 @@ _NEXT = (1, 2, 0)
 FS_SCHEDULE = 1e-9 * (np.arange(100) + 3.0) ** 7
 """fast-simplification's collapse thresholds, sweep by sweep (``1e-9 * (k + 3) ** 7``, squared units
 of the coordinates)."""
-
-CONDITIONING = 1e-3
-"""Smallest ``|det A| / trace(A)**3`` of an edge's quadric (``A``: the 3 x 3 sum of ``n n^T`` over
-the unit normals of the planes merged into its two vertices) at which the collapse goes to the
-point that minimises the quadric; below it, to the best of the two ends and the midpoint.
-``det / trace**3`` is the product of the eigenvalues of ``A / trace``: it is small where the
-planes do not pin a point down in all three directions (a flat or gently curved patch, a crease,
-a cylinder), and there the minimiser slides along a nearly flat valley, set by rounding and
-sub-nm bumps, far from the edge (0 only for exactly coplanar planes in exact arithmetic). Such a
-collapse was refused as a fold, and tested again sweep after sweep: with fast-simplification's
-rule (``det != 0``, i.e. ``conditioning=0``), 2.7M of the 3.3M collapses tested on the MICrONS
-mesh subdivided to 1.3M faces were refused. 1e-3 is reached where the normals about an edge spread
-by ~15 degrees in both directions across the surface (a spine head ~4 edges across)."""
 
 
 @njit(cache=True, error_model="numpy")
@@ -71,8 +65,9 @@ def _vertex_error(q, x, y, z):
 @njit(cache=True, error_model="numpy")
 def _edge_error(Q, P, border, a, b, q, p, conditioning):
     """Quadric error of collapsing edge (a, b); its optimal point is written to ``p``. The point
-    that minimises the quadric is used only where its 3 x 3 system is well conditioned
-    (``|det| > conditioning * trace**3``); elsewhere the best of the two ends and the midpoint."""
+    that minimises the quadric is used only where its 3 x 3 system is regular enough
+    (``|det| > conditioning * trace**3``; ``det != 0`` with ``conditioning=0``); elsewhere the best
+    of the two ends and the midpoint."""
     for k in range(10):
         q[k] = Q[a, k] + Q[b, k]
     det = _det3(q, 0, 1, 2, 1, 4, 5, 2, 5, 7)
@@ -350,7 +345,7 @@ def _simplify(vertices, faces, thresholds, target_count, remember_refusals, cond
 
 def simplify(vertices: np.ndarray, faces: np.ndarray, thresholds: np.ndarray,
              target_count: int = 0, remember_refusals: bool = True,
-             conditioning: float = CONDITIONING) -> tuple[np.ndarray, np.ndarray]:
+             conditioning: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Collapse edges by quadric error, sweep ``k`` taking every edge below ``thresholds[k]``.
 
     Parameters
@@ -367,9 +362,15 @@ def simplify(vertices: np.ndarray, faces: np.ndarray, thresholds: np.ndarray,
     remember_refusals : bool, default True
         Do not re-test a refused collapse until one of its vertices changes (same result,
         faster); False re-tests it every sweep, as ``fast-simplification`` does.
-    conditioning : float, default :data:`CONDITIONING`
-        Smallest ``|det| / trace**3`` of an edge's quadric at which it collapses to the quadric's
-        minimiser (else to the best of its ends and midpoint); 0 is fast-simplification's rule.
+    conditioning : float, default 0
+        Smallest ``|det A| / trace(A)**3`` of an edge's quadric (``A``: the 3 x 3 sum of ``n n^T``
+        over the unit normals of the planes merged into its two vertices) at which it collapses
+        to the quadric's minimiser; below it, to the best of its two ends and its midpoint. The
+        ratio is the product of the eigenvalues of ``A / trace``, which sum to 1: at most 1/27
+        (normals spread evenly in all directions), ~1e-3 where they spread by ~15 degrees about
+        the mean normal, 0 (up to rounding) where they are all perpendicular to one direction.
+        0 is fast-simplification's rule (the minimiser whenever ``det != 0``); a value of 1/27
+        or more never uses the minimiser. Unitless: the normals are unit vectors.
 
     Returns
     -------
@@ -382,7 +383,8 @@ def simplify(vertices: np.ndarray, faces: np.ndarray, thresholds: np.ndarray,
     MeshError
         A negative or non-finite ``conditioning``.
     """
-    if not (conditioning >= 0 and np.isfinite(conditioning)):
+    if (not isinstance(conditioning, (int, float, np.integer, np.floating)) or isinstance(conditioning, bool)
+            or not (conditioning >= 0 and np.isfinite(conditioning))):
         raise MeshError(f"conditioning must be a number >= 0, got {conditioning!r}")
     v = np.ascontiguousarray(vertices, np.float64)
     f = np.ascontiguousarray(faces, np.int64)
@@ -394,8 +396,9 @@ def simplify(vertices: np.ndarray, faces: np.ndarray, thresholds: np.ndarray,
 
 def decimate(vertices: np.ndarray, faces: np.ndarray, target_count: int) -> tuple[np.ndarray, np.ndarray]:
     """Quadric decimation to about ``target_count`` faces (fast-simplification's default schedule:
-    100 sweeps, thresholds ``1e-9 * (k + 3) ** 7`` in the squared units of ``vertices``; collapses
-    of ill-conditioned edges to an end or the midpoint, :data:`CONDITIONING`).
+    100 sweeps, thresholds ``1e-9 * (k + 3) ** 7`` in the squared units of ``vertices``), with
+    fast-simplification's rule for the collapse point (``conditioning=0``: the minimiser keeps a
+    smooth surface's volume at a face count).
 
     Parameters
     ----------

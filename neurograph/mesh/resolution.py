@@ -63,6 +63,23 @@ TOLERANCE_NM = 5.0
 """Default geometric tolerance of the decimation in nm (about half an EM voxel: 4 x 4 x 40 nm
 MICrONS, 8 nm hemibrain)."""
 
+CONDITIONING = 1e-3
+"""``conditioning`` of the floor's quadric decimation (:func:`neurograph.mesh.quadric.simplify`):
+an edge whose quadric has ``|det A| <= 1e-3 trace(A)**3`` (the normals about it spread by less than
+~15 degrees in some direction: a flat or gently curved patch, a crease, a cylinder's side)
+collapses to the best of its ends and midpoint, not to the quadric's minimiser. Where the planes
+do not pin a point down the minimiser is set by rounding and sub-nm bumps and lies anywhere along
+the surface, often far from the edge; the fold test then refuses the collapse, again and again
+(2.7M of the 3.3M collapses tested on the MICrONS mesh subdivided to 1.3M faces), and vertices
+that a subdivision inserted slide along the surface instead of going. With it a flat subdivision
+comes back to the mesh it subdivided, vertex for vertex (tested), so that the floor's result
+depends on the surface, not on how it was tessellated: the MICrONS mesh at 4x, 16x and 64x the
+faces gives 194 / 191 / 188 branches against 190 at 1x (182 / 192 / 190 with
+fast-simplification's rule, 187 / 199 / 176 with 1e-9), and the floor takes 3.9 s instead of
+6.6-7.0 s at 1.3M faces (docs/scaling.md). Its price: on a smooth, finely tessellated surface the
+ends and midpoint are worse than the minimiser, and more faces stay within the tolerance (an
+icosphere of 20k faces at 5 nm: 4.2k instead of 2.2k)."""
+
 # The quadric decimation (:mod:`neurograph.mesh.quadric`) sweeps the mesh 100 times with
 # fast-simplification's schedule, threshold 1e-9 * (k + 3) ** 7 in sweep k; coordinates are
 # scaled so that the last threshold is 6 * tolerance**2 (nm²): the quadric sums squared distances
@@ -70,8 +87,9 @@ MICrONS, 8 nm hemibrain)."""
 _PLANES = 6.0
 _LAST_THRESHOLD = float(FS_SCHEDULE[-1])
 # 100 sweeps from millions of faces stop before the tolerance is exhausted (the 1.3M-face MICrONS
-# subdivision: 124k faces after one call, 107k after two); a second call, with the quadrics of the
-# surface it starts from, goes on
+# subdivision: 83k faces after one call, 77k after two; 125k and 109k before ill-conditioned
+# quadrics collapsed to an edge point, CONDITIONING); a second call, with the quadrics of
+# the surface it starts from, goes on
 _PASSES = 2
 # A mesh more than _STAGED times finer than the floor (the MICrONS mesh at 64x its faces: 53x) is
 # first brought down in stages: each call of the same schedule stops once a quarter of the faces
@@ -79,7 +97,8 @@ _PASSES = 2
 # threshold is <= 2e-5 of the last one: a quadric error <= 0.003 nm², moves of hundredths of a
 # nm; a mesh that cannot lose a quarter at low error goes on up to the tolerance, like a third
 # pass: then up to 3 x tolerance against the input instead of 2 x), until 4x the floor's face
-# count; the two passes above follow. One call from 5M faces sweeps 400k+ faces it can no longer
+# count; the two passes above follow. Timings of this paragraph from before CONDITIONING
+# (docs/scaling.md has the later ones). One call from 5M faces sweeps 400k+ faces it can no longer
 # collapse 80 times (35 s, and it stops at 400k faces: collapses on a surface that fine leave
 # slivers that block the next ones); the stages and passes together took 33 s against 45 s and
 # ended at 194k faces against 263k (a later run: 191k and 260k, docs/scaling.md). Meshes up to
@@ -185,17 +204,18 @@ def coarsen(vertices: np.ndarray, faces: np.ndarray, faces_per_um2: float = FACE
     if closed is not None:
         return closed[0] + centre, closed[1], "manifold"
     # coordinates scaled so that fast-simplification's schedule (which the results were validated
-    # with, and which this reproduces bit for bit on the same numbers) ends at 6 * tolerance**2
+    # with; quadric.simplify reproduces that library bit for bit with conditioning=0, here it runs
+    # with CONDITIONING) ends at 6 * tolerance**2
     scale = np.sqrt(_LAST_THRESHOLD / _PLANES) / tolerance
     out_v, out_f = (vertices - centre) * scale, faces
     if len(out_f) > _STAGED * target:  # far finer than the floor: first down in quarters
         while len(out_f) > _STAGE_STOP * target:
             want = max(len(out_f) // _STAGE_FACTOR, _STAGE_STOP * target)
-            out_v, out_f = simplify(out_v, out_f, FS_SCHEDULE, target_count=want)
+            out_v, out_f = simplify(out_v, out_f, FS_SCHEDULE, target_count=want, conditioning=CONDITIONING)
             if len(out_f) > want:  # the tolerance stopped it first
                 break
     for _ in range(_PASSES):  # as far as the tolerance allows (the density only decides whether)
-        out_v, out_f = simplify(out_v, out_f, FS_SCHEDULE)
+        out_v, out_f = simplify(out_v, out_f, FS_SCHEDULE, conditioning=CONDITIONING)
     out_v /= scale
     out_v += centre
     return out_v, out_f, "quadric"
