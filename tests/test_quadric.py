@@ -138,3 +138,26 @@ def test_bad_conditioning_is_a_clear_error(bad):
     v, f = _sphere(2)
     with pytest.raises(MeshError, match="conditioning"):
         simplify(v, f, schedule(1.0), conditioning=bad)
+
+
+@pytest.mark.parametrize("fix", ["index past the vertices", "negative index", "quads", "2-d vertices"])
+def test_arrays_the_kernels_cannot_read_are_a_clear_error(fix):
+    """The Numba kernels index without bounds checks: a face list that does not match its
+    vertices must be refused before them (it crashed the process), in the decimation and in the
+    area the resolution floor starts from."""
+    from neurograph.mesh.resolution import surface_area
+
+    v, f = _sphere(2)
+    if fix == "index past the vertices":
+        f = f.copy()
+        f[5, 1] = len(v)
+    elif fix == "negative index":
+        f = f.copy()
+        f[0, 0] = -1
+    elif fix == "quads":
+        f = np.hstack([f, f[:, :1]])
+    else:
+        v = v[:, :2]
+    for call in (lambda: simplify(v, f, schedule(1.0)), lambda: surface_area(v, f)):
+        with pytest.raises(MeshError):
+            call()

@@ -343,6 +343,29 @@ def _simplify(vertices, faces, thresholds, target_count, remember_refusals, cond
     return P[used], out_f
 
 
+def check_triangles(vertices: np.ndarray, faces: np.ndarray) -> None:
+    """Refuse arrays that the Numba kernels would read out of bounds (they do not check indices:
+    a face index past the vertices is a crash or garbage, not an error).
+
+    Parameters
+    ----------
+    vertices : (n, 3) ndarray
+    faces : (m, 3) int ndarray
+
+    Raises
+    ------
+    MeshError
+        Not shaped (n, 3) and (m, 3), or a face index outside ``[0, n)``.
+    """
+    if vertices.ndim != 2 or vertices.shape[1] != 3:
+        raise MeshError(f"vertices must be an (n, 3) array, got shape {vertices.shape}")
+    if faces.ndim != 2 or faces.shape[1] != 3:
+        raise MeshError(f"faces must be an (m, 3) array of triangles, got shape {faces.shape}")
+    if len(faces) and (faces.min() < 0 or faces.max() >= len(vertices)):
+        raise MeshError(f"face indices must lie in [0, {len(vertices) - 1}], found [{faces.min()}, {faces.max()}]: "
+                        "the face list does not match the vertices")
+
+
 def simplify(vertices: np.ndarray, faces: np.ndarray, thresholds: np.ndarray,
              target_count: int = 0, remember_refusals: bool = True,
              conditioning: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
@@ -381,13 +404,15 @@ def simplify(vertices: np.ndarray, faces: np.ndarray, thresholds: np.ndarray,
     Raises
     ------
     MeshError
-        A negative or non-finite ``conditioning``.
+        A negative or non-finite ``conditioning``, or arrays that are not (n, 3) and (m, 3) with
+        face indices in ``[0, n)``.
     """
     if (not isinstance(conditioning, (int, float, np.integer, np.floating)) or isinstance(conditioning, bool)
             or not (conditioning >= 0 and np.isfinite(conditioning))):
         raise MeshError(f"conditioning must be a number >= 0, got {conditioning!r}")
     v = np.ascontiguousarray(vertices, np.float64)
     f = np.ascontiguousarray(faces, np.int64)
+    check_triangles(v, f)
     if not len(f):
         return v.copy(), f.copy()
     return _simplify(v, f, np.ascontiguousarray(thresholds, np.float64), int(target_count), bool(remember_refusals),

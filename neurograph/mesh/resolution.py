@@ -50,7 +50,7 @@ from numba import njit
 from ..errors import MeshError
 from .clean import _PRIMES  # the same odd 64-bit multipliers hash the edges here
 from .clean import cross_norm
-from .quadric import FS_SCHEDULE, simplify
+from .quadric import FS_SCHEDULE, check_triangles, simplify
 
 FACES_PER_UM2 = 30.0
 """Default processing resolution in faces per µm² of surface (equilateral triangles of ~280 nm
@@ -124,9 +124,15 @@ def surface_area(vertices: np.ndarray, faces: np.ndarray, chunk: int = 1 << 20) 
     -------
     float
         Area in nm².
+
+    Raises
+    ------
+    MeshError
+        Arrays not shaped (n, 3) and (m, 3), or a face index outside ``[0, n)``.
     """
     vertices = np.ascontiguousarray(vertices, np.float64)
     faces = np.ascontiguousarray(faces, np.int64)
+    check_triangles(vertices, faces)
     total = 0.0
     for s in range(0, len(faces), chunk):
         total += 0.5 * float(_cross_norms(vertices, faces[s:s + chunk]).sum())
