@@ -100,6 +100,19 @@ def test_spine_twigs_are_folded(spiny):
     assert abs(total / cell.total_length - 1) < 0.05
 
 
+def test_detecting_spines_later_gives_the_one_call_tables():
+    """extract(spines=False, protrusion_ratio=0.0) then detect_spines is extract(spines=True) in
+    two steps: the same spine and branch tables (benchmarks/spines.py times the steps this way).
+    spines=False alone turns on the protrusion twigs meant for fly meshes, and detect_spines then
+    finds 306 spines on this dense fragment instead of 301."""
+    cell = synthetic.make_neuron(12, "fragment", spines_per_um=2.0)
+    once = ng.extract(cell.mesh, voxel_size=1)
+    later = ng.detect_spines(ng.extract(cell.mesh, voxel_size=1, spines=False, protrusion_ratio=0.0))
+    assert len(once.spines) > 250
+    assert later.spines.reset_index(drop=True).equals(once.spines.reset_index(drop=True))
+    assert later.branches.length.equals(once.branches.length)
+
+
 @pytest.mark.parametrize("seed", [8, 13])
 def test_dense_spines_fold_to_true_branch_count(seed):
     """At 2.5 spines per µm (spines touching, stubby ones as wide as the shaft) every spine
