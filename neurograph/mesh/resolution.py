@@ -72,7 +72,8 @@ do not pin a point down the minimiser is set by rounding and sub-nm bumps and li
 the surface, often far from the edge; the fold test then refuses the collapse, again and again
 (2.7M of the 3.3M collapses tested on the MICrONS mesh subdivided to 1.3M faces), and vertices
 that a subdivision inserted slide along the surface instead of going. With it a flat subdivision
-comes back to the mesh it subdivided, vertex for vertex (tested), so that the floor's result
+comes back to the mesh it subdivided, vertex for vertex (tested on an icosphere; an EM mesh with
+borders and non-manifold parts comes close, not exactly), so that the floor's result
 depends on the surface, not on how it was tessellated: the MICrONS mesh at 4x, 16x and 64x the
 faces gives 194 / 191 / 188 branches against 190 at 1x (182 / 192 / 190 with
 fast-simplification's rule, 187 / 199 / 176 with 1e-9), and the floor takes 3.9 s instead of
