@@ -216,12 +216,30 @@ def validate_arrays(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray
     if bad.any():
         raise MeshError(f"{bad.sum()} of {len(vertices)} vertices have NaN or infinite coordinates; "
                         "fix or drop them before loading")
-    if faces.min() < 0 or faces.max() >= len(vertices):
-        raise MeshError(f"face indices must lie in [0, {len(vertices) - 1}], found "
-                        f"[{faces.min()}, {faces.max()}]: the face list does not match the vertices")
+    check_face_indices(faces, len(vertices))
     if not _any_positive_area(vertices, faces):
         raise MeshError("every face of the mesh has zero area: nothing to analyse")
     return vertices, faces
+
+
+def check_face_indices(faces: np.ndarray, n_vertices: int) -> None:
+    """Refuse a face list that points outside its ``n_vertices`` vertices.
+
+    Parameters
+    ----------
+    faces : (m, 3) int ndarray
+        Triangles (may be empty).
+    n_vertices : int
+        Number of vertices.
+
+    Raises
+    ------
+    MeshError
+        A face index outside ``[0, n_vertices)``.
+    """
+    if len(faces) and (faces.min() < 0 or faces.max() >= n_vertices):
+        raise MeshError(f"face indices must lie in [0, {n_vertices - 1}], found "
+                        f"[{faces.min()}, {faces.max()}]: the face list does not match the vertices")
 
 
 def _any_positive_area(vertices: np.ndarray, faces: np.ndarray) -> bool:

@@ -42,6 +42,7 @@ import numpy as np
 from numba import njit
 
 from ..errors import MeshError
+from ..io.meshes import check_face_indices
 
 _NEXT = (1, 2, 0)
 
@@ -361,9 +362,7 @@ def check_triangles(vertices: np.ndarray, faces: np.ndarray) -> None:
         raise MeshError(f"vertices must be an (n, 3) array, got shape {vertices.shape}")
     if faces.ndim != 2 or faces.shape[1] != 3:
         raise MeshError(f"faces must be an (m, 3) array of triangles, got shape {faces.shape}")
-    if len(faces) and (faces.min() < 0 or faces.max() >= len(vertices)):
-        raise MeshError(f"face indices must lie in [0, {len(vertices) - 1}], found [{faces.min()}, {faces.max()}]: "
-                        "the face list does not match the vertices")
+    check_face_indices(faces, len(vertices))
 
 
 def simplify(vertices: np.ndarray, faces: np.ndarray, thresholds: np.ndarray,
