@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sys
 import time
+import warnings
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -165,7 +166,9 @@ def real_data() -> None:
         print("hemibrain DA1 (fly neurons, no true spines: the counts are short terminal twigs)")
         for path in sorted(obj.glob("*.obj")):
             neuron = ng.extract(path, voxel_size=8, spines=False)
-            neuron = ng.detect_spines(neuron, fold=False)
+            with warnings.catch_warnings():  # on purpose: the fly twigs, protrusion twigs included, are counted
+                warnings.filterwarnings("ignore", message=".*protrusion twigs", category=ng.NeurographWarning)
+                neuron = ng.detect_spines(neuron, fold=False)
             sp = neuron.spines
             length = float(neuron.branches.length.sum())
             print(f"  {path.stem}: {len(sp)} twig-like protrusions on {length:.0f} µm "

@@ -1,5 +1,7 @@
 """Spine detection: synthetic ground truth, a smooth control, folding, save/load, real meshes."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -104,10 +106,15 @@ def test_detecting_spines_later_gives_the_one_call_tables():
     """extract(spines=False, protrusion_ratio=0.0) then detect_spines is extract(spines=True) in
     two steps: the same spine and branch tables (benchmarks/spines.py times the steps this way).
     spines=False alone turns on the protrusion twigs meant for fly meshes, and detect_spines then
-    finds 306 spines on this dense fragment instead of 301."""
+    finds 306 spines on this dense fragment instead of 301; detect_spines says so."""
     cell = synthetic.make_neuron(12, "fragment", spines_per_um=2.0)
     once = ng.extract(cell.mesh, voxel_size=1)
-    later = ng.detect_spines(ng.extract(cell.mesh, voxel_size=1, spines=False, protrusion_ratio=0.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning on the two-step path that gives the one-call tables
+        later = ng.detect_spines(ng.extract(cell.mesh, voxel_size=1, spines=False, protrusion_ratio=0.0))
+    with pytest.warns(ng.NeurographWarning, match="protrusion twigs"):
+        twiggy = ng.detect_spines(ng.extract(cell.mesh, voxel_size=1, spines=False))
+    assert len(twiggy.spines) > len(once.spines)
     assert len(once.spines) > 250
     assert later.spines.reset_index(drop=True).equals(once.spines.reset_index(drop=True))
     assert later.branches.length.equals(once.branches.length)
