@@ -12,7 +12,9 @@ import pandas as pd
 import trimesh
 
 from ..errors import InputError, deprecated
+from ..mesh.soma import check_somas
 from ..skeleton import Skeleton
+from ..skeleton.skeleton import check_skeleton
 from ..skeleton.kernels import face_owner
 from .annotations import carry_annotations, refresh_annotations
 from .branch_table import branch_features, branch_table
@@ -366,10 +368,22 @@ def decompose(skeleton: Skeleton, somas: list | None = None, mesh: trimesh.Trime
     Neuron
         Soma graph nodes carry ``radius`` (µm, like the branch table's lengths), ``x, y, z`` (µm)
         and ``n_faces``.
+
+    Raises
+    ------
+    SkeletonError
+        A skeleton that is not one rooted forest (:func:`neurograph.skeleton.skeleton.check_skeleton`:
+        non-finite nodes, parents out of range or in a cycle, bad soma nodes, a ``vertex_map``
+        that does not fit the mesh).
+    InputError
+        Somata that are not :class:`~neurograph.Soma` with a finite centre and radius (and
+        faces of ``mesh``), or not one per soma node.
     """
-    somas = list(somas or [])
+    somas = check_somas(somas, None if mesh is None else len(mesh.faces), point=True)
     if len(somas) != len(skeleton.soma_nodes):
         raise InputError(f"{len(somas)} somata given for a skeleton with {len(skeleton.soma_nodes)} soma nodes")
+    with_map = mesh is not None and skeleton.vertex_map is not None
+    check_skeleton(skeleton, len(mesh.vertices) if with_map else None)
     parts = decompose_skeleton(skeleton, [s.radius for s in somas], [s.center for s in somas])
     node_branch = parts["node_branch"]
     face_branch = None

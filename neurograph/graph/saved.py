@@ -8,10 +8,12 @@ import os
 import numpy as np
 import trimesh
 
-from ..errors import FormatError
+from ..errors import FormatError, SkeletonError
+from ..io.meshes import validate_arrays
 from ..io.saved import read_archive, write_archive
-from ..mesh.soma import Soma
+from ..mesh.soma import Soma, check_somas
 from ..skeleton import Skeleton
+from ..skeleton.skeleton import check_skeleton
 from .neuron import Neuron
 
 
@@ -76,7 +78,7 @@ def load_neuron(path: str | os.PathLike) -> Neuron:
     meta, a, graph, tables = read_archive(path)
     try:
         return _from_archive(meta, a, graph, tables)
-    except (KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
+    except (KeyError, ValueError, TypeError, IndexError, AttributeError, SkeletonError) as exc:
         raise FormatError(f"{os.fspath(path)}: the archive lacks or garbles a part of a saved neuron "
                           f"({type(exc).__name__}: {exc}); it is damaged or was not written by Neuron.save: "
                           "extract and save the neuron again") from exc
@@ -94,10 +96,41 @@ def _from_archive(meta: dict, a: dict, graph, tables: dict) -> Neuron:
         for col in ("compartment", "spine_part"):
             if col in synapses.columns:
                 synapses[col] = synapses[col].astype(object).where(synapses[col].notna(), "").astype(str)
-    return Neuron(meta["name"], skeleton, somas, graph, a["node_branch"], mesh, a.get("face_branch"),
-               meta.get("repair_report", {}), synapses, meta.get("synapse_report", {}),
-               a.get("face_compartment"), tables.get("spines"), a.get("face_spine"),
-               a.get("shaft_radius"), settings=meta.get("settings", {}), cuts=tables.get("cuts"))
+    neuron = Neuron(meta["name"], skeleton, somas, graph, a["node_branch"], mesh, a.get("face_branch"),
+                    meta.get("repair_report", {}), synapses, meta.get("synapse_report", {}),
+                    a.get("face_compartment"), tables.get("spines"), a.get("face_spine"),
+                    a.get("shaft_radius"), settings=meta.get("settings", {}), cuts=tables.get("cuts"))
+    _check_loaded(neuron)
+    return neuron
+
+
+def _check_loaded(neuron: Neuron) -> None:
+    """Refuse (ValueError, SkeletonError or MeshError; :func:`load` makes them a FormatError) arrays
+    that do not fit together: the steps' Numba kernels index with them unchecked."""
+    mesh, sk = neuron.mesh, neuron.skeleton
+    n_faces = None if mesh is None else len(mesh.faces)
+    if mesh is not None:
+        validate_arrays(mesh.vertices, mesh.faces)
+    check_skeleton(sk, None if mesh is None or sk.vertex_map is None else len(mesh.vertices))
+    check_somas(neuron.somas, n_faces, point=True)
+    n_ids = neuron.graph.number_of_nodes()
+
+    def fits(name: str, arr, length: int | None, low: int, high: int) -> None:
+        if arr is None or length is None:
+            return
+        arr = np.asarray(arr)
+        if arr.shape != (length,):
+            raise ValueError(f"{name} has shape {arr.shape}, expected ({length},)")
+        if length and (arr.min() < low or arr.max() >= high):
+            raise ValueError(f"{name} holds values outside [{low}, {high - 1}]")
+
+    fits("node_branch", neuron.node_branch, sk.n_nodes, 0, n_ids)
+    fits("face_branch", neuron.face_branch, n_faces, -1, n_ids)
+    spines = neuron.spines
+    fits("face_spine", neuron.face_spine, n_faces, -1, int(spines.index.max()) + 1 if spines is not None and len(spines) else 0)
+    fits("face_compartment", neuron.face_compartment, n_faces, -128, 128)
+    if neuron.shaft_radius is not None and np.shape(neuron.shaft_radius) != (sk.n_nodes,):
+        raise ValueError(f"shaft_radius has shape {np.shape(neuron.shaft_radius)}, expected ({sk.n_nodes},)")
 
 
 def load(path: str | os.PathLike) -> Neuron:

@@ -229,8 +229,22 @@ def write_swc(table: pd.DataFrame, path: str | os.PathLike, header: str = "") ->
     Returns
     -------
     None
+
+    Raises
+    ------
+    InputError
+        A table without the seven SWC columns, or with NaN or infinite coordinates (which
+        would be written as empty fields: a file no SWC reader takes).
     """
     cols = ["node_id", "type", "x", "y", "z", "radius", "parent_id"]
+    missing = [c for c in cols if c not in getattr(table, "columns", [])]
+    if missing:
+        raise InputError(f"an SWC table needs the columns {', '.join(cols)}; missing: {', '.join(missing)} "
+                         "(Skeleton.to_swc gives such a table)")
+    xyz = table[["x", "y", "z"]].to_numpy(float)
+    if not np.isfinite(xyz).all():
+        bad = int((~np.isfinite(xyz).all(axis=1)).sum())
+        raise InputError(f"{bad} SWC node(s) have NaN or infinite coordinates; fix or drop them before writing")
     with open(path, "w") as fh:
         for line in header.splitlines():
             fh.write(f"# {line}\n")

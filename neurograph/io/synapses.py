@@ -61,7 +61,10 @@ def _read(table) -> pd.DataFrame:
         except (ValueError, OSError, ImportError) as exc:
             raise InputError(f"cannot read synapse table {path}: {exc}; give a CSV, TSV or Parquet file") from exc
     if isinstance(table, Mapping):
-        return pd.DataFrame(dict(table))
+        try:
+            return pd.DataFrame(dict(table))
+        except (ValueError, TypeError) as exc:
+            raise InputError(f"a dict of synapse columns must hold columns of one length: {exc}") from None
     raise InputError(f"a synapse table must be a path, a pandas DataFrame or a dict of columns, "
                      f"not {type(table).__name__}")
 
@@ -155,6 +158,8 @@ def load_synapses(table, voxel_size: float | Sequence[float] | None = None,
     if columns is None and dataset is not None:
         columns = synapse_columns_for(get_profile(dataset), table)
     df = _read(table)
+    if columns is not None and not isinstance(columns, dict):
+        raise InputError(f"columns= must be a dict such as {{'x': 'pre_x', 'direction': 'prepost'}}, got {columns!r}")
     columns = dict(columns or {})
     unknown = set(columns) - {"direction", "x", "y", "z", "id"}
     if unknown:

@@ -22,6 +22,8 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from ..arrays import unique_rows
+from ..errors import InputError
+from ..io.meshes import validate_arrays
 from ..unionfind import find, union
 from .components import cell_keys
 
@@ -52,6 +54,57 @@ class Soma:
     def __repr__(self) -> str:
         c = ", ".join(f"{x:,.0f}" for x in self.center)
         return f"Soma(center=({c}) nm, radius={self.radius / 1000:.2f} µm, {len(self.faces)} faces)"
+
+
+def check_somas(somas, n_faces: int | None, point: bool = False) -> list:
+    """The somata as a list, each checked for what the mesh steps read from it.
+
+    Parameters
+    ----------
+    somas : sequence of Soma or None
+        From :func:`find_somas` (or built by hand).
+    n_faces : int or None
+        Faces of the mesh the somata belong to (None: no mesh, faces not checked).
+    point : bool, default False
+        Also accept a radius of 0 (a point soma, e.g. the stand-in soma of a soma-less SWC).
+
+    Returns
+    -------
+    list of Soma
+        The same objects.
+
+    Raises
+    ------
+    InputError
+        An item without ``center``, ``radius`` and ``faces``; a centre that is not 3 finite
+        numbers (nm); a radius that is not a positive (``point``: non-negative) finite number
+        (nm); face indices that are not integers within ``[0, n_faces)``.
+    """
+    out = list(somas or [])
+    for i, soma in enumerate(out):
+        if not all(hasattr(soma, name) for name in ("center", "radius", "faces")):
+            raise InputError(f"somas[{i}] is a {type(soma).__name__}, not a Soma (center, radius, faces): "
+                             "pass what neurograph.find_somas returns")
+        try:
+            center = np.asarray(soma.center, dtype=float)
+            radius = float(soma.radius)
+            faces = np.asarray(soma.faces)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"soma {i}: centre, radius and faces must be numbers ({exc})") from None
+        if center.shape != (3,) or not np.isfinite(center).all():
+            raise InputError(f"soma {i}: the centre must be 3 finite coordinates (nm), got {soma.center!r}")
+        if not (np.isfinite(radius) and (radius > 0 or (point and radius == 0))):
+            raise InputError(f"soma {i}: the radius must be a {'non-negative' if point else 'positive'} length (nm), "
+                             f"got {soma.radius!r}")
+        if n_faces is None:
+            continue
+        if faces.ndim != 1 or (faces.size and faces.dtype.kind not in "iu"):
+            raise InputError(f"soma {i}: faces must be a 1-d array of face indices, got {faces.dtype} of shape "
+                             f"{faces.shape}")
+        if faces.size and (faces.min() < 0 or faces.max() >= n_faces):
+            raise InputError(f"soma {i}: face indices must lie in [0, {n_faces - 1}] (this mesh's faces), found "
+                             f"[{faces.min()}, {faces.max()}]: were the somata found on another mesh?")
+    return out
 
 
 #: A soma centre has free space around it: the median distance to the first membrane its rays
@@ -231,7 +284,23 @@ def find_somas(mesh: trimesh.Trimesh, min_radius: float = 2500.0, max_radius: fl
     list of Soma
         Largest first; an empty list for a soma-less fragment. No two share a mesh vertex,
         and none has its centre inside another (one body found twice is kept once).
+
+    Raises
+    ------
+    MeshError
+        An empty mesh, NaN or infinite vertices, face indices outside the vertices, or no face
+        with area.
+    InputError
+        Radius limits that are not positive lengths with ``min_radius <= max_radius``.
     """
+    validate_arrays(mesh.vertices, mesh.faces)
+    try:
+        limits_ok = bool(0 < float(min_radius) <= float(max_radius) < np.inf)
+    except (TypeError, ValueError):
+        limits_ok = False
+    if not limits_ok:
+        raise InputError(f"soma radius limits must be positive lengths (nm) with min_radius <= max_radius, got "
+                         f"{min_radius!r} and {max_radius!r}")
     points, areas = np.asarray(mesh.triangles_center), np.asarray(mesh.area_faces)
     pitch = min_radius / 2.0
     origin = points.min(axis=0)

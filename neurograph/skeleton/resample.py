@@ -25,6 +25,9 @@ from .tree import children_csr, reroot_at, root_labels
 #: than this times their path length from it
 SPIKE_RATIO = 0.5
 
+#: most nodes :func:`resample` makes (~6 GB of arrays): a smaller spacing is refused, not allocated
+MAX_RESAMPLED_NODES = 100_000_000
+
 
 @njit(cache=True)
 def _arm_lengths(order: np.ndarray, parent: np.ndarray, edge: np.ndarray) -> np.ndarray:
@@ -245,6 +248,11 @@ def resample(skeleton: Skeleton, spacing: float, keep_soma_edges: bool = False) 
     """
     if not (np.isfinite(spacing) and spacing > 0):
         raise InputError(f"spacing must be a positive number of nm, got {spacing!r}")
+    n_new = skeleton.cable_length / spacing
+    if n_new > MAX_RESAMPLED_NODES:
+        raise InputError(f"resampling {skeleton.cable_length / 1e3:.4g} µm of cable every {spacing:g} nm would make "
+                         f"{n_new:.3g} nodes (more than {MAX_RESAMPLED_NODES:.0e}): use a spacing of at least "
+                         f"{skeleton.cable_length / MAX_RESAMPLED_NODES:.3g} nm")
     parent = skeleton.parent
     n_children = skeleton.children_count()
     is_key = (parent < 0) | (n_children != 1)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..errors import SkeletonError
 from .tree import edge_lengths, topological_order
 
 
@@ -40,11 +41,14 @@ class Skeleton:
 
     def __post_init__(self) -> None:
         self.vertices = np.asarray(self.vertices, dtype=float).reshape(-1, 3)
-        self.parent = np.asarray(self.parent, dtype=np.int64)
+        self.parent = _indices(self.parent, "parent")
         self.radius = np.asarray(self.radius, dtype=float)
-        self.soma_nodes = np.asarray(self.soma_nodes, dtype=np.int64)
+        self.soma_nodes = _indices(self.soma_nodes, "soma_nodes")
         if self.node_type is None:
-            self.node_type = np.zeros(len(self.parent), np.int8)
+            n = len(self.parent)
+            if self.soma_nodes.size and (self.soma_nodes.min() < 0 or self.soma_nodes.max() >= n):
+                raise SkeletonError(f"soma nodes must be node indices in [0, {n - 1}], got {self.soma_nodes.tolist()}")
+            self.node_type = np.zeros(n, np.int8)
             self.node_type[self.soma_nodes] = 1
 
     @property
@@ -83,8 +87,12 @@ class Skeleton:
         Returns
         -------
         (n,) int ndarray
-            Breadth-first order from the roots (a permutation of ``range(n_nodes)`` when
-            ``parent`` has no cycles).
+            Breadth-first order from the roots, a permutation of ``range(n_nodes)``.
+
+        Raises
+        ------
+        SkeletonError
+            Parent links with a cycle, or a parent index out of range.
         """
         return topological_order(self.parent)
 
@@ -158,3 +166,64 @@ class Skeleton:
             new_id[order] = np.arange(1, self.n_nodes + 1)
             neuron.soma = int(new_id[self.soma_nodes[0]])
         return neuron
+
+
+def _indices(values, what: str) -> np.ndarray:
+    """``values`` as an int64 array; a SkeletonError for NaN, inf or fractions (a plain cast to
+    int64 turns NaN into -2**63, a root, and 0.9 into 0)."""
+    arr = np.asarray(values)
+    if arr.dtype.kind == "f" and arr.size and not (np.isfinite(arr).all() and (arr == np.round(arr)).all()):
+        raise SkeletonError(f"skeleton {what} must be whole node indices, got NaN, inf or fractions")
+    try:
+        return arr.astype(np.int64, copy=False)
+    except (TypeError, ValueError) as exc:
+        raise SkeletonError(f"skeleton {what} must be node indices: {exc}") from None
+
+
+def check_skeleton(skeleton: Skeleton, n_mesh_vertices: int | None = None) -> None:
+    """Refuse a skeleton whose arrays do not describe one rooted forest (the Numba kernels of the
+    later steps read them without bounds checks).
+
+    Parameters
+    ----------
+    skeleton : Skeleton
+        The skeleton (nm).
+    n_mesh_vertices : int, optional
+        Vertices of the mesh the skeleton's ``vertex_map`` refers to; checked when given.
+
+    Raises
+    ------
+    SkeletonError
+        No nodes; non-finite node coordinates; ``parent``, ``radius`` or ``node_type`` of another length
+        than ``vertices``; a parent index out of range or links with a cycle; soma nodes out of
+        range, repeated or with a parent; a ``vertex_map`` naming nodes out of range, or of
+        another length than the mesh's vertices.
+    """
+    n = len(skeleton.vertices)
+    if n == 0:
+        raise SkeletonError("the skeleton has no nodes")
+    bad = ~np.isfinite(skeleton.vertices).all(axis=1)
+    if bad.any():
+        raise SkeletonError(f"{bad.sum()} of {n} skeleton nodes have NaN or infinite coordinates (first: node "
+                            f"{np.flatnonzero(bad)[0]}); fix or drop them first")
+    for what, arr in (("parent", skeleton.parent), ("radius", skeleton.radius), ("node_type", skeleton.node_type)):
+        if arr is not None and np.shape(arr) != (n,):
+            raise SkeletonError(f"skeleton {what} has shape {np.shape(arr)}, expected ({n},): one per node")
+    topological_order(skeleton.parent)  # parents in range, no cycle
+    soma = skeleton.soma_nodes
+    if soma.ndim != 1 or (len(soma) and (soma.min() < 0 or soma.max() >= n)):
+        raise SkeletonError(f"soma nodes must be node indices in [0, {n - 1}], got {soma.tolist()}")
+    if len(np.unique(soma)) != len(soma):
+        raise SkeletonError(f"soma nodes repeat ({soma.tolist()}): give each soma node once")
+    if (skeleton.parent[soma] >= 0).any():
+        raise SkeletonError(f"soma node {soma[skeleton.parent[soma] >= 0][0]} has a parent: each soma node must be "
+                            "the root of its tree (parent -1)")
+    vmap = skeleton.vertex_map
+    if vmap is not None:
+        vmap = np.asarray(vmap)
+        if vmap.ndim != 1 or vmap.dtype.kind not in "iu" or (len(vmap) and (vmap.min() < 0 or vmap.max() >= n)):
+            raise SkeletonError(f"vertex_map must give a node index in [0, {n - 1}] for every mesh vertex")
+        if n_mesh_vertices is not None and len(vmap) != n_mesh_vertices:
+            raise SkeletonError(f"the skeleton's vertex_map covers {len(vmap)} mesh vertices but the mesh has "
+                                f"{n_mesh_vertices}: pass the mesh the skeleton was made from (RepairResult.mesh, "
+                                "not the mesh before repair)")

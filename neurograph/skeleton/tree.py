@@ -19,6 +19,8 @@ from numba import njit
 from scipy import sparse
 from scipy.sparse.csgraph import breadth_first_order
 
+from ..errors import SkeletonError
+
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -36,11 +38,19 @@ def topological_order(parent: np.ndarray) -> np.ndarray:
     Returns
     -------
     (n,) int64 ndarray
-        Breadth-first order from the roots (a permutation of ``range(n)`` when ``parent``
-        has no cycles).
+        Breadth-first order from the roots, a permutation of ``range(n)``.
+
+    Raises
+    ------
+    SkeletonError
+        A parent index of ``n`` or more, or parent links with a cycle.
     """
     parent = np.asarray(parent, np.int64)
     n = len(parent)
+    if n and parent.max() >= n:
+        bad = int(np.argmax(parent))
+        raise SkeletonError(f"node {bad} names parent {parent[bad]}, but the skeleton has {n} nodes: parents must be "
+                            "node indices (or -1 for a root)")
     has = np.flatnonzero(parent >= 0)
     roots = np.flatnonzero(parent < 0)
     super_root = n  # join all roots under one virtual node
@@ -48,6 +58,10 @@ def topological_order(parent: np.ndarray) -> np.ndarray:
     cols = np.concatenate([has, roots])
     graph = sparse.coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n + 1, n + 1)).tocsr()
     order = breadth_first_order(graph, super_root, directed=True, return_predecessors=False)
+    if len(order) != n + 1:  # the kernels that walk this order would read past its end
+        lost = np.setdiff1d(np.arange(n), order[1:])
+        raise SkeletonError(f"the skeleton's parent links contain a cycle: {len(lost)} node(s) (first: {lost[0]}) "
+                            "never reach a root; every tree needs one node with parent -1")
     return order[1:].astype(np.int64)
 
 

@@ -26,6 +26,8 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 
 from ..arrays import unique
 from ..errors import SkeletonError
+from ..io.meshes import validate_arrays
+from ..mesh.soma import check_somas
 from .protrusions import add_protrusions
 from .kernels import (cluster_level_sets, distance_to_segments, face_band_pairs, group_argmax, group_median,
                       reeb_parents, steiner_graph, undirected_csr)
@@ -43,10 +45,7 @@ def _surface_graph(points: np.ndarray, edges: np.ndarray, bridges: np.ndarray | 
     # the bridges go in as a second list: appending them would copy the millions of edges
     # (both lists C-ordered and of one dtype: the kernel loops over the two as one type)
     edges = np.ascontiguousarray(edges)
-    extra = np.ascontiguousarray(bridges if bridges is not None and len(bridges) else np.empty((0, 2)),
-                                 dtype=edges.dtype)
-    if extra.ndim != 2 or extra.shape[1] != 2:
-        raise SkeletonError(f"bridges must be (k, 2) vertex pairs, got an array of shape {extra.shape}")
+    extra = _check_bridges(bridges, n).astype(edges.dtype, order="C", copy=False)
     if max(n, len(edges) + len(extra)) >= 2 ** 31 - 1:
         raise SkeletonError(f"the surface graph has {n} points and {len(edges) + len(extra)} edges, more than its "
                             "32-bit indices hold; decimate the mesh first (repair(..., target_faces=...) or "
@@ -54,6 +53,29 @@ def _surface_graph(points: np.ndarray, edges: np.ndarray, bridges: np.ndarray | 
     indptr, indices, pairs, length = undirected_csr(np.asarray(points, dtype=float), edges, extra)
     length += 1e-6  # in place: no second array of millions of weights
     return sparse.csr_matrix((length, indices, indptr), shape=(n, n)), pairs
+
+
+def _check_bridges(bridges: np.ndarray | None, n: int) -> np.ndarray:
+    """``bridges`` as a (k, 2) int64 array of point pairs in ``[0, n)`` (empty for None); a
+    SkeletonError for anything else (the Numba kernels read the indices unchecked)."""
+    if bridges is None:
+        return np.empty((0, 2), np.int64)
+    try:
+        arr = np.asarray(bridges)
+    except (TypeError, ValueError) as exc:
+        raise SkeletonError(f"bridges must be (k, 2) vertex pairs: {exc}") from None
+    if arr.size == 0:
+        return np.empty((0, 2), np.int64)
+    if arr.ndim != 2 or arr.shape[1] != 2:
+        raise SkeletonError(f"bridges must be (k, 2) vertex pairs, got an array of shape {arr.shape}")
+    if arr.dtype.kind not in "iu":
+        ok = arr.dtype.kind == "f" and np.isfinite(arr).all() and (arr == np.round(arr)).all()
+        if not ok:
+            raise SkeletonError(f"bridges must be integer vertex indices, got {arr.dtype} values")
+    if arr.min() < 0 or arr.max() >= n:
+        raise SkeletonError(f"bridges must index the mesh's vertices, [0, {n - 1}]; found [{arr.min():.0f}, "
+                            f"{arr.max():.0f}] (pass the RepairResult.bridges of the mesh being skeletonized)")
+    return arr.astype(np.int64, copy=False)
 
 
 def _extra_roots(graph: sparse.csr_matrix, pairs: np.ndarray, covered: np.ndarray) -> np.ndarray:
@@ -120,15 +142,23 @@ def skeletonize(mesh: trimesh.Trimesh, somas: Sequence | None = None, bridges: n
 
     Raises
     ------
+    MeshError
+        NaN or infinite vertices, face indices outside the vertices, or no face with area.
+    InputError
+        A soma that is not a :class:`~neurograph.Soma` with a finite centre (nm), a positive
+        radius and face indices of this mesh.
     SkeletonError
-        An empty mesh, a bad step, a soma without faces, a soma whose every point
+        An empty mesh, bridges that are not pairs of this mesh's vertex indices, a bad step, a
+        soma without faces, a soma whose every point
         belongs to another soma (the same soma given twice), or a surface graph beyond 32-bit
         indices (2**31 points or edges: decimate first).
     """
-    somas = list(somas or [])
     n_vertices = len(mesh.vertices)
     if n_vertices == 0 or len(mesh.faces) == 0:
         raise SkeletonError("cannot skeletonize an empty mesh")
+    validate_arrays(mesh.vertices, mesh.faces)  # the kernels below read indices unchecked
+    somas = check_somas(somas, len(mesh.faces))
+    bridges = _check_bridges(bridges, n_vertices)
     if step == "auto":
         step = float(np.clip(2.0 * np.median(np.asarray(mesh.edges_unique_length)), 200.0, 1000.0))
     step = float(step)

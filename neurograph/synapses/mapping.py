@@ -297,6 +297,9 @@ def closest_surface_points(mesh, points: np.ndarray, candidates: int = CANDIDATE
             idx = todo[lo:lo + size]
             dc, cand = tree.query(points[idx], k=k)
             dc, cand = np.asarray(dc).reshape(len(idx), k), np.asarray(cand, np.int64).reshape(len(idx), k)
+            # the tree names no face (index len(tri)) where the distance overflows (coordinates ~1e300):
+            # any face then gives an infinite distance, so such a point stays unmapped
+            np.minimum(cand, len(tri) - 1, out=cand)
             c, d, f = _closest_among(tri, points[idx], cand)
             closest[idx], distance[idx], face[idx] = c, d, f
             if k < len(tri):
