@@ -7,6 +7,8 @@ Messages say what is wrong and what to do about it.
 
 from __future__ import annotations
 
+import math
+
 
 class NeurographError(Exception):
     """Base class of all neurograph errors."""
@@ -86,3 +88,39 @@ def renamed_parameters(**old_to_new: str):
             return func(*args, **kwargs)
         return inner
     return wrap
+
+
+def check_number(value, name: str, unit: str = "", positive: bool = False, integer: bool = False,
+                 error: type[NeurographError] = InputError) -> float | int:
+    """``value`` as a number, or ``error`` saying what ``name`` must be.
+
+    Parameters
+    ----------
+    value : object
+        The argument as given.
+    name : str
+        The parameter's name, for the message.
+    unit : str, optional
+        Its unit, for the message (e.g. ``"nm"``).
+    positive : bool, default False
+        Require ``> 0`` (else ``>= 0``).
+    integer : bool, default False
+        Require a whole number (returned as ``int``).
+    error : NeurographError subclass, default InputError
+        What to raise.
+
+    Returns
+    -------
+    float or int
+        The value, finite and within the limits.
+    """
+    try:
+        number = float(value)
+        ok = (not isinstance(value, bool) and math.isfinite(number) and (number > 0 if positive else number >= 0)
+              and (not integer or number == int(number)))
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        kind = ("a positive" if positive else "a non-negative") + (" whole number" if integer else " number")
+        raise error(f"{name} must be {kind}{' (' + unit + ')' if unit else ''}, got {value!r}")
+    return int(number) if integer else number

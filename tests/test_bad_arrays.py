@@ -206,3 +206,20 @@ def test_load_refuses_an_archive_whose_arrays_do_not_fit(archive, tmp_path, name
     with pytest.raises(ng.FormatError, match=match) as info:
         ng.load(bad)
     assert isinstance(info.value, NeurographError) and "damaged" in str(info.value)
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda m: ng.repair(m, target_faces=0), ng.MeshError, "target_faces must be a positive whole number"),
+    (lambda m: ng.repair(m, target_faces=500.5), ng.MeshError, "target_faces"),
+    (lambda m: ng.repair(m, max_hole_edges=-5), ng.MeshError, "max_hole_edges"),
+    (lambda m: ng.skeletonize(m, step="big"), ng.SkeletonError, "step must be a positive number"),
+    (lambda m: ng.skeletonize(m, step=np.inf), ng.SkeletonError, "step must be a positive number"),
+    (lambda m: ng.skeletonize(m, prune_factor=-1), ng.SkeletonError, "prune_factor"),
+    (lambda m: ng.skeletonize(m, protrusion_ratio=np.nan), ng.SkeletonError, "protrusion_ratio"),
+    (lambda m: ng.label_compartments(ng.extract(m, voxel_size=1), proximal_um=-5), ng.InputError, "proximal_um"),
+    (lambda m: ng.split_somas(ng.extract(m, voxel_size=1), max_cuts=-1), ng.InputError, "max_cuts"),
+])
+def test_parameters_out_of_their_range_are_refused(ico, call, error, match):
+    """These were accepted without a word (step=inf gave a one-node skeleton)."""
+    with pytest.raises(error, match=match):
+        call(ico)

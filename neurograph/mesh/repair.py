@@ -18,7 +18,7 @@ import trimesh
 from scipy import sparse
 from scipy.sparse.csgraph import breadth_first_order, minimum_spanning_tree
 
-from ..errors import DataWarning, MeshError
+from ..errors import DataWarning, MeshError, check_number
 from ..io.meshes import validate_arrays
 from .clean import clean
 from .components import candidate_pairs, closest_links, vertex_components
@@ -128,11 +128,16 @@ def repair(mesh: trimesh.Trimesh, gap: float = 2000.0, fill_holes: bool = True,
     Raises
     ------
     MeshError
-        If the mesh is empty, has NaN/inf coordinates, bad indices or no area.
+        If the mesh is empty, has NaN/inf coordinates, bad indices or no area, or for a negative
+        ``gap`` or ``max_hole_edges`` or a ``target_faces`` that is not a positive whole number.
     """
     vertices, faces = validate_arrays(mesh.vertices, mesh.faces)
     if gap < 0 or not np.isfinite(gap):
         raise MeshError(f"gap must be a non-negative number of nm, got {gap!r}")
+    max_hole_edges = check_number(max_hole_edges, "max_hole_edges", integer=True, error=MeshError)
+    if target_faces is not None:
+        target_faces = check_number(target_faces, "target_faces", "faces", positive=True, integer=True,
+                                    error=MeshError)
     name = getattr(mesh, "metadata", {}).get("name", "mesh")
     area_in = surface_area(vertices, faces)
     n_faces_in, n_vertices_in = len(faces), len(vertices)

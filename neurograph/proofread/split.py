@@ -29,7 +29,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
-from ..errors import InputError
+from ..errors import InputError, check_number
 from ..graph import Neuron
 from ..skeleton.tree import root_labels
 from .divide import CUT_COLUMNS, divide, empty_cuts, node_contacts
@@ -144,6 +144,8 @@ def split_somas(neuron: Neuron, max_cuts: int = 25, region: float = 1500.0) -> l
     sk = neuron.skeleton
     if sk is None or sk.n_nodes == 0:
         raise InputError("split_somas needs a neuron with a skeleton (neurograph.extract or decompose)")
+    max_cuts = check_number(max_cuts, "max_cuts", integer=True)
+    region = check_number(region, "region", "nm")
     k = len(sk.soma_nodes)
     if k < 2:
         label = np.zeros(sk.n_nodes, np.int64)

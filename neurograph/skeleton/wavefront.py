@@ -25,7 +25,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components, dijkstra
 
 from ..arrays import unique
-from ..errors import SkeletonError
+from ..errors import SkeletonError, check_number
 from ..io.meshes import validate_arrays
 from ..mesh.soma import check_somas
 from .protrusions import add_protrusions
@@ -161,9 +161,10 @@ def skeletonize(mesh: trimesh.Trimesh, somas: Sequence | None = None, bridges: n
     bridges = _check_bridges(bridges, n_vertices)
     if step == "auto":
         step = float(np.clip(2.0 * np.median(np.asarray(mesh.edges_unique_length)), 200.0, 1000.0))
-    step = float(step)
-    if not step > 0:
-        raise SkeletonError(f"step must be a positive length in nm, got {step!r}")
+    step = check_number(step, "step", "nm", positive=True, error=SkeletonError)
+    prune_factor = check_number(prune_factor, "prune_factor", error=SkeletonError)
+    if protrusion_ratio is not None:
+        protrusion_ratio = check_number(protrusion_ratio, "protrusion_ratio", error=SkeletonError)
     # Level sets need several points around each ring: add Steiner points on long edges.
     mesh_vertices = np.asarray(mesh.vertices, dtype=float)
     mesh_edges = np.asarray(mesh.edges_unique, np.int64)
