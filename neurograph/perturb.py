@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from .errors import InputError
+from .errors import InputError, check_number
 from .graph.neuron import Neuron, decompose
 from .mesh.soma import Soma
 from .skeleton import Skeleton
@@ -294,12 +294,7 @@ def scale(neuron: Neuron, factor: float) -> Neuron:
         ``factor`` is not a positive number.
     """
     _check(neuron)
-    try:
-        f = float(factor)
-    except (TypeError, ValueError):
-        f = float("nan")
-    if not (np.isfinite(f) and f > 0):
-        raise InputError(f"scale factor must be a positive number, got {factor!r}")
+    f = check_number(factor, "scale factor", positive=True)
     sk = neuron.skeleton
     skeleton = Skeleton(sk.vertices * f, sk.parent, sk.radius * f, sk.vertex_map, sk.soma_nodes, sk.node_type)
     somas = [Soma(center=np.asarray(s.center, float) * f, radius=s.radius * f, faces=s.faces,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 from ..datasets import get_profile
-from ..errors import InputError, UnitsError, renamed_parameters
+from ..errors import InputError, UnitsError, check_number, renamed_parameters
 from . import store
 from .inputs import Task, resolve_inputs
 
@@ -259,8 +259,8 @@ def extract_all(inputs: str | os.PathLike | Task | Iterable[str | os.PathLike | 
         workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     if workers < 1:
         raise InputError(f"workers must be at least 1, got {workers}")
-    if time_limit is not None and not time_limit > 0:
-        raise InputError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
+    if time_limit is not None:
+        time_limit = check_number(time_limit, "time_limit", "seconds", positive=True)
     memory = parse_memory(memory_limit)
     options = {"voxel_size": _voxel(voxel_size), "swc_units": units,
                "extract_kwargs": dict(extract_kwargs or {}), "save_neurons": bool(save_neurons), "qc": bool(qc)}

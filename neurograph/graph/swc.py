@@ -23,7 +23,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse.csgraph import breadth_first_order, connected_components
 
-from ..errors import FormatError, InputError, UnitsWarning
+from ..errors import FormatError, InputError, UnitsWarning, check_number
 from ..io.units import check_extent
 from ..io.swc import read_swc
 from ..mesh.soma import Soma
@@ -227,8 +227,8 @@ def load_swc(path: str | os.PathLike, units: str | None = None, voxel_size: floa
         units = profile.swc_units
         if voxel_size is None and profile.swc_voxel_size is not None:
             voxel_size = profile.swc_voxel_size
-    if soma_radius is not None and not (np.isfinite(soma_radius) and soma_radius > 0):
-        raise InputError(f"soma_radius must be a positive number of nm, got {soma_radius!r}")
+    if soma_radius is not None:
+        soma_radius = check_number(soma_radius, "soma_radius", "nm", positive=True)
     table = read_swc(path, units=units, voxel_size=voxel_size)
     name = name or os.path.splitext(os.path.basename(os.fspath(path)))[0]
     check_extent(table[["x", "y", "z"]].to_numpy(float), "swc", f"SWC {name!r} (units={units!r})", error=False)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import InputError, check_number
 
 
 def navis_module():
@@ -44,9 +44,7 @@ def unit_scale(x: Any, nm_per_unit: float | None = None) -> float:
         The neuron has no length unit (and no override), or a non-isotropic unit.
     """
     if nm_per_unit is not None:
-        if not (np.isfinite(nm_per_unit) and nm_per_unit > 0):
-            raise InputError(f"nm_per_unit must be a positive number, got {nm_per_unit!r}")
-        return float(nm_per_unit)
+        return check_number(nm_per_unit, "nm_per_unit", positive=True)
     units = getattr(x, "units", None)
     try:
         value = float(units.to("nm").magnitude)

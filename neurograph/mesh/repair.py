@@ -132,8 +132,7 @@ def repair(mesh: trimesh.Trimesh, gap: float = 2000.0, fill_holes: bool = True,
         ``gap`` or ``max_hole_edges`` or a ``target_faces`` that is not a positive whole number.
     """
     vertices, faces = validate_arrays(mesh.vertices, mesh.faces)
-    if gap < 0 or not np.isfinite(gap):
-        raise MeshError(f"gap must be a non-negative number of nm, got {gap!r}")
+    gap = check_number(gap, "gap", "nm", error=MeshError)
     max_hole_edges = check_number(max_hole_edges, "max_hole_edges", integer=True, error=MeshError)
     if target_faces is not None:
         target_faces = check_number(target_faces, "target_faces", "faces", positive=True, integer=True,

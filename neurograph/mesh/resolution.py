@@ -47,7 +47,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..errors import MeshError
+from ..errors import MeshError, check_number
 from .clean import _PRIMES  # the same odd 64-bit multipliers hash the edges here
 from .clean import cross_norm
 from .quadric import FS_SCHEDULE, check_triangles, simplify
@@ -198,10 +198,8 @@ def coarsen(vertices: np.ndarray, faces: np.ndarray, faces_per_um2: float = FACE
     MeshError
         A non-positive resolution or tolerance.
     """
-    if not (faces_per_um2 > 0 and np.isfinite(faces_per_um2)):
-        raise MeshError(f"resolution must be a positive number of faces per µm², got {faces_per_um2!r}")
-    if not (tolerance > 0 and np.isfinite(tolerance)):
-        raise MeshError(f"tolerance must be a positive distance in nm, got {tolerance!r}")
+    faces_per_um2 = check_number(faces_per_um2, "resolution", "faces per µm²", positive=True, error=MeshError)
+    tolerance = check_number(tolerance, "tolerance", "nm", positive=True, error=MeshError)
     area = surface_area(vertices, faces) if area_nm2 is None else float(area_nm2)
     target = target_faces(area, faces_per_um2)
     if len(faces) <= target:

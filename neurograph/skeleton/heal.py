@@ -17,7 +17,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import breadth_first_order, connected_components
 from scipy.spatial import cKDTree
 
-from ..errors import InputError
+from ..errors import check_number
 from .skeleton import Skeleton
 
 #: columns of the join table returned by :func:`heal_skeleton`
@@ -125,8 +125,7 @@ def heal_skeleton(skeleton: Skeleton, max_gap: float = 5000.0) -> tuple[Skeleton
     InputError
         ``max_gap`` is not a non-negative number.
     """
-    if not (np.isfinite(max_gap) and max_gap >= 0):
-        raise InputError(f"max_gap must be a non-negative number of nm, got {max_gap!r}")
+    max_gap = check_number(max_gap, "max_gap", "nm")
     n = skeleton.n_nodes
     parent = skeleton.parent
     has = np.flatnonzero(parent >= 0)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..errors import InputError
+from ..errors import InputError, check_number
 from .skeleton import Skeleton
 from .tree import children_csr, reroot_at, root_labels
 
@@ -121,8 +121,7 @@ def prune_twigs(skeleton: Skeleton, min_length: float) -> Skeleton:
         Surviving nodes renumbered (order kept); ``vertex_map`` sends the vertices of removed
         nodes to the branch point their arm left from.
     """
-    if not (np.isfinite(min_length) and min_length >= 0):
-        raise InputError(f"min_length must be a non-negative number of nm, got {min_length!r}")
+    min_length = check_number(min_length, "min_length", "nm")
     order = skeleton.topological_order()
     arm = _arm_lengths(order, skeleton.parent, skeleton.edge_lengths)
     protected = np.zeros(skeleton.n_nodes, bool)
@@ -246,8 +245,7 @@ def resample(skeleton: Skeleton, spacing: float, keep_soma_edges: bool = False) 
         Key nodes first (in their old order), then the new nodes; ``vertex_map`` sends every
         mesh vertex to the new node nearest along the cable to its old node.
     """
-    if not (np.isfinite(spacing) and spacing > 0):
-        raise InputError(f"spacing must be a positive number of nm, got {spacing!r}")
+    spacing = check_number(spacing, "spacing", "nm", positive=True)
     n_new = skeleton.cable_length / spacing
     if n_new > MAX_RESAMPLED_NODES:
         raise InputError(f"resampling {skeleton.cable_length / 1e3:.4g} µm of cable every {spacing:g} nm would make "
@@ -512,8 +510,7 @@ def straighten_spikes(skeleton: Skeleton, ratio: float = SPIKE_RATIO) -> Skeleto
     Skeleton
         The input itself when no node moves.
     """
-    if not (np.isfinite(ratio) and ratio > 0):
-        raise InputError(f"ratio must be a positive number, got {ratio!r}")
+    ratio = check_number(ratio, "ratio", positive=True)
     is_soma = np.zeros(skeleton.n_nodes, np.bool_)
     is_soma[skeleton.soma_nodes] = True
     start, kids = children_csr(skeleton.parent)

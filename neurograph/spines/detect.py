@@ -48,7 +48,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from ..errors import DataWarning, InputError, renamed_parameters
+from ..errors import DataWarning, InputError, check_number, renamed_parameters
 from ..graph.annotations import carry_annotations, register_annotation
 from ..graph.neuron import Neuron, decompose
 from ..skeleton import Skeleton
@@ -97,8 +97,7 @@ def _check(neuron, **limits: float) -> None:
     if getattr(neuron, "mesh", None) is None or neuron.skeleton.vertex_map is None:
         raise InputError("spine detection needs a neuron made from a mesh (neuron.mesh and skeleton.vertex_map)")
     for name, value in limits.items():
-        if not np.isfinite(value) or value < 0:
-            raise InputError(f"{name} must be a non-negative number, got {value!r}")
+        check_number(value, name)
     if limits["max_length"] <= limits["min_length"] or limits["max_volume_um3"] <= limits["min_volume_um3"]:
         raise InputError("spine limits must satisfy min_length < max_length and min_volume_um3 < max_volume_um3")
     ratio = (getattr(neuron, "settings", None) or {}).get("protrusion_ratio")

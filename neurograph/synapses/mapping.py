@@ -16,7 +16,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from ..arrays import lookup
-from ..errors import InputError
+from ..errors import InputError, check_number
 from ..skeleton.tree import path_from_soma
 
 from typing import TYPE_CHECKING
@@ -132,8 +132,7 @@ def assign_synapses(neuron: Neuron, synapses: pd.DataFrame, tolerance: float = 1
     if not isinstance(synapses, pd.DataFrame) or not {"x", "y", "z", "direction"} <= set(synapses.columns):
         raise InputError("synapse mapping needs a table with x, y, z (nm) and direction columns; "
                          "read it with neurograph.load_synapses(table, voxel_size=..., columns=...)")
-    if not np.isfinite(tolerance) or tolerance < 0:
-        raise InputError(f"tolerance must be a non-negative distance in nm, not {tolerance!r}")
+    tolerance = check_number(tolerance, "tolerance", "nm")
     pts = synapses[["x", "y", "z"]].to_numpy(float)
     if not np.isfinite(pts).all():
         raise InputError("synapse coordinates contain NaN/inf; load the table with neurograph.load_synapses")
@@ -341,8 +340,7 @@ def skeleton_synapse_distances(neuron, pts: np.ndarray, tolerance: float,
     n_centerline : int
         Synapses whose node has no radius (measured from the centre line).
     """
-    if not np.isfinite(centerline_tolerance) or centerline_tolerance < 0:
-        raise InputError(f"centerline_tolerance must be a non-negative distance in nm, not {centerline_tolerance!r}")
+    centerline_tolerance = check_number(centerline_tolerance, "centerline_tolerance", "nm")
     sk = neuron.skeleton
     n = len(pts)
     if not n:
