@@ -116,7 +116,7 @@ def check_number(value, name: str, unit: str = "", positive: bool = False, integ
     """
     try:
         number = float(value)
-        ok = (not isinstance(value, bool) and math.isfinite(number) and (number > 0 if positive else number >= 0)
+        ok = (not isinstance(value, (bool, str, bytes)) and math.isfinite(number) and (number > 0 if positive else number >= 0)
               and (not integer or number == int(number)))
     except (TypeError, ValueError):
         ok = False
@@ -124,3 +124,34 @@ def check_number(value, name: str, unit: str = "", positive: bool = False, integ
         kind = ("a positive" if positive else "a non-negative") + (" whole number" if integer else " number")
         raise error(f"{name} must be {kind}{' (' + unit + ')' if unit else ''}, got {value!r}")
     return int(number) if integer else number
+
+
+def check_indices(values, what: str, error: type[NeurographError] = InputError):
+    """``values`` as an int64 array of whole numbers, or ``error`` (a plain cast to int64 turns NaN
+    into -2**63 and 0.9 into 0, and the Numba kernels would index with them).
+
+    Parameters
+    ----------
+    values : array-like
+        Indices; integer or whole-number float arrays.
+    what : str
+        What they are, for the message.
+    error : NeurographError subclass, default InputError
+        What to raise.
+
+    Returns
+    -------
+    int64 ndarray
+        The same shape as ``values``.
+    """
+    import numpy as np
+
+    try:
+        arr = np.asarray(values)
+        if arr.size and arr.dtype.kind not in "iu":
+            ok = arr.dtype.kind == "f" and np.isfinite(arr).all() and (arr == np.round(arr)).all()
+            if not ok:
+                raise ValueError(f"{arr.dtype} values that are not whole numbers")
+        return arr.astype(np.int64, copy=False)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise error(f"{what} must be whole-number indices ({exc})") from None

@@ -41,9 +41,9 @@ def _bad_faces(mesh, index):
     (np.array([[0, 10**6]]), "index the mesh's vertices"),      # crashed the process (SIGSEGV)
     (np.array([[-10**6, 3]]), "index the mesh's vertices"),     # crashed the process
     (np.array([[0, 2**40]]), "index the mesh's vertices"),      # was silently accepted
-    (np.array([[np.nan, 3.0]]), "integer vertex indices"),      # crashed the process
-    (np.array([[0.5, 3.7]]), "integer vertex indices"),         # was silently truncated
-    (np.array([["a", "b"]]), "integer vertex indices"),
+    (np.array([[np.nan, 3.0]]), "whole-number indices"),        # crashed the process
+    (np.array([[0.5, 3.7]]), "whole-number indices"),           # was silently truncated
+    (np.array([["a", "b"]]), "whole-number indices"),
 ])
 def test_skeletonize_refuses_bridges_that_are_not_vertex_pairs_of_the_mesh(ico, bridges, match):
     with pytest.raises(ng.SkeletonError, match=match):
@@ -81,11 +81,22 @@ def test_skeletonize_refuses_somata_that_do_not_belong_to_the_mesh(ico, soma, ma
         ng.skeletonize(ico, [soma])
 
 
+def test_whole_number_float_indices_are_taken_as_indices(ico):
+    """Float arrays of whole numbers (e.g. read from a CSV) are indices, as before the checks."""
+    somas = ng.find_somas(ico)
+    as_float = [ng.Soma(s.center, s.radius, s.faces.astype(float)) for s in somas]
+    assert ng.skeletonize(ico, as_float).n_nodes == ng.skeletonize(ico, somas).n_nodes
+    assert ng.skeletonize(ico, None, np.array([[0.0, 5.0]])).n_nodes > 10
+    tree = ng.decompose(ng.Skeleton(V, np.asarray(P, float), R, None, np.array([0.0])), [_soma()])
+    assert tree.n_somas == 1 and len(tree.branches) == 3
+    assert len(ng.decompose(ng.Skeleton(V, P, R, vertex_map=np.empty(0))).branches) == 3  # an empty map
+
+
 @pytest.mark.parametrize("make, error, match", [
     (lambda: ng.Skeleton(np.where(np.arange(15).reshape(5, 3) == 6, np.nan, V), P, R), ng.SkeletonError,
      "NaN or infinite coordinates"),
-    (lambda: ng.Skeleton(V, [-1, np.nan, 1, 2, 1], R), ng.SkeletonError, "whole node indices"),
-    (lambda: ng.Skeleton(V, [-1, 0.9, 1, 2, 1], R), ng.SkeletonError, "whole node indices"),
+    (lambda: ng.Skeleton(V, [-1, np.nan, 1, 2, 1], R), ng.SkeletonError, "whole-number indices"),
+    (lambda: ng.Skeleton(V, [-1, 0.9, 1, 2, 1], R), ng.SkeletonError, "whole-number indices"),
     (lambda: ng.Skeleton(V, [-1, 0, 1, 2, 99], R), ng.SkeletonError, "names parent 99"),
     (lambda: ng.Skeleton(V, [-1, 0, 3, 2, 1], R), ng.SkeletonError, "cycle"),
     (lambda: ng.Skeleton(V, [-1, 0, 1], R), ng.SkeletonError, "one per node"),

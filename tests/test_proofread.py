@@ -69,6 +69,17 @@ def test_split_somas_bridge(bridge):
         assert _cable_of(m, p, cell) >= 0.95 * _cable_of(m, neuron, cell)
 
 
+def test_a_part_left_with_two_somata_keeps_both_as_roots(bridge):
+    """With no cut allowed the merge stays one part holding both somata; each stays the root of
+    its tree (the part was re-rooted at its first soma only, which the skeleton check refuses)."""
+    m, neuron = bridge
+    (part,) = split_somas(neuron, max_cuts=0)
+    assert part.n_somas == 2 and (part.skeleton.parent[part.skeleton.soma_nodes] == -1).all()
+    assert part.skeleton.n_nodes == neuron.skeleton.n_nodes
+    assert part.branches["length"].sum() == pytest.approx(neuron.branches["length"].sum(), rel=0.02)
+    assert_neuron_ok(part)
+
+
 def test_split_single_soma_is_identity(axon_merge):
     _, neuron = axon_merge
     (only,) = split_somas(neuron)

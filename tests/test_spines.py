@@ -120,6 +120,19 @@ def test_detecting_spines_later_gives_the_one_call_tables():
     assert later.branches.length.equals(once.branches.length)
 
 
+def test_the_protrusion_twig_warning_is_given_once(navis_data):
+    """detect_spines warns on a fly neuron extracted with spines=False; proofreading it, which
+    detects the spines of each part again, does not say it again."""
+    neuron = ng.extract(navis_data / "obj" / "1734350788.obj", dataset="hemibrain")
+    with pytest.warns(ng.NeurographWarning, match="protrusion twigs"):
+        neuron = ng.detect_spines(neuron)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cleaned, cut = ng.proofread(neuron)
+    assert len(cut) and cleaned is not neuron and cleaned.spines is not None  # re-detected on what is left
+    assert not [w for w in caught if "protrusion twigs" in str(w.message)]
+
+
 @pytest.mark.parametrize("seed", [8, 13])
 def test_dense_spines_fold_to_true_branch_count(seed):
     """At 2.5 spines per µm (spines touching, stubby ones as wide as the shaft) every spine

@@ -259,7 +259,7 @@ def extract_all(inputs: str | os.PathLike | Task | Iterable[str | os.PathLike | 
         workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     if workers < 1:
         raise InputError(f"workers must be at least 1, got {workers}")
-    if time_limit is not None:
+    if time_limit is not None and time_limit != float("inf"):  # inf: no limit, as None
         time_limit = check_number(time_limit, "time_limit", "seconds", positive=True)
     memory = parse_memory(memory_limit)
     options = {"voxel_size": _voxel(voxel_size), "swc_units": units,

@@ -22,7 +22,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from ..arrays import unique_rows
-from ..errors import InputError
+from ..errors import InputError, check_indices
 from ..io.meshes import validate_arrays
 from ..unionfind import find, union
 from .components import cell_keys
@@ -88,9 +88,8 @@ def check_somas(somas, n_faces: int | None, point: bool = False) -> list:
         try:
             center = np.asarray(soma.center, dtype=float)
             radius = float(soma.radius)
-            faces = np.asarray(soma.faces)
         except (TypeError, ValueError) as exc:
-            raise InputError(f"soma {i}: centre, radius and faces must be numbers ({exc})") from None
+            raise InputError(f"soma {i}: centre and radius must be numbers ({exc})") from None
         if center.shape != (3,) or not np.isfinite(center).all():
             raise InputError(f"soma {i}: the centre must be 3 finite coordinates (nm), got {soma.center!r}")
         if not (np.isfinite(radius) and (radius > 0 or (point and radius == 0))):
@@ -98,9 +97,9 @@ def check_somas(somas, n_faces: int | None, point: bool = False) -> list:
                              f"got {soma.radius!r}")
         if n_faces is None:
             continue
-        if faces.ndim != 1 or (faces.size and faces.dtype.kind not in "iu"):
-            raise InputError(f"soma {i}: faces must be a 1-d array of face indices, got {faces.dtype} of shape "
-                             f"{faces.shape}")
+        faces = check_indices(soma.faces, f"soma {i} faces")
+        if faces.ndim != 1:
+            raise InputError(f"soma {i}: faces must be a 1-d array of face indices, got shape {faces.shape}")
         if faces.size and (faces.min() < 0 or faces.max() >= n_faces):
             raise InputError(f"soma {i}: face indices must lie in [0, {n_faces - 1}] (this mesh's faces), found "
                              f"[{faces.min()}, {faces.max()}]: were the somata found on another mesh?")
@@ -300,7 +299,8 @@ def find_somas(mesh: trimesh.Trimesh, min_radius: float = 2500.0, max_radius: fl
         limits_ok = False
     if not limits_ok:
         raise InputError(f"soma radius limits must be positive lengths (nm) with min_radius <= max_radius, got "
-                         f"{min_radius!r} and {max_radius!r}")
+                         f"{min_radius!r} and {max_radius!r} (extract's min_soma_radius / max_soma_radius; their "
+                         "defaults come from the dataset profile: raise max_soma_radius with min_soma_radius)")
     points, areas = np.asarray(mesh.triangles_center), np.asarray(mesh.area_faces)
     pitch = min_radius / 2.0
     origin = points.min(axis=0)

@@ -9,6 +9,8 @@ recomputed on the part.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import trimesh
@@ -17,6 +19,7 @@ from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from ..compartments import label_compartments
+from ..errors import DataWarning
 from ..graph import Neuron, decompose
 from ..spines import detect_spines
 from ..synapses import SYNAPSE_COLUMNS, map_synapses
@@ -63,8 +66,9 @@ def _min_graph(rows: np.ndarray, cols: np.ndarray, w: np.ndarray, n: int) -> spa
     return (m + m.T).tocsr()
 
 
-def _retree(sk: Skeleton, nodes: np.ndarray, pairs: np.ndarray, root: int | None) -> np.ndarray:
-    """Parents (local indices) for the node set ``nodes``: a shortest-path tree from ``root``
+def _retree(sk: Skeleton, nodes: np.ndarray, pairs: np.ndarray, roots: list[int]) -> np.ndarray:
+    """Parents (local indices) for the node set ``nodes``: a shortest-path forest from the soma
+    nodes ``roots`` (each one a root: a part that could not be cut between two somata keeps both)
     over skeleton edges, mesh contacts joining only where needed; pieces it cannot reach keep
     their own skeleton structure under their own roots."""
     n = len(nodes)
@@ -78,10 +82,9 @@ def _retree(sk: Skeleton, nodes: np.ndarray, pairs: np.ndarray, root: int | None
     w_tree = np.linalg.norm(sk.vertices[nodes[tree[:, 0]]] - sk.vertices[nodes[tree[:, 1]]], axis=1) + 1.0
     w_con = np.linalg.norm(sk.vertices[nodes[contact[:, 0]]] - sk.vertices[nodes[contact[:, 1]]], axis=1) + CONTACT_PENALTY
     # virtual super-root n: to the soma (free) and to every local root (very expensive)
-    starts = [np.array([local[root]])] if root is not None else []
-    starts.append(np.flatnonzero(~has))
-    starts = np.unique(np.concatenate(starts))
-    w_start = np.where(starts == (local[root] if root is not None else -1), 1e-9, 1e13)
+    free = local[np.asarray(roots, np.int64)]
+    starts = np.unique(np.concatenate([free, np.flatnonzero(~has)]))
+    w_start = np.where(np.isin(starts, free), 1e-9, 1e13)
     rows = np.concatenate([tree[:, 0], contact[:, 0], np.full(len(starts), n)])
     cols = np.concatenate([tree[:, 1], contact[:, 1], starts])
     w = np.concatenate([w_tree, w_con, w_start])
@@ -142,8 +145,7 @@ def divide(neuron: Neuron, node_label: np.ndarray, names: list[str] | None = Non
             out.append(None)
             continue
         somas_here = [s for s in sk.soma_nodes if node_label[s] == part]
-        root = int(somas_here[0]) if somas_here else None
-        parent = _retree(sk, nodes, pairs, root)
+        parent = _retree(sk, nodes, pairs, [int(s) for s in somas_here])
         local = np.full(sk.n_nodes, -1, np.int64)
         local[nodes] = np.arange(len(nodes))
         mesh, vmap, somas = None, None, []
@@ -168,7 +170,9 @@ def divide(neuron: Neuron, node_label: np.ndarray, names: list[str] | None = Non
         new = decompose(skel, somas, mesh, name=names[part], repair_report=neuron.repair_report)
         new.settings = dict(neuron.settings)
         if mesh is not None and neuron.spines is not None:
-            new = detect_spines(new)
+            with warnings.catch_warnings():  # said once already, when the user detected the spines
+                warnings.filterwarnings("ignore", message=".*protrusion twigs", category=DataWarning)
+                new = detect_spines(new)
         if neuron.synapses is not None and len(neuron.synapses):
             _remap_synapses(neuron, new, part, node_label, face_label)
         if labelled:  # with the parameters the neuron was labelled with (defaults if unrecorded)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..errors import SkeletonError
+from ..errors import SkeletonError, check_indices
 from .tree import edge_lengths, topological_order
 
 
@@ -41,9 +41,9 @@ class Skeleton:
 
     def __post_init__(self) -> None:
         self.vertices = np.asarray(self.vertices, dtype=float).reshape(-1, 3)
-        self.parent = _indices(self.parent, "parent")
+        self.parent = check_indices(self.parent, "skeleton parent", SkeletonError)
         self.radius = np.asarray(self.radius, dtype=float)
-        self.soma_nodes = _indices(self.soma_nodes, "soma_nodes")
+        self.soma_nodes = check_indices(self.soma_nodes, "skeleton soma_nodes", SkeletonError)
         if self.node_type is None:
             n = len(self.parent)
             if self.soma_nodes.size and (self.soma_nodes.min() < 0 or self.soma_nodes.max() >= n):
@@ -168,18 +168,6 @@ class Skeleton:
         return neuron
 
 
-def _indices(values, what: str) -> np.ndarray:
-    """``values`` as an int64 array; a SkeletonError for NaN, inf or fractions (a plain cast to
-    int64 turns NaN into -2**63, a root, and 0.9 into 0)."""
-    arr = np.asarray(values)
-    if arr.dtype.kind == "f" and arr.size and not (np.isfinite(arr).all() and (arr == np.round(arr)).all()):
-        raise SkeletonError(f"skeleton {what} must be whole node indices, got NaN, inf or fractions")
-    try:
-        return arr.astype(np.int64, copy=False)
-    except (TypeError, ValueError) as exc:
-        raise SkeletonError(f"skeleton {what} must be node indices: {exc}") from None
-
-
 def check_skeleton(skeleton: Skeleton, n_mesh_vertices: int | None = None) -> None:
     """Refuse a skeleton whose arrays do not describe one rooted forest (the Numba kernels of the
     later steps read them without bounds checks).
@@ -221,7 +209,7 @@ def check_skeleton(skeleton: Skeleton, n_mesh_vertices: int | None = None) -> No
     vmap = skeleton.vertex_map
     if vmap is not None:
         vmap = np.asarray(vmap)
-        if vmap.ndim != 1 or vmap.dtype.kind not in "iu" or (len(vmap) and (vmap.min() < 0 or vmap.max() >= n)):
+        if vmap.ndim != 1 or (vmap.size and (vmap.dtype.kind not in "iu" or vmap.min() < 0 or vmap.max() >= n)):
             raise SkeletonError(f"vertex_map must give a node index in [0, {n - 1}] for every mesh vertex")
         if n_mesh_vertices is not None and len(vmap) != n_mesh_vertices:
             raise SkeletonError(f"the skeleton's vertex_map covers {len(vmap)} mesh vertices but the mesh has "

@@ -25,7 +25,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components, dijkstra
 
 from ..arrays import unique
-from ..errors import SkeletonError, check_number
+from ..errors import SkeletonError, check_indices, check_number
 from ..io.meshes import validate_arrays
 from ..mesh.soma import check_somas
 from .protrusions import add_protrusions
@@ -68,14 +68,11 @@ def _check_bridges(bridges: np.ndarray | None, n: int) -> np.ndarray:
         return np.empty((0, 2), np.int64)
     if arr.ndim != 2 or arr.shape[1] != 2:
         raise SkeletonError(f"bridges must be (k, 2) vertex pairs, got an array of shape {arr.shape}")
-    if arr.dtype.kind not in "iu":
-        ok = arr.dtype.kind == "f" and np.isfinite(arr).all() and (arr == np.round(arr)).all()
-        if not ok:
-            raise SkeletonError(f"bridges must be integer vertex indices, got {arr.dtype} values")
+    arr = check_indices(arr, "bridges (vertex pairs)", SkeletonError)
     if arr.min() < 0 or arr.max() >= n:
         raise SkeletonError(f"bridges must index the mesh's vertices, [0, {n - 1}]; found [{arr.min():.0f}, "
                             f"{arr.max():.0f}] (pass the RepairResult.bridges of the mesh being skeletonized)")
-    return arr.astype(np.int64, copy=False)
+    return arr
 
 
 def _extra_roots(graph: sparse.csr_matrix, pairs: np.ndarray, covered: np.ndarray) -> np.ndarray:

@@ -104,7 +104,8 @@ def _check(neuron, **limits: float) -> None:
     if isinstance(ratio, (int, float)) and ratio > 0:
         warnings.warn(
             f"{getattr(neuron, 'name', 'neuron')}: its skeleton carries protrusion twigs (extracted with "
-            f"protrusion_ratio={ratio:g}, extract's default when spines=False, meant for neurons without spines); "
+            f"protrusion_ratio={ratio:g}: twigs for surface protrusions, meant for neurons without spines and on by "
+            "default when spines=False); "
             "detect_spines on such a skeleton counts more false spines (about 1 % more on the synthetic spine "
             "benchmark). For spines, extract with spines=True, or with spines=False, protrusion_ratio=0.0 and then "
             "detect_spines.", DataWarning, stacklevel=4)
