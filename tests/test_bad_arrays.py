@@ -229,8 +229,11 @@ def test_load_refuses_an_archive_whose_arrays_do_not_fit(archive, tmp_path, name
     (lambda m: ng.skeletonize(m, protrusion_ratio=np.nan), ng.SkeletonError, "protrusion_ratio"),
     (lambda m: ng.label_compartments(ng.extract(m, voxel_size=1), proximal_um=-5), ng.InputError, "proximal_um"),
     (lambda m: ng.split_somas(ng.extract(m, voxel_size=1), max_cuts=-1), ng.InputError, "max_cuts"),
+    (lambda m: ng.soma_features(ng.extract(m, voxel_size=1), depth_axis=(0, 0, 0)), ng.InputError, "depth_axis"),
+    (lambda m: ng.soma_features(ng.extract(m, voxel_size=1), depth_axis=(np.nan, 1, 0)), ng.InputError, "depth_axis"),
 ])
 def test_parameters_out_of_their_range_are_refused(ico, call, error, match):
-    """These were accepted without a word (step=inf gave a one-node skeleton)."""
+    """These were accepted without a word (step=inf gave a one-node skeleton, a zero depth_axis NaN
+    depths)."""
     with pytest.raises(error, match=match):
         call(ico)
