@@ -230,6 +230,7 @@ def test_load_refuses_an_archive_whose_arrays_do_not_fit(archive, tmp_path, name
     (lambda m: ng.label_compartments(ng.extract(m, voxel_size=1), proximal_um=-5), ng.InputError, "proximal_um"),
     (lambda m: ng.split_somas(ng.extract(m, voxel_size=1), max_cuts=-1), ng.InputError, "max_cuts"),
     (lambda m: ng.soma_features(ng.extract(m, voxel_size=1), depth_axis=(0, 0, 0)), ng.InputError, "depth_axis"),
+    (lambda m: ng.proofread(ng.extract(m, voxel_size=1), zzz=5), ng.InputError, "unknown threshold"),
     (lambda m: ng.soma_features(ng.extract(m, voxel_size=1), depth_axis=(np.nan, 1, 0)), ng.InputError, "depth_axis"),
 ])
 def test_parameters_out_of_their_range_are_refused(ico, call, error, match):

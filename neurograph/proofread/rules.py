@@ -419,6 +419,10 @@ def proofread(neuron: Neuron, rules=None, **thresholds) -> tuple[Neuron, pd.Data
         ``reason``, ``confidence`` (0-1), ``action`` (``cut``/``flag``), ``detail``; a piece
         inside an already removed one is not listed.
     """
+    known = ("max_width_ratio", "proximal_um", "cos_crossing", "min_turn_deg", "min_axon_score")
+    unknown = sorted(set(thresholds) - set(known))
+    if unknown:
+        raise InputError(f"proofread: unknown threshold(s) {', '.join(unknown)}; the thresholds are {', '.join(known)}")
     t = _Tree(neuron)
     found = _find_merges(t, rules, **thresholds)
     removed: set[int] = set()
