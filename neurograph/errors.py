@@ -155,3 +155,18 @@ def check_indices(values, what: str, error: type[NeurographError] = InputError):
         return arr.astype(np.int64, copy=False)
     except (TypeError, ValueError, OverflowError) as exc:
         raise error(f"{what} must be whole-number indices ({exc})") from None
+
+
+def check_direction(value, name: str, error: type[NeurographError] = InputError):
+    """``value`` as a unit (3,) float array, or ``error`` saying that ``name`` must be a non-zero
+    finite direction (x, y, z)."""
+    import numpy as np
+
+    try:
+        v = np.asarray(value, dtype=float).reshape(-1)
+    except (TypeError, ValueError):
+        v = np.full(3, np.nan)
+    norm = float(np.linalg.norm(v)) if v.shape == (3,) else 0.0
+    if not (np.isfinite(v).all() and norm > 0):
+        raise error(f"{name} must be a non-zero direction (x, y, z), got {value!r}")
+    return v / norm

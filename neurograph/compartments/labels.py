@@ -47,7 +47,7 @@ import pandas as pd
 
 from ..arrays import lookup
 from ..codes import COMPARTMENT_NAMES, SWC_TYPE
-from ..errors import InputError, check_number, renamed_parameters
+from ..errors import InputError, check_direction, check_number, renamed_parameters
 from ..graph.annotations import register_annotation
 from ..graph.labels import apply_node_labels
 from ..synapses.mapping import branch_synapse_counts
@@ -126,10 +126,7 @@ def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical
         raise InputError(f"method must be 'auto', 'vertebrate' or 'insect', got {method!r}")
     proximal_um = check_number(proximal_um, "proximal_um", "µm")
     if pia is not None:
-        pia = np.asarray(pia, float).reshape(-1)
-        if pia.shape != (3,) or not np.isfinite(pia).all() or not np.linalg.norm(pia) > 0:
-            raise InputError(f"pia must be a non-zero direction (x, y, z), got {pia!r}")
-        pia = pia / np.linalg.norm(pia)
+        pia = check_direction(pia, "pia")
     neuron = neuron if inplace else neuron.copy()
     arbor = Arbor(neuron)
     branches = neuron.branches

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError, renamed_parameters
+from ..errors import check_direction, renamed_parameters
 from ..skeleton.tree import path_from_soma, root_labels
 
 from typing import TYPE_CHECKING
@@ -109,14 +109,7 @@ def soma_features(neuron: Neuron, synapses: pd.DataFrame | None = None, depth_ax
     InputError
         A ``depth_axis`` that is not a non-zero finite direction.
     """
-    try:
-        axis = np.asarray(depth_axis, dtype=float).reshape(3)
-    except (TypeError, ValueError):
-        axis = np.full(3, np.nan)
-    norm = np.linalg.norm(axis)
-    if not (np.isfinite(axis).all() and norm > 0):  # a NaN depth for every soma said nothing before
-        raise InputError(f"depth_axis must be a non-zero direction (x, y, z), got {depth_axis!r}")
-    axis = axis / norm
+    axis = check_direction(depth_axis, "depth_axis")  # a zero axis gave NaN depths without a word
     if synapses is None:
         synapses = getattr(neuron, "synapses", None)
     node_path = path_from_soma(neuron.skeleton, [s.radius for s in neuron.somas]) if len(neuron.somas) else None

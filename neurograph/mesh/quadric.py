@@ -41,7 +41,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..errors import MeshError
+from ..errors import MeshError, check_number
 from ..io.meshes import check_face_indices
 
 _NEXT = (1, 2, 0)
@@ -406,16 +406,14 @@ def simplify(vertices: np.ndarray, faces: np.ndarray, thresholds: np.ndarray,
         A negative or non-finite ``conditioning``, or arrays that are not (n, 3) and (m, 3) with
         face indices in ``[0, n)``.
     """
-    if (not isinstance(conditioning, (int, float, np.integer, np.floating)) or isinstance(conditioning, bool)
-            or not (conditioning >= 0 and np.isfinite(conditioning))):
-        raise MeshError(f"conditioning must be a number >= 0, got {conditioning!r}")
+    conditioning = check_number(conditioning, "conditioning", error=MeshError)
     v = np.ascontiguousarray(vertices, np.float64)
     f = np.ascontiguousarray(faces, np.int64)
     check_triangles(v, f)
     if not len(f):
         return v.copy(), f.copy()
     return _simplify(v, f, np.ascontiguousarray(thresholds, np.float64), int(target_count), bool(remember_refusals),
-                     float(conditioning))
+                     conditioning)
 
 
 def decimate(vertices: np.ndarray, faces: np.ndarray, target_count: int) -> tuple[np.ndarray, np.ndarray]:

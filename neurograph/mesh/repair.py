@@ -149,8 +149,7 @@ def repair(mesh: trimesh.Trimesh, gap: float = 2000.0, fill_holes: bool = True,
     if resolution is not None and resolution is not False:
         if resolution is True:
             resolution = FACES_PER_UM2
-        if not isinstance(resolution, (int, float, np.integer, np.floating)):
-            raise MeshError(f"resolution must be a number of faces per µm² (or None), got {resolution!r}")
+        resolution = check_number(resolution, "resolution", "faces per µm², or None", positive=True, error=MeshError)
         report.update(resolution_faces_per_um2=float(resolution), resolution_tolerance_nm=float(tolerance),
                       faces_before_resolution=int(len(work.faces)))
         coarse = coarsen(work.vertices, work.faces, float(resolution), tolerance, area_nm2=area_clean)

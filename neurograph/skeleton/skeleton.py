@@ -45,10 +45,8 @@ class Skeleton:
         self.radius = np.asarray(self.radius, dtype=float)
         self.soma_nodes = check_indices(self.soma_nodes, "skeleton soma_nodes", SkeletonError)
         if self.node_type is None:
-            n = len(self.parent)
-            if self.soma_nodes.size and (self.soma_nodes.min() < 0 or self.soma_nodes.max() >= n):
-                raise SkeletonError(f"soma nodes must be node indices in [0, {n - 1}], got {self.soma_nodes.tolist()}")
-            self.node_type = np.zeros(n, np.int8)
+            _check_soma_range(self.soma_nodes, len(self.parent))
+            self.node_type = np.zeros(len(self.parent), np.int8)
             self.node_type[self.soma_nodes] = 1
 
     @property
@@ -168,6 +166,12 @@ class Skeleton:
         return neuron
 
 
+def _check_soma_range(soma: np.ndarray, n: int) -> None:
+    """Soma nodes must be a 1-d array of node indices in ``[0, n)``."""
+    if soma.ndim != 1 or (len(soma) and (soma.min() < 0 or soma.max() >= n)):
+        raise SkeletonError(f"soma nodes must be node indices in [0, {n - 1}], got {soma.tolist()}")
+
+
 def check_skeleton(skeleton: Skeleton, n_mesh_vertices: int | None = None) -> None:
     """Refuse a skeleton whose arrays do not describe one rooted forest (the Numba kernels of the
     later steps read them without bounds checks).
@@ -199,8 +203,7 @@ def check_skeleton(skeleton: Skeleton, n_mesh_vertices: int | None = None) -> No
             raise SkeletonError(f"skeleton {what} has shape {np.shape(arr)}, expected ({n},): one per node")
     topological_order(skeleton.parent)  # parents in range, no cycle
     soma = skeleton.soma_nodes
-    if soma.ndim != 1 or (len(soma) and (soma.min() < 0 or soma.max() >= n)):
-        raise SkeletonError(f"soma nodes must be node indices in [0, {n - 1}], got {soma.tolist()}")
+    _check_soma_range(soma, n)
     if len(np.unique(soma)) != len(soma):
         raise SkeletonError(f"soma nodes repeat ({soma.tolist()}): give each soma node once")
     if (skeleton.parent[soma] >= 0).any():
