@@ -349,8 +349,8 @@ def test_forkserver_preload_warms_both_paths_and_freezes_what_it_loaded():
     on a tiny mesh and a tiny SWC skeleton (extraction, feature tables, QC picture), so forked
     workers start with matplotlib and the kernels of both paths loaded, and then moves everything
     into the collector's permanent generation (``gc.freeze``): workers' full collections skip
-    those objects and do not copy their pages (FAFB batch: ~1.8 -> ~1.1 s per neuron, README
-    "Batch")."""
+    those objects and do not copy their pages (FAFB batch: ~1.8 -> ~1.1 s per neuron,
+    docs/batch.md)."""
     code = ("import gc, sys; assert gc.get_freeze_count() == 0; import neurograph.batch._warm; "
             "print(gc.get_freeze_count(), 'matplotlib.pyplot' in sys.modules, "
             "'neurograph.features.vector' in sys.modules)")

@@ -30,7 +30,7 @@ INPUTS = frozenset({"skeleton", "soma", "radii", "mesh", "synapses", "spines", "
 #: feature groups computed by default; ``position`` (brain-space coordinates) and ``dendrite_form``
 #: (dendrite field shape in the cell's own frame, issue #17: it did not improve layer or Cre-line
 #: classification on both halves of the Allen cells, and moved FAFB lineage at seed 0 by one neuron
-#: under resampling and radii perturbations; see README) and ``tufts`` (cable density at glomerulus scale,
+#: under resampling and radii perturbations; see docs/cortex.md) and ``tufts`` (cable density at glomerulus scale,
 #: issue #11: the best single uPN/mPN columns, but no gain in the default FAFB classifiers over 10 fold
 #: seeds; see docs/transfer.md) are opt-in
 DEFAULT_GROUPS = ("morphology", "branches", "sholl", "arbors", "radii", "perisomatic", "compartments", "mesh",
