@@ -23,7 +23,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse.csgraph import breadth_first_order, connected_components
 
-from ..errors import FormatError, InputError, UnitsWarning, check_number
+from ..errors import DataWarning, FormatError, InputError, UnitsWarning, check_number
 from ..io.units import check_extent
 from ..io.swc import read_swc
 from ..mesh.soma import Soma
@@ -147,6 +147,16 @@ def swc_skeleton(table: pd.DataFrame, soma_radius: float | None = None,
     new_parent = pred[:m].astype(np.int64)
     new_parent[new_parent == m] = -1
     new_parent[new_parent < 0] = -1
+    cut = (new_parent[a] != b) & (new_parent[b] != a)  # links between two somata of one tree
+    if cut.any():
+        file_id = np.empty(m, np.int64)
+        file_id[new_id] = ids  # a soma group: one of its nodes
+        links = ", ".join(f"{file_id[i]}-{file_id[j]}" for i, j in zip(a[cut][:5], b[cut][:5]))
+        warnings.warn(f"{name}: {int(cut.sum()) + 1} somata (type-1 nodes not joined to each other) share one tree; "
+                      f"every soma becomes a root, so the tree was cut between them at {int(cut.sum())} link(s) "
+                      f"half-way along the cable (node ids {links}), and that cable is no longer joined. A merged "
+                      "skeleton, or a node mislabelled as soma? Fix the types, or cut at the evidence with "
+                      "neurograph.split_somas / neurograph.proofread", DataWarning, stacklevel=3)
     skeleton = Skeleton(vertices, new_parent, new_radius, None, np.arange(k, dtype=np.int64), node_type)
     return skeleton, somas
 

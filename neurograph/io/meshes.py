@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from typing import Any, Sequence
 
@@ -51,6 +52,8 @@ def _read_file(path: str) -> tuple[np.ndarray, np.ndarray]:
         fast = _read_plain_off(path)
     elif suffix == ".obj":
         fast = _read_plain_obj(path)
+        if fast is None:
+            _refuse_zero_based_obj(path)
     else:
         fast = _read_direct(path, suffix)
     if fast is not None:
@@ -130,10 +133,27 @@ def _read_plain_obj(path: str) -> tuple[np.ndarray, np.ndarray] | None:
     vertices, faces = vertices.reshape(n_v, 4), faces.reshape(n_f, 4)
     if np.isnan(vertices).sum() != n_v or not np.isnan(vertices[:, 0]).all() or (faces[:, 0] != 0).any():
         return None
+    if (faces[:, 1:] == 0).any():
+        raise MeshError(_ZERO_BASED.format(path=path))
     vertices, faces = np.ascontiguousarray(vertices[:, 1:]), faces[:, 1:] - 1
     if faces.min() < 0 or faces.max() >= n_v or not np.bincount(faces.ravel(), minlength=n_v).all():
         return None
     return vertices, faces
+
+
+_ZERO_BASED = ("{path}: a face uses vertex index 0, but OBJ indices start at 1 (a file written with 0-based "
+               "indices, e.g. from numpy without +1): every face would join the wrong vertices; write the faces "
+               "as index + 1")
+#: a vertex index 0 on a face line ("f 0 1 2", "f 0/1/1 ...")
+_ZERO_INDEX = re.compile(rb"(?m)^f[ \t][^\n]*?(?<=[ \t])0(?=[/ \t\r\n]|$)")
+
+
+def _refuse_zero_based_obj(path: str) -> None:
+    """A MeshError for an OBJ file with vertex index 0 on a face line: trimesh would read index 0
+    as the last vertex (a negative index) and every face of a 0-based file would be wrong."""
+    with open(path, "rb") as fh:
+        if _ZERO_INDEX.search(fh.read()):
+            raise MeshError(_ZERO_BASED.format(path=path))
 
 
 def _read_plain_off(path: str) -> tuple[np.ndarray, np.ndarray] | None:

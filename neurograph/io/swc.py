@@ -27,6 +27,8 @@ SWC_COLUMNS = ["node_id", "type", "x", "y", "z", "radius", "parent_id"]
 UNIT_SCALE: dict[str, float] = {"nm": 1.0, "um": 1e3, "µm": 1e3, "μm": 1e3, "micron": 1e3, "microns": 1e3}
 
 _SPLIT = re.compile(r"[\s,]+")
+#: a comma between digits inside one whitespace-separated field: "0,5"
+_DECIMAL_COMMA = re.compile(r"\d,\d")
 
 
 def swc_scale(units: str, voxel_size: float | Sequence[float] | None = None) -> np.ndarray:
@@ -90,6 +92,12 @@ def _parse(lines: list[str], numbers: list[int], path: str) -> np.ndarray:
                 return rows[:, :7]
         except (ValueError, pd.errors.ParserError):
             pass  # the slow path below finds and names the bad line
+    for k, ln in enumerate(lines):
+        words = ln.split()
+        if len(words) >= 6 and any(_DECIMAL_COMMA.search(w) for w in words):
+            raise FormatError(f"{path}, line {numbers[k]}: a comma inside a number of a space-separated line "
+                              f"({ln[:80]!r}): decimal commas (a European-locale export)? SWC numbers use a "
+                              "decimal point; convert the file (e.g. replace ',' by '.')")
     parts = [_SPLIT.split(ln) for ln in lines]
     if all(len(p) == 6 for p in parts):  # "id type x y z parent": no radius column
         parts = [p[:5] + ["nan", p[5]] for p in parts]
@@ -174,7 +182,7 @@ def read_swc(path: str | os.PathLike, units: str, voxel_size: float | Sequence[f
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FormatError(f"SWC file not found: {path}")
-    with open(path, encoding="utf-8", errors="replace") as fh:
+    with open(path, encoding="utf-8-sig", errors="replace") as fh:  # -sig: a byte-order mark is not data
         text = fh.read()
     lines, numbers = _data_lines(text, path)
     if not lines:

@@ -1,0 +1,85 @@
+"""Files as people write them: mistakes that used to load as wrong neurons, or lose data, without a
+word (a review of the file readers, the saved-neuron format, the batch store and the command line;
+each case failed before its fix)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import trimesh
+
+import neurograph as ng
+from neurograph.errors import DataWarning, FormatError, MeshError
+
+SWC = """1 1 0 0 0 5 -1
+2 3 10 0 0 1 1
+3 3 20 0 0 1 2
+4 3 30 0 0 1 3
+5 3 20 10 0 1 3
+6 3 20 20 0 1 5
+7 2 -10 0 0 0.5 1
+8 2 -20 0 0 0.5 7
+9 2 -30 5 0 0.5 8
+"""
+
+
+def _cable_um(neuron) -> float:
+    sk = neuron.skeleton
+    child = np.flatnonzero(sk.parent >= 0)
+    return float(np.linalg.norm(sk.vertices[child] - sk.vertices[sk.parent[child]], axis=1).sum()) / 1e3
+
+
+# ------------------------------------------------------------------------------------------ meshes
+@pytest.mark.parametrize("extra", ["", "vn 0 0 1\n"])  # the fast reader, and trimesh's for anything unusual
+def test_an_obj_with_0_based_faces_is_refused(tmp_path, extra):
+    """OBJ indices start at 1; trimesh reads 0 as the last vertex, so a 0-based file became a
+    garbage mesh (~1000x the area)."""
+    box = trimesh.creation.box(extents=(4000, 5000, 6000))
+    lines = [f"v {x} {y} {z}" for x, y, z in box.vertices]
+    good, bad = tmp_path / "good.obj", tmp_path / "bad.obj"
+    good.write_text(extra + "\n".join(lines + [f"f {a + 1} {b + 1} {c + 1}" for a, b, c in box.faces]) + "\n")
+    bad.write_text(extra + "\n".join(lines + [f"f {a} {b} {c}" for a, b, c in box.faces]) + "\n")
+    assert ng.load_mesh(good, voxel_size=1).area == pytest.approx(box.area)
+    with pytest.raises(MeshError, match="start at 1"):
+        ng.load_mesh(bad, voxel_size=1)
+
+
+# ------------------------------------------------------------------------------------------ SWC
+def test_an_swc_with_a_byte_order_mark_keeps_its_first_node(tmp_path):
+    """Notepad / Excel write UTF-8 with a BOM: its first node was taken for a header and dropped
+    (a tip first: 8 of 9 nodes, cable short, no word)."""
+    lines = SWC.splitlines()
+    unsorted = "\n".join(lines[::-1]) + "\n"  # a tip first
+    plain, bom = tmp_path / "plain.swc", tmp_path / "bom.swc"
+    plain.write_text(unsorted)
+    bom.write_text(unsorted, encoding="utf-8-sig")
+    a, b = (ng.load_swc(p, units="um") for p in (plain, bom))
+    assert b.skeleton.n_nodes == a.skeleton.n_nodes == 9
+    assert _cable_um(b) == pytest.approx(_cable_um(a))
+
+
+def test_an_swc_with_decimal_commas_is_refused(tmp_path):
+    """'0,5' in a space-separated line was split at the comma: radius 0, parent 5, the tree rewired."""
+    comma = tmp_path / "comma.swc"
+    comma.write_text(SWC.replace("0.5", "0,5"))
+    with pytest.raises(FormatError, match="decimal commas"):
+        ng.load_swc(comma, units="um")
+    # comma-separated files stay readable
+    csv = tmp_path / "csv.swc"
+    csv.write_text("\n".join(",".join(ln.split()) for ln in SWC.splitlines()) + "\n")
+    assert ng.load_swc(csv, units="um").skeleton.n_nodes == 9
+
+
+def test_two_somata_in_one_swc_tree_are_cut_apart_with_a_warning(tmp_path):
+    """Every soma becomes a root, so a tree holding two was cut between them, silently."""
+    one, two = tmp_path / "one.swc", tmp_path / "two.swc"
+    one.write_text(SWC + "10 3 40 0 0 1 4\n")
+    two.write_text(SWC + "10 1 40 0 0 5 4\n")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        assert _cable_um(ng.load_swc(one, units="um")) == pytest.approx(91.2, abs=0.1)
+    with pytest.warns(DataWarning, match="2 somata .* share one tree.*split_somas"):
+        n = ng.load_swc(two, units="um")
+    assert len(n.somas) == 2 and _cable_um(n) < 91.2 - 5
