@@ -83,3 +83,43 @@ def test_two_somata_in_one_swc_tree_are_cut_apart_with_a_warning(tmp_path):
     with pytest.warns(DataWarning, match="2 somata .* share one tree.*split_somas"):
         n = ng.load_swc(two, units="um")
     assert len(n.somas) == 2 and _cable_um(n) < 91.2 - 5
+
+
+# ------------------------------------------------------------------------------------------ writing
+def test_a_batch_resume_keeps_a_neuron_whose_id_holds_tmp(tmp_path):
+    """Resuming removed every file with '.tmp-' in its name: a finished neuron with such an id
+    (legal) lost its outputs on every resume."""
+    from neurograph.batch import extract_all, read_results
+
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "cell.tmp-1.swc").write_text(SWC)
+    (src / "other.swc").write_text(SWC.replace("0.5", "0.6"))
+    out = tmp_path / "out"
+    extract_all(src, out, units="um", workers=1, qc=False, progress=False, isolate=False)
+    extract_all(src / "other.swc", out, units="um", workers=1, qc=False, progress=False, isolate=False)  # resume
+    assert sorted(read_results(out).features().index) == ["cell.tmp-1", "other"]
+    assert (out / "neuron_files" / "cell.tmp-1.neuron.zip").exists()
+
+
+def test_a_failed_save_leaves_no_temporary_file(tmp_path, monkeypatch):
+    """A full disk (here: the archive's last table fails to write) left '<path>.tmp-<pid>' behind."""
+    import zipfile
+
+    neuron = ng.load_swc(_write(tmp_path / "a.swc", SWC), units="um")
+    real = zipfile.ZipFile.writestr
+
+    def full_disk(self, name, data, *args, **kwargs):
+        if str(name).endswith(".csv"):
+            raise OSError(28, "No space left on device")
+        return real(self, name, data, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        neuron.save(tmp_path / "a.neuron.zip")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.swc"]
+
+
+def _write(path, text: str):
+    path.write_text(text)
+    return path

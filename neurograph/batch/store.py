@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import FormatError, InputError
-from ..io.paths import atomic_write_bytes
+from ..io.paths import atomic_write_bytes, is_temporary
 
 TABLES = ("neurons", "branches", "spines", "synapses")
 ERRORS = "errors"
@@ -241,7 +241,7 @@ def clean_temporaries(out_dir: str) -> int:
         if not os.path.isdir(folder):
             continue
         for name in os.listdir(folder):
-            if (name.startswith(".") and name.endswith(".tmp")) or ".tmp-" in name:
+            if is_temporary(name):  # not a finished neuron whose id holds ".tmp-"
                 remove(os.path.join(folder, name))
                 n += 1
     return n

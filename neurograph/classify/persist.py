@@ -23,7 +23,7 @@ import sklearn
 from sklearn.pipeline import Pipeline
 
 from ..errors import FormatError, InputError
-from ..io.paths import atomic_write_bytes
+from ..io.paths import atomic_write_bytes, temporary_name
 from .hierarchical import HierarchicalClassifier
 
 FORMAT = "neurograph-classifier"
@@ -78,9 +78,13 @@ def save_model(model: Pipeline, path: str | os.PathLike, label: str | None = Non
             "model": type(model.steps[-1][1] if hasattr(model, "steps") else model).__name__, "sklearn_version": sklearn.__version__,
             "neurograph_version": __version__, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             **(extra or {})}
-    tmp = os.path.join(path, f"{MODEL_FILE}.tmp-{os.getpid()}")
-    sio.dump(model, tmp)
-    os.replace(tmp, os.path.join(path, MODEL_FILE))
+    tmp = temporary_name(os.path.join(path, MODEL_FILE))
+    try:
+        sio.dump(model, tmp)
+        os.replace(tmp, os.path.join(path, MODEL_FILE))
+    finally:  # a full disk or an interrupt leaves no partial file behind
+        if os.path.exists(tmp):
+            os.remove(tmp)
     old = os.path.join(path, PICKLE_FILE)
     if os.path.isfile(old):  # a converted old model: its pickle must not be picked up again
         os.remove(old)

@@ -4,6 +4,7 @@ atomic writes (a reader never sees half a file)."""
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from typing import Sequence
 
@@ -84,9 +85,21 @@ def voxel_arg(values: Sequence[float] | None, flag: str) -> float | list[float] 
     return values[0] if len(values) == 1 else values
 
 
-def _tmp_name(path: str) -> str:
+def temporary_name(path: str) -> str:
+    """A hidden name beside ``path`` for writing it atomically: ``.<name>.<pid>-<hex>.tmp``
+    (:func:`is_temporary` recognises it)."""
     folder, name = os.path.split(path)
     return os.path.join(folder, f".{name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
+
+
+#: a temporary file of :func:`temporary_name`, or ``<name>.tmp-<pid>`` (the name of earlier versions)
+_TEMPORARY = re.compile(r"(^\..*\.\d+-[0-9a-f]{8}\.tmp$)|(\.tmp-\d+$)")
+
+
+def is_temporary(name: str) -> bool:
+    """Whether a file name is a temporary file neurograph writes (not a user's name that merely
+    contains ``.tmp-``: batch ids may)."""
+    return bool(_TEMPORARY.search(name))
 
 
 def atomic_write_bytes(path: str, data: bytes) -> None:
@@ -99,7 +112,7 @@ def atomic_write_bytes(path: str, data: bytes) -> None:
     data : bytes
         File content.
     """
-    tmp = _tmp_name(path)
+    tmp = temporary_name(path)
     try:
         with open(tmp, "wb") as fh:
             fh.write(data)

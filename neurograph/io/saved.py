@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FormatError
+from .paths import temporary_name
 
 FORMAT = "neurograph-neuron"
 VERSION = 1
@@ -64,18 +65,22 @@ def write_archive(path: str | os.PathLike, meta: dict, arrays: dict[str, np.ndar
     None
     """
     path = os.fspath(path)
-    tmp = f"{path}.tmp-{os.getpid()}"
+    tmp = temporary_name(path)
     buf = io.BytesIO()
     np.savez_compressed(buf, **{k: np.asarray(v) for k, v in arrays.items() if v is not None})
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("meta.json", json.dumps({"format": FORMAT, "version": VERSION, **meta},
-                                            default=_json_default, indent=1))
-        zf.writestr("arrays.npz", buf.getvalue())
-        zf.writestr("graph.json", json.dumps(nx.node_link_data(graph, edges="edges"), default=_json_default))
-        for name, table in tables.items():
-            if table is not None:
-                zf.writestr(f"{name}.csv", table.to_csv())
-    os.replace(tmp, path)
+    try:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("meta.json", json.dumps({"format": FORMAT, "version": VERSION, **meta},
+                                                default=_json_default, indent=1))
+            zf.writestr("arrays.npz", buf.getvalue())
+            zf.writestr("graph.json", json.dumps(nx.node_link_data(graph, edges="edges"), default=_json_default))
+            for name, table in tables.items():
+                if table is not None:
+                    zf.writestr(f"{name}.csv", table.to_csv())
+        os.replace(tmp, path)
+    finally:  # a full disk or an interrupt leaves no partial file behind
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 def read_archive(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray], nx.DiGraph, dict[str, pd.DataFrame]]:
