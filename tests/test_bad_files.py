@@ -123,3 +123,46 @@ def test_a_failed_save_leaves_no_temporary_file(tmp_path, monkeypatch):
 def _write(path, text: str):
     path.write_text(text)
     return path
+
+
+# ------------------------------------------------------------------------------------------ user columns
+def test_a_saved_neuron_keeps_the_types_of_a_users_synapse_columns(tmp_path):
+    """Tables were stored as CSV and re-typed on reading: 18-digit partner ids with a missing value
+    came back as rounded floats, the text '007' as 7, '' as NaN."""
+    import pandas as pd
+
+    from neurograph import synthetic
+
+    cell = synthetic.make_neuron(seed=2)
+    syn = synthetic.sample_synapses(cell)
+    syn["partner_root_id"] = pd.array([864691135510518225 + i for i in range(len(syn))], dtype="Int64")
+    syn.loc[syn.index[2], "partner_root_id"] = pd.NA
+    syn["roi"] = "007"
+    syn["flag"] = "True"
+    syn.loc[syn.index[0], "flag"] = ""
+    n = ng.extract(cell.mesh, voxel_size=1, synapses=syn, synapse_voxel_size=1, spines=False)
+    n.save(tmp_path / "n.neuron.zip")
+    back = ng.load(tmp_path / "n.neuron.zip")
+    for col in ("partner_root_id", "roi", "flag"):
+        assert back.synapses[col].dtype == n.synapses[col].dtype, col
+        pd.testing.assert_series_equal(back.synapses[col], n.synapses[col], check_index_type=False)
+    pd.testing.assert_frame_equal(back.branches, n.branches)
+
+
+def test_the_batch_store_keeps_integer_ids_with_missing_values():
+    """Nullable integers were stored as float64: 864691135510518225 came back ...272."""
+    import tempfile
+
+    import pandas as pd
+
+    from neurograph.batch import store
+
+    with tempfile.TemporaryDirectory() as out:
+        store.make_layout(out)
+        store.write_table(out, "synapses", "a", pd.DataFrame(
+            {"neuron": ["a", "a"], "pid": pd.array([864691135510518225, None], dtype="Int64"), "n": [1, 2]}))
+        store.write_table(out, "synapses", "b", pd.DataFrame(
+            {"neuron": ["b"], "pid": pd.array([864691135510518226], dtype="Int64"), "n": [3]}))
+        got = store._read_parts(out, "synapses", ["a", "b"])
+    assert got["pid"].tolist() == [864691135510518225, pd.NA, 864691135510518226]
+    assert got["n"].dtype == np.int64

@@ -85,14 +85,14 @@ def make_layout(out_dir: str) -> None:
 
 
 def _arrow_table(table: pd.DataFrame) -> pa.Table:
-    """Plain columns with stable types: int64, float64, bool, string."""
+    """Plain columns with stable types: int64 (nullable), float64, bool, string."""
     out = {}
     for col in table.columns:
         s = table[col]
         if pd.api.types.is_bool_dtype(s):
             out[str(col)] = s.astype(bool)
-        elif pd.api.types.is_integer_dtype(s):
-            out[str(col)] = s.astype("float64" if s.isna().any() else "int64")
+        elif pd.api.types.is_integer_dtype(s):  # int64 with nulls: float64 would round 18-digit ids
+            out[str(col)] = s.astype("Int64" if s.isna().any() else "int64")
         elif pd.api.types.is_float_dtype(s):
             out[str(col)] = s.astype("float64")
         else:
@@ -109,7 +109,7 @@ def _arrow_table(table: pd.DataFrame) -> pa.Table:
 def write_table(out_dir: str, table_name: str, neuron_id: str, table: pd.DataFrame) -> None:
     """Write one neuron's part of ``table_name`` atomically (Parquet, zstd).
 
-    Columns are stored as int64, float64, bool or string (other values as their text).
+    Columns are stored as int64 (nullable), float64, bool or string (other values as their text).
 
     Parameters
     ----------
@@ -441,7 +441,12 @@ def _read_parts(out_dir: str, table: str, ids: list[str], threads: int = 8) -> p
 
     with ThreadPoolExecutor(threads) as pool:
         parts = list(pool.map(read, files))
-    return pa.concat_tables(parts, promote_options="permissive").to_pandas().reset_index(drop=True)
+    merged = pa.concat_tables(parts, promote_options="permissive")
+    frame = merged.to_pandas()
+    for col in merged.schema:  # integers with missing values as nullable Int64, not rounded floats
+        if pa.types.is_integer(col.type) and merged.column(col.name).null_count:
+            frame[col.name] = merged.column(col.name).to_pandas(types_mapper={col.type: pd.Int64Dtype()}.get)
+    return frame.reset_index(drop=True)
 
 
 def read_results(out_dir: str | os.PathLike, tables: tuple[str, ...] | None = None) -> BatchResults:

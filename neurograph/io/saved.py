@@ -11,9 +11,12 @@ Members
     lists (``soma_faces_<i>``), ``face_branch``, ``node_branch``.
 ``graph.json``
     The branch graph as networkx node-link JSON (node attributes are scalars).
-``branches.csv``, ``synapses.csv``, ``spines.csv``
-    The per-branch feature table and, when present, the synapse and spine tables, for
-    reading without neurograph.
+``branches.parquet``, ``synapses.parquet``, ``spines.parquet`` ...
+    The per-branch feature table and, when present, the synapse, spine and cut tables, as
+    Parquet (``pandas.read_parquet`` reads them without neurograph): every column keeps its
+    type, a user's too (18-digit partner ids with a missing value, text ids such as ``"007"``).
+    A table Arrow cannot hold (mixed Python objects in a column) is written as ``<name>.csv``.
+    Archives of format version 1 hold every table as CSV; they are still read.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from ..errors import FormatError
 from .paths import temporary_name
 
 FORMAT = "neurograph-neuron"
-VERSION = 1
+VERSION = 2  # 2: tables as Parquet (1: CSV, still read)
 
 
 def _json_default(obj):
@@ -58,7 +61,7 @@ def write_archive(path: str | os.PathLike, meta: dict, arrays: dict[str, np.ndar
     graph : networkx.DiGraph
         Branch graph, stored as node-link JSON in ``graph.json``.
     tables : dict of str to pandas.DataFrame or None
-        Each table (None skipped) becomes ``<name>.csv``.
+        Each table (None skipped) becomes ``<name>.parquet`` (``<name>.csv`` if Arrow cannot hold it).
 
     Returns
     -------
@@ -76,11 +79,25 @@ def write_archive(path: str | os.PathLike, meta: dict, arrays: dict[str, np.ndar
             zf.writestr("graph.json", json.dumps(nx.node_link_data(graph, edges="edges"), default=_json_default))
             for name, table in tables.items():
                 if table is not None:
-                    zf.writestr(f"{name}.csv", table.to_csv())
+                    member, data = _table_bytes(name, table)
+                    zf.writestr(member, data)
         os.replace(tmp, path)
     finally:  # a full disk or an interrupt leaves no partial file behind
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def _table_bytes(name: str, table: pd.DataFrame) -> tuple[str, bytes]:
+    """Archive member name and content of one table: Parquet (types kept), or CSV for a table
+    Arrow cannot hold."""
+    import pyarrow as pa
+
+    buf = io.BytesIO()
+    try:
+        table.to_parquet(buf)
+    except (pa.ArrowException, ValueError, TypeError):  # e.g. a column of mixed Python objects
+        return f"{name}.csv", table.to_csv().encode()
+    return f"{name}.parquet", buf.getvalue()
 
 
 def read_archive(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray], nx.DiGraph, dict[str, pd.DataFrame]]:
@@ -100,7 +117,7 @@ def read_archive(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray], 
     graph : networkx.DiGraph
         The branch graph.
     tables : dict of str to pandas.DataFrame
-        Every ``<name>.csv`` member, by name.
+        Every ``<name>.parquet`` (or ``<name>.csv``) member, by name.
 
     Raises
     ------
@@ -123,6 +140,8 @@ def read_archive(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray], 
             graph = nx.node_link_graph(json.loads(zf.read("graph.json")), directed=True, edges="edges")
             tables = {name[:-4]: pd.read_csv(io.BytesIO(zf.read(name)), index_col=0)
                       for name in zf.namelist() if name.endswith(".csv")}
+            tables.update({name[:-8]: pd.read_parquet(io.BytesIO(zf.read(name)))
+                           for name in zf.namelist() if name.endswith(".parquet")})
     except FormatError:
         raise
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError, TypeError, nx.NetworkXError) as exc:
