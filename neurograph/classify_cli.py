@@ -12,10 +12,15 @@ from __future__ import annotations
 import argparse
 import glob
 import os
+import sys
 import time
 
 from .errors import InputError
 from .io.paths import check_output_file, check_output_folder
+
+
+#: suffixes of the tables the commands read and write
+TABLE_SUFFIXES = (".parquet", ".pq", ".csv", ".tsv", ".txt")
 
 
 def read_table(path: str):
@@ -44,7 +49,7 @@ def read_table(path: str):
     if not os.path.isfile(path):
         raise InputError(f"feature table not found: {path}")
     suffix = os.path.splitext(path)[1].lower()
-    if suffix not in (".parquet", ".pq", ".csv", ".tsv", ".txt"):
+    if suffix not in TABLE_SUFFIXES:
         raise InputError(f"{path}: use a .parquet or .csv feature table (or a `neurograph batch` output folder)")
     try:
         if suffix in (".parquet", ".pq"):
@@ -78,7 +83,8 @@ def _batch_features(path: str):
 
 
 def write_table(table, path: str) -> None:
-    """Write a table as Parquet (``.parquet``/``.pq``) or, for any other suffix, CSV.
+    """Write a table as Parquet (``.parquet``/``.pq``), tab-separated (``.tsv``) or, for any other
+    suffix, CSV.
 
     Parameters
     ----------
@@ -95,7 +101,7 @@ def write_table(table, path: str) -> None:
     if path.lower().endswith((".parquet", ".pq")):
         table.to_parquet(path)
     else:
-        table.to_csv(path)
+        table.to_csv(path, sep="\t" if path.lower().endswith(".tsv") else ",")
 
 
 def _inputs(paths: list[str]) -> list[str]:
@@ -110,42 +116,77 @@ def _inputs(paths: list[str]) -> list[str]:
     return out
 
 
+def _check_table_output(path: str) -> None:
+    """The output table's suffix (Parquet or CSV) and place, before any work is done."""
+    if not path.lower().endswith(TABLE_SUFFIXES):
+        raise InputError(f"{path}: write the table as .parquet or .csv (also .pq, .tsv, .txt)")
+    check_output_file(path)
+
+
 def _features(args: argparse.Namespace) -> int:
+    from .errors import NeurographError
     from .features.registry import DEFAULT_GROUPS
     from .features.vector import neuron_features
     from .graph import load, load_swc
 
     from .io.paths import voxel_arg
 
+    _check_table_output(args.output)
     voxel = voxel_arg(args.voxel_size, "--voxel-size")
-    rows, times = [], []
-    for path in _inputs(args.inputs):
+    paths = list(dict.fromkeys(os.path.abspath(p) for p in _inputs(args.inputs)))  # a file given twice: once
+    stems = _stems(paths)
+    twice = sorted(set(stems[stems.duplicated()]))
+    if twice:
+        raise InputError(f"{len(twice)} name(s) belong to several input files ({', '.join(twice[:4])}): the table's "
+                         "rows are indexed by name; rename the files or run the folders separately")
+    if args.units is None and any(not p.endswith(".neuron.zip") for p in paths):
+        raise InputError("SWC input needs --units (nm, um or voxel with --voxel-size): SWC files do not "
+                         "record their units")
+    rows, times, failed = [], [], 0
+    for path in paths:
         t0 = time.perf_counter()
-        if path.endswith(".neuron.zip"):
-            neuron = load(path)
-        else:
-            if args.units is None:
-                raise InputError("SWC input needs --units (nm, um or voxel with --voxel-size): SWC files do not "
-                                 "record their units")
-            neuron = load_swc(path, units=args.units, voxel_size=voxel)
-        rows.append(neuron_features(neuron, groups=DEFAULT_GROUPS + ("position",) if args.position else DEFAULT_GROUPS))
+        try:
+            neuron = load(path) if path.endswith(".neuron.zip") else load_swc(path, units=args.units, voxel_size=voxel)
+            rows.append(neuron_features(neuron, groups=DEFAULT_GROUPS + ("position",) if args.position
+                                        else DEFAULT_GROUPS))
+        except NeurographError as exc:  # one bad file must not lose the others' rows
+            failed += 1
+            print(f"neurograph: skipped: {exc}", file=sys.stderr, flush=True)
+            continue
         times.append(time.perf_counter() - t0)
         if not args.quiet:
             print(f"{neuron.name}: {times[-1]:.2f} s", flush=True)
+    if not rows:
+        raise InputError(f"none of the {len(paths)} input neurons could be read (see the messages above)")
     import pandas as pd
 
     table = pd.concat(rows)
-    check_output_file(args.output)
+    if table.index.duplicated().any():  # saved neurons keep the name they were saved with
+        dup = sorted(set(table.index[table.index.duplicated()]))
+        raise InputError(f"{len(dup)} neuron name(s) occur twice ({', '.join(map(str, dup[:4]))}): the table's rows "
+                         "are indexed by name; nothing written")
     write_table(table, args.output)
     print(f"wrote {args.output}: {len(table)} neurons x {table.shape[1]} features "
-          f"({sum(times):.1f} s, {sum(times) / len(times):.2f} s per neuron)")
-    return 0
+          f"({sum(times):.1f} s, {sum(times) / len(times):.2f} s per neuron)"
+          + (f"; {failed} input(s) skipped (errors above)" if failed else ""))
+    return 3 if failed else 0
+
+
+def _stems(paths: list[str]):
+    """File stem per path (``cell`` for ``a/cell.swc`` and ``b/cell.neuron.zip``), indexed by path."""
+    import pandas as pd
+
+    names = [os.path.basename(p) for p in paths]
+    return pd.Series([n[:-len(".neuron.zip")] if n.endswith(".neuron.zip") else os.path.splitext(n)[0]
+                      for n in names], index=paths)
 
 
 def _train(args: argparse.Namespace) -> int:
     from .classify import DEFAULT_MODEL, cross_validate, label_strings, save_model, train
 
     args.model = args.model or DEFAULT_MODEL
+    if args.cv is not None and (args.cv < 0 or args.cv == 1):
+        raise InputError(f"--cv must be 0 (no cross-validation) or at least 2 folds, got {args.cv}")
     check_output_folder(args.output)
     table = read_table(args.features)
     if args.label not in table.columns:
@@ -193,7 +234,7 @@ def _train(args: argparse.Namespace) -> int:
 def _predict(args: argparse.Namespace) -> int:
     from .classify import load_model, predict
 
-    check_output_file(args.output)
+    _check_table_output(args.output)
     model = load_model(args.model, trust_pickle=args.trust_pickle)
     table = read_table(args.features)
     out = predict(model, table)
@@ -215,7 +256,8 @@ def add_classify_parsers(sub) -> None:
     -------
     None
     """
-    fe = sub.add_parser("features", help="SWC / saved neurons -> one feature row per neuron (parquet or csv)")
+    fe = sub.add_parser("features", help="SWC / saved neurons -> one feature row per neuron (parquet or csv); an "
+                        "unreadable input is skipped with its error (exit code 3), the others are written")
     fe.add_argument("inputs", nargs="+", help=".swc or .neuron.zip files, or folders of them")
     fe.add_argument("-o", "--output", required=True, help="output table (.parquet or .csv)")
     fe.add_argument("--units", choices=["nm", "um", "µm", "voxel"], help="units of the SWC files (required for SWC)")

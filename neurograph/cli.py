@@ -171,9 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     -------
     int
         Exit status: the subcommand's (0 on success, 2 for a missing mesh in ``extract`` and
-        for usage errors, 3 when ``batch`` finished but some neurons failed), or 1 when it
+        for usage errors, 3 when ``batch`` or ``features`` finished but some neurons failed), or 1 when it
         raised a :class:`~neurograph.errors.NeurographError`, ran out of memory or met a file
-        system error (printed to stderr).
+        system error (printed to stderr), 130 when interrupted (Ctrl-C).
     """
     args = build_parser().parse_args(argv)
     restore = None
@@ -189,9 +189,17 @@ def main(argv: list[str] | None = None) -> int:
               "or in the wrong units (check --voxel-size / --units)", file=sys.stderr)
         return 1
     except OSError as exc:  # disk full, permissions, a file vanishing: not a neurograph bug
-        print(f"neurograph: error: {exc.strerror or exc} ({exc.filename or ''}); check the paths and the free "
-              "disk space", file=sys.stderr)
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"neurograph: error: {exc.strerror or exc}{where}; check the paths and the free disk space",
+              file=sys.stderr)
         return 1
+    except (KeyboardInterrupt, SystemError) as exc:
+        # Ctrl-C; inside a Numba kernel it surfaces as a SystemError whose context is the interrupt
+        if isinstance(exc, SystemError) and not isinstance(exc.__context__, KeyboardInterrupt):
+            raise
+        again = "; run the same command again to resume" if getattr(args, "command", None) == "batch" else ""
+        print(f"neurograph: interrupted{again}", file=sys.stderr)
+        return 130
     finally:
         if restore is not None:
             import resource

@@ -3,6 +3,7 @@ steps (spines, synapses, compartments, proofreading); and navis neurons in (:fun
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from typing import Any, Callable, Sequence
@@ -11,7 +12,7 @@ import numpy as np
 
 from .compartments import label_compartments
 from .datasets import get_profile, pick, synapse_columns_for
-from .errors import InputError, UnitsWarning
+from .errors import InputError, UnitsWarning, check_direction
 from .graph import Neuron, decompose
 from .io.meshes import load_mesh, mesh_voxel_size
 from .io.navis import connector_table, mesh_arrays, navis_module, tree_table
@@ -165,6 +166,11 @@ def extract(source: Any, voxel_size: float | Sequence[float] | None = None, name
     if protrusion_ratio is None:  # twigs from surface protrusions where protrusions are not spines
         protrusion_ratio = 0.0 if spines else PROTRUSION_RATIO
     comp_kwargs = dict(compartments) if isinstance(compartments, dict) else {}
+    # what fails at the end must fail before the work: a missing synapse file, a bad pia direction
+    if isinstance(synapses, (str, os.PathLike)) and not os.path.exists(synapses):
+        raise InputError(f"synapse table {os.fspath(synapses)} does not exist")
+    if comp_kwargs.get("pia") is not None:
+        check_direction(comp_kwargs["pia"], "pia")
     if profile is not None:
         comp_kwargs.setdefault("pia", profile.pia)
         comp_kwargs.setdefault("method", profile.compartments)

@@ -110,7 +110,7 @@ def test_a_failed_save_leaves_no_temporary_file(tmp_path, monkeypatch):
     real = zipfile.ZipFile.writestr
 
     def full_disk(self, name, data, *args, **kwargs):
-        if str(name).endswith(".csv"):
+        if str(name).endswith((".parquet", ".csv")):
             raise OSError(28, "No space left on device")
         return real(self, name, data, *args, **kwargs)
 
@@ -166,3 +166,112 @@ def test_the_batch_store_keeps_integer_ids_with_missing_values():
         got = store._read_parts(out, "synapses", ["a", "b"])
     assert got["pid"].tolist() == [864691135510518225, pd.NA, 864691135510518226]
     assert got["n"].dtype == np.int64
+
+
+# ------------------------------------------------------------------------------------------ command line
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    """A small trained model and its feature table (the classify tests' synthetic table)."""
+    from neurograph.cli import main
+    from tests.test_classify import synthetic_table
+
+    d = tmp_path_factory.mktemp("model")
+    X, y = synthetic_table(40)
+    X.assign(cell_type=y).to_parquet(d / "train.parquet")
+    assert main(["train", str(d / "train.parquet"), "--label", "cell_type", "--cv", "0", "-o", str(d / "model")]) == 0
+    return d
+
+
+@pytest.mark.parametrize("cv", ["1", "-3"])
+def test_train_refuses_fewer_than_two_folds(model_dir, tmp_path, capsys, cv):
+    """--cv 1 ended in a scikit-learn traceback."""
+    from neurograph.cli import main
+
+    assert main(["train", str(model_dir / "train.parquet"), "--label", "cell_type", "--cv", cv,
+                 "-o", str(tmp_path / "m")]) == 1
+    assert "--cv must be 0" in capsys.readouterr().err
+
+
+def test_predict_refuses_text_in_a_feature_column_and_an_empty_table(model_dir, tmp_path, capsys):
+    """Text in a feature column became NaN and was imputed without a word; an empty table ended in a
+    scikit-learn traceback."""
+    import pandas as pd
+
+    from neurograph.cli import main
+
+    table = pd.read_parquet(model_dir / "train.parquet").drop(columns="cell_type")
+    col = table.columns[0]
+    table[col] = table[col].map(lambda v: f"{v:.3f}".replace(".", ","))  # decimal commas
+    table.to_csv(tmp_path / "commas.csv")
+    assert main(["predict", str(model_dir / "model"), str(tmp_path / "commas.csv"), "-o", str(tmp_path / "p.csv")]) == 1
+    assert "not a number" in capsys.readouterr().err and not (tmp_path / "p.csv").exists()
+    table.iloc[:0].to_parquet(tmp_path / "empty.parquet")
+    assert main(["predict", str(model_dir / "model"), str(tmp_path / "empty.parquet"), "-o", str(tmp_path / "p.csv")]) == 1
+    assert "no rows" in capsys.readouterr().err
+    nan_words = pd.read_parquet(model_dir / "train.parquet").drop(columns="cell_type").astype(object)
+    nan_words.iloc[0, 0] = "nan"  # a spelling of "missing" is not text
+    assert len(ng.classify.predict(ng.classify.load_model(model_dir / "model"), nan_words)) == len(nan_words)
+
+
+def test_features_checks_its_output_first_skips_bad_files_and_refuses_twin_names(tmp_path, capsys):
+    """The output was checked after all the work; one bad file lost every row; two files of one
+    name gave two rows of one index; '.xlsx' got CSV text."""
+    import pandas as pd
+
+    from neurograph.cli import main
+
+    for sub, text in (("a", SWC), ("b", SWC.replace("0.5", "0.6"))):
+        (tmp_path / sub).mkdir()
+        (tmp_path / sub / "cell.swc").write_text(text)
+    (tmp_path / "a" / "bad.swc").write_text("not an swc\n")
+    assert main(["features", str(tmp_path / "a"), "--units", "um", "-q", "-o", str(tmp_path / "t.xlsx")]) == 1
+    assert ".parquet or .csv" in capsys.readouterr().err
+    assert main(["features", str(tmp_path / "a" / "cell.swc"), str(tmp_path / "b" / "cell.swc"), "--units", "um",
+                 "-q", "-o", str(tmp_path / "t.csv")]) == 1
+    assert "several input files (cell)" in capsys.readouterr().err and not (tmp_path / "t.csv").exists()
+    assert main(["features", str(tmp_path / "a"), "--units", "um", "-q", "-o", str(tmp_path / "t.tsv")]) == 3
+    assert "skipped" in capsys.readouterr().err
+    assert list(pd.read_csv(tmp_path / "t.tsv", sep="\t", index_col=0).index) == ["cell"]
+
+
+def test_extract_checks_synapses_and_pia_before_the_work(monkeypatch):
+    """A missing synapse file or a zero pia direction failed only after the whole extraction."""
+    from neurograph.errors import InputError
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the mesh was loaded before the arguments were checked")
+
+    monkeypatch.setattr("neurograph.pipeline.load_mesh", no_work)
+    with pytest.raises(InputError, match="does not exist"):
+        ng.extract("cell.obj", voxel_size=1, synapses="missing.csv", synapse_voxel_size=1)
+    with pytest.raises(InputError, match="pia must be a non-zero direction"):
+        ng.extract("cell.obj", voxel_size=1, compartments={"pia": (0, 0, 0)})
+
+
+def test_ctrl_c_is_one_line_and_exit_code_130(monkeypatch, capsys):
+    """An interrupt printed 40 lines of traceback (inside a Numba kernel: a SystemError)."""
+    from neurograph import cli
+
+    def interrupted_in_a_kernel(args):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise SystemError("CPUDispatcher(<function undirected_csr>) returned a result with an exception set")
+
+    monkeypatch.setattr(cli, "_extract", interrupted_in_a_kernel)  # build_parser takes the name at its call
+    assert cli.main(["extract", "x.obj", "-o", "out", "--voxel-size", "1"]) == 130
+    assert capsys.readouterr().err.strip() == "neurograph: interrupted"
+
+
+# ------------------------------------------------------------------------------------------ synapse tables
+def test_repeated_synapse_ids_are_warned_about_and_latin1_tables_are_read(tmp_path):
+    """A table concatenated twice counted every synapse twice without a word; a Latin-1 CSV (what
+    Excel writes) was refused."""
+    import pandas as pd
+
+    table = pd.DataFrame({"synapse_id": [1, 2, 3], "x": [0.0, 1.0, 2.0], "y": 0.0, "z": 0.0,
+                          "direction": ["pre", "post", "post"], "roi": "café"})
+    with pytest.warns(DataWarning, match="repeat an id"):
+        assert len(ng.load_synapses(pd.concat([table, table]), voxel_size=1)) == 6
+    table.to_csv(tmp_path / "latin1.csv", index=False, encoding="latin-1")
+    assert ng.load_synapses(tmp_path / "latin1.csv", voxel_size=1)["roi"].tolist() == ["café"] * 3

@@ -59,7 +59,13 @@ def _client(scheduler: Any) -> tuple[Any, bool]:
         raise InputError("the Dask backend needs dask.distributed: pip install 'neurograph[dask]'") from exc
     if isinstance(scheduler, Client):
         return scheduler, False
-    return Client(scheduler), True
+    try:
+        return Client(scheduler), True
+    except (ValueError, OSError, TimeoutError) as exc:  # a malformed address, nothing listening there
+        from ..errors import InputError
+
+        raise InputError(f"cannot connect to the Dask scheduler {scheduler!r} ({type(exc).__name__}: {exc}); check "
+                         "the address (tcp://host:port, as the scheduler prints it) and that the scheduler runs") from None
 
 
 def run_dask(tasks: Iterable[Task], out_dir: str, options: dict, on_result: Callable[[dict], None],

@@ -174,11 +174,14 @@ def read_manifest(path: str | os.PathLike) -> list[Task]:
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise InputError(f"manifest not found: {path}")
+    dtype = {c: str for c in ("id", "label", "units", "voxel_size", "path", "synapses", "synapse_voxel_size",
+                              "source", "segment_id", "dataset")}
     try:
-        table = pd.read_csv(path, dtype={"id": str, "label": str, "units": str, "voxel_size": str,
-                                         "path": str, "synapses": str, "synapse_voxel_size": str,
-                                         "source": str, "segment_id": str, "dataset": str})
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        try:
+            table = pd.read_csv(path, dtype=dtype)
+        except UnicodeDecodeError:  # Excel and older tools write Latin-1 / cp1252
+            table = pd.read_csv(path, dtype=dtype, encoding="latin-1")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(f"{path}: not a readable CSV manifest ({type(exc).__name__}: {exc})") from exc
     table.columns = [str(c).strip().lower() for c in table.columns]
     layered = {"source", "segment_id"} <= set(table.columns)

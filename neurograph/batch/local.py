@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import signal
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -25,6 +26,9 @@ from .worker import apply_limits, child_environment, crash_status, process_one
 
 
 def _child(task: Task, out_dir: str, options: dict, memory_limit: int | None, conn: Any) -> None:
+    # Ctrl-C reaches the whole process group: the parent stops the run and kills its workers, which
+    # must not each print a traceback of their own
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     apply_limits(memory_limit)
 
     def send(message: tuple) -> None:

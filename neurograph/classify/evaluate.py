@@ -13,7 +13,7 @@ from sklearn.metrics import balanced_accuracy_score, confusion_matrix, f1_score
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 
-from ..errors import InputError
+from ..errors import InputError, check_number
 from .hierarchical import HierarchicalClassifier
 from .pipeline import DEFAULT_MODEL, label_array, build_pipeline, feature_matrix, fit_labels, training_matrix
 
@@ -103,6 +103,9 @@ def cross_validate(features: pd.DataFrame, labels: Any, groups: Sequence | None 
     -------
     CVResult
     """
+    n_splits = check_number(n_splits, "n_splits", integer=True)
+    if n_splits < 2:
+        raise InputError(f"n_splits must be at least 2 (folds of cross-validation), got {n_splits}")
     y = label_array(labels, features)
     X = training_matrix(features.drop(columns=[c for c in (labels, coarse) if isinstance(c, str)]))
     cv = None if coarse is None else label_array(coarse, features).to_numpy()

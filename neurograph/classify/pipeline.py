@@ -78,6 +78,10 @@ def build_pipeline(model: str = DEFAULT_MODEL, random_state: int = 0, **params: 
     ])
 
 
+#: text that means a missing value in a feature table read from CSV
+_MISSING_WORDS = ("", "nan", "na", "n/a", "none", "null", "<na>")
+
+
 def feature_matrix(features: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.DataFrame:
     """The numeric feature columns of a table, as float (``columns`` fixes their order).
 
@@ -97,7 +101,8 @@ def feature_matrix(features: pd.DataFrame, columns: Sequence[str] | None = None)
     Raises
     ------
     InputError
-        Not a DataFrame, no numeric columns, or (with ``columns``) columns missing.
+        Not a DataFrame, no numeric columns, or (with ``columns``) columns missing or holding
+        text that is not a number.
     """
     if not isinstance(features, pd.DataFrame):
         raise InputError(f"features must be a pandas DataFrame (one row per neuron), got {type(features).__name__}")
@@ -106,7 +111,20 @@ def feature_matrix(features: pd.DataFrame, columns: Sequence[str] | None = None)
         if missing:
             raise InputError(f"the feature table lacks {len(missing)} column(s) the model was trained on "
                              f"(first: {missing[:5]}); compute features with the same neurograph version and groups")
-        return features[list(columns)].apply(pd.to_numeric, errors="coerce").astype(float)
+        table = features[list(columns)]
+        numbers = table.apply(pd.to_numeric, errors="coerce").astype(float)
+        def text(c):  # values that are neither numbers nor a spelling of "missing"
+            words = table[c].astype(str).str.strip().str.lower()
+            return numbers[c].isna() & table[c].notna() & ~words.isin(_MISSING_WORDS)
+
+        lost = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c]) and bool(text(c).any())]
+        if lost:
+            c = lost[0]
+            bad = table[c][text(c)].iloc[0]
+            raise InputError(f"{len(lost)} feature column(s) the model needs hold text that is not a number (first: "
+                             f"{c!r} = {bad!r}; all: {lost[:10]}): the table was written with decimal commas, "
+                             "or the columns are not neurograph features; fix the values (NaN is allowed)")
+        return numbers
     numeric = features.select_dtypes(include=[np.number, "bool"])
     if numeric.shape[1] == 0:
         raise InputError("the feature table has no numeric columns")
@@ -285,6 +303,8 @@ def predict(model: Pipeline, features: pd.DataFrame) -> pd.DataFrame:
         one ``p_<class>`` column per class.
     """
     X = feature_matrix(features, list(model.feature_names_in_))
+    if len(X) == 0:
+        raise InputError("the feature table has no rows to predict")
     proba = model.predict_proba(X)
     classes = [str(c) for c in model.classes_]
     out = pd.DataFrame(proba, index=features.index, columns=[f"p_{c}" for c in classes])

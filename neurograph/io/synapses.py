@@ -25,13 +25,14 @@ Column names are recognised automatically for the common layouts:
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from ..datasets import get_profile, synapse_columns_for
-from ..errors import InputError
+from ..errors import DataWarning, InputError
 from .units import resolve_unit
 
 #: candidate column names, in order of preference
@@ -57,7 +58,10 @@ def _read(table) -> pd.DataFrame:
             if lower.endswith((".feather", ".ftr")):
                 return pd.read_feather(path)
             sep = "\t" if lower.endswith((".tsv", ".tab")) else ","
-            return pd.read_csv(path, sep=sep)
+            try:
+                return pd.read_csv(path, sep=sep)
+            except UnicodeDecodeError:  # Excel and older tools write Latin-1 / cp1252
+                return pd.read_csv(path, sep=sep, encoding="latin-1")
         except (ValueError, OSError, ImportError) as exc:
             raise InputError(f"cannot read synapse table {path}: {exc}; give a CSV, TSV or Parquet file") from exc
     if isinstance(table, Mapping):
@@ -153,6 +157,11 @@ def load_synapses(table, voxel_size: float | Sequence[float] | None = None,
     InputError
         Missing or ambiguous columns, unknown direction values, NaN/inf coordinates, a bad
         voxel size or an empty table.
+
+    Warns
+    -----
+    DataWarning
+        Rows that repeat a synapse id: each row still counts as one synapse.
     """
     voxel_size = synapse_voxel_size(table, voxel_size, dataset)
     if columns is None and dataset is not None:
@@ -200,6 +209,13 @@ def load_synapses(table, voxel_size: float | Sequence[float] | None = None,
     direction = _directions(df[dcol], dcol)
     idcol = columns.get("id") or _find(df, ID_NAMES)
     ids = df[idcol].to_numpy() if idcol is not None else np.arange(len(df))
+    if idcol is not None:
+        repeated = pd.Series(ids)[pd.Series(ids).duplicated() & pd.Series(ids).notna()]
+        if len(repeated):
+            warnings.warn(f"{len(repeated)} synapse row(s) repeat an id of column {idcol!r} (first: "
+                          f"{repeated.iloc[0]!r}); each row counts as one synapse (a table concatenated twice, or "
+                          "one row per partner of a polyadic synapse?): if each id is one synapse, drop the copies "
+                          f"first (table.drop_duplicates({idcol!r}))", DataWarning, stacklevel=2)
     rest = df.drop(columns=[c for c in [dcol, *xyz, idcol] if c is not None])
     rest = rest.loc[:, [not str(c).startswith("Unnamed") for c in rest.columns]]
     rest = rest.drop(columns=[c for c in ("x", "y", "z", "direction", "prepost", "synapse_id") if c in rest.columns])
