@@ -7,14 +7,16 @@ Datasets shrink differently in preparation, so the same cell type measures longe
 connectome than in another. Here the FAFB projection neurons stand for both datasets: the
 lineage classifier (default features and model, 5-fold CV) is trained on the clean training folds
 and predicts the held-out neurons scaled by 1.2 or 1/1.2 (:func:`neurograph.perturb.scale`,
-features recomputed; tables cached as ``scale_shift_<factor>.parquet``), for two target sets:
-all held-out neurons, and only those of three lineages (adPN, lPN, lvPN: another mix of types
-than the training set, as in issue #11's test on another connectome). Per fold and target set the
-scale is estimated without labels (:func:`neurograph.classify.estimate_scale`, target against the
-training folds) and undone in two ways: every length column divided by it (cheap, approximate:
+features recomputed; tables cached as ``scale_shift_<factor>.parquet``), for three target sets:
+all held-out neurons, only those of three lineages (adPN, lPN, lvPN: another mix of types
+than the training set, as in issue #11's test on another connectome), and each lineage's held-out
+neurons alone (a study of one cell type). Per fold and target set the scale is estimated without
+labels (:func:`neurograph.classify.estimate_scale`, target against the training folds; each neuron
+matched by shape to its nearest training neurons, the default, and whole-table medians,
+``neighbours=None``) and undone in two ways: every length column divided by it (cheap, approximate:
 cable in fixed-radius shells does not scale so), and the neurons rescaled by its inverse with
 their features recomputed (exact; fold seed 0 only). Last, the five hemibrain DA1 lPNs: their
-estimate (five neurons of one type, where the estimate measures the type) and the lineage after
+estimate by both estimators and the lineage after
 rescaling.
 """
 
@@ -39,7 +41,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from classify import _Tee  # noqa: E402
 from transfer import FAFB, OUT, cache_path, hemibrain_neurons, tasks, usable  # noqa: E402
 
-warnings.filterwarnings("ignore")  # incl. estimate_scale's DataWarning: the 3-lineage folds hold ~40 neurons
+warnings.filterwarnings("ignore")  # incl. estimate_scale's DataWarning: a fold holds 5-20 neurons of a lineage
 SCALES = (1.2, 1 / 1.2)
 THREE = ("adPN", "lPN", "lvPN")
 SEEDS = (0, 1, 2)
@@ -89,49 +91,57 @@ def main() -> int:
         scaled[1.0] = clean[cols]
         print(f"== FAFB lineage ({len(y)} neurons, {y.nunique()} lineages), trained on clean training folds, held-out "
               "neurons scaled; balanced accuracy, mean of fold seeds "
-              f"{SEEDS} (exact rescaling: seed 0); estimated scale per fold [min-max]")
+              f"{SEEDS} (exact rescaling: seed 0); estimated scale per fold and target set [min-max]; estimators: "
+              "'matched' (default: each neuron against its 10 nearest training neurons in shape) and 'plain' "
+              "(neighbours=None: whole-table medians)")
         for factor in (1.0, *SCALES):
-            for target in ("all", "three"):
-                acc = {k: [] for k in ("none", "divided", "rescaled")}
-                est = []
-                for seed in SEEDS:
-                    pred = {k: pd.Series(index=y.index, dtype=object) for k in acc}
-                    held = []
-                    for tr, te in StratifiedKFold(5, shuffle=True, random_state=seed).split(y.index, y):
-                        train, test = y.index[tr], y.index[te]
-                        if target == "three":
-                            test = test[y.loc[test].isin(THREE)]
-                        held.extend(test)
-                        model = classify.train(clean.loc[train, cols], y.loc[train])
-                        X = scaled[factor].loc[test]
-                        s = classify.estimate_scale(X, clean.loc[train, cols])
-                        est.append(s)
-                        pred["none"][test] = classify.predict(model, X)["predicted"].to_numpy()
-                        pred["divided"][test] = classify.predict(model, X / s ** power)["predicted"].to_numpy()
-                        if seed == 0:
-                            Xr = table_at(list(test), factor / s, pool)[cols]
-                            pred["rescaled"][test] = classify.predict(model, Xr)["predicted"].to_numpy()
-                    for k in acc:
-                        if k != "rescaled" or seed == 0:
-                            acc[k].append(balanced_accuracy_score(y.loc[held], pred[k].loc[held].astype(str)))
-                label = "all held-out" if target == "all" else "adPN/lPN/lvPN only"
-                print(f"  x{factor:.3f} {label:18s} ({len(held)} neurons) | as measured "
-                      f"{np.mean(acc['none']):.3f} | lengths divided by the estimate {np.mean(acc['divided']):.3f} | "
-                      f"seed 0: as measured {acc['none'][0]:.3f}, neurons rescaled by the estimate "
-                      f"{acc['rescaled'][0]:.3f} | estimate {np.min(est):.3f}-{np.max(est):.3f}", flush=True)
+            for target in ("all", "three", "each"):
+                for how, k in (("matched", classify.align.NEIGHBOURS), ("plain", None)):
+                    acc = {m: [] for m in ("none", "divided", "rescaled")}
+                    est = []
+                    for seed in SEEDS:
+                        pred = {m: pd.Series(index=y.index, dtype=object) for m in acc}
+                        held = []
+                        for tr, te in StratifiedKFold(5, shuffle=True, random_state=seed).split(y.index, y):
+                            train, test = y.index[tr], y.index[te]
+                            if target == "three":
+                                test = test[y.loc[test].isin(THREE)]
+                            held.extend(test)
+                            model = classify.train(clean.loc[train, cols], y.loc[train])
+                            # the target sets whose scale is estimated: the held-out neurons together, or
+                            # each lineage's alone (a study of one cell type in a new dataset)
+                            sets = [test] if target != "each" else [test[y.loc[test] == lin] for lin in y.unique()]
+                            for part in sets:
+                                X = scaled[factor].loc[part]
+                                s = classify.estimate_scale(X, clean.loc[train, cols], neighbours=k)
+                                est.append(s)
+                                pred["none"][part] = classify.predict(model, X)["predicted"].to_numpy()
+                                pred["divided"][part] = classify.predict(model, X / s ** power)["predicted"].to_numpy()
+                                if seed == 0:
+                                    Xr = table_at(list(part), factor / s, pool)[cols]
+                                    pred["rescaled"][part] = classify.predict(model, Xr)["predicted"].to_numpy()
+                        for m in acc:
+                            if m != "rescaled" or seed == 0:
+                                acc[m].append(balanced_accuracy_score(y.loc[held], pred[m].loc[held].astype(str)))
+                    label = {"all": "all held-out", "three": "adPN/lPN/lvPN only", "each": "each lineage alone"}[target]
+                    print(f"  x{factor:.3f} {label:18s} ({len(held)} neurons) {how:7s} | as measured "
+                          f"{np.mean(acc['none']):.3f} | lengths divided by the estimate {np.mean(acc['divided']):.3f} | "
+                          f"seed 0: as measured {acc['none'][0]:.3f}, neurons rescaled by the estimate "
+                          f"{acc['rescaled'][0]:.3f} | estimate {np.min(est):.3f}-{np.max(est):.3f}", flush=True)
     model = classify.train(clean.loc[y.index, cols], y)
     print("== FAFB -> the 5 hemibrain DA1 lPNs (one type): lineage after rescaling by their own estimate")
     for source in ("skeleton", "mesh"):
         ids, neurons, _ = hemibrain_neurons(source)
         F = ng.neuron_features(neurons, groups=DEFAULT_GROUPS)
         F.index = ids
-        s = classify.estimate_scale(F.reindex(columns=cols), clean.loc[y.index, cols])  # the training neurons
-        G = ng.neuron_features([perturb.scale(n, 1 / s) for n in neurons], groups=DEFAULT_GROUPS)
-        G.index = ids
         before = classify.predict(model, F.reindex(columns=cols))["predicted"]
-        after = classify.predict(model, G.reindex(columns=cols))["predicted"]
-        print(f"  from {source:8s}: estimate {s:.3f}; lPN {int((before == 'lPN').sum())}/5 as measured "
-              f"{before.tolist()}, {int((after == 'lPN').sum())}/5 rescaled {after.tolist()}")
+        for how, k in (("matched", classify.align.NEIGHBOURS), ("plain", None)):
+            s = classify.estimate_scale(F.reindex(columns=cols), clean.loc[y.index, cols], neighbours=k)  # the training neurons
+            G = ng.neuron_features([perturb.scale(n, 1 / s) for n in neurons], groups=DEFAULT_GROUPS)
+            G.index = ids
+            after = classify.predict(model, G.reindex(columns=cols))["predicted"]
+            print(f"  from {source:8s} {how:7s}: estimate {s:.3f}; lPN {int((before == 'lPN').sum())}/5 as measured "
+                  f"{before.tolist()}, {int((after == 'lPN').sum())}/5 rescaled {after.tolist()}")
     print(f"total {time.perf_counter() - t0:.0f} s")
     return 0
 

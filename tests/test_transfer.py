@@ -18,14 +18,18 @@ from neurograph.skeleton.resample import prune_twigs, resample
 N_TREES = 10
 
 
-def random_tree(seed: int) -> ng.Neuron:
+def random_tree(seed: int, kind: dict | None = None) -> ng.Neuron:
     """A soma with 1-4 stems of random binary trees: lengths, angles, depth and node spacing
-    vary between seeds so that feature values spread over the set (nm, spacing ~0.5 µm)."""
+    vary between seeds so that feature values spread over the set (nm, spacing ~0.5 µm).
+    ``kind`` fixes ``depth``, ``seg_um`` (µm) and ``spread`` instead (a cell type: the rest still
+    varies with the seed)."""
     rng = np.random.default_rng(seed)
     pts, par = [np.zeros(3)], [-1]
     depth = int(rng.integers(3, 6))
     seg_um = rng.uniform(8, 40)
     spread = rng.uniform(0.3, 1.2)
+    if kind:
+        depth, seg_um, spread = kind["depth"], kind["seg_um"] * rng.uniform(0.9, 1.1), kind["spread"]
 
     def grow(node: int, direction: np.ndarray, level: int) -> None:
         length = seg_um * 1e3 * rng.uniform(0.5, 1.5) * (0.8 ** level)
@@ -416,22 +420,49 @@ def test_estimate_scale_measures_the_tissue_factor(trees):
     groups = ["morphology", "branches", "sholl", "arbors"]
     clean = ng.neuron_features(trees, groups=groups)
     large = ng.neuron_features([perturb.scale(t, 1.25) for t in trees], groups=groups)
-    with pytest.warns(DataWarning, match="mix of cell types"):
-        assert classify.estimate_scale(clean, clean) == 1.0
-        assert abs(classify.estimate_scale(large, clean) / 1.25 - 1) < 0.02
-        assert abs(classify.estimate_scale(clean, large) * 1.25 - 1) < 0.02
+    assert abs(classify.estimate_scale(large, clean) / 1.25 - 1) < 0.02  # matched by shape (default)
+    with pytest.warns(DataWarning, match="mix of cell types"):  # whole-table medians
+        assert classify.estimate_scale(clean, clean, neighbours=None) == 1.0
+        assert abs(classify.estimate_scale(large, clean, neighbours=None) / 1.25 - 1) < 0.02
+        assert abs(classify.estimate_scale(clean, large, neighbours=None) * 1.25 - 1) < 0.02
         # not a single column's ratio: total length alone reads 1.285 here
-        assert abs(classify.estimate_scale(large, clean) - large.total_length.median() / clean.total_length.median()) > 0.01
+        assert abs(classify.estimate_scale(large, clean, neighbours=None)
+                   - large.total_length.median() / clean.total_length.median()) > 0.01
         broken = large.copy()
         broken.iloc[0] = np.inf  # a row of inf and NaN values is no length
         broken.iloc[1] = np.nan
-        assert abs(classify.estimate_scale(broken, clean, min_positive=0.7) / 1.25 - 1) < 0.05
+        assert abs(classify.estimate_scale(broken, clean, min_positive=0.7, neighbours=None) / 1.25 - 1) < 0.05
+    assert abs(classify.estimate_scale(broken, clean, min_positive=0.7) / 1.25 - 1) < 0.05
     with pytest.raises(InputError, match="length columns"):
         classify.estimate_scale(clean[["n_tips"]], clean[["n_tips"]])
     with pytest.raises(InputError, match="DataFrames"):
         classify.estimate_scale(clean.to_numpy(), clean)
     with pytest.raises(InputError, match="min_positive"):
         classify.estimate_scale(large, clean, min_positive=float("nan"))
+
+
+def test_estimate_scale_matches_neurons_by_shape():
+    """Small bushy cells of one type, 1.25x larger, against a reference of that type and a large
+    sparse one: matched by shape the estimate is ~1.25; whole-table medians mistake the type for
+    the tissue (the new table's type is smaller than the reference's mix)."""
+    from neurograph import classify
+    from neurograph.errors import DataWarning, InputError
+
+    groups = ["morphology", "branches", "sholl", "arbors"]
+    bushy, sparse = dict(depth=4, seg_um=25, spread=1.0), dict(depth=2, seg_um=60, spread=0.4)
+    reference = ng.neuron_features([random_tree(s, bushy) for s in range(12)]
+                                   + [random_tree(s, sparse) for s in range(12, 24)], groups=groups)
+    new = ng.neuron_features([perturb.scale(random_tree(s, bushy), 1.25) for s in range(100, 112)], groups=groups)
+    assert abs(classify.estimate_scale(new, reference) / 1.25 - 1) < 0.05
+    with pytest.warns(DataWarning, match="mix of cell types"):
+        assert classify.estimate_scale(new, reference, neighbours=None) / 1.25 < 0.85  # 0.99 here
+    with pytest.warns(DataWarning, match="several neurons"):
+        assert abs(classify.estimate_scale(new.iloc[:3], reference) / 1.25 - 1) < 0.1
+    with pytest.raises(InputError, match="neighbours"):
+        classify.estimate_scale(new, reference, neighbours=0)
+    shapeless = [c for c in new.columns if not ng.feature_table()["scale_free"].get(c, False)]
+    with pytest.raises(InputError, match="scale-free columns"):
+        classify.estimate_scale(new[shapeless], reference[shapeless])
 
 
 def test_stand_in_soma_follows_the_dataset_profile():

@@ -16,7 +16,8 @@ Pipelines are ``inf -> NaN``, median imputation, standard scaling and a classifi
 ``cross_validate``) trains a two-stage :class:`HierarchicalClassifier` instead: a coarse class first
 (e.g. spiny / aspiny), then the label with a model per coarse class (an option; never the default).
 :func:`estimate_scale` measures how much larger the neurons of a new dataset are than those of
-the training set (tissue shrinks differently per dataset; opt-in, for many neurons of mixed types).
+the training set (tissue shrinks differently per dataset; opt-in): each new neuron against the
+training neurons most like it in shape, so that a few neurons of one type are enough.
 """
 
 from .align import estimate_scale
