@@ -138,6 +138,9 @@ def extract(source: Any, voxel_size: float | Sequence[float] | None = None, name
         No unit for the mesh or the synapse table (see ``voxel_size``), or the mesh spans less
         than 1 µm or more than 10 mm once scaled to nm: ``voxel_size`` is wrong (all checked
         before any expensive step).
+    InputError
+        A synapse file that does not exist, or a ``pia`` that is not a non-zero direction
+        (checked before the mesh is loaded).
 
     Warns
     -----

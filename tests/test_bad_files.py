@@ -64,7 +64,10 @@ def test_an_swc_with_decimal_commas_is_refused(tmp_path):
     comma.write_text(SWC.replace("0.5", "0,5"))
     with pytest.raises(FormatError, match="decimal commas"):
         ng.load_swc(comma, units="um")
-    # comma-separated files stay readable
+    # comma-separated files stay readable, and so does a comma in a column after the seventh
+    extra = tmp_path / "extra.swc"
+    extra.write_text("\n".join(f"{ln} 3,4" for ln in SWC.splitlines()) + "\n")
+    assert ng.load_swc(extra, units="um").skeleton.n_nodes == 9
     csv = tmp_path / "csv.swc"
     csv.write_text("\n".join(",".join(ln.split()) for ln in SWC.splitlines()) + "\n")
     assert ng.load_swc(csv, units="um").skeleton.n_nodes == 9
@@ -80,7 +83,7 @@ def test_two_somata_in_one_swc_tree_are_cut_apart_with_a_warning(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error", DataWarning)
         assert _cable_um(ng.load_swc(one, units="um")) == pytest.approx(91.2, abs=0.1)
-    with pytest.warns(DataWarning, match="2 somata .* share one tree.*split_somas"):
+    with pytest.warns(DataWarning, match="2 somata .* share 1 tree.*1 link.*split_somas"):
         n = ng.load_swc(two, units="um")
     assert len(n.somas) == 2 and _cable_um(n) < 91.2 - 5
 
@@ -166,6 +169,44 @@ def test_the_batch_store_keeps_integer_ids_with_missing_values():
         got = store._read_parts(out, "synapses", ["a", "b"])
     assert got["pid"].tolist() == [864691135510518225, pd.NA, 864691135510518226]
     assert got["n"].dtype == np.int64
+
+
+def test_a_batch_folder_resumed_across_versions_stays_readable():
+    """Parts of earlier versions hold integer columns with gaps as float64; merged with new int64
+    parts holding 18-digit ids, Arrow refused the folder (review of the change)."""
+    import tempfile
+
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from neurograph.batch import store
+
+    with tempfile.TemporaryDirectory() as out:
+        store.make_layout(out)
+        pq.write_table(pa.table({"neuron": ["a", "a"], "pid": [864691135510518272.0, np.nan]}),
+                       store.output_path(out, "synapses", "a"))  # as written before
+        store.write_table(out, "synapses", "b", pd.DataFrame(
+            {"neuron": ["b", "b"], "pid": pd.array([864691135510518226, None], dtype="Int64")}))
+        got = store._read_parts(out, "synapses", ["a", "b"])
+        assert got["pid"].tolist() == [864691135510518272, pd.NA, 864691135510518226, pd.NA]
+        pq.write_table(pa.table({"neuron": ["c"], "pid": [0.5]}), store.output_path(out, "synapses", "c"))
+        assert store._read_parts(out, "synapses", ["b", "c"])["pid"].dtype == np.float64  # not whole: floats
+
+
+def test_a_table_arrow_cannot_hold_is_saved_as_csv(tmp_path):
+    """An object column of integers beyond int64 made Parquet raise OverflowError, and the save failed."""
+    import networkx as nx
+    import pandas as pd
+
+    from neurograph.io.saved import read_archive, write_archive
+
+    tables = {"huge": pd.DataFrame({"id": pd.Series([2 ** 70, 1], dtype=object)}),
+              "plain": pd.DataFrame({"id": pd.array([864691135510518225, None], dtype="Int64")})}
+    write_archive(tmp_path / "a.zip", {"name": "a"}, {}, nx.DiGraph(), tables)
+    back = read_archive(tmp_path / "a.zip")[3]
+    assert back["huge"]["id"].astype(str).tolist() == [str(2 ** 70), "1"]  # as CSV
+    pd.testing.assert_frame_equal(back["plain"], tables["plain"])  # as Parquet
 
 
 # ------------------------------------------------------------------------------------------ command line

@@ -427,6 +427,39 @@ class BatchResults:
         return load(output_path(self.out_dir, NEURON_FILES, neuron_id))
 
 
+def _align_numbers(parts: list) -> list:
+    """One type per numeric column across the parts: a column that is int64 in some parts and float64
+    in others (an integer column with missing values, which neurograph before format version 2 of
+    the store wrote as float64) becomes int64 where every float value is whole (NaN -> null), else
+    float64 everywhere; Arrow cannot merge them with 18-digit ids in the int64 parts."""
+    import numpy as np
+
+    kinds: dict[str, set] = {}
+    for t in parts:
+        for f in t.schema:
+            if not pa.types.is_null(f.type):
+                kinds.setdefault(f.name, set()).add(f.type)
+    for name, ts in kinds.items():
+        if len(ts) < 2 or not any(pa.types.is_integer(x) for x in ts) or not all(
+                pa.types.is_integer(x) or pa.types.is_floating(x) for x in ts):
+            continue
+        floats = [t.column(name).to_numpy() for t in parts
+                  if name in t.column_names and pa.types.is_floating(t.schema.field(name).type)]
+        with np.errstate(invalid="ignore"):
+            whole = all(np.all(np.isnan(v) | ((np.floor(v) == v) & (np.abs(v) < 2.0 ** 63))) for v in floats)
+        target = pa.int64() if whole else pa.float64()
+        for i, t in enumerate(parts):
+            if name not in t.column_names or t.schema.field(name).type == target:
+                continue
+            col = t.column(name)
+            if target == pa.int64():
+                col = pa.array(col.to_numpy(), from_pandas=True).cast(pa.int64())  # NaN -> null
+            else:
+                col = col.cast(pa.float64(), safe=False)
+            parts[i] = t.set_column(t.column_names.index(name), name, col)
+    return parts
+
+
 def _read_parts(out_dir: str, table: str, ids: list[str], threads: int = 8) -> pd.DataFrame:
     files = [output_path(out_dir, table, i) for i in ids]
     files = [f for f in files if os.path.exists(f)]
@@ -440,8 +473,12 @@ def _read_parts(out_dir: str, table: str, ids: list[str], threads: int = 8) -> p
             raise FormatError(f"{f} is not a readable Parquet file ({exc})") from exc
 
     with ThreadPoolExecutor(threads) as pool:
-        parts = list(pool.map(read, files))
-    merged = pa.concat_tables(parts, promote_options="permissive")
+        parts = _align_numbers(list(pool.map(read, files)))
+    try:
+        merged = pa.concat_tables(parts, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise FormatError(f"the parts of {os.path.join(out_dir, table)} hold one column with types that do not "
+                          f"merge ({exc}); write the folder again with one neurograph version") from exc
     frame = merged.to_pandas()
     for col in merged.schema:  # integers with missing values as nullable Int64, not rounded floats
         if pa.types.is_integer(col.type) and merged.column(col.name).null_count:

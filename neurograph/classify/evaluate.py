@@ -102,6 +102,12 @@ def cross_validate(features: pd.DataFrame, labels: Any, groups: Sequence | None 
     Returns
     -------
     CVResult
+
+    Raises
+    ------
+    InputError
+        ``n_splits`` below 2, fewer than two classes, a class smaller than ``n_splits`` (pass
+        ``min_class_size``), ``groups`` of another length, or a pipeline with ``coarse``.
     """
     n_splits = check_number(n_splits, "n_splits", integer=True)
     if n_splits < 2:

@@ -301,6 +301,12 @@ def predict(model: Pipeline, features: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         Index as ``features``; ``predicted`` (class), ``probability`` (of that class) and
         one ``p_<class>`` column per class.
+
+    Raises
+    ------
+    InputError
+        The table lacks a training column, holds text that is not a number in one
+        (:func:`feature_matrix`), or has no rows.
     """
     X = feature_matrix(features, list(model.feature_names_in_))
     if len(X) == 0:

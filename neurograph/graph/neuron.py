@@ -325,7 +325,7 @@ class Neuron:
         return f"Neuron({self.name!r}: {self.n_somas} soma(s), {n_branches} branches, {self._skeleton.n_nodes} skeleton nodes)"
 
     def save(self, path: str | os.PathLike) -> None:
-        """Save to a zip archive of JSON, NPZ and CSV (see :func:`neurograph.graph.saved.save_neuron`).
+        """Save to a zip archive of JSON, NPZ and Parquet (see :func:`neurograph.graph.saved.save_neuron`).
 
         Parameters
         ----------

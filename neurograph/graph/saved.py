@@ -18,7 +18,7 @@ from .neuron import Neuron
 
 
 def save_neuron(neuron, path: str | os.PathLike) -> None:
-    """Save a neuron to a zip archive of JSON, NPZ and CSV (format in :mod:`neurograph.io.saved`).
+    """Save a neuron to a zip archive of JSON, NPZ and Parquet (format in :mod:`neurograph.io.saved`).
 
     Parameters
     ----------

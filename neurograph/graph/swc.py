@@ -62,6 +62,17 @@ def swc_skeleton(table: pd.DataFrame, soma_radius: float | None = None,
     somas : list of Soma
         One per soma node, ``faces`` empty. Radius 0 when neither the file nor
         ``soma_radius`` gives one (then branches start at the soma centre).
+
+    Warns
+    -----
+    DataWarning
+        Several somata in one tree: the links between them that the re-rooting cuts (half-way
+        along the cable between two somata) are named.
+
+    Raises
+    ------
+    FormatError
+        An empty table, or parent links with a cycle.
     """
     if len(table) == 0:
         raise FormatError(f"{name}: the SWC table has no nodes")
@@ -152,10 +163,12 @@ def swc_skeleton(table: pd.DataFrame, soma_radius: float | None = None,
         file_id = np.empty(m, np.int64)
         file_id[new_id] = ids  # a soma group: one of its nodes
         links = ", ".join(f"{file_id[i]}-{file_id[j]}" for i, j in zip(a[cut][:5], b[cut][:5]))
-        warnings.warn(f"{name}: {int(cut.sum()) + 1} somata (type-1 nodes not joined to each other) share one tree; "
-                      f"every soma becomes a root, so the tree was cut between them at {int(cut.sum())} link(s) "
-                      f"half-way along the cable (node ids {links}), and that cable is no longer joined. A merged "
-                      "skeleton, or a node mislabelled as soma? Fix the types, or cut at the evidence with "
+        per_tree = np.bincount(comp[:k])
+        shared = per_tree[per_tree > 1]
+        warnings.warn(f"{name}: {int(shared.sum())} somata (type-1 nodes not joined to each other) share "
+                      f"{len(shared)} tree(s); every soma becomes a root, so {int(cut.sum())} link(s) between them "
+                      f"were cut half-way along the cable (node ids {links}), and that cable is no longer joined. A "
+                      "merged skeleton, or a node mislabelled as soma? Fix the types, or cut at the evidence with "
                       "neurograph.split_somas / neurograph.proofread", DataWarning, stacklevel=3)
     skeleton = Skeleton(vertices, new_parent, new_radius, None, np.arange(k, dtype=np.int64), node_type)
     return skeleton, somas
@@ -218,6 +231,9 @@ def load_swc(path: str | os.PathLike, units: str | None = None, voxel_size: floa
     UnitsWarning
         The tree spans less than 1 µm or more than 100 mm, or a soma's radius is over 100 µm
         or under 0.5 µm, in the given units: ``units`` is probably wrong.
+    DataWarning
+        Several somata (type-1 nodes not joined to each other) in one tree: every soma becomes a
+        root, so the tree is cut between them (:func:`swc_skeleton`).
 
     Raises
     ------

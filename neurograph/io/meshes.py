@@ -144,15 +144,18 @@ def _read_plain_obj(path: str) -> tuple[np.ndarray, np.ndarray] | None:
 _ZERO_BASED = ("{path}: a face uses vertex index 0, but OBJ indices start at 1 (a file written with 0-based "
                "indices, e.g. from numpy without +1): every face would join the wrong vertices; write the faces "
                "as index + 1")
-#: a vertex index 0 on a face line ("f 0 1 2", "f 0/1/1 ...")
-_ZERO_INDEX = re.compile(rb"(?m)^f[ \t][^\n]*?(?<=[ \t])0(?=[/ \t\r\n]|$)")
+#: a field that is 0 or starts with vertex index 0 ("0", "0/1/1", "0//1"); checked for a face line
+_ZERO_FIELD = re.compile(rb"[ \t]0(?=[/ \t\r\n]|$)")
 
 
 def _refuse_zero_based_obj(path: str) -> None:
     """A MeshError for an OBJ file with vertex index 0 on a face line: trimesh would read index 0
     as the last vertex (a negative index) and every face of a 0-based file would be wrong."""
     with open(path, "rb") as fh:
-        if _ZERO_INDEX.search(fh.read()):
+        text = fh.read()
+    for match in _ZERO_FIELD.finditer(text):  # rare outside faces: coordinates are written "0.0"
+        line = text.rfind(b"\n", 0, match.start()) + 1
+        if text[line:line + 2] in (b"f ", b"f\t"):
             raise MeshError(_ZERO_BASED.format(path=path))
 
 
@@ -352,7 +355,8 @@ def load_mesh(source: Any, voxel_size: float | Sequence[float] | None = None, se
         what to pass.
     MeshError
         Missing, empty, unreadable or truncated files; NaN/inf coordinates; face indices
-        out of range; meshes whose faces all have zero area; a segment missing from a
+        out of range; an OBJ file with vertex index 0 on a face line (OBJ counts from 1);
+        meshes whose faces all have zero area; a segment missing from a
         precomputed layer (:class:`InputError`), undecodable layer data (:class:`FormatError`),
         reads that kept failing (:class:`~neurograph.errors.SourceError`).
     """

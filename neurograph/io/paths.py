@@ -86,8 +86,18 @@ def voxel_arg(values: Sequence[float] | None, flag: str) -> float | list[float] 
 
 
 def temporary_name(path: str) -> str:
-    """A hidden name beside ``path`` for writing it atomically: ``.<name>.<pid>-<hex>.tmp``
-    (:func:`is_temporary` recognises it)."""
+    """A hidden name beside ``path`` for writing it atomically.
+
+    Parameters
+    ----------
+    path : str
+        The file to be written.
+
+    Returns
+    -------
+    str
+        ``<folder>/.<name>.<pid>-<8 hex>.tmp``, which :func:`is_temporary` recognises.
+    """
     folder, name = os.path.split(path)
     return os.path.join(folder, f".{name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
 
@@ -97,8 +107,19 @@ _TEMPORARY = re.compile(r"(^\..*\.\d+-[0-9a-f]{8}\.tmp$)|(\.tmp-\d+$)")
 
 
 def is_temporary(name: str) -> bool:
-    """Whether a file name is a temporary file neurograph writes (not a user's name that merely
-    contains ``.tmp-``: batch ids may)."""
+    """Whether a file name is a temporary file neurograph writes.
+
+    Parameters
+    ----------
+    name : str
+        A file name (no folder).
+
+    Returns
+    -------
+    bool
+        True for :func:`temporary_name`'s names and ``<name>.tmp-<pid>`` (earlier versions'); not
+        for a user's name that merely contains ``.tmp-`` (batch ids may).
+    """
     return bool(_TEMPORARY.search(name))
 
 

@@ -13,8 +13,10 @@ Members
     The branch graph as networkx node-link JSON (node attributes are scalars).
 ``branches.parquet``, ``synapses.parquet``, ``spines.parquet`` ...
     The per-branch feature table and, when present, the synapse, spine and cut tables, as
-    Parquet (``pandas.read_parquet`` reads them without neurograph): every column keeps its
-    type, a user's too (18-digit partner ids with a missing value, text ids such as ``"007"``).
+    Parquet (``pandas.read_parquet`` reads them without neurograph): numbers, text, booleans and
+    nullable integers keep their type, a user's too (18-digit partner ids with a missing value,
+    text ids such as ``"007"``); Python objects in a column come back as Arrow holds them (a dict
+    as a struct, ``NaN`` in a column of objects as ``None``).
     A table Arrow cannot hold (mixed Python objects in a column) is written as ``<name>.csv``.
     Archives of format version 1 hold every table as CSV; they are still read.
 """
@@ -95,7 +97,7 @@ def _table_bytes(name: str, table: pd.DataFrame) -> tuple[str, bytes]:
     buf = io.BytesIO()
     try:
         table.to_parquet(buf)
-    except (pa.ArrowException, ValueError, TypeError):  # e.g. a column of mixed Python objects
+    except (pa.ArrowException, ValueError, TypeError, OverflowError):  # mixed Python objects, ints > 2**63
         return f"{name}.csv", table.to_csv().encode()
     return f"{name}.parquet", buf.getvalue()
 

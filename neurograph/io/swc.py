@@ -94,7 +94,7 @@ def _parse(lines: list[str], numbers: list[int], path: str) -> np.ndarray:
             pass  # the slow path below finds and names the bad line
     for k, ln in enumerate(lines):
         words = ln.split()
-        if len(words) >= 6 and any(_DECIMAL_COMMA.search(w) for w in words):
+        if len(words) >= 6 and any(_DECIMAL_COMMA.search(w) for w in words[:7]):  # extra columns are the user's
             raise FormatError(f"{path}, line {numbers[k]}: a comma inside a number of a space-separated line "
                               f"({ln[:80]!r}): decimal commas (a European-locale export)? SWC numbers use a "
                               "decimal point; convert the file (e.g. replace ',' by '.')")
@@ -173,8 +173,9 @@ def read_swc(path: str | os.PathLike, units: str, voxel_size: float | Sequence[f
     Raises
     ------
     FormatError
-        Missing or empty file, lines with fewer than 7 fields or non-numeric values,
-        duplicate node ids, parents that are not in the file, a node that is its own parent.
+        Missing or empty file, lines with fewer than 7 fields or non-numeric values, decimal
+        commas (``0,5`` in a space-separated line), duplicate node ids, parents that are not in
+        the file, a node that is its own parent.
     InputError
         Unknown ``units`` or a bad ``voxel_size``.
     """

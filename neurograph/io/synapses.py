@@ -212,8 +212,9 @@ def load_synapses(table, voxel_size: float | Sequence[float] | None = None,
     if idcol is not None:
         repeated = pd.Series(ids)[pd.Series(ids).duplicated() & pd.Series(ids).notna()]
         if len(repeated):
+            first = repeated.iloc[0].item() if hasattr(repeated.iloc[0], "item") else repeated.iloc[0]
             warnings.warn(f"{len(repeated)} synapse row(s) repeat an id of column {idcol!r} (first: "
-                          f"{repeated.iloc[0]!r}); each row counts as one synapse (a table concatenated twice, or "
+                          f"{first!r}); each row counts as one synapse (a table concatenated twice, or "
                           "one row per partner of a polyadic synapse?): if each id is one synapse, drop the copies "
                           f"first (table.drop_duplicates({idcol!r}))", DataWarning, stacklevel=2)
     rest = df.drop(columns=[c for c in [dcol, *xyz, idcol] if c is not None])
