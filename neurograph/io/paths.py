@@ -86,18 +86,9 @@ def voxel_arg(values: Sequence[float] | None, flag: str) -> float | list[float] 
 
 
 def temporary_name(path: str) -> str:
-    """A hidden name beside ``path`` for writing it atomically.
-
-    Parameters
-    ----------
-    path : str
-        The file to be written.
-
-    Returns
-    -------
-    str
-        ``<folder>/.<name>.<pid>-<8 hex>.tmp``, which :func:`is_temporary` recognises.
-    """
+    """The name (str) under which ``path`` (str, the file to be written) is written before it is
+    renamed into place: ``<folder>/.<name>.<pid>-<8 hex>.tmp``, hidden, unique per process and
+    call, and recognised by :func:`is_temporary`."""
     folder, name = os.path.split(path)
     return os.path.join(folder, f".{name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
 
