@@ -126,10 +126,12 @@ def estimate_scale(features: pd.DataFrame, reference: pd.DataFrame, min_positive
         return float(np.exp(np.nanmedian(ratio.to_numpy(float))))
     nearest = _nearest_in_shape(features, reference, shared, min_positive, neighbours)
     ref_len, new_len = ref[cols].to_numpy(float), new[cols].to_numpy(float)
+    per_neuron = np.empty(len(new_len))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices: columns a neighbourhood lacks
-        typical = np.nanmedian(ref_len[nearest], axis=1)  # (new neurons, columns)
-        per_neuron = np.nanmedian(np.log(new_len / typical), axis=1)
+        for i in range(0, len(new_len), 4096):  # blocks: (neurons, neighbours, columns) stays small
+            typical = np.nanmedian(ref_len[nearest[i:i + 4096]], axis=1)  # (neurons, columns)
+            per_neuron[i:i + 4096] = np.nanmedian(np.log(new_len[i:i + 4096] / typical), axis=1)
     if not np.isfinite(per_neuron).any():
         raise InputError("estimate_scale found no new neuron with a length value its reference neighbours also have")
     return float(np.exp(np.nanmedian(per_neuron)))
