@@ -72,7 +72,7 @@ def test_groups_match_numpy_unique(scale):
 
 def test_groups_survive_hash_collisions(monkeypatch):
     # every row hashed to the same key: the row-by-row check must notice and sort the rows
-    monkeypatch.setattr(clean_module, "_PRIMES", np.zeros(3, np.uint64))
+    monkeypatch.setattr(clean_module, "HASH_PRIMES", np.zeros(3, np.uint64))
     rng = np.random.default_rng(6)
     rows = rng.integers(0, 4, (300, 3)).astype(np.int64) * 2 ** 40
     first, inverse = first_occurrence_groups(rows)

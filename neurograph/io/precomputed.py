@@ -97,7 +97,19 @@ def layer_url(source: str | os.PathLike) -> str:
     return text
 
 
-def _cloudvolume():
+def cloudvolume_module() -> Any:
+    """The ``cloudvolume`` module (an optional dependency, imported on first use).
+
+    Returns
+    -------
+    module
+        ``cloudvolume``.
+
+    Raises
+    ------
+    InputError
+        cloud-volume is not installed: the message says what to install.
+    """
     try:
         import cloudvolume
     except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -197,7 +209,7 @@ def open_layer(source: str | os.PathLike, retries: int = 3, backoff: float = 1.0
     InputError
         No layer (no ``info``) at ``source``, or cloud-volume is not installed.
     """
-    cv = _cloudvolume()
+    cv = cloudvolume_module()
     url = layer_url(source)
 
     def _open():
@@ -212,7 +224,23 @@ def open_layer(source: str | os.PathLike, retries: int = 3, backoff: float = 1.0
                          "an 'info' file (pass the layer folder, e.g. precomputed://gs://bucket/seg)") from exc
 
 
-def _segment(segment_id: Any) -> int:
+def segment_id_of(segment_id: Any) -> int:
+    """``segment_id`` as a Python int, or an InputError unless it is an unsigned 64-bit integer.
+
+    Parameters
+    ----------
+    segment_id : int-like
+        A segment id as given (int, numpy integer, numeric string).
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    InputError
+        Not an integer, or outside [0, 2**64).
+    """
     try:
         value = int(segment_id)
     except (TypeError, ValueError) as exc:
@@ -307,7 +335,7 @@ def read_mesh(source: Any, segment_id: Any, lod: int = 0, retries: int = 3, back
     SourceError
         Transient read failures that persisted.
     """
-    sid = _segment(segment_id)
+    sid = segment_id_of(segment_id)
     cv = layer if layer is not None else open_layer(source, retries, backoff)
     meta = layer_info(cv)
     if not meta["mesh"]:
@@ -368,7 +396,7 @@ def read_skeleton(source: Any, segment_id: Any, retries: int = 3, backoff: float
     SourceError
         Transient read failures that persisted.
     """
-    sid = _segment(segment_id)
+    sid = segment_id_of(segment_id)
     cv = layer if layer is not None else open_layer(source, retries, backoff)
     if not cv.info.get("skeletons"):
         raise InputError(f"{source}: the layer has no skeletons (no 'skeletons' key in its info)")

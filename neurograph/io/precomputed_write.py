@@ -19,8 +19,8 @@ from ..errors import InputError
 from .paths import atomic_write_bytes
 from .precomputed import (
     VERTEX_ATTRIBUTES,
-    _cloudvolume,
-    _segment,
+    cloudvolume_module,
+    segment_id_of,
     open_layer,
 )
 
@@ -52,7 +52,7 @@ def create_layer(folder: str | os.PathLike, bounds_nm: Sequence[Sequence[float]]
     -------
     cloudvolume.CloudVolume
     """
-    cvmod = _cloudvolume()
+    cvmod = cloudvolume_module()
     folder = os.path.abspath(os.fspath(folder))
     url = "file://" + folder
     if os.path.isfile(os.path.join(folder, "info")):
@@ -100,8 +100,8 @@ def write_segment(cv, segment_id: int, vertices: np.ndarray, edges: np.ndarray,
     mesh : (vertices nm, faces), optional
         Written as a legacy mesh (one fragment, gzip-compressed).
     """
-    cvmod = _cloudvolume()
-    sid = _segment(segment_id)
+    cvmod = cloudvolume_module()
+    sid = segment_id_of(segment_id)
     declared = cv.skeleton.meta.info.get("vertex_attributes") or []
     missing = [a["id"] for a in declared if a["id"] not in attributes]
     if missing:

@@ -24,7 +24,8 @@ DEGENERATE_HEIGHT = 1e-8
 to the third) are not above this (nm) is degenerate (trimesh's ``nondegenerate(height=1e-8)``)."""
 
 _TABLE_BITS = 24
-_PRIMES = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9], dtype=np.uint64)
+#: odd 64-bit multipliers of the row hashes (also hash edges in :mod:`neurograph.mesh.resolution`)
+HASH_PRIMES = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9], dtype=np.uint64)
 
 
 def first_occurrence_groups(rows: np.ndarray, inverse: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
@@ -84,7 +85,7 @@ def _row_keys(rows: np.ndarray) -> tuple[np.ndarray, bool]:
     key = np.zeros(len(rows), np.uint64)
     with np.errstate(over="ignore"):
         for j in range(rows.shape[1]):
-            key ^= rows[:, j].astype(np.uint64) * _PRIMES[j]
+            key ^= rows[:, j].astype(np.uint64) * HASH_PRIMES[j]
             key ^= key >> np.uint64(29)
     return key, False
 

@@ -48,7 +48,7 @@ import numpy as np
 from numba import njit
 
 from ..errors import MeshError, check_number
-from .clean import _PRIMES  # the same odd 64-bit multipliers hash the edges here
+from .clean import HASH_PRIMES  # the same odd 64-bit multipliers hash the edges here
 from .clean import cross_norm
 from .quadric import FS_SCHEDULE, check_triangles, simplify
 
@@ -255,6 +255,6 @@ def _edges_pair_up(faces: np.ndarray) -> bool:
     with np.errstate(over="ignore"):
         for j in range(3):
             a, b = f[:, j], f[:, (j + 1) % 3]
-            forward += np.sum(((a * _PRIMES[0]) ^ (b * _PRIMES[1])) * _PRIMES[2], dtype=np.uint64)
-            reverse += np.sum(((b * _PRIMES[0]) ^ (a * _PRIMES[1])) * _PRIMES[2], dtype=np.uint64)
+            forward += np.sum(((a * HASH_PRIMES[0]) ^ (b * HASH_PRIMES[1])) * HASH_PRIMES[2], dtype=np.uint64)
+            reverse += np.sum(((b * HASH_PRIMES[0]) ^ (a * HASH_PRIMES[1])) * HASH_PRIMES[2], dtype=np.uint64)
     return bool(forward == reverse)
