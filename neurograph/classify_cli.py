@@ -14,9 +14,10 @@ import glob
 import os
 import sys
 import time
+from collections import Counter
 
 from .errors import InputError
-from .io.paths import check_output_file, check_output_folder
+from .io.paths import check_output_file, check_output_folder, read_text_table
 
 
 #: suffixes of the tables the commands read and write
@@ -55,10 +56,7 @@ def read_table(path: str):
         if suffix in (".parquet", ".pq"):
             return pd.read_parquet(path)
         sep = "\t" if suffix == ".tsv" else ","
-        try:
-            return pd.read_csv(path, index_col=0, sep=sep)
-        except UnicodeDecodeError:  # Excel and older tools write Latin-1 / cp1252
-            return pd.read_csv(path, index_col=0, sep=sep, encoding="latin-1")
+        return read_text_table(path, index_col=0, sep=sep)
     except InputError:
         raise
     except Exception as exc:  # pyarrow (ArrowInvalid, OSError) and pandas parser errors
@@ -134,8 +132,8 @@ def _features(args: argparse.Namespace) -> int:
     _check_table_output(args.output)
     voxel = voxel_arg(args.voxel_size, "--voxel-size")
     paths = list(dict.fromkeys(os.path.abspath(p) for p in _inputs(args.inputs)))  # a file given twice: once
-    stems = _stems(paths)
-    twice = sorted(set(stems[stems.duplicated()]))
+    names = Counter(_stem(p) for p in paths)
+    twice = sorted(n for n, k in names.items() if k > 1)
     if twice:
         raise InputError(f"{len(twice)} name(s) belong to several input files ({', '.join(twice[:4])}): the table's "
                          "rows are indexed by name; rename the files or run the folders separately")
@@ -172,13 +170,10 @@ def _features(args: argparse.Namespace) -> int:
     return 3 if failed else 0
 
 
-def _stems(paths: list[str]):
-    """File stem per path (``cell`` for ``a/cell.swc`` and ``b/cell.neuron.zip``), indexed by path."""
-    import pandas as pd
-
-    names = [os.path.basename(p) for p in paths]
-    return pd.Series([n[:-len(".neuron.zip")] if n.endswith(".neuron.zip") else os.path.splitext(n)[0]
-                      for n in names], index=paths)
+def _stem(path: str) -> str:
+    """A file's stem (``cell`` for ``a/cell.swc`` and ``b/cell.neuron.zip``)."""
+    name = os.path.basename(path)
+    return name[:-len(".neuron.zip")] if name.endswith(".neuron.zip") else os.path.splitext(name)[0]
 
 
 def _train(args: argparse.Namespace) -> int:

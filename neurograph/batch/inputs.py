@@ -45,6 +45,7 @@ import pandas as pd
 from ..datasets import get_profile
 from ..errors import InputError
 from ..io.meshes import MESH_SUFFIXES
+from ..io.paths import read_text_table
 
 SWC_SUFFIXES = (".swc",)
 INPUT_SUFFIXES = MESH_SUFFIXES + SWC_SUFFIXES
@@ -177,10 +178,7 @@ def read_manifest(path: str | os.PathLike) -> list[Task]:
     dtype = {c: str for c in ("id", "label", "units", "voxel_size", "path", "synapses", "synapse_voxel_size",
                               "source", "segment_id", "dataset")}
     try:
-        try:
-            table = pd.read_csv(path, dtype=dtype)
-        except UnicodeDecodeError:  # Excel and older tools write Latin-1 / cp1252
-            table = pd.read_csv(path, dtype=dtype, encoding="latin-1")
+        table = read_text_table(path, dtype=dtype)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(f"{path}: not a readable CSV manifest ({type(exc).__name__}: {exc})") from exc
     table.columns = [str(c).strip().lower() for c in table.columns]

@@ -29,6 +29,7 @@ import socket
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -429,11 +430,9 @@ class BatchResults:
 
 def _align_numbers(parts: list) -> list:
     """One type per numeric column across the parts: a column that is int64 in some parts and float64
-    in others (an integer column with missing values, which neurograph before format version 2 of
-    the store wrote as float64) becomes int64 where every float value is whole (NaN -> null), else
+    in others (an integer column with missing values, which earlier versions of neurograph wrote as
+    float64) becomes int64 where every float value is whole (NaN -> null), else
     float64 everywhere; Arrow cannot merge them with 18-digit ids in the int64 parts."""
-    import numpy as np
-
     kinds: dict[str, set] = {}
     for t in parts:
         for f in t.schema:

@@ -23,7 +23,7 @@ import sklearn
 from sklearn.pipeline import Pipeline
 
 from ..errors import FormatError, InputError
-from ..io.paths import atomic_write_bytes, temporary_name
+from ..io.paths import atomic_target, atomic_write_bytes
 from .hierarchical import HierarchicalClassifier
 
 FORMAT = "neurograph-classifier"
@@ -78,13 +78,8 @@ def save_model(model: Pipeline, path: str | os.PathLike, label: str | None = Non
             "model": type(model.steps[-1][1] if hasattr(model, "steps") else model).__name__, "sklearn_version": sklearn.__version__,
             "neurograph_version": __version__, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             **(extra or {})}
-    tmp = temporary_name(os.path.join(path, MODEL_FILE))
-    try:
+    with atomic_target(os.path.join(path, MODEL_FILE)) as tmp:
         sio.dump(model, tmp)
-        os.replace(tmp, os.path.join(path, MODEL_FILE))
-    finally:  # a full disk or an interrupt leaves no partial file behind
-        if os.path.exists(tmp):
-            os.remove(tmp)
     old = os.path.join(path, PICKLE_FILE)
     if os.path.isfile(old):  # a converted old model: its pickle must not be picked up again
         os.remove(old)

@@ -113,14 +113,14 @@ def feature_matrix(features: pd.DataFrame, columns: Sequence[str] | None = None)
                              f"(first: {missing[:5]}); compute features with the same neurograph version and groups")
         table = features[list(columns)]
         numbers = table.apply(pd.to_numeric, errors="coerce").astype(float)
-        def text(c):  # values that are neither numbers nor a spelling of "missing"
-            words = table[c].astype(str).str.strip().str.lower()
-            return numbers[c].isna() & table[c].notna() & ~words.isin(_MISSING_WORDS)
-
-        lost = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c]) and bool(text(c).any())]
+        # values that are neither numbers nor a spelling of "missing", per non-numeric column
+        text = {c: numbers[c].isna() & table[c].notna()
+                & ~table[c].astype(str).str.strip().str.lower().isin(_MISSING_WORDS)
+                for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])}
+        lost = [c for c, mask in text.items() if mask.any()]
         if lost:
             c = lost[0]
-            bad = table[c][text(c)].iloc[0]
+            bad = table[c][text[c]].iloc[0]
             raise InputError(f"{len(lost)} feature column(s) the model needs hold text that is not a number (first: "
                              f"{c!r} = {bad!r}; all: {lost[:10]}): the table was written with decimal commas, "
                              "or the columns are not neurograph features; fix the values (NaN is allowed)")

@@ -1,11 +1,13 @@
-"""Output paths: checks of those given on the command line (before any work is done), and
-atomic writes (a reader never sees half a file)."""
+"""Paths: checks of the outputs given on the command line (before any work is done), atomic
+writes (a reader never sees half a file), and text tables read whatever tool wrote them."""
 
 from __future__ import annotations
 
 import os
 import re
 import uuid
+from contextlib import contextmanager
+from typing import Iterator
 from typing import Sequence
 
 from ..errors import InputError
@@ -114,6 +116,31 @@ def is_temporary(name: str) -> bool:
     return bool(_TEMPORARY.search(name))
 
 
+@contextmanager
+def atomic_target(path: str) -> Iterator[str]:
+    """A temporary file name (:func:`temporary_name`) to write ``path`` through: renamed onto
+    ``path`` when the block ends, removed when it raises (a full disk or an interrupt leaves no
+    partial file behind).
+
+    Parameters
+    ----------
+    path : str
+        Destination file; its folder must exist. An existing file is replaced.
+
+    Yields
+    ------
+    str
+        The name to write to.
+    """
+    tmp = temporary_name(path)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
 def atomic_write_bytes(path: str, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file, fsync and ``os.replace``.
 
@@ -124,13 +151,30 @@ def atomic_write_bytes(path: str, data: bytes) -> None:
     data : bytes
         File content.
     """
-    tmp = temporary_name(path)
+    with atomic_target(path) as tmp, open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def read_text_table(path: str, **kwargs):
+    """``pandas.read_csv(path, **kwargs)``, in UTF-8 or, failing that, Latin-1 / cp1252 (what Excel
+    and older tools write).
+
+    Parameters
+    ----------
+    path : str
+        A CSV or TSV file.
+    **kwargs
+        Passed to :func:`pandas.read_csv` (``sep``, ``index_col``, ``dtype`` ...).
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    import pandas as pd
+
     try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        return pd.read_csv(path, **kwargs)
+    except UnicodeDecodeError:
+        return pd.read_csv(path, encoding="latin-1", **kwargs)

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FormatError
-from .paths import temporary_name
+from .paths import atomic_target
 
 FORMAT = "neurograph-neuron"
 VERSION = 2  # 2: tables as Parquet (1: CSV, still read)
@@ -70,23 +70,16 @@ def write_archive(path: str | os.PathLike, meta: dict, arrays: dict[str, np.ndar
     None
     """
     path = os.fspath(path)
-    tmp = temporary_name(path)
     buf = io.BytesIO()
     np.savez_compressed(buf, **{k: np.asarray(v) for k, v in arrays.items() if v is not None})
-    try:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr("meta.json", json.dumps({"format": FORMAT, "version": VERSION, **meta},
-                                                default=_json_default, indent=1))
-            zf.writestr("arrays.npz", buf.getvalue())
-            zf.writestr("graph.json", json.dumps(nx.node_link_data(graph, edges="edges"), default=_json_default))
-            for name, table in tables.items():
-                if table is not None:
-                    member, data = _table_bytes(name, table)
-                    zf.writestr(member, data)
-        os.replace(tmp, path)
-    finally:  # a full disk or an interrupt leaves no partial file behind
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_target(path) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("meta.json", json.dumps({"format": FORMAT, "version": VERSION, **meta},
+                                            default=_json_default, indent=1))
+        zf.writestr("arrays.npz", buf.getvalue())
+        zf.writestr("graph.json", json.dumps(nx.node_link_data(graph, edges="edges"), default=_json_default))
+        for name, table in tables.items():
+            if table is not None:
+                zf.writestr(*_table_bytes(name, table))
 
 
 def _table_bytes(name: str, table: pd.DataFrame) -> tuple[str, bytes]:

@@ -33,6 +33,7 @@ import pandas as pd
 
 from ..datasets import get_profile, synapse_columns_for
 from ..errors import DataWarning, InputError
+from .paths import read_text_table
 from .units import resolve_unit
 
 #: candidate column names, in order of preference
@@ -58,10 +59,7 @@ def _read(table) -> pd.DataFrame:
             if lower.endswith((".feather", ".ftr")):
                 return pd.read_feather(path)
             sep = "\t" if lower.endswith((".tsv", ".tab")) else ","
-            try:
-                return pd.read_csv(path, sep=sep)
-            except UnicodeDecodeError:  # Excel and older tools write Latin-1 / cp1252
-                return pd.read_csv(path, sep=sep, encoding="latin-1")
+            return read_text_table(path, sep=sep)
         except (ValueError, OSError, ImportError) as exc:
             raise InputError(f"cannot read synapse table {path}: {exc}; give a CSV, TSV or Parquet file") from exc
     if isinstance(table, Mapping):
@@ -210,7 +208,7 @@ def load_synapses(table, voxel_size: float | Sequence[float] | None = None,
     idcol = columns.get("id") or _find(df, ID_NAMES)
     ids = df[idcol].to_numpy() if idcol is not None else np.arange(len(df))
     if idcol is not None:
-        repeated = pd.Series(ids)[pd.Series(ids).duplicated() & pd.Series(ids).notna()]
+        repeated = df[idcol][df[idcol].duplicated() & df[idcol].notna()]
         if len(repeated):
             first = repeated.iloc[0].item() if hasattr(repeated.iloc[0], "item") else repeated.iloc[0]
             warnings.warn(f"{len(repeated)} synapse row(s) repeat an id of column {idcol!r} (first: "
