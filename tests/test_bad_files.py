@@ -316,3 +316,23 @@ def test_repeated_synapse_ids_are_warned_about_and_latin1_tables_are_read(tmp_pa
         assert len(ng.load_synapses(pd.concat([table, table]), voxel_size=1)) == 6
     table.to_csv(tmp_path / "latin1.csv", index=False, encoding="latin-1")
     assert ng.load_synapses(tmp_path / "latin1.csv", voxel_size=1)["roi"].tolist() == ["café"] * 3
+
+
+def test_command_line_warnings_are_one_line_each_and_repeats_are_counted(tmp_path, capsys):
+    """``features`` over a folder of radius-less skeletons printed Python's two-line warning
+    (file, line number, source line) with the same paragraph for every file."""
+    from neurograph.cli import REPEATS_SHOWN, main
+
+    n = REPEATS_SHOWN + 3
+    no_radii = "\n".join(" ".join(line.split()[:5] + ["-1" if line.split()[0] != "1" else "5", line.split()[6]])
+                         for line in SWC.strip().splitlines())
+    for k in range(n):
+        (tmp_path / f"cell{k}.swc").write_text(no_radii)
+    assert main(["features", str(tmp_path), "--units", "um", "-q", "-o", str(tmp_path / "t.csv")]) == 0
+    err = capsys.readouterr().err.splitlines()
+    shown = [line for line in err if "no radii" in line]
+    assert len(shown) == REPEATS_SHOWN and all(line.startswith("neurograph: warning: ") for line in shown), err
+    counted = [line for line in err if "not shown" in line]
+    assert len(counted) == 1 and counted[0].startswith(f"neurograph: warning: {n - REPEATS_SHOWN} more UserWarning")
+    assert all(f"cell{k}.swc" in counted[0] for k in range(REPEATS_SHOWN, n)), counted
+    assert not any("UserWarning:" in line or "read_swc(" in line for line in err), err  # no Python format
