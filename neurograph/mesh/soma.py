@@ -250,13 +250,15 @@ def _cast(mesh: trimesh.Trimesh, points: np.ndarray, max_dist: float, directions
 def _first_hits(mesh: trimesh.Trimesh, origins: np.ndarray, dirs: np.ndarray,
                 max_dist: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distance (nm; inf: none within ``max_dist``) to the first face each ray hits, and the
-    face and ray index of every hit within ``max_dist``."""
-    # the faces hit, then the distance along the (unit) ray to each one's plane: the hit
-    # point, without trimesh building a location per hit (a third of the time of a cast)
+    face and ray index of every hit within ``max_dist``. ``dirs`` are unit vectors."""
+    # the faces hit, then the distance along the ray to each one's plane: the hit point,
+    # without trimesh building a location per hit (a third of the time of a cast); a ray
+    # along a face's plane or a face without a normal gives NaN, no hit (as trimesh drops it)
     tri, ray_idx = mesh.ray.intersects_id(origins, dirs, multiple_hits=False, return_locations=False)
     normal = mesh.face_normals[tri]
-    dist = (np.einsum("ij,ij->i", mesh.vertices[mesh.faces[tri, 0]] - origins[ray_idx], normal)
-            / np.einsum("ij,ij->i", dirs[ray_idx], normal))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dist = np.abs(np.einsum("ij,ij->i", mesh.vertices[mesh.faces[tri, 0]] - origins[ray_idx], normal)
+                      / np.einsum("ij,ij->i", dirs[ray_idx], normal))
     ok = dist <= max_dist
     first = np.full(len(origins), np.inf)
     first[ray_idx[ok]] = dist[ok]
