@@ -44,8 +44,8 @@ class WarningPrinter:
         if n <= self.shown:
             print(f"neurograph: warning: {text}", file=self.stream or sys.stderr, flush=True)
         else:  # the subject: what the message names before its first ": " (a file or a neuron)
-            head = text.split(": ", 1)[0]
-            self.subjects.setdefault(key, []).append(os.path.basename(head) if len(head) < 200 else "")
+            head = os.path.basename(text.split(": ", 1)[0]) if ": " in text else ""
+            self.subjects.setdefault(key, []).append("" if " " in head or len(head) > 100 else head)
 
     def summary(self) -> None:
         """One line per place in the code whose warnings were not all shown."""
