@@ -6,54 +6,10 @@ import argparse
 import os
 import sys
 import time
-import warnings
 
 from .datasets import DATASET_HELP
 from .errors import NeurographError
 from .io.paths import check_output_folder, voxel_arg
-
-REPEATS_SHOWN = 3
-"""Warnings shown from one place in the code per command; the rest are counted (a ``features``
-run over 346 radius-less FAFB skeletons said the same paragraph 346 times)."""
-
-
-class WarningPrinter:
-    """Warnings as a command line tool prints them: one line each, ``neurograph: warning:
-    <message>``, without Python's file name, line number and source line; after ``shown``
-    warnings from one place in the code (category, file, line) the rest are counted, and
-    :meth:`summary` says how many were not shown and which files or neurons they named.
-
-    Parameters
-    ----------
-    stream : text stream, optional
-        Where to print; default ``sys.stderr`` at the time of each warning.
-    shown : int, default :data:`REPEATS_SHOWN`
-        Warnings printed per place in the code.
-    """
-
-    def __init__(self, stream=None, shown: int = REPEATS_SHOWN) -> None:
-        self.stream, self.shown = stream, shown
-        self.count: dict[tuple, int] = {}
-        self.subjects: dict[tuple, list[str]] = {}
-
-    def show(self, message, category, filename, lineno, file=None, line=None) -> None:
-        """``warnings.showwarning``'s signature."""
-        key = (category.__name__, os.path.basename(str(filename)), lineno)
-        n = self.count[key] = self.count.get(key, 0) + 1
-        text = str(message)
-        if n <= self.shown:
-            print(f"neurograph: warning: {text}", file=self.stream or sys.stderr, flush=True)
-        else:  # the subject: what the message names before its first ": " (a file or a neuron)
-            head = os.path.basename(text.split(": ", 1)[0]) if ": " in text else ""
-            self.subjects.setdefault(key, []).append("" if " " in head or len(head) > 100 else head)
-
-    def summary(self) -> None:
-        """One line per place in the code whose warnings were not all shown."""
-        for key, names in self.subjects.items():
-            named = [n for n in names if n]
-            listed = f" ({', '.join(named[:5])}{', ...' if len(named) > 5 else ''})" if named else ""
-            print(f"neurograph: warning: {len(names)} more {key[0]}(s) like the ones above not shown{listed}",
-                  file=self.stream or sys.stderr, flush=True)
 
 
 def _extract(args: argparse.Namespace) -> int:
@@ -218,21 +174,10 @@ def main(argv: list[str] | None = None) -> int:
         raised a :class:`~neurograph.errors.NeurographError`, ran out of memory or met a file
         system error (printed to stderr), 130 when interrupted (Ctrl-C).
 
-    Warnings go to stderr one line each, ``neurograph: warning: ...``; from one place in the
-    code the first :data:`REPEATS_SHOWN` are printed and the rest counted (:class:`WarningPrinter`).
+    Warnings are left to the caller; the console script prints them one line each
+    (:func:`neurograph.terminal.terminal_warnings`).
     """
     args = build_parser().parse_args(argv)
-    printer = WarningPrinter()
-    with warnings.catch_warnings():
-        warnings.showwarning = printer.show
-        try:
-            return _run(args)
-        finally:
-            printer.summary()
-
-
-def _run(args: argparse.Namespace) -> int:
-    """The subcommand under the memory limit, its errors as messages and exit statuses (see :func:`main`)."""
     restore = None
     try:
         restore = _limit_memory(getattr(args, "process_memory_limit", None))
@@ -265,12 +210,16 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def run() -> None:
-    """The ``neurograph`` console script: :func:`main`, with the quicker interpreter exit
-    (:mod:`neurograph.quick_exit`; this process holds no user objects to finalize)."""
+    """The ``neurograph`` console script: :func:`main`, with warnings one line each
+    (:mod:`neurograph.terminal`) and the quicker interpreter exit (:mod:`neurograph.quick_exit`;
+    this process holds no user objects to finalize)."""
     from .quick_exit import install
+    from .terminal import terminal_warnings
 
     install()
-    sys.exit(main())
+    with terminal_warnings():
+        code = main()
+    sys.exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -318,21 +318,80 @@ def test_repeated_synapse_ids_are_warned_about_and_latin1_tables_are_read(tmp_pa
     assert ng.load_synapses(tmp_path / "latin1.csv", voxel_size=1)["roi"].tolist() == ["café"] * 3
 
 
+def _radius_less_swc(folder, n: int) -> None:
+    folder.mkdir(exist_ok=True)
+    no_radii = "\n".join(" ".join(line.split()[:5] + ["5" if line.split()[0] == "1" else "-1", line.split()[6]])
+                         for line in SWC.strip().splitlines())
+    for k in range(n):
+        (folder / f"cell{k}.swc").write_text(no_radii)
+
+
 def test_command_line_warnings_are_one_line_each_and_repeats_are_counted(tmp_path, capsys):
     """``features`` over a folder of radius-less skeletons printed Python's two-line warning
     (file, line number, source line) with the same paragraph for every file."""
-    from neurograph.cli import REPEATS_SHOWN, main
+    from neurograph.cli import main
+    from neurograph.terminal import REPEATS_SHOWN, terminal_warnings
 
     n = REPEATS_SHOWN + 3
-    no_radii = "\n".join(" ".join(line.split()[:5] + ["-1" if line.split()[0] != "1" else "5", line.split()[6]])
-                         for line in SWC.strip().splitlines())
-    for k in range(n):
-        (tmp_path / f"cell{k}.swc").write_text(no_radii)
-    assert main(["features", str(tmp_path), "--units", "um", "-q", "-o", str(tmp_path / "t.csv")]) == 0
+    _radius_less_swc(tmp_path / "in", n)
+    with terminal_warnings():  # as the console script runs main
+        assert main(["features", str(tmp_path / "in"), "--units", "um", "-q", "-o", str(tmp_path / "t.csv")]) == 0
     err = capsys.readouterr().err.splitlines()
-    shown = [line for line in err if "no radii" in line]
+    shown = [line for line in err if "no radii" in line and "not shown" not in line]
     assert len(shown) == REPEATS_SHOWN and all(line.startswith("neurograph: warning: ") for line in shown), err
     counted = [line for line in err if "not shown" in line]
     assert len(counted) == 1 and counted[0].startswith(f"neurograph: warning: {n - REPEATS_SHOWN} more UserWarning")
     assert all(f"cell{k}.swc" in counted[0] for k in range(REPEATS_SHOWN, n)), counted
     assert not any("UserWarning:" in line or "read_swc(" in line for line in err), err  # no Python format
+    with pytest.warns(UserWarning, match="no radii"):  # main itself leaves warnings to its caller
+        main(["features", str(tmp_path / "in" / "cell0.swc"), "--units", "um", "-q", "-o", str(tmp_path / "u.csv")])
+
+
+def test_warnings_of_different_diagnoses_are_not_merged_and_a_full_stderr_fails_nothing():
+    """Warnings were grouped by the line that raised them: "soma too large" and "soma too small"
+    (one call site) were counted as one kind, and printing to a full stderr failed the command."""
+    import io
+
+    from neurograph.terminal import WarningPrinter, subject_and_kind
+
+    assert subject_and_kind("SWC 'cell 7': soma radius 200.0 µm is larger than 50 µm") == (
+        "cell 7", "soma radius # µm is larger than # µm")
+    assert subject_and_kind("/data/a/x.swc: no radii (radius 200)") == ("x.swc", "no radii (radius #)")
+    assert subject_and_kind("5 of 6 synapses are far") == ("", "# of # synapses are far")
+    out = io.StringIO()
+    printer = WarningPrinter(out, shown=1)
+    for text in ("SWC 'a': soma 200 µm is larger than 50 µm", "SWC 'b': soma 300 µm is larger than 50 µm",
+                 "SWC 'c': soma 0.1 µm is smaller than 1 µm", "d/e.swc: no radii"):
+        printer.show(UserWarning(text), UserWarning, "x.py", 1)
+    printer.summary()
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 4 and "'c'" in lines[1] and "no radii" in lines[2], lines
+    assert lines[3].startswith("neurograph: warning: 1 more UserWarning(s)") and lines[3].endswith("(b)"), lines
+
+    class Full(io.StringIO):
+        def write(self, text):
+            raise OSError(28, "No space left on device")
+
+    printer = WarningPrinter(Full(), shown=1)
+    printer.show(UserWarning("x: y"), UserWarning, "x.py", 1)  # no exception
+    printer.summary()
+
+
+def test_batch_records_each_neurons_warnings_and_warns_them_in_the_caller(tmp_path):
+    """Batch workers printed warnings to their own stderr in Python's format (one per neuron,
+    beside the progress bar) and nothing recorded them with the neuron."""
+    import json
+
+    from neurograph.batch import extract_all
+    from neurograph.batch.store import DONE, output_path
+
+    _radius_less_swc(tmp_path / "in", 3)
+    with pytest.warns(UserWarning) as record:
+        summary = extract_all(str(tmp_path / "in"), tmp_path / "out", units="um", workers=1, progress=False,
+                              qc=False, save_neurons=False)
+    assert summary.succeeded == 3
+    again = [str(w.message) for w in record if "no radii" in str(w.message)]
+    assert sorted(m.split(": ")[0].rsplit("/", 1)[-1] for m in again) == ["cell0.swc", "cell1.swc", "cell2.swc"]
+    with open(output_path(str(tmp_path / "out"), DONE, "cell1")) as fh:
+        done = json.load(fh)
+    assert [c for c, m in done["warnings"] if "no radii" in m] == ["UserWarning"], done["warnings"]

@@ -105,6 +105,13 @@ class _Progress:
                                      refresh=False)
 
     def __call__(self, status: dict) -> None:
+        from .worker import warn_again  # (the worker module loads the feature tables: not at import)
+
+        if self.bar is None:
+            warn_again(status)
+        else:  # printed above the bar, not after it on its line
+            with self.bar.external_write_mode(file=sys.stderr):
+                warn_again(status)
         if status.get("ok"):
             self.ok += 1
         else:

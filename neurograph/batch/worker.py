@@ -18,9 +18,9 @@ import sys
 import threading
 import time
 import traceback
+import warnings
 from dataclasses import asdict
 from typing import Any, Callable
-
 
 from ..errors import InputError, NeurographError, UnitsError
 from . import store
@@ -32,6 +32,8 @@ from .tables import neuron_tables, qc_png, split_tables, write_precomputed
 _NEXT_STAGE = {"load": "repair", "repair": "soma", "soma": "skeletonize", "skeletonize": "decompose",
                "decompose": "features"}
 _MARK = "@@neurograph-batch "
+MAX_WARNINGS = 20
+"""Distinct warnings kept per neuron (in its status and its ``done`` record)."""
 
 
 def _status(task: Task, ok: bool, stage: str, t0: float, exception: str = "", message: str = "") -> dict:
@@ -155,6 +157,11 @@ def _describe(exc: BaseException, stage: str, memory_limit: int | None) -> tuple
 def process_one(task: Task, out_dir: str, options: dict, report: Callable[[str], None] | None = None) -> dict:
     """Extract one neuron and write its outputs, or record why it failed.
 
+    The warnings it raises are recorded, not printed (a worker's stderr is not the user's
+    console): in the status and, when it succeeds, its ``done`` record (``warnings``: up to
+    :data:`MAX_WARNINGS` distinct ``[category, message]`` pairs); the runner warns them again
+    in the calling process (:func:`warn_again`).
+
     Parameters
     ----------
     task : Task
@@ -175,8 +182,36 @@ def process_one(task: Task, out_dir: str, options: dict, report: Callable[[str],
     Returns
     -------
     dict
-        ``id, ok, stage, exception, message, seconds``.
+        ``id, ok, stage, exception, message, seconds``, and ``warnings`` when there were any.
     """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.filterwarnings("always", category=UserWarning)  # each neuron's own, whatever came before
+        status = _process_one(task, out_dir, options, report, caught)
+    if caught:
+        status["warnings"] = _warning_list(caught)
+    return status
+
+
+def _warning_list(caught: list) -> list[list[str]]:
+    return [list(w) for w in dict.fromkeys((w.category.__name__, str(w.message)) for w in caught)][:MAX_WARNINGS]
+
+
+def warn_again(status: dict) -> None:
+    """Warn, in this process, what a worker recorded for one neuron (``status["warnings"]``),
+    as the category it was when it is one of neurograph's (else ``UserWarning``), naming the
+    neuron when the message does not."""
+    from .. import errors
+
+    for category, message in status.get("warnings", ()):
+        cls = getattr(errors, category, None)
+        if not (isinstance(cls, type) and issubclass(cls, Warning)):
+            cls = UserWarning
+        warnings.warn(message if str(status.get("id")) in message else f"{status.get('id')}: {message}", cls,
+                      stacklevel=2)
+
+
+def _process_one(task: Task, out_dir: str, options: dict, report: Callable[[str], None] | None,
+                 caught: list) -> dict:
     t0 = time.perf_counter()
     stage = "load"
     timings: dict[str, float] = {}
@@ -223,7 +258,7 @@ def process_one(task: Task, out_dir: str, options: dict, report: Callable[[str],
         store.write_table(out_dir, "neurons", task.id, tables["neurons"])
         store.write_done(out_dir, task.id, {"seconds": round(time.perf_counter() - t0, 3), "stages": timings,
                                             "rows": {k: len(v) for k, v in tables.items()},
-                                            "peak_rss_mb": _peak_rss_mb()})
+                                            "peak_rss_mb": _peak_rss_mb(), "warnings": _warning_list(caught)})
         return _status(task, True, "done", t0)
     except Exception as exc:
         exc_type, message = _describe(exc, stage, options.get("memory_limit"))
