@@ -252,8 +252,9 @@ def _first_hits(mesh: trimesh.Trimesh, origins: np.ndarray, dirs: np.ndarray,
     """Distance (nm; inf: none within ``max_dist``) to the first face each ray hits, and the
     face and ray index of every hit within ``max_dist``. ``dirs`` are unit vectors."""
     # the faces hit, then the distance along the ray to each one's plane: the hit point,
-    # without trimesh building a location per hit (a third of the time of a cast); a ray
-    # along a face's plane or a face without a normal gives NaN, no hit (as trimesh drops it)
+    # without trimesh building a location per hit (a third of the time of a cast). A ray
+    # exactly along a face's plane or a face without a normal gives NaN or inf: no hit. (trimesh
+    # dropped hits within ~1e-5 of parallel too; they are kept here, at their distance.)
     tri, ray_idx = mesh.ray.intersects_id(origins, dirs, multiple_hits=False, return_locations=False)
     normal = mesh.face_normals[tri]
     with np.errstate(divide="ignore", invalid="ignore"):
