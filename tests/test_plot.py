@@ -49,7 +49,7 @@ def test_numeric_colouring_spreads_colours(neuron):
 def test_skeleton_only_plot(neuron):
     fig = plot.plot_neuron(neuron, mesh=False)
     lines = [c for c in fig.axes[0].collections if isinstance(c, LineCollection)]
-    assert len(lines[0].get_segments()) == int((neuron.skeleton.parent >= 0).sum())
+    assert sum(len(seg) - 1 for seg in lines[0].get_segments()) == int((neuron.skeleton.parent >= 0).sum())
 
 
 def test_bad_colour_or_view_is_a_clear_error(neuron):
@@ -80,3 +80,21 @@ def test_html_and_qc_files(neuron, tmp_path):
     assert "plotly" in text and len(text) > 1_000_000  # plotly.js embedded: opens offline
     plot.qc_figure(neuron, tmp_path / "qc.png")
     assert (tmp_path / "qc.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_skeleton_lines_hold_every_edge_once_in_chains_of_one_branch(neuron):
+    """The skeleton is drawn as one polyline per unbranched stretch (not one path per edge):
+    together they must hold each edge exactly once, each a parent-child chain of one branch."""
+    from neurograph.plot.projection import unbranched_lines
+
+    sk = neuron.skeleton
+    lines, branch = unbranched_lines(sk.parent, neuron.node_branch)
+    assert len(lines) == len(branch)
+    edges = []
+    for line, b in zip(lines, branch):
+        assert len(line) >= 2 and (sk.parent[line[1:]] == line[:-1]).all()  # a chain, parent first
+        assert (neuron.node_branch[line[1:]] == b).all()
+        edges += list(zip(line[1:], line[:-1]))
+    expected = {(c, sk.parent[c]) for c in np.flatnonzero(sk.parent >= 0)}
+    assert len(edges) == len(expected) and set(edges) == expected
+    assert len(lines) < 0.5 * len(expected)  # stretches, not edges
