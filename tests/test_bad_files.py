@@ -194,6 +194,27 @@ def test_a_batch_folder_resumed_across_versions_stays_readable():
         assert store._read_parts(out, "synapses", ["b", "c"])["pid"].dtype == np.float64  # not whole: floats
 
 
+def test_batch_parts_keep_missing_text_and_feature_types():
+    """A missing value of a pandas "string" column was written as the text '<NA>'; the feature
+    columns, now converted from one float array, keep their types (float32 -> float64, nullable
+    floats' gaps -> null, an all-empty text column -> null)."""
+    import pandas as pd
+    import pyarrow as pa
+
+    from neurograph.batch import store
+
+    t = store._arrow_table(pd.DataFrame({
+        "s": pd.array(["x", None], "string"), "f32": np.array([1.5, np.nan], np.float32),
+        "F64": pd.array([1.0, None], "Float64"), "i": [1, 2], "I": pd.array([None, 3], "Int64"),
+        "b": [True, False], "none": [None, None], "o": [{"a": 1}, 2.5]}))
+    assert t.column("s").to_pylist() == ["x", None]
+    assert t.schema.field("f32").type == pa.float64() and t.column("f32").to_pylist() == [1.5, None]
+    assert t.column("F64").to_pylist() == [1.0, None] and t.schema.field("none").type == pa.null()
+    assert t.schema.field("I").type == pa.int64() and t.column("I").to_pylist() == [None, 3]
+    assert t.schema.field("b").type == pa.bool_() and t.column("o").to_pylist() == ["{'a': 1}", "2.5"]
+    assert t.schema.metadata is None
+
+
 def test_a_table_arrow_cannot_hold_is_saved_as_csv(tmp_path):
     """An object column of integers beyond int64 made Parquet raise OverflowError, and the save failed."""
     import networkx as nx
