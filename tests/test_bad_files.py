@@ -416,3 +416,37 @@ def test_batch_records_each_neurons_warnings_and_warns_them_in_the_caller(tmp_pa
     with open(output_path(str(tmp_path / "out"), DONE, "cell1")) as fh:
         done = json.load(fh)
     assert [c for c, m in done["warnings"] if "no radii" in m] == ["UserWarning"], done["warnings"]
+
+    # in a thread (Dask's threaded workers run neurons side by side) nothing is recorded: the
+    # warning filters are process-wide, and one neuron's warnings went to another's record
+    import threading
+
+    from neurograph.batch.inputs import Task
+    from neurograph.batch.worker import process_one
+
+    got = {}
+    path = str(tmp_path / "in" / "cell2.swc")
+    worker = threading.Thread(target=lambda: got.update(process_one(
+        Task("threaded", path, "swc", units="um"), str(tmp_path / "out"), {"swc_units": "um", "qc": False})))
+    with pytest.warns(UserWarning, match="no radii"):  # left to Python, as without the batch
+        worker.start()
+        worker.join()
+    assert got["ok"] and "warnings" not in got
+    with open(output_path(str(tmp_path / "out"), DONE, "threaded")) as fh:
+        assert json.load(fh)["warnings"] == []
+
+
+def test_edge_cases_of_the_batch_parts_and_the_skeleton_lines():
+    """helper-47: a skeleton without edges failed the QC picture (IndexError); column labels equal
+    as text (1 and True) copied one column's values over the other."""
+    import pandas as pd
+
+    from neurograph.batch import store
+    from neurograph.plot.projection import unbranched_lines
+
+    lines, branch = unbranched_lines(np.array([-1]), np.array([0]))
+    assert lines == [] and len(branch) == 0
+    lines, _ = unbranched_lines(np.array([-1, -1]), np.array([0, 1]))
+    assert lines == []
+    with pytest.raises(ValueError, match="distinct column names"):
+        store._arrow_table(pd.DataFrame([[0.5, 7]], columns=[1, "1"]))

@@ -94,15 +94,18 @@ def _arrow_table(table: pd.DataFrame) -> pa.Table:
     as ``pa.Table.from_pandas`` converts it, the float columns from one array (a neurons row has
     ~500 of them: column by column through pandas took ~0.2 s per neuron).
     """
-    names, arrays = [], []
-    floats = [c for c, d in table.dtypes.items()
+    names = [str(c) for c in table.columns]
+    if len(set(names)) < len(names):
+        raise ValueError(f"a batch table needs distinct column names, got {names}")
+    arrays = []
+    floats = [j for j, d in enumerate(table.dtypes)
               if pd.api.types.is_float_dtype(d) and not pd.api.types.is_bool_dtype(d)]
-    block = dict(zip(floats, table[floats].to_numpy(np.float64, na_value=np.nan).T)) if floats else {}
-    for col in table.columns:
-        if col in block:
-            array = pa.array(block[col], from_pandas=True)  # NaN as null, as from_pandas does
+    block = dict(zip(floats, table.iloc[:, floats].to_numpy(np.float64, na_value=np.nan).T)) if floats else {}
+    for j in range(table.shape[1]):
+        if j in block:
+            array = pa.array(block[j], from_pandas=True)  # NaN as null, as from_pandas does
         else:
-            s = table[col]
+            s = table.iloc[:, j]
             if pd.api.types.is_bool_dtype(s):
                 s = s.astype(bool)
             elif pd.api.types.is_integer_dtype(s):  # int64 with nulls: float64 would round 18-digit ids
@@ -110,7 +113,6 @@ def _arrow_table(table: pd.DataFrame) -> pa.Table:
             else:
                 s = s.map(lambda v: None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else str(v))
             array = pa.nulls(len(s)) if s.dtype == object and s.isna().all() else pa.Array.from_pandas(s)
-        names.append(str(col))
         arrays.append(array)
     return pa.Table.from_arrays(arrays, names=names)
 

@@ -157,10 +157,13 @@ def _describe(exc: BaseException, stage: str, memory_limit: int | None) -> tuple
 def process_one(task: Task, out_dir: str, options: dict, report: Callable[[str], None] | None = None) -> dict:
     """Extract one neuron and write its outputs, or record why it failed.
 
-    The warnings it raises are recorded, not printed (a worker's stderr is not the user's
+    Run in a process's main thread (the local backend's workers, ``isolate``'s subprocesses),
+    the warnings it raises are recorded, not printed (a worker's stderr is not the user's
     console): in the status and, when it succeeds, its ``done`` record (``warnings``: up to
     :data:`MAX_WARNINGS` distinct ``[category, message]`` pairs); the runner warns them again
-    in the calling process (:func:`warn_again`).
+    in the calling process (:func:`warn_again`). In another thread (Dask's threaded workers run
+    several neurons at once) they are left alone: Python's warning filters are process-wide, and
+    recording there would give one neuron's warnings to another.
 
     Parameters
     ----------
@@ -184,6 +187,8 @@ def process_one(task: Task, out_dir: str, options: dict, report: Callable[[str],
     dict
         ``id, ok, stage, exception, message, seconds``, and ``warnings`` when there were any.
     """
+    if threading.current_thread() is not threading.main_thread():
+        return _process_one(task, out_dir, options, report, [])
     with warnings.catch_warnings(record=True) as caught:
         warnings.filterwarnings("always", category=UserWarning)  # each neuron's own, whatever came before
         status = _process_one(task, out_dir, options, report, caught)
@@ -198,12 +203,14 @@ def _warning_list(caught: list) -> list[list[str]]:
 
 def warn_again(status: dict) -> None:
     """Warn, in this process, what a worker recorded for one neuron (``status["warnings"]``),
-    as the category it was when it is one of neurograph's (else ``UserWarning``), naming the
-    neuron when the message does not."""
+    as the category it was when it is one of neurograph's or Python's own (else ``UserWarning``),
+    naming the neuron when the message does not."""
+    import builtins
+
     from .. import errors
 
     for category, message in status.get("warnings", ()):
-        cls = getattr(errors, category, None)
+        cls = getattr(errors, category, None) or getattr(builtins, category, None)
         if not (isinstance(cls, type) and issubclass(cls, Warning)):
             cls = UserWarning
         warnings.warn(message if str(status.get("id")) in message else f"{status.get('id')}: {message}", cls,

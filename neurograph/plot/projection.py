@@ -33,6 +33,8 @@ def unbranched_lines(parent: np.ndarray, group: np.ndarray) -> tuple[list[np.nda
         ``group`` of each polyline's nodes (but its first, the parent it starts from).
     """
     parent, group = np.asarray(parent), np.asarray(group)
+    if not (parent >= 0).any():  # a single node, or roots only: nothing to draw
+        return [], group[:0]
     rank = np.empty(len(parent), np.int64)
     rank[topological_order(parent)] = np.arange(len(parent))
     child = np.flatnonzero(parent >= 0)
