@@ -45,6 +45,7 @@ def unbranched_lines(parent: np.ndarray, group: np.ndarray) -> tuple[list[np.nda
     pieces = np.split(child, first[1:])
     return [np.r_[parent[p[0]], p] for p in pieces], group[child[first]]
 
+
 _AXES = {"xy": (0, 1), "xz": (0, 2), "yz": (1, 2)}
 
 
