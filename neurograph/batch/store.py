@@ -98,8 +98,7 @@ def _arrow_table(table: pd.DataFrame) -> pa.Table:
     if len(set(names)) < len(names):
         raise ValueError(f"a batch table needs distinct column names, got {names}")
     arrays = []
-    floats = [j for j, d in enumerate(table.dtypes)
-              if pd.api.types.is_float_dtype(d) and not pd.api.types.is_bool_dtype(d)]
+    floats = [j for j, d in enumerate(table.dtypes) if pd.api.types.is_float_dtype(d)]
     block = dict(zip(floats, table.iloc[:, floats].to_numpy(np.float64, na_value=np.nan).T)) if floats else {}
     for j in range(table.shape[1]):
         if j in block:

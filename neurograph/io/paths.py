@@ -7,8 +7,7 @@ import os
 import re
 import uuid
 from contextlib import contextmanager
-from typing import Iterator
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from ..errors import InputError
 
