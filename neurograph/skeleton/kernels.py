@@ -297,28 +297,32 @@ def steiner_graph(vertices: np.ndarray, edges: np.ndarray, face_edges: np.ndarra
     for f in range(face_edges.shape[0]):  # chords across the faces
         for j in range(3):
             e = face_edges[f, j]
-            for i in range(k[e] + 2):
-                p = _edge_point(edges, start, k, n_v, e, i)
-                for jj in range(3):
-                    o = face_edges[f, jj]
-                    if jj == j or (k[o] == 0 and k[e] == 0):
-                        continue
+            ke = k[e]
+            ea, eb = edges[e, 0], edges[e, 1]
+            for jj in range(3):
+                o = face_edges[f, jj]
+                ko = k[o]
+                if jj == j or (ko == 0 and ke == 0):
+                    continue
+                # edge o's start, direction and squared length, once for all the points of e
+                o0, o1 = edges[o, 0], edges[o, 1]
+                ax, ay, az = vertices[o0, 0], vertices[o0, 1], vertices[o0, 2]
+                ox, oy, oz = vertices[o1, 0] - ax, vertices[o1, 1] - ay, vertices[o1, 2] - az
+                len2 = ox * ox + oy * oy + oz * oz
+                # (the points' numbering of _edge_point, inline: calling it here was 2/3 of the time)
+                first_e, first_o = n_v + start[e] - 1, n_v + start[o] - 1
+                for i in range(ke + 2):
+                    p = ea if i == 0 else (eb if i == ke + 1 else first_e + i)
+                    if p == o0 or p == o1:
+                        continue  # points on one mesh edge are already chained along it
                     # nearest of the evenly spaced points on edge o: round the projection
-                    o0, o1 = edges[o, 0], edges[o, 1]
-                    ox = vertices[o1, 0] - vertices[o0, 0]
-                    oy = vertices[o1, 1] - vertices[o0, 1]
-                    oz = vertices[o1, 2] - vertices[o0, 2]
-                    len2 = ox * ox + oy * oy + oz * oz
                     t = 0.0
                     if len2 > 0:
-                        t = ((points[p, 0] - vertices[o0, 0]) * ox + (points[p, 1] - vertices[o0, 1]) * oy
-                             + (points[p, 2] - vertices[o0, 2]) * oz) / len2
-                    best = int(np.floor(min(1.0, max(0.0, t)) * (k[o] + 1) + 0.5))
-                    p_on_o = p == edges[o, 0] or p == edges[o, 1]
-                    for q in range(max(0, best - fan), min(k[o] + 1, best + fan) + 1):
-                        c = _edge_point(edges, start, k, n_v, o, q)
-                        # points on one mesh edge are already chained along it
-                        if not (p_on_o or c == edges[e, 0] or c == edges[e, 1]):
+                        t = ((points[p, 0] - ax) * ox + (points[p, 1] - ay) * oy + (points[p, 2] - az) * oz) / len2
+                    best = int(np.floor(min(1.0, max(0.0, t)) * (ko + 1) + 0.5))
+                    for q in range(max(0, best - fan), min(ko + 1, best + fan) + 1):
+                        c = o0 if q == 0 else (o1 if q == ko + 1 else first_o + q)
+                        if c != ea and c != eb:
                             out[m, 0], out[m, 1] = p, c
                             m += 1
     return points, out[:m]
@@ -348,9 +352,10 @@ def undirected_csr(points: np.ndarray, edges: np.ndarray,
 
     The same pattern as ``scipy.sparse.csr_matrix`` of the pairs ``(min, max)`` followed by
     ``sum_duplicates()`` (self-pairs dropped), in linear time: a counting sort by the low end,
-    then a sort of each (short) row. Indices are int32 (scipy shrinks int64 ones to int32 anyway,
-    by a copy): the input's edge list and the sort's buffer take half the memory, and on a VM
-    whose page faults are slow touching fresh memory was a third of the skeleton stage's time.
+    then each (short) row without its repeats, sorted. Indices are int32 (scipy shrinks int64
+    ones to int32 anyway, by a copy): the input's edge list and the sort's buffer take half the
+    memory, and on a VM whose page faults are slow touching fresh memory was a third of the
+    skeleton stage's time.
     The caller makes sure there are fewer than 2**31 points and edges.
 
     Parameters
@@ -392,14 +397,17 @@ def undirected_csr(points: np.ndarray, edges: np.ndarray,
                 cols[fill[lo]] = max(a, b)
                 fill[lo] += 1
     indptr = np.zeros(n + 1, np.int32)
+    last = np.full(n, -1, np.int32)  # the row that last kept each column: repeats out before the sort
     w = 0
     for i in range(n):
-        s, stop = count[i], count[i + 1]
-        _sort_segment(cols, s, stop)
-        for j in range(s, stop):
-            if j == s or cols[j] != cols[j - 1]:
-                cols[w] = cols[j]
+        row = w
+        for j in range(count[i], count[i + 1]):
+            c = cols[j]
+            if last[c] != i:
+                last[c] = i
+                cols[w] = c
                 w += 1
+        _sort_segment(cols, row, w)
         indptr[i + 1] = w
     pairs = np.empty((w, 2), np.int32)
     length = np.empty(w)
