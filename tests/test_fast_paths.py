@@ -312,6 +312,38 @@ def test_near_singular_is_the_lapack_determinant_test():
     assert 200 < n_true < 2900  # both answers exercised
 
 
+def test_solve3_agrees_with_lapack_on_the_systems_the_circle_fit_solves():
+    """The circle fit's own 3 x 3 solve gives numpy's (LAPACK's) solution to rounding, on
+    normal matrices of arcs and circles at nm scales and on systems that need a row swap; the
+    systems ``_near_singular`` lets through are the only ones it gets."""
+    from neurograph.spines.shaft_kernels import _near_singular, _solve3
+
+    rng = np.random.default_rng(1)
+    solved = 0
+    for i in range(2000):
+        n = int(rng.integers(3, 200))
+        arc = rng.uniform(0.05, 2 * np.pi)
+        ang = rng.uniform(0, arc, n)
+        r, cx, cy = rng.uniform(20, 3000), rng.normal() * 500, rng.normal() * 500
+        x = cx + r * np.cos(ang) + rng.normal(size=n) * r * 0.05
+        y = cy + r * np.sin(ang) + rng.normal(size=n) * r * 0.05
+        w = rng.random(n)
+        rows = np.column_stack([x, y, np.ones(n)])
+        a = (rows * w[:, None]).T @ rows
+        b = (rows * w[:, None]).T @ -(x * x + y * y)
+        if i % 5 == 0:  # a zero first pivot: the elimination must swap rows
+            a = a[[2, 0, 1]] * [[0.0, 1, 1], [1, 1, 1], [1, 1, 1]]
+            b = b[[2, 0, 1]]
+        if _near_singular(a.copy()):
+            continue
+        want = np.linalg.solve(a, b)
+        got_a, got_b = a.copy(), b.copy()
+        _solve3(got_a, got_b)
+        np.testing.assert_allclose(got_b, want, rtol=1e-9, atol=1e-9 * np.abs(want).max())
+        solved += 1
+    assert solved > 1500
+
+
 def _reference_collapse(vertices, parent, radius, protected, factor):
     """The Python loop collapse_twigs ran before its kernel: the node each node merges into."""
     parent, merged_into = parent.copy(), np.arange(len(parent))
