@@ -443,8 +443,7 @@ def reeb_parents(edges: np.ndarray, node_of: np.ndarray, node_bin: np.ndarray) -
         Parent node, -1 where no edge leads to an earlier level set.
     """
     n = node_bin.shape[0]
-    # (later node, earlier node) of every edge between level sets, sorted as the keys
-    # later * n + earlier: a counting sort by the later node, then each (short) row sorted
+    # the earlier node of every edge between level sets, grouped by the later node (a counting sort)
     count = np.zeros(n + 1, np.int64)
     for e in range(edges.shape[0]):
         a, b = node_of[edges[e, 0]], node_of[edges[e, 1]]
@@ -465,25 +464,24 @@ def reeb_parents(edges: np.ndarray, node_of: np.ndarray, node_bin: np.ndarray) -
         elif node_bin[a] < node_bin[b]:
             earlier[fill[b]] = a
             fill[b] += 1
-    keys = np.empty(m, np.int64)
+    # per later node: how many edges lead to each earlier one (a tally, reset as it is read)
+    tally = np.zeros(n, np.int64)
+    parent = np.full(n, -1, np.int64)
     for a in range(n):
         s, stop = count[a], count[a + 1]
-        _sort_segment(earlier, s, stop)
         for j in range(s, stop):
-            keys[j] = a * n + earlier[j]
-    parent = np.full(n, -1, np.int64)
-    best_bin = np.zeros(n, np.int64)
-    best_count = np.zeros(n, np.int64)
-    i = 0
-    while i < m:
-        j = i
-        while j < m and keys[j] == keys[i]:
-            j += 1
-        a, b, c = keys[i] // n, keys[i] % n, j - i
-        # keys ascend in b within a: on equal (bin, count) the later, higher b wins
-        if parent[a] < 0 or node_bin[b] > best_bin[a] or (node_bin[b] == best_bin[a] and c >= best_count[a]):
-            parent[a], best_bin[a], best_count[a] = b, node_bin[b], c
-        i = j
+            tally[earlier[j]] += 1
+        best, best_bin, best_count = -1, 0, 0
+        for j in range(s, stop):
+            b = earlier[j]
+            c = tally[b]
+            if c == 0:
+                continue  # counted already
+            tally[b] = 0
+            if (best < 0 or node_bin[b] > best_bin
+                    or (node_bin[b] == best_bin and (c > best_count or (c == best_count and b > best)))):
+                best, best_bin, best_count = b, node_bin[b], c
+        parent[a] = best
     return parent
 
 
