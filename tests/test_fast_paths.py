@@ -421,6 +421,38 @@ def test_ball_sums_merge_kernel_is_the_offset_loop(radius_cells):
     assert (got > weights).mean() > 0.5  # most cells have occupied neighbours
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_soma_points_are_the_near_pieces_holding_a_seed(seed):
+    """The soma's points (within 1.15 radii, connected there to its own vertices) by
+    union-find over the whole surface graph, as the sub-graph of the near points and scipy's
+    connected components gave them; a soma whose vertices all lie outside keeps them."""
+    from scipy.sparse.csgraph import connected_components
+    from scipy.spatial import cKDTree
+
+    from neurograph.skeleton.wavefront import _soma_points
+
+    rng = np.random.default_rng(seed)
+    n = 3000
+    points = rng.uniform(-3000, 3000, size=(n, 3))
+    nearest = cKDTree(points).query(points, k=3)[1]  # each point to its two nearest: many small pieces
+    edges = np.vstack([nearest[:, [0, 1]], nearest[::2, [0, 2]]]).astype(np.int32)
+    soma = ng.Soma(center=np.zeros(3), radius=2000.0, faces=np.array([0]))
+    seeds = np.unique(rng.integers(0, n, 40))
+    near = np.linalg.norm(points, axis=1) <= 1.15 * soma.radius
+    idx = np.flatnonzero(near)
+    local = np.full(n, -1)
+    local[idx] = np.arange(len(idx))
+    inner = edges[near[edges[:, 0]] & near[edges[:, 1]]]
+    graph = sparse.coo_matrix((np.ones(len(inner)), (local[inner[:, 0]], local[inner[:, 1]])), shape=(len(idx),) * 2)
+    _, label = connected_components(graph, directed=False)
+    want = idx[np.isin(label, label[local[seeds[near[seeds]]]])]
+    got = _soma_points(points, edges, seeds, soma)
+    np.testing.assert_array_equal(got, want)
+    assert len(seeds[near[seeds]]) < len(got) < near.sum()  # pieces joined and pieces left out
+    far = seeds[~near[seeds]]
+    np.testing.assert_array_equal(_soma_points(points, edges, far, soma), far)
+
+
 def test_connected_part_union_find_is_scipys_components():
     """The largest piece of a face set (through shared vertices) by union-find, as the sparse
     incidence product and scipy's connected components gave it."""

@@ -22,7 +22,7 @@ from typing import Sequence
 import numpy as np
 import trimesh
 from scipy import sparse
-from scipy.sparse.csgraph import connected_components, dijkstra
+from scipy.sparse.csgraph import dijkstra
 
 from ..arrays import unique
 from ..errors import SkeletonError, check_indices, check_number
@@ -233,16 +233,16 @@ def _soma_points(points: np.ndarray, edges: np.ndarray, seeds: np.ndarray, soma)
     whose triangles are large next to the soma, all of their vertices can lie farther out,
     and then the soma's own vertices ``seeds`` are its points."""
     near = np.linalg.norm(points - soma.center, axis=1) <= 1.15 * soma.radius
-    inner = edges[near[edges[:, 0]] & near[edges[:, 1]]]
-    idx = np.flatnonzero(near)  # the graph of the near points only, renumbered
-    local = np.full(len(near), -1, np.int64)
-    local[idx] = np.arange(len(idx))
-    graph = sparse.coo_matrix((np.ones(len(inner)), (local[inner[:, 0]], local[inner[:, 1]])), shape=(len(idx),) * 2)
-    _, label = connected_components(graph, directed=False)
-    good = unique(label[local[seeds[near[seeds]]]])
+    # connected pieces of the near points: a level set of its own (0) for the near points, one
+    # for each other point (never joined)
+    idx = np.flatnonzero(near)
+    bins = -1 - np.arange(len(points), dtype=np.int64)
+    bins[idx] = 0
+    label = cluster_level_sets(edges, bins, np.zeros(len(points), bool))
+    good = unique(label[seeds[near[seeds]]])
     if len(good) == 0:
         return np.asarray(seeds, dtype=np.int64)
-    return idx[np.isin(label, good)]
+    return idx[np.isin(label[idx], good)]
 
 
 def _assign_soma_points(points: np.ndarray, edges: np.ndarray, mesh: trimesh.Trimesh, somas: Sequence) -> np.ndarray:
