@@ -112,7 +112,7 @@ def test_reversed_rays_give_the_last_hit_of_every_hit_cast():
     probes = v[pick] - np.asarray(mesh.vertex_normals)[pick] * 50.0
     directions = soma_module._sphere_directions()
     max_dist = 15000.0
-    inside, reach, free = soma_module._cast(mesh, probes, max_dist, directions, full=True)
+    inside, reach, free = soma_module._ray_profile(mesh, probes, max_dist, directions)
     origins = np.repeat(probes, len(directions), axis=0)
     dirs = np.tile(directions, (len(probes), 1))
     # every hit from trimesh's exact (pure-Python) intersector: with embreex 4 trimesh's

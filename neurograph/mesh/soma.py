@@ -183,29 +183,32 @@ def _ray_profile(mesh: trimesh.Trimesh, points: np.ndarray, max_dist: float,
                  for i in range(0, len(points), chunk)]
         return tuple(np.concatenate([p[k] for p in parts]) for k in range(3))
     if min_inside > 0:
-        inside = _enclosed_first_hits(mesh, points, max_dist, directions, min_inside)
+        inside, first, back = _enclosed_first_hits(mesh, points, max_dist, directions, min_inside)
         reach, free = np.full(len(points), np.nan), np.full(len(points), np.nan)
-        sure = inside >= min_inside
+        sure = inside >= min_inside  # every ray of these was cast: only the reversed ones are left
         if sure.any():
-            inside[sure], reach[sure], free[sure] = _cast(mesh, points[sure], max_dist, directions, full=True)
+            inside[sure], reach[sure], free[sure] = _profile(mesh, points[sure], max_dist, directions, first[sure],
+                                                             back[sure])
         return inside, reach, free
-    return _cast(mesh, points, max_dist, directions, full=True)
+    return _profile(mesh, points, max_dist, directions, *_forward(mesh, points, max_dist, directions))
 
 
 def _enclosed_first_hits(mesh: trimesh.Trimesh, points: np.ndarray, max_dist: float, directions: np.ndarray,
-                         min_inside: float) -> np.ndarray:
+                         min_inside: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``inside`` of :func:`_ray_profile` from first hits, exact where it is at least
     ``min_inside``. A point needs ``need`` rays (of ``n``) leaving through a back face, so
     it is ruled out as soon as ``n - need + 1`` of its rays do not: the directions are cast
     in rounds, spread over the sphere, each round only from the points still possible.
     Every ray gives what it gives in one cast of all (rays are independent), so the points
     kept get exactly the full count; a point ruled out gets its count so far (/ ``n``),
-    which is below ``min_inside``."""
+    which is below ``min_inside``. Also the rays' first-hit distances and back-face flags
+    (:func:`_forward`; NaN and False for rays not cast): a point kept has had every ray cast."""
     n_p, n_d = len(points), len(directions)
+    first, backface = np.full((n_p, n_d), np.nan), np.zeros((n_p, n_d), bool)
     need = next((k for k in range(n_d + 1) if k / n_d >= min_inside), n_d + 1)
     spare = n_d - need  # rays a kept point may have that do not leave through a back face
     if spare < 0:
-        return np.zeros(n_p)
+        return np.zeros(n_p), first, backface
     # a low-discrepancy order (golden-ratio stride), so that each round looks all around
     order = np.argsort((np.arange(n_d) * 0.6180339887498949) % 1.0, kind="stable")
     back = np.zeros(n_p, np.int64)
@@ -215,36 +218,45 @@ def _enclosed_first_hits(mesh: trimesh.Trimesh, points: np.ndarray, max_dist: fl
         batch = order[cast:cast + size]
         if not len(batch) or not len(alive):
             break
-        hits = _cast(mesh, points[alive], max_dist, directions[batch], full=False)[0]
-        back[alive] += np.rint(hits * len(batch)).astype(np.int64)
+        rows = np.ix_(alive, batch)
+        first[rows], backface[rows] = _forward(mesh, points[alive], max_dist, directions[batch])
+        back[alive] += backface[rows].sum(axis=1)
         cast += len(batch)
         alive = alive[cast - back[alive] <= spare]
-    return back / n_d
+    return back / n_d, first, backface
 
 
-def _cast(mesh: trimesh.Trimesh, points: np.ndarray, max_dist: float, directions: np.ndarray,
-          full: bool) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """``inside``, ``reach`` and ``free`` of :func:`_ray_profile` (only ``inside`` unless ``full``).
-
-    Two first-hit casts give all three: the rays themselves (``inside``, ``free``), and the
-    same rays reversed, from ``max_dist`` out back towards the point, whose first hit is the
-    last membrane within ``max_dist`` (``reach``). That is what casting every hit along the
-    rays gives, without the engine's repeated re-casts past each hit."""
+def _forward(mesh: trimesh.Trimesh, points: np.ndarray, max_dist: float,
+             directions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rays from every point in every direction: the distance to the first face hit (nm; inf:
+    none within ``max_dist``) and whether it is a back face (the ray leaves through the
+    membrane's inner side), each (n_points, n_directions)."""
     n_p, n_d = len(points), len(directions)
     origins = np.repeat(points, n_d, axis=0)
     dirs = np.tile(directions, (n_p, 1))
     first, tri, ray_idx = _first_hits(mesh, origins, dirs, max_dist)
     back = np.zeros(n_p * n_d, bool)
     back[ray_idx] = (mesh.face_normals[tri] * dirs[ray_idx]).sum(1) > 0
-    inside = back.reshape(n_p, n_d).mean(axis=1)
-    if not full:
-        return inside, None, None
+    return first.reshape(n_p, n_d), back.reshape(n_p, n_d)
+
+
+def _profile(mesh: trimesh.Trimesh, points: np.ndarray, max_dist: float, directions: np.ndarray,
+             first: np.ndarray, back: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``inside``, ``reach`` and ``free`` of :func:`_ray_profile` from the rays' first hits
+    (:func:`_forward`) and one more cast: the same rays reversed, from ``max_dist`` out back
+    towards the point, whose first hit is the last membrane within ``max_dist`` (``reach``).
+    That is what casting every hit along the rays gives, without the engine's repeated
+    re-casts past each hit."""
+    n_p, n_d = len(points), len(directions)
+    origins = np.repeat(points, n_d, axis=0)
+    dirs = np.tile(directions, (n_p, 1))
+    first = first.ravel()
     from_far = _first_hits(mesh, origins + dirs * max_dist, -dirs, max_dist)[0]
     # a ray without a hit reaches max_dist; one the reversed ray grazed past keeps its first hit
     last = np.where(np.isfinite(first), np.fmax(max_dist - from_far, first), max_dist)
     reach = np.median(last.reshape(n_p, n_d), axis=1)
     free = np.median(np.minimum(first, max_dist).reshape(n_p, n_d), axis=1)
-    return inside, reach, free
+    return back.mean(axis=1), reach, free
 
 
 def _first_hits(mesh: trimesh.Trimesh, origins: np.ndarray, dirs: np.ndarray,
