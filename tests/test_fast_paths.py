@@ -42,6 +42,65 @@ def test_undirected_csr_is_scipys_deduplicated_pattern(seed):
     np.testing.assert_array_equal(length, np.linalg.norm(points[pairs[:, 0]] - points[pairs[:, 1]], axis=1))
 
 
+def _steiner_reference(vertices, edges, face_edges, max_edge, fan=1):
+    """The Steiner graph as its docstring defines it, one face side and one point at a time: each
+    mesh edge split into ceil(length / max_edge) equal parts and chained; inside each face, each
+    point of a side joined to the nearest point of each other side (its projection, rounded)
+    and to ``fan`` points on either side of that one, points of one mesh edge not chorded."""
+    n_v = len(vertices)
+    k = np.maximum(0, np.ceil(np.linalg.norm(vertices[edges[:, 1]] - vertices[edges[:, 0]], axis=1) / max_edge) - 1)
+    k = k.astype(int)
+    start = np.concatenate([[0], np.cumsum(k)])
+
+    def point(e, q):
+        return edges[e, 0] if q == 0 else edges[e, 1] if q == k[e] + 1 else n_v + start[e] + q - 1
+
+    points = [vertices]
+    for e in range(len(edges)):
+        t = (np.arange(k[e]) + 1.0) / (k[e] + 1.0)
+        points.append((1 - t)[:, None] * vertices[edges[e, 0]] + t[:, None] * vertices[edges[e, 1]])
+    points = np.vstack(points)
+    pairs = {tuple(sorted((point(e, q), point(e, q + 1)))) for e in range(len(edges)) for q in range(k[e] + 1)}
+    for f in range(len(face_edges)):
+        for e in face_edges[f]:
+            for o in face_edges[f]:
+                if o == e or (k[o] == 0 and k[e] == 0):
+                    continue
+                a, b = vertices[edges[o, 0]], vertices[edges[o, 1]]
+                for i in range(k[e] + 2):
+                    p = point(e, i)
+                    if p in edges[o]:
+                        continue
+                    t = np.clip(np.dot(points[p] - a, b - a) / np.dot(b - a, b - a), 0.0, 1.0)
+                    best = int(np.floor(t * (k[o] + 1) + 0.5))
+                    for q in range(max(0, best - fan), min(k[o] + 1, best + fan) + 1):
+                        c = point(o, q)
+                        if c not in edges[e]:
+                            pairs.add(tuple(sorted((p, c))))
+    return points, np.array(sorted(pairs))
+
+
+@pytest.mark.parametrize("max_edge", [0.3, 0.12])
+def test_steiner_graph_is_its_definition(max_edge):
+    """The Steiner graph's points and (deduplicated) pairs are those of the definition, on a
+    small irregular mesh with long and short edges."""
+    from neurograph.skeleton.kernels import steiner_graph
+
+    mesh = trimesh.creation.icosphere(subdivisions=1)
+    rng = np.random.default_rng(0)
+    mesh = trimesh.Trimesh(mesh.vertices * rng.uniform(0.5, 2.0, size=3) + rng.normal(size=mesh.vertices.shape) * 0.05,
+                           mesh.faces, process=False)
+    vertices = np.asarray(mesh.vertices, float)
+    edges = np.asarray(mesh.edges_unique, np.int64)
+    face_edges = np.asarray(mesh.faces_unique_edges, np.int64)
+    points, graph = steiner_graph(vertices, edges, face_edges, max_edge)
+    want_points, want_pairs = _steiner_reference(vertices, edges, face_edges, max_edge)
+    np.testing.assert_array_equal(points, want_points)
+    got = np.unique(np.sort(graph, axis=1), axis=0)
+    np.testing.assert_array_equal(got, want_pairs)
+    assert len(points) > 3 * len(vertices) and len(got) > 10 * len(edges)  # Steiner points and chords exercised
+
+
 def _reeb_reference(edges, node_of, node_bin):
     """The definition, one node at a time: latest earlier level set, then most shared edges,
     then the highest node index."""
