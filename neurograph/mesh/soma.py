@@ -336,7 +336,8 @@ def find_somas(mesh: trimesh.Trimesh, min_radius: float = 2500.0, max_radius: fl
     probes = unique_rows((dense[:, None, :] * 2 + offsets[None]).reshape(-1, 3))[0]
     probes = origin + (probes + 0.5) * fine
     surface = cKDTree(np.vstack([mesh.vertices, points]))
-    clearance = surface.query(probes)[0]
+    # only whether the nearest surface point is that close: the search stops there (inf beyond)
+    clearance = surface.query(probes, distance_upper_bound=0.25 * min_radius)[0]
     probes = probes[clearance >= 0.25 * min_radius]
     if len(probes) == 0:
         return []
