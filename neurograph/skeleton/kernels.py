@@ -149,13 +149,16 @@ def group_median(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.nd
 
 
 @njit(cache=True)
+def _along(a: int, b: int, k: int, before: int, q: int) -> int:
+    """Point ``q`` (0 .. k + 1) along a mesh edge from end ``a`` to end ``b`` with ``k`` Steiner
+    points numbered ``before + 1 .. before + k``."""
+    return a if q == 0 else (b if q == k + 1 else before + q)
+
+
+@njit(cache=True)
 def _edge_point(edges: np.ndarray, start: np.ndarray, k: np.ndarray, n_v: int, o: int, q: int) -> int:
     """Point ``q`` (0 .. k[o] + 1) along edge ``o``, from its first end to its second."""
-    if q == 0:
-        return edges[o, 0]
-    if q == k[o] + 1:
-        return edges[o, 1]
-    return n_v + start[o] + q - 1
+    return _along(edges[o, 0], edges[o, 1], k[o], n_v + start[o] - 1, q)
 
 
 @njit(cache=True)
@@ -309,10 +312,10 @@ def steiner_graph(vertices: np.ndarray, edges: np.ndarray, face_edges: np.ndarra
                 ax, ay, az = vertices[o0, 0], vertices[o0, 1], vertices[o0, 2]
                 ox, oy, oz = vertices[o1, 0] - ax, vertices[o1, 1] - ay, vertices[o1, 2] - az
                 len2 = ox * ox + oy * oy + oz * oz
-                # (the points' numbering of _edge_point, inline: calling it here was 2/3 of the time)
-                first_e, first_o = n_v + start[e] - 1, n_v + start[o] - 1
+                # each edge's numbering read once (reading it per point, in _edge_point, was 2/3 of the time)
+                before_e, before_o = n_v + start[e] - 1, n_v + start[o] - 1
                 for i in range(ke + 2):
-                    p = ea if i == 0 else (eb if i == ke + 1 else first_e + i)
+                    p = _along(ea, eb, ke, before_e, i)
                     if p == o0 or p == o1:
                         continue  # points on one mesh edge are already chained along it
                     # nearest of the evenly spaced points on edge o: round the projection
@@ -321,7 +324,7 @@ def steiner_graph(vertices: np.ndarray, edges: np.ndarray, face_edges: np.ndarra
                         t = ((points[p, 0] - ax) * ox + (points[p, 1] - ay) * oy + (points[p, 2] - az) * oz) / len2
                     best = int(np.floor(min(1.0, max(0.0, t)) * (ko + 1) + 0.5))
                     for q in range(max(0, best - fan), min(ko + 1, best + fan) + 1):
-                        c = o0 if q == 0 else (o1 if q == ko + 1 else first_o + q)
+                        c = _along(o0, o1, ko, before_o, q)
                         if c != ea and c != eb:
                             out[m, 0], out[m, 1] = p, c
                             m += 1
