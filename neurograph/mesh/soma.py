@@ -211,7 +211,6 @@ def _enclosed_first_hits(mesh: trimesh.Trimesh, points: np.ndarray, max_dist: fl
         return np.zeros(n_p), first, backface
     # a low-discrepancy order (golden-ratio stride), so that each round looks all around
     order = np.argsort((np.arange(n_d) * 0.6180339887498949) % 1.0, kind="stable")
-    back = np.zeros(n_p, np.int64)
     alive = np.arange(n_p)
     cast = 0
     for size in (spare + 1, max(1, (n_d - spare - 1) // 2), n_d):
@@ -220,10 +219,9 @@ def _enclosed_first_hits(mesh: trimesh.Trimesh, points: np.ndarray, max_dist: fl
             break
         rows = np.ix_(alive, batch)
         first[rows], backface[rows] = _forward(mesh, points[alive], max_dist, directions[batch])
-        back[alive] += backface[rows].sum(axis=1)
         cast += len(batch)
-        alive = alive[cast - back[alive] <= spare]
-    return back / n_d, first, backface
+        alive = alive[cast - backface[alive].sum(axis=1) <= spare]
+    return backface.sum(axis=1) / n_d, first, backface
 
 
 def _forward(mesh: trimesh.Trimesh, points: np.ndarray, max_dist: float,
