@@ -212,20 +212,54 @@ def test_group_median_and_argmax_per_group(seed):
 
 # --- spine shapes: the Numba kernels against the plain numpy code they replace ---------------
 
-def _reference_head_neck(tri, base, tip, seed, n_points=600, n_slices=12):
-    """The numpy code head_and_neck_width ran before its kernel (one spine at a time)."""
+def _splitmix_draws(point, n):
+    """SplitMix64 (Steele, Lea and Flood 2014) seeded by the bits of a point, in numpy: ``n``
+    uniforms in [0, 1), the stream :func:`neurograph.spines.kernels.point_draws` fills."""
+    def mix(z):
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+    state = np.zeros(1, np.uint64)
+    for word in np.ascontiguousarray(point, np.float64).view(np.uint64):
+        state = mix(state ^ word)
+    counter = state + np.arange(1, n + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)  # wraps mod 2**64
+    return (mix(counter) >> np.uint64(11)).astype(np.float64) / 2.0 ** 53
+
+
+def test_point_draws_are_splitmix64_seeded_by_the_point():
+    from neurograph.spines.kernels import point_draws
+
+    # SplitMix64's published first output for seed 0 (Vigna's splitmix64.c: x = 0)
+    assert int(_splitmix_draws(np.zeros(0), 1)[0] * 2 ** 53) == 0xE220A8397B1DCDAF >> 11
+    rng = np.random.default_rng(3)
+    for point in rng.normal(size=(5, 3)) * 1e5:
+        out = np.empty(1000)
+        point_draws(point, out)
+        np.testing.assert_array_equal(out, _splitmix_draws(point, 1000))
+        assert 0 <= out.min() and out.max() < 1 and abs(out.mean() - 0.5) < 0.05
+    other = np.empty(1000)
+    point_draws(np.nextafter(point, np.inf), other)  # another point: another stream
+    assert abs(np.corrcoef(out, other)[0, 1]) < 0.1
+
+
+def _reference_head_neck(tri, base, tip, n_points=600, n_slices=12):
+    """The numpy code head_and_neck_width ran before its kernel (one spine at a time), with
+    the draws of the spine's base point."""
     axis = tip - base
     length = np.linalg.norm(axis)
     if length <= 0 or len(tri) == 0:
         return float("nan"), float("nan")
     axis = axis / length
-    rng = np.random.default_rng(seed)
+    draws = _splitmix_draws(base, 3 * n_points)
     area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
     if area.sum() <= 0:
         pts = tri.reshape(-1, 3)
     else:
-        pick = rng.choice(len(tri), size=n_points, p=area / area.sum())
-        u, v = rng.random(n_points), rng.random(n_points)
+        cdf = np.cumsum(area / area.sum())
+        cdf /= cdf[-1]
+        pick = np.searchsorted(cdf, draws[:n_points], side="right")  # Generator.choice(p=...)'s rule
+        u, v = draws[n_points:2 * n_points].copy(), draws[2 * n_points:]
         flip = u + v > 1
         u[flip], v[flip] = 1 - u[flip], 1 - v[flip]
         t = tri[pick]
@@ -279,13 +313,12 @@ def test_head_and_neck_width_kernel_is_the_numpy_code(seed):
         tri = np.asarray(mesh.triangles)[rng.random(len(mesh.faces)) < rng.uniform(0.3, 1.0)]
         lo, hi = mesh.vertices.min(axis=0), mesh.vertices.max(axis=0)
         base, tip = lo + rng.random(3) * (hi - lo), hi - rng.random(3) * (hi - lo) * 0.1
-        k = int(rng.integers(0, 10_000))
-        got, want = head_and_neck_width(tri, base, tip, seed=k), _reference_head_neck(tri, base, tip, k)
+        got, want = head_and_neck_width(tri, base, tip), _reference_head_neck(tri, base, tip)
         np.testing.assert_array_equal(got, want)  # bit for bit, NaN where the numpy code gives NaN
     flat = np.repeat(np.zeros((1, 3, 3)), 4, axis=0)  # no area: the 12 corners are the sample
-    assert head_and_neck_width(flat, np.zeros(3), np.ones(3), 0) == _reference_head_neck(flat, np.zeros(3), np.ones(3), 0)
-    assert np.isnan(head_and_neck_width(flat[:2], np.zeros(3), np.ones(3), 0)).all()  # 6 points: no slice of 8
-    assert np.isnan(head_and_neck_width(tri, base, base, 0)).all()  # no length
+    assert head_and_neck_width(flat, np.zeros(3), np.ones(3)) == _reference_head_neck(flat, np.zeros(3), np.ones(3))
+    assert np.isnan(head_and_neck_width(flat[:2], np.zeros(3), np.ones(3))).all()  # 6 points: no slice of 8
+    assert np.isnan(head_and_neck_width(tri, base, base)).all()  # no length
 
 
 def test_numpy_sum_kernel_is_numpys_order():
@@ -611,3 +644,26 @@ def test_surface_graph_takes_bridges_of_any_layout_and_refuses_wrong_shapes():
     assert graph2.nnz == ref.nnz  # non-contiguous views too
     with pytest.raises(SkeletonError, match="bridges"):
         wavefront._surface_graph(points, edges, np.zeros((2, 3), np.int64))
+
+
+def test_spine_widths_depend_on_the_spine_alone():
+    """Many spines measured in one call: each gets the widths it gets alone, whatever its label
+    and whichever spines come with it (its sample is seeded by its base point)."""
+    from neurograph.spines.detect import WIDTH_SAMPLES, WIDTH_SLICES
+    from neurograph.spines.kernels import spine_widths
+
+    rng = np.random.default_rng(7)
+    meshes = [_spine_like(rng) for _ in range(12)]
+    verts = np.vstack([m.vertices for m in meshes])
+    offsets = np.cumsum([0] + [len(m.vertices) for m in meshes])[:-1]
+    faces = np.vstack([m.faces + o for m, o in zip(meshes, offsets)]).astype(np.int64)
+    f_ptr = np.cumsum([0] + [len(m.faces) for m in meshes]).astype(np.int64)
+    base = np.array([m.vertices.min(axis=0) for m in meshes])
+    tip = np.array([m.vertices.max(axis=0) for m in meshes])
+    f_ids = np.arange(len(faces), dtype=np.int64)
+    want = np.array([_reference_head_neck(np.asarray(m.triangles), b, t) for m, b, t in zip(meshes, base, tip)])
+    for labels in (np.arange(12), rng.permutation(12), rng.permutation(12)[:5]):
+        head, neck = spine_widths(verts, faces, f_ptr, f_ids, labels.astype(np.int64), base[labels], tip[labels],
+                                  WIDTH_SAMPLES, WIDTH_SLICES)
+        np.testing.assert_array_equal(np.column_stack([head, neck]), want[labels])
+    assert np.isfinite(want).all() and len(np.unique(want[:, 0])) == 12  # real, distinct widths

@@ -374,10 +374,7 @@ def _measure(label: np.ndarray, verts: np.ndarray, faces: np.ndarray, edges: np.
     spine_of = np.full(n_lab, -1, np.int64)
     spine_of[kept] = np.arange(len(kept))
     out = np.where(label >= 0, spine_of[np.maximum(label, 0)], -1)
-    # each spine's surface sample comes from its own stream, seeded by its candidate label
-    # (numpy's seeding has no Numba counterpart: the one step per spine left in Python)
-    draws = np.array([np.random.default_rng(k).random(3 * WIDTH_SAMPLES) for k in kept])
-    head, neck = spine_widths(verts, faces, f_ptr, f_ids, kept, base[at], verts[tip[at]], draws, WIDTH_SLICES)
+    head, neck = spine_widths(verts, faces, f_ptr, f_ids, kept, base[at], verts[tip[at]], WIDTH_SAMPLES, WIDTH_SLICES)
     rows = np.column_stack([nodes[at], np.diff(f_ptr)[kept], base[at], on_skel[at], verts[tip[at]], length[at] / 1e3,
                             volume[at], area[at] / 1e6, head, neck, radius[nodes[at]]])
     return rows, out, small

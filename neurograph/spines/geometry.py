@@ -331,16 +331,18 @@ def vertex_neighbours(n_vertices: int, edges: np.ndarray) -> tuple[np.ndarray, n
     return np.searchsorted(src[order], np.arange(n_vertices + 1)).astype(np.int64), dst[order].astype(np.int64)
 
 
-def head_and_neck_width(tri: np.ndarray, base: np.ndarray, tip: np.ndarray, seed: int,
-                        n_points: int = 600, n_slices: int = 12) -> tuple[float, float]:
+def head_and_neck_width(tri: np.ndarray, base: np.ndarray, tip: np.ndarray, n_points: int = 600,
+                        n_slices: int = 12) -> tuple[float, float]:
     """Head and neck width (nm) of a spine from its surface triangles (k, 3, 3).
 
-    Points sampled on the surface (``n_points``, in proportion to the triangle areas, from
-    ``numpy.random.default_rng(seed)``) are cut into ``n_slices`` slices across the base ->
-    tip axis; a slice's width is twice the median distance of its points from the slice's
-    centroid, within the slice plane. Head width: the widest slice of the outer 70 %; neck
-    width: the narrowest slice between the base and the head. One spine through the kernel
-    :func:`neurograph.spines.kernels.spine_widths` that measures all of them at once.
+    Points sampled on the surface (``n_points``, in proportion to the triangle areas, from a
+    stream seeded by the bits of ``base``, :func:`neurograph.spines.kernels.point_draws`: the
+    same spine always gets the same sample, whatever else is measured with it) are cut into
+    ``n_slices`` slices across the base -> tip axis; a slice's width is twice the median
+    distance of its points from the slice's centroid, within the slice plane. Head width: the
+    widest slice of the outer 70 %; neck width: the narrowest slice between the base and the
+    head. One spine through the kernel :func:`neurograph.spines.kernels.spine_widths` that
+    measures all of them at once.
 
     Parameters
     ----------
@@ -348,8 +350,6 @@ def head_and_neck_width(tri: np.ndarray, base: np.ndarray, tip: np.ndarray, seed
         Spine surface triangles, nm.
     base, tip : (3,) float ndarray
         Spine base (on the shaft) and tip, nm.
-    seed : int
-        Seed of the surface sampling.
     n_points : int, default 600
         Points sampled on the surface.
     n_slices : int, default 12
@@ -362,10 +362,9 @@ def head_and_neck_width(tri: np.ndarray, base: np.ndarray, tip: np.ndarray, seed
     """
     tri = np.ascontiguousarray(tri, dtype=float).reshape(-1, 3, 3)
     k = len(tri)
-    draws = np.random.default_rng(seed).random((1, 3 * n_points))
     head, neck = spine_widths(tri.reshape(-1, 3), np.arange(3 * k, dtype=np.int64).reshape(-1, 3),
                               np.array([0, k], np.int64), np.arange(k, dtype=np.int64), np.zeros(1, np.int64),
-                              np.asarray(base, float).reshape(1, 3), np.asarray(tip, float).reshape(1, 3), draws,
+                              np.asarray(base, float).reshape(1, 3), np.asarray(tip, float).reshape(1, 3), n_points,
                               n_slices)
     return float(head[0]), float(neck[0])
 

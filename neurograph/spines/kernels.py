@@ -214,6 +214,32 @@ def spine_extent(verts: np.ndarray, faces: np.ndarray, foot_ptr: np.ndarray, foo
     return base, tip, length, volume, area
 
 
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # SplitMix64's increment (2**64 / golden ratio)
+
+
+@njit(cache=True)
+def _mix64(z: np.uint64) -> np.uint64:
+    """SplitMix64's output function (Steele, Lea and Flood 2014; Vigna's constants)."""
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(cache=True)
+def point_draws(point: np.ndarray, out: np.ndarray) -> None:
+    """Fill ``out`` with uniform draws in [0, 1) from a SplitMix64 stream seeded by the bits of
+    ``point`` (3 float64): each spine's surface sample is seeded by its own base point, so that
+    its widths depend on its geometry alone (not on its label or on the other spines) and the
+    sampling errors of different spines are independent."""
+    bits = np.ascontiguousarray(point).view(np.uint64)
+    state = np.uint64(0)
+    for d in range(3):
+        state = _mix64(state ^ bits[d])
+    for j in range(out.shape[0]):
+        state += _GOLDEN
+        out[j] = np.float64(_mix64(state) >> np.uint64(11)) * (1.0 / 9007199254740992.0)  # 53 bits / 2**53
+
+
 @njit(cache=True)
 def _surface_samples(tri: np.ndarray, draws: np.ndarray) -> np.ndarray:
     """Points spread over triangles ``tri`` (k, 3, 3) in proportion to their area, from
@@ -281,14 +307,16 @@ def _slice_widths(pts: np.ndarray, which: np.ndarray, n_slices: int, axis: np.nd
 
 @njit(cache=True)
 def spine_widths(verts: np.ndarray, faces: np.ndarray, f_ptr: np.ndarray, f_ids: np.ndarray, cands: np.ndarray,
-                 base: np.ndarray, tip: np.ndarray, draws: np.ndarray, n_slices: int) -> tuple[np.ndarray, np.ndarray]:
+                 base: np.ndarray, tip: np.ndarray, n_points: int, n_slices: int) -> tuple[np.ndarray, np.ndarray]:
     """Head and neck width (nm) of every spine (see
     :func:`neurograph.spines.geometry.head_and_neck_width`): its faces
-    ``f_ids[f_ptr[k]:f_ptr[k + 1]]`` for ``k`` in ``cands``, base and tip points (nm) and
-    the uniform draws of its surface sampling (one row per spine, 3 x the sample size)."""
+    ``f_ids[f_ptr[k]:f_ptr[k + 1]]`` for ``k`` in ``cands``, base and tip points (nm);
+    ``n_points`` surface points per spine, drawn from a stream seeded by its base point
+    (:func:`point_draws`)."""
     n = cands.shape[0]
     head = np.full(n, np.nan)
     neck = np.full(n, np.nan)
+    draws = np.empty(3 * n_points)
     for i in range(n):
         k = cands[i]
         fk = f_ids[f_ptr[k]:f_ptr[k + 1]]
@@ -301,7 +329,8 @@ def spine_widths(verts: np.ndarray, faces: np.ndarray, f_ptr: np.ndarray, f_ids:
         for j in range(fk.shape[0]):
             for c in range(3):
                 tri[j, c] = verts[faces[fk[j], c]]
-        pts = _surface_samples(tri, draws[i])
+        point_draws(base[i], draws)
+        pts = _surface_samples(tri, draws)
         t = np.dot(pts - base[i], axis)
         lo, hi = t.min(), t.max()
         step = (hi - lo) / n_slices  # edges = np.linspace(lo, hi, n_slices + 1), as numpy computes them
