@@ -667,3 +667,21 @@ def test_spine_widths_depend_on_the_spine_alone():
                                   WIDTH_SAMPLES, WIDTH_SLICES)
         np.testing.assert_array_equal(np.column_stack([head, neck]), want[labels])
     assert np.isfinite(want).all() and len(np.unique(want[:, 0])) == 12  # real, distinct widths
+
+
+def test_repair_watertight_flag_is_trimesh_is_watertight():
+    """The report's flag, read from the unique edges, against trimesh's own test."""
+    import trimesh
+
+    from neurograph.mesh.repair import _watertight
+
+    rng = np.random.default_rng(0)
+    sphere = trimesh.creation.icosphere(2)
+    cases = [sphere, trimesh.creation.box(), trimesh.creation.capsule(),
+             trimesh.Trimesh(sphere.vertices, sphere.faces[1:], process=False),  # a hole
+             trimesh.Trimesh(sphere.vertices, np.vstack([sphere.faces, sphere.faces[:1]]), process=False),  # 3 faces on edges
+             trimesh.Trimesh(rng.random((30, 3)), rng.integers(0, 30, (40, 3)), process=False),
+             trimesh.Trimesh(np.zeros((0, 3)), np.zeros((0, 3), np.int64), process=False)]
+    got = [_watertight(trimesh.Trimesh(m.vertices, m.faces, process=False)) for m in cases]
+    assert got == [trimesh.Trimesh(m.vertices, m.faces, process=False).is_watertight for m in cases]
+    assert got[:3] == [True] * 3 and not any(got[3:])

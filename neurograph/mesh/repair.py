@@ -86,6 +86,15 @@ def _select_pieces(mesh: trimesh.Trimesh, gap: float) -> tuple[np.ndarray, np.nd
     return labels, np.sort(kept), links[chosen], dist[chosen]
 
 
+def _watertight(mesh: trimesh.Trimesh) -> bool:
+    """Every edge on exactly two faces: ``mesh.is_watertight``, read from the unique edges that
+    the skeleton and spine steps take from the same mesh (trimesh caches them), instead of a
+    second grouping of all 3 x faces edges (36 ms at 81k faces)."""
+    if not len(mesh.faces):
+        return False
+    return bool((np.bincount(mesh.edges_unique_inverse) == 2).all())
+
+
 def repair(mesh: trimesh.Trimesh, gap: float = 2000.0, fill_holes: bool = True,
            max_hole_edges: int = 100, target_faces: int | None = None,
            resolution: float | bool | None = FACES_PER_UM2, tolerance: float = TOLERANCE_NM) -> RepairResult:
@@ -185,7 +194,7 @@ def repair(mesh: trimesh.Trimesh, gap: float = 2000.0, fill_holes: bool = True,
         "bridges": int(len(bridges)),
         "bridge_length_max_nm": float(bridge_len.max()) if len(bridge_len) else 0.0,
         "bridge_length_total_nm": float(bridge_len.sum()),
-        "watertight": bool(kept_mesh.is_watertight), "gap_nm": float(gap),
+        "watertight": _watertight(kept_mesh), "gap_nm": float(gap),
     })
     if report["area_kept_fraction"] < 0.5:
         warnings.warn(f"{name}: repair kept {100 * report['area_kept_fraction']:.0f}% of the mesh area "
