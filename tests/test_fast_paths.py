@@ -685,3 +685,29 @@ def test_repair_watertight_flag_is_trimesh_is_watertight():
     got = [_watertight(trimesh.Trimesh(m.vertices, m.faces, process=False)) for m in cases]
     assert got == [trimesh.Trimesh(m.vertices, m.faces, process=False).is_watertight for m in cases]
     assert got[:3] == [True] * 3 and not any(got[3:])
+
+
+def test_branch_nodes_carry_the_branch_table_as_python_scalars(monkeypatch):
+    """Each branch node of the graph holds its row of the branch table that decompose computed,
+    as the Python scalars ``to_dict("records")`` gives (the form the graph was filled from
+    before)."""
+    import neurograph as ng
+    import neurograph.graph.neuron as gn
+
+    tables = []
+
+    def keep(*args, **kwargs):
+        tables.append(original(*args, **kwargs))
+        return tables[-1]
+
+    original = gn.branch_features
+    monkeypatch.setattr(gn, "branch_features", keep)
+    neuron = ng.extract(ng.synthetic.make_neuron(3, spines_per_um=0).mesh, spines=False)
+    table = tables[-1]
+    assert len(table) > 5 and {str(t) for t in table.dtypes} >= {"int64", "float64"}
+    for b, row in zip(table.index, table.to_dict("records")):
+        node = neuron.graph.nodes[b]
+        assert [k for k in node if k in row] == list(row)
+        for k, v in row.items():
+            assert type(node[k]) is type(v) and (node[k] == v or (v != v and node[k] != node[k]))
+            assert not isinstance(node[k], np.generic)
