@@ -711,3 +711,51 @@ def test_branch_nodes_carry_the_branch_table_as_python_scalars(monkeypatch):
         for k, v in row.items():
             assert type(node[k]) is type(v) and (node[k] == v or (v != v and node[k] != node[k]))
             assert not isinstance(node[k], np.generic)
+
+
+def _reference_closest_among(tri, p, cand):
+    """The numpy code closest_surface_points ran before its kernel (trimesh's closest_point on
+    every candidate, then numpy's argmin)."""
+    import trimesh
+
+    c = trimesh.triangles.closest_point(tri[cand.ravel()], np.repeat(p, cand.shape[1], axis=0))
+    c = c.reshape(len(p), cand.shape[1], 3)
+    d = np.linalg.norm(c - p[:, None, :], axis=2)
+    best = np.argmin(d, axis=1)
+    rows = np.arange(len(p))
+    return c[rows, best], d[rows, best], cand[rows, best]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_closest_among_is_trimesh_closest_point(seed):
+    """Every region of a triangle (corners, edges, face), degenerate triangles (two corners
+    alike, all alike, collinear) and ties between triangles sharing an edge or a corner."""
+    import trimesh
+
+    from neurograph.synapses.kernels import closest_among
+
+    rng = np.random.default_rng(seed)
+    mesh = trimesh.creation.icosphere(2, radius=500.0)
+    tri = np.asarray(mesh.triangles).copy()
+    tri[:5, 1] = tri[:5, 0]  # A == B: the segment AC
+    tri[5:8, :] = tri[5:8, :1]  # a point
+    tri[8:11, 2] = 0.5 * (tri[8:11, 0] + tri[8:11, 1])  # collinear: no area
+    points = np.vstack([rng.normal(size=(300, 3)) * rng.uniform(50, 900, (300, 1)),
+                        mesh.vertices[:40], 0.5 * (mesh.vertices[mesh.edges_unique[:40, 0]]
+                                                   + mesh.vertices[mesh.edges_unique[:40, 1]])])
+    cand = np.vstack([rng.choice(len(tri), 16, replace=False) for _ in range(len(points))]).astype(np.int64)
+    cand[:60, :11] = np.arange(11)  # the degenerate ones among the candidates
+    cand[300:] = cKDTree_candidates(tri, points[300:], 16)  # ties: a vertex's or an edge's faces
+    got = closest_among(tri, points, cand)
+    want = _reference_closest_among(tri, points, cand)
+    np.testing.assert_allclose(got[0], want[0], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-12, atol=1e-9)
+    same = got[2] == want[2]
+    # another face only where it is as close (a tie broken by the last bit)
+    assert same.mean() > 0.95 and np.allclose(got[1][~same], want[1][~same], rtol=0, atol=1e-9)
+
+
+def cKDTree_candidates(tri, points, k):
+    from scipy.spatial import cKDTree
+
+    return np.asarray(cKDTree(tri.mean(axis=1)).query(points, k=k)[1], np.int64)

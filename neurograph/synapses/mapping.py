@@ -18,6 +18,7 @@ from scipy.spatial import cKDTree
 from ..arrays import lookup
 from ..errors import InputError, check_number
 from ..skeleton.tree import path_from_soma
+from .kernels import closest_among
 
 from typing import TYPE_CHECKING
 
@@ -235,18 +236,6 @@ def _check_near_mesh(mesh, pts: np.ndarray, tolerance: float) -> None:
                                        "median distance to the nearest mesh vertex"))
 
 
-def _closest_among(tri: np.ndarray, p: np.ndarray, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Closest point of ``p[i]`` on the triangles ``cand[i]``: (points, distances, faces)."""
-    import trimesh
-
-    c = trimesh.triangles.closest_point(tri[cand.ravel()], np.repeat(p, cand.shape[1], axis=0))
-    c = c.reshape(len(p), cand.shape[1], 3)
-    d = np.linalg.norm(c - p[:, None, :], axis=2)
-    best = np.argmin(d, axis=1)
-    rows = np.arange(len(p))
-    return c[rows, best], d[rows, best], cand[rows, best]
-
-
 def closest_surface_points(mesh, points: np.ndarray, candidates: int = CANDIDATES,
                            block: int = BLOCK) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Closest point on a mesh surface to each point, in bounded memory.
@@ -281,7 +270,7 @@ def closest_surface_points(mesh, points: np.ndarray, candidates: int = CANDIDATE
     face : (n,) int64 ndarray
         Triangle it lies on.
     """
-    tri = np.asarray(mesh.triangles, float)  # (faces, 3 corners, xyz), cached by trimesh
+    tri = np.ascontiguousarray(mesh.triangles, dtype=float)  # (faces, 3 corners, xyz), cached by trimesh
     centroids = tri.mean(axis=1)
     reach = float(np.max(np.linalg.norm(tri - centroids[:, None, :], axis=2))) if len(tri) else 0.0
     tree = cKDTree(centroids)
@@ -299,7 +288,7 @@ def closest_surface_points(mesh, points: np.ndarray, candidates: int = CANDIDATE
             # the tree names no face (index len(tri)) where the distance overflows (coordinates ~1e300):
             # any face then gives an infinite distance, so such a point stays unmapped
             np.minimum(cand, len(tri) - 1, out=cand)
-            c, d, f = _closest_among(tri, points[idx], cand)
+            c, d, f = closest_among(tri, points[idx], cand)
             closest[idx], distance[idx], face[idx] = c, d, f
             if k < len(tri):
                 unsure.append(idx[dc[:, -1] < d + reach])
