@@ -18,7 +18,7 @@ from scipy.spatial import cKDTree
 from ..arrays import lookup
 from ..errors import InputError, check_number
 from ..skeleton.tree import path_from_soma
-from .kernels import closest_among
+from .kernels import centroids_and_reach, closest_among
 
 from typing import TYPE_CHECKING
 
@@ -271,8 +271,7 @@ def closest_surface_points(mesh, points: np.ndarray, candidates: int = CANDIDATE
         Triangle it lies on.
     """
     tri = np.ascontiguousarray(mesh.triangles, dtype=float)  # (faces, 3 corners, xyz), cached by trimesh
-    centroids = tri.mean(axis=1)
-    reach = float(np.max(np.linalg.norm(tri - centroids[:, None, :], axis=2))) if len(tri) else 0.0
+    centroids, reach = centroids_and_reach(tri)
     tree = cKDTree(centroids)
     points = np.asarray(points, float)
     n = len(points)
