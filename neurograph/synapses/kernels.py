@@ -1,5 +1,6 @@
-"""Numba kernel of the synapse step: the closest point on a set of candidate triangles
-(:func:`neurograph.synapses.mapping.closest_surface_points`)."""
+"""Numba kernels of the synapse step's surface search
+(:func:`neurograph.synapses.mapping.closest_surface_points`): the closest point on each point's
+candidate triangles, and the triangles' centroids and reach."""
 
 from __future__ import annotations
 
