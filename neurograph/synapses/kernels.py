@@ -11,64 +11,76 @@ ZERO = 1e-13  # trimesh.constants.tol.zero: the region tests' tolerance, as trim
 
 
 @njit(cache=True)
+def _dots(ab: tuple, ac: tuple, p: np.ndarray, q: tuple) -> tuple[float, float]:
+    """``ab . (p - q)`` and ``ac . (p - q)``."""
+    x, y, z = p[0] - q[0], p[1] - q[1], p[2] - q[2]
+    return ab[0] * x + ab[1] * y + ab[2] * z, ac[0] * x + ac[1] * y + ac[2] * z
+
+
+@njit(cache=True)
+def _along(out: np.ndarray, q: tuple, t: float, d: tuple) -> None:
+    """``out = q + t d``."""
+    out[0], out[1], out[2] = q[0] + t * d[0], q[1] + t * d[1], q[2] + t * d[2]
+
+
+@njit(cache=True)
+def _corner_or_edge(out: np.ndarray, a: tuple, x: tuple, edge: tuple, a_own: float, a_other: float,
+                    x_own: float, x_other: float) -> tuple[bool, float]:
+    """Ericson's tests for corner ``x`` (B or C) and the edge from A to it: ``own`` is the dot
+    product with that edge, ``other`` with A's other edge, at A and at ``x``. Writes ``out``
+    and returns True when the point lies in the corner's or the edge's region; also returns the
+    barycentric numerator (``vc`` for B, ``vb`` for C) the face region needs."""
+    if x_own > -ZERO and x_other <= x_own:
+        out[0], out[1], out[2] = x
+        return True, 0.0
+    v = a_own * x_other - x_own * a_other
+    if v < ZERO and a_own > -ZERO and x_own < ZERO:
+        _along(out, a, a_own / (a_own - x_own), edge)
+        return True, v
+    return False, v
+
+
+@njit(cache=True)
 def _closest_on_triangle(tri: np.ndarray, f: int, p: np.ndarray, out: np.ndarray) -> None:
     """Closest point of ``p`` on triangle ``tri[f]`` into ``out``: the region tests of Ericson's
     *Real-Time Collision Detection* (``ClosestPtPointTriangle``) in the order and with the
     tolerance of ``trimesh.triangles.closest_point``, including its rule for a triangle whose
     first two corners coincide (the segment from the first corner to the third)."""
-    ax, ay, az = tri[f, 0, 0], tri[f, 0, 1], tri[f, 0, 2]
-    bx, by, bz = tri[f, 1, 0], tri[f, 1, 1], tri[f, 1, 2]
-    cx, cy, cz = tri[f, 2, 0], tri[f, 2, 1], tri[f, 2, 2]
-    abx, aby, abz = bx - ax, by - ay, bz - az
-    acx, acy, acz = cx - ax, cy - ay, cz - az
-    if abx == 0.0 and aby == 0.0 and abz == 0.0:  # A == B: the segment AC (or the point A)
-        length2 = acx * acx + acy * acy + acz * acz
+    a = (tri[f, 0, 0], tri[f, 0, 1], tri[f, 0, 2])
+    b = (tri[f, 1, 0], tri[f, 1, 1], tri[f, 1, 2])
+    c = (tri[f, 2, 0], tri[f, 2, 1], tri[f, 2, 2])
+    ab = (b[0] - a[0], b[1] - a[1], b[2] - a[2])
+    ac = (c[0] - a[0], c[1] - a[1], c[2] - a[2])
+    if ab[0] == 0.0 and ab[1] == 0.0 and ab[2] == 0.0:  # A == B: the segment AC (or the point A)
+        length2 = ac[0] * ac[0] + ac[1] * ac[1] + ac[2] * ac[2]
         t = 0.0
         if length2 > 0:
-            t = ((p[0] - ax) * acx + (p[1] - ay) * acy + (p[2] - az) * acz) / length2
-            t = min(max(t, 0.0), 1.0)
-        out[0], out[1], out[2] = ax + t * acx, ay + t * acy, az + t * acz
+            t = min(max(_dots(ac, ac, p, a)[0] / length2, 0.0), 1.0)
+        _along(out, a, t, ac)
         return
-    apx, apy, apz = p[0] - ax, p[1] - ay, p[2] - az
-    d1 = abx * apx + aby * apy + abz * apz
-    d2 = acx * apx + acy * apy + acz * apz
+    d1, d2 = _dots(ab, ac, p, a)
     if d1 < ZERO and d2 < ZERO:  # vertex region A
-        out[0], out[1], out[2] = ax, ay, az
+        out[0], out[1], out[2] = a
         return
-    bpx, bpy, bpz = p[0] - bx, p[1] - by, p[2] - bz
-    d3 = abx * bpx + aby * bpy + abz * bpz
-    d4 = acx * bpx + acy * bpy + acz * bpz
-    if d3 > -ZERO and d4 <= d3:  # vertex region B
-        out[0], out[1], out[2] = bx, by, bz
+    d3, d4 = _dots(ab, ac, p, b)
+    done, vc = _corner_or_edge(out, a, b, ab, d1, d2, d3, d4)  # vertex region B, edge AB
+    if done:
         return
-    vc = d1 * d4 - d3 * d2
-    if vc < ZERO and d1 > -ZERO and d3 < ZERO:  # edge AB
-        v = d1 / (d1 - d3)
-        out[0], out[1], out[2] = ax + v * abx, ay + v * aby, az + v * abz
-        return
-    cpx, cpy, cpz = p[0] - cx, p[1] - cy, p[2] - cz
-    d5 = abx * cpx + aby * cpy + abz * cpz
-    d6 = acx * cpx + acy * cpy + acz * cpz
-    if d6 > -ZERO and d5 <= d6:  # vertex region C
-        out[0], out[1], out[2] = cx, cy, cz
-        return
-    vb = d5 * d2 - d1 * d6
-    if vb < ZERO and d2 > -ZERO and d6 < ZERO:  # edge AC
-        w = d2 / (d2 - d6)
-        out[0], out[1], out[2] = ax + w * acx, ay + w * acy, az + w * acz
+    d5, d6 = _dots(ab, ac, p, c)
+    done, vb = _corner_or_edge(out, a, c, ac, d2, d1, d6, d5)  # vertex region C, edge AC
+    if done:
         return
     va = d3 * d6 - d5 * d4
     if va < ZERO and d4 - d3 > -ZERO and d5 - d6 > -ZERO:  # edge BC
         d43 = d4 - d3
-        w = d43 / (d43 + (d5 - d6))
-        out[0], out[1], out[2] = bx + w * (cx - bx), by + w * (cy - by), bz + w * (cz - bz)
+        _along(out, b, d43 / (d43 + (d5 - d6)), (c[0] - b[0], c[1] - b[1], c[2] - b[2]))
         return
     denom = 1.0 / (va + vb + vc)  # inside the face
     v = vb * denom
     w = vc * denom
-    out[0] = ax + abx * v + acx * w
-    out[1] = ay + aby * v + acy * w
-    out[2] = az + abz * v + acz * w
+    out[0] = a[0] + ab[0] * v + ac[0] * w
+    out[1] = a[1] + ab[1] * v + ac[1] * w
+    out[2] = a[2] + ab[2] * v + ac[2] * w
 
 
 @njit(cache=True)
