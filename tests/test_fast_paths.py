@@ -728,34 +728,52 @@ def _reference_closest_among(tri, p, cand):
 
 @pytest.mark.parametrize("seed", range(4))
 def test_closest_among_is_trimesh_closest_point(seed):
-    """Every region of a triangle (corners, edges, face), degenerate triangles (two corners
-    alike, all alike, collinear) and ties between triangles sharing an edge or a corner."""
+    """Bit for bit the old code: every region of a triangle (corners, edges, face), ties between
+    triangles sharing an edge or a corner (the first in candidate order wins), a NaN point and
+    one whose distances overflow."""
     import trimesh
 
     from neurograph.synapses.kernels import closest_among
 
     rng = np.random.default_rng(seed)
     mesh = trimesh.creation.icosphere(2, radius=500.0)
-    tri = np.asarray(mesh.triangles).copy()
-    tri[:5, 1] = tri[:5, 0]  # A == B: the segment AC
-    tri[5:8, :] = tri[5:8, :1]  # a point
-    tri[8:11, 2] = 0.5 * (tri[8:11, 0] + tri[8:11, 1])  # collinear: no area
-    points = np.vstack([rng.normal(size=(300, 3)) * rng.uniform(50, 900, (300, 1)),
-                        mesh.vertices[:40], 0.5 * (mesh.vertices[mesh.edges_unique[:40, 0]]
-                                                   + mesh.vertices[mesh.edges_unique[:40, 1]])])
+    tri = np.ascontiguousarray(mesh.triangles)
+    mid = 0.5 * (mesh.vertices[mesh.edges_unique[:40, 0]] + mesh.vertices[mesh.edges_unique[:40, 1]])
+    points = np.vstack([rng.normal(size=(300, 3)) * rng.uniform(50, 900, (300, 1)), mesh.vertices[:40], mid,
+                        [[np.nan, 0.0, 0.0], [1e300, 1e300, 1e300]]])
     cand = np.vstack([rng.choice(len(tri), 16, replace=False) for _ in range(len(points))]).astype(np.int64)
-    cand[:60, :11] = np.arange(11)  # the degenerate ones among the candidates
-    cand[300:] = cKDTree_candidates(tri, points[300:], 16)  # ties: a vertex's or an edge's faces
+    cand[300:380] = _centroid_candidates(tri, points[300:380], 16)  # ties: a vertex's or an edge's faces
     got = closest_among(tri, points, cand)
-    want = _reference_closest_among(tri, points, cand)
-    np.testing.assert_allclose(got[0], want[0], rtol=0, atol=1e-9)
-    np.testing.assert_allclose(got[1], want[1], rtol=1e-12, atol=1e-9)
-    same = got[2] == want[2]
-    # another face only where it is as close (a tie broken by the last bit)
-    assert same.mean() > 0.95 and np.allclose(got[1][~same], want[1][~same], rtol=0, atol=1e-9)
+    with np.errstate(all="ignore"):
+        want = _reference_closest_among(tri, points, cand)
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)  # NaN where the old code gave NaN
+    assert np.isnan(got[1][-2]) and np.isinf(got[1][-1])
 
 
-def cKDTree_candidates(tri, points, k):
+def test_closest_among_on_degenerate_triangles():
+    """Triangles without area are the segment between their extreme corners (trimesh before 5.0
+    gave NaN where the first two corners coincide): two corners alike, all alike, collinear."""
+    from neurograph.synapses.kernels import closest_among
+
+    rng = np.random.default_rng(11)
+    a, b = rng.normal(size=(2, 50, 3)) * 300
+    tri = np.concatenate([np.stack([a, a, b], axis=1),  # A == B: the segment from A to C
+                          np.stack([a, a, a], axis=1),  # a point
+                          np.stack([a, b, 0.5 * (a + b)], axis=1),  # C halfway along AB
+                          np.stack([a, b, b], axis=1)])  # B == C
+    ends = np.concatenate([np.stack([a, b], 1), np.stack([a, a], 1), np.stack([a, b], 1), np.stack([a, b], 1)])
+    points = rng.normal(size=(len(tri), 3)) * 400
+    closest, distance, face = closest_among(tri, points, np.arange(len(tri), dtype=np.int64)[:, None])
+    seg = ends[:, 1] - ends[:, 0]
+    t = np.einsum("ij,ij->i", points - ends[:, 0], seg) / np.maximum(np.einsum("ij,ij->i", seg, seg), 1e-300)
+    want = ends[:, 0] + np.clip(t, 0, 1)[:, None] * seg
+    np.testing.assert_allclose(closest, want, rtol=0, atol=1e-7)
+    np.testing.assert_allclose(distance, np.linalg.norm(points - want, axis=1), rtol=1e-12, atol=1e-9)
+    assert (face == np.arange(len(tri))).all()
+
+
+def _centroid_candidates(tri, points, k):
     from scipy.spatial import cKDTree
 
     return np.asarray(cKDTree(tri.mean(axis=1)).query(points, k=k)[1], np.int64)
