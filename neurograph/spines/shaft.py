@@ -70,12 +70,14 @@ def _tangents(pos: np.ndarray, parent: np.ndarray, nodes: np.ndarray, span: floa
 
 def fit_shaft(pos: np.ndarray, parent: np.ndarray, nodes: np.ndarray, points: np.ndarray, weight: np.ndarray,
                window: float, tolerance: float, relative: float, fixed: np.ndarray | None = None,
-               fixed_radius: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, EdgeIndex]:
+               fixed_radius: np.ndarray | None = None,
+               with_index: bool = True) -> tuple[np.ndarray, np.ndarray, EdgeIndex | None]:
     """Shaft axis and radius at ``nodes``: start from the shorth of the distances to the
     skeleton, then robust circle fits across the skeleton (which also move the nodes onto
     the shaft axis). Nodes in ``fixed`` (cut ends: centres of cut cross-sections) keep their
     position and take ``fixed_radius``. Returns node positions, radii (nm) and the edge
-    index over them."""
+    index over them (None with ``with_index=False``: a caller that needs only the radii
+    saves building it)."""
     n = len(pos)
     pos = pos.copy()
     fixed = np.empty(0, np.int64) if fixed is None else np.asarray(fixed, np.int64)
@@ -93,7 +95,7 @@ def fit_shaft(pos: np.ndarray, parent: np.ndarray, nodes: np.ndarray, points: np
                                       tolerance / 2, relative / 2, 12)
         pos[nodes], radius[nodes] = centre[nodes], r[nodes]
         pos[fixed], radius[fixed] = start, fixed_radius
-        index = EdgeIndex(pos, parent, nodes)
+        index = EdgeIndex(pos, parent, nodes) if with_index or it + 1 < RECENTRE_ITERATIONS else None
     return pos, radius, index
 
 
@@ -127,7 +129,7 @@ def final_shaft_radius(neuron, off_spine: np.ndarray, area_v: np.ndarray, window
     radius = np.full(skel.n_nodes, np.nan)
     if len(nodes) and len(use):
         _, r, _ = fit_shaft(skel.vertices, skel.parent, nodes, np.asarray(neuron.mesh.vertices)[use], area_v[use],
-                             window, tolerance, relative)
+                             window, tolerance, relative, with_index=False)
         radius[nodes] = r[nodes]
     return radius
 
