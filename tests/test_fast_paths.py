@@ -773,6 +773,20 @@ def test_closest_among_on_degenerate_triangles():
     assert (face == np.arange(len(tri))).all()
 
 
+def test_closest_surface_points_refuses_a_mesh_without_faces():
+    """The kernel reads candidate triangles unchecked: no faces is a clear error, not a read
+    out of bounds."""
+    import trimesh
+
+    from neurograph.errors import InputError
+    from neurograph.synapses.mapping import closest_surface_points
+
+    with pytest.raises(InputError, match="no faces"):
+        closest_surface_points(trimesh.Trimesh(np.zeros((0, 3)), np.zeros((0, 3), np.int64)), np.zeros((3, 3)))
+    closest, distance, face = closest_surface_points(trimesh.creation.icosphere(2), np.array([[0.0, 0.0, 2.0]]))
+    assert abs(distance[0] - 1.0) < 0.01 and face[0] >= 0
+
+
 def _centroid_candidates(tri, points, k):
     from scipy.spatial import cKDTree
 

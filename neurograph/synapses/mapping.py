@@ -269,8 +269,16 @@ def closest_surface_points(mesh, points: np.ndarray, candidates: int = CANDIDATE
         Distance to it (nm).
     face : (n,) int64 ndarray
         Triangle it lies on.
+
+    Raises
+    ------
+    InputError
+        A mesh without faces.
     """
     tri = np.ascontiguousarray(mesh.triangles, dtype=float)  # (faces, 3 corners, xyz), cached by trimesh
+    if not len(tri):  # the kernel reads candidate triangles unchecked
+        raise InputError("the mesh has no faces: there is no surface to map the synapses onto; check the mesh "
+                         "(neurograph.repair(mesh).report says what it kept)")
     centroids, reach = centroids_and_reach(tri)
     tree = cKDTree(centroids)
     points = np.asarray(points, float)
