@@ -793,18 +793,18 @@ def _centroid_candidates(tri, points, k):
     return np.asarray(cKDTree(tri.mean(axis=1)).query(points, k=k)[1], np.int64)
 
 
-def test_centroids_and_reach_are_the_numpy_expressions():
+def test_corner_reach_is_the_numpy_expression():
     import trimesh
 
-    from neurograph.synapses.kernels import centroids_and_reach
+    from neurograph.synapses.kernels import corner_reach
 
     rng = np.random.default_rng(5)
     for tri in (np.asarray(trimesh.creation.icosphere(3, radius=733.0).triangles) + 1e6,
                 rng.normal(size=(1000, 3, 3)) * rng.uniform(1, 1e5, (1000, 1, 1)), np.zeros((0, 3, 3))):
-        c, reach = centroids_and_reach(np.ascontiguousarray(tri))
-        want = tri.mean(axis=1)
-        np.testing.assert_array_equal(c, want)
-        assert reach == (float(np.max(np.linalg.norm(tri - want[:, None, :], axis=2))) if len(tri) else 0.0)
+        tri = np.ascontiguousarray(tri)
+        c = tri.mean(axis=1)
+        assert corner_reach(tri, c) == (float(np.max(np.linalg.norm(tri - c[:, None, :], axis=2))) if len(tri) else 0.0)
     tri = rng.normal(size=(10, 3, 3))
     tri[5, 1, 2] = np.nan
-    assert np.isnan(centroids_and_reach(tri)[1]) and np.isnan(np.max(np.linalg.norm(tri - tri.mean(axis=1)[:, None], axis=2)))
+    c = tri.mean(axis=1)
+    assert np.isnan(corner_reach(tri, c)) and np.isnan(np.max(np.linalg.norm(tri - c[:, None], axis=2)))

@@ -1,6 +1,6 @@
 """Numba kernels of the synapse step's surface search
 (:func:`neurograph.synapses.mapping.closest_surface_points`): the closest point on each point's
-candidate triangles, and the triangles' centroids and reach."""
+candidate triangles, and how far the triangles' corners reach from their centroids."""
 
 from __future__ import annotations
 
@@ -130,17 +130,12 @@ def closest_among(tri: np.ndarray, points: np.ndarray,
 
 
 @njit(cache=True)
-def centroids_and_reach(tri: np.ndarray) -> tuple[np.ndarray, float]:
-    """Centroid of every triangle (f, 3) and the largest distance from a centroid to a corner of
-    its triangle (nm), in one pass: what ``tri.mean(axis=1)`` and the maximum of
-    ``np.linalg.norm(tri - centroids[:, None], axis=2)`` give, bit for bit (the same sums in
-    the same order), without the (f, 3, 3) temporaries."""
-    n = tri.shape[0]
-    centroids = np.empty((n, 3))
+def corner_reach(tri: np.ndarray, centroids: np.ndarray) -> float:
+    """Largest distance (nm) from a triangle's centroid to one of its corners, over all triangles:
+    the maximum of ``np.linalg.norm(tri - centroids[:, None], axis=2)`` bit for bit (the same
+    sums in the same order; NaN if any is NaN), without the (f, 3, 3) temporaries."""
     reach = 0.0
-    for f in range(n):
-        for d in range(3):
-            centroids[f, d] = (tri[f, 0, d] + tri[f, 1, d] + tri[f, 2, d]) / 3.0
+    for f in range(tri.shape[0]):
         for c in range(3):
             dx = tri[f, c, 0] - centroids[f, 0]
             dy = tri[f, c, 1] - centroids[f, 1]
@@ -148,4 +143,4 @@ def centroids_and_reach(tri: np.ndarray) -> tuple[np.ndarray, float]:
             r = np.sqrt(dx * dx + dy * dy + dz * dz)
             if r > reach or np.isnan(r):
                 reach = r
-    return centroids, reach
+    return reach

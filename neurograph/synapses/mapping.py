@@ -18,7 +18,7 @@ from scipy.spatial import cKDTree
 from ..arrays import lookup
 from ..errors import InputError, check_number
 from ..skeleton.tree import path_from_soma
-from .kernels import centroids_and_reach, closest_among
+from .kernels import closest_among, corner_reach
 
 from typing import TYPE_CHECKING
 
@@ -279,7 +279,8 @@ def closest_surface_points(mesh, points: np.ndarray, candidates: int = CANDIDATE
     if not len(tri):  # the kernel reads candidate triangles unchecked
         raise InputError("the mesh has no faces: there is no surface to map the synapses onto; check the mesh "
                          "(neurograph.repair(mesh).report says what it kept)")
-    centroids, reach = centroids_and_reach(tri)
+    centroids = np.asarray(mesh.triangles_center, dtype=float)  # cached by trimesh (the soma step asked first)
+    reach = corner_reach(tri, centroids)
     tree = cKDTree(centroids)
     points = np.asarray(points, float)
     n = len(points)
