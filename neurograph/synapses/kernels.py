@@ -18,7 +18,7 @@ def _dots(ab: tuple, ac: tuple, p: np.ndarray, q: tuple) -> tuple[float, float]:
 
 
 @njit(cache=True)
-def _along(out: np.ndarray, q: tuple, t: float, d: tuple) -> None:
+def _put_along(out: np.ndarray, q: tuple, t: float, d: tuple) -> None:
     """``out = q + t d``."""
     out[0], out[1], out[2] = q[0] + t * d[0], q[1] + t * d[1], q[2] + t * d[2]
 
@@ -35,7 +35,7 @@ def _corner_or_edge(out: np.ndarray, a: tuple, x: tuple, edge: tuple, a_own: flo
         return True, 0.0
     v = a_own * x_other - x_own * a_other
     if v < ZERO and a_own > -ZERO and x_own < ZERO:
-        _along(out, a, a_own / (a_own - x_own), edge)
+        _put_along(out, a, a_own / (a_own - x_own), edge)
         return True, v
     return False, v
 
@@ -56,7 +56,7 @@ def _closest_on_triangle(tri: np.ndarray, f: int, p: np.ndarray, out: np.ndarray
         t = 0.0
         if length2 > 0:
             t = min(max(_dots(ac, ac, p, a)[0] / length2, 0.0), 1.0)
-        _along(out, a, t, ac)
+        _put_along(out, a, t, ac)
         return
     d1, d2 = _dots(ab, ac, p, a)
     if d1 < ZERO and d2 < ZERO:  # vertex region A
@@ -73,7 +73,7 @@ def _closest_on_triangle(tri: np.ndarray, f: int, p: np.ndarray, out: np.ndarray
     va = d3 * d6 - d5 * d4
     if va < ZERO and d4 - d3 > -ZERO and d5 - d6 > -ZERO:  # edge BC
         d43 = d4 - d3
-        _along(out, b, d43 / (d43 + (d5 - d6)), (c[0] - b[0], c[1] - b[1], c[2] - b[2]))
+        _put_along(out, b, d43 / (d43 + (d5 - d6)), (c[0] - b[0], c[1] - b[1], c[2] - b[2]))
         return
     denom = 1.0 / (va + vb + vc)  # inside the face
     v = vb * denom
