@@ -586,6 +586,7 @@ def test_extra_roots_union_find_is_the_scipy_components():
     graph, pairs = wavefront._surface_graph(points, edges, None)
     covered = parts[2][:5]  # one piece holds a soma
     got = wavefront._extra_roots(graph, pairs, covered)
+    graph = _as_scipy(graph)
     _, labels = connected_components(graph, directed=False)
     pieces = np.setdiff1d(np.unique(labels), np.unique(labels[covered]))
     seeds = np.array([np.flatnonzero(labels == p)[0] for p in pieces])
@@ -593,6 +594,54 @@ def test_extra_roots_union_find_is_the_scipy_components():
     want = [np.flatnonzero(labels == p)[np.argmax(dist[labels == p])] for p in pieces]
     assert len(got) == 6
     np.testing.assert_array_equal(got, want)
+
+
+def _as_scipy(graph, lower=False):
+    """The upper triangle of a SurfaceGraph (or its lower one, by rows) as a scipy CSR matrix."""
+    from scipy import sparse
+
+    arrays = (graph.tlen, graph.tidx, graph.tptr) if lower else (graph.lengths, graph.indices, graph.indptr)
+    return sparse.csr_matrix(arrays, shape=(graph.n, graph.n))
+
+
+def test_surface_graph_stores_every_pair_in_both_directions():
+    """The transpose rows hold each pair once more, in the row of its high end, ascending, with its
+    length."""
+    from neurograph.skeleton import wavefront
+
+    rng = np.random.default_rng(11)
+    points = rng.normal(size=(500, 3)) * 1000
+    graph, pairs = wavefront._surface_graph(points, rng.integers(0, 500, size=(2000, 2)), None)
+    upper, lower = _as_scipy(graph), _as_scipy(graph, lower=True)
+    assert (upper.T.tocsr() != lower).nnz == 0
+    assert lower.has_sorted_indices and lower.nnz == upper.nnz == len(pairs)
+    np.testing.assert_array_equal(pairs, np.column_stack(upper.nonzero()))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_nearest_source_distance_is_scipy_dijkstra_bit_for_bit(seed):
+    """The Numba Dijkstra gives scipy's distances exactly: on integer lengths (many exact ties between
+    paths), on real lengths, with repeated sources, zero-length pairs and pieces no source reaches."""
+    from scipy.sparse.csgraph import dijkstra
+
+    from neurograph.skeleton.geodesic import SurfaceGraph, lower_rows, nearest_source_distance
+    from neurograph.skeleton.kernels import undirected_csr
+
+    rng = np.random.default_rng(seed)
+    n = 2000
+    points = rng.normal(size=(n, 3)) * 500
+    edges = rng.integers(0, n - 100, size=(8000, 2))  # the last 100 points stay alone
+    indptr, indices, pairs, length = undirected_csr(points, edges, np.empty((0, 2), np.int64))
+    if seed % 2:
+        length = np.floor(length / 200.0)  # integer lengths, zeros among them: ties everywhere
+    graph = SurfaceGraph(indptr, indices, length, *lower_rows(indptr, indices, length))
+    for sources in (np.array([0]), rng.integers(0, n, 40), np.array([5, 5, 7, n - 1])):
+        want = dijkstra(_as_scipy(graph), directed=False, indices=sources, min_only=True)
+        got = nearest_source_distance(graph, sources)
+        assert np.array_equal(got, want)
+        assert np.isinf(got).any() and (got[sources] == 0).all()
+    with pytest.raises(IndexError, match="sources"):
+        nearest_source_distance(graph, np.array([n]))
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -638,10 +687,11 @@ def test_surface_graph_takes_bridges_of_any_layout_and_refuses_wrong_shapes():
     bridges = np.asfortranarray(rng.integers(0, 200, size=(7, 2)))  # int64, Fortran order
     graph, pairs = wavefront._surface_graph(points, edges, bridges)
     ref, ref_pairs = wavefront._surface_graph(points, np.vstack([edges, bridges.astype(np.int32)]), None)
-    assert (graph != ref).nnz == 0
+    for got, want in zip(graph, ref):  # both directions
+        np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(pairs, ref_pairs)
     graph2, _ = wavefront._surface_graph(points, edges[:, ::-1].astype(np.int64)[:, ::-1], bridges[:, ::-1])
-    assert graph2.nnz == ref.nnz  # non-contiguous views too
+    assert len(graph2.indices) == len(ref.indices)  # non-contiguous views too
     with pytest.raises(SkeletonError, match="bridges"):
         wavefront._surface_graph(points, edges, np.zeros((2, 3), np.int64))
 

@@ -21,26 +21,25 @@ from typing import Sequence
 
 import numpy as np
 import trimesh
-from scipy import sparse
-from scipy.sparse.csgraph import dijkstra
 
 from ..arrays import unique
 from ..errors import SkeletonError, check_indices, check_number
 from ..io.meshes import validate_arrays
 from ..mesh.soma import check_somas
+from .geodesic import SurfaceGraph, nearest_source_distance, surface_graph
 from .protrusions import add_protrusions
 from .kernels import (cluster_level_sets, distance_to_segments, face_band_pairs, group_argmax, group_median,
-                      reeb_parents, steiner_graph, undirected_csr)
+                      reeb_parents, steiner_graph)
 from .skeleton import Skeleton
 from .tree import fold_nodes, path_lengths, root_labels, topological_order
 
 TIP_INSET = 0.0
 
 
-def _surface_graph(points: np.ndarray, edges: np.ndarray, bridges: np.ndarray | None) -> tuple[sparse.csr_matrix, np.ndarray]:
-    """Weighted (nm) surface graph, upper triangle, each pair once; and its edges sorted by
-    (low, high) end (:func:`~neurograph.skeleton.kernels.undirected_csr`, linear in the
-    number of edges)."""
+def _surface_graph(points: np.ndarray, edges: np.ndarray, bridges: np.ndarray | None) -> tuple[SurfaceGraph, np.ndarray]:
+    """Weighted (nm) surface graph, each pair once in each direction
+    (:class:`~neurograph.skeleton.geodesic.SurfaceGraph`); and its edges sorted by (low, high)
+    end (:func:`~neurograph.skeleton.kernels.undirected_csr`, linear in the number of edges)."""
     n = len(points)
     # the bridges go in as a second list: appending them would copy the millions of edges
     # (both lists C-ordered and of one dtype: the kernel loops over the two as one type)
@@ -50,9 +49,7 @@ def _surface_graph(points: np.ndarray, edges: np.ndarray, bridges: np.ndarray | 
         raise SkeletonError(f"the surface graph has {n} points and {len(edges) + len(extra)} edges, more than its "
                             "32-bit indices hold; decimate the mesh first (repair(..., target_faces=...) or "
                             "extract(..., decimate=...))")
-    indptr, indices, pairs, length = undirected_csr(np.asarray(points, dtype=float), edges, extra)
-    length += 1e-6  # in place: no second array of millions of weights
-    return sparse.csr_matrix((length, indices, indptr), shape=(n, n)), pairs
+    return surface_graph(np.asarray(points, dtype=float), edges, extra)
 
 
 def _check_bridges(bridges: np.ndarray | None, n: int) -> np.ndarray:
@@ -75,16 +72,16 @@ def _check_bridges(bridges: np.ndarray | None, n: int) -> np.ndarray:
     return arr
 
 
-def _extra_roots(graph: sparse.csr_matrix, pairs: np.ndarray, covered: np.ndarray) -> np.ndarray:
+def _extra_roots(graph: SurfaceGraph, pairs: np.ndarray, covered: np.ndarray) -> np.ndarray:
     """One root per connected piece without a soma: the end of a longest geodesic path (the
     point farthest from the piece's lowest-numbered point; the first such on ties). Pieces
     by union-find over the graph's ``pairs``, each labelled by its lowest point."""
-    n = graph.shape[0]
+    n = graph.n
     labels = cluster_level_sets(pairs, np.zeros(n, np.int64), np.zeros(n, bool))
     pieces = np.setdiff1d(unique(labels), unique(labels[covered]), assume_unique=True)
     if len(pieces) == 0:
         return np.empty(0, np.int64)
-    dist = dijkstra(graph, directed=False, indices=pieces, min_only=True)
+    dist = nearest_source_distance(graph, pieces)
     return group_argmax(dist, labels, n)[pieces].astype(np.int64)
 
 
@@ -177,7 +174,7 @@ def skeletonize(mesh: trimesh.Trimesh, somas: Sequence | None = None, bridges: n
     soma_vertices = np.flatnonzero(soma_of_vertex >= 0)
     roots = _extra_roots(graph, edges, soma_vertices)
     sources = np.concatenate([soma_vertices, roots])
-    dist = dijkstra(graph, directed=False, indices=sources, min_only=True)
+    dist = nearest_source_distance(graph, sources)
 
     # Level sets: soma vertices are fixed into one cluster per soma.
     bins = np.floor(dist / step).astype(np.int64)
