@@ -139,6 +139,35 @@ def _solve3(A: np.ndarray, b: np.ndarray) -> None:
         b[j] /= A[j, j]
 
 
+@njit(cache=True)
+def add_circle_point(A: np.ndarray, b: np.ndarray, w: float, x: float, y: float) -> None:
+    """Add point ``(x, y)`` with weight ``w`` to the normal equations (upper triangle of ``A``,
+    and ``b``) of the algebraic circle fit ``x² + y² + D x + E y + F = 0`` (Kasa)."""
+    rhs = -(x * x + y * y)
+    A[0, 0] += w * x * x
+    A[0, 1] += w * x * y
+    A[0, 2] += w * x
+    A[1, 1] += w * y * y
+    A[1, 2] += w * y
+    A[2, 2] += w
+    b[0] += w * x * rhs
+    b[1] += w * y * rhs
+    b[2] += w * rhs
+
+
+@njit(cache=True)
+def solve_circle(A: np.ndarray, b: np.ndarray) -> tuple[bool, float, float, float]:
+    """Centre ``(cx, cy)`` and squared radius of the circle fitted by the normal equations of
+    :func:`add_circle_point` (``A`` and ``b`` are overwritten); ``ok`` False (and NaNs) when the
+    system is (nearly) singular."""
+    A[1, 0], A[2, 0], A[2, 1] = A[0, 1], A[0, 2], A[1, 2]
+    if _near_singular(A):
+        return False, np.nan, np.nan, np.nan
+    _solve3(A, b)  # the solution in b
+    cx, cy = -b[0] / 2, -b[1] / 2
+    return True, cx, cy, cx * cx + cy * cy - b[2]
+
+
 WIDE = 0.3  # first Tukey scale of the circle fit, x the radius
 OUTSIDE = 1.0  # Tukey scale outside the circle relative to inside
 
@@ -261,26 +290,13 @@ def window_circle_fit(adj_ptr: np.ndarray, adj: np.ndarray, adj_len: np.ndarray,
                 if e >= 1.0:
                     continue
                 wk = ww[k] * (1.0 - e * e) ** 2
-                row0, row1 = x[k], y[k]
-                rhs = -(x[k] * x[k] + y[k] * y[k])
-                A[0, 0] += wk * row0 * row0
-                A[0, 1] += wk * row0 * row1
-                A[0, 2] += wk * row0
-                A[1, 1] += wk * row1 * row1
-                A[1, 2] += wk * row1
-                A[2, 2] += wk
-                b[0] += wk * row0 * rhs
-                b[1] += wk * row1 * rhs
-                b[2] += wk * rhs
+                add_circle_point(A, b, wk, x[k], y[k])
                 tot += wk
             if tot <= 0:
                 break
-            A[1, 0], A[2, 0], A[2, 1] = A[0, 1], A[0, 2], A[1, 2]
-            if _near_singular(A):
+            ok, ncx, ncy, r2 = solve_circle(A, b)
+            if not ok:
                 break
-            _solve3(A, b)  # the solution in b
-            ncx, ncy = -b[0] / 2, -b[1] / 2
-            r2 = ncx * ncx + ncy * ncy - b[2]
             if r2 <= 0:
                 break
             nr = np.sqrt(r2)
