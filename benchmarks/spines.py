@@ -10,7 +10,8 @@ to measure the floor's effect. A detection matches a true spine when its base li
 the true base (one-to-one, closest pairs first). Shaft width: per skeleton node of the
 final skeleton, 2 x the detected shaft radius against 2 x the true radius at the nearest
 point of the true branch axis; reported as the median over nodes and per branch (branches
-> 5 µm: median width vs median true width).
+> 5 µm: median width vs median true width). Spine head and neck widths of the matched spines
+against twice the radii they were built with (necks of thin and mushroom spines only).
 """
 
 from __future__ import annotations
@@ -61,7 +62,14 @@ def evaluate(cell, neuron) -> dict:
         m = nb == b
         if m.sum() >= 3:
             branch_err.append(abs(br.at[b, "shaft_width_median"] / (2 * np.median(rad[j[m]])) - 1))
-    return {"n_true": len(truth), "n_found": len(found), "tp": tp,
+    # widths of the matched spines against the diameters they were built with (necks: thin and
+    # mushroom spines; a stubby spine's "neck" is its head)
+    f_idx, t_idx = (pairs[:, 0], pairs[:, 1]) if tp else (np.empty(0, int), np.empty(0, int))
+    true_sp = cell.spines.iloc[t_idx]
+    necked = (true_sp.kind != "stubby").to_numpy()
+    widths = {"head_width": (sp.head_width.to_numpy()[f_idx], 2 * true_sp.head_radius.to_numpy()),
+              "neck_width": (sp.neck_width.to_numpy()[f_idx][necked], 2 * true_sp.neck_radius.to_numpy()[necked])}
+    return {"widths": widths, "n_true": len(truth), "n_found": len(found), "tp": tp,
             "precision": tp / len(found) if len(found) else float("nan"),
             "recall": tp / len(truth) if len(truth) else float("nan"),
             "false_per_um": (len(found) - tp) / cell.total_length,
@@ -118,6 +126,15 @@ def main(n: int = 20, shape: str | None = None) -> None:
           f"branches within 10%: {np.nanmean([r['branches_within_10pct'] for r in rows]):.2f}")
     smooth = [r for r in rows if r["density"] == 0]
     print("smooth controls, false spines per µm: " + ", ".join(f"{r['shape']} {r['false_per_um']:.4f}" for r in smooth))
+    from scipy.stats import spearmanr
+
+    for col, what in [("head_width", "head width"), ("neck_width", "neck width (thin, mushroom)")]:
+        got = np.concatenate([r["widths"][col][0] for r in spiny])
+        true = np.concatenate([r["widths"][col][1] for r in spiny])
+        ok = np.isfinite(got)
+        print(f"{what} against the truth, pooled ({len(got)} matched spines): median ratio "
+              f"{np.median(got[ok] / true[ok]):.3f}, |error| median {np.median(np.abs(got[ok] / true[ok] - 1)):.3f}, "
+              f"Spearman {spearmanr(got[ok], true[ok]).statistic:.3f}, NaN {1 - ok.mean():.3f}")
     print(f"spine detection time: mean {np.mean([r['t_spines'] for r in rows]):.2f} s per neuron")
 
 

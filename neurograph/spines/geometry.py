@@ -11,7 +11,8 @@ from scipy.spatial import cKDTree
 from ..arrays import unique
 from ..skeleton.kernels import distance_to_segments, group_median
 from ..skeleton.tree import children_csr, edge_lengths, reroot_at, subtree_sum, topological_order
-from .kernels import group_mean_rows, segment_points, spine_widths, subtree_heights, terminal_runs, twig_labels
+from .kernels import group_mean_rows, segment_points, subtree_heights, terminal_runs, twig_labels
+from .sections import spine_widths
 
 SAMPLE_SPACING = 100.0  # nm between sample points along skeleton edges for nearest-edge queries
 
@@ -331,18 +332,16 @@ def vertex_neighbours(n_vertices: int, edges: np.ndarray) -> tuple[np.ndarray, n
     return np.searchsorted(src[order], np.arange(n_vertices + 1)).astype(np.int64), dst[order].astype(np.int64)
 
 
-def head_and_neck_width(tri: np.ndarray, base: np.ndarray, tip: np.ndarray, n_points: int = 600,
+def head_and_neck_width(tri: np.ndarray, base: np.ndarray, tip: np.ndarray,
                         n_slices: int = 12) -> tuple[float, float]:
     """Head and neck width (nm) of a spine from its surface triangles (k, 3, 3).
 
-    Points sampled on the surface (``n_points``, in proportion to the triangle areas, from a
-    stream seeded by the bits of ``base``, :func:`neurograph.spines.kernels.point_draws`: the
-    same spine always gets the same sample, whatever else is measured with it) are cut into
-    ``n_slices`` slices across the base -> tip axis; a slice's width is twice the median
-    distance of its points from the slice's centroid, within the slice plane. Head width: the
-    widest slice of the outer 70 %; neck width: the narrowest slice between the base and the
-    head. One spine through the kernel :func:`neurograph.spines.kernels.spine_widths` that
-    measures all of them at once.
+    The spine is cut by ``n_slices`` planes across its base -> tip axis; a section's width is
+    twice the length-weighted median distance of its segments from their centroid, and counts
+    only when the section is complete (:mod:`neurograph.spines.sections`). Head width: the
+    widest section of the outer 70 %; neck width: the narrowest section between the base and
+    the head. One spine through the kernel :func:`neurograph.spines.sections.spine_widths`
+    that measures all of them at once.
 
     Parameters
     ----------
@@ -350,22 +349,20 @@ def head_and_neck_width(tri: np.ndarray, base: np.ndarray, tip: np.ndarray, n_po
         Spine surface triangles, nm.
     base, tip : (3,) float ndarray
         Spine base (on the shaft) and tip, nm.
-    n_points : int, default 600
-        Points sampled on the surface.
     n_slices : int, default 12
-        Slices along the base -> tip axis (slices with fewer than 8 points are skipped).
+        Cross-sections along the base -> tip axis.
 
     Returns
     -------
     head_width, neck_width : float
-        nm; NaN when the spine has no length, no triangles or no usable slice.
+        nm; NaN when the spine has no length, no triangles or no complete section beyond
+        the inner 30 %.
     """
     tri = np.ascontiguousarray(tri, dtype=float).reshape(-1, 3, 3)
     k = len(tri)
     head, neck = spine_widths(tri.reshape(-1, 3), np.arange(3 * k, dtype=np.int64).reshape(-1, 3),
                               np.array([0, k], np.int64), np.arange(k, dtype=np.int64), np.zeros(1, np.int64),
-                              np.asarray(base, float).reshape(1, 3), np.asarray(tip, float).reshape(1, 3), n_points,
-                              n_slices)
+                              np.asarray(base, float).reshape(1, 3), np.asarray(tip, float).reshape(1, 3), n_slices)
     return float(head[0]), float(neck[0])
 
 
