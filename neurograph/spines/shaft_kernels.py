@@ -294,8 +294,8 @@ def window_circle_fit(adj_ptr: np.ndarray, adj: np.ndarray, adj_len: np.ndarray,
                 tot += wk
             if tot <= 0:
                 break
-            ok, ncx, ncy, r2 = solve_circle(A, b)
-            if not ok:
+            solved, ncx, ncy, r2 = solve_circle(A, b)
+            if not solved:
                 break
             if r2 <= 0:
                 break
