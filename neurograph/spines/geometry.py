@@ -337,8 +337,8 @@ def head_and_neck_width(tri: np.ndarray, base: np.ndarray, tip: np.ndarray,
     """Head and neck width (nm) of a spine from its surface triangles (k, 3, 3).
 
     The spine is cut by ``n_slices`` planes across its base -> tip axis; a section's width is
-    twice the length-weighted median distance of its segments from their centroid, and counts
-    only when the section is complete (:mod:`neurograph.spines.sections`). Head width: the
+    the diameter of the circle fitted to its segments, and counts only when the section is
+    complete (:mod:`neurograph.spines.sections`). Head width: the
     widest section of the outer 70 %; neck width: the narrowest section between the base and
     the head. One spine through the kernel :func:`neurograph.spines.sections.spine_widths`
     that measures all of them at once.

@@ -15,7 +15,8 @@ a number its surface does not hold.
 Measured against synthetic spines of known radii (``python benchmarks/spines.py``, see
 ``docs/spines.md``): this replaced 600 surface points per spine cut into slabs (a slab's width:
 twice the median distance of its points from their centroid), whose neck width was the smallest
-of 12 noisy medians and read 21-25 % below the true width; here the neck reads 0.94-0.96 of it.
+of 12 noisy medians and read 21-25 % below the true width; here the neck reads 0.92-0.96 of it
+(the head 0.96-0.97, as before 0.94-0.96).
 """
 
 from __future__ import annotations
