@@ -138,19 +138,23 @@ def lower_rows(indptr: np.ndarray, indices: np.ndarray, lengths: np.ndarray) -> 
 
 
 @njit(cache=True)
+def _put(key: np.ndarray, heap: np.ndarray, pos: np.ndarray, k: int, d: float, v: int) -> None:
+    """Point ``v`` at distance ``d`` into slot ``k`` of the heap."""
+    key[k] = d
+    heap[k] = v
+    pos[v] = k
+
+
+@njit(cache=True)
 def _sift_up(key: np.ndarray, heap: np.ndarray, pos: np.ndarray, k: int, d: float, v: int) -> None:
     """Put point ``v`` at distance ``d`` into the 4-ary heap at or above slot ``k``."""
     while k > 0:
         p = (k - 1) >> 2
         if key[p] <= d:
             break
-        key[k] = key[p]
-        heap[k] = heap[p]
-        pos[heap[k]] = k
+        _put(key, heap, pos, k, key[p], heap[p])
         k = p
-    key[k] = d
-    heap[k] = v
-    pos[v] = k
+    _put(key, heap, pos, k, d, v)
 
 
 @njit(cache=True)
@@ -167,13 +171,9 @@ def _sift_down(key: np.ndarray, heap: np.ndarray, pos: np.ndarray, size: int, d:
                 best = q
         if key[best] >= d:
             break
-        key[k] = key[best]
-        heap[k] = heap[best]
-        pos[heap[k]] = k
+        _put(key, heap, pos, k, key[best], heap[best])
         k = best
-    key[k] = d
-    heap[k] = v
-    pos[v] = k
+    _put(key, heap, pos, k, d, v)
 
 
 @njit(cache=True)

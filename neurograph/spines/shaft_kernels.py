@@ -158,8 +158,8 @@ def add_circle_point(A: np.ndarray, b: np.ndarray, w: float, x: float, y: float)
 @njit(cache=True)
 def solve_circle(A: np.ndarray, b: np.ndarray) -> tuple[bool, float, float, float]:
     """Centre ``(cx, cy)`` and squared radius of the circle fitted by the normal equations of
-    :func:`add_circle_point` (``A`` and ``b`` are overwritten); ``ok`` False (and NaNs) when the
-    system is (nearly) singular."""
+    :func:`add_circle_point` (``A`` and ``b`` are overwritten), after a flag that is False (and
+    the three NaN) when the system is (nearly) singular."""
     A[1, 0], A[2, 0], A[2, 1] = A[0, 1], A[0, 2], A[1, 2]
     if _near_singular(A):
         return False, np.nan, np.nan, np.nan
