@@ -57,7 +57,7 @@ from ..skeleton.tree import edge_lengths, fold_nodes
 from .geometry import (EdgeIndex, cut_ends, group_csr, reroot_at_thick_end, terminal_segments, twig_roots,
                        vertex_neighbours)
 from .kernels import grow_labels, root_at_cut_ends, spine_extent
-from .sections import spine_widths
+from .sections import N_SLICES, spine_widths
 from .shaft import final_shaft_radius, fit_shaft, smooth_chains, vertex_area
 
 #: spine table column -> (unit, description)
@@ -90,7 +90,6 @@ SPINE_BRANCH_COLUMNS: dict[str, tuple[str, str]] = {
 RADIUS_CAP = 1500.0  # nm: largest node radius added to max_length when deciding what is a twig
 CUT_MIN_RADIUS = 150.0  # nm: open boundary loops at least this wide (perimeter / 2 pi) are cut ends
 GROW_REACH = 250.0  # nm: a spine grows down to its rim only this far from its seed part
-WIDTH_SLICES = 12  # cross-sections across the base -> tip axis for the head and neck widths
 
 
 def _check(neuron, **limits: float) -> None:
@@ -374,7 +373,7 @@ def _measure(label: np.ndarray, verts: np.ndarray, faces: np.ndarray, edges: np.
     spine_of = np.full(n_lab, -1, np.int64)
     spine_of[kept] = np.arange(len(kept))
     out = np.where(label >= 0, spine_of[np.maximum(label, 0)], -1)
-    head, neck = spine_widths(verts, faces, f_ptr, f_ids, kept, base[at], verts[tip[at]], WIDTH_SLICES)
+    head, neck = spine_widths(verts, faces, f_ptr, f_ids, kept, base[at], verts[tip[at]], N_SLICES)
     rows = np.column_stack([nodes[at], np.diff(f_ptr)[kept], base[at], on_skel[at], verts[tip[at]], length[at] / 1e3,
                             volume[at], area[at] / 1e6, head, neck, radius[nodes[at]]])
     return rows, out, small

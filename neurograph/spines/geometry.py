@@ -12,7 +12,7 @@ from ..arrays import unique
 from ..skeleton.kernels import distance_to_segments, group_median
 from ..skeleton.tree import children_csr, edge_lengths, reroot_at, subtree_sum, topological_order
 from .kernels import group_mean_rows, segment_points, subtree_heights, terminal_runs, twig_labels
-from .sections import spine_widths
+from .sections import N_SLICES, spine_widths
 
 SAMPLE_SPACING = 100.0  # nm between sample points along skeleton edges for nearest-edge queries
 
@@ -333,7 +333,7 @@ def vertex_neighbours(n_vertices: int, edges: np.ndarray) -> tuple[np.ndarray, n
 
 
 def head_and_neck_width(tri: np.ndarray, base: np.ndarray, tip: np.ndarray,
-                        n_slices: int = 12) -> tuple[float, float]:
+                        n_slices: int = N_SLICES) -> tuple[float, float]:
     """Head and neck width (nm) of a spine from its surface triangles (k, 3, 3).
 
     The spine is cut by ``n_slices`` planes across its base -> tip axis; a section's width is

@@ -24,22 +24,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .shaft_kernels import add_circle_point, solve_circle
+from .shaft_kernels import add_circle_point, plane_frame, solve_circle
 
 MIN_SEGMENTS = 3  # a section needs this many segments
 MAX_GAP = np.pi / 2  # and no uncovered angle of a quarter turn or more, seen from its centroid
 HEAD_FROM = 0.3  # the head is the widest section beyond this fraction of the spine's extent
-
-
-@njit(cache=True)
-def _frame(axis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Two unit vectors spanning the plane across the unit vector ``axis``."""
-    a0, a1 = (1.0, 0.0) if abs(axis[0]) < 0.9 else (0.0, 1.0)
-    dot = a0 * axis[0] + a1 * axis[1]
-    u = np.array([a0 - dot * axis[0], a1 - dot * axis[1], -dot * axis[2]])
-    u /= np.sqrt(np.dot(u, u))
-    v = np.array([axis[1] * u[2] - axis[2] * u[1], axis[2] * u[0] - axis[0] * u[2], axis[0] * u[1] - axis[1] * u[0]])
-    return u, v
+N_SLICES = 12  # cross-sections across the base -> tip axis
 
 
 @njit(cache=True)
@@ -168,7 +158,8 @@ def spine_widths(verts: np.ndarray, faces: np.ndarray, f_ptr: np.ndarray, f_ids:
         if size <= 0 or fk.shape[0] == 0:
             continue
         axis = axis / size
-        u, v = _frame(axis)
+        u, v = plane_frame(axis)
+        u, v = np.array(u), np.array(v)
         t = np.empty((fk.shape[0], 3))
         for j in range(fk.shape[0]):
             for c in range(3):

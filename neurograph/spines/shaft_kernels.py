@@ -140,6 +140,18 @@ def _solve3(A: np.ndarray, b: np.ndarray) -> None:
 
 
 @njit(cache=True)
+def plane_frame(t: np.ndarray) -> tuple[tuple, tuple]:
+    """Orthonormal frame ``(u, v)`` of the plane across the unit vector ``t`` (two 3-tuples;
+    scalars, in the order the array expressions took: no temporary arrays per call)."""
+    a0, a1 = (1.0, 0.0) if abs(t[0]) < 0.9 else (0.0, 1.0)
+    dot = a0 * t[0] + a1 * t[1] + 0.0 * t[2]
+    u0, u1, u2 = a0 - dot * t[0], a1 - dot * t[1], 0.0 - dot * t[2]
+    norm = np.sqrt(u0 * u0 + u1 * u1 + u2 * u2)
+    u0, u1, u2 = u0 / norm, u1 / norm, u2 / norm
+    return (u0, u1, u2), (t[1] * u2 - t[2] * u1, t[2] * u0 - t[0] * u2, t[0] * u1 - t[1] * u0)
+
+
+@njit(cache=True)
 def add_circle_point(A: np.ndarray, b: np.ndarray, w: float, x: float, y: float) -> None:
     """Add point ``(x, y)`` with weight ``w`` to the normal equations (upper triangle of ``A``,
     and ``b``) of the algebraic circle fit ``x² + y² + D x + E y + F = 0`` (Kasa)."""
@@ -244,15 +256,7 @@ def window_circle_fit(adj_ptr: np.ndarray, adj: np.ndarray, adj_len: np.ndarray,
         t = tangent[s]
         if (t * t).sum() == 0 or not np.isfinite(radius0[s]):
             continue
-        # orthonormal frame (u, v) across the tangent
-        # (scalars, in the order the array expressions took: no temporary arrays per node)
-        a0, a1 = (1.0, 0.0) if abs(t[0]) < 0.9 else (0.0, 1.0)
-        dot = a0 * t[0] + a1 * t[1] + 0.0 * t[2]
-        u0, u1, u2 = a0 - dot * t[0], a1 - dot * t[1], 0.0 - dot * t[2]
-        norm = np.sqrt(u0 * u0 + u1 * u1 + u2 * u2)
-        u0, u1, u2 = u0 / norm, u1 / norm, u2 / norm
-        u = (u0, u1, u2)
-        v = (t[1] * u2 - t[2] * u1, t[2] * u0 - t[0] * u2, t[0] * u1 - t[1] * u0)
+        u, v = plane_frame(t)
         n_seen = _gather_window(s, adj_ptr, adj, adj_len, node_ptr, window, min_count, dist, stack, seen)
         m = 0
         for i in range(n_seen):
