@@ -284,18 +284,31 @@ def window_circle_fit(adj_ptr: np.ndarray, adj: np.ndarray, adj_len: np.ndarray,
             # graduated: start wide (whole wall and spine feet), shrink to the target scale
             scale = 3.0 * max(scale_abs, scale_rel * r, wide)
             wide *= 0.5
-            A[:] = 0.0
-            b[:] = 0.0
+            # the normal equations in scalars (registers, not array slots), the sums of
+            # add_circle_point in the same order
+            a00 = a01 = a02 = a11 = a12 = a22 = b0 = b1 = b2 = 0.0
             tot = 0.0
             for k in range(m):
-                e = np.sqrt((x[k] - cx) ** 2 + (y[k] - cy) ** 2) - r
+                xk, yk = x[k], y[k]
+                e = np.sqrt((xk - cx) ** 2 + (yk - cy) ** 2) - r
                 # protrusions lie outside the wall: points outside count less than inside
                 e = e / (OUTSIDE * scale) if e > 0 else -e / scale
                 if e >= 1.0:
                     continue
                 wk = ww[k] * (1.0 - e * e) ** 2
-                add_circle_point(A, b, wk, x[k], y[k])
+                rhs = -(xk * xk + yk * yk)
+                a00 += wk * xk * xk
+                a01 += wk * xk * yk
+                a02 += wk * xk
+                a11 += wk * yk * yk
+                a12 += wk * yk
+                a22 += wk
+                b0 += wk * xk * rhs
+                b1 += wk * yk * rhs
+                b2 += wk * rhs
                 tot += wk
+            A[0, 0], A[0, 1], A[0, 2], A[1, 1], A[1, 2], A[2, 2] = a00, a01, a02, a11, a12, a22
+            b[0], b[1], b[2] = b0, b1, b2
             if tot <= 0:
                 break
             solved, ncx, ncy, r2 = solve_circle(A, b)
