@@ -202,8 +202,9 @@ def detect_spines(neuron, min_length: float = 300.0, max_length: float = 3000.0,
     if len(rim):  # a seed on a cut end is the cut shaft's rim, not a spine
         seed_label[np.isin(seed_label, seed_label[rim][seed_label[rim] >= 0])] = -1
     if seed.any():
-        near_seed, _ = cKDTree(verts[seed]).query(verts, distance_upper_bound=GROW_REACH)
-        grow &= np.isfinite(near_seed)
+        cand = np.flatnonzero(grow)  # only these can grow: the others need no search
+        near_seed, _ = cKDTree(verts[seed]).query(verts[cand], distance_upper_bound=GROW_REACH)
+        grow[cand[~np.isfinite(near_seed)]] = False
     nbr_ptr, nbr = vertex_neighbours(len(verts), edges)
     label = grow_labels(seed_label, grow, nbr_ptr, nbr)
     label = _split_by_twigs(label, height, terminal_segments(parent, twig)[skel.vertex_map], edges,
