@@ -737,3 +737,33 @@ def test_shaft_fit_output_is_pinned_on_a_coarse_fly_mesh(hemibrain_neurons):
     radius = neuron.shaft_radius
     assert len(neuron.spines) == 363 and int(np.isfinite(radius).sum()) == 4943
     assert float(np.nansum(radius)) == pytest.approx(2553079.101281951, rel=1e-6)
+
+
+@pytest.mark.parametrize("n_groups, n_items", [(1, 0), (7, 0), (7, 50), (1000, 20000), (20000, 3000)])
+def test_group_order_is_the_stable_argsort(n_groups, n_items):
+    from neurograph.spines.geometry import group_csr, vertex_neighbours
+    from neurograph.spines.kernels import group_order
+
+    rng = np.random.default_rng(n_groups + n_items)
+    groups = rng.integers(0, n_groups, n_items)
+    ptr, order = group_order(groups, n_groups)
+    ref = np.argsort(groups, kind="stable")
+    np.testing.assert_array_equal(order, ref)
+    np.testing.assert_array_equal(ptr, np.searchsorted(groups[ref], np.arange(n_groups + 1)))
+    values = rng.normal(size=(n_items, 3))
+    got = group_csr(groups, n_groups, values)
+    np.testing.assert_array_equal(got[1], values[ref])
+    edges = rng.integers(0, n_groups, (n_items // 2, 2))
+    nptr, nbr = vertex_neighbours(n_groups, edges)
+    src = np.concatenate([edges[:, 0], edges[:, 1]])
+    by_src = np.argsort(src, kind="stable")
+    np.testing.assert_array_equal(nbr, np.concatenate([edges[:, 1], edges[:, 0]])[by_src])
+    np.testing.assert_array_equal(nptr, np.searchsorted(src[by_src], np.arange(n_groups + 1)))
+
+
+@pytest.mark.parametrize("bad", [-1, 7])
+def test_group_order_refuses_a_group_outside_its_range(bad):
+    from neurograph.spines.kernels import group_order
+
+    with pytest.raises(ValueError, match="outside"):
+        group_order(np.array([0, bad, 3]), 7)

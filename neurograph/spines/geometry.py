@@ -11,7 +11,7 @@ from scipy.spatial import cKDTree
 from ..arrays import unique
 from ..skeleton.kernels import distance_to_segments, group_median
 from ..skeleton.tree import children_csr, edge_lengths, reroot_at, subtree_sum, topological_order
-from .kernels import group_mean_rows, segment_points, subtree_heights, terminal_runs, twig_labels
+from .kernels import group_mean_rows, group_order, segment_points, subtree_heights, terminal_runs, twig_labels
 from .sections import N_SLICES, spine_widths
 
 SAMPLE_SPACING = 100.0  # nm between sample points along skeleton edges for nearest-edge queries
@@ -282,9 +282,8 @@ def tree_adjacency(vertices: np.ndarray, parent: np.ndarray, nodes: np.ndarray) 
     p = parent[c]
     length = np.linalg.norm(vertices[c] - vertices[p], axis=1)
     src, dst, ln = np.concatenate([c, p]), np.concatenate([p, c]), np.concatenate([length, length])
-    order = np.argsort(src, kind="stable")
-    ptr = np.searchsorted(src[order], np.arange(n + 1))
-    return ptr.astype(np.int64), dst[order].astype(np.int64), ln[order]
+    ptr, order = group_order(src.astype(np.int64, copy=False), n)
+    return ptr, dst[order].astype(np.int64), ln[order]
 
 
 def group_csr(groups: np.ndarray, n_groups: int, *values: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -304,8 +303,7 @@ def group_csr(groups: np.ndarray, n_groups: int, *values: np.ndarray) -> tuple[n
     tuple of ndarray
         ``(ptr, *sorted_values)``: items of group ``g`` are ``ptr[g]:ptr[g + 1]``.
     """
-    order = np.argsort(groups, kind="stable")
-    ptr = np.searchsorted(groups[order], np.arange(n_groups + 1)).astype(np.int64)
+    ptr, order = group_order(np.asarray(groups, np.int64), int(n_groups))
     return (ptr, *[np.ascontiguousarray(v[order]) for v in values])
 
 
@@ -326,10 +324,10 @@ def vertex_neighbours(n_vertices: int, edges: np.ndarray) -> tuple[np.ndarray, n
     neighbour : (2 e,) int64 ndarray
         Neighbour vertices.
     """
-    src = np.concatenate([edges[:, 0], edges[:, 1]])
+    src = np.concatenate([edges[:, 0], edges[:, 1]]).astype(np.int64, copy=False)
     dst = np.concatenate([edges[:, 1], edges[:, 0]])
-    order = np.argsort(src, kind="stable")
-    return np.searchsorted(src[order], np.arange(n_vertices + 1)).astype(np.int64), dst[order].astype(np.int64)
+    ptr, order = group_order(src, int(n_vertices))
+    return ptr, dst[order].astype(np.int64)
 
 
 def head_and_neck_width(tri: np.ndarray, base: np.ndarray, tip: np.ndarray,
