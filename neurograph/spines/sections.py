@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .shaft_kernels import add_circle_point, plane_frame, solve_circle
+from .shaft_kernels import CIRCLE_SUMS_ZERO, add_circle_point, plane_frame, solve_circle
 
 MIN_SEGMENTS = 3  # a section needs this many segments
 MAX_GAP = np.pi / 2  # and no uncovered angle of a quarter turn or more, seen from its centroid
@@ -110,13 +110,12 @@ def section_width(ends: np.ndarray, q: int, u: np.ndarray, v: np.ndarray) -> flo
         angle[r] = np.arctan2(np.dot(d, v), np.dot(d, u))
     if _uncovered(angle, q) >= MAX_GAP:
         return np.nan
-    A = np.zeros((3, 3))
-    b = np.zeros(3)
+    sums = CIRCLE_SUMS_ZERO
     for r in range(q):  # each segment as its two ends (a quarter of its length each) and its midpoint (half)
         for k in range(3):
             p = ends[2 * r + k] - centre if k < 2 else 0.5 * (ends[2 * r] + ends[2 * r + 1]) - centre
-            add_circle_point(A, b, length[r] * (0.25 if k < 2 else 0.5), np.dot(p, u), np.dot(p, v))
-    ok, _, _, r2 = solve_circle(A, b)
+            sums = add_circle_point(sums, length[r] * (0.25 if k < 2 else 0.5), np.dot(p, u), np.dot(p, v))
+    ok, _, _, r2 = solve_circle(sums, np.empty((3, 3)), np.empty(3))
     return 2.0 * np.sqrt(r2) if ok and r2 > 0 else np.nan
 
 

@@ -151,27 +151,29 @@ def plane_frame(t: np.ndarray) -> tuple[tuple, tuple]:
     return (u0, u1, u2), (t[1] * u2 - t[2] * u1, t[2] * u0 - t[0] * u2, t[0] * u1 - t[1] * u0)
 
 
+CIRCLE_SUMS_ZERO = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+"""No point yet: the nine sums of :func:`add_circle_point`."""
+
+
 @njit(cache=True)
-def add_circle_point(A: np.ndarray, b: np.ndarray, w: float, x: float, y: float) -> None:
-    """Add point ``(x, y)`` with weight ``w`` to the normal equations (upper triangle of ``A``,
-    and ``b``) of the algebraic circle fit ``x² + y² + D x + E y + F = 0`` (Kasa)."""
+def add_circle_point(sums: tuple, w: float, x: float, y: float) -> tuple:
+    """The sums of the normal equations of the algebraic circle fit ``x² + y² + D x + E y + F = 0``
+    (Kasa) with point ``(x, y)`` of weight ``w`` added: ``sums`` holds the upper triangle of the
+    3 x 3 matrix (``a00, a01, a02, a11, a12, a22``) and the right-hand side (``b0, b1, b2``). A tuple of
+    scalars, not array slots: in a loop over points the sums stay in registers."""
     rhs = -(x * x + y * y)
-    A[0, 0] += w * x * x
-    A[0, 1] += w * x * y
-    A[0, 2] += w * x
-    A[1, 1] += w * y * y
-    A[1, 2] += w * y
-    A[2, 2] += w
-    b[0] += w * x * rhs
-    b[1] += w * y * rhs
-    b[2] += w * rhs
+    a00, a01, a02, a11, a12, a22, b0, b1, b2 = sums
+    return (a00 + w * x * x, a01 + w * x * y, a02 + w * x, a11 + w * y * y, a12 + w * y, a22 + w,
+            b0 + w * x * rhs, b1 + w * y * rhs, b2 + w * rhs)
 
 
 @njit(cache=True)
-def solve_circle(A: np.ndarray, b: np.ndarray) -> tuple[bool, float, float, float]:
-    """Centre ``(cx, cy)`` and squared radius of the circle fitted by the normal equations of
-    :func:`add_circle_point` (``A`` and ``b`` are overwritten), after a flag that is False (and
-    the three NaN) when the system is (nearly) singular."""
+def solve_circle(sums: tuple, A: np.ndarray, b: np.ndarray) -> tuple[bool, float, float, float]:
+    """Centre ``(cx, cy)`` and squared radius of the circle fitted by the sums of
+    :func:`add_circle_point` (``A`` (3 x 3) and ``b`` (3,) are work buffers, overwritten), after a
+    flag that is False (and the three NaN) when the system is (nearly) singular."""
+    A[0, 0], A[0, 1], A[0, 2], A[1, 1], A[1, 2], A[2, 2] = sums[0], sums[1], sums[2], sums[3], sums[4], sums[5]
+    b[0], b[1], b[2] = sums[6], sums[7], sums[8]
     A[1, 0], A[2, 0], A[2, 1] = A[0, 1], A[0, 2], A[1, 2]
     if _near_singular(A):
         return False, np.nan, np.nan, np.nan
@@ -284,34 +286,20 @@ def window_circle_fit(adj_ptr: np.ndarray, adj: np.ndarray, adj_len: np.ndarray,
             # graduated: start wide (whole wall and spine feet), shrink to the target scale
             scale = 3.0 * max(scale_abs, scale_rel * r, wide)
             wide *= 0.5
-            # the normal equations in scalars (registers, not array slots), the sums of
-            # add_circle_point in the same order
-            a00 = a01 = a02 = a11 = a12 = a22 = b0 = b1 = b2 = 0.0
+            sums = CIRCLE_SUMS_ZERO
             tot = 0.0
             for k in range(m):
-                xk, yk = x[k], y[k]
-                e = np.sqrt((xk - cx) ** 2 + (yk - cy) ** 2) - r
+                e = np.sqrt((x[k] - cx) ** 2 + (y[k] - cy) ** 2) - r
                 # protrusions lie outside the wall: points outside count less than inside
                 e = e / (OUTSIDE * scale) if e > 0 else -e / scale
                 if e >= 1.0:
                     continue
                 wk = ww[k] * (1.0 - e * e) ** 2
-                rhs = -(xk * xk + yk * yk)
-                a00 += wk * xk * xk
-                a01 += wk * xk * yk
-                a02 += wk * xk
-                a11 += wk * yk * yk
-                a12 += wk * yk
-                a22 += wk
-                b0 += wk * xk * rhs
-                b1 += wk * yk * rhs
-                b2 += wk * rhs
+                sums = add_circle_point(sums, wk, x[k], y[k])
                 tot += wk
-            A[0, 0], A[0, 1], A[0, 2], A[1, 1], A[1, 2], A[2, 2] = a00, a01, a02, a11, a12, a22
-            b[0], b[1], b[2] = b0, b1, b2
             if tot <= 0:
                 break
-            solved, ncx, ncy, r2 = solve_circle(A, b)
+            solved, ncx, ncy, r2 = solve_circle(sums, A, b)
             if not solved:
                 break
             if r2 <= 0:
