@@ -767,3 +767,24 @@ def test_group_order_refuses_a_group_outside_its_range(bad):
 
     with pytest.raises(ValueError, match="outside"):
         group_order(np.array([0, bad, 3]), 7)
+
+
+def test_soma_clearance_tree_shape_changes_no_soma(monkeypatch):
+    """The soma search reads only distances from its clearance tree, so the faster unbalanced build
+    finds the same somata, face for face, as scipy's default balanced tree."""
+    from scipy.spatial import cKDTree
+
+    class Balanced(cKDTree):  # the default build, whatever find_somas asks for
+        def __init__(self, data, **_):
+            super().__init__(data)
+
+    mesh = ng.synthetic.make_neuron(2, "multipolar").mesh
+    fast = soma_module.find_somas(mesh.copy())
+    monkeypatch.setattr(soma_module, "cKDTree", Balanced)
+    slow = soma_module.find_somas(mesh.copy())
+    assert len(fast) == len(slow) == 1
+    for a, b in zip(fast, slow):
+        np.testing.assert_array_equal(a.center, b.center)
+        assert a.radius == b.radius
+        np.testing.assert_array_equal(a.faces, b.faces)
+
