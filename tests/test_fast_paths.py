@@ -787,4 +787,3 @@ def test_soma_clearance_tree_shape_changes_no_soma(monkeypatch):
         np.testing.assert_array_equal(a.center, b.center)
         assert a.radius == b.radius
         np.testing.assert_array_equal(a.faces, b.faces)
-
