@@ -250,3 +250,37 @@ def test_reroot_at_refuses_bad_nodes_and_cycles():
         reroot_at(np.array([1, 0]), 0)  # Numba checks no index: the kernel checks the path itself
     with pytest.raises(ValueError, match="outside"):
         reroot_at(np.array([-1, 7]), 1)
+
+
+@FAST
+@given(st.lists(st.integers(min_value=0, max_value=10 ** 6), min_size=0, max_size=300), st.integers(0, 10 ** 6))
+def test_topological_order_is_scipys_breadth_first_order(draws, seed):
+    """The Numba breadth-first order is scipy's ``breadth_first_order`` from a virtual node above
+    the roots (the order the feature kernels were written against), on random forests whose node
+    ids are shuffled (parents need not precede children)."""
+    from scipy import sparse
+    from scipy.sparse.csgraph import breadth_first_order
+
+    from neurograph.skeleton.tree import topological_order
+
+    n = len(draws)
+    grown = np.array([-1 if i == 0 or d % 9 == 0 else d % i for i, d in enumerate(draws)], np.int64)
+    perm = np.random.default_rng(seed).permutation(n)  # node i of the grown forest is node perm[i]
+    parent = np.full(n, -1, np.int64)
+    has = grown >= 0
+    parent[perm[has]] = perm[grown[has]]
+    kids, roots = np.flatnonzero(parent >= 0), np.flatnonzero(parent < 0)
+    rows, cols = np.concatenate([parent[kids], np.full(len(roots), n)]), np.concatenate([kids, roots])
+    graph = sparse.coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n + 1, n + 1)).tocsr()
+    expected = breadth_first_order(graph, n, directed=True, return_predecessors=False)[1:]
+    np.testing.assert_array_equal(topological_order(parent), expected)
+
+
+def test_topological_order_names_the_nodes_of_a_cycle():
+    from neurograph.skeleton.tree import topological_order
+
+    with pytest.raises(ng.SkeletonError, match=r"cycle: 3 node\(s\) \(first: 1\)"):
+        topological_order(np.array([-1, 2, 3, 1, 0]))  # 1 -> 2 -> 3 -> 1 never reaches the root
+    with pytest.raises(ng.SkeletonError, match="names parent 5"):
+        topological_order(np.array([-1, 5]))
+    assert topological_order(np.empty(0, np.int64)).shape == (0,)

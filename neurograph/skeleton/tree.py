@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
-from scipy import sparse
-from scipy.sparse.csgraph import breadth_first_order
 
 from ..errors import SkeletonError
 
@@ -51,18 +49,49 @@ def topological_order(parent: np.ndarray) -> np.ndarray:
         bad = int(np.argmax(parent))
         raise SkeletonError(f"node {bad} names parent {parent[bad]}, but the skeleton has {n} nodes: parents must be "
                             "node indices (or -1 for a root)")
-    has = np.flatnonzero(parent >= 0)
-    roots = np.flatnonzero(parent < 0)
-    super_root = n  # join all roots under one virtual node
-    rows = np.concatenate([parent[has], np.full(len(roots), super_root)])
-    cols = np.concatenate([has, roots])
-    graph = sparse.coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n + 1, n + 1)).tocsr()
-    order = breadth_first_order(graph, super_root, directed=True, return_predecessors=False)
-    if len(order) != n + 1:  # the kernels that walk this order would read past its end
-        lost = np.setdiff1d(np.arange(n), order[1:])
+    order, reached = _breadth_first(parent)
+    if reached != n:  # the kernels that walk this order would read past its end
+        lost = np.setdiff1d(np.arange(n), order[:reached])
         raise SkeletonError(f"the skeleton's parent links contain a cycle: {len(lost)} node(s) (first: {lost[0]}) "
                             "never reach a root; every tree needs one node with parent -1")
-    return order[1:].astype(np.int64)
+    return order
+
+
+@njit(cache=True)
+def _breadth_first(parent: np.ndarray) -> tuple[np.ndarray, int]:
+    """Breadth-first order from the roots (in increasing id), each node's children in increasing
+    id: the order of ``scipy.sparse.csgraph.breadth_first_order`` from a virtual node above the
+    roots, without building a sparse matrix (a third of a millisecond per call on a few thousand
+    nodes, paid dozens of times per neuron). Returns the order and how many nodes it reached
+    (fewer than ``n`` when parent links form a cycle; the rest of the order is then undefined)."""
+    n = parent.shape[0]
+    ptr = np.zeros(n + 1, np.int64)
+    for i in range(n):
+        if parent[i] >= 0:
+            ptr[parent[i] + 1] += 1
+    for i in range(n):
+        ptr[i + 1] += ptr[i]
+    kids = np.empty(ptr[n], np.int64)
+    fill = ptr[:n].copy()
+    for i in range(n):  # increasing ids: children in increasing order
+        p = parent[i]
+        if p >= 0:
+            kids[fill[p]] = i
+            fill[p] += 1
+    order = np.empty(n, np.int64)
+    m = 0
+    for i in range(n):
+        if parent[i] < 0:
+            order[m] = i
+            m += 1
+    head = 0
+    while head < m:  # each node has one parent, so it is queued at most once
+        u = order[head]
+        head += 1
+        for k in range(ptr[u], ptr[u + 1]):
+            order[m] = kids[k]
+            m += 1
+    return order, m
 
 
 def children_csr(parent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
