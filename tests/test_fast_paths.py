@@ -1,4 +1,5 @@
-"""The fast paths of issue 13 give exactly what the slower, plainer code they replace gives."""
+"""The fast paths of issue 13 in the skeleton step (surface graph, Steiner points, Dijkstra, Reeb
+graph, twig collapse, branches) give exactly what the slower, plainer code they replace gives."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import trimesh
 from scipy import sparse
 
 import neurograph as ng
-from neurograph.mesh import soma as soma_module
 from neurograph.skeleton.kernels import group_argmax, group_median, reeb_parents, undirected_csr
 
 
@@ -130,68 +130,6 @@ def test_reeb_parents_follow_the_definition(seed):
     assert (node_bin[got[has]] < node_bin[has]).all()
 
 
-@pytest.mark.parametrize("min_inside", [0.6, 0.3, 1.0])
-def test_ray_profile_first_hit_filter_keeps_every_enclosed_point(min_inside):
-    """Casting every hit only for points already enclosed by their first hits, and first hits
-    only until a point is ruled out, keeps the same points, with the same ``inside``,
-    ``reach`` and ``free``; the others are the ones find_somas drops."""
-    cell = ng.synthetic.make_neuron(0, "pyramidal")
-    mesh = cell.mesh
-    rng = np.random.default_rng(0)
-    lo, hi = mesh.bounds
-    centre = np.asarray(cell.soma_center, float)
-    probes = np.vstack([centre + rng.normal(size=(60, 3)) * cell.soma_radius * 0.4,  # inside the soma
-                        rng.uniform(lo, hi, size=(200, 3))])  # mostly outside
-    directions = soma_module._sphere_directions()
-    full_inside, full_reach, full_free = soma_module._ray_profile(mesh, probes, 15000.0, directions, chunk=64)
-    inside, reach, free = soma_module._ray_profile(mesh, probes, 15000.0, directions, chunk=64, min_inside=min_inside)
-    kept = full_inside >= min_inside
-    assert 0 < kept.sum() < len(probes)  # both kinds of probe are exercised
-    np.testing.assert_array_equal(inside >= min_inside, kept)  # the same points kept
-    np.testing.assert_array_equal(inside[kept], full_inside[kept])
-    # a point ruled out early has seen only some of its rays leave through a back face
-    assert (inside[~kept] <= full_inside[~kept]).all()
-    np.testing.assert_array_equal(reach[kept], full_reach[kept])
-    np.testing.assert_array_equal(free[kept], full_free[kept])
-    assert np.isnan(reach[~kept]).all() and np.isnan(free[~kept]).all()
-
-
-def test_reversed_rays_give_the_last_hit_of_every_hit_cast():
-    """``reach`` comes from the rays cast back from ``max_dist``: the same medians as the
-    farthest hit within ``max_dist`` from casting every hit along the rays (a synthetic neuron
-    whose rays cross several membranes)."""
-    cell = ng.synthetic.make_neuron(1, "pyramidal")
-    mesh = cell.mesh
-    rng = np.random.default_rng(1)
-    # points just inside the membrane near the soma: their rays leave the neurite or soma and
-    # cross the neighbouring ones
-    v = np.asarray(mesh.vertices)
-    near = np.flatnonzero(np.linalg.norm(v - np.asarray(cell.soma_center, float), axis=1) < 30000)
-    pick = rng.choice(near, 100, replace=False)
-    probes = v[pick] - np.asarray(mesh.vertex_normals)[pick] * 50.0
-    directions = soma_module._sphere_directions()
-    max_dist = 15000.0
-    inside, reach, free = soma_module._ray_profile(mesh, probes, max_dist, directions)
-    origins = np.repeat(probes, len(directions), axis=0)
-    dirs = np.tile(directions, (len(probes), 1))
-    # every hit from trimesh's exact (pure-Python) intersector: with embreex 4 trimesh's
-    # multiple-hit loop re-hits the same face instead of passing it (20 copies of the first hit)
-    exact = trimesh.ray.ray_triangle.RayMeshIntersector(mesh)
-    locs, ray, _ = exact.intersects_location(origins, dirs, multiple_hits=True)
-    dist = np.linalg.norm(locs - origins[ray], axis=1)
-    ok = dist <= max_dist
-    first, last = np.full(len(origins), np.inf), np.full(len(origins), max_dist)
-    np.minimum.at(first, ray[ok], dist[ok])
-    has = np.isfinite(first)
-    last[has] = 0.0
-    np.maximum.at(last, ray[ok], dist[ok])
-    crossings = np.bincount(ray[ok], minlength=len(origins))
-    assert (crossings >= 2).sum() > 150  # rays that meet more than one membrane are exercised
-    np.testing.assert_allclose(reach, np.median(last.reshape(len(probes), -1), axis=1), rtol=1e-6, atol=1e-3)
-    np.testing.assert_allclose(free, np.median(np.minimum(first, max_dist).reshape(len(probes), -1), axis=1),
-                               rtol=1e-6, atol=1e-3)
-
-
 @pytest.mark.parametrize("seed", range(4))
 def test_group_median_and_argmax_per_group(seed):
     rng = np.random.default_rng(seed)
@@ -208,121 +146,6 @@ def test_group_median_and_argmax_per_group(seed):
             continue
         assert med[g] == np.median(values[members])
         assert far[g] == members[np.argmax(values[members])]  # np.argmax: the first of the largest
-
-
-def test_numpy_sum_kernel_is_numpys_order():
-    from neurograph.spines.kernels import numpy_sum
-
-    rng = np.random.default_rng(0)
-    for n in [*range(0, 300), *rng.integers(300, 100_000, 40)]:
-        a = rng.normal(size=n) * 10.0 ** rng.integers(-3, 9, size=n)  # sums that depend on the order
-        assert numpy_sum(a) == a.sum()
-
-
-def test_spine_extent_kernel_is_the_numpy_code():
-    """Base (foot centre), tip, length, volume and area of labelled surface patches, as the
-    per-spine numpy loop computed them."""
-    from scipy.spatial import cKDTree
-
-    from neurograph.skeleton.kernels import face_owner
-    from neurograph.spines.geometry import group_csr
-    from neurograph.spines.kernels import spine_extent
-
-    cell = ng.synthetic.make_neuron(100, "fragment", spines_per_um=0.5)
-    mesh = cell.mesh
-    verts, faces = np.asarray(mesh.vertices, float), np.asarray(mesh.faces, np.int64)
-    edges = np.asarray(mesh.edges_unique, np.int64)
-    rng = np.random.default_rng(1)
-    seeds = verts[rng.choice(len(verts), 60, replace=False)]
-    d, near = cKDTree(seeds).query(verts)
-    label = np.where(d < 600, near, -1)  # patches round 60 seeds, the rest unlabelled
-    n_lab = label.max() + 1
-    face_lab = face_owner(faces, label)
-    a, b = label[edges[:, 0]], label[edges[:, 1]]
-    foot_ptr, foot_ids = group_csr(np.concatenate([a[(a >= 0) & (b < 0)], b[(b >= 0) & (a < 0)]]), n_lab,
-                                   np.concatenate([edges[(a >= 0) & (b < 0), 1], edges[(b >= 0) & (a < 0), 0]]))
-    v_ptr, v_ids = group_csr(label[label >= 0], n_lab, np.flatnonzero(label >= 0))
-    fl = face_lab >= 0
-    f_ptr, f_ids = group_csr(face_lab[fl], n_lab, np.flatnonzero(fl))
-    cands = np.flatnonzero(np.diff(f_ptr) >= 2)
-    area_f = np.asarray(mesh.area_faces, float)
-    base, tip, length, volume, area = spine_extent(verts, faces, foot_ptr, foot_ids, v_ptr, v_ids, f_ptr, f_ids,
-                                                   area_f, cands)
-    assert len(cands) > 30
-    for i, k in enumerate(cands):
-        vk, fk = v_ids[v_ptr[k]:v_ptr[k + 1]], f_ids[f_ptr[k]:f_ptr[k + 1]]
-        rk = np.unique(foot_ids[foot_ptr[k]:foot_ptr[k + 1]])
-        centre = verts[rk].mean(axis=0) if len(rk) else verts[vk].mean(axis=0)
-        far = np.linalg.norm(verts[vk] - centre, axis=1)
-        tri = verts[faces[fk]]
-        vol = abs(float(np.einsum("ij,ij->i", tri[:, 0] - centre,
-                                  np.cross(tri[:, 1] - centre, tri[:, 2] - centre)).sum())) / 6e9
-        np.testing.assert_array_equal(base[i], centre)
-        assert tip[i] == vk[np.argmax(far)] and length[i] == far.max()
-        assert volume[i] == vol and area[i] == area_f[fk].sum()
-
-
-def test_near_singular_is_the_lapack_determinant_test():
-    """The circle fit's singularity test, decided by cofactors where certain, gives what
-    ``abs(np.linalg.det(A)) < 1e-12 * A00 A11 A22`` gives, also on (nearly) singular
-    normal matrices of points on a line or a tiny arc."""
-    from neurograph.spines.shaft_kernels import _near_singular
-
-    rng = np.random.default_rng(0)
-    n_true = 0
-    for i in range(3000):
-        kind = i % 4
-        n = int(rng.integers(3, 40))
-        if kind == 0:  # points round a circle
-            ang = rng.uniform(0, 2 * np.pi, n)
-            x, y = 300 * np.cos(ang), 300 * np.sin(ang)
-        elif kind == 1:  # on a line: singular
-            t = rng.normal(size=n) * 200
-            x, y = t, 0.5 * t + 10
-        elif kind == 2:  # a tiny arc: nearly singular
-            ang = rng.uniform(0, 1e-5, n)
-            x, y = 300 * np.cos(ang), 300 * np.sin(ang)
-        else:  # two distinct points (all weight on them)
-            x, y = np.repeat(rng.normal(size=2), n // 2 + 1)[:n], np.repeat(rng.normal(size=2), n // 2 + 1)[:n]
-        w = rng.random(n)
-        rows = np.column_stack([x, y, np.ones(n)])
-        a = (rows * w[:, None]).T @ rows
-        want = abs(np.linalg.det(a)) < 1e-12 * (a[0, 0] * a[1, 1] * a[2, 2] + 1e-300)
-        assert _near_singular(a) == want
-        n_true += want
-    assert 200 < n_true < 2900  # both answers exercised
-
-
-def test_solve3_agrees_with_lapack_on_the_systems_the_circle_fit_solves():
-    """The circle fit's own 3 x 3 solve gives numpy's (LAPACK's) solution to rounding, on
-    normal matrices of arcs and circles at nm scales and on systems that need a row swap; the
-    systems ``_near_singular`` lets through are the only ones it gets."""
-    from neurograph.spines.shaft_kernels import _near_singular, _solve3
-
-    rng = np.random.default_rng(1)
-    solved = 0
-    for i in range(2000):
-        n = int(rng.integers(3, 200))
-        arc = rng.uniform(0.05, 2 * np.pi)
-        ang = rng.uniform(0, arc, n)
-        r, cx, cy = rng.uniform(20, 3000), rng.normal() * 500, rng.normal() * 500
-        x = cx + r * np.cos(ang) + rng.normal(size=n) * r * 0.05
-        y = cy + r * np.sin(ang) + rng.normal(size=n) * r * 0.05
-        w = rng.random(n)
-        rows = np.column_stack([x, y, np.ones(n)])
-        a = (rows * w[:, None]).T @ rows
-        b = (rows * w[:, None]).T @ -(x * x + y * y)
-        if i % 5 == 0:  # a zero first pivot: the elimination must swap rows
-            a = a[[2, 0, 1]] * [[0.0, 1, 1], [1, 1, 1], [1, 1, 1]]
-            b = b[[2, 0, 1]]
-        if _near_singular(a.copy()):
-            continue
-        want = np.linalg.solve(a, b)
-        got_a, got_b = a.copy(), b.copy()
-        _solve3(got_a, got_b)
-        np.testing.assert_allclose(got_b, want, rtol=1e-9, atol=1e-9 * np.abs(want).max())
-        solved += 1
-    assert solved > 1500
 
 
 def _reference_collapse(vertices, parent, radius, protected, factor):
@@ -378,30 +201,6 @@ def test_collapse_twigs_kernel_is_the_python_loop(seed):
     assert (got != np.arange(n)).sum() > 5  # twigs were folded, in several rounds on bushy trees
 
 
-@pytest.mark.parametrize("radius_cells", [1.0, 1.5, 3.0])
-def test_ball_sums_merge_kernel_is_the_offset_loop(radius_cells):
-    """Membrane area summed over a ball of grid cells: one sorted merge per offset gives the
-    sums of one searchsorted per offset, bit for bit (same additions, same order)."""
-    from neurograph.mesh.components import cell_keys
-
-    rng = np.random.default_rng(int(radius_cells * 10))
-    cells = np.unique(rng.integers(0, 30, size=(6000, 3)), axis=0)
-    weights = rng.random(len(cells)) * 10.0 ** rng.integers(0, 7, len(cells))
-    keys = cell_keys(cells)
-    order = np.argsort(keys)
-    r = int(np.ceil(radius_cells))
-    grid = np.mgrid[-r:r + 1, -r:r + 1, -r:r + 1].reshape(3, -1).T
-    want = np.zeros(len(cells))
-    for off in grid[np.linalg.norm(grid, axis=1) <= radius_cells]:
-        k = cell_keys(cells + off)
-        pos = np.clip(np.searchsorted(keys[order], k), 0, len(cells) - 1)
-        hit = keys[order][pos] == k
-        want[hit] += weights[order][pos[hit]]
-    got = soma_module._ball_sums(cells, weights, radius_cells)
-    np.testing.assert_array_equal(got, want)
-    assert (got > weights).mean() > 0.5  # most cells have occupied neighbours
-
-
 @pytest.mark.parametrize("seed", range(4))
 def test_soma_points_are_the_near_pieces_holding_a_seed(seed):
     """The soma's points (within 1.15 radii, connected there to its own vertices) by
@@ -432,31 +231,6 @@ def test_soma_points_are_the_near_pieces_holding_a_seed(seed):
     assert len(seeds[near[seeds]]) < len(got) < near.sum()  # pieces joined and pieces left out
     far = seeds[~near[seeds]]
     np.testing.assert_array_equal(_soma_points(points, edges, far, soma), far)
-
-
-def test_connected_part_union_find_is_scipys_components():
-    """The largest piece of a face set (through shared vertices) by union-find, as the sparse
-    incidence product and scipy's connected components gave it."""
-    mesh = ng.synthetic.make_neuron(2, "multipolar").mesh
-    rng = np.random.default_rng(0)
-    centroids = np.asarray(mesh.triangles_center)
-    several = 0
-    for _ in range(20):
-        centre = centroids[rng.integers(len(centroids))]
-        faces = np.flatnonzero(np.linalg.norm(centroids - centre, axis=1) < rng.uniform(2000, 20000))
-        faces = faces[rng.random(len(faces)) < rng.uniform(0.3, 1.0)]  # holes: several pieces
-        sub = mesh.faces[faces]
-        rows = np.repeat(np.arange(len(faces)), 3)
-        inc = sparse.coo_matrix((np.ones(rows.size), (rows, sub.ravel())), shape=(len(faces), len(mesh.vertices))).tocsr()
-        from scipy.sparse.csgraph import connected_components
-
-        _, labels = connected_components(inc @ inc.T, directed=False)
-        np.testing.assert_array_equal(soma_module._face_pieces(np.asarray(sub, np.int64), len(mesh.vertices)), labels)
-        area = np.bincount(labels, weights=mesh.area_faces[faces])
-        want = np.sort(faces[labels == np.argmax(area)])
-        np.testing.assert_array_equal(soma_module._connected_part(mesh, faces), want)
-        several += labels.max() > 0
-    assert several >= 5  # face sets in several pieces are exercised
 
 
 def test_extra_roots_union_find_is_the_scipy_components():
@@ -533,28 +307,6 @@ def test_nearest_source_distance_is_scipy_dijkstra_bit_for_bit(seed):
         nearest_source_distance(graph, np.array([n]))
 
 
-@pytest.mark.parametrize("seed", range(3))
-def test_surface_area_kernel_is_the_numpy_cross_product(seed):
-    """``surface_area`` (face by face in Numba) equals the plain numpy formula, face for face and in
-    total; degenerate faces (repeated or collinear corners) count zero."""
-    from neurograph.mesh.resolution import _cross_norms, surface_area
-
-    rng = np.random.default_rng(seed)
-    vertices = rng.normal(size=(200, 3)) * 1e3
-    faces = rng.integers(0, 200, size=(500, 3))
-    faces[:20, 1] = faces[:20, 0]  # repeated corner
-    vertices[faces[20, 2]] = 0.5 * (vertices[faces[20, 0]] + vertices[faces[20, 1]])  # collinear
-    a, b, c = vertices[faces[:, 0]], vertices[faces[:, 1]], vertices[faces[:, 2]]
-    u, w = b - a, c - a
-    cross = np.column_stack([u[:, 1] * w[:, 2] - u[:, 2] * w[:, 1], u[:, 2] * w[:, 0] - u[:, 0] * w[:, 2],
-                             u[:, 0] * w[:, 1] - u[:, 1] * w[:, 0]])
-    norms = np.sqrt(cross[:, 0] * cross[:, 0] + cross[:, 1] * cross[:, 1] + cross[:, 2] * cross[:, 2])
-    assert np.array_equal(_cross_norms(vertices, faces), norms)
-    assert (norms[:20] == 0).all() and norms[20] < 1e-6 * norms.max()
-    assert surface_area(vertices, faces) == 0.5 * float(norms.sum())
-    assert surface_area(vertices, faces, chunk=64) == pytest.approx(0.5 * norms.sum(), rel=1e-12)
-
-
 def test_a_surface_graph_beyond_32_bit_indices_is_refused_before_it_is_built():
     """A triangle with a 10^12 nm edge needs ~6.7e9 Steiner points at the default step: a clear
     SkeletonError at once, not a wrapped int32 index or an attempt to allocate 160 GB."""
@@ -585,24 +337,6 @@ def test_surface_graph_takes_bridges_of_any_layout_and_refuses_wrong_shapes():
         wavefront._surface_graph(points, edges, np.zeros((2, 3), np.int64))
 
 
-def test_repair_watertight_flag_is_trimesh_is_watertight():
-    """The report's flag, read from the unique edges, against trimesh's own test."""
-    import trimesh
-
-    from neurograph.mesh.repair import _watertight
-
-    rng = np.random.default_rng(0)
-    sphere = trimesh.creation.icosphere(2)
-    cases = [sphere, trimesh.creation.box(), trimesh.creation.capsule(),
-             trimesh.Trimesh(sphere.vertices, sphere.faces[1:], process=False),  # a hole
-             trimesh.Trimesh(sphere.vertices, np.vstack([sphere.faces, sphere.faces[:1]]), process=False),  # 3 faces on edges
-             trimesh.Trimesh(rng.random((30, 3)), rng.integers(0, 30, (40, 3)), process=False),
-             trimesh.Trimesh(np.zeros((0, 3)), np.zeros((0, 3), np.int64), process=False)]
-    got = [_watertight(trimesh.Trimesh(m.vertices, m.faces, process=False)) for m in cases]
-    assert got == [trimesh.Trimesh(m.vertices, m.faces, process=False).is_watertight for m in cases]
-    assert got[:3] == [True] * 3 and not any(got[3:])
-
-
 def test_branch_nodes_carry_the_branch_table_as_python_scalars(monkeypatch):
     """Each branch node of the graph holds its row of the branch table that decompose computed,
     as the Python scalars ``to_dict("records")`` gives (the form the graph was filled from
@@ -627,163 +361,3 @@ def test_branch_nodes_carry_the_branch_table_as_python_scalars(monkeypatch):
         for k, v in row.items():
             assert type(node[k]) is type(v) and (node[k] == v or (v != v and node[k] != node[k]))
             assert not isinstance(node[k], np.generic)
-
-
-def _reference_closest_among(tri, p, cand):
-    """The numpy code closest_surface_points ran before its kernel (trimesh's closest_point on
-    every candidate, then numpy's argmin)."""
-    import trimesh
-
-    c = trimesh.triangles.closest_point(tri[cand.ravel()], np.repeat(p, cand.shape[1], axis=0))
-    c = c.reshape(len(p), cand.shape[1], 3)
-    d = np.linalg.norm(c - p[:, None, :], axis=2)
-    best = np.argmin(d, axis=1)
-    rows = np.arange(len(p))
-    return c[rows, best], d[rows, best], cand[rows, best]
-
-
-@pytest.mark.parametrize("seed", range(4))
-def test_closest_among_is_trimesh_closest_point(seed):
-    """Bit for bit the old code: every region of a triangle (corners, edges, face), ties between
-    triangles sharing an edge or a corner (the first in candidate order wins), a NaN point and
-    one whose distances overflow."""
-    import trimesh
-
-    from neurograph.synapses.kernels import closest_among
-
-    rng = np.random.default_rng(seed)
-    mesh = trimesh.creation.icosphere(2, radius=500.0)
-    tri = np.ascontiguousarray(mesh.triangles)
-    mid = 0.5 * (mesh.vertices[mesh.edges_unique[:40, 0]] + mesh.vertices[mesh.edges_unique[:40, 1]])
-    points = np.vstack([rng.normal(size=(300, 3)) * rng.uniform(50, 900, (300, 1)), mesh.vertices[:40], mid,
-                        [[np.nan, 0.0, 0.0], [1e300, 1e300, 1e300]]])
-    cand = np.vstack([rng.choice(len(tri), 16, replace=False) for _ in range(len(points))]).astype(np.int64)
-    cand[300:380] = _centroid_candidates(tri, points[300:380], 16)  # ties: a vertex's or an edge's faces
-    got = closest_among(tri, points, cand)
-    with np.errstate(all="ignore"):
-        want = _reference_closest_among(tri, points, cand)
-    for g, w in zip(got, want):
-        np.testing.assert_array_equal(g, w)  # NaN where the old code gave NaN
-    assert np.isnan(got[1][-2]) and np.isinf(got[1][-1])
-
-
-def test_closest_among_on_degenerate_triangles():
-    """Triangles without area are the segment between their extreme corners (trimesh before 5.0
-    gave NaN where the first two corners coincide): two corners alike, all alike, collinear."""
-    from neurograph.synapses.kernels import closest_among
-
-    rng = np.random.default_rng(11)
-    a, b = rng.normal(size=(2, 50, 3)) * 300
-    tri = np.concatenate([np.stack([a, a, b], axis=1),  # A == B: the segment from A to C
-                          np.stack([a, a, a], axis=1),  # a point
-                          np.stack([a, b, 0.5 * (a + b)], axis=1),  # C halfway along AB
-                          np.stack([a, b, b], axis=1)])  # B == C
-    ends = np.concatenate([np.stack([a, b], 1), np.stack([a, a], 1), np.stack([a, b], 1), np.stack([a, b], 1)])
-    points = rng.normal(size=(len(tri), 3)) * 400
-    closest, distance, face = closest_among(tri, points, np.arange(len(tri), dtype=np.int64)[:, None])
-    seg = ends[:, 1] - ends[:, 0]
-    t = np.einsum("ij,ij->i", points - ends[:, 0], seg) / np.maximum(np.einsum("ij,ij->i", seg, seg), 1e-300)
-    want = ends[:, 0] + np.clip(t, 0, 1)[:, None] * seg
-    np.testing.assert_allclose(closest, want, rtol=0, atol=1e-7)
-    np.testing.assert_allclose(distance, np.linalg.norm(points - want, axis=1), rtol=1e-12, atol=1e-9)
-    assert (face == np.arange(len(tri))).all()
-
-
-def test_closest_surface_points_refuses_a_mesh_without_faces():
-    """The kernel reads candidate triangles unchecked: no faces is a clear error, not a read
-    out of bounds."""
-    import trimesh
-
-    from neurograph.errors import InputError
-    from neurograph.synapses.mapping import closest_surface_points
-
-    with pytest.raises(InputError, match="no faces"):
-        closest_surface_points(trimesh.Trimesh(np.zeros((0, 3)), np.zeros((0, 3), np.int64)), np.zeros((3, 3)))
-    closest, distance, face = closest_surface_points(trimesh.creation.icosphere(2), np.array([[0.0, 0.0, 2.0]]))
-    assert abs(distance[0] - 1.0) < 0.01 and face[0] >= 0
-
-
-def _centroid_candidates(tri, points, k):
-    from scipy.spatial import cKDTree
-
-    return np.asarray(cKDTree(tri.mean(axis=1)).query(points, k=k)[1], np.int64)
-
-
-def test_corner_reach_is_the_numpy_expression():
-    import trimesh
-
-    from neurograph.synapses.kernels import corner_reach
-
-    rng = np.random.default_rng(5)
-    for tri in (np.asarray(trimesh.creation.icosphere(3, radius=733.0).triangles) + 1e6,
-                rng.normal(size=(1000, 3, 3)) * rng.uniform(1, 1e5, (1000, 1, 1)), np.zeros((0, 3, 3))):
-        tri = np.ascontiguousarray(tri)
-        c = tri.mean(axis=1)
-        assert corner_reach(tri, c) == (float(np.max(np.linalg.norm(tri - c[:, None, :], axis=2))) if len(tri) else 0.0)
-    tri = rng.normal(size=(10, 3, 3))
-    tri[5, 1, 2] = np.nan
-    c = tri.mean(axis=1)
-    assert np.isnan(corner_reach(tri, c)) and np.isnan(np.max(np.linalg.norm(tri - c[:, None], axis=2)))
-
-def test_shaft_fit_output_is_pinned_on_a_coarse_fly_mesh(hemibrain_neurons):
-    """The shaft fit's exact output where its later circle fits turn singular (the coarse
-    hemibrain mesh 1734350908, spine detection without folding): a refactor that changes which
-    circle is kept moves these numbers (one did: the solve's flag overwrote the fit's accepted
-    flag, 363 -> 351 protrusions, shaft radii +1.1 %). Update them only for a deliberate change of
-    the method, and say so."""
-    import neurograph as ng
-
-    neuron = ng.detect_spines(hemibrain_neurons["1734350908"], fold=False)
-    radius = neuron.shaft_radius
-    assert len(neuron.spines) == 363 and int(np.isfinite(radius).sum()) == 4943
-    assert float(np.nansum(radius)) == pytest.approx(2553079.101281951, rel=1e-6)
-
-
-@pytest.mark.parametrize("n_groups, n_items", [(1, 0), (7, 0), (7, 50), (1000, 20000), (20000, 3000)])
-def test_group_order_is_the_stable_argsort(n_groups, n_items):
-    from neurograph.spines.geometry import group_csr, vertex_neighbours
-    from neurograph.spines.kernels import group_order
-
-    rng = np.random.default_rng(n_groups + n_items)
-    groups = rng.integers(0, n_groups, n_items)
-    ptr, order = group_order(groups, n_groups)
-    ref = np.argsort(groups, kind="stable")
-    np.testing.assert_array_equal(order, ref)
-    np.testing.assert_array_equal(ptr, np.searchsorted(groups[ref], np.arange(n_groups + 1)))
-    values = rng.normal(size=(n_items, 3))
-    got = group_csr(groups, n_groups, values)
-    np.testing.assert_array_equal(got[1], values[ref])
-    edges = rng.integers(0, n_groups, (n_items // 2, 2))
-    nptr, nbr = vertex_neighbours(n_groups, edges)
-    src = np.concatenate([edges[:, 0], edges[:, 1]])
-    by_src = np.argsort(src, kind="stable")
-    np.testing.assert_array_equal(nbr, np.concatenate([edges[:, 1], edges[:, 0]])[by_src])
-    np.testing.assert_array_equal(nptr, np.searchsorted(src[by_src], np.arange(n_groups + 1)))
-
-
-@pytest.mark.parametrize("bad", [-1, 7])
-def test_group_order_refuses_a_group_outside_its_range(bad):
-    from neurograph.spines.kernels import group_order
-
-    with pytest.raises(ValueError, match="outside"):
-        group_order(np.array([0, bad, 3]), 7)
-
-
-def test_soma_clearance_tree_shape_changes_no_soma(monkeypatch):
-    """The soma search reads only distances from its clearance tree, so the faster unbalanced build
-    finds the same somata, face for face, as scipy's default balanced tree."""
-    from scipy.spatial import cKDTree
-
-    class Balanced(cKDTree):  # the default build, whatever find_somas asks for
-        def __init__(self, data, **_):
-            super().__init__(data)
-
-    mesh = ng.synthetic.make_neuron(2, "multipolar").mesh
-    fast = soma_module.find_somas(mesh.copy())
-    monkeypatch.setattr(soma_module, "cKDTree", Balanced)
-    slow = soma_module.find_somas(mesh.copy())
-    assert len(fast) == len(slow) == 1
-    for a, b in zip(fast, slow):
-        np.testing.assert_array_equal(a.center, b.center)
-        assert a.radius == b.radius
-        np.testing.assert_array_equal(a.faces, b.faces)
