@@ -1,4 +1,4 @@
-"""Mesh cleanup by sorting (neurograph.mesh.clean) against trimesh's processing, and its grouping."""
+"""Mesh cleanup (neurograph.mesh.clean) against trimesh's processing, and its grouping."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def test_clean_matches_trimesh_bit_for_bit(seed, offset):
     assert np.array_equal(np.unique(got_f), np.arange(len(got_v)))
 
 
-@pytest.mark.parametrize("scale", [1, 2 ** 40])  # packed keys; hashed keys (rows wider than 63 bits)
+@pytest.mark.parametrize("scale", [1, 2 ** 40])  # small values; values wider than 32 bits
 def test_groups_match_numpy_unique(scale):
     rng = np.random.default_rng(5)
     for _ in range(50):
@@ -71,7 +71,7 @@ def test_groups_match_numpy_unique(scale):
 
 
 def test_groups_survive_hash_collisions(monkeypatch):
-    # every row hashed to the same key: the row-by-row check must notice and sort the rows
+    # every row hashed to the same slot: the full comparison keeps the groups apart (linear probing)
     monkeypatch.setattr(clean_module, "HASH_PRIMES", np.zeros(3, np.uint64))
     rng = np.random.default_rng(6)
     rows = rng.integers(0, 4, (300, 3)).astype(np.int64) * 2 ** 40

@@ -1,13 +1,13 @@
-"""Duplicate vertices, degenerate and duplicate faces, removed by sorting (no trimesh caches).
+"""Duplicate vertices, degenerate and duplicate faces, removed in linear time (no trimesh caches).
 
 The same result as ``trimesh.Trimesh(vertices, faces, process=True)`` followed by
 ``nondegenerate_faces(height=1e-8) & unique_faces()`` and ``remove_unreferenced_vertices()``
 (vertices merged when their coordinates agree to 1e-8 nm, first occurrences kept in their
 order; faces kept in their order), bit for bit, but ~5-10x faster on meshes of millions of
 faces: trimesh groups vertex rows as raw bytes (``np.void``), whose sort compares bytes one at a
-time (11 s of a 5M-face repair), and builds (m, 3, 3) copies for the face tests. Here rows are
-packed (or hashed) to one integer and sorted once; rows sharing a hash are checked row by row
-(a collision falls back to a lexicographic sort); the face test runs face by face in Numba.
+time (11 s of a 5M-face repair), and builds (m, 3, 3) copies for the face tests. Here equal rows
+are grouped in one pass through a hash table (rows compared in full, no sort), and the face test
+runs face by face in Numba.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ DEGENERATE_HEIGHT = 1e-8
 """A face whose two heights (twice its area over the edge from its first vertex to the second, and
 to the third) are not above this (nm) is degenerate (trimesh's ``nondegenerate(height=1e-8)``)."""
 
-_TABLE_BITS = 24
 #: odd 64-bit multipliers of the row hashes (also hash edges in :mod:`neurograph.mesh.resolution`)
 HASH_PRIMES = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9], dtype=np.uint64)
 
@@ -45,74 +44,57 @@ def first_occurrence_groups(rows: np.ndarray, inverse: bool = True) -> tuple[np.
     inverse : (n,) int64 ndarray or None
         Group of every row (an index into ``first``): ``rows[first][inverse] == rows``.
     """
-    n = len(rows)
-    if n == 0:
+    rows = np.ascontiguousarray(rows, np.int64)
+    if len(rows) >= 2 ** 31 - 1:  # pragma: no cover - a mesh of 2 billion faces does not fit in memory
+        raise ValueError("first_occurrence_groups takes fewer than 2**31 rows")
+    if len(rows) == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64) if inverse else None
-    key = _row_keys(rows)[0]
-    sk = np.sort(key)  # a row whose key no other row has is a group of its own: only the rest is grouped
-    repeated = sk[1:][sk[1:] == sk[:-1]]
-    if len(repeated) == 0:
-        return np.arange(n), np.arange(n) if inverse else None
-    # rows whose key's low bits are those of a repeated key (a superset of the rows with a repeated
-    # key: a table lookup instead of a search; the extra rows are grouped too, correctly)
-    low = np.array((1 << _TABLE_BITS) - 1, dtype=key.dtype)
-    table = np.zeros(1 << _TABLE_BITS, bool)
-    table[(repeated & low).astype(np.intp)] = True
-    candidates = np.flatnonzero(table[(key & low).astype(np.intp)])
-    sub_first, sub_groups = _group_rows(rows[candidates])
-    keep = np.ones(n, bool)
-    keep[candidates] = False
-    keep[candidates[sub_first]] = True
-    first = np.flatnonzero(keep)
-    if not inverse:
-        return first, None
-    groups = np.cumsum(keep) - 1
-    groups[candidates] = groups[candidates[sub_first]][sub_groups]
-    return first, groups
+    first, groups = _first_groups(rows, HASH_PRIMES)
+    return first, groups if inverse else None
 
 
-def _row_keys(rows: np.ndarray) -> tuple[np.ndarray, bool]:
-    """One integer per row, and whether equal keys mean equal rows (rows packed into 63 bits) or
-    only probably (a hash)."""
-    lo = rows.min(axis=0)
-    bits = [int(b).bit_length() for b in rows.max(axis=0) - lo]
-    if sum(bits) <= 63:
-        key = np.zeros(len(rows), np.int64)
-        for j, b in enumerate(bits):
-            key <<= b
-            key |= rows[:, j] - lo[j]
-        return key, True
-    key = np.zeros(len(rows), np.uint64)
-    with np.errstate(over="ignore"):
-        for j in range(rows.shape[1]):
-            key ^= rows[:, j].astype(np.uint64) * HASH_PRIMES[j]
-            key ^= key >> np.uint64(29)
-    return key, False
-
-
-def _group_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`first_occurrence_groups` by one argsort of the row keys (rows sharing a hash are
-    compared; a collision falls back to a lexicographic sort)."""
-    n = len(rows)
-    key, exact = _row_keys(rows)
-    order = np.argsort(key)  # not stable: the first occurrence of a group is its smallest index
-    sk = key[order]
-    start = np.empty(n, bool)
-    start[0] = True
-    np.not_equal(sk[1:], sk[:-1], out=start[1:])
-    if not exact:  # rows that share a hash with the row sorted before them must equal it
-        later = np.flatnonzero(~start)
-        if len(later) and not (rows[order[later]] == rows[order[later - 1]]).all():  # a collision
-            order = np.lexsort(rows.T[::-1])
-            sr = rows[order]
-            start[1:] = (sr[1:] != sr[:-1]).any(axis=1)
-    first = np.minimum.reduceat(order, np.flatnonzero(start))  # in key order
-    by_position = np.argsort(first)
-    rank = np.empty(len(first), np.int64)
-    rank[by_position] = np.arange(len(first))
+@njit(cache=True)
+def _first_groups(rows: np.ndarray, primes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`first_occurrence_groups` in one pass: an open-addressing hash table of the first row
+    of every group (rows hashed with the odd multipliers ``primes``, probed linearly, compared in
+    full), so that rows meet their group in input order and groups are numbered by first
+    occurrence. Linear in the rows; the table holds 2-4 entries per row."""
+    n, d = rows.shape
+    size = 1
+    while size < 2 * n:
+        size <<= 1
+    mask = np.uint64(size - 1)
+    table = np.full(size, -1, np.int32)  # group ids (the caller keeps n below 2**31)
+    first = np.empty(n, np.int64)
     groups = np.empty(n, np.int64)
-    groups[order] = rank[np.cumsum(start) - 1]
-    return first[by_position], groups
+    k = 0
+    for i in range(n):
+        h = np.uint64(0)
+        for j in range(d):
+            h ^= np.uint64(rows[i, j]) * primes[j]
+            h ^= h >> np.uint64(29)
+        h *= np.uint64(0xBF58476D1CE4E5B9)  # a last mix (splitmix64), so that the low bits vary
+        h ^= h >> np.uint64(31)
+        slot = h & mask
+        while True:
+            g = table[slot]
+            if g < 0:
+                table[slot] = k
+                first[k] = i
+                groups[i] = k
+                k += 1
+                break
+            r = first[g]
+            same = True
+            for j in range(d):
+                if rows[r, j] != rows[i, j]:
+                    same = False
+                    break
+            if same:
+                groups[i] = g
+                break
+            slot = (slot + np.uint64(1)) & mask
+    return first[:k].copy(), groups
 
 
 def merge_vertices(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
