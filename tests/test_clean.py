@@ -100,3 +100,21 @@ def test_edge_pairing_precheck_agrees_with_manifold3d():
         takes = solid.status() == manifold3d.Error.NoError and not solid.is_empty()
         assert takes == closed, name
         assert _edges_pair_up(np.asarray(faces)) == closed, name
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_first_faces_is_the_first_of_each_sorted_triple(seed):
+    """The counting-sort face grouping flags exactly the first face on each vertex set, in any
+    corner order; the vertex shared by many faces (a fan of 40, the sorted path) included."""
+    from neurograph.mesh.clean import first_faces
+
+    rng = np.random.default_rng(seed)
+    faces = rng.integers(0, 12, size=(400, 3))  # few vertices: many repeats, in shuffled corner orders
+    fan = np.column_stack([np.zeros(40, np.int64), rng.integers(1, 6, 40), rng.integers(6, 9, 40)])
+    faces = np.vstack([faces, fan, faces[:50, ::-1]])
+    faces = faces[rng.permutation(len(faces))]
+    _, first = np.unique(np.sort(faces, axis=1), axis=0, return_index=True)
+    want = np.zeros(len(faces), bool)
+    want[first] = True
+    np.testing.assert_array_equal(first_faces(faces), want)
+    assert first_faces(np.empty((0, 3), np.int64)).shape == (0,)

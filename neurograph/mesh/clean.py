@@ -114,14 +114,53 @@ def merge_vertices(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray,
     faces : (m, 3) int64 ndarray
         The faces re-indexed (merged vertices can make a face degenerate: see :func:`clean`).
     """
-    referenced = np.zeros(len(vertices), bool)
-    referenced[faces] = True
-    ref_index = np.flatnonzero(referenced)
-    quantized = np.round(vertices[ref_index] * 10.0 ** MERGE_DIGITS).astype(np.int64)
-    first, inverse = first_occurrence_groups(quantized)
-    new_index = np.zeros(len(vertices), np.int64)
-    new_index[ref_index] = inverse
-    return np.asarray(vertices, np.float64)[ref_index[first]], new_index[faces]
+    vertices = np.ascontiguousarray(vertices, np.float64)
+    faces = np.ascontiguousarray(faces, np.int64)
+    scale = 10.0 ** MERGE_DIGITS
+    if len(vertices) and np.abs(vertices).max() * scale >= 2.0 ** 62:  # keys beyond int64 (~4e10 nm):
+        # numpy's cast saturates where the kernel's would be undefined (no neuron is 4 cm wide)
+        referenced = np.zeros(len(vertices), bool)
+        referenced[faces] = True
+        ref_index = np.flatnonzero(referenced)
+        first, inverse = first_occurrence_groups(np.round(vertices[ref_index] * scale).astype(np.int64))
+        new_index = np.zeros(len(vertices), np.int64)
+        new_index[ref_index] = inverse
+        return vertices[ref_index[first]], new_index[faces]
+    kept, new_faces = _merge(vertices, faces, scale, HASH_PRIMES)
+    return vertices[kept], new_faces
+
+
+@njit(cache=True)
+def _merge(vertices: np.ndarray, faces: np.ndarray, scale: float, primes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`merge_vertices` in one kernel: the referenced vertices' coordinates rounded to
+    ``1 / scale`` nm (``np.round``'s half-to-even, as ``rint``), grouped by :func:`_first_groups`;
+    returns the kept vertices (first occurrences, increasing) and the re-indexed faces."""
+    n, m = vertices.shape[0], faces.shape[0]
+    referenced = np.zeros(n, np.bool_)
+    for i in range(m):
+        for j in range(3):
+            referenced[faces[i, j]] = True
+    n_ref = 0
+    for v in range(n):
+        n_ref += referenced[v]
+    ref_index = np.empty(n_ref, np.int64)
+    quantized = np.empty((n_ref, 3), np.int64)
+    r = 0
+    for v in range(n):
+        if referenced[v]:
+            ref_index[r] = v
+            for j in range(3):
+                quantized[r, j] = np.int64(np.rint(vertices[v, j] * scale))
+            r += 1
+    first, groups = _first_groups(quantized, primes)
+    new_index = np.zeros(n, np.int64)
+    for r in range(n_ref):
+        new_index[ref_index[r]] = groups[r]
+    out = np.empty((m, 3), np.int64)
+    for i in range(m):
+        for j in range(3):
+            out[i, j] = new_index[faces[i, j]]
+    return ref_index[first], out
 
 
 def nondegenerate(vertices: np.ndarray, faces: np.ndarray, height: float = DEGENERATE_HEIGHT) -> np.ndarray:
@@ -179,6 +218,71 @@ def _nondegenerate(vertices: np.ndarray, faces: np.ndarray, height: float) -> np
     return ok
 
 
+def first_faces(faces: np.ndarray) -> np.ndarray:
+    """Which faces are the first on their three vertices (in any order).
+
+    Parameters
+    ----------
+    faces : (m, 3) int ndarray
+        Triangles (indices >= 0).
+
+    Returns
+    -------
+    (m,) bool ndarray
+        False for a face whose vertex set an earlier face has.
+    """
+    faces = np.ascontiguousarray(faces, np.int64)
+    if len(faces) == 0:
+        return np.zeros(0, bool)
+    n = int(faces.max()) + 1
+    if n >= 2 ** 31:  # pragma: no cover - two billion vertices do not fit in memory
+        raise ValueError("first_faces takes vertex indices below 2**31")
+    return _first_faces(faces, n)
+
+
+@njit(cache=True)
+def _first_faces(faces: np.ndarray, n: int) -> np.ndarray:
+    """:func:`first_faces` by a counting sort on each face's lowest vertex (stable: earlier faces
+    first), then within each vertex's faces a comparison of the other two (a sort of the
+    packed pair where a vertex is the lowest of more than 16 faces). Linear; no (m, 3) sort."""
+    m = faces.shape[0]
+    ptr = np.zeros(n + 1, np.int64)
+    lo = np.empty(m, np.int64)
+    key = np.empty(m, np.int64)  # the other two vertices, packed (n < 2**31)
+    for i in range(m):
+        a, b, c = faces[i, 0], faces[i, 1], faces[i, 2]
+        x, y, z = min(a, min(b, c)), max(min(a, b), min(max(a, b), c)), max(a, max(b, c))
+        lo[i] = x
+        key[i] = y * n + z
+        ptr[x + 1] += 1
+    for v in range(n):
+        ptr[v + 1] += ptr[v]
+    fill = ptr[:n].copy()
+    order = np.empty(m, np.int64)
+    for i in range(m):
+        order[fill[lo[i]]] = i
+        fill[lo[i]] += 1
+    keep = np.ones(m, np.bool_)
+    for v in range(n):
+        s, e = ptr[v], ptr[v + 1]
+        if e - s > 16:  # a fan: sort by the packed pair, stable, so the first face comes first
+            run = order[s:e]
+            run = run[np.argsort(key[run], kind="mergesort")]
+            for a in range(1, e - s):
+                if key[run[a]] == key[run[a - 1]]:
+                    keep[run[a]] = False
+            continue
+        for a in range(s, e):
+            i = order[a]
+            if not keep[i]:
+                continue
+            for b in range(a + 1, e):
+                j = order[b]
+                if keep[j] and key[j] == key[i]:
+                    keep[j] = False
+    return keep
+
+
 def clean(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Merge duplicate vertices, drop degenerate and duplicate faces and unreferenced vertices.
 
@@ -201,9 +305,7 @@ def clean(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarr
     """
     vertices, faces = merge_vertices(vertices, np.asarray(faces, np.int64))
     keep = nondegenerate(vertices, faces)
-    unique = np.zeros(len(faces), bool)
-    unique[first_occurrence_groups(np.sort(faces, axis=1), inverse=False)[0]] = True
-    keep &= unique
+    keep &= first_faces(faces)
     if keep.all():
         return vertices, faces, keep
     faces = faces[keep]
