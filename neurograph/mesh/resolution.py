@@ -250,11 +250,21 @@ def _edges_pair_up(faces: np.ndarray) -> bool:
     ``manifold3d`` would refuse it. True otherwise, which ``manifold3d`` then checks in full.
     A hash of every directed edge, summed modulo 2**64, against the same of the reversed edges:
     one vectorised pass, no sort."""
-    f = np.asarray(faces).astype(np.uint64)
-    forward = reverse = np.uint64(0)
-    with np.errstate(over="ignore"):
+    faces = np.ascontiguousarray(faces, np.int64)
+    return bool(_edge_hash_sums_agree(faces, HASH_PRIMES)) if len(faces) else True
+
+
+@njit(cache=True)
+def _edge_hash_sums_agree(faces: np.ndarray, primes: np.ndarray) -> bool:
+    """:func:`_edges_pair_up`'s two sums in one pass (unsigned 64-bit arithmetic wraps as numpy's
+    does, and a sum modulo 2**64 does not depend on its order: the same answer)."""
+    p0, p1, p2 = primes[0], primes[1], primes[2]
+    forward = np.uint64(0)
+    reverse = np.uint64(0)
+    for i in range(faces.shape[0]):
         for j in range(3):
-            a, b = f[:, j], f[:, (j + 1) % 3]
-            forward += np.sum(((a * HASH_PRIMES[0]) ^ (b * HASH_PRIMES[1])) * HASH_PRIMES[2], dtype=np.uint64)
-            reverse += np.sum(((b * HASH_PRIMES[0]) ^ (a * HASH_PRIMES[1])) * HASH_PRIMES[2], dtype=np.uint64)
-    return bool(forward == reverse)
+            a = np.uint64(faces[i, j])
+            b = np.uint64(faces[i, (j + 1) % 3])
+            forward += ((a * p0) ^ (b * p1)) * p2
+            reverse += ((b * p0) ^ (a * p1)) * p2
+    return forward == reverse
