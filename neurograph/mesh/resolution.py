@@ -249,7 +249,7 @@ def _edges_pair_up(faces: np.ndarray) -> bool:
     the mesh is no closed, consistently oriented 2-manifold (whose edges pair up exactly) and
     ``manifold3d`` would refuse it. True otherwise, which ``manifold3d`` then checks in full.
     A hash of every directed edge, summed modulo 2**64, against the same of the reversed edges:
-    one vectorised pass, no sort."""
+    one pass in Numba, no sort."""
     faces = np.ascontiguousarray(faces, np.int64)
     return bool(_edge_hash_sums_agree(faces, HASH_PRIMES)) if len(faces) else True
 
