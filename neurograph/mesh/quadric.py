@@ -52,36 +52,38 @@ of the coordinates)."""
 
 
 @njit(cache=True, error_model="numpy")
-def _det3(q, a11, a12, a13, a21, a22, a23, a31, a32, a33):
-    return (q[a11] * q[a22] * q[a33] + q[a13] * q[a21] * q[a32] + q[a12] * q[a23] * q[a31]
-            - q[a13] * q[a22] * q[a31] - q[a11] * q[a23] * q[a32] - q[a12] * q[a21] * q[a33])
+def _det3(a11, a12, a13, a21, a22, a23, a31, a32, a33):
+    return (a11 * a22 * a33 + a13 * a21 * a32 + a12 * a23 * a31
+            - a13 * a22 * a31 - a11 * a23 * a32 - a12 * a21 * a33)
 
 
 @njit(cache=True, error_model="numpy")
-def _vertex_error(q, x, y, z):
-    return (q[0] * x * x + 2 * q[1] * x * y + 2 * q[2] * x * z + 2 * q[3] * x + q[4] * y * y
-            + 2 * q[5] * y * z + 2 * q[6] * y + q[7] * z * z + 2 * q[8] * z + q[9])
+def _vertex_error(q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, x, y, z):
+    return (q0 * x * x + 2 * q1 * x * y + 2 * q2 * x * z + 2 * q3 * x + q4 * y * y
+            + 2 * q5 * y * z + 2 * q6 * y + q7 * z * z + 2 * q8 * z + q9)
 
 
 @njit(cache=True, error_model="numpy")
-def _edge_error(Q, P, border, a, b, q, p, conditioning):
+def _edge_error(Q, P, border, a, b, p, conditioning):
     """Quadric error of collapsing edge (a, b); its optimal point is written to ``p``. The point
     that minimises the quadric is used only where its 3 x 3 system is regular enough
     (``|det| > conditioning * trace**3``; ``det != 0`` with ``conditioning=0``); elsewhere the best
-    of the two ends and the midpoint."""
-    for k in range(10):
-        q[k] = Q[a, k] + Q[b, k]
-    det = _det3(q, 0, 1, 2, 1, 4, 5, 2, 5, 7)
-    trace = q[0] + q[4] + q[7]
+    of the two ends and the midpoint. The summed quadric is held in ten scalars (registers, not a
+    scratch array: the same sums and products in the same order)."""
+    q0, q1, q2, q3, q4 = Q[a, 0] + Q[b, 0], Q[a, 1] + Q[b, 1], Q[a, 2] + Q[b, 2], Q[a, 3] + Q[b, 3], Q[a, 4] + Q[b, 4]
+    q5, q6, q7, q8, q9 = Q[a, 5] + Q[b, 5], Q[a, 6] + Q[b, 6], Q[a, 7] + Q[b, 7], Q[a, 8] + Q[b, 8], Q[a, 9] + Q[b, 9]
+    det = _det3(q0, q1, q2, q1, q4, q5, q2, q5, q7)
+    trace = q0 + q4 + q7
     if det != 0 and not abs(det) <= conditioning * trace * trace * trace and not (border[a] and border[b]):
-        p[0] = -1 / det * _det3(q, 1, 2, 3, 4, 5, 6, 5, 7, 8)
-        p[1] = 1 / det * _det3(q, 0, 2, 3, 1, 5, 6, 2, 7, 8)
-        p[2] = -1 / det * _det3(q, 0, 1, 3, 1, 4, 6, 2, 5, 8)
-        return _vertex_error(q, p[0], p[1], p[2])
+        x = -1 / det * _det3(q1, q2, q3, q4, q5, q6, q5, q7, q8)
+        y = 1 / det * _det3(q0, q2, q3, q1, q5, q6, q2, q7, q8)
+        z = -1 / det * _det3(q0, q1, q3, q1, q4, q6, q2, q5, q8)
+        p[0], p[1], p[2] = x, y, z
+        return _vertex_error(q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, x, y, z)
     mx, my, mz = (P[a, 0] + P[b, 0]) / 2, (P[a, 1] + P[b, 1]) / 2, (P[a, 2] + P[b, 2]) / 2
-    e1 = _vertex_error(q, P[a, 0], P[a, 1], P[a, 2])
-    e2 = _vertex_error(q, P[b, 0], P[b, 1], P[b, 2])
-    e3 = _vertex_error(q, mx, my, mz)
+    e1 = _vertex_error(q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, P[a, 0], P[a, 1], P[a, 2])
+    e2 = _vertex_error(q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, P[b, 0], P[b, 1], P[b, 2])
+    e3 = _vertex_error(q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, mx, my, mz)
     error = min(e1, min(e2, e3))
     if e1 == error:
         p[0], p[1], p[2] = P[a, 0], P[a, 1], P[a, 2]
@@ -93,9 +95,9 @@ def _edge_error(Q, P, border, a, b, q, p, conditioning):
 
 
 @njit(cache=True, error_model="numpy")
-def _triangle_errors(T, Q, P, border, t, q, p, terr, conditioning):
+def _triangle_errors(T, Q, P, border, t, p, terr, conditioning):
     for j in range(3):
-        terr[t, j] = _edge_error(Q, P, border, T[t, j], T[t, _NEXT[j]], q, p, conditioning)
+        terr[t, j] = _edge_error(Q, P, border, T[t, j], T[t, _NEXT[j]], p, conditioning)
     terr[t, 3] = min(terr[t, 0], min(terr[t, 1], terr[t, 2]))
 
 
@@ -228,7 +230,6 @@ def _simplify(vertices, faces, thresholds, target_count, remember_refusals, cond
     rtv = np.empty(4 * m + 64, np.int8)
     del0 = np.zeros(64, np.int64)
     del1 = np.zeros(64, np.int64)
-    q = np.empty(10)
     p = np.empty(3)
     alive = m
     stamp = 0
@@ -276,7 +277,7 @@ def _simplify(vertices, faces, thresholds, target_count, remember_refusals, cond
                         Q[v, 8] += nz * d
                         Q[v, 9] += d * d
                 for t in range(m):
-                    _triangle_errors(T, Q, P, border, t, q, p, terr, conditioning)
+                    _triangle_errors(T, Q, P, border, t, p, terr, conditioning)
             rlen = _build_refs(T, m, n, tstart, tcount, rtid, rtv)
             if it == 0:
                 _find_borders(T, n, tstart, tcount, rtid, border)
@@ -284,7 +285,7 @@ def _simplify(vertices, faces, thresholds, target_count, remember_refusals, cond
         threshold = thresholds[it]
         for t in range(m):
             if stale[t] and not tdel[t]:
-                _triangle_errors(T, Q, P, border, t, q, p, terr, conditioning)
+                _triangle_errors(T, Q, P, border, t, p, terr, conditioning)
                 stale[t] = False
             if terr[t, 3] > threshold or tdel[t] or tdirty[t]:
                 continue
@@ -296,7 +297,7 @@ def _simplify(vertices, faces, thresholds, target_count, remember_refusals, cond
                     continue
                 if remember_refusals and blocked[t, j] >= max(vstamp[i0], vstamp[i1]):
                     continue  # refused before, and nothing about either vertex changed since
-                _edge_error(Q, P, border, i0, i1, q, p, conditioning)
+                _edge_error(Q, P, border, i0, i1, p, conditioning)
                 if tcount[i0] > len(del0):
                     del0 = np.zeros(2 * tcount[i0], np.int64)
                 if tcount[i1] > len(del1):
