@@ -142,7 +142,7 @@ def test_shaft_fit_output_is_pinned_on_a_coarse_fly_mesh(hemibrain_neurons):
 @pytest.mark.parametrize("n_groups, n_items", [(1, 0), (7, 0), (7, 50), (1000, 20000), (20000, 3000)])
 def test_group_order_is_the_stable_argsort(n_groups, n_items):
     from neurograph.spines.geometry import group_csr, vertex_neighbours
-    from neurograph.spines.kernels import group_order
+    from neurograph.arrays import group_order
 
     rng = np.random.default_rng(n_groups + n_items)
     groups = rng.integers(0, n_groups, n_items)
@@ -163,7 +163,7 @@ def test_group_order_is_the_stable_argsort(n_groups, n_items):
 
 @pytest.mark.parametrize("bad", [-1, 7])
 def test_group_order_refuses_a_group_outside_its_range(bad):
-    from neurograph.spines.kernels import group_order
+    from neurograph.arrays import group_order
 
     with pytest.raises(ValueError, match="outside"):
         group_order(np.array([0, bad, 3]), 7)

@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..arrays import group_order
+
 MERGE_DIGITS = 8
 """Vertices whose coordinates (nm) agree after rounding to 1e-8 nm are one vertex (trimesh's
 ``tol.merge``)."""
@@ -25,6 +27,8 @@ DEGENERATE_HEIGHT = 1e-8
 to the third) are not above this (nm) is degenerate (trimesh's ``nondegenerate(height=1e-8)``)."""
 
 #: odd 64-bit multipliers of the row hashes (also hash edges in :mod:`neurograph.mesh.resolution`)
+_INT64_MIN = np.iinfo(np.int64).min
+
 HASH_PRIMES = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9], dtype=np.uint64)
 
 
@@ -116,25 +120,15 @@ def merge_vertices(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray,
         The faces re-indexed (merged vertices can make a face degenerate: see :func:`clean`).
     """
     vertices = np.ascontiguousarray(vertices, np.float64)
-    faces = np.ascontiguousarray(faces, np.int64)
-    scale = 10.0 ** MERGE_DIGITS
-    if len(vertices) and np.abs(vertices).max() * scale >= 2.0 ** 62:  # keys beyond int64 (~4e10 nm):
-        # numpy's cast saturates where the kernel's would be undefined (no neuron is 4 cm wide)
-        referenced = np.zeros(len(vertices), bool)
-        referenced[faces] = True
-        ref_index = np.flatnonzero(referenced)
-        first, inverse = first_occurrence_groups(np.round(vertices[ref_index] * scale).astype(np.int64))
-        new_index = np.zeros(len(vertices), np.int64)
-        new_index[ref_index] = inverse
-        return vertices[ref_index[first]], new_index[faces]
-    kept, new_faces = _merge(vertices, faces, scale, HASH_PRIMES)
+    kept, new_faces = _merge(vertices, np.ascontiguousarray(faces, np.int64), 10.0 ** MERGE_DIGITS, HASH_PRIMES)
     return vertices[kept], new_faces
 
 
 @njit(cache=True)
 def _merge(vertices: np.ndarray, faces: np.ndarray, scale: float, primes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:func:`merge_vertices` in one kernel: the referenced vertices' coordinates rounded to
-    ``1 / scale`` nm (``np.round``'s half-to-even, as ``rint``), grouped by :func:`_first_groups`;
+    ``1 / scale`` nm (``np.round``'s half-to-even, as ``rint``) and cast as numpy casts them to
+    int64 (out of range and NaN to its smallest value), grouped by :func:`_first_groups`;
     returns the kept vertices (first occurrences, increasing) and the re-indexed faces."""
     n, m = vertices.shape[0], faces.shape[0]
     referenced = np.zeros(n, np.bool_)
@@ -151,7 +145,9 @@ def _merge(vertices: np.ndarray, faces: np.ndarray, scale: float, primes: np.nda
         if referenced[v]:
             ref_index[r] = v
             for j in range(3):
-                quantized[r, j] = np.int64(np.rint(vertices[v, j] * scale))
+                x = np.rint(vertices[v, j] * scale)
+                # beyond int64 (coordinates ~1e11 nm) or NaN: one key for all, as numpy's cast gives
+                quantized[r, j] = np.int64(x) if abs(x) < 2.0 ** 63 else _INT64_MIN
             r += 1
     first, groups = _first_groups(quantized, primes)
     new_index = np.zeros(n, np.int64)
@@ -247,22 +243,13 @@ def _first_faces(faces: np.ndarray, n: int) -> np.ndarray:
     first), then within each vertex's faces a comparison of the other two (a sort of the
     packed pair where a vertex is the lowest of more than 16 faces). Linear; no (m, 3) sort."""
     m = faces.shape[0]
-    ptr = np.zeros(n + 1, np.int64)
     lo = np.empty(m, np.int64)
     key = np.empty(m, np.int64)  # the other two vertices, packed (n < 2**31)
     for i in range(m):
         a, b, c = faces[i, 0], faces[i, 1], faces[i, 2]
-        x, y, z = min(a, min(b, c)), max(min(a, b), min(max(a, b), c)), max(a, max(b, c))
-        lo[i] = x
-        key[i] = y * n + z
-        ptr[x + 1] += 1
-    for v in range(n):
-        ptr[v + 1] += ptr[v]
-    fill = ptr[:n].copy()
-    order = np.empty(m, np.int64)
-    for i in range(m):
-        order[fill[lo[i]]] = i
-        fill[lo[i]] += 1
+        lo[i] = min(a, min(b, c))
+        key[i] = max(min(a, b), min(max(a, b), c)) * n + max(a, max(b, c))
+    ptr, order = group_order(lo, n)
     keep = np.ones(m, np.bool_)
     for v in range(n):
         s, e = ptr[v], ptr[v + 1]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..arrays import group_order
 from ..errors import SkeletonError
 
 from typing import TYPE_CHECKING
@@ -60,24 +61,15 @@ def topological_order(parent: np.ndarray) -> np.ndarray:
 @njit(cache=True)
 def _breadth_first(parent: np.ndarray) -> tuple[np.ndarray, int]:
     """Breadth-first order from the roots (in increasing id), each node's children in increasing
-    id: the order of ``scipy.sparse.csgraph.breadth_first_order`` from a virtual node above the
-    roots, without building a sparse matrix (a third of a millisecond per call on a few thousand
-    nodes, paid dozens of times per neuron). Returns the order and how many nodes it reached
-    (fewer than ``n`` when parent links form a cycle; the rest of the order is then undefined)."""
+    id (:func:`children_csr`, in the kernel): the order of
+    ``scipy.sparse.csgraph.breadth_first_order`` from a virtual node above the roots, without
+    building a sparse matrix (a third of a millisecond per call on a few thousand nodes, paid
+    dozens of times per neuron). Returns the order and how many nodes it reached (fewer than
+    ``n`` when parent links form a cycle; the rest of the order is then undefined)."""
     n = parent.shape[0]
-    ptr = np.zeros(n + 1, np.int64)
-    for i in range(n):
-        if parent[i] >= 0:
-            ptr[parent[i] + 1] += 1
-    for i in range(n):
-        ptr[i + 1] += ptr[i]
-    kids = np.empty(ptr[n], np.int64)
-    fill = ptr[:n].copy()
-    for i in range(n):  # increasing ids: children in increasing order
-        p = parent[i]
-        if p >= 0:
-            kids[fill[p]] = i
-            fill[p] += 1
+    has = np.flatnonzero(parent >= 0)
+    ptr, by_parent = group_order(parent[has], n)
+    kids = has[by_parent]
     order = np.empty(n, np.int64)
     m = 0
     for i in range(n):
@@ -111,9 +103,8 @@ def children_csr(parent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     parent = np.asarray(parent, np.int64)
     has = np.flatnonzero(parent >= 0)
-    kids = has[np.argsort(parent[has], kind="stable")]
-    ptr = np.searchsorted(parent[kids], np.arange(len(parent) + 1)).astype(np.int64)
-    return ptr, kids.astype(np.int64)
+    ptr, order = group_order(parent[has], len(parent))  # stable: children in increasing order
+    return ptr, has[order]
 
 
 def children_lists(parent: np.ndarray) -> list[np.ndarray]:

@@ -8,10 +8,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
-from ..arrays import unique
+from ..arrays import group_order, unique
 from ..skeleton.kernels import distance_to_segments, group_median
 from ..skeleton.tree import children_csr, edge_lengths, reroot_at, subtree_sum, topological_order
-from .kernels import group_mean_rows, group_order, segment_points, subtree_heights, terminal_runs, twig_labels
+from .kernels import group_mean_rows, segment_points, subtree_heights, terminal_runs, twig_labels
 from .sections import N_SLICES, spine_widths
 
 SAMPLE_SPACING = 100.0  # nm between sample points along skeleton edges for nearest-edge queries

@@ -11,35 +11,6 @@ from ..skeleton.tree import reverse_to_root, root_of
 
 
 @njit(cache=True)
-def group_order(groups: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
-    """Items sorted by group, stably: a counting sort, linear in the items (the same
-    ``order`` as ``np.argsort(groups, kind="stable")``; ``ptr`` as ``np.searchsorted`` of the
-    sorted groups). Groups must lie in ``[0, n_groups)`` (a ValueError otherwise).
-
-    Returns
-    -------
-    ptr : (n_groups + 1,) int64 ndarray
-        Items of group ``g`` are ``order[ptr[g]:ptr[g + 1]]``.
-    order : (k,) int64 ndarray
-    """
-    ptr = np.zeros(n_groups + 1, np.int64)
-    for i in range(groups.shape[0]):
-        g = groups[i]
-        if g < 0 or g >= n_groups:
-            raise ValueError("group_order: a group outside [0, n_groups)")
-        ptr[g + 1] += 1
-    for g in range(n_groups):
-        ptr[g + 1] += ptr[g]
-    fill = ptr[:n_groups].copy()
-    order = np.empty(groups.shape[0], np.int64)
-    for i in range(groups.shape[0]):
-        g = groups[i]
-        order[fill[g]] = i
-        fill[g] += 1
-    return ptr, order
-
-
-@njit(cache=True)
 def subtree_heights(order: np.ndarray, parent: np.ndarray, edge_length: np.ndarray) -> np.ndarray:
     """Longest path (nm) from every node down to a leaf of its subtree.
 
