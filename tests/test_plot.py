@@ -19,7 +19,7 @@ def neuron():
 
 @pytest.mark.parametrize("view", ["xy", "xz", "yz", "pca", (1.0, 1.0, 0.0)])
 def test_projection_draws_every_face(neuron, view):
-    fig = plot.plot_neuron(neuron, view=view)
+    fig = plot.plot_neuron(neuron, view=view, raster=False)
     polys = [c for c in fig.axes[0].collections if isinstance(c, PolyCollection)]
     assert len(polys) == 1 and len(polys[0].get_paths()) == len(neuron.mesh.faces)
     assert "µm" in fig.axes[0].get_xlabel()

@@ -9,6 +9,7 @@ import numpy as np
 from ..errors import InputError
 from ..skeleton.tree import topological_order
 from .colors import node_colors
+from .raster import draw_mesh
 
 
 def unbranched_lines(parent: np.ndarray, group: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
@@ -113,8 +114,8 @@ def _table_points(table, prefix: str = "") -> np.ndarray | None:
 
 
 def plot_neuron(neuron, view: str | Sequence[float] = "xy", color_by: str = "branch", ax=None,
-                mesh: bool = True, spines: bool = True, synapses: bool = True, max_faces: int = 300_000,
-                title: str | None = None):
+                mesh: bool = True, spines: bool = True, synapses: bool = True, raster: bool = True,
+                max_faces: int = 300_000, title: str | None = None):
     """Project a neuron onto a plane, coloured by branch, limb, compartment or any branch column.
 
     Parameters
@@ -131,8 +132,12 @@ def plot_neuron(neuron, view: str | Sequence[float] = "xy", color_by: str = "bra
     spines, synapses : bool, default True
         Mark spines (``neuron.spines``) and synapses (``neuron.synapses``, pre ▲ / post ●)
         when the neuron has them.
+    raster : bool, default True
+        Draw the mesh as one image (:func:`neurograph.plot.raster.draw_mesh`): every face,
+        nearest the viewer on top, shaded by how squarely it faces the viewer, fast at any
+        size. False: one polygon per face (vector output for SVG/PDF; slow beyond ~100k faces).
     max_faces : int
-        Larger meshes are drawn from a random subset of faces.
+        With ``raster=False``, larger meshes are drawn from a random subset of faces.
     title : str, optional
 
     Returns
@@ -149,7 +154,10 @@ def plot_neuron(neuron, view: str | Sequence[float] = "xy", color_by: str = "bra
         _, ax = plt.subplots(figsize=(8, 8))
     colors, legend = node_colors(neuron, color_by)
     sk = neuron.skeleton
-    if mesh and neuron.mesh is not None and neuron.face_branch is not None:
+    if mesh and neuron.mesh is not None and neuron.face_branch is not None and raster:
+        draw_mesh(ax, np.asarray(neuron.mesh.vertices) / 1e3, np.asarray(neuron.mesh.faces),
+                  colors[neuron.face_branch], basis)
+    elif mesh and neuron.mesh is not None and neuron.face_branch is not None:
         faces = np.arange(len(neuron.mesh.faces))
         if len(faces) > max_faces:
             faces = np.random.default_rng(0).choice(faces, max_faces, replace=False)

@@ -7,12 +7,13 @@ from typing import Sequence
 import numpy as np
 
 from .projection import scale_bar, view_basis
+from .raster import draw_mesh
 
 PART_COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown", "tab:pink")
 
 
-def plot_split(parts: Sequence, view: str | Sequence[float] = "xy", ax=None, max_faces: int = 200_000,
-               title: str | None = None):
+def plot_split(parts: Sequence, view: str | Sequence[float] = "xy", ax=None, raster: bool = True,
+               max_faces: int = 200_000, title: str | None = None):
     """Draw the neurons a merge was divided into, one colour each, with their cuts.
 
     Parameters
@@ -22,8 +23,11 @@ def plot_split(parts: Sequence, view: str | Sequence[float] = "xy", ax=None, max
     view : {"xy", "xz", "yz", "pca"} or (3,) float, default "xy"
         Projection plane (see :func:`neurograph.plot.projection.view_basis`).
     ax : matplotlib Axes, optional
+    raster : bool, default True
+        Draw the meshes as one shaded image, nearest face on top (as
+        :func:`neurograph.plot.plot_neuron` does); False: one translucent polygon per face.
     max_faces : int, default 200000
-        Larger meshes are drawn from a random subset of faces.
+        With ``raster=False``, larger meshes are drawn from a random subset of faces.
     title : str, optional
 
     Returns
@@ -35,16 +39,19 @@ def plot_split(parts: Sequence, view: str | Sequence[float] = "xy", ax=None, max
     """
     import matplotlib.pyplot as plt
     from matplotlib.collections import LineCollection, PolyCollection
+    from matplotlib.colors import to_rgba
     from matplotlib.lines import Line2D
 
     basis, labels = view_basis(parts[0], view)
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 8))
-    handles, all_pts = [], []
+    handles, all_pts, meshes = [], [], []
     for i, part in enumerate(parts):
         color = PART_COLORS[i % len(PART_COLORS)]
         sk = part.skeleton
-        if part.mesh is not None:
+        if part.mesh is not None and raster:
+            meshes.append((np.asarray(part.mesh.vertices) / 1e3, np.asarray(part.mesh.faces), to_rgba(color)))
+        elif part.mesh is not None:
             faces = np.arange(len(part.mesh.faces))
             if len(faces) > max_faces:
                 faces = np.random.default_rng(0).choice(faces, max_faces, replace=False)
@@ -60,6 +67,10 @@ def plot_split(parts: Sequence, view: str | Sequence[float] = "xy", ax=None, max
             ax.add_patch(plt.Circle(tuple(c), s.radius / 1e3, fill=False, color="black", lw=1.5))
         handles.append(Line2D([], [], marker="s", ls="", color=color,
                               label=f"{part.name} ({sk.cable_length / 1e3:.0f} µm)"))
+    if meshes:  # one image for all parts: where they overlap, the nearer is drawn
+        offsets = np.cumsum([0] + [len(v) for v, _, _ in meshes])
+        draw_mesh(ax, np.vstack([v for v, _, _ in meshes]), np.vstack([f + o for (_, f, _), o in zip(meshes, offsets)]),
+                  np.repeat([c for _, _, c in meshes], [len(f) for _, f, _ in meshes], axis=0), basis)
     cuts = [p.cuts for p in parts if getattr(p, "cuts", None) is not None and len(p.cuts)]
     if cuts:
         import pandas as pd

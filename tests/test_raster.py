@@ -1,0 +1,108 @@
+"""The mesh drawn as one image (neurograph.plot.raster): depth order, thin neurites, full coverage."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import trimesh  # noqa: E402
+from matplotlib.image import AxesImage  # noqa: E402
+
+import neurograph as ng  # noqa: E402
+from neurograph import plot  # noqa: E402
+from neurograph.plot.raster import EDGE_ON_SHADE, face_image  # noqa: E402
+
+XY = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])  # looking down z: larger z is nearer
+
+
+def square(x0: float, y0: float, size: float, z: float) -> tuple[np.ndarray, np.ndarray]:
+    v = np.array([[x0, y0, z], [x0 + size, y0, z], [x0 + size, y0 + size, z], [x0, y0 + size, z]])
+    return v, np.array([[0, 1, 2], [0, 2, 3]])
+
+
+def test_the_face_nearest_the_viewer_is_drawn():
+    (va, fa), (vb, fb) = square(0, 0, 10, 0.0), square(5, 5, 10, 1.0)
+    v, f = np.vstack([va, vb]), np.vstack([fa, fb + 4])
+    face, _ = face_image(v, f, XY, 60, 60, (0, 15, 0, 15))
+    overlap = face[24:36, 24:36]  # x, y in (6, 9): under both squares
+    assert (overlap >= 2).all()  # the z=1 square (faces 2, 3)
+    below = XY * np.array([[1.0], [-1.0], [1.0]])  # screen y = -y: the viewer now looks up z
+    face, _ = face_image(v, f, below, 60, 60, (0, 15, -15, 0))
+    assert (face[24:36, 24:36] <= 1).all() and (face[24:36, 24:36] >= 0).all()
+    assert (face[:20, :20] == -1).all()  # x < 5, y > 10: empty
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_every_face_of_a_tiling_shows_and_the_tiling_is_covered(seed):
+    """A flat grid of faces larger than a pixel, in random order: every face is seen, the
+    square is covered without holes, and nothing is drawn outside it."""
+    rng = np.random.default_rng(seed)
+    n = 12
+    g = np.stack(np.meshgrid(np.arange(n + 1), np.arange(n + 1), indexing="ij"), -1).reshape(-1, 2) * 1.0
+    g[(g > 0).all(1) & (g < n).all(1)] += rng.uniform(-0.2, 0.2, (((g > 0) & (g < n)).all(1).sum(), 2))
+    idx = np.arange((n + 1) ** 2).reshape(n + 1, n + 1)
+    quads = np.stack([idx[:-1, :-1], idx[1:, :-1], idx[1:, 1:], idx[:-1, 1:]], -1).reshape(-1, 4)
+    f = np.vstack([quads[:, [0, 1, 2]], quads[:, [0, 2, 3]]])[rng.permutation(2 * n * n)]
+    v = np.column_stack([g, np.zeros(len(g))])
+    face, shade = face_image(v, f, XY, 8 * n, 8 * n, (0, n, 0, n))
+    assert set(np.unique(face)) == set(range(len(f)))  # every face, no background inside
+    assert np.allclose(shade, 1.0)  # all face the viewer squarely
+    face, _ = face_image(v, f, XY, 10 * n, 10 * n, (-1, n + 1, -1, n + 1))
+    assert (face[:9, :] == -1).all() and (face[-9:, :] == -1).all()  # outside the square: empty
+
+
+def test_a_neurite_thinner_than_a_pixel_shows_as_an_unbroken_line():
+    """A 100 nm-wide tube, 100 µm long, at 0.5 µm per pixel: its faces hold no pixel centre,
+    yet every pixel column along it is drawn (a neurite must not vanish from a picture)."""
+    tube = trimesh.creation.cylinder(radius=0.05, height=100.0, sections=8)
+    tube.apply_transform(trimesh.transformations.rotation_matrix(np.pi / 2, [0, 1, 0]))  # along x
+    tube.apply_transform(trimesh.transformations.rotation_matrix(0.3, [0, 0, 1]))  # not on a pixel row
+    lo, hi = tube.bounds[:, :2]
+    width, height = int(np.ceil((hi - lo)[0] / 0.5)) + 2, int(np.ceil((hi - lo)[1] / 0.5)) + 2
+    face, shade = face_image(tube.vertices, tube.faces, XY, width, height,
+                             (lo[0] - 0.5, lo[0] - 0.5 + width * 0.5, lo[1] - 0.5, lo[1] - 0.5 + height * 0.5))
+    drawn = face >= 0
+    assert drawn[:, 1:-1].any(axis=0).all()  # every column along the tube
+    assert drawn.sum() < 3 * width  # a line, not a smear
+    assert shade.min() >= EDGE_ON_SHADE - 1e-12 and shade.max() <= 1.0
+
+
+@pytest.fixture(scope="module")
+def neuron():
+    return ng.extract(ng.synthetic.make_neuron(1, "bipolar").mesh, name="bipolar_1")
+
+
+def test_projection_is_one_image_in_branch_colours(neuron):
+    fig = plot.plot_neuron(neuron, "xy")
+    images = [a for a in fig.axes[0].get_children() if isinstance(a, AxesImage)]
+    assert len(images) == 1
+    rgba = np.asarray(images[0].get_array())
+    seen = rgba[..., 3] > 0
+    colors, _ = plot.node_colors(neuron, "branch")
+    # each drawn pixel is a branch colour dimmed by its shade: its hue matches one of them
+    pix = rgba[seen][:, :3].astype(float) / 255
+    ref = colors[np.unique(neuron.face_branch), :3]
+    unit = lambda c: c / np.maximum(np.linalg.norm(c, axis=1, keepdims=True), 1e-9)  # noqa: E731
+    best = (unit(pix) @ unit(ref).T).max(axis=1)
+    assert np.quantile(best, 0.99) > 0.999
+    x0, x1, y0, y1 = images[0].get_extent()
+    uv = neuron.mesh.vertices[:, :2] / 1e3
+    assert x0 <= uv[:, 0].min() and x1 >= uv[:, 0].max() and y0 <= uv[:, 1].min() and y1 >= uv[:, 1].max()
+    plt.close(fig)
+
+
+def test_split_picture_draws_each_part_in_its_colour(neuron):
+    from matplotlib.colors import to_rgba
+
+    other = ng.extract(ng.synthetic.make_neuron(2, "bipolar").mesh, name="bipolar_2")
+    fig = plot.plot_split([neuron, other])
+    (image,) = [a for a in fig.axes[0].get_children() if isinstance(a, AxesImage)]
+    rgba = np.asarray(image.get_array())
+    pix = rgba[rgba[..., 3] > 0][:, :3].astype(float) / 255
+    for color in ("tab:blue", "tab:orange"):
+        ref = np.array(to_rgba(color)[:3])
+        cos = pix @ ref / np.maximum(np.linalg.norm(pix, axis=1) * np.linalg.norm(ref), 1e-9)
+        assert (cos > 0.999).sum() > 100
+    plt.close(fig)
