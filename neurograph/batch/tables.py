@@ -146,7 +146,7 @@ def qc_png(neuron: Any) -> bytes:
     fig = qc_figure(neuron)
     buffer = io.BytesIO()
     try:
-        fig.savefig(buffer, format="png", dpi=72, bbox_inches="tight")
+        fig.savefig(buffer, format="png", dpi=72)
     finally:
         plt.close(fig)
     return buffer.getvalue()
