@@ -1,13 +1,13 @@
 """A mesh drawn as one image: every face projected into a pixel grid with a depth buffer.
 
 matplotlib draws a ``PolyCollection`` face by face: building one ``Path`` per face and
-rendering it took most of a mesh neuron's QC picture (about 1 s of 1.3 s on the 81k-face
-MICrONS mesh, ``docs/scaling.md``, *QC pictures*), and larger meshes had to be drawn from a
+rendering it took most of a mesh neuron's QC picture (about 1 s of 1.2-1.3 s on the 81k-face
+MICrONS mesh; ``docs/batch.md``, *QC pictures*), and larger meshes had to be drawn from a
 random subset of their faces, with holes. Here a Numba kernel fills each projected face into
-an image, keeping at each pixel the face nearest the viewer, and draws each face's edges too,
-so that neurites thinner than a pixel still show as a line of pixels. The image is shaded by
-how squarely each face looks at the viewer, so the shape reads in depth, and handed to
-``imshow`` once.
+an image, keeping at each pixel the face nearest the viewer, and draws the edges of faces
+narrower than 2 pixels too, so that neurites thinner than a pixel still show as a line of
+pixels. The image is shaded by how squarely each face looks at the viewer, so the shape reads
+in depth, and handed to ``imshow`` once.
 """
 
 from __future__ import annotations
