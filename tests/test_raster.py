@@ -106,3 +106,20 @@ def test_split_picture_draws_each_part_in_its_colour(neuron):
         cos = pix @ ref / np.maximum(np.linalg.norm(pix, axis=1) * np.linalg.norm(ref), 1e-9)
         assert (cos > 0.999).sum() > 100
     plt.close(fig)
+
+
+def test_faces_with_nan_vertices_are_left_out_and_nothing_breaks():
+    fig, ax = plt.subplots()
+    (va, fa), (vb, fb) = square(0, 0, 10, 0.0), square(20, 0, 10, 0.0)
+    v, f = np.vstack([va, vb]), np.vstack([fa, fb + 4])
+    v[4] = np.nan  # the vertex both faces of the second square share
+    image = plot.raster.draw_mesh(ax, v, f, np.tile([0.0, 0.0, 1.0], (4, 1)), XY, pixels=300)
+    rgba = np.asarray(image.get_array())
+    x0, x1, y0, y1 = image.get_extent()
+    assert x1 >= 30 - 1e-9 and x0 <= 0 and np.isfinite([x0, x1, y0, y1]).all()
+    cols = (rgba[..., 3] > 0).any(axis=0)
+    left = int(10 / (x1 - x0) * rgba.shape[1])
+    assert cols[2:left - 2].all() and not cols[left + 5:].any()  # the first square only (a margin pixel first)
+    v[:] = np.nan
+    assert plot.raster.draw_mesh(ax, v, f, np.ones((4, 3)), XY) is None
+    plt.close(fig)

@@ -41,7 +41,7 @@ def face_image(vertices: np.ndarray, faces: np.ndarray, basis: np.ndarray, width
 
     Returns
     -------
-    face : (height, width) int64 ndarray
+    face : (height, width) int32 ndarray
         Index into ``faces`` of the face drawn at each pixel, -1 where there is none.
     shade : (m,) float ndarray
         Brightness of each face, from :data:`EDGE_ON_SHADE` (seen edge-on) to 1 (face-on).
@@ -80,8 +80,8 @@ def _fill(pix: np.ndarray, depth: np.ndarray, vertices: np.ndarray, faces: np.nd
           pixels_per_unit2: float, edge_on: float) -> tuple[np.ndarray, np.ndarray]:
     """:func:`face_image` on pixel coordinates: each face at its mean depth, its interior by
     pixel centres, its edges by the pixels they cross."""
-    face = np.full((height, width), -1, np.int64)
-    zbuf = np.full((height, width), -np.inf)
+    face = np.full((height, width), -1, np.int32)
+    zbuf = np.full((height, width), -np.inf, np.float32)  # depth order only
     shade = np.ones(faces.shape[0])
     for f in range(faces.shape[0]):
         a, b, c = faces[f, 0], faces[f, 1], faces[f, 2]
@@ -141,13 +141,14 @@ def draw_mesh(ax, vertices: np.ndarray, faces: np.ndarray, face_colors: np.ndarr
         Orthonormal screen axes (:func:`neurograph.plot.view_basis`).
     pixels : int, optional
         Image size along the longer side of the mesh's projection; default twice the axes'
-        size in screen pixels (the image is smoothed down to the screen), at most 4000.
+        size in screen pixels (the image is smoothed down to the screen), at most 3000 (the
+        buffers take 8 bytes per pixel).
     zorder : float, default 1
 
     Returns
     -------
     matplotlib.image.AxesImage or None
-        None for a mesh without faces.
+        None for a mesh without faces or without a finite vertex.
     """
     faces = np.asarray(faces)
     if len(faces) == 0:
@@ -155,11 +156,14 @@ def draw_mesh(ax, vertices: np.ndarray, faces: np.ndarray, face_colors: np.ndarr
     drawn = np.zeros(len(vertices), bool)
     drawn[faces] = True
     used = np.asarray(vertices, float)[drawn] @ basis
+    used = used[np.isfinite(used).all(axis=1)]  # a face with a NaN vertex is not drawn
+    if len(used) == 0:
+        return None
     lo, hi = used.min(axis=0), used.max(axis=0)
     span = max(float((hi - lo).max()), 1e-9)
     if pixels is None:
         box = ax.get_window_extent()
-        pixels = int(min(4000, max(200, 2 * max(box.width, box.height))))
+        pixels = int(min(3000, max(200, 2 * max(box.width, box.height))))
     step = span / pixels
     lo, hi = lo - step, hi + step  # a pixel of margin: edge pixels stay whole
     width, height = (max(1, int(math.ceil(v / step))) for v in hi - lo)
