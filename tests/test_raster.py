@@ -123,3 +123,12 @@ def test_faces_with_nan_vertices_are_left_out_and_nothing_breaks():
     v[:] = np.nan
     assert plot.raster.draw_mesh(ax, v, f, np.ones((4, 3)), XY) is None
     plt.close(fig)
+
+
+def test_a_face_reaching_far_outside_the_image_is_clipped():
+    """A sliver 2e11 units long across a 10-unit image: drawn across it (its edges are clipped
+    to the image before they are walked; walking 2e12 pixel steps would not end)."""
+    v = np.array([[-1e11, 5.0, 0.0], [1e11, 5.0, 0.0], [1e11, 5.01, 0.0]])
+    face, _ = face_image(v, np.array([[0, 1, 2]]), XY, 100, 100, (0, 10, 0, 10))
+    rows = np.flatnonzero((face == 0).any(axis=1))
+    assert (face == 0).any(axis=0).all() and set(rows) <= {49, 50, 51}

@@ -68,7 +68,21 @@ def _put(face: np.ndarray, zbuf: np.ndarray, x: int, y: int, z: float, f: int) -
 
 @njit(cache=True)
 def _line(face: np.ndarray, zbuf: np.ndarray, ax: float, ay: float, bx: float, by: float, z: float, f: int) -> None:
-    """Every pixel the segment from a to b passes through (a DDA in steps under a pixel)."""
+    """Every pixel the segment from a to b passes through (a DDA in steps under a pixel), the
+    segment first clipped to the image (a face reaching far outside it costs no steps there)."""
+    t0, t1 = 0.0, 1.0
+    for p, q in ((-(bx - ax), ax + 1.0), (bx - ax, face.shape[1] + 1.0 - ax),
+                 (-(by - ay), ay + 1.0), (by - ay, face.shape[0] + 1.0 - ay)):
+        if p == 0.0:
+            if q < 0.0:
+                return  # parallel to this side and outside it
+        elif p < 0.0:
+            t0 = max(t0, q / p)
+        else:
+            t1 = min(t1, q / p)
+    if t0 > t1:
+        return
+    ax, ay, bx, by = ax + t0 * (bx - ax), ay + t0 * (by - ay), ax + t1 * (bx - ax), ay + t1 * (by - ay)
     steps = int(math.ceil(max(abs(bx - ax), abs(by - ay)))) + 1
     for k in range(steps + 1):
         t = k / steps
