@@ -78,7 +78,7 @@ def test_projection_is_one_image_in_branch_colours(neuron):
     fig = plot.plot_neuron(neuron, "xy")
     images = [a for a in fig.axes[0].get_children() if isinstance(a, AxesImage)]
     assert len(images) == 1
-    rgba = np.asarray(images[0].get_array())
+    rgba = images[0].rasterise()
     seen = rgba[..., 3] > 0
     colors, _ = plot.node_colors(neuron, "branch")
     # each drawn pixel is a branch colour dimmed by its shade: its hue matches one of them
@@ -87,9 +87,35 @@ def test_projection_is_one_image_in_branch_colours(neuron):
     unit = lambda c: c / np.maximum(np.linalg.norm(c, axis=1, keepdims=True), 1e-9)  # noqa: E731
     best = (unit(pix) @ unit(ref).T).max(axis=1)
     assert np.quantile(best, 0.99) > 0.999
-    x0, x1, y0, y1 = images[0].get_extent()
-    uv = neuron.mesh.vertices[:, :2] / 1e3
+    x0, y0, x1, y1 = fig.axes[0].dataLim.extents
+    uv = neuron.mesh.vertices[:, :2] / 1e3  # the image's data limits hold the whole mesh
     assert x0 <= uv[:, 0].min() and x1 >= uv[:, 0].max() and y0 <= uv[:, 1].min() and y1 >= uv[:, 1].max()
+    plt.close(fig)
+
+
+def test_the_image_is_made_again_for_a_zoomed_view_at_screen_resolution(neuron):
+    """After zooming in, the image covers the new view with as many pixels as before: sharp,
+    not the whole neuron's image enlarged."""
+    fig = plot.plot_neuron(neuron, "xy")
+    ax = fig.axes[0]
+    (image,) = [a for a in ax.get_children() if isinstance(a, AxesImage)]
+    fig.canvas.draw()
+    whole = np.asarray(image.get_array()).copy()
+    soma = neuron.somas[0].center[:2] / 1e3
+    ax.set_xlim(soma[0] - 10, soma[0] + 10)
+    ax.set_ylim(soma[1] - 10, soma[1] + 10)
+    fig.canvas.draw()
+    zoomed = np.asarray(image.get_array())
+    assert np.allclose(image.get_extent(), (soma[0] - 10, soma[0] + 10, soma[1] - 10, soma[1] + 10))
+    box = ax.bbox
+    assert abs(zoomed.shape[1] - 2 * box.width) <= 2 and abs(zoomed.shape[0] - 2 * box.height) <= 2
+    assert (zoomed[..., 3] > 0).mean() > 0.2  # the soma fills much of the view
+    assert zoomed.shape[1] > 0.5 * whole.shape[1]  # not a crop of the whole-neuron image
+    before = id(image.get_array())
+    image.rasterise()  # the same view again: not made twice
+    assert id(image.get_array()) == before
+    ax.set_xlim(1e6, 1e6 + 1)  # nothing in view: nothing drawn, no error
+    fig.canvas.draw()
     plt.close(fig)
 
 
@@ -99,7 +125,7 @@ def test_split_picture_draws_each_part_in_its_colour(neuron):
     other = ng.extract(ng.synthetic.make_neuron(2, "bipolar").mesh, name="bipolar_2")
     fig = plot.plot_split([neuron, other])
     (image,) = [a for a in fig.axes[0].get_children() if isinstance(a, AxesImage)]
-    rgba = np.asarray(image.get_array())
+    rgba = image.rasterise()
     pix = rgba[rgba[..., 3] > 0][:, :3].astype(float) / 255
     for color in ("tab:blue", "tab:orange"):
         ref = np.array(to_rgba(color)[:3])
@@ -113,8 +139,10 @@ def test_faces_with_nan_vertices_are_left_out_and_nothing_breaks():
     (va, fa), (vb, fb) = square(0, 0, 10, 0.0), square(20, 0, 10, 0.0)
     v, f = np.vstack([va, vb]), np.vstack([fa, fb + 4])
     v[4] = np.nan  # the vertex both faces of the second square share
-    image = plot.raster.draw_mesh(ax, v, f, np.tile([0.0, 0.0, 1.0], (4, 1)), XY, pixels=300)
-    rgba = np.asarray(image.get_array())
+    image = plot.raster.draw_mesh(ax, v, f, np.tile([0.0, 0.0, 1.0], (4, 1)), XY)
+    ax.set_xlim(-1, 31)
+    ax.set_ylim(-1, 11)
+    rgba = image.rasterise()
     x0, x1, y0, y1 = image.get_extent()
     assert x1 >= 30 - 1e-9 and x0 <= 0 and np.isfinite([x0, x1, y0, y1]).all()
     cols = (rgba[..., 3] > 0).any(axis=0)

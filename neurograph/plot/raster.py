@@ -15,6 +15,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from matplotlib.image import AxesImage
+from matplotlib.transforms import Bbox
 from numba import njit
 
 #: brightness of a face seen edge-on; one seen face-on is 1
@@ -139,9 +141,90 @@ def _fill(pix: np.ndarray, depth: np.ndarray, vertices: np.ndarray, faces: np.nd
     return face, shade
 
 
+class MeshImage(AxesImage):
+    """A projected mesh on an Axes, rasterised again at each draw for the Axes' current view and
+    size in screen pixels (:func:`face_image`): sharp after zooming or panning and at any
+    ``savefig`` dpi, and a view that did not change is not rasterised twice.
+
+    Made by :func:`draw_mesh`. Its data limits are the whole mesh's projection.
+    """
+
+    def __init__(self, ax, vertices: np.ndarray, faces: np.ndarray, face_colors: np.ndarray, basis: np.ndarray,
+                 extent: tuple[float, float, float, float], oversample: float = 2.0, **kwargs) -> None:
+        super().__init__(ax, origin="lower", interpolation="antialiased", **kwargs)
+        self._vertices = np.ascontiguousarray(vertices, np.float64)
+        self._faces = np.ascontiguousarray(faces, np.int64)
+        self._colors = np.clip(np.asarray(face_colors, float), 0.0, 1.0)
+        self._basis = np.asarray(basis, float)
+        self._full = tuple(float(v) for v in extent)
+        self._view = self._full
+        self._key: tuple | None = None
+        self.oversample = float(oversample)
+        self.set_data(np.zeros((1, 1, 4), np.uint8))
+        self.set_extent(self._full)  # the data limits: the whole mesh
+
+    def get_extent(self) -> tuple[float, float, float, float]:
+        """The part of the projection the current image covers (data units)."""
+        return self._view
+
+    def _in_view(self) -> tuple[float, float, float, float] | None:
+        """The part of the mesh's projection inside the Axes' limits, None if none."""
+        (x0, x1), (y0, y1) = sorted(self.axes.get_xlim()), sorted(self.axes.get_ylim())
+        fx0, fx1, fy0, fy1 = self._full
+        view = (max(x0, fx0), min(x1, fx1), max(y0, fy0), min(y1, fy1))
+        return view if view[0] < view[1] and view[2] < view[3] else None
+
+    def get_window_extent(self, renderer=None) -> Bbox:
+        """Display box of the part in view (layout engines must not see a zoomed-out mesh
+        reaching far beyond the Axes)."""
+        view = self._in_view()
+        if view is None:
+            return Bbox.null()
+        return Bbox.from_extents(view[0], view[2], view[1], view[3]).transformed(self.get_transform())
+
+    def rasterise(self) -> np.ndarray | None:
+        """Make the image for the Axes' current view and pixel size (8-bit RGBA, row 0 at the
+        bottom), keep it as the artist's data and return it; None when no part of the mesh is in view."""
+        ax = self.axes
+        view = self._in_view()
+        if view is None:
+            return None
+        (x0, x1), (y0, y1) = sorted(ax.get_xlim()), sorted(ax.get_ylim())
+        # pixels per data unit on screen, times the oversampling; at most MAX_PIXELS in all
+        sx = self.oversample * ax.bbox.width / (x1 - x0)
+        sy = self.oversample * ax.bbox.height / (y1 - y0)
+        shrink = min(1.0, math.sqrt(MAX_PIXELS / max((view[1] - view[0]) * sx * (view[3] - view[2]) * sy, 1.0)))
+        width = max(1, int(math.ceil((view[1] - view[0]) * sx * shrink)))
+        height = max(1, int(math.ceil((view[3] - view[2]) * sy * shrink)))
+        key = (view, width, height)
+        if key != self._key:
+            face, shade = face_image(self._vertices, self._faces, self._basis, width, height, view)
+            rgba = np.zeros((height, width, 4), np.uint8)
+            seen = face >= 0
+            drawn = face[seen]
+            rgba[seen, :3] = np.rint(255 * self._colors[drawn, :3] * shade[drawn, None])
+            rgba[seen, 3] = np.rint(255 * self._colors[drawn, 3]) if self._colors.shape[1] == 4 else 255
+            callback, self.stale_callback = self.stale_callback, None  # new data inside a draw: no redraw
+            try:
+                self.set_data(rgba)
+            finally:
+                self.stale_callback = callback
+            self._view, self._key = view, key
+        return np.asarray(self.get_array())
+
+    def draw(self, renderer) -> None:
+        if self.get_visible() and self.rasterise() is not None:
+            super().draw(renderer)
+
+
+#: the most pixels one mesh image holds (its buffers take 8 bytes each while it is made)
+MAX_PIXELS = 16_000_000
+
+
 def draw_mesh(ax, vertices: np.ndarray, faces: np.ndarray, face_colors: np.ndarray, basis: np.ndarray,
-              pixels: int | None = None, zorder: float = 1.0):
-    """Draw a projected mesh on ``ax`` as one shaded image (:func:`face_image`).
+              oversample: float = 2.0, zorder: float = 1.0) -> MeshImage | None:
+    """Draw a projected mesh on ``ax`` as one shaded image, made at each draw for the view shown
+    (:class:`MeshImage`, :func:`face_image`).
 
     Parameters
     ----------
@@ -153,41 +236,28 @@ def draw_mesh(ax, vertices: np.ndarray, faces: np.ndarray, face_colors: np.ndarr
         RGB(A) colour of each face, in [0, 1].
     basis : (3, 2) float ndarray
         Orthonormal screen axes (:func:`neurograph.plot.view_basis`).
-    pixels : int, optional
-        Image size along the longer side of the mesh's projection; default twice the axes'
-        size in screen pixels (the image is smoothed down to the screen), at most 3000 (the
-        buffers take 8 bytes per pixel).
+    oversample : float, default 2
+        Image pixels per screen pixel along each side (the image is smoothed down to the screen).
     zorder : float, default 1
 
     Returns
     -------
-    matplotlib.image.AxesImage or None
+    MeshImage or None
         None for a mesh without faces or without a finite vertex.
     """
     faces = np.asarray(faces)
     if len(faces) == 0:
         return None
+    vertices = np.asarray(vertices, float)
     drawn = np.zeros(len(vertices), bool)
     drawn[faces] = True
-    used = np.asarray(vertices, float)[drawn] @ basis
+    used = vertices[drawn] @ basis
     used = used[np.isfinite(used).all(axis=1)]  # a face with a NaN vertex is not drawn
     if len(used) == 0:
         return None
     lo, hi = used.min(axis=0), used.max(axis=0)
-    span = max(float((hi - lo).max()), 1e-9)
-    if pixels is None:
-        box = ax.get_window_extent()
-        pixels = int(min(3000, max(200, 2 * max(box.width, box.height))))
-    step = span / pixels
-    lo, hi = lo - step, hi + step  # a pixel of margin: edge pixels stay whole
-    width, height = (max(1, int(math.ceil(v / step))) for v in hi - lo)
-    extent = (lo[0], lo[0] + width * step, lo[1], lo[1] + height * step)
-    face, shade = face_image(vertices, faces, basis, width, height, extent)
-    # 8-bit RGBA: matplotlib takes it as it is (a float image goes through masked-array scaling)
-    rgba = np.zeros((height, width, 4), np.uint8)
-    seen = face >= 0
-    colors = np.clip(np.asarray(face_colors, float), 0.0, 1.0)
-    drawn = face[seen]
-    rgba[seen, :3] = np.rint(255 * colors[drawn, :3] * shade[drawn, None])
-    rgba[seen, 3] = np.rint(255 * colors[drawn, 3]) if colors.shape[1] == 4 else 255
-    return ax.imshow(rgba, origin="lower", extent=extent, interpolation="antialiased", zorder=zorder, aspect="auto")
+    pad = 1e-3 * max(float((hi - lo).max()), 1e-9)  # edge pixels stay whole
+    image = MeshImage(ax, vertices, faces, face_colors, basis, (lo[0] - pad, hi[0] + pad, lo[1] - pad, hi[1] + pad),
+                      oversample=oversample, zorder=zorder)
+    ax.add_image(image)
+    return image
