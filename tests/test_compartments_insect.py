@@ -104,6 +104,18 @@ def test_hemibrain_axon_without_synapses_matches_navis_split(hemibrain_neurons, 
         assert acc >= 0.9, (sid, acc)
 
 
+@pytest.mark.parametrize("method", ["auto", "insect"])
+def test_fly_neurons_get_no_apical_dendrite(hemibrain_neurons, method):
+    """A fly PN has one neurite at its soma: the short stubs its mesh soma leaves (two of the five
+    DA1 meshes) are not basal dendrites, and its dendrite is not an apical one."""
+    for sid, shared in hemibrain_neurons.items():
+        labelled = ng.label_compartments(shared, use_synapses=False, method=method)  # a copy
+        found = set(labelled.branches["compartment"])
+        assert "dendrite" in found and found <= {"soma", "axon", "dendrite"}, (sid, method, found)
+    pyramidal = ng.extract(make_neuron(2, "pyramidal").mesh, voxel_size=1)  # a vertebrate cell keeps its split
+    assert "apical" in set(ng.label_compartments(pyramidal, use_synapses=False).branches["compartment"])
+
+
 def test_no_twig_warning_on_a_spiny_pyramidal_cell():
     cell = make_neuron(2, "pyramidal", spines_per_um=1.0)  # the smallest of the benchmark's three
     with warnings.catch_warnings():

@@ -80,7 +80,10 @@ def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical
         geometry elsewhere. ``False``: geometry only. ``True``: require synapses.
     apical : bool or "auto", default "auto"
         Split dendrites into apical and basal: ``"auto"`` when one primary dendrite clearly
-        dominates, ``True`` always (thickest x farthest primary), ``False`` never.
+        dominates, ``True`` always (thickest x farthest primary), ``False`` never. ``"auto"``
+        never splits the dendrites of a tree that gets the insect rule (``method="insect"``, or
+        ``"auto"`` with a single substantial neurite at the soma): a unipolar neuron has no
+        apical dendrite, and the stubs a mesh soma leaves are not basal dendrites.
     proximal_um : float, default 30
         µm of path from the soma surface within which an axon may leave a dendrite.
     pia : (3,) floats, optional
@@ -149,6 +152,9 @@ def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical
     conf_node = np.full(arbor.n, 0.5)
     method_node = np.full(arbor.n, "default", dtype=object)
     pieces = []  # soma-less trees of a neuron with a soma, labelled by geometry: done last
+    def insect_like(tree: int) -> bool:
+        return method == "insect" or (method == "auto" and is_unipolar(arbor, tree) and not multipolar(arbor, tree))
+
     for tree in np.unique(arbor.root):
         in_tree = arbor.root == tree
         found = flow_axons(arbor, pre, post, tree) if (use_synapses and pre.sum() > 0) else None
@@ -156,9 +162,7 @@ def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical
         if found is None:
             if use_synapses is True:
                 continue
-            insect = method == "insect" or (method == "auto" and is_unipolar(arbor, tree)
-                                            and not multipolar(arbor, tree))
-            if insect:
+            if insect_like(tree):
                 found, how = insect_axon(arbor, tree), "geometry-insect"
             elif tree in arbor.soma_trees:
                 found, how = tree_axon(neuron, arbor, tree, proximal_um, spine_count), "geometry"
@@ -193,6 +197,9 @@ def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical
     if apical is not False and n_somas:
         tops = apical_limb(neuron, arbor, branches, axon_branches, pia) if apical == "auto" else \
             apical_limb_forced(neuron, arbor, branches, axon_branches, pia)
+        if apical == "auto":  # unipolar (insect-like) cells have no apical dendrite
+            soma_nodes = neuron.skeleton.soma_nodes
+            tops = {s: top for s, top in tops.items() if not insect_like(int(arbor.root[soma_nodes[s]]))}
         for s, (top, how) in tops.items():
             ap = {top, *nx.descendants(neuron.graph, top)}
             for d in nx.descendants(neuron.graph, s):
