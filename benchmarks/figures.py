@@ -159,7 +159,9 @@ def hemibrain_figure(out: Path) -> None:
     obj = data / "obj" / f"{HEMIBRAIN_ID}.obj"
     table = data / "synapses" / f"{HEMIBRAIN_ID}.csv"
     t0 = time.perf_counter()
-    neuron = ng.extract(obj, voxel_size=8, synapses=table, synapse_voxel_size=8, spines=False,  # fly: no spines
+    # the hemibrain profile: 8 nm voxels, no spine detection, the insect compartment rules (axon and
+    # dendrite; no apical/basal, which are the vertebrate rules' default without a profile)
+    neuron = ng.extract(obj, dataset="hemibrain", synapses=table, synapse_voxel_size=8,
                         name=f"hemibrain DA1 lPN {HEMIBRAIN_ID}")
     print(f"hemibrain: extract + synapses + compartments {time.perf_counter() - t0:.1f} s; {neuron}")
     lengths = neuron.branches.groupby("compartment")["length"].sum()
