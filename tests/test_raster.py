@@ -160,3 +160,17 @@ def test_a_face_reaching_far_outside_the_image_is_clipped():
     face, _ = face_image(v, np.array([[0, 1, 2]]), XY, 100, 100, (0, 10, 0, 10))
     rows = np.flatnonzero((face == 0).any(axis=1))
     assert (face == 0).any(axis=0).all() and set(rows) <= {49, 50, 51}
+
+
+def test_numeric_colouring_is_not_shaded(neuron):
+    """On a colour map the lightness is the value: every drawn pixel of a mesh coloured by a
+    numeric column is exactly its branch's colour map colour."""
+    fig = plot.plot_neuron(neuron, "xy", "width_median")
+    (image,) = [a for a in fig.axes[0].get_children() if isinstance(a, AxesImage)]
+    rgba = image.rasterise()
+    colors, legend = plot.node_colors(neuron, "width_median")
+    assert "cmap" in legend
+    drawn = np.unique(rgba[rgba[..., 3] > 0][:, :3], axis=0).astype(int)
+    palette = np.rint(255 * colors[np.unique(neuron.face_branch), :3]).astype(int)
+    assert {tuple(c) for c in drawn} <= {tuple(c) for c in palette}
+    plt.close(fig)

@@ -134,7 +134,8 @@ def plot_neuron(neuron, view: str | Sequence[float] = "xy", color_by: str = "bra
         when the neuron has them.
     raster : bool, default True
         Draw the mesh as one image (:func:`neurograph.plot.raster.draw_mesh`): every face,
-        nearest the viewer on top, shaded by how squarely it faces the viewer, fast at any
+        nearest the viewer on top, shaded by how squarely it faces the viewer (not when
+        colouring by a numeric column: a colour map's lightness is its value), fast at any
         size. False: one polygon per face (vector output for SVG/PDF; slow beyond ~100k faces).
     max_faces : int
         With ``raster=False``, larger meshes are drawn from a random subset of faces.
@@ -155,8 +156,9 @@ def plot_neuron(neuron, view: str | Sequence[float] = "xy", color_by: str = "bra
     colors, legend = node_colors(neuron, color_by)
     sk = neuron.skeleton
     if mesh and neuron.mesh is not None and neuron.face_branch is not None and raster:
+        # a colour map's lightness is its value: no shading on it
         draw_mesh(ax, np.asarray(neuron.mesh.vertices) / 1e3, np.asarray(neuron.mesh.faces),
-                  colors[neuron.face_branch], basis)
+                  colors[neuron.face_branch], basis, shade=not (legend and "cmap" in legend))
     elif mesh and neuron.mesh is not None and neuron.face_branch is not None:
         faces = np.arange(len(neuron.mesh.faces))
         if len(faces) > max_faces:

@@ -150,7 +150,8 @@ class MeshImage(AxesImage):
     """
 
     def __init__(self, ax, vertices: np.ndarray, faces: np.ndarray, face_colors: np.ndarray, basis: np.ndarray,
-                 extent: tuple[float, float, float, float], oversample: float = 2.0, **kwargs) -> None:
+                 extent: tuple[float, float, float, float], oversample: float = 2.0, shade: bool = True,
+                 **kwargs) -> None:
         super().__init__(ax, origin="lower", interpolation="antialiased", **kwargs)
         self._vertices = np.ascontiguousarray(vertices, np.float64)
         self._faces = np.ascontiguousarray(faces, np.int64)
@@ -160,6 +161,7 @@ class MeshImage(AxesImage):
         self._view = self._full
         self._key: tuple | None = None
         self.oversample = float(oversample)
+        self.shade = bool(shade)
         self.set_data(np.zeros((1, 1, 4), np.uint8))
         self.set_extent(self._full)  # the data limits: the whole mesh
 
@@ -202,7 +204,8 @@ class MeshImage(AxesImage):
             rgba = np.zeros((height, width, 4), np.uint8)
             seen = face >= 0
             drawn = face[seen]
-            rgba[seen, :3] = np.rint(255 * self._colors[drawn, :3] * shade[drawn, None])
+            light = shade[drawn, None] if self.shade else 1.0
+            rgba[seen, :3] = np.rint(255 * self._colors[drawn, :3] * light)
             rgba[seen, 3] = np.rint(255 * self._colors[drawn, 3]) if self._colors.shape[1] == 4 else 255
             callback, self.stale_callback = self.stale_callback, None  # new data inside a draw: no redraw
             try:
@@ -222,7 +225,7 @@ MAX_PIXELS = 16_000_000
 
 
 def draw_mesh(ax, vertices: np.ndarray, faces: np.ndarray, face_colors: np.ndarray, basis: np.ndarray,
-              oversample: float = 2.0, zorder: float = 1.0) -> MeshImage | None:
+              oversample: float = 2.0, shade: bool = True, zorder: float = 1.0) -> MeshImage | None:
     """Draw a projected mesh on ``ax`` as one shaded image, made at each draw for the view shown
     (:class:`MeshImage`, :func:`face_image`).
 
@@ -238,6 +241,10 @@ def draw_mesh(ax, vertices: np.ndarray, faces: np.ndarray, face_colors: np.ndarr
         Orthonormal screen axes (:func:`neurograph.plot.view_basis`).
     oversample : float, default 2
         Image pixels per screen pixel along each side (the image is smoothed down to the screen).
+    shade : bool, default True
+        Dim each face by how obliquely it is seen (:data:`EDGE_ON_SHADE` edge-on), so the
+        shape reads in depth. Turn it off when the colours encode values on a colour map:
+        shading changes their lightness, which is how such maps (viridis) show the value.
     zorder : float, default 1
 
     Returns
@@ -258,6 +265,6 @@ def draw_mesh(ax, vertices: np.ndarray, faces: np.ndarray, face_colors: np.ndarr
     lo, hi = used.min(axis=0), used.max(axis=0)
     pad = 1e-3 * max(float((hi - lo).max()), 1e-9)  # edge pixels stay whole
     image = MeshImage(ax, vertices, faces, face_colors, basis, (lo[0] - pad, hi[0] + pad, lo[1] - pad, hi[1] + pad),
-                      oversample=oversample, zorder=zorder)
+                      oversample=oversample, shade=shade, zorder=zorder)
     ax.add_image(image)
     return image
