@@ -116,6 +116,41 @@ def test_fly_neurons_get_no_apical_dendrite(hemibrain_neurons, method):
     assert "apical" in set(ng.label_compartments(pyramidal, use_synapses=False).branches["compartment"])
 
 
+def test_a_vertebrate_cell_whose_axon_holds_nearly_all_cable_keeps_its_apical_dendrite(tmp_path):
+    """With 30 mm of axon the soma has one substantial neurite, like an insect neuron's; when the
+    synapse flow finds the axon, the dendrites are still split into apical and basal."""
+    import pandas as pd
+
+    cell = make_neuron(2, "pyramidal", orient=False)
+    rows, ends, node = [[1, 1, *cell.soma_center, cell.soma_radius, -1]], {}, 2
+    for k, (b, r) in enumerate(cell.branches.iterrows()):
+        prev = 1 if r.parent < 0 else ends[r.parent]
+        kind = {"axon": 2, "apical": 4}.get(r.compartment, 3)
+        for p, radius in zip(cell.paths[k], np.linspace(r.radius_start, r.radius_end, len(cell.paths[k]))):
+            rows.append([node, kind, *p, radius, prev])
+            prev, node = node, node + 1
+        ends[b] = prev
+    tip = ends[[b for b, r in cell.branches.iterrows() if r.compartment == "axon" and r.n_children == 0][0]]
+    rng = np.random.default_rng(1)
+    d, pos = np.array([0.0, -1.0, 0.0]), np.array(rows[tip - 1][2:5], float)
+    for _ in range(15_000):  # 30 mm of axon in 2 µm steps
+        d = d + rng.normal(0, 0.1, 3)
+        d /= np.linalg.norm(d)
+        pos = pos + 2000.0 * d
+        rows.append([node, 2, *pos, 150.0, tip])
+        tip, node = node, node + 1
+    table = pd.DataFrame(rows, columns=["n", "t", "x", "y", "z", "r", "p"])
+    table.to_csv(tmp_path / "long_axon.swc", sep=" ", header=False, index=False)
+    neuron = ng.load_swc(tmp_path / "long_axon.swc", units="nm")
+    pre = table[table.t == 2].sample(200, random_state=0)
+    post = table[table.t.isin([3, 4])].sample(300, random_state=0)
+    synapses = pd.DataFrame({c: np.r_[pre[c], post[c]] for c in "xyz"})
+    synapses["direction"] = ["pre"] * len(pre) + ["post"] * len(post)
+    neuron = ng.label_compartments(ng.map_synapses(neuron, synapses, voxel_size=1), use_synapses=True)
+    found = set(neuron.branches["compartment"])
+    assert {"axon", "apical", "basal"} <= found, found
+
+
 def test_no_twig_warning_on_a_spiny_pyramidal_cell():
     cell = make_neuron(2, "pyramidal", spines_per_um=1.0)  # the smallest of the benchmark's three
     with warnings.catch_warnings():

@@ -81,9 +81,11 @@ def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical
     apical : bool or "auto", default "auto"
         Split dendrites into apical and basal: ``"auto"`` when one primary dendrite clearly
         dominates, ``True`` always (thickest x farthest primary), ``False`` never. ``"auto"``
-        never splits the dendrites of a tree that gets the insect rule (``method="insect"``, or
-        ``"auto"`` with a single substantial neurite at the soma): a unipolar neuron has no
-        apical dendrite, and the stubs a mesh soma leaves are not basal dendrites.
+        never splits with ``method="insect"``, nor in a tree whose axon the insect rule found
+        (``"auto"``, no synapse flow, a single substantial neurite at the soma): a unipolar
+        neuron has no apical dendrite, and the stubs a mesh soma leaves are not basal
+        dendrites. (A vertebrate cell whose axon holds nearly all the cable also has a single
+        substantial neurite; with synapses its axon comes from the flow, and it keeps its split.)
     proximal_um : float, default 30
         µm of path from the soma surface within which an axon may leave a dendrite.
     pia : (3,) floats, optional
@@ -155,6 +157,7 @@ def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical
     def insect_like(tree: int) -> bool:
         return method == "insect" or (method == "auto" and is_unipolar(arbor, tree) and not multipolar(arbor, tree))
 
+    insect_trees = set()  # trees whose axon the insect rule found: no apical dendrite there
     for tree in np.unique(arbor.root):
         in_tree = arbor.root == tree
         found = flow_axons(arbor, pre, post, tree) if (use_synapses and pre.sum() > 0) else None
@@ -164,6 +167,7 @@ def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical
                 continue
             if insect_like(tree):
                 found, how = insect_axon(arbor, tree), "geometry-insect"
+                insect_trees.add(int(tree))
             elif tree in arbor.soma_trees:
                 found, how = tree_axon(neuron, arbor, tree, proximal_um, spine_count), "geometry"
             elif n_somas:
@@ -199,7 +203,8 @@ def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical
             apical_limb_forced(neuron, arbor, branches, axon_branches, pia)
         if apical == "auto":  # unipolar (insect-like) cells have no apical dendrite
             soma_nodes = neuron.skeleton.soma_nodes
-            tops = {s: top for s, top in tops.items() if not insect_like(int(arbor.root[soma_nodes[s]]))}
+            tops = {s: top for s, top in tops.items()
+                    if method != "insect" and int(arbor.root[soma_nodes[s]]) not in insect_trees}
         for s, (top, how) in tops.items():
             ap = {top, *nx.descendants(neuron.graph, top)}
             for d in nx.descendants(neuron.graph, s):
