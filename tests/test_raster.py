@@ -106,7 +106,7 @@ def test_the_image_is_made_again_for_a_zoomed_view_at_screen_resolution(neuron):
     ax.set_ylim(soma[1] - 10, soma[1] + 10)
     fig.canvas.draw()
     zoomed = np.asarray(image.get_array())
-    assert np.allclose(image.get_extent(), (soma[0] - 10, soma[0] + 10, soma[1] - 10, soma[1] + 10))
+    assert np.allclose(image.view, (soma[0] - 10, soma[0] + 10, soma[1] - 10, soma[1] + 10))
     box = ax.bbox
     assert abs(zoomed.shape[1] - 2 * box.width) <= 2 and abs(zoomed.shape[0] - 2 * box.height) <= 2
     assert (zoomed[..., 3] > 0).mean() > 0.2  # the soma fills much of the view
@@ -143,7 +143,7 @@ def test_faces_with_nan_vertices_are_left_out_and_nothing_breaks():
     ax.set_xlim(-1, 31)
     ax.set_ylim(-1, 11)
     rgba = image.rasterise()
-    x0, x1, y0, y1 = image.get_extent()
+    x0, x1, y0, y1 = image.view
     assert x1 >= 30 - 1e-9 and x0 <= 0 and np.isfinite([x0, x1, y0, y1]).all()
     cols = (rgba[..., 3] > 0).any(axis=0)
     left = int(10 / (x1 - x0) * rgba.shape[1])
@@ -173,4 +173,57 @@ def test_numeric_colouring_is_not_shaded(neuron):
     drawn = np.unique(rgba[rgba[..., 3] > 0][:, :3], axis=0).astype(int)
     palette = np.rint(255 * colors[np.unique(neuron.face_branch), :3]).astype(int)
     assert {tuple(c) for c in drawn} <= {tuple(c) for c in palette}
+    plt.close(fig)
+
+
+def test_depth_is_interpolated_across_a_face():
+    """A large face tilted in depth against a small flat one: at each pixel the nearer of the
+    two there is drawn, not the one with the nearer mean depth."""
+    big = np.array([[0.0, 0.0, 0.0], [10.0, 0.0, 10.0], [10.0, 10.0, 10.0], [0.0, 10.0, 0.0]])  # z = x
+    small = np.array([[5.0, 4.0, 7.0], [9.0, 4.0, 7.0], [9.0, 6.0, 7.0], [5.0, 6.0, 7.0]])  # z = 7
+    v = np.vstack([big, small])
+    f = np.array([[0, 1, 2], [0, 2, 3], [4, 5, 6], [4, 6, 7]])
+    face, _ = face_image(v, f, XY, 100, 100, (0, 10, 0, 10))
+    row = face[50]  # y = 5.05
+    assert (row[52:68] >= 2).all()  # x in (5.2, 6.8): the small face is nearer (z = 7 > x)
+    assert (row[72:88] <= 1).all()  # x in (7.2, 8.8): the tilted face is nearer (z = x > 7)
+
+
+def test_coordinates_far_beyond_the_image_do_not_overflow():
+    """A face with a corner at 1e19 (beyond int64 once in pixels) still covers the view."""
+    v = np.array([[-1.0, -1.0, 0.0], [1e19, -1.0, 0.0], [-1.0, 1e19, 0.0]])
+    face, _ = face_image(v, np.array([[0, 1, 2]]), XY, 50, 50, (0, 10, 0, 10))
+    assert (face == 0).all()
+
+
+def test_relimits_after_zooming_keep_the_whole_mesh(neuron):
+    fig = plot.plot_neuron(neuron, "xy")
+    ax = fig.axes[0]
+    soma = neuron.somas[0].center[:2] / 1e3
+    ax.set_xlim(soma[0] - 5, soma[0] + 5)
+    ax.set_ylim(soma[1] - 5, soma[1] + 5)
+    fig.canvas.draw()
+    ax.relim()
+    x0, y0, x1, y1 = ax.dataLim.extents
+    uv = neuron.mesh.vertices[:, :2] / 1e3
+    assert x0 <= uv[:, 0].min() and x1 >= uv[:, 0].max() and y0 <= uv[:, 1].min() and y1 >= uv[:, 1].max()
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("fmt", ["svg", "pdf"])
+def test_vector_output_holds_the_mesh_at_its_dpi_beside_another_image(neuron, fmt):
+    """Vector backends merge adjacent images without calling their draw: the mesh must still be
+    made, for the view shown, at the file's dpi (72 points per inch times magnification)."""
+    import io
+
+    fig, ax = plt.subplots(figsize=(4, 4))
+    ax.imshow(np.zeros((5, 5)), cmap="gray", extent=(0, 2000, 0, 2000), zorder=0)  # e.g. an EM section below
+    plot.plot_neuron(neuron, "xy", ax=ax)
+    (image,) = [a for a in ax.images if isinstance(a, plot.raster.MeshImage)]
+    fig.savefig(io.BytesIO(), format=fmt, dpi=300)
+    rgba = np.asarray(image.get_array())
+    (x0, x1), vx = sorted(ax.get_xlim()), image.view
+    inches = ax.bbox.width / fig.dpi  # the Axes' width
+    expected = 2 * inches * 300 * (vx[1] - vx[0]) / (x1 - x0)  # at the file's 300 dpi, oversampled twice
+    assert abs(rgba.shape[1] - expected) <= 2 and (rgba[..., 3] > 0).sum() > 1000
     plt.close(fig)

@@ -34,7 +34,7 @@ def qc_figure(neuron, path: str | os.PathLike | None = None, dpi: int = 90):
     plot_dendrogram(neuron, color_by, ax=axes[2], title="dendrogram")
     s = neuron_summary(neuron).iloc[0]
     fig.suptitle(f"{neuron.name}: {neuron.n_somas} soma(s), {s['n_branches']:.0f} branches, "
-                 f"{s['total_length']:.0f} µm of cable")
+                 f"{s['total_length']:.0f} µm of cable", wrap=True)  # fixed margins: a long name wraps
     # fixed margins: tight_layout and bbox_inches="tight" each lay out every tick label again
     # (about 40 % of a skeleton's picture)
     fig.subplots_adjust(left=0.045, right=0.99, bottom=0.11, top=0.88, wspace=0.2)
