@@ -227,3 +227,32 @@ def test_vector_output_holds_the_mesh_at_its_dpi_beside_another_image(neuron, fm
     expected = 2 * inches * 300 * (vx[1] - vx[0]) / (x1 - x0)  # at the file's 300 dpi, oversampled twice
     assert abs(rgba.shape[1] - expected) <= 2 and (rgba[..., 3] > 0).sum() > 1000
     plt.close(fig)
+
+
+def test_without_resampling_the_image_is_still_made_at_the_file_dpi(neuron):
+    """interpolation "none" makes vector backends place the image unsampled (magnification 1):
+    it must still be made at the file's dpi."""
+    import io
+
+    fig, ax = plt.subplots(figsize=(4, 4))
+    plot.plot_neuron(neuron, "xy", ax=ax)
+    (image,) = [a for a in ax.images if isinstance(a, plot.raster.MeshImage)]
+    image.set_interpolation("none")
+    fig.savefig(io.BytesIO(), format="pdf", dpi=300)
+    (x0, x1), vx = sorted(ax.get_xlim()), image.view
+    expected = 2 * ax.bbox.width / fig.dpi * 300 * (vx[1] - vx[0]) / (x1 - x0)
+    assert abs(np.asarray(image.get_array()).shape[1] - expected) <= 2
+    plt.close(fig)
+
+
+def test_empty_pixels_take_the_axes_colour_where_alpha_is_dropped(neuron, tmp_path):
+    """PostScript has no alpha: the pixels between neurites must show the Axes' colour, not black."""
+    fig, ax = plt.subplots(figsize=(4, 4))
+    plot.plot_neuron(neuron, "xy", ax=ax)
+    fig.savefig(tmp_path / "n.eps", dpi=100)
+    text = (tmp_path / "n.eps").read_text(errors="replace")
+    start = text.index("false 3 colorimage") + len("false 3 colorimage")
+    hexes = "".join(text[start:text.index("grestore", start)].split())
+    rgb = np.frombuffer(bytes.fromhex(hexes[: len(hexes) // 6 * 6]), np.uint8).reshape(-1, 3)
+    assert (rgb.sum(axis=1) == 0).mean() < 0.05 and (rgb.min(axis=1) == 255).mean() > 0.5  # mostly white
+    plt.close(fig)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from matplotlib.colors import to_rgba
 from matplotlib.image import AxesImage
 from matplotlib.transforms import Bbox, TransformedBbox
 from numba import njit
@@ -156,8 +157,9 @@ def _fill(pix: np.ndarray, depth: np.ndarray, vertices: np.ndarray, faces: np.nd
     return face, shade
 
 
-#: the most pixels one mesh image holds (its buffers take 8 bytes each while it is made)
-MAX_PIXELS = 16_000_000
+#: the most pixels one mesh image holds: ~8 bytes each while it is made, and matplotlib's
+#: resampling of it takes ~75 more (float copies), so 4M pixels cost ~0.3 GB while drawn
+MAX_PIXELS = 4_000_000
 
 
 class MeshImage(AxesImage):
@@ -249,14 +251,23 @@ class MeshImage(AxesImage):
 
     def make_image(self, renderer, magnification: float = 1.0, unsampled: bool = False):
         """The image of the part in view, placed there (as ``AxesImage.make_image`` places the
-        whole image); also what vector backends call when they merge adjacent images."""
-        if self.rasterise(magnification) is None:
+        whole image); also what vector backends call when they merge adjacent images. Without
+        resampling (``unsampled``, interpolation "none") the backend places the image itself,
+        at magnification 1: it is made at the output's resolution all the same."""
+        if self.rasterise(renderer.get_image_magnification() if unsampled else magnification) is None:
             return None, 0, 0, None
         x0, x1, y0, y1 = self._view
         bbox = Bbox(np.array([[x0, y0], [x1, y1]]))
         clip = (self.get_clip_box() or self.axes.bbox) if self.get_clip_on() else self.axes.figure.bbox
-        return self._make_image(self._A, bbox, TransformedBbox(bbox, self.get_transform()), clip, magnification,
-                                unsampled=unsampled)
+        im, left, bottom, trans = self._make_image(self._A, bbox, TransformedBbox(bbox, self.get_transform()), clip,
+                                                   magnification, unsampled=unsampled)
+        if im is not None and im.ndim == 3 and im.shape[2] == 4:
+            # empty pixels: transparent, in the Axes' colour (PostScript drops the alpha, and
+            # a premultiplied transparent pixel is black)
+            clear = im[..., 3] == 0
+            face = np.asarray(to_rgba(self.axes.get_facecolor())[:3])
+            im[clear, :3] = np.rint(face * (255 if im.dtype == np.uint8 else 1.0)).astype(im.dtype)
+        return im, left, bottom, trans
 
 
 def draw_mesh(ax, vertices: np.ndarray, faces: np.ndarray, face_colors: np.ndarray, basis: np.ndarray,
