@@ -154,10 +154,11 @@ def label_compartments(neuron: Neuron, use_synapses: bool | str = "auto", apical
     conf_node = np.full(arbor.n, 0.5)
     method_node = np.full(arbor.n, "default", dtype=object)
     pieces = []  # soma-less trees of a neuron with a soma, labelled by geometry: done last
+
     def insect_like(tree: int) -> bool:
         return method == "insect" or (method == "auto" and is_unipolar(arbor, tree) and not multipolar(arbor, tree))
 
-    insect_trees = set()  # trees whose axon the insect rule found: no apical dendrite there
+    insect_trees: set[int] = set()  # trees whose axon the insect rule found: no apical dendrite there
     for tree in np.unique(arbor.root):
         in_tree = arbor.root == tree
         found = flow_axons(arbor, pre, post, tree) if (use_synapses and pre.sum() > 0) else None

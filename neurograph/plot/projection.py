@@ -114,8 +114,8 @@ def _table_points(table, prefix: str = "") -> np.ndarray | None:
 
 
 def plot_neuron(neuron, view: str | Sequence[float] = "xy", color_by: str = "branch", ax=None,
-                mesh: bool = True, spines: bool = True, synapses: bool = True, raster: bool = True,
-                max_faces: int = 300_000, title: str | None = None):
+                mesh: bool = True, spines: bool = True, synapses: bool = True, max_faces: int = 300_000,
+                title: str | None = None, raster: bool = True):
     """Project a neuron onto a plane, coloured by branch, limb, compartment or any branch column.
 
     Parameters
@@ -132,14 +132,14 @@ def plot_neuron(neuron, view: str | Sequence[float] = "xy", color_by: str = "bra
     spines, synapses : bool, default True
         Mark spines (``neuron.spines``) and synapses (``neuron.synapses``, pre ▲ / post ●)
         when the neuron has them.
+    max_faces : int
+        With ``raster=False``, larger meshes are drawn from a random subset of faces.
+    title : str, optional
     raster : bool, default True
         Draw the mesh as one image (:func:`neurograph.plot.raster.draw_mesh`): every face,
         nearest the viewer on top, shaded by how squarely it faces the viewer (not when
         colouring by a numeric column: a colour map's lightness is its value), fast at any
         size. False: one polygon per face (vector output for SVG/PDF; slow beyond ~100k faces).
-    max_faces : int
-        With ``raster=False``, larger meshes are drawn from a random subset of faces.
-    title : str, optional
 
     Returns
     -------

@@ -1,7 +1,7 @@
 """A mesh drawn as one image: every face projected into a pixel grid with a depth buffer.
 
 matplotlib draws a ``PolyCollection`` face by face: building one ``Path`` per face and
-rendering it took most of a mesh neuron's QC picture (about 1 s of 1.2-1.3 s on the 81k-face
+rendering it took most of a mesh neuron's QC picture (about 1 s of 1.2-1.6 s on the 81k-face
 MICrONS mesh; ``docs/batch.md``, *QC pictures*), and larger meshes had to be drawn from a
 random subset of their faces, with holes. Here a Numba kernel fills each projected face into
 an image, keeping at each pixel the face nearest the viewer (depth interpolated across each

@@ -12,8 +12,8 @@ from .raster import draw_mesh
 PART_COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown", "tab:pink")
 
 
-def plot_split(parts: Sequence, view: str | Sequence[float] = "xy", ax=None, raster: bool = True,
-               max_faces: int = 200_000, title: str | None = None):
+def plot_split(parts: Sequence, view: str | Sequence[float] = "xy", ax=None, max_faces: int = 200_000,
+               title: str | None = None, raster: bool = True):
     """Draw the neurons a merge was divided into, one colour each, with their cuts.
 
     Parameters
@@ -23,12 +23,12 @@ def plot_split(parts: Sequence, view: str | Sequence[float] = "xy", ax=None, ras
     view : {"xy", "xz", "yz", "pca"} or (3,) float, default "xy"
         Projection plane (see :func:`neurograph.plot.projection.view_basis`).
     ax : matplotlib Axes, optional
-    raster : bool, default True
-        Draw the meshes as one shaded image, nearest face on top (as
-        :func:`neurograph.plot.plot_neuron` does); False: one translucent polygon per face.
     max_faces : int, default 200000
         With ``raster=False``, larger meshes are drawn from a random subset of faces.
     title : str, optional
+    raster : bool, default True
+        Draw the meshes as one shaded image, nearest face on top (as
+        :func:`neurograph.plot.plot_neuron` does); False: one translucent polygon per face.
 
     Returns
     -------
