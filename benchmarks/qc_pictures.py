@@ -79,13 +79,12 @@ def projections(neuron, raster: bool) -> None:
         plt.close(fig)
 
 
-def median_time(fn, items: list, rounds: int) -> float:
+def median_time(fn, items: list) -> float:
     times = []
-    for _ in range(rounds):
-        for item in items:
-            t0 = time.perf_counter()
-            fn(item)
-            times.append(time.perf_counter() - t0)
+    for item in items:
+        t0 = time.perf_counter()
+        fn(item)
+        times.append(time.perf_counter() - t0)
     return float(np.median(times))
 
 
@@ -111,10 +110,10 @@ def main() -> int:
         rounds = 1 if len(group) > 1 else 3
         qc, image, polygons = [], [], []
         for _ in range(rounds):  # alternated, so that a busy minute hits both
-            qc.append(median_time(qc_png, group, 1))
+            qc.append(median_time(qc_png, group))
             if mesh:
-                image.append(median_time(lambda n: projections(n, True), group, 1))
-                polygons.append(median_time(lambda n: projections(n, False), group, 1))
+                image.append(median_time(lambda n: projections(n, True), group))
+                polygons.append(median_time(lambda n: projections(n, False), group))
         views = f"{np.median(image):17.2f} {np.median(polygons):20.2f}" if mesh else f"{'-':>17s} {'-':>20s}"
         lines.append(f"{label:32s} {np.median(qc):9.2f} {views}")
         print(lines[-1], flush=True)

@@ -26,9 +26,9 @@ DEGENERATE_HEIGHT = 1e-8
 """A face whose two heights (twice its area over the edge from its first vertex to the second, and
 to the third) are not above this (nm) is degenerate (trimesh's ``nondegenerate(height=1e-8)``)."""
 
-#: odd 64-bit multipliers of the row hashes (also hash edges in :mod:`neurograph.mesh.resolution`)
 _INT64_MIN = np.iinfo(np.int64).min
 
+#: odd 64-bit multipliers of the row hashes (also hash edges in :mod:`neurograph.mesh.resolution`)
 HASH_PRIMES = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9], dtype=np.uint64)
 
 

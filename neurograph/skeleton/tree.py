@@ -61,15 +61,13 @@ def topological_order(parent: np.ndarray) -> np.ndarray:
 @njit(cache=True)
 def _breadth_first(parent: np.ndarray) -> tuple[np.ndarray, int]:
     """Breadth-first order from the roots (in increasing id), each node's children in increasing
-    id (:func:`children_csr`, in the kernel): the order of
+    id (:func:`children_csr`'s kernel): the order of
     ``scipy.sparse.csgraph.breadth_first_order`` from a virtual node above the roots, without
     building a sparse matrix (a third of a millisecond per call on a few thousand nodes, paid
     dozens of times per neuron). Returns the order and how many nodes it reached (fewer than
     ``n`` when parent links form a cycle; the rest of the order is then undefined)."""
     n = parent.shape[0]
-    has = np.flatnonzero(parent >= 0)
-    ptr, by_parent = group_order(parent[has], n)
-    kids = has[by_parent]
+    ptr, kids = _children(parent)
     order = np.empty(n, np.int64)
     m = 0
     for i in range(n):
@@ -101,9 +99,14 @@ def children_csr(parent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     kids : (n - roots,) int64 ndarray
         Child ids grouped by parent, in increasing order within a parent.
     """
-    parent = np.asarray(parent, np.int64)
+    return _children(np.asarray(parent, np.int64))
+
+
+@njit(cache=True)
+def _children(parent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`children_csr` in a kernel (also called by :func:`_breadth_first`)."""
     has = np.flatnonzero(parent >= 0)
-    ptr, order = group_order(parent[has], len(parent))  # stable: children in increasing order
+    ptr, order = group_order(parent[has], parent.shape[0])  # stable: children in increasing order
     return ptr, has[order]
 
 
