@@ -279,3 +279,66 @@ def test_soma_clearance_tree_shape_changes_no_soma(monkeypatch):
         np.testing.assert_array_equal(a.center, b.center)
         assert a.radius == b.radius
         np.testing.assert_array_equal(a.faces, b.faces)
+
+
+_TABLES = ("triangles_cross", "area_faces", "triangles_center", "face_normals", "edges_unique",
+           "edges_unique_inverse", "faces_unique_edges")
+
+
+def _soup(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Random triangles on 200 vertices: repeated and non-manifold edges, a face with a repeated
+    vertex, a duplicated face, a zero-area face and one vertex on 500 faces (a bucket past the
+    insertion sort)."""
+    rng = np.random.default_rng(seed)
+    v = rng.normal(size=(200, 3)) * 1000.0
+    f = rng.integers(0, 200, size=(3000, 3))
+    f[:500, 0] = 7
+    f[10] = [3, 3, 4]
+    f[11] = f[12]
+    v[5] = v[6]
+    f[20] = [5, 6, 8]
+    return v, f
+
+
+@pytest.mark.parametrize("case", ["synthetic", "soup", "soup_int32"])
+def test_primed_mesh_tables_are_trimeshs_bit_for_bit(case):
+    """``mesh.tables.prime`` puts into the cache exactly what trimesh computes: face cross
+    products, areas, centres, normals (zero on degenerate faces) and the unique edges with their
+    order, first occurrences and inverse."""
+    from neurograph.mesh.tables import prime
+
+    if case == "synthetic":
+        mesh = ng.synthetic.make_neuron(1, "pyramidal").mesh
+        v, f = np.asarray(mesh.vertices), np.asarray(mesh.faces)
+    else:
+        v, f = _soup(3)
+        f = f.astype(np.int32) if case == "soup_int32" else f
+    plain = trimesh.Trimesh(v, f, process=False)
+    primed = prime(trimesh.Trimesh(v, f, process=False))
+    assert set(_TABLES[:-1]) <= set(primed._cache.cache)  # really primed, not computed on demand
+    for key in _TABLES:
+        assert np.array_equal(getattr(plain, key), getattr(primed, key)), key
+    assert np.array_equal(plain._cache["edges_unique_idx"], primed._cache["edges_unique_idx"])
+    assert plain.area == primed.area and plain.is_watertight == primed.is_watertight
+    if case != "synthetic":  # the zero-area face and the one with a repeated vertex
+        assert (primed.face_normals[20] == 0).all() and (primed.face_normals[10] == 0).all()
+
+
+def test_primed_tables_follow_the_mesh_when_it_changes():
+    """The primed arrays live in trimesh's cache, which drops them when the mesh changes: a
+    moved vertex gives the new areas, not the primed ones."""
+    from neurograph.mesh.tables import prime
+
+    v, f = _soup(4)
+    mesh = prime(trimesh.Trimesh(v, f, process=False))
+    before = mesh.area_faces.copy()
+    mesh.vertices[f[0, 0]] += 500.0
+    assert not np.array_equal(mesh.area_faces, before)
+    assert np.array_equal(mesh.area_faces, trimesh.Trimesh(mesh.vertices, f, process=False).area_faces)
+
+
+def test_prime_leaves_a_mesh_without_faces_alone():
+    from neurograph.mesh.tables import prime
+
+    mesh = prime(trimesh.Trimesh(np.zeros((3, 3)), np.empty((0, 3), np.int64), process=False))
+    assert len(mesh.area_faces) == 0 and len(mesh.edges_unique) == 0

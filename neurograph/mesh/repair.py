@@ -25,6 +25,7 @@ from .components import candidate_pairs, closest_links, vertex_components
 from .holes import fill_small_holes
 from .quadric import decimate
 from .resolution import FACES_PER_UM2, TOLERANCE_NM, coarsen, surface_area
+from .tables import prime
 
 
 @dataclass
@@ -169,7 +170,7 @@ def repair(mesh: trimesh.Trimesh, gap: float = 2000.0, fill_holes: bool = True,
     if target_faces is not None and len(work.faces) > target_faces:
         work = _clean(*decimate(np.asarray(work.vertices), np.asarray(work.faces), target_faces))[0]
         report["faces_decimated"] = int(len(work.faces))
-    labels, kept, bridges, bridge_len = _select_pieces(work, gap)
+    labels, kept, bridges, bridge_len = _select_pieces(prime(work, edges=False), gap)
     keep_vertex = np.isin(labels, kept)
     keep_face = keep_vertex[work.faces[:, 0]]
     area_dropped = float(work.area_faces[~keep_face].sum())
@@ -184,6 +185,7 @@ def repair(mesh: trimesh.Trimesh, gap: float = 2000.0, fill_holes: bool = True,
         if n_filled:
             kept_mesh = trimesh.Trimesh(vertices_f, faces_f, process=False)
         report["holes_filled"] = n_filled
+    prime(kept_mesh)  # face areas, normals, centres and unique edges, which every later step reads
     kept_mesh.metadata["name"] = name
     report.update({
         "components_in": n_pieces, "components_kept": int(len(kept)),
