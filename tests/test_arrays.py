@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from neurograph.arrays import isin, lookup, unique, unique_rows
+from neurograph.arrays import isin, lookup, small_unique, unique, unique_rows
 
 
 @pytest.mark.parametrize("dtype", [np.int64, np.int32, np.float64])
@@ -55,3 +55,19 @@ def test_lookup_edge_cases_match_dict_get():
         lookup(np.array([0.5]), {0: "a"}, "u")
     assert lookup(np.array([[0, 3], [9, -1]]), table, None).shape == (2, 2)
     assert lookup(np.array([], np.int64), {}, "x").shape == (0,)
+
+
+@pytest.mark.parametrize("n", [1, 7, 5000])
+def test_small_unique_is_numpys_unique_with_inverse(n):
+    rng = np.random.default_rng(n)
+    for values in (rng.integers(0, n, size=3 * n), rng.integers(0, n, size=max(1, n // 3)).astype(np.int32),
+                   np.empty(0, np.int64)):
+        got, want = small_unique(values, n), np.unique(values, return_inverse=True)
+        assert all(np.array_equal(a, b) and a.dtype == np.int64 for a, b in zip(got, want))
+
+
+def test_small_unique_refuses_values_out_of_range():
+    with pytest.raises(ValueError, match=r"\[0, 4\)"):
+        small_unique(np.array([0, 4]), 4)
+    with pytest.raises(ValueError):
+        small_unique(np.array([-1, 2]), 4)

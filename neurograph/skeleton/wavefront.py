@@ -22,7 +22,7 @@ from typing import Sequence
 import numpy as np
 import trimesh
 
-from ..arrays import unique
+from ..arrays import small_unique, unique
 from ..errors import SkeletonError, check_indices, check_number
 from ..io.meshes import validate_arrays
 from ..mesh.soma import check_somas
@@ -189,8 +189,7 @@ def skeletonize(mesh: trimesh.Trimesh, somas: Sequence | None = None, bridges: n
     for i in range(len(somas)):
         members = soma_of_vertex == i
         labels[members] = labels[members].min()
-    uniq, node_of_vertex = np.unique(labels, return_inverse=True)
-    node_of_vertex = node_of_vertex.ravel()
+    uniq, node_of_vertex = small_unique(labels, len(points))  # labels are point indices
     n_nodes = len(uniq)
 
     counts = np.bincount(node_of_vertex, minlength=n_nodes)
