@@ -259,6 +259,36 @@ def test_extra_roots_union_find_is_the_scipy_components():
     np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.parametrize("case", ["soma and a far piece", "soma, all bridged", "no soma"])
+def test_mesh_pieces_check_gives_the_skeleton_of_the_full_search(case, monkeypatch):
+    """When every piece of the mesh (edges and bridges) holds a soma vertex the surface graph's
+    own piece search is skipped (``_every_piece_covered``); the skeleton is the one the full
+    search gives, and a piece without a soma still gets its root."""
+    from neurograph.skeleton import wavefront
+
+    cell = ng.synthetic.make_neuron(2, "pyramidal")
+    v, f = np.asarray(cell.mesh.vertices), np.asarray(cell.mesh.faces)
+    far = trimesh.creation.icosphere(2, radius=1500.0)
+    mesh = trimesh.Trimesh(np.vstack([v, far.vertices + v.max(axis=0) + 5e4]),
+                           np.vstack([f, far.faces + len(v)]), process=False)
+    somas = ng.find_somas(mesh)
+    bridges = None
+    if case == "soma, all bridged":
+        bridges = np.array([[0, len(v)]])
+    if case == "no soma":
+        somas = []
+    covered_calls = []
+    check = wavefront._every_piece_covered
+    monkeypatch.setattr(wavefront, "_every_piece_covered", lambda *a: covered_calls.append(check(*a)) or covered_calls[-1])
+    fast = wavefront.skeletonize(mesh, somas, bridges)
+    monkeypatch.setattr(wavefront, "_every_piece_covered", lambda *a: False)
+    full = wavefront.skeletonize(mesh, somas, bridges)
+    assert covered_calls == [case == "soma, all bridged"]
+    for name in ("vertices", "parent", "radius", "vertex_map"):
+        np.testing.assert_array_equal(getattr(fast, name), getattr(full, name))
+    assert len(fast.roots) == (1 if case == "soma, all bridged" else 2)
+
+
 def _as_scipy(graph, lower=False):
     """The upper triangle of a SurfaceGraph (or its lower one, by rows) as a scipy CSR matrix."""
     from scipy import sparse
