@@ -65,12 +65,13 @@ def isin(a: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 def small_unique(values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """``np.unique(values, return_inverse=True)`` for integers in ``[0, n)``, in linear time
-    (a mark per possible value, then a running count) instead of a sort.
+    (a mark per possible value, then a running count) instead of a sort; both results int64 and
+    1-D whatever the input's integer type and shape.
 
     Parameters
     ----------
     values : (k,) int ndarray
-        Values in ``[0, n)`` (a ValueError otherwise).
+        Values in ``[0, n)`` (a ValueError otherwise; a TypeError for non-integers).
     n : int
         Upper bound of the values; the work is linear in ``k + n``.
 
@@ -82,6 +83,8 @@ def small_unique(values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         Index into ``unique`` of every value.
     """
     values = np.asarray(values).ravel()
+    if values.dtype.kind not in "iu":  # a bool array would index as a mask
+        raise TypeError(f"values must be integers, got {values.dtype}")
     if len(values) and (values.min() < 0 or values.max() >= n):
         raise ValueError(f"values must lie in [0, {n}), found [{values.min()}, {values.max()}]")
     present = np.zeros(n, bool)

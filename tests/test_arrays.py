@@ -71,3 +71,5 @@ def test_small_unique_refuses_values_out_of_range():
         small_unique(np.array([0, 4]), 4)
     with pytest.raises(ValueError):
         small_unique(np.array([-1, 2]), 4)
+    with pytest.raises(TypeError):  # a bool array would index as a mask
+        small_unique(np.array([True, False]), 2)

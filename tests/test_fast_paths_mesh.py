@@ -300,27 +300,45 @@ def _soup(seed: int) -> tuple[np.ndarray, np.ndarray]:
     return v, f
 
 
-@pytest.mark.parametrize("case", ["synthetic", "soup", "soup_int32"])
+def _slivers() -> tuple[np.ndarray, np.ndarray]:
+    """Triangles whose cross product is just below, at and just above the length under which
+    trimesh gives a face no normal."""
+    from neurograph.mesh.tables import TOL_ZERO
+
+    v, f = [], []
+    for i, length in enumerate(TOL_ZERO * np.array([0.5, 0.999999, 1.0, 1.000001, 2.0, 1e3])):
+        v += [[0.0, 0.0, 10.0 * i], [1.0, 0.0, 10.0 * i], [0.0, length, 10.0 * i]]
+        f.append([3 * i, 3 * i + 1, 3 * i + 2])
+    return np.array(v), np.array(f)
+
+
+@pytest.mark.parametrize("case", ["synthetic", "soup", "soup_int32", "slivers"])
 def test_primed_mesh_tables_are_trimeshs_bit_for_bit(case):
     """``mesh.tables.prime`` puts into the cache exactly what trimesh computes: face cross
-    products, areas, centres, normals (zero on degenerate faces) and the unique edges with their
-    order, first occurrences and inverse."""
+    products, areas, centres, normals (zero on degenerate faces and below trimesh's length
+    threshold) and the unique edges with their order, first occurrences and inverse; the same
+    dtypes and shapes."""
     from neurograph.mesh.tables import prime
 
     if case == "synthetic":
         mesh = ng.synthetic.make_neuron(1, "pyramidal").mesh
         v, f = np.asarray(mesh.vertices), np.asarray(mesh.faces)
+    elif case == "slivers":
+        v, f = _slivers()
     else:
         v, f = _soup(3)
         f = f.astype(np.int32) if case == "soup_int32" else f
     plain = trimesh.Trimesh(v, f, process=False)
     primed = prime(trimesh.Trimesh(v, f, process=False))
     assert set(_TABLES[:-1]) <= set(primed._cache.cache)  # really primed, not computed on demand
-    for key in _TABLES:
-        assert np.array_equal(getattr(plain, key), getattr(primed, key)), key
-    assert np.array_equal(plain._cache["edges_unique_idx"], primed._cache["edges_unique_idx"])
+    for key in _TABLES + ("edges_unique_idx",):
+        want = getattr(plain, key) if key != "edges_unique_idx" else plain._cache[key]
+        got = getattr(primed, key) if key != "edges_unique_idx" else primed._cache[key]
+        assert np.array_equal(want, got) and want.dtype == got.dtype and want.shape == got.shape, key
+    if case == "slivers":  # the threshold itself: no normal up to it, a unit normal beyond
+        assert (np.linalg.norm(primed.face_normals, axis=1) > 0).tolist() == [False, False, False, True, True, True]
     assert plain.area == primed.area and plain.is_watertight == primed.is_watertight
-    if case != "synthetic":  # the zero-area face and the one with a repeated vertex
+    if case.startswith("soup"):  # the zero-area face and the one with a repeated vertex
         assert (primed.face_normals[20] == 0).all() and (primed.face_normals[10] == 0).all()
 
 
@@ -337,8 +355,15 @@ def test_primed_tables_follow_the_mesh_when_it_changes():
     assert np.array_equal(mesh.area_faces, trimesh.Trimesh(mesh.vertices, f, process=False).area_faces)
 
 
-def test_prime_leaves_a_mesh_without_faces_alone():
+def test_prime_leaves_a_mesh_without_faces_or_with_bad_indices_alone():
+    """Nothing to prime without faces; face indices outside the vertices are not read (the
+    kernels do not check them) but left to trimesh, which raises."""
     from neurograph.mesh.tables import prime
 
     mesh = prime(trimesh.Trimesh(np.zeros((3, 3)), np.empty((0, 3), np.int64), process=False))
     assert len(mesh.area_faces) == 0 and len(mesh.edges_unique) == 0
+    for bad in ([[0, 1, 5]], [[0, -1, 2]]):
+        mesh = prime(trimesh.Trimesh(np.eye(3), bad, process=False))
+        assert "area_faces" not in mesh._cache.cache and "edges_unique" not in mesh._cache.cache
+    with pytest.raises(IndexError):  # (numpy reads -1 as the last vertex: trimesh takes that one)
+        mesh = prime(trimesh.Trimesh(np.eye(3), [[0, 1, 5]], process=False)).area_faces

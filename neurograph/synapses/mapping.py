@@ -282,8 +282,9 @@ def closest_surface_points(mesh, points: np.ndarray, candidates: int = CANDIDATE
                          "(neurograph.repair(mesh).report says what it kept)")
     centroids = np.asarray(mesh.triangles_center, dtype=float)  # cached by trimesh (the soma step asked first)
     reach = corner_reach(tri, centroids)
-    # unbalanced: built in half the time (17 -> 8 ms at 77k faces); the k nearest are the same
-    tree = cKDTree(centroids, balanced_tree=False, compact_nodes=False)
+    # balanced, although an unbalanced tree builds in half the time: which of several equally near
+    # centroids the tree lists first (and so which face a synapse maps to) depends on its shape
+    tree = cKDTree(centroids)
     points = np.asarray(points, float)
     n = len(points)
     closest, distance, face = np.empty((n, 3)), np.empty(n), np.empty(n, np.int64)
