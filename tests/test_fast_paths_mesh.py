@@ -366,4 +366,4 @@ def test_prime_leaves_a_mesh_without_faces_or_with_bad_indices_alone():
         mesh = prime(trimesh.Trimesh(np.eye(3), bad, process=False))
         assert "area_faces" not in mesh._cache.cache and "edges_unique" not in mesh._cache.cache
     with pytest.raises(IndexError):  # (numpy reads -1 as the last vertex: trimesh takes that one)
-        mesh = prime(trimesh.Trimesh(np.eye(3), [[0, 1, 5]], process=False)).area_faces
+        prime(trimesh.Trimesh(np.eye(3), [[0, 1, 5]], process=False)).area_faces

@@ -9,8 +9,8 @@ edge; on the 81k-face MICrONS mesh that is ~18 ms and ~27 ms, paid for the clean
 the repaired mesh of every extract. :func:`prime` makes the same arrays, bit for bit (tested
 against trimesh; the normals' lengths add x², y², z² left to right, as numpy's ``dot`` with
 OpenBLAS does for trimesh), in one pass over the faces (~3 ms) and a counting sort of the edges
-(~7 ms), and stores them in the mesh's cache, where trimesh's properties then find them (the cache is dropped as
-usual if the mesh's vertices or faces change).
+(~7 ms), and stores them in the mesh's cache, where trimesh's properties then find them (the
+cache is dropped as usual if the mesh's vertices or faces change).
 """
 
 from __future__ import annotations
