@@ -161,3 +161,22 @@ def test_arrays_the_kernels_cannot_read_are_a_clear_error(fix):
     for call in (lambda: simplify(v, f, schedule(1.0)), lambda: surface_area(v, f)):
         with pytest.raises(MeshError):
             call()
+
+
+def test_return_index_names_each_output_vertex():
+    """``return_index``: the input vertex whose place each output vertex took (the vertices
+    collapsed into it are of its piece): without collapses the identity; on two spheres 10 µm
+    apart every output vertex sits on the sphere of its input vertex; the mesh is the same as
+    without the index."""
+    v, f = _sphere(3)
+    out_v, out_f, index = simplify(v, f, np.zeros(5), return_index=True)
+    assert np.array_equal(index, np.arange(len(v))) and np.array_equal(out_v, v) and np.array_equal(out_f, f)
+    v2 = np.vstack([v, v + [10000.0, 0, 0]])
+    f2 = np.vstack([f, f + len(v)])
+    plain = simplify(v2, f2, schedule(20.0))
+    out_v, out_f, index = simplify(v2, f2, schedule(20.0), return_index=True)
+    assert np.array_equal(out_v, plain[0]) and np.array_equal(out_f, plain[1])
+    assert len(index) == len(out_v) < len(v2) / 2 and (np.diff(index) > 0).all()
+    second = index >= len(v)
+    assert 0 < second.sum() < len(index)
+    assert np.array_equal(out_v[:, 0] > 5000.0, second)

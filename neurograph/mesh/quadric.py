@@ -342,7 +342,7 @@ def _simplify(vertices, faces, thresholds, target_count, remember_refusals, cond
     for i in range(len(keep_t)):
         for j in range(3):
             out_f[i, j] = new_index[T[keep_t[i], j]]
-    return P[used], out_f
+    return P[used], out_f, np.flatnonzero(used)
 
 
 def check_triangles(vertices: np.ndarray, faces: np.ndarray) -> None:
@@ -368,7 +368,7 @@ def check_triangles(vertices: np.ndarray, faces: np.ndarray) -> None:
 
 def simplify(vertices: np.ndarray, faces: np.ndarray, thresholds: np.ndarray,
              target_count: int = 0, remember_refusals: bool = True,
-             conditioning: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+             conditioning: float = 0.0, return_index: bool = False) -> tuple[np.ndarray, ...]:
     """Collapse edges by quadric error, sweep ``k`` taking every edge below ``thresholds[k]``.
 
     Parameters
@@ -394,12 +394,17 @@ def simplify(vertices: np.ndarray, faces: np.ndarray, thresholds: np.ndarray,
         the mean normal, 0 (up to rounding) where they are all perpendicular to one direction.
         0 is fast-simplification's rule (the minimiser whenever ``det != 0``); a value of 1/27
         or more never uses the minimiser. Unitless: the normals are unit vectors.
+    return_index : bool, default False
+        Also return, for each output vertex, the input vertex it is (moved, and carrying the
+        vertices collapsed into it).
 
     Returns
     -------
     vertices : (n', 3) float64 ndarray
     faces : (m', 3) int64 ndarray
         The simplified mesh (unused vertices dropped, order kept).
+    index : (n',) int64 ndarray
+        Only with ``return_index``: the input index of each output vertex (increasing).
 
     Raises
     ------
@@ -412,9 +417,11 @@ def simplify(vertices: np.ndarray, faces: np.ndarray, thresholds: np.ndarray,
     f = np.ascontiguousarray(faces, np.int64)
     check_triangles(v, f)
     if not len(f):
-        return v.copy(), f.copy()
-    return _simplify(v, f, np.ascontiguousarray(thresholds, np.float64), int(target_count), bool(remember_refusals),
-                     conditioning)
+        out = v.copy(), f.copy(), np.arange(len(v), dtype=np.int64)
+    else:
+        out = _simplify(v, f, np.ascontiguousarray(thresholds, np.float64), int(target_count),
+                        bool(remember_refusals), conditioning)
+    return out if return_index else out[:2]
 
 
 def decimate(vertices: np.ndarray, faces: np.ndarray, target_count: int) -> tuple[np.ndarray, np.ndarray]:

@@ -10,7 +10,12 @@ exported, 139 and 803 at 4x the faces). NEURD and MeshParty decimate every mesh 
 else; here the target is physical:
 
 * a *density* in faces per µm² of surface (:data:`FACES_PER_UM2`) says which meshes are finer
-  than the processing resolution: meshes at or below it are left untouched (bit for bit);
+  than the processing resolution: meshes at or below it are left untouched (bit for bit),
+  unless most of their vertices are *redundant* (:func:`redundant_fraction`,
+  :data:`REDUNDANT_FRACTION`): a coarse mesh subdivided stays below the density (the hemibrain
+  meshes, ~3 faces per µm², at 4x the faces: ~12) but is a refinement all the same, and its
+  midpoints moved the skeleton's level sets and protrusions (+4 to +11 % branches against the
+  mesh as exported, before this rule);
 * a *geometric tolerance* in nm (:data:`TOLERANCE_NM`) says how far a finer mesh is simplified:
   as far as no collapse moves the surface by more than about ``tolerance``. The result is set
   by the geometry, not by a face count: the same surface tessellated 4x or 16x finer, or with
@@ -36,6 +41,12 @@ Two decimators, by what the surface is:
   the resolution's face count: on a finely tessellated surface they stop while the collapse
   threshold is still far below the tolerance (see ``_STAGED`` below for why, and the timings).
 
+The decimation never removes a piece: a loose flat triangle or plate of a few faces (chunked EM
+exports hold dozens within a µm of the neuron) collapses to nothing under quadric decimation,
+and each such piece, bridged by :func:`neurograph.repair`, had made a twig at one tessellation
+and none at another; such pieces are appended as they were (which pieces are debris is for the
+repair's piece selection to decide, at any tessellation).
+
 Quadric decimation alone does not keep the topology (it has no link-condition check): on a
 watertight spiny dendrite subdivided to 4x the faces it left 60 non-manifold edges and 10 holes,
 which the spine step took for cut ends of the dendrite (21 branches instead of 3). Hence the
@@ -50,6 +61,7 @@ from numba import njit
 from ..errors import MeshError, check_number
 from .clean import HASH_PRIMES  # the same odd 64-bit multipliers hash the edges here
 from .clean import cross_norm
+from .components import vertex_components
 from .quadric import FS_SCHEDULE, check_triangles, simplify
 
 FACES_PER_UM2 = 30.0
@@ -62,6 +74,15 @@ comes down to 75-102k faces with the branch, cable and spine counts of the origi
 TOLERANCE_NM = 5.0
 """Default geometric tolerance of the decimation in nm (about half an EM voxel: 4 x 4 x 40 nm
 MICrONS, 8 nm hemibrain)."""
+
+REDUNDANT_FRACTION = 0.5
+"""A mesh at or below the resolution is still simplified when at least this fraction of its
+vertices is redundant at the tolerance (:func:`redundant_fraction`): it is a refinement of a
+coarser mesh (a subdivided copy, a surface remeshed finely on flat faces), whose extra vertices
+carry no geometry but change what the later steps sample. Measured at the 5 nm default (docs/scaling.md):
+4-16 % of the vertices of exported EM meshes (hemibrain ~3 faces per µm², MICrONS 25) and
+4-23 % of the synthetic neurons'; 76-85 % once any of them is subdivided to 4x the faces, and
+62-76 % with those vertices then jittered by 1 nm."""
 
 CONDITIONING = 1e-3
 """``conditioning`` of the floor's quadric decimation (:func:`neurograph.mesh.quadric.simplify`):
@@ -169,7 +190,8 @@ def target_faces(area_nm2: float, faces_per_um2: float) -> int:
 
 def coarsen(vertices: np.ndarray, faces: np.ndarray, faces_per_um2: float = FACES_PER_UM2,
             tolerance: float = TOLERANCE_NM, area_nm2: float | None = None) -> tuple[np.ndarray, np.ndarray, str] | None:
-    """Simplify a mesh finer than ``faces_per_um2`` as far as ``tolerance`` allows.
+    """Simplify a mesh finer than ``faces_per_um2``, or one whose vertices are mostly redundant
+    (:data:`REDUNDANT_FRACTION`), as far as ``tolerance`` allows.
 
     Parameters
     ----------
@@ -191,7 +213,7 @@ def coarsen(vertices: np.ndarray, faces: np.ndarray, faces_per_um2: float = FACE
     (vertices, faces, method) or None
         The decimated mesh (float64 vertices in nm, int64 faces) and the decimator used
         (``"manifold"`` or ``"quadric"``, see the module docstring), or None when the mesh is
-        at or below the resolution (left untouched).
+        at or below the resolution and not a refinement of a coarser one (left untouched).
 
     Raises
     ------
@@ -203,7 +225,8 @@ def coarsen(vertices: np.ndarray, faces: np.ndarray, faces_per_um2: float = FACE
     area = surface_area(vertices, faces) if area_nm2 is None else float(area_nm2)
     target = target_faces(area, faces_per_um2)
     if len(faces) <= target:
-        return None
+        if redundant_fraction(vertices, faces, tolerance) < REDUNDANT_FRACTION:
+            return None
     centre = vertices.mean(axis=0)
     closed = _manifold_simplify(vertices - centre, faces, tolerance)
     if closed is not None:
@@ -213,17 +236,115 @@ def coarsen(vertices: np.ndarray, faces: np.ndarray, faces_per_um2: float = FACE
     # with CONDITIONING) ends at 6 * tolerance**2
     scale = np.sqrt(_LAST_THRESHOLD / _PLANES) / tolerance
     out_v, out_f = (vertices - centre) * scale, faces
+    origin = np.arange(len(vertices), dtype=np.int64)  # input vertex of each output vertex
     if len(out_f) > _STAGED * target:  # far finer than the floor: first down in quarters
         while len(out_f) > _STAGE_STOP * target:
             want = max(len(out_f) // _STAGE_FACTOR, _STAGE_STOP * target)
-            out_v, out_f = simplify(out_v, out_f, FS_SCHEDULE, target_count=want, conditioning=CONDITIONING)
+            out_v, out_f, kept = simplify(out_v, out_f, FS_SCHEDULE, target_count=want, conditioning=CONDITIONING,
+                                          return_index=True)
+            origin = origin[kept]
             if len(out_f) > want:  # the tolerance stopped it first
                 break
     for _ in range(_PASSES):  # as far as the tolerance allows (the density only decides whether)
-        out_v, out_f = simplify(out_v, out_f, FS_SCHEDULE, conditioning=CONDITIONING)
+        out_v, out_f, kept = simplify(out_v, out_f, FS_SCHEDULE, conditioning=CONDITIONING, return_index=True)
+        origin = origin[kept]
     out_v /= scale
     out_v += centre
+    out_v, out_f = _keep_vanished_pieces(vertices, faces, out_v, out_f, origin)
     return out_v, out_f, "quadric"
+
+
+def _keep_vanished_pieces(vertices: np.ndarray, faces: np.ndarray, out_v: np.ndarray, out_f: np.ndarray,
+                          origin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The decimated mesh with every input piece it lost appended as it was.
+
+    Quadric decimation collapses a small flat piece (a loose triangle or plate of a few faces,
+    common in chunked EM exports) to nothing, while the same piece at a coarser tessellation, at
+    or below the resolution, is left alone: whether it counted then depended on the
+    tessellation. Deciding which pieces are debris is :func:`neurograph.repair`'s piece
+    selection, not the floor's. ``origin`` gives the input vertex of each output vertex; a piece
+    none of whose vertices survives vanished."""
+    labels = vertex_components(len(vertices), faces)
+    alive = np.zeros(int(labels.max()) + 1 if len(labels) else 0, bool)
+    alive[labels[origin]] = True
+    lost = ~alive[labels[faces[:, 0]]]
+    if not lost.any():
+        return out_v, out_f
+    used, local = np.unique(faces[lost], return_inverse=True)
+    return (np.vstack([out_v, vertices[used]]),
+            np.vstack([out_f, local.reshape(-1, 3).astype(np.int64) + len(out_v)]))
+
+
+def redundant_fraction(vertices: np.ndarray, faces: np.ndarray, tolerance: float = TOLERANCE_NM) -> float:
+    """Fraction of the mesh's vertices that carry no geometry at ``tolerance``.
+
+    A vertex ``a`` is redundant when collapsing it onto one of its neighbours ``b`` moves it
+    off the planes of its faces by little: ``sum_f (n_f . (b - a))**2 <= tolerance**2`` over its
+    faces ``f`` (unit normals ``n_f``), the quadric error of the collapse, written from ``a``'s own
+    position (no large coordinates cancel). A vertex inside a flat patch or on a straight crease
+    between two flat ones is redundant; every midpoint a subdivision inserts is one.
+
+    Parameters
+    ----------
+    vertices : (n, 3) float ndarray
+        Vertex coordinates in nm.
+    faces : (m, 3) int ndarray
+        Triangles (indices checked: a MeshError for any outside the vertices).
+    tolerance : float, default :data:`TOLERANCE_NM`
+        Geometric tolerance in nm.
+
+    Returns
+    -------
+    float
+        Redundant vertices over the vertices on faces (0 for a mesh without faces).
+    """
+    vertices = np.ascontiguousarray(vertices, np.float64)
+    faces = np.ascontiguousarray(faces, np.int64)
+    check_triangles(vertices, faces)
+    redundant, used = _count_redundant(vertices, faces, float(tolerance) ** 2)
+    return redundant / used if used else 0.0
+
+
+@njit(cache=True, error_model="numpy")
+def _count_redundant(vertices: np.ndarray, faces: np.ndarray, max_error: float) -> tuple[int, int]:
+    """:func:`redundant_fraction`'s counts: redundant vertices and vertices on faces. Each
+    vertex sums ``n n^T`` over its faces (the upper triangle, 6 numbers); each directed edge
+    ``(a, b)`` of a face is tried both ways. Faces without area add nothing."""
+    n = vertices.shape[0]
+    N = np.zeros((n, 6))
+    used = np.zeros(n, np.bool_)
+    for i in range(faces.shape[0]):
+        a, b, c = faces[i, 0], faces[i, 1], faces[i, 2]
+        u0, u1, u2 = vertices[b, 0] - vertices[a, 0], vertices[b, 1] - vertices[a, 1], vertices[b, 2] - vertices[a, 2]
+        w0, w1, w2 = vertices[c, 0] - vertices[a, 0], vertices[c, 1] - vertices[a, 1], vertices[c, 2] - vertices[a, 2]
+        x, y, z = u1 * w2 - u2 * w1, u2 * w0 - u0 * w2, u0 * w1 - u1 * w0
+        norm = np.sqrt(x * x + y * y + z * z)
+        for k in range(3):
+            used[faces[i, k]] = True
+        if norm == 0:
+            continue
+        x, y, z = x / norm, y / norm, z / norm
+        for k in range(3):
+            q = faces[i, k]
+            N[q, 0] += x * x
+            N[q, 1] += x * y
+            N[q, 2] += x * z
+            N[q, 3] += y * y
+            N[q, 4] += y * z
+            N[q, 5] += z * z
+    redundant = np.zeros(n, np.bool_)
+    for i in range(faces.shape[0]):
+        for k in range(3):
+            a, b = faces[i, k], faces[i, (k + 1) % 3]
+            d0, d1, d2 = vertices[b, 0] - vertices[a, 0], vertices[b, 1] - vertices[a, 1], vertices[b, 2] - vertices[a, 2]
+            for q in (a, b):
+                if redundant[q]:
+                    continue
+                e = (N[q, 0] * d0 * d0 + N[q, 3] * d1 * d1 + N[q, 5] * d2 * d2
+                     + 2.0 * (N[q, 1] * d0 * d1 + N[q, 2] * d0 * d2 + N[q, 4] * d1 * d2))
+                if e <= max_error:
+                    redundant[q] = True
+    return int(redundant.sum()), int(used.sum())
 
 
 def _manifold_simplify(vertices: np.ndarray, faces: np.ndarray,
