@@ -124,6 +124,32 @@ def test_connected_part_union_find_is_scipys_components():
     assert several >= 5  # face sets in several pieces are exercised
 
 
+def test_vertex_components_are_scipys_connected_components():
+    """The union-find labels are scipy's, numbering included (pieces in the order of their lowest
+    vertex), on a synthetic neuron cut into pieces, random triangle soups (repeated indices,
+    unused vertices) and no faces at all."""
+    from scipy.sparse.csgraph import connected_components
+
+    from neurograph.mesh.components import vertex_components
+
+    def scipy_labels(n, faces):
+        edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
+        graph = sparse.coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
+        return connected_components(graph, directed=False)[1]
+
+    mesh = ng.synthetic.make_neuron(2, "multipolar").mesh
+    rng = np.random.default_rng(1)
+    cases = [(len(mesh.vertices), np.asarray(mesh.faces)[rng.random(len(mesh.faces)) < 0.6]),
+             (5, np.empty((0, 3), np.int64))]
+    cases += [(n, rng.integers(0, n, (int(rng.integers(0, 3 * n)), 3))) for n in rng.integers(1, 400, 30)]
+    pieces = []
+    for n, faces in cases:
+        got = vertex_components(int(n), faces)
+        np.testing.assert_array_equal(got, scipy_labels(int(n), np.asarray(faces, np.int64)))
+        pieces.append(got.max() + 1)
+    assert pieces[0] > 10 and max(pieces[2:]) > 5  # many pieces exercised
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_surface_area_kernel_is_the_numpy_cross_product(seed):
     """``surface_area`` (face by face in Numba) equals the plain numpy formula, face for face and in
