@@ -29,3 +29,20 @@ def union(parent: np.ndarray, a: int, b: int) -> None:
     ra, rb = find(parent, a), find(parent, b)
     if ra != rb:
         parent[max(ra, rb)] = min(ra, rb)
+
+
+@njit(cache=True)
+def set_labels(parent: np.ndarray) -> np.ndarray:
+    """Label of every element: its set's number, sets numbered in the order of their smallest
+    member (the root), as scipy's ``connected_components`` numbers them."""
+    n = parent.shape[0]
+    labels = np.empty(n, np.int64)
+    count = 0
+    for i in range(n):
+        root = find(parent, i)  # the set's smallest member: labelled already, or i itself
+        if root == i:
+            labels[i] = count
+            count += 1
+        else:
+            labels[i] = labels[root]
+    return labels

@@ -7,7 +7,7 @@ from numba import njit
 from scipy.spatial import cKDTree
 
 from ..arrays import unique_rows
-from ..unionfind import find, union
+from ..unionfind import set_labels, union
 
 
 def vertex_components(n_vertices: int, faces: np.ndarray) -> np.ndarray:
@@ -35,16 +35,7 @@ def _vertex_components(n: int, faces: np.ndarray) -> np.ndarray:
     for i in range(faces.shape[0]):
         union(parent, faces[i, 0], faces[i, 1])
         union(parent, faces[i, 1], faces[i, 2])
-    labels = np.empty(n, np.int64)
-    count = 0
-    for i in range(n):
-        root = find(parent, i)  # the piece's lowest vertex: labelled already, or i itself
-        if root == i:
-            labels[i] = count
-            count += 1
-        else:
-            labels[i] = labels[root]
-    return labels
+    return set_labels(parent)
 
 
 _OFFSETS = np.array([(i, j, k) for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)])

@@ -64,6 +64,23 @@ def _vertex_error(q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, x, y, z):
 
 
 @njit(cache=True, error_model="numpy")
+def add_plane(Q: np.ndarray, v: int, nx: float, ny: float, nz: float, d: float) -> None:
+    """Add the plane ``nx x + ny y + nz z + d = 0`` (unit normal) to vertex ``v``'s quadric
+    ``Q[v]``: the upper triangle of the 4 x 4 matrix ``[n; d] [n; d]^T``, row by row (``Q[v, 0]``,
+    ``Q[v, 1]``, ``Q[v, 2]``, ``Q[v, 4]``, ``Q[v, 5]``, ``Q[v, 7]`` are the 3 x 3 part ``n n^T``)."""
+    Q[v, 0] += nx * nx
+    Q[v, 1] += nx * ny
+    Q[v, 2] += nx * nz
+    Q[v, 3] += nx * d
+    Q[v, 4] += ny * ny
+    Q[v, 5] += ny * nz
+    Q[v, 6] += ny * d
+    Q[v, 7] += nz * nz
+    Q[v, 8] += nz * d
+    Q[v, 9] += d * d
+
+
+@njit(cache=True, error_model="numpy")
 def _edge_error(Q, P, border, a, b, p, conditioning):
     """Quadric error of collapsing edge (a, b); its optimal point is written to ``p``. The point
     that minimises the quadric is used only where its 3 x 3 system is regular enough
@@ -265,17 +282,7 @@ def _simplify(vertices, faces, thresholds, target_count, remember_refusals, cond
                     TN[t, 0], TN[t, 1], TN[t, 2] = nx, ny, nz
                     d = -(nx * P[a, 0] + ny * P[a, 1] + nz * P[a, 2])
                     for j in range(3):
-                        v = T[t, j]
-                        Q[v, 0] += nx * nx
-                        Q[v, 1] += nx * ny
-                        Q[v, 2] += nx * nz
-                        Q[v, 3] += nx * d
-                        Q[v, 4] += ny * ny
-                        Q[v, 5] += ny * nz
-                        Q[v, 6] += ny * d
-                        Q[v, 7] += nz * nz
-                        Q[v, 8] += nz * d
-                        Q[v, 9] += d * d
+                        add_plane(Q, T[t, j], nx, ny, nz, d)
                 for t in range(m):
                     _triangle_errors(T, Q, P, border, t, p, terr, conditioning)
             rlen = _build_refs(T, m, n, tstart, tcount, rtid, rtv)

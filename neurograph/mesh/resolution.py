@@ -62,7 +62,7 @@ from ..errors import MeshError, check_number
 from .clean import HASH_PRIMES  # the same odd 64-bit multipliers hash the edges here
 from .clean import cross_norm
 from .components import vertex_components
-from .quadric import FS_SCHEDULE, check_triangles, simplify
+from .quadric import FS_SCHEDULE, add_plane, check_triangles, simplify
 
 FACES_PER_UM2 = 30.0
 """Default processing resolution in faces per µm² of surface (equilateral triangles of ~280 nm
@@ -308,10 +308,10 @@ def redundant_fraction(vertices: np.ndarray, faces: np.ndarray, tolerance: float
 @njit(cache=True, error_model="numpy")
 def _count_redundant(vertices: np.ndarray, faces: np.ndarray, max_error: float) -> tuple[int, int]:
     """:func:`redundant_fraction`'s counts: redundant vertices and vertices on faces. Each
-    vertex sums ``n n^T`` over its faces (the upper triangle, 6 numbers); each directed edge
+    vertex sums ``n n^T`` over its faces (:func:`~neurograph.mesh.quadric.add_plane`); each directed edge
     ``(a, b)`` of a face is tried both ways. Faces without area add nothing."""
     n = vertices.shape[0]
-    N = np.zeros((n, 6))
+    Q = np.zeros((n, 10))  # plane quadrics through each vertex (d = 0: only their n n^T part is read)
     used = np.zeros(n, np.bool_)
     for i in range(faces.shape[0]):
         a, b, c = faces[i, 0], faces[i, 1], faces[i, 2]
@@ -323,15 +323,8 @@ def _count_redundant(vertices: np.ndarray, faces: np.ndarray, max_error: float) 
             used[faces[i, k]] = True
         if norm == 0:
             continue
-        x, y, z = x / norm, y / norm, z / norm
         for k in range(3):
-            q = faces[i, k]
-            N[q, 0] += x * x
-            N[q, 1] += x * y
-            N[q, 2] += x * z
-            N[q, 3] += y * y
-            N[q, 4] += y * z
-            N[q, 5] += z * z
+            add_plane(Q, faces[i, k], x / norm, y / norm, z / norm, 0.0)
     redundant = np.zeros(n, np.bool_)
     for i in range(faces.shape[0]):
         for k in range(3):
@@ -340,8 +333,8 @@ def _count_redundant(vertices: np.ndarray, faces: np.ndarray, max_error: float) 
             for q in (a, b):
                 if redundant[q]:
                     continue
-                e = (N[q, 0] * d0 * d0 + N[q, 3] * d1 * d1 + N[q, 5] * d2 * d2
-                     + 2.0 * (N[q, 1] * d0 * d1 + N[q, 2] * d0 * d2 + N[q, 4] * d1 * d2))
+                e = (Q[q, 0] * d0 * d0 + Q[q, 4] * d1 * d1 + Q[q, 7] * d2 * d2
+                     + 2.0 * (Q[q, 1] * d0 * d1 + Q[q, 2] * d0 * d2 + Q[q, 5] * d1 * d2))
                 if e <= max_error:
                     redundant[q] = True
     return int(redundant.sum()), int(used.sum())

@@ -24,7 +24,7 @@ from scipy.spatial import cKDTree
 from ..arrays import unique_rows
 from ..errors import InputError, check_indices
 from ..io.meshes import validate_arrays
-from ..unionfind import find, union
+from ..unionfind import set_labels, union
 from .components import cell_keys
 
 
@@ -440,13 +440,4 @@ def _face_pieces(tri: np.ndarray, n_vertices: int) -> np.ndarray:
                 first[v] = f
             else:
                 union(root, f, first[v])
-    label = np.empty(n, np.int64)
-    next_label = 0
-    for f in range(n):
-        r = find(root, f)  # the piece's first triangle
-        if r == f:
-            label[f] = next_label
-            next_label += 1
-        else:
-            label[f] = label[r]
-    return label
+    return set_labels(root)  # pieces numbered by their first triangle
