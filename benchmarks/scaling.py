@@ -387,8 +387,8 @@ def coarse_tessellation(rows: list, log) -> None:
     """The tessellation test on meshes the tests do not use: the hemibrain meshes (~3 faces/µm²,
     1 µm edges) subdivided to 4x and 16x the faces (the same surface), ``dataset="hemibrain"``.
     At 4x (~13 faces/µm²) they are below the resolution floor's density, but three in four of their
-    vertices are redundant (a refinement: ``neurograph.mesh.resolution.redundant_fraction``) and the
-    floor brings them down; at 16x the density alone does."""
+    vertices lie on straight creases (a refinement: ``neurograph.mesh.resolution.crease_fraction``)
+    and the floor brings them down; at 16x the density alone does."""
     import trimesh
 
     import neurograph as ng

@@ -111,8 +111,8 @@ def extract(source: Any, voxel_size: float | Sequence[float] | None = None, name
         degenerate faces are removed, so the same surface gives the same neuron whatever its
         tessellation, and meshes of millions of faces cost about as much as their decimated
         export. Meshes at or below it (the MICrONS decimated exports, ~26 faces/µm²; hemibrain,
-        ~3) are untouched, unless most of their vertices are redundant (a subdivided copy of a
-        coarser mesh). None or False: process every face. Faces before and after are in
+        ~3) are untouched, unless they are a subdivided copy of a coarser mesh (many vertices
+        on straight creases). None or False: process every face. Faces before and after are in
         ``neuron.repair_report``.
     split : bool, default False
         Return one neuron per soma (:func:`neurograph.split_somas`), named ``<name>_<soma>``,

@@ -180,8 +180,9 @@ def test_extract_records_the_resolution(tessellations):
     assert off.repair_report["faces_out"] == len(fine.faces)
 
 
-def _redundant_reference(v: np.ndarray, f: np.ndarray, tolerance: float) -> float:
-    """redundant_fraction in plain numpy: per vertex, the least quadric error over its neighbours."""
+def _crease_reference(v: np.ndarray, f: np.ndarray, tolerance: float) -> float:
+    """crease_fraction in plain numpy: vertices that some neighbour takes within the tolerance
+    and some other does not."""
     n = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
     n /= np.linalg.norm(n, axis=1)[:, None]
     N = np.zeros((len(v), 3, 3))
@@ -191,29 +192,53 @@ def _redundant_reference(v: np.ndarray, f: np.ndarray, tolerance: float) -> floa
     b = np.concatenate([f[:, 1], f[:, 2], f[:, 0], f[:, 0], f[:, 1], f[:, 2]])
     d = v[b] - v[a]
     err = np.einsum("ni,nij,nj->n", d, N[a], d)
-    best = np.full(len(v), np.inf)
-    np.minimum.at(best, a, err)
-    return float((best <= tolerance ** 2).mean())
+    near = np.bincount(a, weights=err <= tolerance ** 2, minlength=len(v)) > 0
+    far = np.bincount(a, weights=err > tolerance ** 2, minlength=len(v)) > 0
+    return float((near & far).sum() / len(np.unique(f)))
 
 
-def test_redundant_fraction_tells_a_refinement_from_a_mesh(bipolar):
-    """A synthetic neuron's vertices are mostly needed; after a midpoint subdivision three in
-    four are new and lie on the old faces, and jittered by 1 nm they still lie within the 5 nm
-    tolerance. A flat sheet is all redundant. The kernel agrees with a plain-numpy count."""
-    from neurograph.mesh.resolution import REDUNDANT_FRACTION, redundant_fraction
+def test_crease_fraction_tells_a_refinement_from_a_mesh(bipolar):
+    """A synthetic neuron's vertices mostly carry its shape; after a midpoint subdivision three in
+    four lie on the old edges, creases between two old faces, and jittered by 1 nm they still do
+    at the 5 nm tolerance. A flat sheet has no crease (every neighbour takes every vertex). The
+    kernel agrees with a plain-numpy count; a bad tolerance is a MeshError."""
+    from neurograph.mesh.resolution import CREASE_FRACTION, crease_fraction
 
     v, f = np.asarray(bipolar.mesh.vertices), np.asarray(bipolar.mesh.faces)
     v4, f4 = trimesh.remesh.subdivide(v, f)
     jittered = v4 + np.random.default_rng(0).normal(0.0, 1.0, v4.shape)
-    native, fine, noisy = (redundant_fraction(x, y) for x, y in ((v, f), (v4, f4), (jittered, f4)))
-    assert native < 0.3 < REDUNDANT_FRACTION < 0.55 < noisy < fine
-    assert fine > 0.74
-    for x, y, tol in ((v, f, 5.0), (jittered, f4, 5.0), (jittered, f4, 1.0), (v, f, 20.0)):
-        assert redundant_fraction(x, y, tol) == pytest.approx(_redundant_reference(x, y, tol), abs=1e-12)
+    native, fine, noisy = (crease_fraction(x, y) for x, y in ((v, f), (v4, f4), (jittered, f4)))
+    assert native < 0.3 < CREASE_FRACTION < 0.5 < min(fine, noisy)
+    for x, y, tol in ((v, f, 5.0), (v4, f4, 5.0), (jittered, f4, 1.0), (v, f, 20.0)):
+        assert crease_fraction(x, y, tol) == pytest.approx(_crease_reference(x, y, tol), abs=1e-12)
     sheet = trimesh.creation.box(extents=(1000.0, 1000.0, 1.0)).subdivide().subdivide()
     top = sheet.faces[sheet.face_normals[:, 2] > 0.99]
-    assert redundant_fraction(np.asarray(sheet.vertices), top) == 1.0
-    assert redundant_fraction(v, f[:0]) == 0.0
+    assert crease_fraction(np.asarray(sheet.vertices), top) == 0.0
+    assert crease_fraction(v, f[:0]) == 0.0
+    for bad in (0.0, -5.0, float("nan"), "5"):
+        with pytest.raises(ng.errors.MeshError, match="tolerance"):
+            crease_fraction(v, f, bad)
+
+
+def test_floor_leaves_an_unsimplified_marching_cubes_mesh_alone():
+    """A neuron voxelized at 500 nm and meshed by marching cubes without simplification: below
+    the density, and its many redundant vertices lie inside flat voxel faces, not on creases, so
+    the floor leaves it as it is (simplifying the flat faces into slivers gave 15 branches
+    instead of the neuron's 7)."""
+    zmesh = pytest.importorskip("zmesh")
+    from neurograph.mesh.resolution import CREASE_FRACTION, crease_fraction
+
+    cell = synthetic.make_neuron(0, "fragment", orient=False)
+    pitch = 500.0
+    grid = trimesh.voxel.creation.voxelize(cell.mesh, pitch).fill()
+    mesher = zmesh.Mesher((pitch, pitch, pitch))
+    mesher.mesh(np.pad(grid.matrix.astype(np.uint32), 1))
+    mc = mesher.get(1, normals=False, reduction_factor=0, max_error=0)
+    v, f = np.asarray(mc.vertices, float), np.asarray(mc.faces, np.int64)
+    assert crease_fraction(v, f) < CREASE_FRACTION
+    n = ng.extract((v, f), voxel_size=1, spines=False)
+    assert n.repair_report["faces_after_resolution"] == n.repair_report["faces_before_resolution"]
+    assert len(n.branches) == len(cell.branches)
 
 
 def test_floor_undoes_a_subdivision_below_the_resolution(navis_data):
@@ -238,17 +263,35 @@ def test_floor_undoes_a_subdivision_below_the_resolution(navis_data):
 
 
 def test_decimation_keeps_loose_pieces():
-    """A loose triangle beside a finely tessellated open sphere: quadric decimation would collapse
-    it to nothing; the floor appends it as it was."""
+    """Beside a finely tessellated open sphere (far finer than the floor: the staged quadric
+    path), a second, smaller one that survives and a loose triangle that the decimation would
+    collapse to nothing: three pieces in, three out, the triangle as it was. A closed mesh (the
+    manifold path) keeps a small closed blob the same way."""
     from neurograph.mesh.components import vertex_components
     from neurograph.mesh.resolution import coarsen
 
-    sphere = trimesh.creation.icosphere(subdivisions=6, radius=2000.0)
-    v, f = np.asarray(sphere.vertices), np.asarray(sphere.faces)[1:]  # a hole: the quadric path
+    big = trimesh.creation.icosphere(subdivisions=6, radius=2000.0)
+    small = trimesh.creation.icosphere(subdivisions=5, radius=500.0)
     loose = np.array([[2500.0, 0, 0], [2600.0, 0, 0], [2500.0, 100.0, 0]])
-    v2, f2 = np.vstack([v, loose]), np.vstack([f, [[len(v), len(v) + 1, len(v) + 2]]])
-    out_v, out_f, method = coarsen(v2, f2)
+    nb, ns = len(big.vertices), len(small.vertices)
+    v = np.vstack([big.vertices, small.vertices + [5000.0, 0, 0], loose])
+    f = np.vstack([big.faces[1:], small.faces[1:] + nb, [[nb + ns, nb + ns + 1, nb + ns + 2]]])  # holes: quadric
+    out_v, out_f, method = coarsen(v, f)
     assert method == "quadric" and len(out_f) < len(f) / 4
-    assert vertex_components(len(out_v), out_f).max() == 1  # two pieces, as in the input
-    tri = out_v[out_f[-1]]
-    assert np.array_equal(tri, loose)
+    assert vertex_components(len(out_v), out_f).max() == 2
+    assert np.array_equal(out_v[out_f[-1]], loose)
+    blob = trimesh.creation.box(extents=(100.0, 100.0, 4.0))
+    v = np.vstack([big.vertices, blob.vertices + [3000.0, 0, 0]])
+    f = np.vstack([big.faces, blob.faces + nb])
+    out_v, out_f, method = coarsen(v, f)
+    assert method == "manifold" and len(out_f) < len(f) / 4
+    assert vertex_components(len(out_v), out_f).max() == 1
+
+
+def test_vertex_components_refuses_bad_faces():
+    from neurograph.mesh.components import vertex_components
+
+    for faces in ([[0, 1, 7]], [[0, 1, -1]], [[0, 1, 2, 0]]):
+        with pytest.raises(ng.errors.MeshError, match="faces"):
+            vertex_components(3, np.array(faces))
+    assert vertex_components(3, np.empty((0, 3), int)).tolist() == [0, 1, 2]

@@ -7,6 +7,7 @@ from numba import njit
 from scipy.spatial import cKDTree
 
 from ..arrays import unique_rows
+from ..errors import MeshError
 from ..unionfind import set_labels, union
 
 
@@ -25,8 +26,21 @@ def vertex_components(n_vertices: int, faces: np.ndarray) -> np.ndarray:
     (n_vertices,) int64 ndarray
         Component ids ``0..k-1``, numbered in the order of each piece's lowest vertex (as
         scipy's ``connected_components`` numbers them; a union-find in Numba, ~10x faster).
+
+    Raises
+    ------
+    MeshError
+        Faces not shaped (m, 3), or indices outside ``[0, n_vertices)``.
     """
-    return _vertex_components(int(n_vertices), np.ascontiguousarray(faces, np.int64))
+    faces = np.ascontiguousarray(faces, np.int64)
+    if faces.size == 0:
+        faces = np.empty((0, 3), np.int64)
+    if faces.ndim != 2 or faces.shape[1] != 3:
+        raise MeshError(f"faces must be an (m, 3) array of vertex indices, got shape {faces.shape}")
+    if len(faces) and (faces.min() < 0 or faces.max() >= n_vertices):
+        raise MeshError(f"faces must index {n_vertices} vertices, [0, {n_vertices - 1}]; found "
+                        f"[{faces.min()}, {faces.max()}]")
+    return _vertex_components(int(n_vertices), faces)
 
 
 @njit(cache=True)

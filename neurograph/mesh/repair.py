@@ -121,9 +121,9 @@ def repair(mesh: trimesh.Trimesh, gap: float = 2000.0, fill_holes: bool = True,
         Processing resolution in faces per µm² of surface (:mod:`neurograph.mesh.resolution`):
         after duplicate vertices and degenerate faces are removed, a finer mesh is simplified
         as far as ``tolerance`` allows, so that results depend on the surface and not on its
-        tessellation; meshes at or below it are untouched unless at least half of their
-        vertices are redundant (:func:`neurograph.mesh.resolution.redundant_fraction`: a
-        refinement of a coarser mesh). None or False: off.
+        tessellation; meshes at or below it are untouched unless many of their vertices lie
+        on straight creases (:func:`neurograph.mesh.resolution.crease_fraction`: a refinement
+        of a coarser mesh). None or False: off.
     tolerance : float, default 5
         Geometric tolerance of that decimation in nm.
 

@@ -11,11 +11,13 @@ else; here the target is physical:
 
 * a *density* in faces per µm² of surface (:data:`FACES_PER_UM2`) says which meshes are finer
   than the processing resolution: meshes at or below it are left untouched (bit for bit),
-  unless most of their vertices are *redundant* (:func:`redundant_fraction`,
-  :data:`REDUNDANT_FRACTION`): a coarse mesh subdivided stays below the density (the hemibrain
+  unless many of their vertices lie on straight creases of the surface (:func:`crease_fraction`,
+  :data:`CREASE_FRACTION`): a coarse mesh subdivided stays below the density (the hemibrain
   meshes, ~3 faces per µm², at 4x the faces: ~12) but is a refinement all the same, and its
   midpoints moved the skeleton's level sets and protrusions (+4 to +11 % branches against the
-  mesh as exported, before this rule);
+  mesh as exported, before this rule). Vertices inside flat patches do not count: an
+  unsimplified marching-cubes mesh is mostly flat voxel faces, and simplifying those into long
+  slivers gave a coarse-voxel mesh (400-600 nm voxels) twice the branches of the neuron;
 * a *geometric tolerance* in nm (:data:`TOLERANCE_NM`) says how far a finer mesh is simplified:
   as far as no collapse moves the surface by more than about ``tolerance``. The result is set
   by the geometry, not by a face count: the same surface tessellated 4x or 16x finer, or with
@@ -41,11 +43,12 @@ Two decimators, by what the surface is:
   the resolution's face count: on a finely tessellated surface they stop while the collapse
   threshold is still far below the tolerance (see ``_STAGED`` below for why, and the timings).
 
-The decimation never removes a piece: a loose flat triangle or plate of a few faces (chunked EM
+Neither decimation removes a piece: a loose flat triangle or plate of a few faces (chunked EM
 exports hold dozens within a µm of the neuron) collapses to nothing under quadric decimation,
 and each such piece, bridged by :func:`neurograph.repair`, had made a twig at one tessellation
 and none at another; such pieces are appended as they were (which pieces are debris is for the
-repair's piece selection to decide, at any tessellation).
+repair's piece selection to decide, at any tessellation). ``manifold3d`` removes small closed
+pieces too; there the pieces are simplified one by one, and a vanished one kept.
 
 Quadric decimation alone does not keep the topology (it has no link-condition check): on a
 watertight spiny dendrite subdivided to 4x the faces it left 60 non-manifold edges and 10 holes,
@@ -75,14 +78,16 @@ TOLERANCE_NM = 5.0
 """Default geometric tolerance of the decimation in nm (about half an EM voxel: 4 x 4 x 40 nm
 MICrONS, 8 nm hemibrain)."""
 
-REDUNDANT_FRACTION = 0.5
+CREASE_FRACTION = 0.45
 """A mesh at or below the resolution is still simplified when at least this fraction of its
-vertices is redundant at the tolerance (:func:`redundant_fraction`): it is a refinement of a
-coarser mesh (a subdivided copy, a surface remeshed finely on flat faces), whose extra vertices
-carry no geometry but change what the later steps sample. Measured at the 5 nm default (docs/scaling.md):
-4-16 % of the vertices of exported EM meshes (hemibrain ~3 faces per µm², MICrONS 25) and
-4-23 % of the synthetic neurons'; 76-85 % once any of them is subdivided to 4x the faces, and
-62-76 % with those vertices then jittered by 1 nm."""
+vertices lie on straight creases of its surface (:func:`crease_fraction`): it is a refinement
+of a coarser mesh, whose extra vertices carry no geometry but change what the later steps
+sample. A midpoint subdivision puts three in four vertices on the old edges, each a crease
+between two old faces. Measured at the 5 nm default (docs/scaling.md): exported EM meshes
+0.1-11 % (hemibrain 0.1-0.5 %, MICrONS 10.8 %), synthetic neurons 8-23 %, unsimplified
+marching-cubes meshes of voxelized neurons 31-34 % (their many redundant vertices lie inside
+flat voxel faces, which do not count); the same exports and synthetic neurons subdivided to 4x
+the faces 53-72 %, and 60-70 % with every vertex then jittered by 1 nm."""
 
 CONDITIONING = 1e-3
 """``conditioning`` of the floor's quadric decimation (:func:`neurograph.mesh.quadric.simplify`):
@@ -190,8 +195,8 @@ def target_faces(area_nm2: float, faces_per_um2: float) -> int:
 
 def coarsen(vertices: np.ndarray, faces: np.ndarray, faces_per_um2: float = FACES_PER_UM2,
             tolerance: float = TOLERANCE_NM, area_nm2: float | None = None) -> tuple[np.ndarray, np.ndarray, str] | None:
-    """Simplify a mesh finer than ``faces_per_um2``, or one whose vertices are mostly redundant
-    (:data:`REDUNDANT_FRACTION`), as far as ``tolerance`` allows.
+    """Simplify a mesh finer than ``faces_per_um2``, or a refinement of a coarser mesh
+    (:data:`CREASE_FRACTION`), as far as ``tolerance`` allows.
 
     Parameters
     ----------
@@ -222,10 +227,11 @@ def coarsen(vertices: np.ndarray, faces: np.ndarray, faces_per_um2: float = FACE
     """
     faces_per_um2 = check_number(faces_per_um2, "resolution", "faces per µm²", positive=True, error=MeshError)
     tolerance = check_number(tolerance, "tolerance", "nm", positive=True, error=MeshError)
+    vertices, faces = np.asarray(vertices, np.float64), np.asarray(faces, np.int64)
     area = surface_area(vertices, faces) if area_nm2 is None else float(area_nm2)
     target = target_faces(area, faces_per_um2)
     if len(faces) <= target:
-        if redundant_fraction(vertices, faces, tolerance) < REDUNDANT_FRACTION:
+        if crease_fraction(vertices, faces, tolerance) < CREASE_FRACTION:
             return None
     centre = vertices.mean(axis=0)
     closed = _manifold_simplify(vertices - centre, faces, tolerance)
@@ -275,14 +281,17 @@ def _keep_vanished_pieces(vertices: np.ndarray, faces: np.ndarray, out_v: np.nda
             np.vstack([out_f, local.reshape(-1, 3).astype(np.int64) + len(out_v)]))
 
 
-def redundant_fraction(vertices: np.ndarray, faces: np.ndarray, tolerance: float = TOLERANCE_NM) -> float:
-    """Fraction of the mesh's vertices that carry no geometry at ``tolerance``.
+def crease_fraction(vertices: np.ndarray, faces: np.ndarray, tolerance: float = TOLERANCE_NM) -> float:
+    """Fraction of the mesh's vertices that lie on a straight crease of its surface, at ``tolerance``.
 
-    A vertex ``a`` is redundant when collapsing it onto one of its neighbours ``b`` moves it
-    off the planes of its faces by little: ``sum_f (n_f . (b - a))**2 <= tolerance**2`` over its
-    faces ``f`` (unit normals ``n_f``), the quadric error of the collapse, written from ``a``'s own
-    position (no large coordinates cancel). A vertex inside a flat patch or on a straight crease
-    between two flat ones is redundant; every midpoint a subdivision inserts is one.
+    Collapsing vertex ``a`` onto a neighbour ``b`` moves it off the planes of its faces by
+    ``sum_f (n_f . (b - a))**2`` over its faces ``f`` (unit normals ``n_f``; the quadric error of
+    the collapse, written from ``a``'s own position, so that no large coordinates cancel). ``a``
+    lies on a straight crease when some neighbour takes it within ``tolerance**2`` and some other
+    does not: it sits on a straight line between two surfaces that meet at an angle, where an
+    edge of a coarser mesh ran (every midpoint a subdivision inserts on a curved mesh is one). A
+    vertex that every neighbour takes lies inside a flat patch (a voxel face of a marching-cubes
+    mesh, a wide flat soma); one that none takes carries the geometry. Neither counts.
 
     Parameters
     ----------
@@ -291,24 +300,31 @@ def redundant_fraction(vertices: np.ndarray, faces: np.ndarray, tolerance: float
     faces : (m, 3) int ndarray
         Triangles (indices checked: a MeshError for any outside the vertices).
     tolerance : float, default :data:`TOLERANCE_NM`
-        Geometric tolerance in nm.
+        Geometric tolerance in nm (positive).
 
     Returns
     -------
     float
-        Redundant vertices over the vertices on faces (0 for a mesh without faces).
+        Crease vertices over the vertices on faces (0 for a mesh without faces).
+
+    Raises
+    ------
+    MeshError
+        Arrays not shaped (n, 3) and (m, 3), face indices outside ``[0, n)`` or a tolerance that
+        is not a positive number.
     """
+    tolerance = check_number(tolerance, "tolerance", "nm", positive=True, error=MeshError)
     vertices = np.ascontiguousarray(vertices, np.float64)
     faces = np.ascontiguousarray(faces, np.int64)
     check_triangles(vertices, faces)
-    redundant, used = _count_redundant(vertices, faces, float(tolerance) ** 2)
-    return redundant / used if used else 0.0
+    crease, used = _count_creases(vertices, faces, float(tolerance) ** 2)
+    return crease / used if used else 0.0
 
 
 @njit(cache=True, error_model="numpy")
-def _count_redundant(vertices: np.ndarray, faces: np.ndarray, max_error: float) -> tuple[int, int]:
-    """:func:`redundant_fraction`'s counts: redundant vertices and vertices on faces. Each
-    vertex sums ``n n^T`` over its faces (:func:`~neurograph.mesh.quadric.add_plane`); each directed edge
+def _count_creases(vertices: np.ndarray, faces: np.ndarray, max_error: float) -> tuple[int, int]:
+    """:func:`crease_fraction`'s counts: crease vertices and vertices on faces. Each vertex sums
+    ``n n^T`` over its faces (:func:`~neurograph.mesh.quadric.add_plane`); each directed edge
     ``(a, b)`` of a face is tried both ways. Faces without area add nothing."""
     n = vertices.shape[0]
     Q = np.zeros((n, 10))  # plane quadrics through each vertex (d = 0: only their n n^T part is read)
@@ -325,25 +341,27 @@ def _count_redundant(vertices: np.ndarray, faces: np.ndarray, max_error: float) 
             continue
         for k in range(3):
             add_plane(Q, faces[i, k], x / norm, y / norm, z / norm, 0.0)
-    redundant = np.zeros(n, np.bool_)
+    near = np.zeros(n, np.bool_)  # some neighbour takes it within the tolerance
+    far = np.zeros(n, np.bool_)  # some neighbour does not
     for i in range(faces.shape[0]):
         for k in range(3):
             a, b = faces[i, k], faces[i, (k + 1) % 3]
             d0, d1, d2 = vertices[b, 0] - vertices[a, 0], vertices[b, 1] - vertices[a, 1], vertices[b, 2] - vertices[a, 2]
             for q in (a, b):
-                if redundant[q]:
-                    continue
                 e = (Q[q, 0] * d0 * d0 + Q[q, 4] * d1 * d1 + Q[q, 7] * d2 * d2
                      + 2.0 * (Q[q, 1] * d0 * d1 + Q[q, 2] * d0 * d2 + Q[q, 5] * d1 * d2))
                 if e <= max_error:
-                    redundant[q] = True
-    return int(redundant.sum()), int(used.sum())
+                    near[q] = True
+                else:
+                    far[q] = True
+    return int((near & far).sum()), int(used.sum())
 
 
 def _manifold_simplify(vertices: np.ndarray, faces: np.ndarray,
                        tolerance: float) -> tuple[np.ndarray, np.ndarray] | None:
     """Topology-preserving simplification of a closed 2-manifold (centred coordinates, nm), or
-    None when the mesh is not one (``manifold3d`` checks it in C++: ~0.4 s at 1.3M faces)."""
+    None when the mesh is not one (``manifold3d`` checks it in C++: ~0.4 s at 1.3M faces). A
+    closed piece that the simplification removes (a small blob) is kept as it was."""
     import manifold3d
 
     if len(vertices) >= 2 ** 32:  # pragma: no cover - uint32 indices
@@ -354,7 +372,12 @@ def _manifold_simplify(vertices: np.ndarray, faces: np.ndarray,
     solid = manifold3d.Manifold(mesh)
     if solid.status() != manifold3d.Error.NoError or solid.is_empty():
         return None
-    out = solid.simplify(tolerance).to_mesh()
+    simple = solid.simplify(tolerance)
+    if len(simple.decompose()) < len(parts := solid.decompose()):
+        # a small closed piece collapsed to nothing: the pieces one by one, a vanished one as it was
+        simple = manifold3d.Manifold.compose([part if (done := part.simplify(tolerance)).is_empty() else done
+                                              for part in parts])
+    out = simple.to_mesh()
     return np.asarray(out.vert_properties, np.float64)[:, :3], np.asarray(out.tri_verts, np.int64)
 
 
