@@ -280,18 +280,33 @@ def test_decimation_keeps_loose_pieces():
     assert method == "quadric" and len(out_f) < len(f) / 4
     assert vertex_components(len(out_v), out_f).max() == 2
     assert np.array_equal(out_v[out_f[-1]], loose)
-    blob = trimesh.creation.box(extents=(100.0, 100.0, 4.0))
-    v = np.vstack([big.vertices, blob.vertices + [3000.0, 0, 0]])
-    f = np.vstack([big.faces, blob.faces + nb])
+    blob = trimesh.creation.box(extents=(100.0, 100.0, 4.0))  # simplified away by manifold3d
+    flat = [[0, 1, 2], [0, 2, 1]]  # a two-sided triangle: closed, no volume (manifold3d drops it)
+    v = np.vstack([big.vertices, blob.vertices + [3000.0, 0, 0], loose + [0, 3000.0, 0]])
+    f = np.vstack([big.faces, blob.faces + nb, np.array(flat) + nb + len(blob.vertices)])
     out_v, out_f, method = coarsen(v, f)
     assert method == "manifold" and len(out_f) < len(f) / 4
-    assert vertex_components(len(out_v), out_f).max() == 1
+    assert vertex_components(len(out_v), out_f).max() == 2
+    assert np.array_equal(out_v[out_f[-2:]], (loose + [0, 3000.0, 0])[flat])
+
+
+def test_coarsen_refuses_what_is_not_a_mesh(bipolar):
+    from neurograph.mesh.resolution import coarsen
+
+    v, f = np.asarray(bipolar.mesh.vertices), np.asarray(bipolar.mesh.faces)
+    nan = v.copy()
+    nan[3] = np.nan
+    for args, kw, match in (((nan, f), {}, "NaN"), ((v, f + 0.5), {}, "integers"), ((v, f), {"area_nm2": -1.0}, "area"),
+                            ((v, f[:, :2]), {}, "faces"), ((v, f + len(v)), {}, "indices")):
+        with pytest.raises(ng.errors.MeshError, match=match):
+            coarsen(*args, **kw)
+    assert coarsen(v.tolist(), f.tolist()) is None  # lists are fine
 
 
 def test_vertex_components_refuses_bad_faces():
     from neurograph.mesh.components import vertex_components
 
-    for faces in ([[0, 1, 7]], [[0, 1, -1]], [[0, 1, 2, 0]]):
-        with pytest.raises(ng.errors.MeshError, match="faces"):
+    for faces in ([[0, 1, 7]], [[0, 1, -1]], [[0, 1, 2, 0]], [[0, 1, 1.5]]):
+        with pytest.raises(ng.errors.MeshError, match="face"):
             vertex_components(3, np.array(faces))
     assert vertex_components(3, np.empty((0, 3), int)).tolist() == [0, 1, 2]

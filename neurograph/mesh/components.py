@@ -30,13 +30,16 @@ def vertex_components(n_vertices: int, faces: np.ndarray) -> np.ndarray:
     Raises
     ------
     MeshError
-        Faces not shaped (m, 3), or indices outside ``[0, n_vertices)``.
+        Faces not shaped (m, 3), not whole numbers, or indices outside ``[0, n_vertices)``.
     """
-    faces = np.ascontiguousarray(faces, np.int64)
+    faces = np.asarray(faces)
     if faces.size == 0:
         faces = np.empty((0, 3), np.int64)
     if faces.ndim != 2 or faces.shape[1] != 3:
         raise MeshError(f"faces must be an (m, 3) array of vertex indices, got shape {faces.shape}")
+    if not np.issubdtype(faces.dtype, np.integer) and not np.array_equal(faces, np.round(faces)):
+        raise MeshError("face indices must be integers")
+    faces = np.ascontiguousarray(faces, np.int64)
     if len(faces) and (faces.min() < 0 or faces.max() >= n_vertices):
         raise MeshError(f"faces must index {n_vertices} vertices, [0, {n_vertices - 1}]; found "
                         f"[{faces.min()}, {faces.max()}]")

@@ -48,7 +48,7 @@ exports hold dozens within a µm of the neuron) collapses to nothing under quadr
 and each such piece, bridged by :func:`neurograph.repair`, had made a twig at one tessellation
 and none at another; such pieces are appended as they were (which pieces are debris is for the
 repair's piece selection to decide, at any tessellation). ``manifold3d`` removes small closed
-pieces too; there the pieces are simplified one by one, and a vanished one kept.
+pieces, and drops closed pieces without volume, too; those are appended the same way.
 
 Quadric decimation alone does not keep the topology (it has no link-condition check): on a
 watertight spiny dendrite subdivided to 4x the faces it left 60 non-manifold edges and 10 holes,
@@ -62,6 +62,7 @@ import numpy as np
 from numba import njit
 
 from ..errors import MeshError, check_number
+from ..io.meshes import validate_arrays
 from .clean import HASH_PRIMES  # the same odd 64-bit multipliers hash the edges here
 from .clean import cross_norm
 from .components import vertex_components
@@ -84,10 +85,12 @@ vertices lie on straight creases of its surface (:func:`crease_fraction`): it is
 of a coarser mesh, whose extra vertices carry no geometry but change what the later steps
 sample. A midpoint subdivision puts three in four vertices on the old edges, each a crease
 between two old faces. Measured at the 5 nm default (docs/scaling.md): exported EM meshes
-0.1-11 % (hemibrain 0.1-0.5 %, MICrONS 10.8 %), synthetic neurons 8-23 %, unsimplified
-marching-cubes meshes of voxelized neurons 31-34 % (their many redundant vertices lie inside
+0.1-11 % (hemibrain 0.1-0.6 %, MICrONS 10.8 %), synthetic neurons 8-24 %, unsimplified
+marching-cubes meshes of voxelized neurons 26-34 % (their many redundant vertices lie inside
 flat voxel faces, which do not count); the same exports and synthetic neurons subdivided to 4x
-the faces 53-72 %, and 60-70 % with every vertex then jittered by 1 nm."""
+the faces 53-72 %, and 60-70 % with every vertex then jittered by 1 nm. Not caught: refinements
+that move the vertices (Loop subdivision, a new surface), jitter of 2 nm and more, splits of each
+face at its centroid."""
 
 CONDITIONING = 1e-3
 """``conditioning`` of the floor's quadric decimation (:func:`neurograph.mesh.quadric.simplify`):
@@ -223,11 +226,15 @@ def coarsen(vertices: np.ndarray, faces: np.ndarray, faces_per_um2: float = FACE
     Raises
     ------
     MeshError
-        A non-positive resolution or tolerance.
+        A non-positive resolution, tolerance or area, or arrays that are not a mesh (empty, wrong
+        shapes, NaN or infinite vertices, faces that are not integers or index outside the
+        vertices, no face with area).
     """
     faces_per_um2 = check_number(faces_per_um2, "resolution", "faces per µm²", positive=True, error=MeshError)
     tolerance = check_number(tolerance, "tolerance", "nm", positive=True, error=MeshError)
-    vertices, faces = np.asarray(vertices, np.float64), np.asarray(faces, np.int64)
+    vertices, faces = validate_arrays(vertices, faces)
+    if area_nm2 is not None:
+        area_nm2 = check_number(area_nm2, "area_nm2", "nm²", positive=True, error=MeshError)
     area = surface_area(vertices, faces) if area_nm2 is None else float(area_nm2)
     target = target_faces(area, faces_per_um2)
     if len(faces) <= target:
@@ -361,7 +368,8 @@ def _manifold_simplify(vertices: np.ndarray, faces: np.ndarray,
                        tolerance: float) -> tuple[np.ndarray, np.ndarray] | None:
     """Topology-preserving simplification of a closed 2-manifold (centred coordinates, nm), or
     None when the mesh is not one (``manifold3d`` checks it in C++: ~0.4 s at 1.3M faces). A
-    closed piece that the simplification removes (a small blob) is kept as it was."""
+    piece that ``manifold3d`` removes (a small blob simplified away, or a closed piece without
+    volume, which it drops on construction) is appended as it was."""
     import manifold3d
 
     if len(vertices) >= 2 ** 32:  # pragma: no cover - uint32 indices
@@ -372,13 +380,26 @@ def _manifold_simplify(vertices: np.ndarray, faces: np.ndarray,
     solid = manifold3d.Manifold(mesh)
     if solid.status() != manifold3d.Error.NoError or solid.is_empty():
         return None
-    simple = solid.simplify(tolerance)
-    if len(simple.decompose()) < len(parts := solid.decompose()):
-        # a small closed piece collapsed to nothing: the pieces one by one, a vanished one as it was
-        simple = manifold3d.Manifold.compose([part if (done := part.simplify(tolerance)).is_empty() else done
-                                              for part in parts])
-    out = simple.to_mesh()
-    return np.asarray(out.vert_properties, np.float64)[:, :3], np.asarray(out.tri_verts, np.int64)
+    out = solid.simplify(tolerance).to_mesh()
+    out_v, out_f = np.asarray(out.vert_properties, np.float64)[:, :3], np.asarray(out.tri_verts, np.int64)
+    if vertex_components(len(vertices), faces).max() > 0 or not len(out_f):
+        # several pieces: manifold3d drops a piece without volume and simplifies a small one away;
+        # its simplification only removes vertices, so each output vertex is an input one, found
+        # by its (float32) coordinates
+        origin = _rows_in(np.asarray(vertices, np.float32), np.asarray(out.vert_properties, np.float32)[:, :3])
+        out_v, out_f = _keep_vanished_pieces(vertices, faces, out_v, out_f, origin[origin >= 0])
+    return out_v, out_f
+
+
+def _rows_in(table: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Index in ``table`` of each of ``rows`` (equal bytes; -1 where none): a sort of ``table``'s
+    rows as 12-byte keys and a binary search."""
+    key = np.ascontiguousarray(table).view(np.dtype((np.void, table.dtype.itemsize * 3))).ravel()
+    want = np.ascontiguousarray(rows).view(key.dtype).ravel()
+    order = np.argsort(key, kind="stable")
+    at = np.minimum(np.searchsorted(key[order], want), len(key) - 1)
+    found = order[at]
+    return np.where(key[found] == want, found, -1)
 
 
 def _edges_pair_up(faces: np.ndarray) -> bool:
