@@ -19,7 +19,7 @@ def vertex_components(n_vertices: int, faces: np.ndarray) -> np.ndarray:
     n_vertices : int
         Number of mesh vertices (vertices in no face get a piece of their own).
     faces : (m, 3) int ndarray
-        Triangle vertex indices in ``[0, n_vertices)`` (not checked: validate first).
+        Triangle vertex indices in ``[0, n_vertices)``.
 
     Returns
     -------

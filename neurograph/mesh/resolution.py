@@ -272,11 +272,12 @@ def _keep_vanished_pieces(vertices: np.ndarray, faces: np.ndarray, out_v: np.nda
     """The decimated mesh with every input piece it lost appended as it was.
 
     Quadric decimation collapses a small flat piece (a loose triangle or plate of a few faces,
-    common in chunked EM exports) to nothing, while the same piece at a coarser tessellation, at
-    or below the resolution, is left alone: whether it counted then depended on the
-    tessellation. Deciding which pieces are debris is :func:`neurograph.repair`'s piece
-    selection, not the floor's. ``origin`` gives the input vertex of each output vertex; a piece
-    none of whose vertices survives vanished."""
+    common in chunked EM exports) to nothing, and ``manifold3d`` a small closed one, while the
+    same piece at a coarser tessellation, at or below the resolution, is left alone: whether it
+    counted then depended on the tessellation. Deciding which pieces are debris is
+    :func:`neurograph.repair`'s piece selection, not the floor's. ``origin`` gives the input
+    vertex of output vertices (all, or those found); a piece none of whose vertices is among
+    them vanished."""
     labels = vertex_components(len(vertices), faces)
     alive = np.zeros(int(labels.max()) + 1 if len(labels) else 0, bool)
     alive[labels[origin]] = True
