@@ -288,6 +288,22 @@ def test_decimation_keeps_loose_pieces():
     assert method == "manifold" and len(out_f) < len(f) / 4
     assert vertex_components(len(out_v), out_f).max() == 2
     assert np.array_equal(out_v[out_f[-2:]], (loose + [0, 3000.0, 0])[flat])
+    # pieces sharing coordinates: a shell and its exact copy (both survive: kept once each), and
+    # the blob listed first with a corner on a sphere vertex that survives (the blob is lost)
+    twin, alone = coarsen(np.vstack([big.vertices] * 2), np.vstack([big.faces, big.faces + nb])), coarsen(big.vertices, big.faces)
+    assert len(twin[1]) == 2 * len(alone[1]) and vertex_components(len(twin[0]), twin[1]).max() == 1
+    corner = blob.vertices - blob.vertices[0] + big.vertices[0]
+    out_v, out_f, _ = coarsen(np.vstack([corner, big.vertices]), np.vstack([blob.faces, big.faces + len(corner)]))
+    assert vertex_components(len(out_v), out_f).max() == 1
+    assert np.allclose(out_v[out_f[-len(blob.faces):]], corner[blob.faces], atol=1e-6)  # the blob, appended
+
+
+def test_repair_says_when_cleaning_leaves_no_face():
+    """Faces with area but heights below 1e-8 nm (needles) are all dropped by the cleaning: a
+    MeshError that says so, not an error from deep inside."""
+    v = np.array([[0.0, 0, 0], [1000.0, 0, 0], [500.0, 1e-9, 0], [2000.0, 0, 0], [3000.0, 0, 0], [2500.0, 1e-9, 0]])
+    with pytest.raises(ng.errors.MeshError, match="degenerate"):
+        ng.repair(trimesh.Trimesh(v, [[0, 1, 2], [3, 4, 5]], process=False))
 
 
 def test_coarsen_refuses_what_is_not_a_mesh(bipolar):

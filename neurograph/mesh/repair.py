@@ -153,6 +153,10 @@ def repair(mesh: trimesh.Trimesh, gap: float = 2000.0, fill_holes: bool = True,
     area_in = surface_area(vertices, faces)
     n_faces_in, n_vertices_in = len(faces), len(vertices)
     work, kept_in = _clean(vertices, faces)
+    if not len(work.faces):
+        raise MeshError(f"{name}: every face is degenerate (a height of 1e-8 nm or less once vertices that agree "
+                        "to 1e-8 nm are merged) or a duplicate of another: nothing is left to repair; check the "
+                        "units (voxel_size) and that the file holds a surface")
     # the area of what is left: the input's less the dropped faces' (merged vertices are within 1e-8 nm)
     area_clean = area_in if kept_in.all() else area_in - surface_area(vertices, faces[~kept_in])
     del vertices, faces, kept_in  # large meshes: only the cleaned copy from here on

@@ -269,22 +269,27 @@ def coarsen(vertices: np.ndarray, faces: np.ndarray, faces_per_um2: float = FACE
 
 def _keep_vanished_pieces(vertices: np.ndarray, faces: np.ndarray, out_v: np.ndarray, out_f: np.ndarray,
                           origin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The decimated mesh with every input piece it lost appended as it was.
+    """The quadric-decimated mesh with every input piece it lost appended as it was.
 
     Quadric decimation collapses a small flat piece (a loose triangle or plate of a few faces,
-    common in chunked EM exports) to nothing, and ``manifold3d`` a small closed one, while the
-    same piece at a coarser tessellation, at or below the resolution, is left alone: whether it
-    counted then depended on the tessellation. Deciding which pieces are debris is
-    :func:`neurograph.repair`'s piece selection, not the floor's. ``origin`` gives the input
-    vertex of output vertices (all, or those found); a piece none of whose vertices is among
-    them vanished."""
+    common in chunked EM exports) to nothing, while the same piece at a coarser tessellation, at
+    or below the resolution, is left alone: whether it counted then depended on the
+    tessellation. Deciding which pieces are debris is :func:`neurograph.repair`'s piece
+    selection, not the floor's. ``origin`` gives the input vertex of each output vertex; a piece
+    none of whose vertices is among them vanished. (``manifold3d``'s path:
+    :func:`_surviving_pieces`.)"""
     labels = vertex_components(len(vertices), faces)
     alive = np.zeros(int(labels.max()) + 1 if len(labels) else 0, bool)
     alive[labels[origin]] = True
-    lost = ~alive[labels[faces[:, 0]]]
-    if not lost.any():
+    return _append_faces(vertices, faces[~alive[labels[faces[:, 0]]]], out_v, out_f)
+
+
+def _append_faces(vertices: np.ndarray, faces: np.ndarray, out_v: np.ndarray,
+                  out_f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``out_v, out_f`` with ``faces`` (of ``vertices``) appended, on their own vertices."""
+    if not len(faces):
         return out_v, out_f
-    used, local = np.unique(faces[lost], return_inverse=True)
+    used, local = np.unique(faces, return_inverse=True)
     return (np.vstack([out_v, vertices[used]]),
             np.vstack([out_f, local.reshape(-1, 3).astype(np.int64) + len(out_v)]))
 
@@ -383,24 +388,49 @@ def _manifold_simplify(vertices: np.ndarray, faces: np.ndarray,
         return None
     out = solid.simplify(tolerance).to_mesh()
     out_v, out_f = np.asarray(out.vert_properties, np.float64)[:, :3], np.asarray(out.tri_verts, np.int64)
-    if vertex_components(len(vertices), faces).max() > 0 or not len(out_f):
-        # several pieces: manifold3d drops a piece without volume and simplifies a small one away;
-        # its simplification only removes vertices, so each output vertex is an input one, found
-        # by its (float32) coordinates
-        origin = _rows_in(np.asarray(vertices, np.float32), np.asarray(out.vert_properties, np.float32)[:, :3])
-        out_v, out_f = _keep_vanished_pieces(vertices, faces, out_v, out_f, origin[origin >= 0])
+    labels = vertex_components(len(vertices), faces)
+    if labels.max() > 0 or not len(out_f):
+        # several pieces: manifold3d drops a piece without volume and simplifies a small one away
+        alive = _surviving_pieces(np.asarray(vertices, np.float32), labels,
+                                  np.asarray(out.vert_properties, np.float32)[:, :3], out_f)
+        if alive is not None:
+            lost = ~alive[labels[faces[:, 0]]]
+            out_v, out_f = _append_faces(vertices, faces[lost], out_v, out_f)
     return out_v, out_f
 
 
-def _rows_in(table: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Index in ``table`` of each of ``rows`` (equal bytes; -1 where none): a sort of ``table``'s
-    rows as 12-byte keys and a binary search."""
+def _surviving_pieces(table: np.ndarray, labels: np.ndarray, rows: np.ndarray,
+                      out_faces: np.ndarray) -> np.ndarray | None:
+    """Which input pieces (``labels`` of the input vertices ``table``) survive in the simplified
+    mesh (vertices ``rows``, faces ``out_faces``); None when that cannot be told.
+
+    ``manifold3d``'s simplification only removes vertices, so each output vertex equals an input
+    vertex bit for bit (float32): the input rows are sorted as 12-byte keys and each output row
+    looked up. Pieces can share a coordinate (touching pieces, a shell and its copy), so each
+    output piece takes the input piece that the most of its vertices can be, one output piece per
+    input piece (the best-supported pairs first). An output vertex with no equal input vertex
+    would mean the claim does not hold: None, and nothing is appended."""
     key = np.ascontiguousarray(table).view(np.dtype((np.void, table.dtype.itemsize * 3))).ravel()
     want = np.ascontiguousarray(rows).view(key.dtype).ravel()
     order = np.argsort(key, kind="stable")
-    at = np.minimum(np.searchsorted(key[order], want), len(key) - 1)
-    found = order[at]
-    return np.where(key[found] == want, found, -1)
+    lo = np.searchsorted(key[order], want, side="left")
+    hi = np.searchsorted(key[order], want, side="right")
+    if len(want) and (hi <= lo).any():
+        return None
+    out_piece = vertex_components(len(rows), out_faces)
+    span = hi - lo
+    # every (output vertex, input vertex of the same coordinates) pair, as (output piece, input piece)
+    row = np.repeat(np.arange(len(want)), span)
+    at = np.arange(span.sum()) - np.repeat(np.cumsum(span) - span, span) + np.repeat(lo, span)
+    pairs = np.column_stack([out_piece[row], labels[order[at]]])
+    pair, votes = np.unique(pairs, axis=0, return_counts=True)
+    alive = np.zeros(int(labels.max()) + 1, bool)
+    taken = np.zeros(int(out_piece.max()) + 1 if len(out_piece) else 0, bool)
+    for k in np.argsort(-votes, kind="stable"):
+        o, i = pair[k]
+        if not taken[o] and not alive[i]:
+            taken[o] = alive[i] = True
+    return alive
 
 
 def _edges_pair_up(faces: np.ndarray) -> bool:
