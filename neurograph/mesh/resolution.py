@@ -413,8 +413,9 @@ def _surviving_pieces(table: np.ndarray, labels: np.ndarray, rows: np.ndarray,
     key = np.ascontiguousarray(table).view(np.dtype((np.void, table.dtype.itemsize * 3))).ravel()
     want = np.ascontiguousarray(rows).view(key.dtype).ravel()
     order = np.argsort(key, kind="stable")
-    lo = np.searchsorted(key[order], want, side="left")
-    hi = np.searchsorted(key[order], want, side="right")
+    ordered = key[order]
+    lo = np.searchsorted(ordered, want, side="left")
+    hi = np.searchsorted(ordered, want, side="right")
     if len(want) and (hi <= lo).any():
         return None
     out_piece = vertex_components(len(rows), out_faces)
