@@ -24,7 +24,7 @@ from .clean import clean
 from .components import candidate_pairs, closest_links, vertex_components
 from .holes import fill_small_holes
 from .quadric import decimate
-from .resolution import FACES_PER_UM2, TOLERANCE_NM, coarsen, surface_area
+from .resolution import FACES_PER_UM2, TOLERANCE_NM, _coarsen, surface_area
 from .tables import prime
 
 
@@ -166,9 +166,12 @@ def repair(mesh: trimesh.Trimesh, gap: float = 2000.0, fill_holes: bool = True,
         if resolution is True:
             resolution = FACES_PER_UM2
         resolution = check_number(resolution, "resolution", "faces per µm², or None", positive=True, error=MeshError)
+        tolerance = check_number(tolerance, "tolerance", "nm", positive=True, error=MeshError)
         report.update(resolution_faces_per_um2=float(resolution), resolution_tolerance_nm=float(tolerance),
                       faces_before_resolution=int(len(work.faces)))
-        coarse = coarsen(work.vertices, work.faces, float(resolution), tolerance, area_nm2=area_clean)
+        # the cleaned arrays are checked already: no second pass over them
+        coarse = _coarsen(np.asarray(work.vertices, np.float64), np.asarray(work.faces, np.int64), float(resolution),
+                          tolerance, area_clean)
         if coarse is not None:
             work = _clean(*coarse[:2])[0]
             report["resolution_method"] = coarse[2]

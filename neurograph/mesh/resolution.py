@@ -235,13 +235,21 @@ def coarsen(vertices: np.ndarray, faces: np.ndarray, faces_per_um2: float = FACE
     vertices, faces = validate_arrays(vertices, faces)
     if area_nm2 is not None:
         area_nm2 = check_number(area_nm2, "area_nm2", "nm²", positive=True, error=MeshError)
-    area = surface_area(vertices, faces) if area_nm2 is None else float(area_nm2)
+    return _coarsen(vertices, faces, float(faces_per_um2), float(tolerance),
+                    surface_area(vertices, faces) if area_nm2 is None else float(area_nm2))
+
+
+def _coarsen(vertices: np.ndarray, faces: np.ndarray, faces_per_um2: float, tolerance: float,
+             area: float) -> tuple[np.ndarray, np.ndarray, str] | None:
+    """:func:`coarsen` on arrays already checked (float64 vertices, int64 faces in range: what
+    :func:`neurograph.repair` passes after its own checks) and a surface ``area`` in nm²."""
     target = target_faces(area, faces_per_um2)
     if len(faces) <= target:
         if crease_fraction(vertices, faces, tolerance) < CREASE_FRACTION:
             return None
     centre = vertices.mean(axis=0)
-    closed = _manifold_simplify(vertices - centre, faces, tolerance)
+    labels = vertex_components(len(vertices), faces)  # input pieces: no decimation may remove one
+    closed = _manifold_simplify(vertices - centre, faces, tolerance, labels)
     if closed is not None:
         return closed[0] + centre, closed[1], "manifold"
     # coordinates scaled so that fast-simplification's schedule (which the results were validated
@@ -263,33 +271,26 @@ def coarsen(vertices: np.ndarray, faces: np.ndarray, faces_per_um2: float = FACE
         origin = origin[kept]
     out_v /= scale
     out_v += centre
-    out_v, out_f = _keep_vanished_pieces(vertices, faces, out_v, out_f, origin)
-    return out_v, out_f, "quadric"
-
-
-def _keep_vanished_pieces(vertices: np.ndarray, faces: np.ndarray, out_v: np.ndarray, out_f: np.ndarray,
-                          origin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The quadric-decimated mesh with every input piece it lost appended as it was.
-
-    Quadric decimation collapses a small flat piece (a loose triangle or plate of a few faces,
-    common in chunked EM exports) to nothing, while the same piece at a coarser tessellation, at
-    or below the resolution, is left alone: whether it counted then depended on the
-    tessellation. Deciding which pieces are debris is :func:`neurograph.repair`'s piece
-    selection, not the floor's. ``origin`` gives the input vertex of each output vertex; a piece
-    none of whose vertices is among them vanished. (``manifold3d``'s path:
-    :func:`_surviving_pieces`.)"""
-    labels = vertex_components(len(vertices), faces)
-    alive = np.zeros(int(labels.max()) + 1 if len(labels) else 0, bool)
+    alive = np.zeros(int(labels.max()) + 1, bool)
     alive[labels[origin]] = True
-    return _append_faces(vertices, faces[~alive[labels[faces[:, 0]]]], out_v, out_f)
+    return (*_append_lost_pieces(vertices, faces, labels, alive, out_v, out_f), "quadric")
 
 
-def _append_faces(vertices: np.ndarray, faces: np.ndarray, out_v: np.ndarray,
-                  out_f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``out_v, out_f`` with ``faces`` (of ``vertices``) appended, on their own vertices."""
-    if not len(faces):
+def _append_lost_pieces(vertices: np.ndarray, faces: np.ndarray, labels: np.ndarray, alive: np.ndarray,
+                        out_v: np.ndarray, out_f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The decimated mesh ``out_v, out_f`` with every input piece not ``alive`` appended as it was.
+
+    A decimation can remove a whole piece: quadric decimation collapses a small flat one (a loose
+    triangle or plate of a few faces, common in chunked EM exports) to nothing, ``manifold3d``
+    simplifies a small closed one away and drops one without volume. The same piece at a coarser
+    tessellation, at or below the resolution, is left alone, so whether it counted depended on the
+    tessellation; which pieces are debris is :func:`neurograph.repair`'s piece selection to decide.
+    ``labels``: the piece of each input vertex (:func:`~neurograph.mesh.components.vertex_components`);
+    ``alive``: per piece, whether the decimated mesh holds it."""
+    lost = faces[~alive[labels[faces[:, 0]]]]
+    if not len(lost):
         return out_v, out_f
-    used, local = np.unique(faces, return_inverse=True)
+    used, local = np.unique(lost, return_inverse=True)
     return (np.vstack([out_v, vertices[used]]),
             np.vstack([out_f, local.reshape(-1, 3).astype(np.int64) + len(out_v)]))
 
@@ -370,12 +371,13 @@ def _count_creases(vertices: np.ndarray, faces: np.ndarray, max_error: float) ->
     return int((near & far).sum()), int(used.sum())
 
 
-def _manifold_simplify(vertices: np.ndarray, faces: np.ndarray,
-                       tolerance: float) -> tuple[np.ndarray, np.ndarray] | None:
+def _manifold_simplify(vertices: np.ndarray, faces: np.ndarray, tolerance: float,
+                       labels: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """Topology-preserving simplification of a closed 2-manifold (centred coordinates, nm), or
     None when the mesh is not one (``manifold3d`` checks it in C++: ~0.4 s at 1.3M faces). A
-    piece that ``manifold3d`` removes (a small blob simplified away, or a closed piece without
-    volume, which it drops on construction) is appended as it was."""
+    piece (``labels``: the piece of each vertex) that ``manifold3d`` removes (a small blob
+    simplified away, or a closed piece without volume, which it drops on construction) is
+    appended as it was."""
     import manifold3d
 
     if len(vertices) >= 2 ** 32:  # pragma: no cover - uint32 indices
@@ -388,14 +390,11 @@ def _manifold_simplify(vertices: np.ndarray, faces: np.ndarray,
         return None
     out = solid.simplify(tolerance).to_mesh()
     out_v, out_f = np.asarray(out.vert_properties, np.float64)[:, :3], np.asarray(out.tri_verts, np.int64)
-    labels = vertex_components(len(vertices), faces)
     if labels.max() > 0 or not len(out_f):
-        # several pieces: manifold3d drops a piece without volume and simplifies a small one away
         alive = _surviving_pieces(np.asarray(vertices, np.float32), labels,
                                   np.asarray(out.vert_properties, np.float32)[:, :3], out_f)
         if alive is not None:
-            lost = ~alive[labels[faces[:, 0]]]
-            out_v, out_f = _append_faces(vertices, faces[lost], out_v, out_f)
+            out_v, out_f = _append_lost_pieces(vertices, faces, labels, alive, out_v, out_f)
     return out_v, out_f
 
 
