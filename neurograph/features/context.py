@@ -13,12 +13,12 @@ import numpy as np
 import pandas as pd
 
 from ..codes import COMPARTMENT_NAMES
-from ..skeleton.tree import clip_at_spheres, contributing_lengths, direction_nodes, path_lengths, root_labels
+from ..graph.branch_table import DIRECTION_OFFSET, branch_directions
+from ..skeleton.tree import clip_at_spheres, contributing_lengths, path_lengths, root_labels
 
 #: SWC structure types used as compartment labels
 COMPARTMENT_TYPES = {name: code for code, name in COMPARTMENT_NAMES.items()}  # axon 2, dendrite 3, apical 4
 
-DIRECTION_SPAN = 5000.0  # nm of a branch used for its direction (bifurcation angles)
 
 
 class NeuronContext:
@@ -238,8 +238,11 @@ class NeuronContext:
 
     @cached_property
     def direction_vectors(self) -> np.ndarray:
-        """Unit direction of each branch over its first :data:`DIRECTION_SPAN` nm (rows by
-        graph node id; zero rows for somata and degenerate branches)."""
+        """Unit direction of each branch over its first
+        :data:`~neurograph.graph.branch_table.DIRECTION_SPAN` nm, from
+        :data:`~neurograph.graph.branch_table.DIRECTION_OFFSET` past the fork for a branch of a
+        branch (rows by graph node id;
+        zero rows for somata and degenerate branches)."""
         node_branch = np.asarray(self.neuron.node_branch, np.int64)
         n_ids = int(node_branch.max()) + 1
         start_node = np.full(n_ids, -1, np.int64)
@@ -256,10 +259,11 @@ class NeuronContext:
         pos[has_par] = self.vertices[sp[has_par]]
         path[has_par] = self.node_path[sp[has_par]]
         start_pos[ok], start_path[ok] = pos, path
-        far = direction_nodes(self.order, node_branch, start_path, self.node_path,
-                              DIRECTION_SPAN, n_ids)
-        vec = self.vertices[np.maximum(far, 0)] - start_pos
-        vec[far < 0] = 0.0
+        # a branch of a branch starts DIRECTION_OFFSET past its fork; a stem at the soma
+        offset = np.zeros(n_ids)
+        offset[np.flatnonzero(ok)[has_par & (node_branch[np.maximum(sp, 0)] >= len(self.soma_nodes))]] = DIRECTION_OFFSET
+        vec = branch_directions(self.vertices, self.parent, self.order, node_branch, self.node_path, start_pos,
+                                start_path, offset)
         vec[: len(self.soma_nodes)] = 0.0
         norm = np.linalg.norm(vec, axis=1)
         return np.divide(vec, norm[:, None], out=np.zeros_like(vec), where=norm[:, None] > 0)

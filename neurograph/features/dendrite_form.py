@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..graph.branch_table import DIRECTION_OFFSET
 from ..skeleton.tree import root_labels
 from .context import NeuronContext
 from .cortical import APICAL, AXON, BASAL, apical_tree, frame
@@ -129,9 +130,10 @@ def _down(v: int, only: np.ndarray, node_path: np.ndarray, span: float) -> int:
 
 @njit(cache=True)
 def _bifurcation_angles(parent: np.ndarray, inside: np.ndarray, kids: np.ndarray, end: np.ndarray,
-                        vertices: np.ndarray, node_path: np.ndarray, span: float) -> np.ndarray:
+                        vertices: np.ndarray, node_path: np.ndarray, span: float, offset: float) -> np.ndarray:
     """(k, 2) angles (rad) at every bifurcation of the compartment between its first two children:
-    local (their directions ``span`` nm down) and remote (to the end of each child's run)."""
+    local (their directions over ``span`` nm, from ``offset`` nm down) and remote (from there to the
+    end of each child's run); a child whose run ends before ``offset`` is measured from the fork."""
     n = parent.shape[0]
     only = np.full(n, -1, np.int64)
     first = np.full(n, -1, np.int64)
@@ -150,11 +152,12 @@ def _bifurcation_angles(parent: np.ndarray, inside: np.ndarray, kids: np.ndarray
     for b in range(n):
         if second[b] < 0:
             continue
-        x = vertices[b]
+        a1, a2 = _down(first[b], only, node_path, offset), _down(second[b], only, node_path, offset)
         for j in range(2):
-            c1, c2 = (_down(first[b], only, node_path, span), _down(second[b], only, node_path, span)) if j == 0 \
-                else (end[first[b]], end[second[b]])
-            u, w = vertices[c1] - x, vertices[c2] - x
+            c1, c2 = (_down(first[b], only, node_path, offset + span), _down(second[b], only, node_path, offset + span)) \
+                if j == 0 else (end[first[b]], end[second[b]])
+            u = vertices[c1] - (vertices[a1] if a1 != c1 else vertices[b])
+            w = vertices[c2] - (vertices[a2] if a2 != c2 else vertices[b])
             nu, nw = np.sqrt((u * u).sum()), np.sqrt((w * w).sum())
             if nu > 0 and nw > 0:
                 out[m, j] = np.arccos(min(1.0, max(-1.0, (u * w).sum() / (nu * nw))))
@@ -162,15 +165,17 @@ def _bifurcation_angles(parent: np.ndarray, inside: np.ndarray, kids: np.ndarray
     return out[:m]
 
 
-@register("dendrite_bifurcations", "deg", "dendrites: median local bifurcation angle (between the two children "
-          f"{LOCAL_ANGLE_UM:g} µm down) and median remote angle (between the ends of the children's unbranched runs)",
+@register("dendrite_bifurcations", "deg", "dendrites: median local bifurcation angle (between the two children's "
+          f"directions over {LOCAL_ANGLE_UM:g} µm, from {DIRECTION_OFFSET / 1e3:g} µm past the fork) and median remote angle (from there to the "
+          "ends of the children's unbranched runs)",
           group="dendrite_form", columns=["dendrite_bif_angle_local", "dendrite_bif_angle_remote"])
 def dendrite_bifurcations(ctx: NeuronContext) -> np.ndarray:
     a = arbor(ctx, "dendrite")
     if a is None or not len(a.bps):
         return np.full(2, NAN)
     end = _run_ends(ctx.order, ctx.parent, a.inside, a.kids)
-    ang = _bifurcation_angles(ctx.parent, a.inside, a.kids, end, ctx.vertices, ctx.node_path, LOCAL_ANGLE_UM * 1e3)
+    ang = _bifurcation_angles(ctx.parent, a.inside, a.kids, end, ctx.vertices, ctx.node_path, LOCAL_ANGLE_UM * 1e3,
+                              DIRECTION_OFFSET)
     return np.degrees(np.nanmedian(ang, axis=0)) if np.isfinite(ang).any() else np.full(2, NAN)
 
 
