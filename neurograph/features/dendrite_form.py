@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..graph.branch_table import DIRECTION_OFFSET
+from ..graph.branch_table import DIRECTION_OFFSET, DIRECTION_SPAN
 from ..skeleton.tree import root_labels
 from .context import NeuronContext
 from .cortical import APICAL, AXON, BASAL, apical_tree, frame
@@ -40,7 +40,6 @@ from .registry import register
 NAN = float("nan")
 STEM_SPAN_UM = 10.0            # µm of path down a stem that gives its direction
 MAJOR_STEM_SHARE = 0.10        # a stem holding this share of the dendrite cable is a major dendrite
-LOCAL_ANGLE_UM = 5.0           # µm down each child that gives the local bifurcation angle
 BRANCH_PATH_EDGES_UM = np.array([0.0, 50.0, 150.0, np.inf])  # path from the soma surface
 TRUNK_RADIUS_PATH_UM = (5.0, 100.0)  # the apical trunk's calibre is measured over this path
 PROXIMAL_UM = 20.0             # µm of path from the soma surface: proximal basal dendrite
@@ -120,20 +119,11 @@ def _run_ends(order: np.ndarray, parent: np.ndarray, inside: np.ndarray, kids: n
 
 
 @njit(cache=True)
-def _down(v: int, only: np.ndarray, node_path: np.ndarray, span: float) -> int:
-    """The node ``span`` nm of path below ``v`` along its unbranched run (or where the run ends)."""
-    start = node_path[v]
-    while only[v] >= 0 and node_path[v] - start < span:
-        v = only[v]
-    return v
-
-
-@njit(cache=True)
 def _bifurcation_angles(parent: np.ndarray, inside: np.ndarray, kids: np.ndarray, end: np.ndarray,
-                        vertices: np.ndarray, node_path: np.ndarray, span: float, offset: float) -> np.ndarray:
+                        vertices: np.ndarray, direction: np.ndarray) -> np.ndarray:
     """(k, 2) angles (rad) at every bifurcation of the compartment between its first two children:
-    local (their directions over ``span`` nm, from ``offset`` nm down) and remote (from there to the
-    end of each child's run); a child whose run ends before ``offset`` is measured from the fork."""
+    local (between ``direction`` of the branches they start: unit vectors per node, zero where
+    unknown) and remote (from the fork to the end of each child's run)."""
     n = parent.shape[0]
     only = np.full(n, -1, np.int64)
     first = np.full(n, -1, np.int64)
@@ -152,12 +142,12 @@ def _bifurcation_angles(parent: np.ndarray, inside: np.ndarray, kids: np.ndarray
     for b in range(n):
         if second[b] < 0:
             continue
-        a1, a2 = _down(first[b], only, node_path, offset), _down(second[b], only, node_path, offset)
+        x = vertices[b]
         for j in range(2):
-            c1, c2 = (_down(first[b], only, node_path, offset + span), _down(second[b], only, node_path, offset + span)) \
-                if j == 0 else (end[first[b]], end[second[b]])
-            u = vertices[c1] - (vertices[a1] if a1 != c1 else vertices[b])
-            w = vertices[c2] - (vertices[a2] if a2 != c2 else vertices[b])
+            if j == 0:
+                u, w = direction[first[b]], direction[second[b]]
+            else:
+                u, w = vertices[end[first[b]]] - x, vertices[end[second[b]]] - x
             nu, nw = np.sqrt((u * u).sum()), np.sqrt((w * w).sum())
             if nu > 0 and nw > 0:
                 out[m, j] = np.arccos(min(1.0, max(-1.0, (u * w).sum() / (nu * nw))))
@@ -166,16 +156,16 @@ def _bifurcation_angles(parent: np.ndarray, inside: np.ndarray, kids: np.ndarray
 
 
 @register("dendrite_bifurcations", "deg", "dendrites: median local bifurcation angle (between the two children's "
-          f"directions over {LOCAL_ANGLE_UM:g} µm, from {DIRECTION_OFFSET / 1e3:g} µm past the fork) and median remote angle (from there to the "
-          "ends of the children's unbranched runs)",
+          f"directions over {DIRECTION_SPAN / 1e3:g} µm from {DIRECTION_OFFSET / 1e3:g} µm past the fork, as "
+          "bif_angle_*) and median remote angle (from the fork to the ends of the children's unbranched runs)",
           group="dendrite_form", columns=["dendrite_bif_angle_local", "dendrite_bif_angle_remote"])
 def dendrite_bifurcations(ctx: NeuronContext) -> np.ndarray:
     a = arbor(ctx, "dendrite")
     if a is None or not len(a.bps):
         return np.full(2, NAN)
     end = _run_ends(ctx.order, ctx.parent, a.inside, a.kids)
-    ang = _bifurcation_angles(ctx.parent, a.inside, a.kids, end, ctx.vertices, ctx.node_path, LOCAL_ANGLE_UM * 1e3,
-                              DIRECTION_OFFSET)
+    direction = ctx.direction_vectors[np.asarray(ctx.neuron.node_branch, np.int64)]
+    ang = _bifurcation_angles(ctx.parent, a.inside, a.kids, end, ctx.vertices, direction)
     return np.degrees(np.nanmedian(ang, axis=0)) if np.isfinite(ang).any() else np.full(2, NAN)
 
 

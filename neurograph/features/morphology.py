@@ -303,7 +303,8 @@ def tortuosity(ctx: NeuronContext) -> np.ndarray:
 
 
 @register("angle_to_parent", "deg", "median, mean and standard deviation of the angle between a branch "
-          "and its parent (its first 5 µm, from 2 µm past the branch point, against the parent's last 5 µm)", group="branches",
+          "and its parent (its first 5 µm from 2 µm past the branch point, or from its middle when shorter than 4 µm, "
+          "against the parent's last 5 µm)", group="branches",
           columns=["parent_angle_median", "parent_angle_mean", "parent_angle_sd"])
 def angle_to_parent(ctx: NeuronContext) -> np.ndarray:
     b = ctx.branches
@@ -313,7 +314,8 @@ def angle_to_parent(ctx: NeuronContext) -> np.ndarray:
 
 
 @register("bifurcation_angle", "deg", "median, mean and standard deviation of the remote bifurcation angle "
-          "between the two children of a branch point (5 µm of each, from 2 µm past the branch point)", group="branches",
+          "between the two children of a branch point (5 µm of each from 2 µm past the branch point, or from "
+          "its middle when shorter than 4 µm)", group="branches",
           columns=["bif_angle_median", "bif_angle_mean", "bif_angle_sd"])
 def bifurcation_angle(ctx: NeuronContext) -> np.ndarray:
     b = ctx.branches
