@@ -20,7 +20,6 @@ from ..skeleton.tree import clip_at_spheres, contributing_lengths, path_lengths,
 COMPARTMENT_TYPES = {name: code for code, name in COMPARTMENT_NAMES.items()}  # axon 2, dendrite 3, apical 4
 
 
-
 class NeuronContext:
     """Derived arrays of one :class:`~neurograph.Neuron` for the feature functions.
 
@@ -238,11 +237,10 @@ class NeuronContext:
 
     @cached_property
     def direction_vectors(self) -> np.ndarray:
-        """Unit direction of each branch over its first
-        :data:`~neurograph.graph.branch_table.DIRECTION_SPAN` nm, from
-        :data:`~neurograph.graph.branch_table.DIRECTION_OFFSET` past the fork for a branch of a
-        branch (rows by graph node id;
-        zero rows for somata and degenerate branches)."""
+        """Unit direction of each branch over :data:`~neurograph.graph.branch_table.DIRECTION_SPAN`
+        nm (:func:`~neurograph.graph.branch_table.branch_directions`: a branch of a branch from
+        :data:`~neurograph.graph.branch_table.DIRECTION_OFFSET` past its fork, a stem from the
+        soma); rows by graph node id, zero rows for somata and degenerate branches."""
         node_branch = np.asarray(self.neuron.node_branch, np.int64)
         n_ids = int(node_branch.max()) + 1
         start_node = np.full(n_ids, -1, np.int64)
