@@ -32,11 +32,11 @@ def deg(u, v):
     return float(np.degrees(np.arccos(u @ v / np.linalg.norm(u) / np.linalg.norm(v))))
 
 
-def fork(tmp_path, child1, child2, soma=False):
-    """A stem along +x to (10, 0, 0) (nodes every µm; from a soma of radius 3 µm at the origin or
-    from a plain root there), forking into two children given by their node positions."""
-    rows = [(1 if soma else 3, 0.0, 0.0, 0.0, 3.0 if soma else 0.3, -1)]
-    top = chain(rows, 1, [(float(x), 0.0, 0.0) for x in range(1 if not soma else 4, 11)])
+def fork(tmp_path, child1, child2):
+    """A stem along +x from a plain root at the origin to (10, 0, 0) (nodes every µm), forking into
+    two children given by their node positions."""
+    rows = [(3, 0.0, 0.0, 0.0, 0.3, -1)]
+    top = chain(rows, 1, [(float(x), 0.0, 0.0) for x in range(1, 11)])
     chain(rows, top, child1)
     chain(rows, top, child2)
     return swc(tmp_path, rows)
